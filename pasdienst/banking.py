@@ -1,0 +1,57 @@
+"""IBAN and BIC checks with schwifty, done before anything is stored.
+
+sepaxml checks only the XML schema, not IBAN checksums, so every IBAN that
+can end up in a payment file passes through ``normalise_iban`` first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
+
+from .errors import ValidationFailed
+
+# Countries of the SEPA scheme: a credit transfer can reach these.
+SEPA_COUNTRIES = frozenset(
+    "AD AT BE BG CH CY CZ DE DK EE ES FI FR GB GI GR HR HU IE IS IT LI LT LU LV MC MT NL NO PL PT RO SE SI SK SM VA".split()
+)
+
+
+class InvalidIBAN(ValidationFailed):
+    pass
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    iban: str
+    bic: str | None
+    bank_name: str | None
+
+
+def normalise_iban(text: str, bic: str | None = None) -> BankAccount:
+    raw = (text or "").strip()
+    try:
+        iban = IBAN(raw)
+    except SchwiftyException as exc:
+        reason = {
+            "InvalidChecksumDigits": "its check digits are wrong (a typo?)",
+            "InvalidLength": "it has the wrong length",
+            "InvalidStructure": "it contains characters an IBAN cannot have",
+            "InvalidCountryCode": "its country code is unknown",
+        }.get(type(exc).__name__, str(exc))
+        raise InvalidIBAN(f"IBAN {raw!r} is not valid: {reason}") from None
+    if iban.country_code not in SEPA_COUNTRIES:
+        raise InvalidIBAN(f"IBAN {iban.formatted} is outside the SEPA area")
+    if iban.country_code == "NL" and iban.bank is None:
+        raise InvalidIBAN(f"IBAN {iban.formatted} names no known Dutch bank (bank code {iban.bank_code})")
+    derived = str(iban.bic) if iban.bic else None
+    if bic:
+        try:
+            given = BIC(bic.strip())
+        except SchwiftyException:
+            raise InvalidIBAN(f"BIC {bic!r} is not valid") from None
+        if derived and str(given)[:6] != derived[:6]:
+            raise InvalidIBAN(f"BIC {given} does not belong to IBAN {iban.formatted} (expected {derived})")
+        derived = str(given)
+    return BankAccount(iban.compact, derived, iban.bank_name)

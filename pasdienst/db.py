@@ -1,0 +1,194 @@
+"""Engine, sessions and the typed declarative base.
+
+Everything that differs between SQLite and PostgreSQL lives here:
+
+* SQLite gets WAL, foreign keys, ``synchronous=FULL`` (money must survive a
+  power cut) and a busy timeout, and every write transaction starts with
+  ``BEGIN IMMEDIATE``. SQLite's default deferred ``BEGIN`` takes the write lock
+  only at the first write, and two transactions that both read first then fail
+  with "database is locked" instead of waiting; taking the lock up front makes
+  writers queue instead. Read-only work uses ``Database.read()`` which begins
+  deferred so page views do not queue behind writers (WAL lets them read).
+* PostgreSQL runs through psycopg 3; an optional schema (used by the tests)
+  goes onto the ``search_path``.
+
+Services never commit: they take a session, flush, and the caller (a request,
+a CLI command, a test) owns the transaction through ``Database.transaction()``.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: A 64-bit integer key that SQLite still treats as its rowid alias (only a
+#: column declared exactly INTEGER PRIMARY KEY autoincrements there).
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases.
+
+    SQLite has no time zones and hands back naive values; normalising here
+    keeps comparisons in services honest.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+    def __repr__(self) -> str:
+        pk = ", ".join(f"{c.key}={getattr(self, c.key, None)!r}" for c in self.__mapper__.primary_key)
+        return f"<{type(self).__name__} {pk}>"
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cur = dbapi_conn.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=30000",
+        ):
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("pasdienst_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def dispose_all_engines() -> None:
+    """Drop pooled connections inherited across a fork (gunicorn post_fork)."""
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+def make_engine(url: str, *, schema: str | None = None, echo: bool = False, **kwargs: Any) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(parsed, echo=echo, connect_args=connect_args, **kwargs)
+        _prepare_sqlite(engine)
+        _engines.add(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        connect_args: dict[str, Any] = {}
+        if schema:
+            connect_args["options"] = f"-csearch_path={schema}"
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 40)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(parsed, echo=echo, connect_args=connect_args, **kwargs)
+        _engines.add(engine)
+        return engine
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+T = TypeVar("T")
+
+# SQLSTATEs after which repeating the whole transaction is safe and expected.
+_RETRYABLE = {"40001", "40P01"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        code = getattr(exc.orig, "sqlstate", None)
+        return code in _RETRYABLE
+    return False
+
+
+class Database:
+    """One engine and its session factories, shared by web, CLI and tests."""
+
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False, **kwargs: Any) -> None:
+        self.url = url
+        self.engine = make_engine(url, schema=schema, echo=echo, **kwargs)
+        self.schema = schema
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(pasdienst_read_only=True), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commit on success, roll back on any error."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction that does not take SQLite's write lock."""
+        with self._reader() as session, session.begin():
+            yield session
+            session.rollback()
+
+    def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run ``work`` in a write transaction, repeating it after a deadlock
+        or serialization failure (PostgreSQL may pick us as the victim)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt == attempts or not is_retryable(exc):
+                    raise
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

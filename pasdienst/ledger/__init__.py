@@ -1,0 +1,69 @@
+"""The double-entry ledger: accounts, transfers and postings in integer cents.
+
+Design overview
+---------------
+* An **account** has a ``key`` (``opsterland:fund``), a ``kind``, a ``ledger``
+  partition (the municipality code: every transfer stays inside one
+  partition) and a cached ``balance``. Accounts flagged ``non_negative`` can
+  never drop below zero: the balance is only ever changed by a guarded
+  ``UPDATE ... WHERE balance + :delta >= 0`` in the same transaction as the
+  postings, and a CHECK constraint backs that up.
+* A **transfer** is one atomic movement of money made of two or more signed
+  **postings** that sum to zero. Postings are written *before* their transfer
+  row (the foreign key is deferred to commit); a trigger on the transfer row
+  then checks that its postings balance, and a trigger on postings refuses
+  any posting for a transfer that is already written. Both tables are
+  append-only: triggers refuse UPDATE and DELETE on both databases.
+* A correction is a **reversal**: a new transfer with the negated postings
+  that points at the original through a unique ``reverses_id``, so nothing
+  can be reversed twice.
+* A transfer may carry a unique **idempotency key** and a fingerprint of what
+  it moves: the same key with the same body returns the stored transfer and
+  moves nothing; with another body it is refused.
+
+The ledger knows nothing of Flask, passes or merchants; callers name their
+accounts and kinds.
+"""
+from .errors import (
+    AlreadyReversed,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidTransfer,
+    LedgerError,
+    UnknownAccount,
+)
+from .models import Account, Posting, Transfer
+from .services import (
+    Leg,
+    NewTransfer,
+    balance,
+    get_account,
+    kind_totals,
+    open_account,
+    post,
+    post_many,
+    reverse,
+    transfer,
+)
+
+__all__ = [
+    "Account",
+    "AlreadyReversed",
+    "IdempotencyKeyReused",
+    "InsufficientFunds",
+    "InvalidTransfer",
+    "Leg",
+    "LedgerError",
+    "NewTransfer",
+    "Posting",
+    "Transfer",
+    "UnknownAccount",
+    "balance",
+    "get_account",
+    "kind_totals",
+    "open_account",
+    "post",
+    "post_many",
+    "reverse",
+    "transfer",
+]

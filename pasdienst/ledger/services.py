@@ -1,0 +1,472 @@
+"""Posting money. Every write here happens inside the caller's transaction.
+
+A ``LedgerError`` raised from these functions may leave earlier statements of
+the same call applied in the session: the caller must roll back (the
+``Database.transaction()`` context does so on any exception). Nothing here
+commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..clock import now_utc
+from .errors import (
+    AlreadyReversed,
+    IdempotencyKeyReused,
+    InsufficientFunds,
+    InvalidTransfer,
+    UnknownAccount,
+)
+from .models import Account, Posting, Transfer
+
+_accounts = Account.__table__
+_transfers = Transfer.__table__
+_postings = Posting.__table__
+
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One posting of a transfer: ``amount`` cents onto ``account_id`` (signed)."""
+
+    account_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class NewTransfer:
+    kind: str
+    legs: tuple[Leg, ...]
+    reference: str | None = None
+    idempotency_key: str | None = None
+    reverses_id: uuid.UUID | None = None
+
+    @classmethod
+    def move(
+        cls,
+        kind: str,
+        source: int,
+        destination: int,
+        amount: int,
+        *,
+        reference: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> NewTransfer:
+        _check_cents(amount)
+        return cls(kind, (Leg(source, -amount), Leg(destination, amount)), reference, idempotency_key)
+
+    @property
+    def amount(self) -> int:
+        return sum(leg.amount for leg in self.legs if leg.amount > 0)
+
+    def fingerprint(self) -> str:
+        body = {
+            "kind": self.kind,
+            "legs": sorted([leg.account_id, leg.amount] for leg in self.legs),
+            "reference": self.reference,
+            "reverses": str(self.reverses_id) if self.reverses_id else None,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A transfer as written (or found again, when ``replayed``)."""
+
+    id: uuid.UUID
+    ledger: str
+    kind: str
+    amount: int
+    reference: str | None
+    idempotency_key: str | None
+    created_at: datetime
+    replayed: bool = False
+
+
+def _check_cents(amount: object) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidTransfer(f"amount must be whole cents (an integer), not {amount!r}")
+    if amount <= 0:
+        raise InvalidTransfer(f"amount must be more than 0 cents, not {amount}")
+
+
+def _validate(t: NewTransfer) -> None:
+    if not t.kind or len(t.kind) > 32:
+        raise InvalidTransfer("a transfer needs a kind of at most 32 characters")
+    if len(t.legs) < 2:
+        raise InvalidTransfer("a transfer needs at least two postings")
+    for leg in t.legs:
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise InvalidTransfer(f"a posting must be a non-zero number of whole cents, not {leg.amount!r}")
+        if isinstance(leg.account_id, bool) or not isinstance(leg.account_id, int):
+            raise UnknownAccount(f"unknown account {leg.account_id!r}")
+    if len({leg.account_id for leg in t.legs}) != len(t.legs):
+        raise InvalidTransfer("a transfer touches each account once: it cannot move money from an account to itself")
+    if sum(leg.amount for leg in t.legs) != 0:
+        raise InvalidTransfer(
+            f"postings of a {t.kind} transfer must sum to zero, not {sum(leg.amount for leg in t.legs)}"
+        )
+    if t.reference is not None and len(t.reference) > 200:
+        raise InvalidTransfer("a reference is at most 200 characters")
+    if t.idempotency_key is not None and not (0 < len(t.idempotency_key) <= 200):
+        raise InvalidTransfer("an idempotency key is 1 to 200 characters")
+
+
+# -- accounts ---------------------------------------------------------------
+
+def open_account(session: Session, *, key: str, kind: str, ledger: str, non_negative: bool = True) -> int:
+    """The id of the account named ``key``, created when it does not exist."""
+    found = session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
+    if found is not None:
+        return found
+    return session.execute(
+        insert(_accounts)
+        .values(key=key, kind=kind, ledger=ledger, non_negative=non_negative, balance=0, created_at=now_utc())
+        .returning(_accounts.c.id)
+    ).scalar_one()
+
+
+def open_accounts(session: Session, specs: Sequence[tuple[str, str, str, bool]]) -> list[int]:
+    """Create many new accounts at once: ``(key, kind, ledger, non_negative)``.
+
+    The keys must be new; returns their ids in the given order.
+    """
+    if not specs:
+        return []
+    created = now_utc()
+    rows = [
+        dict(key=k, kind=kind, ledger=ledger, non_negative=nn, balance=0, created_at=created)
+        for k, kind, ledger, nn in specs
+    ]
+    ids: list[int] = []
+    for start in range(0, len(rows), _CHUNK):
+        result = session.execute(
+            insert(_accounts).returning(_accounts.c.id, sort_by_parameter_order=True),
+            rows[start : start + _CHUNK],
+        )
+        ids.extend(result.scalars().all())
+    return ids
+
+
+def get_account(session: Session, key: str) -> Account:
+    account = session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
+    if account is None:
+        raise UnknownAccount(f"unknown account {key!r}")
+    return account
+
+
+def balance(session: Session, account_id: int) -> int:
+    value = session.execute(select(_accounts.c.balance).where(_accounts.c.id == account_id)).scalar()
+    if value is None:
+        raise UnknownAccount(f"unknown account {account_id}")
+    return int(value)
+
+
+# -- transfers ---------------------------------------------------------------
+
+def transfer(
+    session: Session,
+    *,
+    kind: str,
+    source: int,
+    destination: int,
+    amount: int,
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Posted:
+    """Move ``amount`` cents from ``source`` to ``destination``."""
+    return post(
+        session,
+        NewTransfer.move(kind, source, destination, amount, reference=reference, idempotency_key=idempotency_key),
+        now=now,
+    )
+
+
+def _replay(session: Session, t: NewTransfer) -> Posted | None:
+    if t.idempotency_key is None:
+        return None
+    row = session.execute(
+        select(_transfers).where(_transfers.c.idempotency_key == t.idempotency_key)
+    ).first()
+    if row is None:
+        return None
+    if row.fingerprint != t.fingerprint():
+        raise IdempotencyKeyReused(
+            f"idempotency key {t.idempotency_key!r} was already used for a different transfer"
+        )
+    return Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
+
+
+def _describe_refusal(session: Session, account_id: int, delta: int) -> Exception:
+    row = session.execute(
+        select(_accounts.c.key, _accounts.c.balance).where(_accounts.c.id == account_id)
+    ).first()
+    if row is None:
+        return UnknownAccount(f"unknown account {account_id}")
+    return InsufficientFunds(
+        f"account {row.key} holds {row.balance} cents, {-delta} requested",
+        account_key=row.key,
+        balance=int(row.balance),
+        requested=-delta,
+    )
+
+
+def _apply_delta(session: Session, account_id: int, delta: int) -> str:
+    """Change one balance by ``delta`` through the guarded update; the ledger partition."""
+    stmt = (
+        update(_accounts)
+        .where(_accounts.c.id == account_id)
+        .values(balance=_accounts.c.balance + delta)
+        .returning(_accounts.c.ledger)
+    )
+    if delta < 0:
+        # The guard and the debit are one statement: on PostgreSQL the row is
+        # locked and the condition re-read after any concurrent writer
+        # commits; on SQLite the write lock is already held (BEGIN IMMEDIATE).
+        stmt = stmt.where(or_(_accounts.c.non_negative == False, _accounts.c.balance + delta >= 0))  # noqa: E712
+    ledger = session.execute(stmt).scalar()
+    if ledger is None:
+        raise _describe_refusal(session, account_id, delta)
+    return ledger
+
+
+def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> None:
+    posting_rows = [
+        {"transfer_id": tid, "account_id": leg.account_id, "amount": leg.amount}
+        for tid, _ledger, t in rows
+        for leg in t.legs
+    ]
+    transfer_rows = [
+        {
+            "id": tid,
+            "ledger": ledger,
+            "kind": t.kind,
+            "amount": t.amount,
+            "reference": t.reference,
+            "idempotency_key": t.idempotency_key,
+            "fingerprint": t.fingerprint(),
+            "reverses_id": t.reverses_id,
+            "created_at": created,
+        }
+        for tid, ledger, t in rows
+    ]
+    # Postings first: the transfer row seals them, and its trigger checks
+    # that they balance.
+    try:
+        session.execute(insert(_postings), posting_rows)
+        session.execute(insert(_transfers), transfer_rows)
+    except IntegrityError as exc:
+        text = str(exc.orig)
+        if "idempotency_key" in text:
+            raise IdempotencyKeyReused(
+                "a transfer with this idempotency key was written concurrently; retry to read it"
+            ) from exc
+        if "reverses_id" in text:
+            raise AlreadyReversed("this transfer has already been reversed") from exc
+        raise
+
+
+def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Posted:
+    """Write one transfer: guarded balance updates, postings, transfer row."""
+    _validate(t)
+    replayed = _replay(session, t)
+    if replayed is not None:
+        return replayed
+    deltas: dict[int, int] = defaultdict(int)
+    for leg in t.legs:
+        deltas[leg.account_id] += leg.amount
+    ledgers = set()
+    # Ascending id order, so two transfers over the same accounts always lock
+    # them in the same order and cannot deadlock each other.
+    for account_id in sorted(deltas):
+        if deltas[account_id]:
+            ledgers.add(_apply_delta(session, account_id, deltas[account_id]))
+        else:
+            ledgers.add(_ledger_of(session, account_id))
+    if len(ledgers) != 1:
+        raise InvalidTransfer(f"a transfer cannot cross ledgers ({', '.join(sorted(ledgers))})")
+    created = now or now_utc()
+    tid = uuid.uuid4()
+    ledger = ledgers.pop()
+    _write(session, [(tid, ledger, t)], created)
+    return Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created)
+
+
+def _ledger_of(session: Session, account_id: int) -> str:
+    ledger = session.execute(select(_accounts.c.ledger).where(_accounts.c.id == account_id)).scalar()
+    if ledger is None:
+        raise UnknownAccount(f"unknown account {account_id}")
+    return ledger
+
+
+def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: datetime | None = None) -> list[Posted]:
+    """Write many transfers as one all-or-nothing batch.
+
+    Balances change by one guarded update per account (the net of the batch);
+    an account that is both debited and credited in the batch is checked
+    transfer by transfer in order, so the batch refuses exactly what the same
+    transfers posted one at a time would refuse.
+    """
+    for t in transfers:
+        _validate(t)
+    results: list[Posted | None] = [None] * len(transfers)
+    fresh: list[int] = []
+    keyed = [i for i, t in enumerate(transfers) if t.idempotency_key is not None]
+    existing: dict[str, object] = {}
+    keys = [transfers[i].idempotency_key for i in keyed]
+    for start in range(0, len(keys), _CHUNK):
+        for row in session.execute(
+            select(_transfers).where(_transfers.c.idempotency_key.in_(keys[start : start + _CHUNK]))
+        ):
+            existing[row.idempotency_key] = row
+    for i, t in enumerate(transfers):
+        row = existing.get(t.idempotency_key) if t.idempotency_key else None
+        if row is None:
+            fresh.append(i)
+            continue
+        if row.fingerprint != t.fingerprint():  # type: ignore[attr-defined]
+            raise IdempotencyKeyReused(f"idempotency key {t.idempotency_key!r} was already used for a different transfer")
+        results[i] = Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)  # type: ignore[attr-defined]
+    if not fresh:
+        return results  # type: ignore[return-value]
+
+    net: dict[int, int] = defaultdict(int)
+    signs: dict[int, set[bool]] = defaultdict(set)
+    for i in fresh:
+        for leg in transfers[i].legs:
+            net[leg.account_id] += leg.amount
+            signs[leg.account_id].add(leg.amount > 0)
+
+    info: dict[int, tuple[str, str, bool, int]] = {}
+    ids = sorted(net)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        stmt = select(
+            _accounts.c.id, _accounts.c.key, _accounts.c.ledger, _accounts.c.non_negative, _accounts.c.balance
+        ).where(_accounts.c.id.in_(chunk))
+        mixed = [a for a in chunk if len(signs[a]) == 2]
+        if mixed and session.bind is not None and session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.order_by(_accounts.c.id).with_for_update()
+        for row in session.execute(stmt):
+            info[row.id] = (row.key, row.ledger, bool(row.non_negative), int(row.balance))
+    missing = [a for a in ids if a not in info]
+    if missing:
+        raise UnknownAccount(f"unknown account {missing[0]}")
+
+    # Accounts moved both ways: replay the batch in order from the locked
+    # balance. Accounts moved one way only need just the net check below.
+    running = {a: info[a][3] for a in ids if len(signs[a]) == 2 and info[a][2]}
+    rows: list[tuple[uuid.UUID, str, NewTransfer]] = []
+    for i in fresh:
+        t = transfers[i]
+        ledgers = {info[leg.account_id][1] for leg in t.legs}
+        if len(ledgers) != 1:
+            raise InvalidTransfer(f"a transfer cannot cross ledgers ({', '.join(sorted(ledgers))})")
+        for leg in t.legs:
+            if leg.account_id in running:
+                running[leg.account_id] += leg.amount
+                if running[leg.account_id] < 0:
+                    key = info[leg.account_id][0]
+                    raise InsufficientFunds(
+                        f"account {key} would go below zero in this batch",
+                        account_key=key,
+                        balance=running[leg.account_id] - leg.amount,
+                        requested=-leg.amount,
+                    )
+        rows.append((uuid.uuid4(), next(iter(ledgers)), t))
+
+    for account_id in ids:
+        if net[account_id]:
+            _apply_delta(session, account_id, net[account_id])
+    created = now or now_utc()
+    for start in range(0, len(rows), _CHUNK):
+        _write(session, rows[start : start + _CHUNK], created)
+    for (tid, ledger, t), i in zip(rows, fresh):
+        results[i] = Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created)
+    return results  # type: ignore[return-value]
+
+
+def reverse(
+    session: Session,
+    transfer_id: uuid.UUID,
+    *,
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Posted:
+    """Undo a transfer with a new one that negates its postings.
+
+    The reversal keeps the original's kind, so totals per kind net out; it
+    points at the original, which can be reversed only once.
+    """
+    original = session.execute(select(_transfers).where(_transfers.c.id == transfer_id)).first()
+    if original is None:
+        raise InvalidTransfer(f"no transfer {transfer_id}")
+    if original.reverses_id is not None:
+        raise InvalidTransfer("a reversal cannot itself be reversed; post a new transfer instead")
+    t = NewTransfer(
+        kind=original.kind,
+        legs=tuple(
+            Leg(row.account_id, -row.amount)
+            for row in session.execute(
+                select(_postings.c.account_id, _postings.c.amount)
+                .where(_postings.c.transfer_id == transfer_id)
+                .order_by(_postings.c.id)
+            )
+        ),
+        reference=reference,
+        idempotency_key=idempotency_key,
+        reverses_id=transfer_id,
+    )
+    replayed = _replay(session, t)
+    if replayed is not None:
+        return replayed
+    already = session.execute(select(_transfers.c.id).where(_transfers.c.reverses_id == transfer_id)).scalar()
+    if already is not None:
+        raise AlreadyReversed(f"transfer {transfer_id} has already been reversed by {already}")
+    return post(session, t, now=now)
+
+
+def kind_totals(session: Session, ledger: str) -> dict[str, int]:
+    """Net money moved per transfer kind in one partition (reversals subtract)."""
+    signed = func.sum(
+        case((_transfers.c.reverses_id.is_(None), _transfers.c.amount), else_=-_transfers.c.amount)
+    )
+    rows = session.execute(
+        select(_transfers.c.kind, signed).where(_transfers.c.ledger == ledger).group_by(_transfers.c.kind)
+    )
+    return {kind: int(total or 0) for kind, total in rows}
+
+
+def accounts_by_kind(session: Session, ledger: str) -> dict[str, int]:
+    """Sum of cached balances per account kind in one partition."""
+    rows = session.execute(
+        select(_accounts.c.kind, func.sum(_accounts.c.balance))
+        .where(_accounts.c.ledger == ledger)
+        .group_by(_accounts.c.kind)
+    )
+    return {kind: int(total or 0) for kind, total in rows}
+
+
+def postings_of(session: Session, transfer_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, int, int]]:
+    ids = list(transfer_ids)
+    return [
+        (r.transfer_id, r.account_id, r.amount)
+        for r in session.execute(
+            select(_postings.c.transfer_id, _postings.c.account_id, _postings.c.amount).where(
+                _postings.c.transfer_id.in_(ids)
+            )
+        )
+    ]

@@ -1,0 +1,6 @@
+"""Imports every model module so ``Base.metadata`` is complete (Alembic, drift test)."""
+from .db import Base
+from .ledger import models as _ledger  # noqa: F401
+from .municipalities import models as _municipalities  # noqa: F401
+
+metadata = Base.metadata

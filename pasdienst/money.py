@@ -1,0 +1,49 @@
+"""Euro amounts as integer cents, parsed strictly.
+
+People type amounts in Dutch (``12,50``) and in English (``12.50``); files and
+the CLI use ``25000.00``. What is never accepted: thousands separators
+(``1.000,00`` is ambiguous), signs, more than two decimals, or anything that is
+not a plain number. Parsing happens once at the edge; everything inside works
+in ``int`` cents.
+"""
+from __future__ import annotations
+
+import re
+
+from .errors import ValidationFailed
+
+_AMOUNT = re.compile(r"^(\d{1,9})(?:[.,](\d{1,2}))?$")
+_STRICT_EURO = re.compile(r"^(\d{1,9})\.(\d{2})$")
+
+
+class InvalidAmount(ValidationFailed):
+    pass
+
+
+def parse_euros(text: str, *, strict: bool = False) -> int:
+    """``"12,50"`` or ``"12.50"`` → ``1250``. ``strict`` demands ``"12.50"``."""
+    raw = (text or "").strip()
+    match = (_STRICT_EURO if strict else _AMOUNT).match(raw)
+    if not match:
+        form = "euros with two decimals, e.g. 25000.00" if strict else "an amount in euros, e.g. 12,50"
+        raise InvalidAmount(f"{text!r} is not {form}")
+    whole, frac = match.group(1), (match.group(2) or "")
+    cents = int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+    return cents
+
+
+def positive_cents(text: str, *, strict: bool = False) -> int:
+    cents = parse_euros(text, strict=strict)
+    if cents <= 0:
+        raise InvalidAmount(f"{text!r} must be more than 0.00")
+    return cents
+
+
+def format_euros(cents: int, *, dutch: bool = False, symbol: bool = False) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    if dutch:
+        text = f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d}"
+    else:
+        text = f"{sign}{whole}.{frac:02d}"
+    return f"€ {text}" if symbol else text

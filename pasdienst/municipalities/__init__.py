@@ -1,0 +1,1 @@
+"""Municipalities (the tenants) and their budgets."""

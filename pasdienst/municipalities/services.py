@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import books, ledger
+from ..banking import normalise_iban
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..money import positive_cents
+from .models import Municipality
+
+_CODE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
+
+
+def add_municipality(
+    session: Session, code: str, *, name: str, iban: str | None = None, bic: str | None = None
+) -> Municipality:
+    code = (code or "").strip().lower()
+    if not _CODE.match(code):
+        raise ValidationFailed(
+            f"municipality code {code!r} must be 2-63 lowercase letters, digits or hyphens, starting with a letter"
+        )
+    if not (name or "").strip():
+        raise ValidationFailed("a municipality needs a name")
+    account = normalise_iban(iban, bic) if iban else None
+    if bic and not iban:
+        raise ValidationFailed("--bic needs --iban")
+    if session.execute(select(Municipality.id).where(Municipality.code == code)).scalar() is not None:
+        raise Conflict(f"municipality {code!r} already exists")
+    municipality = Municipality(
+        code=code,
+        name=name.strip(),
+        iban=account.iban if account else None,
+        bic=account.bic if account else None,
+    )
+    session.add(municipality)
+    session.flush()
+    for key_of, kind, non_negative in books.MUNICIPALITY_ACCOUNTS:
+        ledger.open_account(session, key=key_of(code), kind=kind, ledger=code, non_negative=non_negative)
+    return municipality
+
+
+def get_municipality(session: Session, code: str) -> Municipality:
+    found = session.execute(
+        select(Municipality).where(Municipality.code == (code or "").strip().lower())
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no municipality {code!r}")
+    return found
+
+
+def topup_budget(
+    session: Session, code: str, amount: str | int, *, reference: str, idempotency_key: str | None = None
+) -> ledger.services.Posted:
+    """Money from the external source into the fund; ``amount`` as ``"25000.00"`` or cents."""
+    municipality = get_municipality(session, code)
+    cents = amount if isinstance(amount, int) and not isinstance(amount, bool) else positive_cents(str(amount), strict=True)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationFailed("a top-up needs a reference (e.g. the council decision or invoice number)")
+    source = ledger.get_account(session, books.source_key(municipality.code))
+    fund = ledger.get_account(session, books.fund_key(municipality.code))
+    return ledger.transfer(
+        session,
+        kind=books.TOPUP,
+        source=source.id,
+        destination=fund.id,
+        amount=cents,
+        reference=reference,
+        idempotency_key=idempotency_key,
+    )
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    """What a budget owner asks: where did the money go? All in cents."""
+
+    topped_up: int
+    reserved: int  # awarded onto passes (net of reversals), all time
+    spent: int  # redeemed at providers, net of voids
+    settled: int  # approved in settlement batches
+    paid: int  # executed by the bank
+    returned: int  # unused balances returned at year end
+    available: int  # in the fund, free to award
+    outstanding: int  # on vouchers now, still spendable
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def budget_figures(session: Session, code: str) -> BudgetFigures:
+    municipality = get_municipality(session, code)
+    totals = ledger.kind_totals(session, municipality.code)
+    balances = ledger.services.accounts_by_kind(session, municipality.code)
+    return BudgetFigures(
+        topped_up=totals.get(books.TOPUP, 0),
+        reserved=totals.get(books.ISSUE, 0),
+        spent=totals.get(books.REDEEM, 0),
+        settled=totals.get(books.SETTLE, 0),
+        paid=totals.get(books.PAYOUT, 0),
+        returned=totals.get(books.EXPIRE, 0),
+        available=balances.get(books.FUND, 0),
+        outstanding=balances.get(books.VOUCHER, 0),
+    )

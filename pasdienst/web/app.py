@@ -1,0 +1,65 @@
+"""The Flask app factory. ``wsgi.py`` and ``pasdienst serve`` call it."""
+from __future__ import annotations
+
+from flask import Flask, render_template
+
+from .. import migrate
+from ..clock import today
+from ..config import Settings, load_settings
+from ..db import Database
+from . import errors
+
+DB_EXTENSION = "pasdienst.db"
+SETTINGS_EXTENSION = "pasdienst.settings"
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        # Older keys keep verifying sessions after a rotation.
+        SECRET_KEY_FALLBACKS=list(settings.secret_keys[:-1]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="pasdienst_session",
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions[SETTINGS_EXTENSION] = settings
+    app.extensions[DB_EXTENSION] = db or Database(settings.database_url)
+    errors.register(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, object], int]:
+        database = app.extensions[DB_EXTENSION]
+        try:
+            current = migrate.is_current(database)
+        except Exception as exc:  # the database is unreachable: not ready
+            return {"status": "unavailable", "database": type(exc).__name__}, 503
+        if not current:
+            return {"status": "unavailable", "migrations": "not current"}, 503
+        return {"status": "ok"}, 200
+
+    @app.get("/")
+    def index() -> str:
+        return render_template("index.html")
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {"today": today(settings.today), "settings": settings}
+
+    return app
+
+
+def get_db(app: Flask) -> Database:
+    return app.extensions[DB_EXTENSION]
+
+
+def get_settings(app: Flask) -> Settings:
+    return app.extensions[SETTINGS_EXTENSION]

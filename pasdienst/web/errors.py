@@ -1,0 +1,64 @@
+"""One place that maps domain errors to HTTP.
+
+API paths answer ``application/problem+json`` (RFC 9457) with the stable
+``code`` of CONTRACT.md; pages answer a Dutch HTML page. Unexpected
+exceptions are not swallowed in testing, so bugs surface in the test run.
+"""
+from __future__ import annotations
+
+from flask import Flask, Response, json, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import PasdienstError
+
+_HTTP_CODES = {
+    400: "validation_error",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+_DUTCH_TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet ingelogd",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    409: "Niet gelukt",
+    413: "Bestand te groot",
+    422: "Controleer de invoer",
+    429: "Te veel pogingen",
+    500: "Er ging iets mis",
+}
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def problem(status: int, code: str, detail: str, **extra: object) -> Response:
+    body = {"type": f"about:blank#{code}", "title": code.replace("_", " "), "status": status, "code": code, "detail": detail}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PasdienstError)
+    def _domain(exc: PasdienstError) -> Response | tuple[str, int]:
+        if wants_problem_json():
+            return problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"))
+        return render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response | tuple[str, int]:
+        status = exc.code or 500
+        if wants_problem_json():
+            response = problem(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            if exc.response is not None and "Retry-After" in exc.response.headers:
+                response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+            return response
+        return render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=exc.description), status

@@ -1,0 +1,28 @@
+"""The migrations build exactly the schema the models describe, on both databases."""
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from pasdienst import migrate
+from pasdienst.models import metadata
+
+pytestmark = pytest.mark.money  # run on SQLite and PostgreSQL
+
+
+def test_models_and_migrations_do_not_drift(db):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    assert diff == []
+
+
+def test_migrations_are_current_after_upgrade(db):
+    assert migrate.is_current(db)
+
+
+def test_migrations_go_down_and_up_again(db):
+    migrate.downgrade(db, "base")
+    assert migrate.current_revision(db) is None
+    migrate.upgrade(db)
+    assert migrate.is_current(db)

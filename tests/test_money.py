@@ -1,0 +1,35 @@
+import pytest
+
+from pasdienst.money import InvalidAmount, format_euros, parse_euros, positive_cents
+
+
+@pytest.mark.parametrize(
+    "text, cents",
+    [("12,50", 1250), ("12.50", 1250), ("12", 1200), ("0,5", 50), (" 7.05 ", 705), ("25000.00", 2500000)],
+)
+def test_amounts_people_type_become_cents(text, cents):
+    assert parse_euros(text) == cents
+
+
+@pytest.mark.parametrize("text", ["1.000,00", "1,000.00", "-5", "abc", "", "12.505", "€12", "1e3", "12 50"])
+def test_ambiguous_or_malformed_amounts_are_refused(text):
+    with pytest.raises(InvalidAmount):
+        parse_euros(text)
+
+
+def test_strict_amounts_need_two_decimals():
+    assert parse_euros("25000.00", strict=True) == 2500000
+    for text in ("25000", "25000,00", "25000.0"):
+        with pytest.raises(InvalidAmount):
+            parse_euros(text, strict=True)
+
+
+def test_zero_is_not_a_positive_amount():
+    with pytest.raises(InvalidAmount, match="more than 0.00"):
+        positive_cents("0.00")
+
+
+def test_formatting():
+    assert format_euros(1250) == "12.50"
+    assert format_euros(123456789, dutch=True, symbol=True) == "€ 1.234.567,89"
+    assert format_euros(-5) == "-0.05"
