@@ -128,7 +128,11 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False, **kw
             connect_args["options"] = f"-csearch_path={schema}"
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping: it costs a round trip per transaction. A connection
+        # that died with the server is detected on use, the pool is
+        # invalidated, and the request fails cleanly (clients retry with
+        # their idempotency key).
+        kwargs.setdefault("pool_recycle", 3600)
         engine = create_engine(parsed, echo=echo, connect_args=connect_args, **kwargs)
         _engines.add(engine)
         return engine

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,25 @@ _transfers = Transfer.__table__
 _postings = Posting.__table__
 
 _CHUNK = 5000
+
+# The hot path runs these prebuilt statements on the session's connection:
+# building a statement per call, and the ORM's execution layer, cost more
+# than the database work itself (see scripts/bench_ledger.py).
+_CREDIT = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("b_id"))
+    .values(balance=_accounts.c.balance + bindparam("b_delta"))
+    .returning(_accounts.c.ledger)
+)
+# The guard and the debit are one statement: on PostgreSQL the row is locked
+# and the condition re-read after any concurrent writer commits; on SQLite
+# the write lock is already held (BEGIN IMMEDIATE).
+_DEBIT = _CREDIT.where(
+    or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712
+)
+_INSERT_POSTINGS = insert(_postings)
+_INSERT_TRANSFERS = insert(_transfers)
+_BY_IDEMPOTENCY_KEY = select(_transfers).where(_transfers.c.idempotency_key == bindparam("b_key"))
 
 
 @dataclass(frozen=True)
@@ -197,9 +216,7 @@ def transfer(
 def _replay(session: Session, t: NewTransfer) -> Posted | None:
     if t.idempotency_key is None:
         return None
-    row = session.execute(
-        select(_transfers).where(_transfers.c.idempotency_key == t.idempotency_key)
-    ).first()
+    row = session.connection().execute(_BY_IDEMPOTENCY_KEY, {"b_key": t.idempotency_key}).first()
     if row is None:
         return None
     if row.fingerprint != t.fingerprint():
@@ -225,18 +242,8 @@ def _describe_refusal(session: Session, account_id: int, delta: int) -> Exceptio
 
 def _apply_delta(session: Session, account_id: int, delta: int) -> str:
     """Change one balance by ``delta`` through the guarded update; the ledger partition."""
-    stmt = (
-        update(_accounts)
-        .where(_accounts.c.id == account_id)
-        .values(balance=_accounts.c.balance + delta)
-        .returning(_accounts.c.ledger)
-    )
-    if delta < 0:
-        # The guard and the debit are one statement: on PostgreSQL the row is
-        # locked and the condition re-read after any concurrent writer
-        # commits; on SQLite the write lock is already held (BEGIN IMMEDIATE).
-        stmt = stmt.where(or_(_accounts.c.non_negative == False, _accounts.c.balance + delta >= 0))  # noqa: E712
-    ledger = session.execute(stmt).scalar()
+    stmt = _DEBIT if delta < 0 else _CREDIT
+    ledger = session.connection().execute(stmt, {"b_id": account_id, "b_delta": delta}).scalar()
     if ledger is None:
         raise _describe_refusal(session, account_id, delta)
     return ledger
@@ -264,9 +271,10 @@ def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], cre
     ]
     # Postings first: the transfer row seals them, and its trigger checks
     # that they balance.
+    conn = session.connection()
     try:
-        session.execute(insert(_postings), posting_rows)
-        session.execute(insert(_transfers), transfer_rows)
+        conn.execute(_INSERT_POSTINGS, posting_rows)
+        conn.execute(_INSERT_TRANSFERS, transfer_rows)
     except IntegrityError as exc:
         text = str(exc.orig)
         if "idempotency_key" in text:
