@@ -12,7 +12,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
@@ -42,7 +42,7 @@ _CREDIT = (
     update(_accounts)
     .where(_accounts.c.id == bindparam("b_id"))
     .values(balance=_accounts.c.balance + bindparam("b_delta"))
-    .returning(_accounts.c.ledger)
+    .returning(_accounts.c.ledger, _accounts.c.balance)
 )
 # The guard and the debit are one statement: on PostgreSQL the row is locked
 # and the condition re-read after any concurrent writer commits; on SQLite
@@ -111,6 +111,8 @@ class Posted:
     idempotency_key: str | None
     created_at: datetime
     replayed: bool = False
+    #: Balances right after this transfer, per account id (empty on a replay).
+    balances: dict[int, int] = field(default_factory=dict)
 
 
 def _check_cents(amount: object) -> None:
@@ -240,13 +242,16 @@ def _describe_refusal(session: Session, account_id: int, delta: int) -> Exceptio
     )
 
 
-def _apply_delta(session: Session, account_id: int, delta: int) -> str:
-    """Change one balance by ``delta`` through the guarded update; the ledger partition."""
+def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, int]:
+    """Change one balance by ``delta`` through the guarded update.
+
+    Returns the account's ledger partition and its new balance.
+    """
     stmt = _DEBIT if delta < 0 else _CREDIT
-    ledger = session.connection().execute(stmt, {"b_id": account_id, "b_delta": delta}).scalar()
-    if ledger is None:
+    row = session.connection().execute(stmt, {"b_id": account_id, "b_delta": delta}).first()
+    if row is None:
         raise _describe_refusal(session, account_id, delta)
-    return ledger
+    return row[0], int(row[1])
 
 
 def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> None:
@@ -296,27 +301,19 @@ def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Po
     for leg in t.legs:
         deltas[leg.account_id] += leg.amount
     ledgers = set()
+    balances: dict[int, int] = {}
     # Ascending id order, so two transfers over the same accounts always lock
     # them in the same order and cannot deadlock each other.
     for account_id in sorted(deltas):
-        if deltas[account_id]:
-            ledgers.add(_apply_delta(session, account_id, deltas[account_id]))
-        else:
-            ledgers.add(_ledger_of(session, account_id))
+        partition, balances[account_id] = _apply_delta(session, account_id, deltas[account_id])
+        ledgers.add(partition)
     if len(ledgers) != 1:
         raise InvalidTransfer(f"a transfer cannot cross ledgers ({', '.join(sorted(ledgers))})")
     created = now or now_utc()
     tid = uuid.uuid4()
     ledger = ledgers.pop()
     _write(session, [(tid, ledger, t)], created)
-    return Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created)
-
-
-def _ledger_of(session: Session, account_id: int) -> str:
-    ledger = session.execute(select(_accounts.c.ledger).where(_accounts.c.id == account_id)).scalar()
-    if ledger is None:
-        raise UnknownAccount(f"unknown account {account_id}")
-    return ledger
+    return Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created, balances=balances)
 
 
 def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: datetime | None = None) -> list[Posted]:

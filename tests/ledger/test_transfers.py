@@ -235,3 +235,10 @@ def test_a_batch_replays_transfers_it_already_wrote(db):
     assert [r.id for r in second[:3]] == [r.id for r in first]
     with db.read() as s:
         assert ledger.balance(s, wallet) == sum(100 + i for i in range(5))
+
+
+def test_a_transfer_reports_the_balances_it_left(db):
+    with db.transaction() as s:
+        _, wallet, shop = funded(s, 1000)
+        posted = ledger.transfer(s, kind="redeem", source=wallet, destination=shop, amount=250)
+    assert posted.balances == {wallet: 750, shop: 250}
