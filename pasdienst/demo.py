@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access.demo import load_access_demo
 from .config import Settings
 from .db import Database
 from .municipalities.models import Municipality
@@ -40,6 +41,7 @@ def _municipality(session: Session, report: DemoReport) -> None:
 
 #: Steps run in order, each in its own transaction; features append theirs.
 STEPS = [_municipality]
+STEPS.append(load_access_demo)  # merchants and logins
 
 
 def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:

@@ -28,3 +28,31 @@ def test_the_app_will_not_start_in_production_without_a_key(monkeypatch, tmp_pat
     monkeypatch.setenv("PASDIENST_INSTANCE_PATH", str(tmp_path))
     with pytest.raises(ConfigError, match="PASDIENST_SECRET_KEY"):
         create_app()
+
+
+def test_every_response_carries_the_security_headers(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "camera=(self)" in response.headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # development: plain http
+
+
+def test_production_adds_hsts_and_secure_cookies(db, settings):
+    from dataclasses import replace
+
+    from pasdienst.web.app import create_app
+
+    app = create_app(replace(settings, env="production"), db=db)
+    # behind the load balancer requests arrive as https
+    response = app.test_client().get("/", base_url="https://pas.example.nl")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_openapi_document_is_served(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "pasdienst"

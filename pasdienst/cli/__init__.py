@@ -63,7 +63,7 @@ def main(ctx: click.Context) -> None:
 def register() -> None:
     # Each module adds its commands to ``main``; imported here so that
     # ``pasdienst --help`` lists them all.
-    from . import budget, db, demo, ledger, municipality, serve  # noqa: F401
+    from . import access, budget, db, demo, ledger, merchant, municipality, serve  # noqa: F401
 
 
 register()

@@ -7,8 +7,13 @@ from .. import migrate
 from ..clock import today
 from ..config import Settings, load_settings
 from ..db import Database
-from . import errors
+from ..access import views as access_views
+from ..redeem import merchant_views
+from . import assets, errors, extensions
+from .api import init_api
+from .security import install_security_headers
 
+API_EXTENSION = "pasdienst.api"
 DB_EXTENSION = "pasdienst.db"
 SETTINGS_EXTENSION = "pasdienst.settings"
 
@@ -30,6 +35,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[DB_EXTENSION] = db or Database(settings.database_url)
     errors.register(app)
+    install_security_headers(app, settings)
+    app.extensions[API_EXTENSION] = init_api(app)
+    assets.init_app(app)
+    extensions.init_app(app, settings)
+    access_views.register(app, app.extensions[API_EXTENSION])
+    app.extensions[API_EXTENSION].register_blueprint(merchant_views.api)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -7,6 +7,7 @@ exceptions are not swallowed in testing, so bugs surface in the test run.
 from __future__ import annotations
 
 from flask import Flask, Response, json, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import PasdienstError
@@ -46,6 +47,19 @@ def problem(status: int, code: str, detail: str, **extra: object) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
+def _field_messages(messages: object) -> dict | None:
+    """webargs nests messages by location ({"json": {...}}); callers want fields."""
+    if not isinstance(messages, dict):
+        return None
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat or None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(PasdienstError)
     def _domain(exc: PasdienstError) -> Response | tuple[str, int]:
@@ -57,8 +71,22 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response | tuple[str, int]:
         status = exc.code or 500
         if wants_problem_json():
-            response = problem(status, _HTTP_CODES.get(status, "error"), exc.description or exc.name)
+            data = getattr(exc, "data", None) or {}
+            errors = data.get("errors") or _field_messages(data.get("messages"))
+            detail = data.get("message") or (
+                "the request is not valid: see errors" if errors else exc.description or exc.name
+            )
+            response = problem(status, _HTTP_CODES.get(status, "error"), detail, errors=errors)
             if exc.response is not None and "Retry-After" in exc.response.headers:
                 response.headers["Retry-After"] = exc.response.headers["Retry-After"]
             return response
-        return render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=exc.description), status
+        detail = "Te veel pogingen. Wacht een minuut en probeer het dan opnieuw." if status == 429 else exc.description
+        return render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=detail), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Response | tuple[str, int]:
+        # A cookie-authenticated call without a valid CSRF token: authenticated, not allowed.
+        if wants_problem_json():
+            return problem(403, "forbidden", f"CSRF check failed ({exc.description}); send the X-CSRFToken header")
+        detail = "Het formulier is verlopen of onvolledig. Laad de pagina opnieuw en probeer het nog eens."
+        return render_template("error.html", status=400, title="Formulier verlopen", detail=detail), 400

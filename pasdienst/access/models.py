@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from ..db import Base, BigIntPK
+
+ROLES: tuple[str, ...] = ("admin", "finance", "caseworker", "merchant")
+STAFF_ROLES: tuple[str, ...] = ("admin", "finance", "caseworker")
+
+
+class User(Base):
+    # "user" is a reserved word in PostgreSQL.
+    __tablename__ = "access_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'finance', 'caseworker', 'merchant')", name="role_known"),
+        # A merchant user acts for exactly one merchant; staff never for one.
+        CheckConstraint(
+            "(role = 'merchant' AND merchant_id IS NOT NULL) OR (role <> 'merchant' AND merchant_id IS NULL)",
+            name="merchant_only_for_merchant_role",
+        ),
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: argon2id, ``$argon2id$v=19$…``; never the password itself.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    #: Staff: the municipality they work for. Merchant users: their merchant's.
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    #: Set for a one-time password: the pages insist on a new one first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    __tablename__ = "access_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"), index=True)
+    #: SHA-256 hex of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Updated at most every few minutes, so API calls do not all write.
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """One staff action, written in the same transaction as the change.
+
+    Append-only: database triggers refuse UPDATE and DELETE (revision 0003).
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_municipality_id_at", "municipality_id", "at"),
+        Index("ix_audit_event_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: None for the command line and the system itself.
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
+    #: A copy, so the event still reads right if the user is renamed.
+    actor_email: Mapped[str] = mapped_column(String(254))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    #: Dotted verb, e.g. ``user.create``, ``merchant.create``, ``token.revoke``.
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    #: Snapshots without secrets or personal data (see ``services.record_audit``).
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,494 @@
+"""Users, passwords, API tokens, scope checks and the audit log.
+
+Every function takes the caller's session, flushes and never commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..clock import now_utc
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..municipalities.models import Municipality
+from ..municipalities.services import get_municipality
+from ..redeem.models import Merchant
+from .errors import Forbidden, Unauthenticated, WeakPassword
+from .models import ROLES, STAFF_ROLES, ApiToken, AuditEvent, User
+
+#: argon2id with the library's defaults (RFC 9106's second recommendation:
+#: 64 MiB, 3 passes, 4 lanes): about 0.2 s per hash on one core.
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+TOKEN_PREFIX = "pd_"
+#: ``last_used_at`` of a token is written at most this often.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
+_TOKEN = re.compile(r"^pd_[A-Za-z0-9_-]{43}$")
+
+#: Snapshot keys containing any of these never reach the audit log: secrets,
+#: and personal data the log has no need for (DOMAIN.md §3.9).
+_SECRET_KEY_PARTS = ("bsn", "token", "password", "income", "secret", "birth_date")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting. Views build it from the session or token; services check scope with it."""
+
+    user_id: int | None
+    email: str
+    role: str
+    municipality_id: int | None
+    municipality_code: str | None
+    merchant_id: int | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+#: The command line acts for the operator at the keyboard, with no user row.
+CLI_ACTOR = Actor(user_id=None, email="cli", role="system", municipality_id=None, municipality_code=None)
+
+
+# -- scope ------------------------------------------------------------------
+
+def ensure_role(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"a {actor.role} may not do this")
+
+
+def ensure_municipality(actor: Actor, municipality_id: int) -> None:
+    """Staff and merchants act only inside their own municipality; the CLI everywhere."""
+    if actor.role == "system":
+        return
+    if actor.municipality_id != municipality_id:
+        raise Forbidden("this belongs to another municipality")
+
+
+def ensure_merchant(actor: Actor, merchant_id: int) -> None:
+    """A merchant user acts only for its own merchant."""
+    if actor.role == "system":
+        return
+    if actor.role != "merchant" or actor.merchant_id != merchant_id:
+        raise Forbidden("this belongs to another merchant")
+
+
+# -- passwords ---------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verified against when the e-mail address is unknown, so that the answer
+    # takes as long as for a known one and does not reveal who has an account.
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", reason="too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise WeakPassword(f"a password has at most {MAX_PASSWORD_LENGTH} characters", reason="too_long")
+    if email and password.strip().lower() == email.lower():
+        raise WeakPassword("a password cannot be the e-mail address", reason="is_email")
+
+
+def _one_time_password() -> str:
+    return secrets.token_urlsafe(12)  # 16 characters, 96 bits
+
+
+# -- users -------------------------------------------------------------------
+
+def normalise_email(email: str) -> str:
+    value = (email or "").strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValidationFailed(f"{email!r} is not an e-mail address")
+    return value
+
+
+def get_user(session: Session, email: str) -> User:
+    user = session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {email!r}")
+    return user
+
+
+def create_user(
+    session: Session,
+    email: str,
+    *,
+    role: str,
+    municipality_code: str | None = None,
+    merchant_id: int | None = None,
+    password: str | None = None,
+    must_change_password: bool | None = None,
+    actor: Actor | None = None,
+    password_hash: str | None = None,
+) -> tuple[User, str]:
+    """Add a user; returns it with its password (a one-time one unless ``password`` is given).
+
+    Staff roles need ``municipality_code`` and no merchant; ``merchant`` needs
+    ``merchant_id`` and takes the merchant's municipality (a given
+    ``municipality_code`` must then match it). A one-time password must be
+    changed at first login. ``password_hash`` (with ``password``) skips
+    hashing again: the demo and test fixtures reuse one hash per password.
+    Raises ``ValidationFailed``, ``NotFound``, ``Conflict``, or ``Forbidden``
+    when ``actor`` may not add users there.
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if role == "merchant":
+        if merchant_id is None:
+            raise ValidationFailed("a merchant user needs --merchant (the merchant's id)")
+        merchant = session.get(Merchant, merchant_id)
+        if merchant is None:
+            raise NotFound(f"no merchant {merchant_id}")
+        municipality = session.get(Municipality, merchant.municipality_id)
+        assert municipality is not None
+        if municipality_code and municipality_code.strip().lower() != municipality.code:
+            raise ValidationFailed(f"merchant {merchant_id} belongs to {municipality.code}, not {municipality_code}")
+    else:
+        if merchant_id is not None:
+            raise ValidationFailed(f"only merchant users belong to a merchant; a {role} does not take --merchant")
+        if not municipality_code:
+            raise ValidationFailed(f"a {role} user needs --municipality (the municipality they work for)")
+        municipality = get_municipality(session, municipality_code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
+    if session.execute(select(User.id).where(User.email == email)).scalar() is not None:
+        raise Conflict(f"a user {email} already exists")
+    if password is None:
+        password = _one_time_password()
+        must_change_password = True if must_change_password is None else must_change_password
+    else:
+        check_password_policy(password, email=email)
+    if password_hash is None:
+        password_hash = hash_password(password)
+    elif not password_hash.startswith("$argon2id$"):
+        # Not verified against ``password`` here: that would cost the hash it saves.
+        raise ValidationFailed("password_hash must be an argon2id hash")
+    user = User(
+        email=email,
+        password_hash=password_hash,
+        role=role,
+        municipality_id=municipality.id,
+        merchant_id=merchant_id if role == "merchant" else None,
+        active=True,
+        must_change_password=bool(must_change_password),
+        created_at=now_utc(),
+    )
+    session.add(user)
+    session.flush()
+    record_audit(session, actor, "user.create", "user", user.id, after=user_snapshot(user), municipality_id=municipality.id)
+    return user, password
+
+
+def user_snapshot(user: User) -> dict[str, Any]:
+    return {
+        "email": user.email,
+        "role": user.role,
+        "municipality_id": user.municipality_id,
+        "merchant_id": user.merchant_id,
+        "active": user.active,
+    }
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    code = session.execute(select(Municipality.code).where(Municipality.id == user.municipality_id)).scalar()
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        municipality_id=user.municipality_id,
+        municipality_code=code,
+        merchant_id=user.merchant_id,
+    )
+
+
+def actor_for_email(session: Session, email: str, *, roles: tuple[str, ...] = ROLES) -> Actor:
+    """The actor behind ``--by EMAIL`` on the command line: an active user with one of ``roles``."""
+    user = session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"no active user {email!r}")
+    if user.role not in roles:
+        raise Forbidden(f"{user.email} is a {user.role}; this needs a {' or '.join(roles)} user")
+    return actor_for(session, user)
+
+
+def load_actor(session: Session, user_id: int) -> Actor | None:
+    """The actor for an active user id, or None (used for every session request)."""
+    row = session.execute(
+        select(User, Municipality.code)
+        .join(Municipality, Municipality.id == User.municipality_id)
+        .where(User.id == user_id, User.active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    user, code = row
+    return Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id)
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
+    """The active user with this e-mail address and password; ``Unauthenticated`` otherwise.
+
+    Takes as long for an unknown address as for a known one. Records the
+    login (``last_login_at`` and an audit event) and upgrades an old hash.
+    """
+    address = (email or "").strip().lower()
+    user = session.execute(select(User).where(User.email == address)).scalar_one_or_none() if address else None
+    password = password if isinstance(password, str) else ""
+    if user is None:
+        _verify(_dummy_hash(), password)
+        raise Unauthenticated("unknown e-mail address or wrong password")
+    if not _verify(user.password_hash, password) or not user.active:
+        raise Unauthenticated("unknown e-mail address or wrong password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = now or now_utc()
+    session.flush()
+    record_audit(session, actor_for(session, user), "user.login", "user", user.id)
+    return user
+
+
+def session_version(user: User) -> str:
+    """Changes whenever the password does: a new password ends every other session."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def change_password(session: Session, user_id: int, current_password: str, new_password: str) -> User:
+    """Set a new password after checking the current one; clears ``must_change_password``."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("no such active user")
+    if not _verify(user.password_hash, current_password or ""):
+        raise Unauthenticated("the current password is wrong")
+    check_password_policy(new_password, email=user.email)
+    if _verify(user.password_hash, new_password):
+        raise WeakPassword("the new password must differ from the current one", reason="unchanged")
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    session.flush()
+    record_audit(session, actor_for(session, user), "user.password_change", "user", user.id)
+    return user
+
+
+def reset_password(session: Session, email: str, *, actor: Actor | None = None) -> str:
+    """A new one-time password for ``email`` (forgotten password); revokes nothing else."""
+    user = get_user(session, email)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, user.municipality_id)
+    password = _one_time_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    session.flush()
+    record_audit(session, actor, "user.password_reset", "user", user.id, municipality_id=user.municipality_id)
+    return password
+
+
+def set_user_active(session: Session, email: str, active: bool, *, actor: Actor | None = None) -> User:
+    """Block or unblock a login; a blocked user's sessions and tokens stop working at once."""
+    user = get_user(session, email)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, user.municipality_id)
+    before = user_snapshot(user)
+    user.active = active
+    session.flush()
+    record_audit(
+        session, actor, "user.activate" if active else "user.deactivate", "user", user.id,
+        before=before, after=user_snapshot(user), municipality_id=user.municipality_id,
+    )
+    return user
+
+
+# -- API tokens --------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, email: str, name: str | None = None, *, actor: Actor | None = None) -> str:
+    """A new API token for an active user; returned once, stored only as its SHA-256."""
+    user = get_user(session, email)
+    if not user.active:
+        raise ValidationFailed(f"user {user.email} is blocked")
+    if actor is not None and actor.user_id != user.id:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, user.municipality_id)
+    name = (name or "").strip() or None
+    if name and len(name) > 100:
+        raise ValidationFailed("a token name is at most 100 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_token_hash(token), name=name, created_at=now_utc())
+    session.add(row)
+    session.flush()
+    record_audit(
+        session, actor, "token.create", "api_token", row.id,
+        after={"user": user.email, "name": name}, municipality_id=user.municipality_id,
+    )
+    return token
+
+
+def lookup_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
+    """The active user and live token for ``token``, or None. Reads only."""
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        return None
+    row = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def touch_token(session: Session, token_id: int, *, now: datetime | None = None) -> None:
+    """Record use of a token, at most every ``TOKEN_TOUCH_INTERVAL`` (one guarded UPDATE)."""
+    moment = now or now_utc()
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token_id)
+        .where((ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < moment - TOKEN_TOUCH_INTERVAL))
+        .values(last_used_at=moment)
+    )
+
+
+def token_needs_touch(token: ApiToken, *, now: datetime | None = None) -> bool:
+    moment = now or now_utc()
+    return token.last_used_at is None or token.last_used_at < moment - TOKEN_TOUCH_INTERVAL
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user behind a live token (and records its use), or None."""
+    found = lookup_token(session, token)
+    if found is None:
+        return None
+    user, row = found
+    if token_needs_touch(row):
+        touch_token(session, row.id)
+    return user
+
+
+def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None) -> ApiToken:
+    """Stop a token at once. Revoking twice is harmless."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token {token_id}")
+    owner = session.get(User, row.user_id)
+    assert owner is not None
+    if actor is not None and actor.user_id != owner.id:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, owner.municipality_id)
+    if row.revoked_at is None:
+        row.revoked_at = now_utc()
+        session.flush()
+        record_audit(
+            session, actor, "token.revoke", "api_token", row.id,
+            before={"user": owner.email, "name": row.name}, municipality_id=owner.municipality_id,
+        )
+    return row
+
+
+# -- audit -------------------------------------------------------------------
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(part in lowered for part in _SECRET_KEY_PARTS)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items() if not _is_secret(str(k))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, UUID)):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def scrub(snapshot: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``snapshot`` as plain JSON without secret or personal keys (bsn, token, password, income…)."""
+    if snapshot is None:
+        return None
+    return _jsonable(snapshot)
+
+
+def record_audit(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    *,
+    municipality_id: int | None = None,
+) -> AuditEvent:
+    """Append one audit event in the caller's transaction (it commits or rolls back with the change).
+
+    ``actor`` None means the command line. ``municipality_id`` defaults to
+    the actor's. Secret and personal keys are removed from the snapshots.
+    """
+    actor = actor or CLI_ACTOR
+    event = AuditEvent(
+        at=now_utc(),
+        actor_user_id=actor.user_id,
+        actor_email=actor.email,
+        municipality_id=municipality_id if municipality_id is not None else actor.municipality_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=scrub(before),
+        after=scrub(after),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def audit_events(
+    session: Session, actor: Actor, municipality_code: str, *, limit: int = 100, before_id: int | None = None
+) -> list[AuditEvent]:
+    """The newest audit events of a municipality, for its admins."""
+    municipality = get_municipality(session, municipality_code)
+    ensure_role(actor, "admin", "system")
+    ensure_municipality(actor, municipality.id)
+    if not 1 <= limit <= 500:
+        raise ValidationFailed("limit must be between 1 and 500")
+    query = select(AuditEvent).where(AuditEvent.municipality_id == municipality.id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return list(session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).scalars())

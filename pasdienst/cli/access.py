@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import click
+
+from ..access.models import ROLES
+from ..access.services import create_token, create_user, reset_password, revoke_token, set_user_active
+from . import Context, main, pass_ctx
+
+
+@main.group("user")
+def user_group() -> None:
+    """Logins of staff and merchants."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", required=True, help=f"One of {', '.join(ROLES)}.")
+@click.option("--municipality", help="Municipality code (required for admin, finance and caseworker).")
+@click.option("--merchant", "merchant_id", type=int, help="Merchant id (required for the merchant role).")
+@pass_ctx
+def add(ctx: Context, email: str, role: str, municipality: str | None, merchant_id: int | None) -> None:
+    """Add a user; prints a one-time password (changed at first login) as the last line."""
+    with ctx.db.transaction() as session:
+        user, password = create_user(session, email, role=role, municipality_code=municipality, merchant_id=merchant_id)
+        summary = f"added user {user.email} ({user.role}" + (f" of merchant {user.merchant_id})" if user.merchant_id else ")")
+    click.echo(summary)
+    click.echo("one-time password (must be changed at first login):")
+    click.echo(password)
+
+
+@user_group.command("reset-password")
+@click.argument("email")
+@pass_ctx
+def reset(ctx: Context, email: str) -> None:
+    """Give a user a new one-time password (printed as the last line)."""
+    with ctx.db.transaction() as session:
+        password = reset_password(session, email)
+    click.echo(f"new one-time password for {email.strip().lower()} (must be changed at first login):")
+    click.echo(password)
+
+
+@user_group.command("block")
+@click.argument("email")
+@pass_ctx
+def block(ctx: Context, email: str) -> None:
+    """Block a login at once: its sessions and API tokens stop working."""
+    with ctx.db.transaction() as session:
+        user = set_user_active(session, email, False)
+    click.echo(f"blocked {user.email}")
+
+
+@user_group.command("unblock")
+@click.argument("email")
+@pass_ctx
+def unblock(ctx: Context, email: str) -> None:
+    """Allow a blocked login again."""
+    with ctx.db.transaction() as session:
+        user = set_user_active(session, email, True)
+    click.echo(f"unblocked {user.email}")
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens for integrations (Authorization: Bearer …)."""
+
+
+@token_group.command("create")
+@click.argument("email")
+@click.option("--name", help="What the token is for, e.g. 'kassasysteem'.")
+@pass_ctx
+def token_create(ctx: Context, email: str, name: str | None) -> None:
+    """Create an API token for EMAIL; prints it once, as the last line (only its hash is kept)."""
+    with ctx.db.transaction() as session:
+        token = create_token(session, email, name)
+    click.echo(f"API token for {email.strip().lower()} (shown once; store it safely):")
+    click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@pass_ctx
+def token_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke API token TOKEN_ID (see the audit log, token.create)."""
+    with ctx.db.transaction() as session:
+        revoke_token(session, token_id)
+    click.echo(f"revoked API token {token_id}")

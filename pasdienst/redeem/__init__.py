@@ -1,0 +1,1 @@
+"""Merchants (providers) and, later, redemptions at them."""

@@ -1,0 +1,60 @@
+"""The wallet's domain errors, each with the stable code of CONTRACT.md."""
+from __future__ import annotations
+
+from ..errors import Conflict, NotFound, PasdienstError, ValidationFailed
+
+
+class InvalidCode(PasdienstError):
+    """A QR payload or typed code that does not verify, is unknown, or names a
+    pass that has since been replaced by a newer one."""
+
+    code = "invalid_code"
+    status = 422
+
+
+class PassBlocked(PasdienstError):
+    code = "pass_blocked"
+    status = 409
+
+
+class PassExpired(PasdienstError):
+    code = "pass_expired"
+    status = 409
+
+
+class SchemeInvalid(ValidationFailed):
+    """A scheme file with problems; ``problems`` lists each with its key path."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message, errors=problems)
+        self.problems = problems
+
+
+class SchemeLocked(Conflict):
+    code = "scheme_locked"
+
+
+class ImportFileInvalid(ValidationFailed):
+    """The children file as a whole cannot be read (not CSV text, no header)."""
+
+
+class BudgetShort(Conflict):
+    """The fund does not cover an issuing run."""
+
+    code = "insufficient_budget"
+
+    def __init__(self, message: str, *, needed: int, available: int) -> None:
+        super().__init__(message, needed_cents=needed, available_cents=available, short_cents=needed - available)
+        self.needed = needed
+        self.available = available
+        self.short = needed - available
+
+
+class PassNotFound(NotFound):
+    pass
+
+
+class PassStateConflict(Conflict):
+    """Blocking, reissuing or closing a pass that is not in a state for it."""
+
+    code = "pass_state"

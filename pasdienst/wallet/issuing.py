@@ -1,0 +1,258 @@
+"""Issuing passes: every eligible child one kinderpas, funded from the fund.
+
+A run is all or nothing. It first works out every pass and voucher and the
+total they need; when the fund does not cover that total it refuses, saying
+by how much it falls short, before writing anything. Otherwise it writes
+passes, vouchers, their ledger accounts and one ``issue`` transfer per
+voucher in set-based batches, all in the caller's transaction. A second run
+only issues to children who have no pass for the year yet.
+
+QR images are not rendered here: that is a separate phase after the money is
+committed (``qr.render_missing``), so that issuing stays fast and a rendering
+problem can never undo an issue.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.orm import Session
+
+from .. import books, ledger
+from ..clock import now_utc
+from ..config import Settings
+from ..ledger.services import NewTransfer, open_accounts
+from ..money import format_euros
+from ..municipalities.models import Municipality
+from ..municipalities.services import get_municipality
+from . import codes, keys, tokens
+from .eligibility import award_for, grants_for
+from .errors import BudgetShort, PassStateConflict
+from .models import ACTIVE, Child, ChildPass, Scheme, Voucher, format_pass_number
+from .schemes import get_scheme
+
+_CHUNK = 2000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class PlannedVoucher:
+    kind: str
+    category: str
+    code: str | None
+    cents: int
+    strip_value_cents: int | None
+    valid_until: date
+    #: Where the money comes from: the fund (issue) or an old voucher (carry-over).
+    source_account: int
+    transfer_kind: str
+    carried_from_id: int | None = None
+
+
+@dataclass
+class PlannedPass:
+    child_id: int
+    scheme_id: int
+    year: int
+    generation: int
+    valid_from: date
+    valid_until: date
+    award_basis: str
+    award_share: int
+    vouchers: list[PlannedVoucher]
+    replaces_id: int | None = None
+
+
+@dataclass
+class IssueResult:
+    municipality: str
+    year: int
+    issued: int = 0
+    vouchers: int = 0
+    total_cents: int = 0
+    not_eligible: int = 0
+    pass_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"issued {self.issued} passes with {self.vouchers} vouchers for {self.municipality} {self.year}, "
+            f"{format_euros(self.total_cents)} from the fund; {self.not_eligible} children not eligible"
+        )
+
+
+def _allocate_ids(session: Session, table_name: str, column: object, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows, known before they are inserted
+    (a voucher's ledger account is named after the voucher's id)."""
+    if count == 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table_name, "n": count},
+        ).scalars().all()
+        return sorted(int(v) for v in found)
+    # SQLite: the write lock is held since BEGIN IMMEDIATE, so nobody else
+    # can take these ids between this read and the insert.
+    start = session.execute(select(func.coalesce(func.max(column), 0))).scalar_one()
+    return list(range(start + 1, start + count + 1))
+
+
+def write_passes(
+    session: Session,
+    municipality: Municipality,
+    plans: Sequence[PlannedPass],
+    *,
+    settings: Settings,
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Write passes, vouchers, voucher accounts and their funding transfers."""
+    pass_ids: list[int] = []
+    handles_seen: set[str] = set()
+    code = municipality.code
+    for start in range(0, len(plans), _CHUNK):
+        chunk = plans[start : start + _CHUNK]
+        created = now_utc()
+        pass_rows = []
+        for plan in chunk:
+            handle = tokens.new_handle()
+            while handle in handles_seen:
+                handle = tokens.new_handle()
+            handles_seen.add(handle)
+            _code, code_hash = codes.new_code(settings, handle)
+            pass_rows.append(
+                dict(
+                    municipality_id=municipality.id, child_id=plan.child_id, scheme_id=plan.scheme_id,
+                    year=plan.year, generation=plan.generation, status=ACTIVE,
+                    valid_from=plan.valid_from, valid_until=plan.valid_until, handle=handle,
+                    code_hash=code_hash, award_basis=plan.award_basis, award_share=plan.award_share,
+                    replaces_id=plan.replaces_id, created_at=created,
+                )
+            )
+        table = ChildPass.__table__
+        ids = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), pass_rows
+        ).scalars().all()
+        pass_ids.extend(ids)
+
+        planned = [(pid, plan, v) for pid, plan in zip(ids, chunk) for v in plan.vouchers]
+        voucher_table = Voucher.__table__
+        voucher_ids = _allocate_ids(session, voucher_table.name, voucher_table.c.id, len(planned))
+        account_ids = open_accounts(
+            session, [(books.voucher_key(code, vid), books.VOUCHER, code, True) for vid in voucher_ids]
+        )
+        voucher_rows = []
+        transfers = []
+        for vid, account_id, (pid, plan, v) in zip(voucher_ids, account_ids, planned):
+            voucher_rows.append(
+                dict(
+                    id=vid, pass_id=pid, municipality_id=municipality.id, kind=v.kind, category=v.category,
+                    code=v.code, account_id=account_id, initial_cents=v.cents,
+                    strip_value_cents=v.strip_value_cents, valid_until=v.valid_until,
+                    carried_from_id=v.carried_from_id, created_at=created,
+                )
+            )
+            if v.cents > 0:
+                transfers.append(
+                    NewTransfer.move(
+                        v.transfer_kind, v.source_account, account_id, v.cents,
+                        reference=f"{format_pass_number(plan.year, pid)} {v.code or v.category}",
+                    )
+                )
+        if voucher_rows:
+            session.execute(insert(voucher_table), voucher_rows)
+        if transfers:
+            ledger.post_many(session, transfers, now=created)
+        if progress:
+            progress(len(chunk))
+    return pass_ids
+
+
+def issue_passes(
+    session: Session,
+    municipality_code: str,
+    year: int,
+    *,
+    settings: Settings,
+    today: date,
+    progress: Progress | None = None,
+) -> IssueResult:
+    """Issue a pass to every eligible child of the municipality without one for ``year``.
+
+    Raises ``BudgetShort`` (nothing written) when the fund does not cover
+    the run, and ``PassStateConflict`` when the scheme's year is over.
+    """
+    municipality = get_municipality(session, municipality_code)
+    scheme = get_scheme(session, municipality.id, year, code=municipality.code)
+    if today > scheme.valid_until:
+        raise PassStateConflict(
+            f"the {year} scheme of {municipality.code} ended on {scheme.valid_until}; no passes can be issued for it"
+        )
+    result = IssueResult(municipality.code, year)
+    fund = ledger.get_account(session, books.fund_key(municipality.code))
+    plans = _plan(session, municipality, scheme, settings, fund.id, result)
+    needed = sum(v.cents for plan in plans for v in plan.vouchers)
+    available = ledger.balance(session, fund.id)
+    if needed > available:
+        raise BudgetShort(
+            f"the fund of {municipality.code} holds {format_euros(available)} but {len(plans)} passes need "
+            f"{format_euros(needed)}: {format_euros(needed - available)} short; nothing was issued",
+            needed=needed,
+            available=available,
+        )
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress:
+            progress(done, len(plans))
+
+    result.pass_ids = write_passes(session, municipality, plans, settings=settings, progress=advance)
+    result.issued = len(plans)
+    result.vouchers = sum(len(plan.vouchers) for plan in plans)
+    result.total_cents = needed
+    return result
+
+
+def _plan(
+    session: Session, municipality: Municipality, scheme: Scheme, settings: Settings, fund_id: int, result: IssueResult
+) -> list[PlannedPass]:
+    has_pass = (
+        select(ChildPass.id).where(ChildPass.child_id == Child.id, ChildPass.year == scheme.year).exists()
+    )
+    rows = session.execute(
+        select(Child.id, Child.birth_date, Child.income_sealed, Child.override_reason)
+        .where(Child.municipality_id == municipality.id, ~has_pass)
+        .order_by(Child.id)
+    ).all()
+    items = list(scheme.items)
+    plans = []
+    for child_id, birth_date, income_sealed, override_reason in rows:
+        income = None if override_reason else keys.open_income(settings, income_sealed)
+        award = award_for(
+            income, override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale
+        )
+        grants = grants_for(items, birth_date, scheme.valid_from, award) if award else []
+        if not grants:
+            result.not_eligible += 1
+            continue
+        assert award is not None
+        plans.append(
+            PlannedPass(
+                child_id=child_id, scheme_id=scheme.id, year=scheme.year, generation=1,
+                valid_from=scheme.valid_from, valid_until=scheme.valid_until,
+                award_basis=award.basis, award_share=award.share,
+                vouchers=[
+                    PlannedVoucher(
+                        kind=g.kind, category=g.category, code=g.code, cents=g.cents,
+                        strip_value_cents=g.strip_value_cents, valid_until=scheme.valid_until,
+                        source_account=fund_id, transfer_kind=books.ISSUE,
+                    )
+                    for g in grants
+                ],
+            )
+        )
+    return plans

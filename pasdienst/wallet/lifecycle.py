@@ -1,0 +1,166 @@
+"""A pass after issue: resolving what is scanned or typed, blocking, reissuing.
+
+Resolution checks the QR token's MAC, or the typed code's check character,
+before it touches the database; only then does it look the pass up, by its
+handle or by the keyed hash of the code. Which generation is current is the
+database's to say: a replaced pass is unknown from then on (``invalid_code``),
+a blocked one is ``pass_blocked``, one outside its dates ``pass_expired``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .. import books
+from ..clock import now_utc
+from ..config import Settings
+from ..errors import ValidationFailed
+from ..ledger.models import Account
+from ..municipalities.models import Municipality
+from . import codes, tokens
+from .errors import InvalidCode, PassBlocked, PassExpired, PassNotFound, PassStateConflict
+from .issuing import PlannedPass, PlannedVoucher, write_passes
+from .models import ACTIVE, BLOCKED, EXPIRED, REPLACED, ChildPass, Voucher, format_pass_number
+
+_PASS_NUMBER = re.compile(r"^KP-(\d{4})-(\d+)$")
+
+
+def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> ChildPass:
+    """A pass by its number (``KP-2027-000123``) or its numeric id."""
+    ref = (pass_ref or "").strip().upper()
+    year = None
+    if match := _PASS_NUMBER.match(ref):
+        year, pass_id = int(match.group(1)), int(match.group(2))
+    elif ref.isdigit():
+        pass_id = int(ref)
+    else:
+        raise ValidationFailed(f"{pass_ref!r} is not a pass number such as KP-2027-000123")
+    query = select(ChildPass).where(ChildPass.id == pass_id)
+    if for_update:
+        query = query.with_for_update()
+    found = session.execute(query).scalar_one_or_none()
+    if found is None or (year is not None and found.year != year):
+        raise PassNotFound(f"no pass {pass_ref}")
+    return found
+
+
+def check_usable(child_pass: ChildPass, today: date) -> ChildPass:
+    """Raise unless the pass may be used on ``today`` (Europe/Amsterdam, inclusive)."""
+    if child_pass.status == REPLACED:
+        raise InvalidCode("this pass has been replaced by a new one")
+    if child_pass.status == BLOCKED:
+        raise PassBlocked("this pass is blocked")
+    if child_pass.status == EXPIRED or not (child_pass.valid_from <= today <= child_pass.valid_until):
+        raise PassExpired(
+            f"this pass is valid from {child_pass.valid_from} until {child_pass.valid_until}"
+        )
+    return child_pass
+
+
+def pass_by_token(session: Session, token: str, *, settings: Settings) -> ChildPass:
+    """The current generation named by a QR token (its state not yet checked)."""
+    handle = tokens.verify_token(settings, token)
+    found = session.execute(select(ChildPass).where(ChildPass.handle == handle)).scalar_one_or_none()
+    if found is None:
+        raise InvalidCode("unknown pass")
+    if found.status == REPLACED:
+        raise InvalidCode("this pass has been replaced by a new one")
+    return found
+
+
+def resolve_pass(session: Session, code: str, *, settings: Settings, today: date) -> ChildPass:
+    """The usable pass behind a scanned QR payload (any base URL), a bare
+    token, or a typed code with or without hyphens.
+
+    Raises ``InvalidCode`` (forged, tampered, mistyped, unknown or replaced),
+    ``PassBlocked`` or ``PassExpired``.
+    """
+    text = (code or "").strip()
+    token = tokens.extract_token(text)
+    if token is not None:
+        return check_usable(pass_by_token(session, token, settings=settings), today)
+    if not codes.looks_like_typed_code(text):
+        raise InvalidCode("this is not a pass code")
+    normalised = codes.normalise(text)
+    found = session.execute(
+        select(ChildPass).where(ChildPass.code_hash.in_(codes.lookup_hashes(settings, normalised)))
+    ).scalar_one_or_none()
+    if found is None:
+        raise InvalidCode("unknown pass code")
+    return check_usable(found, today)
+
+
+def block_pass(session: Session, pass_ref: str, *, reason: str) -> ChildPass:
+    """Stop a lost or stolen pass: its QR and typed code fail from now on."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("blocking a pass needs a reason (e.g. 'lost, reported by parent')")
+    if len(reason) > 500:
+        raise ValidationFailed("a block reason is at most 500 characters")
+    child_pass = find_pass(session, pass_ref)
+    changed = session.execute(
+        update(ChildPass)
+        .where(ChildPass.id == child_pass.id, ChildPass.status == ACTIVE)
+        .values(status=BLOCKED, blocked_at=now_utc(), block_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active: it cannot be blocked")
+    session.refresh(child_pass)
+    return child_pass
+
+
+def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: date) -> ChildPass:
+    """A new pass for the same child carrying the remaining balances over.
+
+    The old pass (active or blocked) becomes ``replaced``: its QR and code
+    stop working. Each voucher's remaining balance (or strips) moves to a new
+    voucher by a ``carry_over`` transfer; the old vouchers stay as history.
+    """
+    old = find_pass(session, pass_ref, for_update=True)
+    if old.status not in (ACTIVE, BLOCKED):
+        raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued")
+    if today > old.valid_until:
+        raise PassStateConflict(f"pass {old.pass_number} expired on {old.valid_until}: it cannot be reissued")
+    municipality = session.get(Municipality, old.municipality_id)
+    assert municipality is not None
+    vouchers = session.execute(select(Voucher).where(Voucher.pass_id == old.id).order_by(Voucher.id)).scalars().all()
+    # Lock the balances we are about to move, so a redemption racing the
+    # reissue either lands before (and is carried net) or fails after.
+    balances = dict(
+        session.execute(
+            select(Account.id, Account.balance)
+            .where(Account.id.in_([v.account_id for v in vouchers]))
+            .order_by(Account.id)
+            .with_for_update()
+        ).all()
+    )
+    plan = PlannedPass(
+        child_id=old.child_id, scheme_id=old.scheme_id, year=old.year, generation=old.generation + 1,
+        valid_from=old.valid_from, valid_until=old.valid_until,
+        award_basis=old.award_basis, award_share=old.award_share, replaces_id=old.id,
+        vouchers=[
+            PlannedVoucher(
+                kind=v.kind, category=v.category, code=v.code, cents=int(balances[v.account_id]),
+                strip_value_cents=v.strip_value_cents, valid_until=v.valid_until,
+                source_account=v.account_id, transfer_kind=books.CARRY_OVER, carried_from_id=v.id,
+            )
+            for v in vouchers
+        ],
+    )
+    old.status = REPLACED
+    session.flush()
+    (new_id,) = write_passes(session, municipality, [plan], settings=settings)
+    new = session.get(ChildPass, new_id)
+    assert new is not None
+    return new
+
+
+def replaced_by(session: Session, child_pass: ChildPass) -> str | None:
+    newer = session.execute(
+        select(ChildPass.id, ChildPass.year).where(ChildPass.replaces_id == child_pass.id)
+    ).first()
+    return format_pass_number(newer.year, newer.id) if newer else None

@@ -1,0 +1,172 @@
+"""QR images of passes: rendered once, stored, served from the database.
+
+``qrcode`` builds the matrix (error correction M, the smallest version that
+fits: a realistic payload needs version 4 or 5). The PNG comes from
+``qrcode``'s Pillow factory; the SVG is written here as one path of
+horizontal runs, half the size of ``qrcode``'s own SVG and crisp at any
+scale.
+
+Rendering takes a few milliseconds per pass, mostly ``qrcode`` choosing the
+best mask, so a run over many passes is spread over a process pool (all
+cores) after the issuing transaction has committed; the images are written
+in batches of their own. The pass page renders and stores an image that is
+still missing on first view, so nothing breaks if that phase was cut short.
+"""
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..db import Database
+from . import tokens
+from .models import ACTIVE, BLOCKED, ChildPass, PassImage
+
+BOX_SIZE = 10  # pixels per module in the PNG: a v5 code is 450 px wide with its quiet zone
+BORDER = 4  # the quiet zone the QR standard asks for, in modules
+#: Below this many passes a process pool costs more than it saves.
+POOL_THRESHOLD = 400
+_TASK = 250
+_STORE_BATCH = 1000
+
+
+def matrix(payload: str) -> list[list[bool]]:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER, box_size=BOX_SIZE)
+    code.add_data(payload)
+    code.make(fit=True)
+    return code.get_matrix()
+
+
+def svg_of(modules: list[list[bool]]) -> str:
+    size = len(modules)
+    runs = []
+    for y, row in enumerate(modules):
+        x = 0
+        while x < size:
+            if row[x]:
+                start = x
+                while x < size and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'shape-rendering="crispEdges" role="img" aria-label="QR-code">'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(runs)}"/></svg>'
+    )
+
+
+def render(payload: str) -> tuple[bytes, str]:
+    """PNG bytes and SVG text of one payload."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER, box_size=BOX_SIZE)
+    code.add_data(payload)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    return buffer.getvalue(), svg_of(code.get_matrix())
+
+
+def _render_task(items: Sequence[tuple[int, str]]) -> list[tuple[int, bytes, str]]:
+    return [(pass_id, *render(payload)) for pass_id, payload in items]
+
+
+def render_all(items: Sequence[tuple[int, str]], *, workers: int | None = None) -> Iterator[list[tuple[int, bytes, str]]]:
+    """Rendered images in batches, over a process pool when there are many."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(items) < POOL_THRESHOLD:
+        for start in range(0, len(items), _TASK):
+            yield _render_task(items[start : start + _TASK])
+        return
+    tasks = [items[start : start + _TASK] for start in range(0, len(items), _TASK)]
+    # spawn, not fork: a forked child would share the parent's database
+    # connections, and the workers need nothing but qrcode and Pillow.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_render_task, tasks)
+
+
+def store_images(session: Session, rendered: Iterable[tuple[int, bytes, str]]) -> None:
+    """Store images; one already stored (a page view got there first) stays."""
+    rows = [{"pass_id": pid, "png": png, "svg": svg} for pid, png, svg in rendered]
+    if not rows:
+        return
+    table = PassImage.__table__
+    dialect = session.get_bind().dialect.name
+    statement = (pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)).on_conflict_do_nothing(
+        index_elements=["pass_id"]
+    )
+    session.execute(statement, rows)
+
+
+def missing_images(session: Session, *, pass_ids: Sequence[int] | None = None, municipality_id: int | None = None) -> list[tuple[int, str]]:
+    """``(pass id, handle)`` of usable passes that have no stored image yet."""
+    query = (
+        select(ChildPass.id, ChildPass.handle)
+        .outerjoin(PassImage, PassImage.pass_id == ChildPass.id)
+        .where(PassImage.pass_id.is_(None), ChildPass.status.in_((ACTIVE, BLOCKED)))
+        .order_by(ChildPass.id)
+    )
+    if municipality_id is not None:
+        query = query.where(ChildPass.municipality_id == municipality_id)
+    if pass_ids is None:
+        return [(r[0], r[1]) for r in session.execute(query)]
+    found: list[tuple[int, str]] = []
+    ids = list(pass_ids)
+    for start in range(0, len(ids), 5000):
+        chunk = query.where(ChildPass.id.in_(ids[start : start + 5000]))
+        found.extend((r[0], r[1]) for r in session.execute(chunk))
+    return found
+
+
+def render_missing(
+    db: Database,
+    settings: Settings,
+    *,
+    pass_ids: Sequence[int] | None = None,
+    municipality_id: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Render and store every missing image (of ``pass_ids``, or all); the count.
+
+    A batch job after the issuing transaction: it reads, renders outside any
+    transaction, and writes batches in transactions of their own.
+    """
+    with db.read() as session:
+        todo = missing_images(session, pass_ids=pass_ids, municipality_id=municipality_id)
+    items = [(pid, tokens.payload_for(settings, handle)) for pid, handle in todo]
+    done = 0
+    pending: list[tuple[int, bytes, str]] = []
+    for batch in render_all(items, workers=workers):
+        pending.extend(batch)
+        done += len(batch)
+        if len(pending) >= _STORE_BATCH:
+            with db.transaction() as session:
+                store_images(session, pending)
+            pending = []
+        if progress:
+            progress(done, len(items))
+    if pending:
+        with db.transaction() as session:
+            store_images(session, pending)
+    return len(items)
+
+
+def image_of(session: Session, child_pass: ChildPass, settings: Settings, *, create: bool = False) -> PassImage | None:
+    """The stored image of a pass; with ``create``, rendered and stored when missing."""
+    image = session.get(PassImage, child_pass.id)
+    if image is None and create:
+        png, svg = render(tokens.payload_for(settings, child_pass.handle))
+        store_images(session, [(child_pass.id, png, svg)])
+        image = session.get(PassImage, child_pass.id)
+    return image

@@ -1,0 +1,369 @@
+"""Scheme files (CONTRACT.md, "Scheme file"): validate all of it, then store.
+
+Validation collects every problem with its key path (``budget[2].amount``;
+tables are counted from 1, as they appear in the file) and nothing is stored
+unless the whole file is valid. Loading the same content again changes
+nothing; changed content replaces the scheme only while no pass has been
+issued for its year, because issued vouchers were computed from it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..clock import now_utc
+from ..errors import NotFound
+from ..money import InvalidAmount, parse_euros
+from ..municipalities.models import Municipality
+from .errors import SchemeInvalid, SchemeLocked
+from .models import BUDGET, CATEGORIES, CHEQUE, PUNCHCARD, ChildPass, Scheme, SchemeItem
+
+_TOP_KEYS = {
+    "municipality", "year", "valid_from", "valid_until", "income_limit_pct", "sliding_scale",
+    BUDGET, PUNCHCARD, CHEQUE,
+}
+_ITEM_KEYS = {
+    BUDGET: {"category", "amount", "ages"},
+    PUNCHCARD: {"code", "category", "strips", "strip_value", "ages"},
+    CHEQUE: {"code", "category", "amount", "ages"},
+}
+_BAND_KEYS = {"up_to_pct", "share"}
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+MAX_AGE = 25
+MAX_PCT = 1000
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    kind: str
+    category: str
+    code: str | None
+    amount_cents: int
+    strips: int | None
+    strip_value_cents: int | None
+    age_min: int
+    age_max: int
+
+
+@dataclass(frozen=True)
+class SchemeSpec:
+    """A validated scheme file. Percentages in hundredths, shares in basis points."""
+
+    municipality: str
+    year: int
+    valid_from: date
+    valid_until: date
+    income_limit: int
+    sliding_scale: tuple[tuple[int, int], ...]
+    items: tuple[ItemSpec, ...]
+
+    def digest(self) -> str:
+        body = {
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "income_limit": self.income_limit,
+            "sliding_scale": [list(b) for b in self.sliding_scale],
+            "items": [list(item.__dict__.values()) for item in self.items],
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class _Problems:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{path}: {message}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _date(raw: dict[str, Any], key: str, problems: _Problems) -> date | None:
+    if key not in raw:
+        problems.add(key, "is missing")
+        return None
+    value = raw[key]
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if re.match(r"^\d{4}-\d{2}-\d{2}$", value) else None
+        except ValueError:
+            pass
+    problems.add(key, f"must be a date written YYYY-MM-DD, not {value!r}")
+    return None
+
+
+def _pct(value: object, path: str, problems: _Problems) -> int | None:
+    """A percentage (``120`` or ``120.5``) in hundredths of a percent."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        problems.add(path, f"must be a number (a percentage such as 120), not {value!r}")
+        return None
+    exact = Decimal(str(value)) * 100
+    if exact != exact.to_integral_value() or not (0 < exact <= MAX_PCT * 100):
+        problems.add(path, f"must be a percentage above 0 and at most {MAX_PCT}, with at most two decimals")
+        return None
+    return int(exact)
+
+
+def _euros(value: object, path: str, problems: _Problems) -> int | None:
+    if not isinstance(value, str):
+        problems.add(path, f'must be a euro amount as a string with two decimals, e.g. "150.00", not {value!r}')
+        return None
+    try:
+        cents = parse_euros(value, strict=True)
+    except InvalidAmount:
+        problems.add(path, f'must be a euro amount with two decimals, e.g. "150.00", not {value!r}')
+        return None
+    if cents <= 0:
+        problems.add(path, "must be more than 0.00")
+        return None
+    return cents
+
+
+def _ages(value: object, path: str, problems: _Problems) -> tuple[int, int] | None:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(_is_int(v) for v in value)
+        or not (0 <= value[0] <= value[1] <= MAX_AGE)
+    ):
+        problems.add(path, f"must be [youngest, oldest], whole years from 0 to {MAX_AGE}, youngest first, e.g. [4, 17]")
+        return None
+    return value[0], value[1]
+
+
+def _share(value: object, path: str, problems: _Problems) -> int | None:
+    """A share such as ``0.5`` in basis points (at most four decimals)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems.add(path, f"must be a number between 0 and 1, e.g. 0.5, not {value!r}")
+        return None
+    try:
+        exact = Decimal(str(value)) * 10_000
+    except InvalidOperation:
+        exact = Decimal(-1)
+    if exact != exact.to_integral_value() or not (0 < exact <= 10_000):
+        problems.add(path, f"must be a number above 0 and at most 1 with at most four decimals, e.g. 0.5, not {value!r}")
+        return None
+    return int(exact)
+
+
+def _unknown(raw: dict[str, Any], allowed: set[str], prefix: str, problems: _Problems) -> None:
+    for key in sorted(set(raw) - allowed):
+        problems.add(f"{prefix}{key}", "is not a known key")
+
+
+def _items(raw: dict[str, Any], kind: str, problems: _Problems) -> list[tuple[str, ItemSpec]]:
+    """The valid tables of one kind, each with its key path."""
+    tables = raw.get(kind, [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        problems.add(kind, f"must be written as [[{kind}]] tables")
+        return []
+    found: list[tuple[str, ItemSpec]] = []
+    for number, table in enumerate(tables, start=1):
+        path = f"{kind}[{number}]"
+        before = len(problems.items)
+        _unknown(table, _ITEM_KEYS[kind], f"{path}.", problems)
+        for key in sorted(_ITEM_KEYS[kind] - set(table)):
+            problems.add(f"{path}.{key}", "is missing")
+        category = table.get("category")
+        if "category" in table and category not in CATEGORIES:
+            problems.add(f"{path}.category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
+        code = table.get("code")
+        if "code" in table and not (isinstance(code, str) and _CODE.match(code)):
+            problems.add(f"{path}.code", "must be lowercase letters, digits, '_' or '-', starting with a letter (at most 40)")
+        ages = _ages(table["ages"], f"{path}.ages", problems) if "ages" in table else None
+        strips = strip_value = None
+        if kind == PUNCHCARD:
+            strips = table.get("strips")
+            if "strips" in table and not (_is_int(strips) and 1 <= strips <= 1000):
+                problems.add(f"{path}.strips", f"must be a whole number of strips from 1 to 1000, not {strips!r}")
+            strip_value = _euros(table["strip_value"], f"{path}.strip_value", problems) if "strip_value" in table else None
+            amount = strips * strip_value if _is_int(strips) and strip_value else None
+        else:
+            amount = _euros(table["amount"], f"{path}.amount", problems) if "amount" in table else None
+        if len(problems.items) == before and ages is not None and amount is not None:
+            spec = ItemSpec(
+                kind, category, code if kind != BUDGET else None, amount,
+                strips if kind == PUNCHCARD else None, strip_value, ages[0], ages[1],
+            )
+            found.append((path, spec))
+    return found
+
+
+def _check_overlaps(items: list[tuple[str, ItemSpec]], problems: _Problems) -> None:
+    """Two entries for the same budget category, punch card or cheque may
+    not both apply to one age: which one would the child get?"""
+    for i, (path_a, a) in enumerate(items):
+        for path_b, b in items[i + 1 :]:
+            same = a.kind == b.kind and (a.category == b.category if a.kind == BUDGET else a.code == b.code)
+            if same and a.age_min <= b.age_max and b.age_min <= a.age_max:
+                what = f"category {a.category}" if a.kind == BUDGET else f"code {a.code}"
+                problems.add(
+                    f"{path_b}.ages", f"[{b.age_min}, {b.age_max}] overlaps [{a.age_min}, {a.age_max}] of {path_a} ({what})"
+                )
+    codes: dict[str, tuple[str, ItemSpec]] = {}
+    for path, item in items:
+        if item.code is None:
+            continue
+        first_path, first = codes.setdefault(item.code, (path, item))
+        if first.kind != item.kind:
+            problems.add(f"{path}.code", f"{item.code!r} is already the code of {first_path}")
+        elif first.category != item.category:
+            problems.add(f"{path}.category", f"must be {first.category}, as in {first_path} with the same code")
+
+
+def parse_scheme(text: str) -> SchemeSpec:
+    """Validate a scheme file; ``SchemeInvalid`` lists every problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemeInvalid(f"the scheme file is not valid TOML ({exc})", [f"file: {exc}"]) from None
+    problems = _Problems()
+    _unknown(raw, _TOP_KEYS, "", problems)
+
+    municipality = raw.get("municipality")
+    if not isinstance(municipality, str) or not municipality.strip():
+        problems.add("municipality", "is missing" if municipality is None else "must be the municipality's code")
+    year = raw.get("year")
+    if not (_is_int(year) and 2000 <= year <= 2100):
+        problems.add("year", "is missing" if year is None else f"must be a year such as 2027, not {year!r}")
+    valid_from = _date(raw, "valid_from", problems)
+    valid_until = _date(raw, "valid_until", problems)
+    if valid_from and valid_until and valid_from > valid_until:
+        problems.add("valid_until", f"{valid_until} is before valid_from {valid_from}")
+    if valid_from and _is_int(year) and valid_from.year != year:
+        problems.add("valid_from", f"{valid_from} does not lie in the scheme's year {year}")
+
+    income_limit = None
+    if "income_limit_pct" not in raw:
+        problems.add("income_limit_pct", "is missing")
+    else:
+        income_limit = _pct(raw["income_limit_pct"], "income_limit_pct", problems)
+
+    bands: list[tuple[int, int]] = []
+    scale = raw.get("sliding_scale", [])
+    if not isinstance(scale, list) or not all(isinstance(b, dict) for b in scale):
+        problems.add("sliding_scale", "must be a list like [{ up_to_pct = 130, share = 0.5 }]")
+        scale = []
+    for number, band in enumerate(scale, start=1):
+        path = f"sliding_scale[{number}]"
+        _unknown(band, _BAND_KEYS, f"{path}.", problems)
+        for key in sorted(_BAND_KEYS - set(band)):
+            problems.add(f"{path}.{key}", "is missing")
+        up_to = _pct(band["up_to_pct"], f"{path}.up_to_pct", problems) if "up_to_pct" in band else None
+        share = _share(band["share"], f"{path}.share", problems) if "share" in band else None
+        if up_to is None or share is None:
+            continue
+        floor = bands[-1][0] if bands else income_limit
+        if floor is not None and up_to <= floor:
+            what = "the band before it" if bands else "income_limit_pct"
+            problems.add(f"{path}.up_to_pct", f"must be above {what} ({floor / 100:g})")
+        elif bands and share > bands[-1][1]:
+            problems.add(f"{path}.share", "must not be larger than the share of the band before it")
+        else:
+            bands.append((up_to, share))
+
+    items: list[tuple[str, ItemSpec]] = []
+    for kind in (BUDGET, PUNCHCARD, CHEQUE):
+        items.extend(_items(raw, kind, problems))
+    _check_overlaps(items, problems)
+    if not any(raw.get(kind) for kind in (BUDGET, PUNCHCARD, CHEQUE)):
+        problems.add("budget", "a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]")
+
+    if problems.items:
+        count = len(problems.items)
+        raise SchemeInvalid(
+            f"the scheme file has {count} problem{'s' if count != 1 else ''}: " + "; ".join(problems.items),
+            problems.items,
+        )
+    return SchemeSpec(
+        municipality=municipality.strip().lower(),
+        year=year,
+        valid_from=valid_from,  # type: ignore[arg-type]
+        valid_until=valid_until,  # type: ignore[arg-type]
+        income_limit=income_limit,  # type: ignore[arg-type]
+        sliding_scale=tuple(bands),
+        items=tuple(item for _path, item in items),
+    )
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    scheme: Scheme
+    outcome: str  # "created" | "updated" | "unchanged"
+
+
+def load_scheme(session: Session, text: str) -> LoadResult:
+    """Create or update a municipality's scheme for a year from TOML text."""
+    spec = parse_scheme(text)
+    municipality = session.execute(
+        select(Municipality).where(Municipality.code == spec.municipality)
+    ).scalar_one_or_none()
+    if municipality is None:
+        raise SchemeInvalid(
+            f"the scheme file has 1 problem: municipality: no municipality {spec.municipality!r}",
+            [f"municipality: no municipality {spec.municipality!r}"],
+        )
+    digest = spec.digest()
+    scheme = session.execute(
+        select(Scheme).where(Scheme.municipality_id == municipality.id, Scheme.year == spec.year).with_for_update()
+    ).scalar_one_or_none()
+    if scheme is not None and scheme.digest == digest:
+        return LoadResult(scheme, "unchanged")
+    if scheme is not None:
+        issued = session.execute(select(ChildPass.id).where(ChildPass.scheme_id == scheme.id).limit(1)).scalar()
+        if issued is not None:
+            raise SchemeLocked(
+                f"passes for {municipality.code} {spec.year} have been issued under the current scheme; "
+                "it can no longer change"
+            )
+        scheme.items.clear()
+        session.flush()
+        outcome = "updated"
+    else:
+        scheme = Scheme(municipality_id=municipality.id, year=spec.year)
+        session.add(scheme)
+        outcome = "created"
+    scheme.valid_from = spec.valid_from
+    scheme.valid_until = spec.valid_until
+    scheme.income_limit = spec.income_limit
+    scheme.sliding_scale = [list(band) for band in spec.sliding_scale]
+    scheme.digest = digest
+    scheme.updated_at = now_utc()
+    scheme.items.extend(
+        SchemeItem(
+            position=position,
+            kind=item.kind,
+            category=item.category,
+            code=item.code,
+            amount_cents=item.amount_cents,
+            strips=item.strips,
+            strip_value_cents=item.strip_value_cents,
+            age_min=item.age_min,
+            age_max=item.age_max,
+        )
+        for position, item in enumerate(spec.items, start=1)
+    )
+    session.flush()
+    return LoadResult(scheme, outcome)
+
+
+def get_scheme(session: Session, municipality_id: int, year: int, *, code: str) -> Scheme:
+    scheme = session.execute(
+        select(Scheme).where(Scheme.municipality_id == municipality_id, Scheme.year == year)
+    ).scalar_one_or_none()
+    if scheme is None:
+        raise NotFound(f"no scheme for {code} {year}: load one with 'pasdienst scheme load FILE.toml'")
+    return scheme

@@ -1,0 +1,70 @@
+"""The Flask extensions every blueprint shares: CSRF, rate limits, logins.
+
+Created unbound here and bound in ``create_app`` through ``init_app``, so a
+blueprint can decorate its views at import time::
+
+    from pasdienst.web.extensions import limiter
+
+    @limiter.limit("120/minute", key_func=rate_limit_key)   # pasdienst.access.web
+    def scan(): ...
+
+A limit that is hit answers 429 with the code ``rate_limited`` (problem+json
+on ``/api/``, a Dutch page elsewhere: ``pasdienst.web.errors``).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from ..config import Settings
+
+
+class PasdienstCSRF(CSRFProtect):
+    """CSRF on every form and on every cookie-authenticated API call.
+
+    CSRF is an attack on *ambient* credentials, the session cookie. So on
+    ``/api/`` a request that carries an ``Authorization`` header is left alone:
+    ``pasdienst.access.web.requires`` then authenticates it by that header
+    only and never falls back to the cookie. An API request without a logged-in
+    session has nothing to ride on either; the view answers 401 instead of a
+    confusing CSRF error. Pages (``/login`` included: login CSRF) are always
+    checked.
+    """
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        if request.path.startswith("/api/"):
+            if "Authorization" in request.headers:
+                return
+            if not current_user.is_authenticated:
+                return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
+csrf = PasdienstCSRF()
+limiter = Limiter(key_func=get_remote_address, strategy="fixed-window")
+login_manager = LoginManager()
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        # The token lives as long as the session: a till page left open all
+        # day must still post, and the token is bound to the session anyway.
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_KEY_PREFIX="pasdienst",
+        # Sessions end after a working day (login marks them permanent).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+    )
+    # The limiter first: a flood is turned away before anything reads the database.
+    limiter.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "access.login"
+    # Loads users from the session: registered by pasdienst.access.web on import.
+    from ..access import web as _access_web  # noqa: F401

@@ -1,0 +1,715 @@
+// The merchant's till (templates/merchant/scan.html): scan or type a pass
+// code, confirm, charge, show the receipt, list today's payments, void.
+// Talks to /api/v1 (CONTRACT.md). No framework: the page must stay small
+// for a phone on slow 3G and readable for whoever maintains it next.
+//
+// Money is integer cents everywhere; euros are parsed from text with
+// integer arithmetic only (never parseFloat), as pasdienst/money.py does.
+
+const PENDING_KEY = "pasdienst.merchant.pendingRedemption";
+const REQUEST_TIMEOUT_MS = 20000; // slow 3G: a 201 may take a while to arrive
+const RETRY_DELAYS_MS = [1000, 3000, 6000];
+const BUSY_RETRIES = 20; // 409 request_in_progress / 429: the server told us to wait
+const SCAN_INTERVAL_MS = 120;
+const REJECTED_CODE_QUIET_MS = 4000; // don't resubmit a refused QR still in view
+
+export const CATEGORIES = {
+  sport_culture: "Sport en cultuur",
+  school: "School",
+  transport: "Vervoer",
+  clothing: "Kleding",
+  digital: "Laptop/tablet",
+  other: "Overig",
+};
+
+export const KINDS = { budget: "Tegoed", punchcard: "Strippenkaart", cheque: "Cheque" };
+
+export const MESSAGES = {
+  invalid_code: "Deze code is ongeldig.",
+  pass_blocked: "Deze pas is geblokkeerd.",
+  pass_expired: "Deze pas is verlopen of nog niet geldig.",
+  not_accepted_here: "Dit tegoed is niet geldig bij deze aanbieder.",
+  insufficient_balance: "Onvoldoende tegoed.",
+  rate_limited: "Te veel pogingen, wacht even.",
+  void_window_closed: "Annuleren kan niet meer: dat kan alleen op dezelfde dag, vóór de afrekening met de gemeente.",
+  idempotency_key_reused: "Deze betaling is al met andere gegevens verstuurd. Scan de pas opnieuw.",
+  validation_error: "Controleer de invoer.",
+  forbidden: "U mag dit niet doen met deze inlog.",
+  not_found: "Niet gevonden.",
+};
+const UNKNOWN_ERROR = "Er ging iets mis. Probeer het opnieuw.";
+const OFFLINE = "Geen verbinding met de server. Controleer het internet en probeer het opnieuw.";
+
+// ---------------------------------------------------------------- money ---
+
+/** 1250 → "€ 12,50"; 123456 → "€ 1.234,56". */
+export function formatEuro(cents) {
+  const sign = cents < 0 ? "-" : "";
+  const abs = Math.abs(cents);
+  const whole = String(Math.trunc(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+  return `€ ${sign}${whole},${String(abs % 100).padStart(2, "0")}`;
+}
+
+/**
+ * "12,50" / "12.50" / "€ 12,5" / "12" → cents, or {error} in Dutch.
+ * Thousands separators are refused: "1.000" is ambiguous.
+ */
+export function parseAmount(text, maxCents = Infinity) {
+  const raw = String(text ?? "").trim().replace(/^€\s*/, "");
+  if (raw === "") return { error: "Vul een bedrag in, bijvoorbeeld 12,50." };
+  if (/^\d+[.,]\d{3,}$/.test(raw)) return { error: "Hooguit twee cijfers na de komma, bijvoorbeeld 12,50." };
+  const match = /^(\d{1,7})(?:[.,](\d{1,2}))?$/.exec(raw);
+  if (!match) return { error: "Dat is geen bedrag. Typ bijvoorbeeld 12,50." };
+  // Whole euros and cents as separate integers: exact, no binary fractions.
+  const cents = Number(match[1]) * 100 + Number((match[2] ?? "").padEnd(2, "0"));
+  if (cents <= 0) return { error: "Het bedrag moet meer dan € 0,00 zijn." };
+  if (cents > maxCents) return { error: `Onvoldoende tegoed: er staat nog ${formatEuro(maxCents)} op.` };
+  return { cents };
+}
+
+/**
+ * What the cashier typed → what the API gets. Forgiving: case, spaces and
+ * dashes don't matter ("abcd efgh jklm" → "ABCD-EFGH-JKLM"); a pasted pass
+ * link is sent as it is, like a scanned QR. null when it cannot be a code.
+ */
+export function normalizeCode(text) {
+  const raw = String(text ?? "").trim();
+  if (/^https?:\/\//i.test(raw)) return raw;
+  const chars = raw.toUpperCase().replace(/[^A-Z0-9]/g, "");
+  if (chars.length !== 12) return null;
+  return `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8)}`;
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  // Plain-http development on a LAN has no randomUUID; same v4 layout.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function retryAfterMs(response, fallback) {
+  const seconds = Number(response.headers.get("Retry-After"));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : fallback;
+}
+
+function formatTime(date) {
+  return date.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Amsterdam" });
+}
+
+function strips(n) {
+  return n === 1 ? "1 strip" : `${n} strippen`;
+}
+
+// ------------------------------------------------------------------ app ---
+
+function start(root) {
+  const $ = (id) => document.getElementById(id);
+  const api = root.dataset.api;
+  const loginUrl = root.dataset.login;
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  const steps = ["pending", "scan", "confirm", "receipt", "today"];
+
+  let step = null;
+  let current = null; // {code, pass} of the pass on the confirm screen
+  let lastReceipt = null;
+  let scanner = null; // {stopLoop, releaseCamera} while the camera runs
+  let scannerStarting = false;
+  let rejected = { code: null, until: 0 };
+  let sending = false;
+  let wake = null; // resolves a backoff sleep early when the cashier taps "Opnieuw proberen"
+
+  // ------------------------------------------------------------ network ---
+
+  /** fetch with the session cookie, CSRF header and a timeout; throws on network failure. */
+  async function request(method, path, { body, headers = {} } = {}) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const response = await fetch(api + path, {
+        method,
+        credentials: "same-origin",
+        headers: {
+          Accept: "application/json",
+          "X-CSRFToken": csrf,
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: abort.signal,
+      });
+      // Read the body inside the timeout: a connection that drops mid-body
+      // must count as a network failure, not as an answer without content.
+      const text = await response.text();
+      let data = null;
+      try {
+        data = text ? JSON.parse(text) : null;
+      } catch {
+        data = null;
+      }
+      return { status: response.status, ok: response.ok, data, response };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function problemMessage(result) {
+    const code = result.data?.code;
+    return MESSAGES[code] ?? (result.status >= 500 ? UNKNOWN_ERROR : result.data?.detail || UNKNOWN_ERROR);
+  }
+
+  function toLogin() {
+    location.assign(`${loginUrl}?next=${encodeURIComponent(location.pathname)}`);
+  }
+
+  // ----------------------------------------------------------- messages ---
+
+  function say(text) {
+    $("status").textContent = text;
+  }
+
+  function alertMessage(text) {
+    const el = $("alert");
+    el.textContent = text ?? "";
+    el.hidden = !text;
+  }
+
+  // -------------------------------------------------------------- steps ---
+
+  function show(name, { focus = true } = {}) {
+    if (name !== "pending" && loadPending()) name = "pending"; // resolve first, then anything else
+    step = name;
+    for (const s of steps) $(`step-${s}`).hidden = s !== name;
+    if (name === "scan") startScanner();
+    else stopScanner();
+    // Move focus to the new step's heading so screen readers and keyboards follow.
+    if (focus) $(`step-${name}`).querySelector("h1").focus();
+  }
+
+  function go(name) {
+    alertMessage(null);
+    say("");
+    if (name === "scan") {
+      $("code-input").value = "";
+      codeError(null);
+    }
+    if (name === "today") loadToday();
+    else show(name);
+  }
+
+  // ------------------------------------------------------------ scanner ---
+
+  async function startScanner() {
+    if (scanner || scannerStarting) {
+      if (scanner && !scanner.looping) loop();
+      return;
+    }
+    scannerStarting = true;
+    $("camera-start").hidden = true;
+    const video = $("camera-video");
+    try {
+      const { openCamera, createDetector } = await import(root.dataset.detector);
+      const releaseCamera = await openCamera(video);
+      if (step !== "scan") {
+        releaseCamera();
+        return;
+      }
+      scanner = { releaseCamera, stopLoop: null, looping: false, detector: null };
+      $("camera").classList.add("live");
+      $("camera-message").textContent = "Houd de QR-code van de pas voor de camera.";
+      const { detector, kind } = await createDetector({ polyfillUrl: root.dataset.polyfill, wasmUrl: root.dataset.wasm });
+      if (!scanner) return;
+      scanner.detector = detector;
+      root.dataset.detectorKind = kind;
+      loop();
+    } catch (err) {
+      cameraFailed(err);
+    } finally {
+      scannerStarting = false;
+    }
+  }
+
+  async function loop() {
+    const { scanLoop } = await import(root.dataset.detector);
+    if (!scanner?.detector || scanner.looping) return;
+    scanner.looping = true;
+    scanner.stopLoop = scanLoop($("camera-video"), scanner.detector, onScanned, {
+      interval: SCAN_INTERVAL_MS,
+      onError: () => {
+        stopScanner();
+        cameraFailed({ reason: "decoder" });
+      },
+    });
+  }
+
+  function stopScanner() {
+    if (!scanner) return;
+    scanner.stopLoop?.();
+    scanner.releaseCamera();
+    scanner = null;
+    $("camera").classList.remove("live");
+  }
+
+  function pauseLoop() {
+    if (!scanner) return;
+    scanner.stopLoop?.();
+    scanner.looping = false;
+  }
+
+  function cameraFailed(err) {
+    const why = {
+      denied: "De camera mag niet worden gebruikt. Typ de code in, of geef de browser toestemming voor de camera.",
+      missing: "Geen camera gevonden. Typ de code van de pas in.",
+      busy: "De camera is in gebruik door een andere app. Sluit die app of typ de code in.",
+      insecure: "De camera werkt alleen via een beveiligde verbinding (https). Typ de code in.",
+      decoder: "Scannen lukt niet op dit toestel. Typ de code van de pas in.",
+    }[err?.reason] ?? "De camera kan niet starten. Typ de code van de pas in.";
+    $("camera").classList.remove("live");
+    $("camera-message").textContent = why;
+    $("camera-start").hidden = err?.reason === "missing" || err?.reason === "insecure";
+    say(why);
+    if (step === "scan") $("code-input").focus();
+  }
+
+  function onScanned(text) {
+    if (text === rejected.code && Date.now() < rejected.until) {
+      // The refused pass is still in front of the camera: keep looking for another.
+      scanner.looping = false;
+      setTimeout(loop, SCAN_INTERVAL_MS);
+      return;
+    }
+    navigator.vibrate?.(60);
+    scanner.looping = false;
+    lookUp(text, "camera");
+  }
+
+  // ------------------------------------------------------------- lookup ---
+
+  async function lookUp(code, source) {
+    const submit = $("code-form").querySelector("button[type=submit]");
+    submit.disabled = true;
+    alertMessage(null);
+    say("Pas controleren…");
+    let result;
+    try {
+      result = await request("POST", "/scan", { body: { code } });
+    } catch {
+      result = null;
+    } finally {
+      submit.disabled = false;
+    }
+    if (result?.status === 401) return toLogin();
+    if (result?.ok && result.data) {
+      say("");
+      current = { code, pass: result.data };
+      renderConfirm(result.data);
+      show("confirm");
+      return;
+    }
+    const message = result ? problemMessage(result) : OFFLINE;
+    say("");
+    if (source === "typed") {
+      codeError(message);
+    } else {
+      alertMessage(message);
+      rejected = { code, until: Date.now() + REJECTED_CODE_QUIET_MS };
+    }
+    if (step === "scan") loop(); // keep scanning for the next pass
+  }
+
+  function codeError(message) {
+    const input = $("code-input");
+    const error = $("code-error");
+    error.textContent = message ?? "";
+    error.hidden = !message;
+    input.setAttribute("aria-invalid", message ? "true" : "false");
+    if (message) input.focus();
+  }
+
+  $("code-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = normalizeCode($("code-input").value);
+    if (!code) {
+      codeError("Een code heeft 12 letters en cijfers, bijvoorbeeld ABCD-EFGH-JKLM.");
+      return;
+    }
+    $("code-input").value = code;
+    codeError(null);
+    pauseLoop();
+    lookUp(code, "typed");
+  });
+
+  // ------------------------------------------------------------ confirm ---
+
+  function renderConfirm(pass) {
+    $("holder-name").textContent = pass.first_name;
+    $("holder-age").textContent = `${pass.age} jaar`;
+    const list = $("vouchers");
+    list.replaceChildren();
+    $("no-vouchers").hidden = pass.vouchers.length > 0;
+    pass.vouchers.forEach((voucher, index) => list.append(voucherForm(voucher, index)));
+  }
+
+  function voucherForm(voucher, index) {
+    const form = $("voucher-template").content.firstElementChild.cloneNode(true);
+    const isCard = voucher.kind === "punchcard";
+    const id = `voucher-${index}`;
+    form.dataset.voucherId = voucher.id;
+    form.dataset.kind = voucher.kind;
+    form.setAttribute("aria-labelledby", `${id}-title`);
+    const title = form.querySelector(".voucher-title");
+    title.id = `${id}-title`;
+    title.textContent = `${CATEGORIES[voucher.category] ?? voucher.category} · ${KINDS[voucher.kind] ?? voucher.kind}`;
+    const left = isCard ? voucher.strips_left ?? 0 : voucher.balance_cents ?? 0;
+    const until = voucher.valid_until ? `, geldig t/m ${voucher.valid_until.split("-").reverse().join("-")}` : "";
+    form.querySelector(".voucher-balance").textContent = isCard
+      ? `Nog ${strips(left)}${until}`
+      : `Tegoed ${formatEuro(left)}${until}`;
+
+    const error = form.querySelector(".field-error");
+    error.id = `${id}-error`;
+    const field = form.querySelector(isCard ? ".strips-field" : ".amount-field");
+    form.querySelector(isCard ? ".amount-field" : ".strips-field").remove();
+    const input = field.querySelector("input");
+    input.id = `${id}-input`;
+    input.setAttribute("aria-describedby", error.id);
+    field.querySelector("label").htmlFor = input.id;
+    const submit = form.querySelector("button[type=submit]");
+
+    if (left <= 0) {
+      input.disabled = true;
+      submit.disabled = true;
+      form.querySelector(".voucher-balance").textContent += " (op)";
+    }
+    if (isCard) {
+      input.max = String(left);
+      const set = (n) => {
+        input.value = String(Math.min(Math.max(n, 1), Math.max(left, 1)));
+      };
+      form.querySelector(".step-down").addEventListener("click", () => set(Number(input.value) - 1));
+      form.querySelector(".step-up").addEventListener("click", () => set(Number(input.value) + 1));
+    }
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      let extra;
+      let label;
+      if (isCard) {
+        const n = Number(input.value);
+        if (!Number.isInteger(n) || n < 1 || n > left) {
+          return fieldError(form, input, `Kies 1 tot en met ${left} strippen.`);
+        }
+        extra = { strips: n };
+        label = strips(n);
+      } else {
+        const parsed = parseAmount(input.value, left);
+        if (parsed.error) return fieldError(form, input, parsed.error);
+        extra = { amount_cents: parsed.cents };
+        label = formatEuro(parsed.cents);
+      }
+      fieldError(form, input, null);
+      charge({ code: current.code, voucher_id: voucher.id, ...extra }, label);
+    });
+    return form;
+  }
+
+  function fieldError(form, input, message) {
+    const error = form.querySelector(".field-error");
+    error.textContent = message ?? "";
+    error.hidden = !message;
+    input.setAttribute("aria-invalid", message ? "true" : "false");
+    if (message) input.focus();
+  }
+
+  // ------------------------------------------------- charge (idempotent) ---
+
+  function loadPending() {
+    try {
+      return JSON.parse(localStorage.getItem(PENDING_KEY));
+    } catch {
+      return null;
+    }
+  }
+
+  function savePending(pending) {
+    localStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+  }
+
+  function clearPending() {
+    localStorage.removeItem(PENDING_KEY);
+  }
+
+  function charge(body, label) {
+    // The key is made once, when the cashier confirms, and stored before the
+    // first byte leaves the phone: every retry, even after a reload or a
+    // crash, sends this same key, so the server charges at most once.
+    const pending = { key: newKey(), body, label, at: new Date().toISOString() };
+    savePending(pending);
+    showPending(pending, false);
+    send();
+  }
+
+  function showPending(pending, unknown) {
+    $("pending-amount").textContent = pending.label;
+    $("pending-text").textContent = unknown ? "" : "Bezig met afrekenen…";
+    $("pending-text").hidden = unknown;
+    $("pending-unknown").hidden = !unknown;
+    $("pending-retry").hidden = !unknown;
+    if (step !== "pending") show("pending");
+  }
+
+  async function send() {
+    if (sending) {
+      wake?.(); // the cashier tapped "Opnieuw proberen" during a backoff: go now
+      return;
+    }
+    sending = true;
+    try {
+      await sendLoop();
+    } finally {
+      sending = false;
+    }
+  }
+
+  async function sendLoop() {
+    let failures = 0;
+    let busy = 0;
+    for (;;) {
+      const pending = loadPending();
+      if (!pending) return;
+      let result = null;
+      try {
+        result = await request("POST", "/redemptions", { body: pending.body, headers: { "Idempotency-Key": pending.key } });
+      } catch {
+        result = null; // network failure or timeout: outcome unknown
+      }
+      const status = result?.status ?? 0;
+      const code = result?.data?.code;
+
+      if (result?.ok && result.data?.receipt_no !== undefined) {
+        clearPending();
+        showReceipt(result.data, pending);
+        return;
+      }
+      if (status === 401) {
+        // Keep the entry: after logging in, the same key settles it.
+        return toLogin();
+      }
+      if ((status === 409 && code === "request_in_progress") || status === 429) {
+        // Nothing decided yet; the server asks us to wait and send the same key again.
+        if (busy++ < BUSY_RETRIES) {
+          say(status === 429 ? MESSAGES.rate_limited : "De betaling wordt nog verwerkt…");
+          await pause(retryAfterMs(result.response, 1000));
+          continue;
+        }
+      } else if (status >= 400 && status < 500 && status !== 400 && status !== 408) {
+        // A definitive refusal: nothing was charged.
+        clearPending();
+        refused(problemMessage(result));
+        return;
+      }
+      // Network error, timeout, 5xx, or 400 (a stale CSRF token; a reload fixes it).
+      showPending(pending, true);
+      say("Onbekend of de betaling gelukt is.");
+      if (status === 400) {
+        $("pending-retry").dataset.reload = "1";
+        return;
+      }
+      if (failures < RETRY_DELAYS_MS.length) {
+        await pause(RETRY_DELAYS_MS[failures++]);
+        continue;
+      }
+      $("pending-retry").focus();
+      return; // wait for "Opnieuw proberen"
+    }
+  }
+
+  function pause(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = null;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  function refused(message) {
+    const back = current ? "confirm" : "scan";
+    show(back);
+    alertMessage(message);
+  }
+
+  $("pending-retry").addEventListener("click", () => {
+    if ($("pending-retry").dataset.reload) {
+      location.reload(); // a fresh page brings a fresh CSRF token; the entry survives
+      return;
+    }
+    say("Opnieuw proberen…");
+    send();
+  });
+
+  // ------------------------------------------------------------ receipt ---
+
+  function showReceipt(data, pending) {
+    const byStrips = pending.body.strips !== undefined;
+    lastReceipt = data;
+    current = null;
+    $("receipt-no").textContent = data.receipt_no;
+    $("receipt-amount").textContent = byStrips
+      ? `${strips(pending.body.strips)}${data.amount_cents ? ` (${formatEuro(data.amount_cents)})` : ""}`
+      : formatEuro(data.amount_cents);
+    $("receipt-left").textContent = byStrips ? strips(data.strips_left ?? 0) : formatEuro(data.balance_after_cents);
+    $("receipt-time").textContent = formatTime(new Date());
+    $("receipt-voided").hidden = true;
+    $("receipt-void").hidden = false;
+    $("void-confirm").hidden = true;
+    show("receipt");
+    say(`Betaald: ${$("receipt-amount").textContent}, bon ${data.receipt_no}.`);
+  }
+
+  $("receipt-void").addEventListener("click", () => {
+    $("void-confirm").hidden = false;
+    $("void-yes").focus();
+  });
+  $("void-no").addEventListener("click", () => {
+    $("void-confirm").hidden = true;
+    $("receipt-void").focus();
+  });
+  $("void-yes").addEventListener("click", async () => {
+    $("void-yes").disabled = true;
+    const ok = await voidRedemption(lastReceipt.id);
+    $("void-yes").disabled = false;
+    if (ok) {
+      $("void-confirm").hidden = true;
+      $("receipt-void").hidden = true;
+      $("receipt-voided").hidden = false;
+      $("receipt-title").textContent = "Geannuleerd";
+      $("next-customer").focus();
+    }
+  });
+
+  /** POST …/void; true when voided. Shows the reason otherwise. */
+  async function voidRedemption(id) {
+    alertMessage(null);
+    let result;
+    try {
+      result = await request("POST", `/redemptions/${encodeURIComponent(id)}/void`);
+    } catch {
+      alertMessage("Annuleren is niet gelukt: geen verbinding. Probeer het opnieuw.");
+      return false;
+    }
+    if (result.status === 401) {
+      toLogin();
+      return false;
+    }
+    if (!result.ok) {
+      alertMessage(problemMessage(result));
+      return false;
+    }
+    say("Geannuleerd. Het bedrag staat weer op de pas.");
+    return true;
+  }
+
+  // -------------------------------------------------------------- today ---
+
+  async function loadToday() {
+    if (loadPending()) return show("pending");
+    say("Betalingen van vandaag laden…");
+    let result;
+    try {
+      result = await request("GET", "/redemptions?date=today");
+    } catch {
+      result = null;
+    }
+    if (result?.status === 401) return toLogin();
+    if (!result?.ok || !result.data) {
+      say("");
+      alertMessage(result ? problemMessage(result) : OFFLINE);
+      return;
+    }
+    renderToday(result.data);
+    say("");
+    if (step !== "today") show("today");
+  }
+
+  function renderToday(data) {
+    const list = $("today-list");
+    list.replaceChildren();
+    $("today-total").textContent = formatEuro(data.total_cents ?? 0);
+    $("today-empty").hidden = data.items.length > 0;
+    for (const item of data.items) {
+      const li = $("today-item-template").content.firstElementChild.cloneNode(true);
+      li.dataset.id = item.id;
+      li.classList.toggle("voided", Boolean(item.voided));
+      li.querySelector(".today-time").textContent = formatTime(new Date(item.created_at));
+      li.querySelector(".today-what").textContent =
+        `${CATEGORIES[item.category] ?? item.category ?? ""} · ${KINDS[item.kind] ?? item.kind ?? ""}`;
+      li.querySelector(".today-amount").textContent = item.strips
+        ? `${strips(item.strips)}${item.amount_cents ? ` (${formatEuro(item.amount_cents)})` : ""}`
+        : formatEuro(item.amount_cents);
+      li.querySelector(".today-receipt").textContent = `Bon ${item.receipt_no}`;
+      li.querySelector(".today-state").textContent = item.voided ? "Geannuleerd" : "";
+      const button = li.querySelector(".today-void");
+      if (item.can_void && !item.voided) {
+        button.hidden = false;
+        button.setAttribute("aria-label", `Bon ${item.receipt_no} annuleren`);
+        button.addEventListener("click", () => confirmVoidFromList(button, item));
+      }
+      list.append(li);
+    }
+  }
+
+  function confirmVoidFromList(button, item) {
+    // A second tap confirms: no modal dialog, which phones and tests handle badly.
+    if (!button.dataset.armed) {
+      button.dataset.armed = "1";
+      button.textContent = "Ja, annuleren";
+      say(`Tik nogmaals om bon ${item.receipt_no} te annuleren.`);
+      setTimeout(() => {
+        delete button.dataset.armed;
+        button.textContent = "Annuleren";
+      }, 5000);
+      return;
+    }
+    button.disabled = true;
+    voidRedemption(item.id).then((ok) => {
+      button.disabled = false;
+      if (ok) loadToday();
+    });
+  }
+
+  // ------------------------------------------------------------- wiring ---
+
+  for (const button of document.querySelectorAll("[data-go]")) {
+    button.addEventListener("click", () => go(button.dataset.go));
+  }
+  $("camera-start").addEventListener("click", () => startScanner());
+  document.addEventListener("visibilitychange", () => {
+    // Release the camera when the phone locks or the tab is hidden.
+    if (document.hidden) stopScanner();
+    else if (step === "scan") startScanner();
+  });
+
+  const pending = loadPending();
+  if (pending) {
+    // A payment from before the reload (or a crash) is still unresolved:
+    // settle it before anything else, with the same key.
+    showPending(pending, true);
+    $("pending-text").hidden = false;
+    $("pending-text").textContent = "Er is nog een betaling waarvan niet bekend is of die gelukt is.";
+    say("Controleer eerst de vorige betaling.");
+  } else {
+    show("scan", { focus: false });
+  }
+  root.dataset.ready = "1";
+}
+
+const root = document.getElementById("scan-app");
+if (root) start(root);

@@ -1,0 +1,264 @@
+"""The merchant scan page in Chromium, against an in-memory API (tests/browser/harness).
+
+These pin the page's own rules: forgiving typed codes, amounts in cents
+without floating point, one idempotency key per payment whatever the network
+does, refusals in plain Dutch, and the page fitting a 360 px phone.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+
+from .harness import BLOCKED_CODE, EXPIRED_CODE, QR_PAYLOAD, TYPED_CODE, FakeTill, make_app
+from .helpers import phone_page, qr_video, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def till() -> FakeTill:
+    return FakeTill()
+
+
+@pytest.fixture
+def base(serve, till: FakeTill) -> str:
+    return serve(make_app(till))
+
+
+def open_till(page: Page, base: str, query: str = "") -> Page:
+    page.goto(f"{base}/merchant{query}")
+    expect(page.locator("#scan-app")).to_have_attribute("data-ready", "1")
+    return page
+
+
+def type_code(page: Page, text: str) -> None:
+    page.get_by_label("Of typ de code van de pas").fill(text)
+    page.get_by_role("button", name="Code controleren").click()
+
+
+def budget_form(page: Page):  # noqa: ANN201
+    return page.locator("form.voucher[data-kind=budget]")
+
+
+def pay(page: Page, amount: str) -> None:
+    form = budget_form(page)
+    form.get_by_label("Bedrag in euro").fill(amount)
+    form.get_by_role("button", name="Afrekenen").click()
+
+
+def test_the_scan_page_fits_a_360_px_phone_without_horizontal_scroll(browser, base):
+    page = open_till(phone_page(browser), base)
+    expect(page.locator("#camera")).to_have_class(re.compile(r"\blive\b"))
+    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths == [360, 360]
+    screenshot(page, "scan-page")
+
+
+def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, base, till):
+    page = open_till(phone_page(browser), base)
+
+    type_code(page, " abcd efgh-jklm ")  # forgiving: case, spaces, dashes
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_focused()
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    expect(page.locator("#holder-age")).to_have_text("9 jaar")
+    expect(budget_form(page).locator(".voucher-title")).to_have_text("Sport en cultuur · Tegoed")
+    expect(budget_form(page).locator(".voucher-balance")).to_have_text("Tegoed € 40,00, geldig t/m 31-12-2027")
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
+    budget_form(page).get_by_label("Bedrag in euro").fill("12,50")
+    screenshot(page, "scan-confirm")
+    budget_form(page).get_by_role("button", name="Afrekenen").click()
+
+    expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
+    expect(page.locator("#receipt-no")).to_have_text("B-00001")
+    expect(page.locator("#receipt-amount")).to_have_text("€ 12,50")
+    expect(page.locator("#receipt-left")).to_have_text("€ 27,50")
+    expect(page.locator("#receipt-time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    screenshot(page, "scan-receipt")
+    (_, _, body, key), = till.redemption_calls()
+    assert body == {"code": TYPED_CODE, "voucher_id": 11, "amount_cents": 1250}
+    assert re.fullmatch(r"[0-9a-f-]{36}", key)
+
+    page.get_by_role("button", name="Annuleren").click()
+    page.get_by_role("button", name="Ja, annuleren").click()
+    expect(page.locator("#receipt-voided")).to_be_visible()
+    expect(page.get_by_role("heading", name="Geannuleerd")).to_be_visible()
+    assert till.redemptions[0]["voided"] and till.vouchers[11]["balance_cents"] == 4000
+
+    page.get_by_role("button", name="Volgende klant").click()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_focused()
+
+
+def test_a_scanned_qr_opens_the_pass_and_a_punch_card_is_charged_with_the_stepper(launch_browser, base, till, tmp_path):
+    page = open_till(phone_page(launch_browser(qr_video(QR_PAYLOAD, tmp_path / "pass.y4m"))), base)
+
+    expect(page.locator("#holder-name")).to_have_text("Sanne", timeout=15_000)
+    assert [c[2] for c in till.calls if c[1] == "/api/v1/scan"] == [{"code": QR_PAYLOAD}]
+    card = page.locator("form.voucher[data-kind=punchcard]")
+    expect(card.locator(".voucher-balance")).to_have_text("Nog 10 strippen, geldig t/m 31-12-2027")
+    card.get_by_role("button", name="Eén strip minder").click()  # never below 1
+    expect(card.get_by_label("Aantal strippen")).to_have_value("1")
+    card.get_by_role("button", name="Eén strip meer").click()
+    card.get_by_role("button", name="Eén strip meer").click()
+    card.get_by_role("button", name="Afrekenen").click()
+
+    expect(page.locator("#receipt-amount")).to_have_text("3 strippen (€ 13,50)")
+    expect(page.locator("#receipt-left")).to_have_text("7 strippen")
+    assert till.redemption_calls()[0][2] == {"code": QR_PAYLOAD, "voucher_id": 12, "strips": 3}
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("12,505", "Hooguit twee cijfers na de komma, bijvoorbeeld 12,50."),
+        ("0", "Het bedrag moet meer dan € 0,00 zijn."),
+        ("0,00", "Het bedrag moet meer dan € 0,00 zijn."),
+        ("40,01", "Onvoldoende tegoed: er staat nog € 40,00 op."),
+        ("1.000,00", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
+        ("-5", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
+        ("", "Vul een bedrag in, bijvoorbeeld 12,50."),
+    ],
+)
+def test_a_bad_amount_is_refused_on_the_phone_and_nothing_is_sent(browser, base, till, typed, message):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    pay(page, typed)
+
+    error = budget_form(page).locator(".field-error")
+    expect(error).to_have_text(message)
+    expect(budget_form(page).get_by_label("Bedrag in euro")).to_be_focused()
+    expect(budget_form(page).get_by_label("Bedrag in euro")).to_have_attribute("aria-invalid", "true")
+    assert till.redemption_calls() == []
+    assert till.vouchers[11]["balance_cents"] == 4000
+
+
+def test_an_amount_with_a_point_is_read_as_euros_and_cents(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    pay(page, "12.5")
+    expect(page.locator("#receipt-amount")).to_have_text("€ 12,50")
+    assert till.redemption_calls()[0][2]["amount_cents"] == 1250
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ZZZZ-ZZZZ-ZZZZ", "Deze code is ongeldig."),
+        (BLOCKED_CODE, "Deze pas is geblokkeerd."),
+        (EXPIRED_CODE, "Deze pas is verlopen of nog niet geldig."),
+        ("ABC-123", "Een code heeft 12 letters en cijfers, bijvoorbeeld ABCD-EFGH-JKLM."),
+    ],
+)
+def test_a_refused_code_gets_a_clear_dutch_message(browser, base, till, code, message):
+    page = open_till(phone_page(browser), base)
+    type_code(page, code)
+    expect(page.locator("#code-error")).to_have_text(message)
+    expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert till.redemption_calls() == []
+
+
+def test_a_refusal_by_the_server_is_final_and_clears_the_pending_payment(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    till.vouchers[11]["balance_cents"] = 500  # spent elsewhere since the scan
+    pay(page, "12,50")
+
+    expect(page.get_by_role("alert")).to_have_text("Onvoldoende tegoed.")
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()  # nothing left to resolve
+    assert till.redemptions == []
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_charges_once(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+
+    def lose_the_first_answer(route: Route) -> None:
+        route.fetch()  # the server charges ...
+        route.abort("connectionreset")  # ... but the phone never hears back
+        page.unroute("**/api/v1/redemptions", lose_the_first_answer)
+
+    page.route("**/api/v1/redemptions", lose_the_first_answer)
+    pay(page, "12,50")
+
+    expect(page.locator("#receipt-no")).to_have_text("B-00001", timeout=15_000)
+    expect(page.locator("#receipt-left")).to_have_text("€ 27,50")
+    keys = {key for *_, key in till.redemption_calls()}
+    assert len(till.redemption_calls()) == 2 and len(keys) == 1
+    assert len(till.redemptions) == 1 and till.vouchers[11]["balance_cents"] == 2750
+
+
+def test_a_payment_still_in_progress_is_awaited_with_the_same_key(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    till.answer_next = [(409, "request_in_progress"), (503, "unavailable")]
+    pay(page, "12,50")
+
+    expect(page.locator("#receipt-no")).to_have_text("B-00001", timeout=15_000)
+    keys = {key for *_, key in till.redemption_calls()}
+    assert len(till.redemption_calls()) == 3 and len(keys) == 1
+    assert len(till.redemptions) == 1
+
+
+def test_an_unresolved_payment_survives_a_reload_and_is_resolved_first(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    page.route("**/api/v1/redemptions", lambda route: route.abort("internetdisconnected"))
+    pay(page, "12,50")
+
+    expect(page.locator("#pending-unknown")).to_contain_text("Onbekend of de betaling gelukt is")
+    expect(page.get_by_role("button", name="Opnieuw proberen")).to_be_visible()
+    page.unroute("**/api/v1/redemptions")
+    page.reload()
+
+    # The page offers the unresolved payment before anything else, and does not send it on its own.
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+    expect(page.locator("#pending-amount")).to_have_text("€ 12,50")
+    page.get_by_role("button", name="Vandaag").click()
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+    assert till.redemption_calls() == []
+    page.get_by_role("button", name="Opnieuw proberen").click()
+
+    expect(page.locator("#receipt-no")).to_have_text("B-00001")
+    assert len(till.redemption_calls()) == 1 and len(till.redemptions) == 1
+    page.reload()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+
+
+def test_today_lists_the_payments_with_their_total_and_voids_one(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    for amount in ("12,50", "7,25"):
+        type_code(page, TYPED_CODE)
+        pay(page, amount)
+        expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
+        page.get_by_role("button", name="Volgende klant").click()
+
+    page.get_by_role("button", name="Vandaag").click()
+    expect(page.get_by_role("heading", name="Vandaag")).to_be_focused()
+    expect(page.locator("#today-total")).to_have_text("€ 19,75")
+    expect(page.locator(".today-item")).to_have_count(2)
+    first = page.locator(".today-item").first
+    expect(first.locator(".today-amount")).to_have_text("€ 7,25")
+    expect(first.locator(".today-receipt")).to_have_text("Bon B-00002")
+    expect(first.locator(".today-what")).to_have_text("Sport en cultuur · Tegoed")
+
+    first.get_by_role("button", name="Bon B-00002 annuleren").click()
+    first.get_by_role("button", name="Bon B-00002 annuleren").click()  # the second tap confirms
+
+    expect(page.locator("#today-total")).to_have_text("€ 12,50")
+    expect(page.locator(".today-item").first.locator(".today-state")).to_have_text("Geannuleerd")
+    expect(page.locator(".today-item").first.get_by_role("button")).to_be_hidden()
+    assert [r["voided"] for r in till.redemptions] == [False, True]
+
+
+def test_without_the_camera_the_cashier_is_sent_to_the_typed_code(browser, base):
+    page = open_till(phone_page(browser), base, "?camera=off")
+    expect(page.locator("#camera-message")).to_have_text(re.compile("^De camera mag niet worden gebruikt"))
+    expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
+    type_code(page, TYPED_CODE)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
