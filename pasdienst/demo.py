@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access.demo import load_access_demo
+from .wallet.demo import load_wallet_demo
 from .config import Settings
 from .db import Database
 from .municipalities.models import Municipality
@@ -42,6 +43,7 @@ def _municipality(session: Session, report: DemoReport) -> None:
 #: Steps run in order, each in its own transaction; features append theirs.
 STEPS = [_municipality]
 STEPS.append(load_access_demo)  # merchants and logins
+STEPS.append(load_wallet_demo)  # scheme, children, passes
 
 
 def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:

@@ -4,5 +4,6 @@ from .ledger import models as _ledger  # noqa: F401
 from .municipalities import models as _municipalities  # noqa: F401
 from .redeem import models as _redeem  # noqa: F401
 from .access import models as _access  # noqa: F401
+from .wallet import models as _wallet  # noqa: F401
 
 metadata = Base.metadata

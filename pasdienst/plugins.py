@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-VERIFY_CHECK_MODULES: tuple[str, ...] = ()
+VERIFY_CHECK_MODULES: tuple[str, ...] = ("pasdienst.wallet.checks",)
 
 
 def load_verify_checks() -> None:

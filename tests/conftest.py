@@ -59,7 +59,9 @@ def _postgres_schema_url(schema: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    schema = f"pasdienst_t_{_worker()}"
+    # Unique per process: two test runs on one machine (or one server) must
+    # never share, and so drop, each other's schema.
+    schema = f"pasdienst_t_{_worker()}_{os.getpid()}"
     admin = create_engine(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg"))
     try:
         with admin.begin() as conn:

@@ -243,7 +243,14 @@ def actor_for_email(session: Session, email: str, *, roles: tuple[str, ...] = RO
 
 
 def load_actor(session: Session, user_id: int) -> Actor | None:
-    """The actor for an active user id, or None (used for every session request)."""
+    """The actor for an active user id, or None."""
+    found = load_session_user(session, user_id)
+    return None if found is None else found[0]
+
+
+def load_session_user(session: Session, user_id: int) -> tuple[Actor, str, bool] | None:
+    """For every session request, in one query: the actor of an active user,
+    its ``session_version`` and whether it still has a one-time password."""
     row = session.execute(
         select(User, Municipality.code)
         .join(Municipality, Municipality.id == User.municipality_id)
@@ -252,7 +259,8 @@ def load_actor(session: Session, user_id: int) -> Actor | None:
     if row is None:
         return None
     user, code = row
-    return Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id)
+    actor = Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id)
+    return actor, session_version(user), user.must_change_password
 
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
@@ -262,7 +270,10 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     login (``last_login_at`` and an audit event) and upgrades an old hash.
     """
     address = (email or "").strip().lower()
-    user = session.execute(select(User).where(User.email == address)).scalar_one_or_none() if address else None
+    if len(address) > 254 or not _EMAIL.match(address):
+        # Not an address at all: saying so at once reveals nothing about who has an account.
+        raise Unauthenticated("unknown e-mail address or wrong password")
+    user = session.execute(select(User).where(User.email == address)).scalar_one_or_none()
     password = password if isinstance(password, str) else ""
     if user is None:
         _verify(_dummy_hash(), password)
@@ -357,16 +368,20 @@ def create_token(session: Session, email: str, name: str | None = None, *, actor
     return token
 
 
-def lookup_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
-    """The active user and live token for ``token``, or None. Reads only."""
+def lookup_token(session: Session, token: str) -> tuple[Actor, ApiToken] | None:
+    """The actor and live token for ``token`` (of an active user), or None. One query; reads only."""
     if not isinstance(token, str) or not _TOKEN.match(token):
         return None
     row = session.execute(
-        select(User, ApiToken)
+        select(User, ApiToken, Municipality.code)
         .join(ApiToken, ApiToken.user_id == User.id)
+        .join(Municipality, Municipality.id == User.municipality_id)
         .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
     ).first()
-    return None if row is None else (row[0], row[1])
+    if row is None:
+        return None
+    user, api_token, code = row
+    return Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id), api_token
 
 
 def touch_token(session: Session, token_id: int, *, now: datetime | None = None) -> None:
@@ -390,10 +405,10 @@ def user_for_token(session: Session, token: str) -> User | None:
     found = lookup_token(session, token)
     if found is None:
         return None
-    user, row = found
+    actor, row = found
     if token_needs_touch(row):
         touch_token(session, row.id)
-    return user
+    return session.get(User, actor.user_id)
 
 
 def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None) -> ApiToken:

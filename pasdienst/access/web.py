@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -44,7 +45,7 @@ from flask_login import UserMixin, current_user
 from ..web.extensions import csrf, login_manager
 from .errors import Forbidden, Unauthenticated
 from .models import ROLES
-from .services import Actor, load_actor, lookup_token, session_version, token_needs_touch, touch_token
+from .services import Actor, load_session_user, lookup_token, token_needs_touch, touch_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,19 +94,16 @@ def session_id(user_id: int, version: str) -> str:
 @login_manager.user_loader
 def _load_user(value: str) -> LoginUser | None:
     from ..web.app import get_db
-    from .models import User
 
     user_id, _, version = value.partition(":")
     if not user_id.isdigit():
         return None
     with get_db(current_app).read() as session:
-        user = session.get(User, int(user_id))
-        if user is None or not user.active or session_version(user) != version:
-            return None
-        actor = load_actor(session, user.id)
-        if actor is None:
-            return None
-        return LoginUser(actor, version, user.must_change_password)
+        found = load_session_user(session, int(user_id))
+    if found is None or not hmac.compare_digest(found[1], version):
+        return None  # blocked, or the password changed since this session began
+    actor, _, must_change_password = found
+    return LoginUser(actor, version, must_change_password)
 
 
 def _is_api() -> bool:
@@ -124,12 +122,9 @@ def _bearer_actor() -> Actor:
         found = lookup_token(session, token.strip())
         if found is None:
             raise Unauthenticated("unknown or revoked API token")
-        user, row = found
-        actor = load_actor(session, user.id)
+        actor, row = found
         needs_touch = token_needs_touch(row)
         token_id = row.id
-    if actor is None:
-        raise Unauthenticated("unknown or revoked API token")
     if needs_touch:
         with db.transaction() as session:
             touch_token(session, token_id)

@@ -64,6 +64,7 @@ def register() -> None:
     # Each module adds its commands to ``main``; imported here so that
     # ``pasdienst --help`` lists them all.
     from . import access, budget, db, demo, ledger, merchant, municipality, serve  # noqa: F401
+    from . import children, passes, scheme, year_end  # noqa: F401
 
 
 register()

@@ -13,6 +13,7 @@ problem can never undo an issue.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from .. import books, ledger
 from ..clock import now_utc
 from ..config import Settings
-from ..ledger.services import NewTransfer, open_accounts
+from ..ledger.services import Leg, NewTransfer, open_accounts
 from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
@@ -108,15 +109,23 @@ def write_passes(
     settings: Settings,
     progress: Callable[[int], None] | None = None,
 ) -> list[int]:
-    """Write passes, vouchers, voucher accounts and their funding transfers."""
+    """Write passes, vouchers, voucher accounts and the transfers that fund them.
+
+    Money from the fund arrives in one ``issue`` transfer per pass (the fund
+    pays, each voucher of the pass receives its share); money carried over
+    from an older pass moves voucher by voucher.
+    """
     pass_ids: list[int] = []
     handles_seen: set[str] = set()
     code = municipality.code
+    pass_table = ChildPass.__table__
+    voucher_table = Voucher.__table__
     for start in range(0, len(plans), _CHUNK):
         chunk = plans[start : start + _CHUNK]
         created = now_utc()
+        ids = _allocate_ids(session, pass_table.name, pass_table.c.id, len(chunk))
         pass_rows = []
-        for plan in chunk:
+        for pid, plan in zip(ids, chunk):
             handle = tokens.new_handle()
             while handle in handles_seen:
                 handle = tokens.new_handle()
@@ -124,27 +133,24 @@ def write_passes(
             _code, code_hash = codes.new_code(settings, handle)
             pass_rows.append(
                 dict(
-                    municipality_id=municipality.id, child_id=plan.child_id, scheme_id=plan.scheme_id,
+                    id=pid, municipality_id=municipality.id, child_id=plan.child_id, scheme_id=plan.scheme_id,
                     year=plan.year, generation=plan.generation, status=ACTIVE,
                     valid_from=plan.valid_from, valid_until=plan.valid_until, handle=handle,
                     code_hash=code_hash, award_basis=plan.award_basis, award_share=plan.award_share,
-                    replaces_id=plan.replaces_id, created_at=created,
+                    replaces_id=plan.replaces_id, blocked_at=None, block_reason=None, expired_at=None,
+                    created_at=created,
                 )
             )
-        table = ChildPass.__table__
-        ids = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), pass_rows
-        ).scalars().all()
+        session.execute(insert(pass_table), pass_rows)
         pass_ids.extend(ids)
 
         planned = [(pid, plan, v) for pid, plan in zip(ids, chunk) for v in plan.vouchers]
-        voucher_table = Voucher.__table__
         voucher_ids = _allocate_ids(session, voucher_table.name, voucher_table.c.id, len(planned))
         account_ids = open_accounts(
             session, [(books.voucher_key(code, vid), books.VOUCHER, code, True) for vid in voucher_ids]
         )
         voucher_rows = []
-        transfers = []
+        legs: dict[tuple[int, int, str], list[Leg]] = defaultdict(list)
         for vid, account_id, (pid, plan, v) in zip(voucher_ids, account_ids, planned):
             voucher_rows.append(
                 dict(
@@ -155,14 +161,19 @@ def write_passes(
                 )
             )
             if v.cents > 0:
-                transfers.append(
-                    NewTransfer.move(
-                        v.transfer_kind, v.source_account, account_id, v.cents,
-                        reference=f"{format_pass_number(plan.year, pid)} {v.code or v.category}",
-                    )
-                )
+                # One transfer per pass and source: the fund once, each old voucher apart.
+                legs[(pid, v.source_account, v.transfer_kind)].append(Leg(account_id, v.cents))
         if voucher_rows:
             session.execute(insert(voucher_table), voucher_rows)
+        year_of = {pid: plan.year for pid, plan in zip(ids, chunk)}
+        transfers = [
+            NewTransfer(
+                kind,
+                (Leg(source, -sum(leg.amount for leg in credits)), *credits),
+                reference=format_pass_number(year_of[pid], pid),
+            )
+            for (pid, source, kind), credits in legs.items()
+        ]
         if transfers:
             ledger.post_many(session, transfers, now=created)
         if progress:

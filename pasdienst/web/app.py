@@ -9,6 +9,7 @@ from ..config import Settings, load_settings
 from ..db import Database
 from ..access import views as access_views
 from ..redeem import merchant_views
+from ..wallet import views as wallet_views
 from . import assets, errors, extensions
 from .api import init_api
 from .security import install_security_headers
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[DB_EXTENSION] = db or Database(settings.database_url)
     errors.register(app)
+    wallet_views.init_app(app)  # before the security headers: see its docstring
     install_security_headers(app, settings)
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)

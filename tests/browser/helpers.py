@@ -65,6 +65,21 @@ def qr_video(source: bytes | str, path: Path, *, frames: int = 10, width: int = 
         image = qr.make_image(fill_color="black", back_color="white").get_image().convert("RGB")
     canvas = Image.new("RGB", (width, height), "white")
     canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+    return _write_y4m(canvas, path, frames)
+
+
+def still_video(path: Path, *, colour: str = "#c8ccd0", width: int = 640, height: int = 480) -> Path:
+    """A camera that sees a plain wall: nothing to decode, and every frame the
+    same, so screenshots of the scan page do not change from run to run."""
+    from PIL import Image
+
+    return _write_y4m(Image.new("RGB", (width, height), colour), path, 2)
+
+
+def _write_y4m(canvas: Any, path: Path, frames: int) -> Path:
+    from PIL import Image
+
+    width, height = canvas.size
     y, cb, cr = canvas.convert("YCbCr").split()
     half = (width // 2, height // 2)
     frame = b"FRAME\n" + y.tobytes() + cb.resize(half, Image.Resampling.BOX).tobytes() + cr.resize(half, Image.Resampling.BOX).tobytes()

@@ -7,12 +7,13 @@ does, refusals in plain Dutch, and the page fitting a 360 px phone.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from .harness import BLOCKED_CODE, EXPIRED_CODE, QR_PAYLOAD, TYPED_CODE, FakeTill, make_app
-from .helpers import phone_page, qr_video, screenshot
+from .helpers import phone_page, qr_video, screenshot, still_video
 
 pytestmark = pytest.mark.browser
 
@@ -48,8 +49,8 @@ def pay(page: Page, amount: str) -> None:
     form.get_by_role("button", name="Afrekenen").click()
 
 
-def test_the_scan_page_fits_a_360_px_phone_without_horizontal_scroll(browser, base):
-    page = open_till(phone_page(browser), base)
+def test_the_scan_page_fits_a_360_px_phone_without_horizontal_scroll(launch_browser, base, tmp_path):
+    page = open_till(phone_page(launch_browser(still_video(tmp_path / "wall.y4m"))), base)
     expect(page.locator("#camera")).to_have_class(re.compile(r"\blive\b"))
     widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths == [360, 360]
@@ -57,14 +58,17 @@ def test_the_scan_page_fits_a_360_px_phone_without_horizontal_scroll(browser, ba
 
 
 def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, base, till):
-    page = open_till(phone_page(browser), base)
+    page = phone_page(browser)
+    page.clock.set_fixed_time(datetime(2027, 3, 1, 13, 5, tzinfo=timezone.utc))  # stable screenshots
+    open_till(page, base)
 
     type_code(page, " abcd efgh-jklm ")  # forgiving: case, spaces, dashes
     expect(page.get_by_role("heading", name="Bevestigen")).to_be_focused()
     expect(page.locator("#holder-name")).to_have_text("Sanne")
     expect(page.locator("#holder-age")).to_have_text("9 jaar")
     expect(budget_form(page).locator(".voucher-title")).to_have_text("Sport en cultuur · Tegoed")
-    expect(budget_form(page).locator(".voucher-balance")).to_have_text("Tegoed € 40,00, geldig t/m 31-12-2027")
+    expect(budget_form(page).locator(".voucher-balance")).to_have_text("Tegoed € 40,00")
+    expect(budget_form(page).locator(".voucher-valid")).to_have_text("Geldig t/m 31-12-2027")
     assert page.evaluate("() => document.documentElement.scrollWidth") == 360
     budget_form(page).get_by_label("Bedrag in euro").fill("12,50")
     screenshot(page, "scan-confirm")
@@ -74,7 +78,8 @@ def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, ba
     expect(page.locator("#receipt-no")).to_have_text("B-00001")
     expect(page.locator("#receipt-amount")).to_have_text("€ 12,50")
     expect(page.locator("#receipt-left")).to_have_text("€ 27,50")
-    expect(page.locator("#receipt-time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    expect(page.locator("#receipt-time")).to_have_text("14:05")  # Amsterdam time
+    expect(page.locator("#announce")).to_have_text("Betaald: € 12,50, bon B-00001.")
     screenshot(page, "scan-receipt")
     (_, _, body, key), = till.redemption_calls()
     assert body == {"code": TYPED_CODE, "voucher_id": 11, "amount_cents": 1250}
@@ -96,7 +101,7 @@ def test_a_scanned_qr_opens_the_pass_and_a_punch_card_is_charged_with_the_steppe
     expect(page.locator("#holder-name")).to_have_text("Sanne", timeout=15_000)
     assert [c[2] for c in till.calls if c[1] == "/api/v1/scan"] == [{"code": QR_PAYLOAD}]
     card = page.locator("form.voucher[data-kind=punchcard]")
-    expect(card.locator(".voucher-balance")).to_have_text("Nog 10 strippen, geldig t/m 31-12-2027")
+    expect(card.locator(".voucher-balance")).to_have_text("Nog 10 strippen")
     card.get_by_role("button", name="Eén strip minder").click()  # never below 1
     expect(card.get_by_label("Aantal strippen")).to_have_value("1")
     card.get_by_role("button", name="Eén strip meer").click()
@@ -108,27 +113,57 @@ def test_a_scanned_qr_opens_the_pass_and_a_punch_card_is_charged_with_the_steppe
     assert till.redemption_calls()[0][2] == {"code": QR_PAYLOAD, "voucher_id": 12, "strips": 3}
 
 
-@pytest.mark.parametrize(
-    ("typed", "message"),
-    [
-        ("12,505", "Hooguit twee cijfers na de komma, bijvoorbeeld 12,50."),
-        ("0", "Het bedrag moet meer dan € 0,00 zijn."),
-        ("0,00", "Het bedrag moet meer dan € 0,00 zijn."),
-        ("40,01", "Onvoldoende tegoed: er staat nog € 40,00 op."),
-        ("1.000,00", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
-        ("-5", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
-        ("", "Vul een bedrag in, bijvoorbeeld 12,50."),
-    ],
-)
-def test_a_bad_amount_is_refused_on_the_phone_and_nothing_is_sent(browser, base, till, typed, message):
+#: Stands in for Android Chrome's built-in detector: it "sees" the pass QR on
+#: its third look. Injected before any page script, outside the page's CSP.
+NATIVE_DETECTOR = """
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ["qr_code", "ean_13"]; }
+  constructor(options) { this.formats = options.formats; this.looks = 0; }
+  async detect(source) {
+    this.looks += 1;
+    return this.looks < 3 ? [] : [{ rawValue: "%s", format: "qr_code" }];
+  }
+};
+""" % QR_PAYLOAD
+
+
+def test_a_browser_with_its_own_detector_never_downloads_the_decoder(browser, base):
+    page = phone_page(browser)
+    page.add_init_script(NATIVE_DETECTOR)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
+    open_till(page, base)
+
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    assert page.locator("#scan-app").get_attribute("data-detector-kind") == "native"
+    assert [url for url in fetched if "vendor/barcode-detector" in url] == []
+
+
+BAD_AMOUNTS = [
+    ("12,505", "Hooguit twee cijfers na de komma, bijvoorbeeld 12,50."),
+    ("0", "Het bedrag moet meer dan € 0,00 zijn."),
+    ("0,00", "Het bedrag moet meer dan € 0,00 zijn."),
+    ("40,01", "Onvoldoende tegoed: er staat nog € 40,00 op."),
+    ("1.000,00", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
+    ("-5", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
+    ("12,5o", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
+    ("", "Vul een bedrag in, bijvoorbeeld 12,50."),
+]
+
+
+def test_a_bad_amount_is_refused_on_the_phone_and_nothing_is_sent(browser, base, till):
     page = open_till(phone_page(browser), base)
     type_code(page, TYPED_CODE)
-    pay(page, typed)
-
+    field = budget_form(page).get_by_label("Bedrag in euro")
     error = budget_form(page).locator(".field-error")
-    expect(error).to_have_text(message)
-    expect(budget_form(page).get_by_label("Bedrag in euro")).to_be_focused()
-    expect(budget_form(page).get_by_label("Bedrag in euro")).to_have_attribute("aria-invalid", "true")
+
+    for typed, message in BAD_AMOUNTS:
+        field.fill("")
+        field.blur()
+        pay(page, typed)
+        expect(error).to_have_text(message)
+        expect(field).to_be_focused()
+        expect(field).to_have_attribute("aria-invalid", "true")
     assert till.redemption_calls() == []
     assert till.vouchers[11]["balance_cents"] == 4000
 
@@ -141,21 +176,22 @@ def test_an_amount_with_a_point_is_read_as_euros_and_cents(browser, base, till):
     assert till.redemption_calls()[0][2]["amount_cents"] == 1250
 
 
-@pytest.mark.parametrize(
-    ("code", "message"),
-    [
-        ("ZZZZ-ZZZZ-ZZZZ", "Deze code is ongeldig."),
-        (BLOCKED_CODE, "Deze pas is geblokkeerd."),
-        (EXPIRED_CODE, "Deze pas is verlopen of nog niet geldig."),
-        ("ABC-123", "Een code heeft 12 letters en cijfers, bijvoorbeeld ABCD-EFGH-JKLM."),
-    ],
-)
-def test_a_refused_code_gets_a_clear_dutch_message(browser, base, till, code, message):
+REFUSED_CODES = [
+    ("ZZZZ-ZZZZ-ZZZZ", "Deze code is ongeldig."),
+    (BLOCKED_CODE, "Deze pas is geblokkeerd."),
+    (EXPIRED_CODE, "Deze pas is verlopen of nog niet geldig."),
+    ("ABC-123", "Een code heeft 12 letters en cijfers, bijvoorbeeld ABCD-EFGH-JKLM."),
+]
+
+
+def test_a_refused_code_gets_a_clear_dutch_message(browser, base, till):
     page = open_till(phone_page(browser), base)
-    type_code(page, code)
-    expect(page.locator("#code-error")).to_have_text(message)
-    expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
-    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    for code, message in REFUSED_CODES:
+        type_code(page, code)
+        expect(page.locator("#code-error")).to_have_text(message)
+        expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
+        expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert [c[2]["code"] for c in till.calls if c[1] == "/api/v1/scan"] == [c for c, _ in REFUSED_CODES[:3]]
     assert till.redemption_calls() == []
 
 

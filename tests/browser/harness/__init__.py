@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, json, render_template, request
-from jinja2 import ChoiceLoader, FileSystemLoader
 
 import pasdienst.web
 from pasdienst.web import assets
@@ -184,30 +183,46 @@ class FakeTill:
         return api
 
 
-def make_app(till: FakeTill | None = None) -> Flask:
-    """The harness: ``/decode`` (decoder only), ``/merchant`` (the scan page), the fake API."""
-    app = Flask("pasdienst_harness", static_folder=str(WEB / "static"), template_folder=str(WEB / "templates"))
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(HERE / "templates")), FileSystemLoader(str(WEB / "templates"))])
-    assets.init_app(app)
-    app.register_blueprint(
-        Blueprint("harness", __name__, static_folder=str(HERE / "static"), static_url_path="/harness-static")
+def _strict(response: Response, camera: bool = True) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Permissions-Policy"] = "camera=(self)" if camera else "camera=()"
+    return response
+
+
+def harness_blueprint(*, set_policy: bool = True) -> Blueprint:
+    """``/harness/decode``: the detection module alone, camera to text.
+
+    ``set_policy=False`` leaves the security headers to the app it is
+    registered on (the real app's own CSP, for instance).
+    """
+    blueprint = Blueprint(
+        "harness",
+        __name__,
+        static_folder=str(HERE / "static"),
+        static_url_path="/harness/static",
+        template_folder=str(HERE / "templates"),
     )
 
-    def strict(response: Response, camera: bool = True) -> Response:
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["Permissions-Policy"] = "camera=(self)" if camera else "camera=()"
-        return response
-
-    @app.get("/decode")
+    @blueprint.get("/harness/decode")
     def decode() -> Response:
-        return strict(Response(render_template("decode.html")))
+        response = Response(render_template("harness_decode.html"))
+        return _strict(response) if set_policy else response
+
+    return blueprint
+
+
+def make_app(till: FakeTill | None = None) -> Flask:
+    """The harness app: ``/harness/decode``, ``/merchant`` (the scan page) and, with a till, the fake API."""
+    app = Flask("pasdienst_harness", static_folder=str(WEB / "static"), template_folder=str(WEB / "templates"))
+    assets.init_app(app)
+    app.register_blueprint(harness_blueprint())
 
     @app.get("/merchant")
     def merchant() -> Response:
         # ?camera=off: the camera is forbidden by policy, as when a cashier
         # refused permission; the page must fall back to the typed code.
         page = render_template("merchant/scan.html", merchant_name=MERCHANT_NAME, csrf_token=lambda: CSRF_TOKEN)
-        return strict(Response(page), camera=request.args.get("camera") != "off")
+        return _strict(Response(page), camera=request.args.get("camera") != "off")
 
     if till is not None:
         app.register_blueprint(till.blueprint())

@@ -90,8 +90,6 @@ function newKey() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function retryAfterMs(response, fallback) {
   const seconds = Number(response.headers.get("Retry-After"));
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : fallback;
@@ -158,8 +156,8 @@ function start(root) {
   }
 
   function problemMessage(result) {
-    const code = result.data?.code;
-    return MESSAGES[code] ?? (result.status >= 500 ? UNKNOWN_ERROR : result.data?.detail || UNKNOWN_ERROR);
+    // Only known codes get their own text: a server's detail is English.
+    return MESSAGES[result.data?.code] ?? UNKNOWN_ERROR;
   }
 
   function toLogin() {
@@ -170,6 +168,7 @@ function start(root) {
 
   function say(text) {
     $("status").textContent = text;
+    $("announce").textContent = "";
   }
 
   function alertMessage(text) {
@@ -194,6 +193,7 @@ function start(root) {
     alertMessage(null);
     say("");
     if (name === "scan") {
+      current = null;
       $("code-input").value = "";
       codeError(null);
     }
@@ -227,6 +227,7 @@ function start(root) {
       root.dataset.detectorKind = kind;
       loop();
     } catch (err) {
+      stopScanner(); // the camera may be on while the decoder failed to load
       cameraFailed(err);
     } finally {
       scannerStarting = false;
@@ -365,10 +366,10 @@ function start(root) {
     title.id = `${id}-title`;
     title.textContent = `${CATEGORIES[voucher.category] ?? voucher.category} · ${KINDS[voucher.kind] ?? voucher.kind}`;
     const left = isCard ? voucher.strips_left ?? 0 : voucher.balance_cents ?? 0;
-    const until = voucher.valid_until ? `, geldig t/m ${voucher.valid_until.split("-").reverse().join("-")}` : "";
-    form.querySelector(".voucher-balance").textContent = isCard
-      ? `Nog ${strips(left)}${until}`
-      : `Tegoed ${formatEuro(left)}${until}`;
+    form.querySelector(".voucher-balance").textContent = isCard ? `Nog ${strips(left)}` : `Tegoed ${formatEuro(left)}`;
+    form.querySelector(".voucher-valid").textContent = voucher.valid_until
+      ? `Geldig t/m ${voucher.valid_until.split("-").reverse().join("-")}`
+      : "";
 
     const error = form.querySelector(".field-error");
     error.id = `${id}-error`;
@@ -514,7 +515,8 @@ function start(root) {
       }
       // Network error, timeout, 5xx, or 400 (a stale CSRF token; a reload fixes it).
       showPending(pending, true);
-      say("Onbekend of de betaling gelukt is.");
+      say("");
+      $("announce").textContent = "Onbekend of de betaling gelukt is.";
       if (status === 400) {
         $("pending-retry").dataset.reload = "1";
         return;
@@ -571,7 +573,7 @@ function start(root) {
     $("receipt-void").hidden = false;
     $("void-confirm").hidden = true;
     show("receipt");
-    say(`Betaald: ${$("receipt-amount").textContent}, bon ${data.receipt_no}.`);
+    $("announce").textContent = `Betaald: ${$("receipt-amount").textContent}, bon ${data.receipt_no}.`;
   }
 
   $("receipt-void").addEventListener("click", () => {

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import click
+
+from ..wallet.services import load_scheme
+from . import Context, main, pass_ctx
+from ._files import read_text
+
+
+@main.group("scheme")
+def scheme_group() -> None:
+    """Schemes: what each child gets in a year."""
+
+
+@scheme_group.command("load")
+@click.argument("file")
+@pass_ctx
+def load(ctx: Context, file: str) -> None:
+    """Create or update a municipality's scheme for a year from FILE.toml.
+
+    The whole file is checked first; nothing is stored unless all of it is
+    valid. Once passes are issued for the year, the scheme no longer changes.
+    """
+    text = read_text(file)
+    with ctx.db.transaction() as session:
+        result = load_scheme(session, text)
+        scheme = result.scheme
+        summary = (
+            f"scheme {result.outcome}: {len(scheme.items)} entitlements, "
+            f"valid {scheme.valid_from} to {scheme.valid_until}"
+        )
+    click.echo(summary)

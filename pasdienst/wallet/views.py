@@ -1,0 +1,130 @@
+"""The holder's pages: ``/p/<token>``, its QR images and the printable letter.
+
+The address is a bearer secret, so every answer here says ``no-store``,
+``no-referrer`` and ``noindex``. The token's MAC is checked before the
+database is read. The pages look like an ordinary gift card: balances, what
+each is for and where it can be spent; nothing about why the child has it.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app, render_template, request
+from sqlalchemy.orm import Session
+
+from ..clock import today as current_day
+from ..config import Settings
+from ..db import Database
+from ..errors import PasdienstError
+from . import qr
+from .errors import InvalidCode, PassBlocked, PassExpired
+from .lifecycle import pass_by_token
+from .models import BLOCKED, EXPIRED, ChildPass
+from .services import PassView, pass_view
+
+bp = Blueprint("wallet", __name__)
+
+_PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def _db() -> Database:
+    return current_app.extensions["pasdienst.db"]
+
+
+def _settings() -> Settings:
+    return current_app.extensions["pasdienst.settings"]
+
+
+def _unavailable(exc: PasdienstError) -> tuple[str, int]:
+    if isinstance(exc, PassBlocked):
+        title = "Deze pas is geblokkeerd"
+        text = "Deze pas werkt niet meer, bijvoorbeeld omdat hij kwijt is. Heb je een nieuwe pas gekregen? Gebruik dan die."
+    elif isinstance(exc, PassExpired):
+        title = "Deze pas is verlopen"
+        text = "De geldigheid van deze pas is voorbij. Het tegoed kan niet meer worden gebruikt."
+    else:
+        title = "Deze pas is niet bekend"
+        text = "Controleer of je de hele link of QR-code hebt gebruikt. Heb je een nieuwe pas gekregen? Gebruik dan die."
+    return render_template("wallet/unavailable.html", title=title, text=text), exc.status
+
+
+def _shown(session: Session, token: str, settings: Settings) -> ChildPass:
+    """The pass a holder's address names, if its page may be shown.
+
+    A pass whose year has not started yet is shown (the letter arrives
+    before the year does); a blocked or finished one is not.
+    """
+    child_pass = pass_by_token(session, token, settings=settings)
+    if child_pass.status == BLOCKED:
+        raise PassBlocked("this pass is blocked")
+    if child_pass.status == EXPIRED or current_day(settings.today) > child_pass.valid_until:
+        raise PassExpired("this pass has expired")
+    return child_pass
+
+
+def _view(token: str) -> PassView:
+    settings = _settings()
+    with _db().read() as session:
+        child_pass = _shown(session, token, settings)
+        return pass_view(session, child_pass, settings=settings, today=current_day(settings.today))
+
+
+@bp.get("/p/<token>")
+def pass_page(token: str) -> tuple[str, int] | str:
+    try:
+        view = _view(token)
+    except (InvalidCode, PassBlocked, PassExpired) as exc:
+        return _unavailable(exc)
+    return render_template("wallet/pass.html", p=view)
+
+
+@bp.get("/p/<token>/brief")
+def letter(token: str) -> tuple[str, int] | str:
+    try:
+        view = _view(token)
+    except (InvalidCode, PassBlocked, PassExpired) as exc:
+        return _unavailable(exc)
+    return render_template("wallet/letter.html", p=view)
+
+
+def _image(token: str, kind: str) -> Response | tuple[str, int]:
+    settings = _settings()
+    try:
+        with _db().read() as session:
+            image = qr.image_of(session, _shown(session, token, settings), settings)
+            data = (image.png if kind == "png" else image.svg) if image else None
+        if data is None:
+            # Issued, but the rendering phase has not reached it yet.
+            with _db().transaction() as session:
+                image = qr.image_of(session, _shown(session, token, settings), settings, create=True)
+                assert image is not None
+                data = image.png if kind == "png" else image.svg
+    except (InvalidCode, PassBlocked, PassExpired) as exc:
+        return _unavailable(exc)
+    return Response(data, mimetype="image/png" if kind == "png" else "image/svg+xml")
+
+
+@bp.get("/p/<token>/qr.png")
+def qr_png(token: str) -> Response | tuple[str, int]:
+    return _image(token, "png")
+
+
+@bp.get("/p/<token>/qr.svg")
+def qr_svg(token: str) -> Response | tuple[str, int]:
+    return _image(token, "svg")
+
+
+def _private(response: Response) -> Response:
+    if request.blueprint == bp.name:
+        response.headers.update(_PRIVATE_HEADERS)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages. Call before the security headers are installed:
+    app-level ``after_request`` hooks run last-registered first, so ours then
+    runs after theirs and its stricter ``Referrer-Policy`` is the one sent."""
+    app.register_blueprint(bp)
+    app.after_request(_private)
