@@ -177,9 +177,10 @@ class Database:
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction that does not take SQLite's write lock."""
+        # Ends with a commit of nothing: unlike a rollback it leaves loaded
+        # objects usable after the block (expire_on_commit is off).
         with self._reader() as session, session.begin():
             yield session
-            session.rollback()
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:
         """Run ``work`` in a write transaction, repeating it after a deadlock

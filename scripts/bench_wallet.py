@@ -73,7 +73,7 @@ ages = [0, 17]
 def bsn(rng: random.Random) -> str:
     while True:
         digits = [rng.randrange(10) for _ in range(8)]
-        check = sum(d * w for d, w in zip(digits, range(9, 1, -1))) % 11
+        check = sum(d * w for d, w in zip(digits, range(9, 1, -1), strict=True)) % 11
         if check < 10:  # the elfproef: the weighted sum minus the last digit is 0 mod 11
             return "".join(map(str, digits)) + str(check)
 

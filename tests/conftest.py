@@ -32,7 +32,8 @@ TEST_KEY = "test-secret-key-0123456789abcdef"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
+    explicit = any("backend" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "backend" in metafunc.fixturenames and not explicit:
         money = metafunc.definition.get_closest_marker("money") is not None
         metafunc.parametrize("backend", ["sqlite", "postgresql"] if money else ["sqlite"], scope="function")
 

@@ -22,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
 from ..config import Settings
 from ..municipalities.services import get_municipality
 from . import keys
+from .bulk import insert_rows
 from .errors import ImportFileInvalid
 from .models import Child
 
@@ -144,7 +145,7 @@ def parse_income(text: str) -> int:
 def elfproef(bsn: str) -> bool:
     if len(bsn) != 9 or not bsn.isdigit() or bsn == "000000000":
         return False
-    total = sum(int(d) * w for d, w in zip(bsn[:8], range(9, 1, -1))) - int(bsn[8])
+    total = sum(int(d) * w for d, w in zip(bsn[:8], range(9, 1, -1), strict=True)) - int(bsn[8])
     return total % 11 == 0
 
 
@@ -224,7 +225,7 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise ImportFileInvalid(
-                f"the file has no {', '.join(missing)} column; the first line must name the columns "
+                f"the file has no column {', '.join(missing)}; its first line must name the columns "
                 f"({', '.join(COLUMNS)})"
             )
         doubled = sorted({c for c in header if c and header.count(c) > 1})
@@ -237,7 +238,7 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
             line = reader.line_num
             if not any(c.strip() for c in raw):
                 continue
-            cells = {name: value.strip() for name, value in zip(header, raw) if name}
+            cells = {name: value.strip() for name, value in zip(header, raw, strict=False) if name}
             if len(raw) != len(header):
                 parsed.rejected.append(
                     Rejected(line, cells, f"the row has {len(raw)} fields where the header has {len(header)}")
@@ -365,7 +366,7 @@ def import_children(
     if not dry_run:
         table = Child.__table__
         for start in range(0, len(inserts), _CHUNK):
-            session.execute(insert(table), inserts[start : start + _CHUNK])
+            insert_rows(session, table, inserts[start : start + _CHUNK])
             if progress:
                 progress(len(inserts[start : start + _CHUNK]))
         statement = update(table).where(table.c.id == bindparam("target_id"))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
@@ -29,6 +29,7 @@ from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from . import codes, keys, tokens
+from .bulk import insert_rows
 from .eligibility import award_for, grants_for
 from .errors import BudgetShort, PassStateConflict
 from .models import ACTIVE, Child, ChildPass, Scheme, Voucher, format_pass_number
@@ -125,7 +126,7 @@ def write_passes(
         created = now_utc()
         ids = _allocate_ids(session, pass_table.name, pass_table.c.id, len(chunk))
         pass_rows = []
-        for pid, plan in zip(ids, chunk):
+        for pid, plan in zip(ids, chunk, strict=True):
             handle = tokens.new_handle()
             while handle in handles_seen:
                 handle = tokens.new_handle()
@@ -141,17 +142,17 @@ def write_passes(
                     created_at=created,
                 )
             )
-        session.execute(insert(pass_table), pass_rows)
+        insert_rows(session, pass_table, pass_rows)
         pass_ids.extend(ids)
 
-        planned = [(pid, plan, v) for pid, plan in zip(ids, chunk) for v in plan.vouchers]
+        planned = [(pid, v) for pid, plan in zip(ids, chunk, strict=True) for v in plan.vouchers]
         voucher_ids = _allocate_ids(session, voucher_table.name, voucher_table.c.id, len(planned))
         account_ids = open_accounts(
             session, [(books.voucher_key(code, vid), books.VOUCHER, code, True) for vid in voucher_ids]
         )
         voucher_rows = []
         legs: dict[tuple[int, int, str], list[Leg]] = defaultdict(list)
-        for vid, account_id, (pid, plan, v) in zip(voucher_ids, account_ids, planned):
+        for vid, account_id, (pid, v) in zip(voucher_ids, account_ids, planned, strict=True):
             voucher_rows.append(
                 dict(
                     id=vid, pass_id=pid, municipality_id=municipality.id, kind=v.kind, category=v.category,
@@ -164,8 +165,8 @@ def write_passes(
                 # One transfer per pass and source: the fund once, each old voucher apart.
                 legs[(pid, v.source_account, v.transfer_kind)].append(Leg(account_id, v.cents))
         if voucher_rows:
-            session.execute(insert(voucher_table), voucher_rows)
-        year_of = {pid: plan.year for pid, plan in zip(ids, chunk)}
+            insert_rows(session, voucher_table, voucher_rows)
+        year_of = {pid: plan.year for pid, plan in zip(ids, chunk, strict=True)}
         transfers = [
             NewTransfer(
                 kind,
@@ -196,6 +197,10 @@ def issue_passes(
     the run, and ``PassStateConflict`` when the scheme's year is over.
     """
     municipality = get_municipality(session, municipality_code)
+    # One issuing run per municipality at a time: a second run waits here and
+    # then sees the first one's passes (SQLite: BEGIN IMMEDIATE already
+    # serialises writers), instead of failing on the unique pass index.
+    session.execute(select(Municipality.id).where(Municipality.id == municipality.id).with_for_update())
     scheme = get_scheme(session, municipality.id, year, code=municipality.code)
     if today > scheme.valid_until:
         raise PassStateConflict(

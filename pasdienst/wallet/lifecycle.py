@@ -21,9 +21,23 @@ from ..errors import ValidationFailed
 from ..ledger.models import Account
 from ..municipalities.models import Municipality
 from . import codes, tokens
-from .errors import InvalidCode, PassBlocked, PassExpired, PassNotFound, PassStateConflict
+from .errors import (
+    InvalidCode,
+    PassBlocked,
+    PassExpired,
+    PassNotFound,
+    PassStateConflict,
+)
 from .issuing import PlannedPass, PlannedVoucher, write_passes
-from .models import ACTIVE, BLOCKED, EXPIRED, REPLACED, ChildPass, Voucher, format_pass_number
+from .models import (
+    ACTIVE,
+    BLOCKED,
+    EXPIRED,
+    REPLACED,
+    ChildPass,
+    Voucher,
+    format_pass_number,
+)
 
 _PASS_NUMBER = re.compile(r"^KP-(\d{4})-(\d+)$")
 

@@ -96,9 +96,9 @@ def _date(raw: dict[str, Any], key: str, problems: _Problems) -> date | None:
     value = raw[key]
     if isinstance(value, date) and not hasattr(value, "hour"):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value):
         try:
-            return date.fromisoformat(value) if re.match(r"^\d{4}-\d{2}-\d{2}$", value) else None
+            return date.fromisoformat(value)
         except ValueError:
             pass
     problems.add(key, f"must be a date written YYYY-MM-DD, not {value!r}")

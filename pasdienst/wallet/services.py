@@ -37,7 +37,15 @@ from .lifecycle import (
     replaced_by,
     resolve_pass,
 )
-from .models import ACTIVE, EXPIRED, PUNCHCARD, Child, ChildPass, Voucher, format_pass_number
+from .models import (
+    ACTIVE,
+    EXPIRED,
+    PUNCHCARD,
+    Child,
+    ChildPass,
+    Voucher,
+    format_pass_number,
+)
 from .schemes import LoadResult, load_scheme
 from .yearend import YearEndResult, close_year
 

@@ -11,6 +11,8 @@ from ..access import views as access_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
 from . import assets, errors, extensions
+from ..redeem import api as redeem_api
+from ..redeem import views as redeem_views
 from .api import init_api
 from .security import install_security_headers
 
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     extensions.init_app(app, settings)
     access_views.register(app, app.extensions[API_EXTENSION])
     app.extensions[API_EXTENSION].register_blueprint(merchant_views.api)
+    app.extensions[API_EXTENSION].register_blueprint(redeem_api.api)
+    app.register_blueprint(redeem_views.pages)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

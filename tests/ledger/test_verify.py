@@ -28,7 +28,27 @@ def test_verify_names_an_account_whose_kept_balance_drifted(db, cli):
     assert "balances" in result.stderr and "t:wallet" in result.stderr
 
 
-def test_verify_names_missing_protective_triggers(db, cli):
+@pytest.fixture
+def restore_triggers(db):
+    """PostgreSQL keeps one schema per test worker: put the protection back."""
+    yield
+    if db.dialect == "postgresql":
+        with db.transaction() as s:
+            s.execute(text("ALTER TABLE ledger_posting ENABLE TRIGGER ledger_posting_no_update"))
+            exists = s.execute(text(
+                    "SELECT 1 FROM pg_trigger WHERE tgname = 'ledger_posting_no_delete' "
+                    "AND tgrelid = to_regclass('ledger_posting')"
+                )).scalar()
+            if not exists:
+                s.execute(
+                    text(
+                        "CREATE TRIGGER ledger_posting_no_delete BEFORE DELETE ON ledger_posting "
+                        "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
+                    )
+                )
+
+
+def test_verify_names_missing_protective_triggers(db, cli, restore_triggers):
     with db.transaction() as s:
         funded(s, 1000)
         if db.dialect == "sqlite":
@@ -40,7 +60,7 @@ def test_verify_names_missing_protective_triggers(db, cli):
     assert "ledger_posting_no_delete" in result.stderr
 
 
-def test_verify_finds_postings_that_do_not_balance(db, cli):
+def test_verify_finds_postings_that_do_not_balance(db, cli, restore_triggers):
     # Only possible with the protection removed: proves verify does not rely on it.
     with db.transaction() as s:
         _, wallet, shop = funded(s, 1000)

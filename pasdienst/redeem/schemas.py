@@ -1,0 +1,101 @@
+"""Marshmallow schemas of the scan and redemption API (and its OpenAPI)."""
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from .models import CATEGORIES
+
+# A redemption above this is a typo (an extra zero), not a purchase.
+MAX_AMOUNT_CENTS = 1_000_000
+
+
+class ScanIn(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "The QR payload (the pass URL) or the typed code XXXX-XXXX-XXXX"},
+    )
+
+
+class VoucherOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["budget", "punchcard", "cheque"]))
+    category = ma.fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    balance_cents = ma.fields.Integer(required=True)
+    strips_left = ma.fields.Integer(allow_none=True)
+    valid_until = ma.fields.Date(required=True)
+
+
+class ScanOut(ma.Schema):
+    pass_id = ma.fields.Integer(required=True)
+    first_name = ma.fields.String(required=True)
+    age = ma.fields.Integer(required=True)
+    vouchers = ma.fields.List(ma.fields.Nested(VoucherOut), required=True)
+
+
+class IdempotencyHeader(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Made by the till for each redemption and reused on every retry of it"},
+    )
+
+
+class RedeemIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    voucher_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    amount_cents = ma.fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT_CENTS), metadata={"description": "For budgets and cheques"}
+    )
+    strips = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=100), metadata={"description": "For punch cards"})
+
+    @ma.validates_schema
+    def _amount_or_strips(self, data: dict, **_kwargs: object) -> None:
+        if ("amount_cents" in data) == ("strips" in data):
+            raise ma.ValidationError("give either amount_cents or strips", field_name="amount_cents")
+
+
+class RedemptionOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    receipt_no = ma.fields.String(required=True)
+    amount_cents = ma.fields.Integer(required=True)
+    balance_after_cents = ma.fields.Integer(required=True)
+    strips_left = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class VoidOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    receipt_no = ma.fields.String(required=True)
+    voided_at = ma.fields.DateTime(required=True)
+
+
+class DayQuery(ma.Schema):
+    date = ma.fields.String(
+        load_default="today",
+        validate=validate.Regexp(r"^(today|\d{4}-\d{2}-\d{2})$"),
+        metadata={"description": "today (default) or YYYY-MM-DD"},
+    )
+
+
+class DayItem(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    receipt_no = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    amount_cents = ma.fields.Integer(required=True)
+    strips = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    voided = ma.fields.Boolean(required=True)
+    can_void = ma.fields.Boolean(required=True)
+
+
+class DayOut(ma.Schema):
+    date = ma.fields.Date(required=True)
+    items = ma.fields.List(ma.fields.Nested(DayItem), required=True)
+    total_cents = ma.fields.Integer(required=True, metadata={"description": "Sum of the redemptions not voided"})

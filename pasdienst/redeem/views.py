@@ -1,0 +1,20 @@
+"""``/merchant``: the till page on the merchant's own phone."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from ..access.web import current_actor, requires
+from .merchants import get_merchant
+
+pages = Blueprint("merchant_pages", __name__)
+
+
+@pages.get("/merchant")
+@requires("merchant")
+def till() -> str:
+    from ..web.app import get_db
+
+    with get_db(current_app).read() as session:
+        merchant = get_merchant(session, current_actor().merchant_id)
+        name = merchant.name
+    return render_template("merchant/scan.html", merchant_name=name)

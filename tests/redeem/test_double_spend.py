@@ -1,0 +1,44 @@
+"""Two tills, one pass: the balance check and the debit are one guarded update."""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+
+from pasdienst.ledger.verify import verify
+
+pytestmark = pytest.mark.money
+
+
+def test_48_tills_redeeming_ten_euros_at_once_on_150_get_exactly_15_successes(db, till):
+    voucher = till.vouchers[("budget", "sport_culture")]
+    start = threading.Barrier(48)
+    outcomes: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+
+    def till_thread() -> None:
+        client = till.app.test_client()
+        start.wait()
+        response = client.post(
+            "/api/v1/redemptions",
+            json={"code": till.payload, "voucher_id": voucher, "amount_cents": 1000},
+            headers={**till.headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        body = response.get_json(silent=True) or {}
+        with lock:
+            outcomes.append((response.status_code, body.get("code")))
+
+    threads = [threading.Thread(target=till_thread) for _ in range(48)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert Counter(outcomes) == {(201, None): 15, (409, "insufficient_balance"): 33}
+    scan = till.post("/api/v1/scan", json={"code": till.payload}).json
+    assert next(v for v in scan["vouchers"] if v["id"] == voucher)["balance_cents"] == 0
+    with db.read() as s:
+        report = verify(s)
+    assert report.ok, [str(p) for p in report.problems]
