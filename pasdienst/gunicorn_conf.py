@@ -16,10 +16,11 @@ max_requests_jitter = 500
 # Share the imported code between workers (copy-on-write); connections are
 # opened lazily after the fork, and post_fork drops any made before it.
 preload_app = True
-accesslog = "-"
+# The app writes one JSON line per request itself (pasdienst.web.requestlog),
+# with the request id and with pass tokens masked; gunicorn's access log
+# would repeat it with the token in the path.
+accesslog = None
 errorlog = "-"
-# Pass tokens are bearer secrets: log the path without them.
-access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
 def post_fork(server, worker):  # noqa: ANN001, ANN201

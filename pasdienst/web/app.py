@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import migrate
 from ..clock import today
@@ -10,7 +11,7 @@ from ..db import Database
 from ..access import views as access_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
-from . import assets, errors, extensions
+from . import assets, errors, requestlog, extensions
 from ..redeem import api as redeem_api
 from ..redeem import views as redeem_views
 from .api import init_api
@@ -38,6 +39,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[SETTINGS_EXTENSION] = settings
     app.extensions[DB_EXTENSION] = db or Database(settings.database_url)
     errors.register(app)
+    requestlog.init_app(app)
+    if settings.production:
+        # Behind the load balancer: trust one hop for client address and scheme
+        # (rate limits per address, HSTS and Secure cookies need them).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     wallet_views.init_app(app)  # before the security headers: see its docstring
     install_security_headers(app, settings)
     app.extensions[API_EXTENSION] = init_api(app)
