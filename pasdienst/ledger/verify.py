@@ -107,12 +107,17 @@ def _check_orphans(session: Session) -> list[Problem]:
     return [Problem("orphans", "postings without a transfer", _ids(bad))] if bad else []
 
 
-def _check_cached_balances(session: Session) -> list[Problem]:
-    sums = (
+def _posting_sums():  # noqa: ANN202
+    """Each account's balance recomputed from its postings (a subquery)."""
+    return (
         select(Posting.account_id.label("aid"), func.sum(Posting.amount).label("total"))
         .group_by(Posting.account_id)
         .subquery()
     )
+
+
+def _check_cached_balances(session: Session) -> list[Problem]:
+    sums = _posting_sums()
     bad = session.execute(
         select(Account.key)
         .outerjoin(sums, sums.c.aid == Account.id)
@@ -123,11 +128,7 @@ def _check_cached_balances(session: Session) -> list[Problem]:
 
 
 def _check_non_negative(session: Session) -> list[Problem]:
-    sums = (
-        select(Posting.account_id.label("aid"), func.sum(Posting.amount).label("total"))
-        .group_by(Posting.account_id)
-        .subquery()
-    )
+    sums = _posting_sums()
     bad = session.execute(
         select(Account.key)
         .join(sums, sums.c.aid == Account.id)
