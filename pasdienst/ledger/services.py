@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
@@ -254,34 +254,83 @@ def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, in
     return row[0], int(row[1])
 
 
-def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> None:
-    posting_rows = [
-        {"transfer_id": tid, "account_id": leg.account_id, "amount": leg.amount}
-        for tid, _ledger, t in rows
-        for leg in t.legs
-    ]
-    transfer_rows = [
-        {
-            "id": tid,
-            "ledger": ledger,
-            "kind": t.kind,
-            "amount": t.amount,
-            "reference": t.reference,
-            "idempotency_key": t.idempotency_key,
-            "fingerprint": t.fingerprint(),
-            "reverses_id": t.reverses_id,
-            "created_at": created,
-        }
+_POSTING_COLUMNS = ("transfer_id", "account_id", "amount")
+_TRANSFER_COLUMNS = (
+    "id", "ledger", "kind", "amount", "reference", "idempotency_key", "fingerprint", "reverses_id", "created_at",
+)
+#: From this many transfers on, rows go to the driver directly (COPY on
+#: PostgreSQL): SQLAlchemy's per-row parameter handling and one INSERT per
+#: row cost more than the database work. Single transfers stay on the
+#: prebuilt statements.
+_BULK_FROM = 50
+
+
+def _rows(rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> tuple[list[tuple], list[tuple]]:
+    postings = [(tid, leg.account_id, leg.amount) for tid, _ledger, t in rows for leg in t.legs]
+    transfers = [
+        (tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, t.fingerprint(), t.reverses_id, created)
         for tid, ledger, t in rows
     ]
+    return postings, transfers
+
+
+def _bind(session: Session, table: object, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
+    """Apply each column type's own bind processing, as SQLAlchemy would."""
+    dialect = session.get_bind().dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]  # type: ignore[attr-defined]
+    if not any(processors):
+        return rows
+    return [tuple(p(v) if p else v for p, v in zip(processors, row)) for row in rows]
+
+
+def _write_bulk(session: Session, postings: list[tuple], transfers: list[tuple]) -> None:
+    dialect = session.get_bind().dialect
+    try:
+        _write_bulk_raw(session, postings, transfers)
+    except dialect.loaded_dbapi.Error as exc:
+        # Same exception types as the SQLAlchemy path, for callers and tests.
+        kind = IntegrityError if isinstance(exc, dialect.loaded_dbapi.IntegrityError) else DBAPIError
+        raise kind("bulk insert of ledger postings and transfers", None, exc) from exc
+
+
+def _write_bulk_raw(session: Session, postings: list[tuple], transfers: list[tuple]) -> None:
+    dbapi = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "postgresql":
+        with dbapi.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY ledger_posting ({', '.join(_POSTING_COLUMNS)}) FROM STDIN") as copy:
+                for row in postings:
+                    copy.write_row(row)
+            with cursor.copy(f"COPY ledger_transfer ({', '.join(_TRANSFER_COLUMNS)}) FROM STDIN") as copy:
+                for row in transfers:
+                    copy.write_row(row)
+        return
+    cursor = dbapi.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(
+            f"INSERT INTO ledger_posting ({', '.join(_POSTING_COLUMNS)}) VALUES (?, ?, ?)",
+            _bind(session, _postings, _POSTING_COLUMNS, postings),
+        )
+        cursor.executemany(
+            f"INSERT INTO ledger_transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES ({', '.join('?' * len(_TRANSFER_COLUMNS))})",
+            _bind(session, _transfers, _TRANSFER_COLUMNS, transfers),
+        )
+    finally:
+        cursor.close()
+
+
+def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> None:
+    postings, transfers = _rows(rows, created)
     # Postings first: the transfer row seals them, and its trigger checks
     # that they balance.
-    conn = session.connection()
     try:
-        conn.execute(_INSERT_POSTINGS, posting_rows)
-        conn.execute(_INSERT_TRANSFERS, transfer_rows)
-    except IntegrityError as exc:
-        text = str(exc.orig)
+        if len(rows) >= _BULK_FROM:
+            _write_bulk(session, postings, transfers)
+        else:
+            conn = session.connection()
+            conn.execute(_INSERT_POSTINGS, [dict(zip(_POSTING_COLUMNS, r)) for r in postings])
+            conn.execute(_INSERT_TRANSFERS, [dict(zip(_TRANSFER_COLUMNS, r)) for r in transfers])
+    except (IntegrityError, DBAPIError) as exc:
+        text = str(getattr(exc, "orig", exc))
         if "idempotency_key" in text:
             raise IdempotencyKeyReused(
                 "a transfer with this idempotency key was written concurrently; retry to read it"

@@ -242,3 +242,27 @@ def test_a_transfer_reports_the_balances_it_left(db):
         _, wallet, shop = funded(s, 1000)
         posted = ledger.transfer(s, kind="redeem", source=wallet, destination=shop, amount=250)
     assert posted.balances == {wallet: 750, shop: 250}
+
+
+def test_a_large_batch_takes_the_bulk_path_and_keeps_every_rule(db):
+    # 120 transfers: above the size at which rows go to the driver directly
+    # (COPY on PostgreSQL), so the statement-level checks are exercised.
+    with db.transaction() as s:
+        world, wallet, shop = funded(s, 0)
+    with db.transaction() as s:
+        results = ledger.post_many(s, [NewTransfer.move("topup", world, wallet, 100 + i, reference=f"r{i}") for i in range(120)])
+    assert len({r.id for r in results}) == 120
+    with db.read() as s:
+        assert ledger.balance(s, wallet) == sum(100 + i for i in range(120))
+        report = verify(s)
+        assert report.ok and report.transfers == 120
+
+
+def test_the_database_refuses_postings_for_a_written_transfer_even_in_bulk(db):
+    with db.transaction() as s:
+        world, wallet, shop = funded(s, 1000)
+        old = ledger.transfer(s, kind="redeem", source=wallet, destination=shop, amount=100)
+    from pasdienst.ledger.services import _write_bulk
+
+    with pytest.raises(DBAPIError, match="sealed"), db.transaction() as s:
+        _write_bulk(s, [(old.id, shop, 5), (old.id, wallet, -5)], [])
