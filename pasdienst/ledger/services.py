@@ -170,14 +170,13 @@ def open_accounts(session: Session, specs: Sequence[tuple[str, str, str, bool]])
         dict(key=k, kind=kind, ledger=ledger, non_negative=nn, balance=0, created_at=created)
         for k, kind, ledger, nn in specs
     ]
-    ids: list[int] = []
+    by_key: dict[str, int] = {}
+    # Matched back by key rather than asking for RETURNING in parameter
+    # order, which makes SQLAlchemy fall back to one INSERT per row.
     for start in range(0, len(rows), _CHUNK):
-        result = session.execute(
-            insert(_accounts).returning(_accounts.c.id, sort_by_parameter_order=True),
-            rows[start : start + _CHUNK],
-        )
-        ids.extend(result.scalars().all())
-    return ids
+        result = session.execute(insert(_accounts).returning(_accounts.c.id, _accounts.c.key), rows[start : start + _CHUNK])
+        by_key.update({key: account_id for account_id, key in result})
+    return [by_key[row["key"]] for row in rows]
 
 
 def get_account(session: Session, key: str) -> Account:
@@ -365,6 +364,31 @@ def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Po
     return Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created, balances=balances)
 
 
+def _apply_net(session: Session, net: dict[int, int]) -> None:
+    """A batch's net balance changes: each debit through the guarded update
+    (it may be refused), all credits in one set-based statement (a credit can
+    never break the guard; issuing credits hundreds of thousands of new
+    voucher accounts at once)."""
+    credits = sorted((a, d) for a, d in net.items() if d > 0)
+    for account_id in sorted(a for a, d in net.items() if d < 0):
+        _apply_delta(session, account_id, net[account_id])
+    if not credits:
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE ledger_account AS a SET balance = a.balance + v.delta "
+            "FROM unnest(%(ids)s::bigint[], %(deltas)s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
+            {"ids": [a for a, _ in credits], "deltas": [d for _, d in credits]},
+        )
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany("UPDATE ledger_account SET balance = balance + ? WHERE id = ?", [(d, a) for a, d in credits])
+    finally:
+        cursor.close()
+
+
 def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: datetime | None = None) -> list[Posted]:
     """Write many transfers as one all-or-nothing batch.
 
@@ -441,9 +465,7 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
                     )
         rows.append((uuid.uuid4(), next(iter(ledgers)), t))
 
-    for account_id in ids:
-        if net[account_id]:
-            _apply_delta(session, account_id, net[account_id])
+    _apply_net(session, {a: net[a] for a in ids if net[a]})
     created = now or now_utc()
     for start in range(0, len(rows), _CHUNK):
         _write(session, rows[start : start + _CHUNK], created)

@@ -3,9 +3,10 @@
 A run is all or nothing. It first works out every pass and voucher and the
 total they need; when the fund does not cover that total it refuses, saying
 by how much it falls short, before writing anything. Otherwise it writes
-passes, vouchers, their ledger accounts and one ``issue`` transfer per
-voucher in set-based batches, all in the caller's transaction. A second run
-only issues to children who have no pass for the year yet.
+passes, vouchers, their ledger accounts and one ``issue`` transfer per pass
+(the fund pays; each voucher of the pass is credited its own amount) in
+set-based batches, all in the caller's transaction. A second run only
+issues to children who have no pass for the year yet.
 
 QR images are not rendered here: that is a separate phase after the money is
 committed (``qr.render_missing``), so that issuing stays fast and a rendering

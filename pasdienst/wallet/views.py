@@ -29,6 +29,7 @@ _PRIVATE_HEADERS = {
 }
 
 
+# The extension keys of pasdienst.web.app (not imported: it imports this module).
 def _db() -> Database:
     return current_app.extensions["pasdienst.db"]
 
