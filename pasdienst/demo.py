@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .access.demo import load_access_demo
+from .admin.demo import load_admin_demo
+from .redeem.demo import load_redeem_demo
 from .wallet.demo import load_wallet_demo
 from .config import Settings
 from .db import Database
@@ -44,6 +46,8 @@ def _municipality(session: Session, report: DemoReport) -> None:
 STEPS = [_municipality]
 STEPS.append(load_access_demo)  # merchants and logins
 STEPS.append(load_wallet_demo)  # scheme, children, passes
+STEPS.append(load_redeem_demo)  # how to try the till with the logins and passes above
+STEPS.append(load_admin_demo)  # the case workers' yearly cap
 
 
 def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:

@@ -5,5 +5,8 @@ from .municipalities import models as _municipalities  # noqa: F401
 from .redeem import models as _redeem  # noqa: F401
 from .access import models as _access  # noqa: F401
 from .wallet import models as _wallet  # noqa: F401
+from .settlement import models as _settlement  # noqa: F401
+from .admin import models as _admin  # noqa: F401
+from .reports import models as _reports  # noqa: F401
 
 metadata = Base.metadata

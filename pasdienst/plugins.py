@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-VERIFY_CHECK_MODULES: tuple[str, ...] = ("pasdienst.wallet.checks",)
+VERIFY_CHECK_MODULES: tuple[str, ...] = ("pasdienst.wallet.checks", "pasdienst.settlement.checks")
 
 
 def load_verify_checks() -> None:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
@@ -220,6 +220,12 @@ def user_snapshot(user: User) -> dict[str, Any]:
     }
 
 
+def _merchant_may_log_in():  # noqa: ANN202
+    """Staff, or a merchant user whose merchant is approved (a pending or
+    suspended merchant can neither log in nor keep a session or token going)."""
+    return or_(User.merchant_id.is_(None), Merchant.status == "approved")
+
+
 def actor_for(session: Session, user: User) -> Actor:
     code = session.execute(select(Municipality.code).where(Municipality.id == user.municipality_id)).scalar()
     return Actor(
@@ -254,7 +260,8 @@ def load_session_user(session: Session, user_id: int) -> tuple[Actor, str, bool]
     row = session.execute(
         select(User, Municipality.code)
         .join(Municipality, Municipality.id == User.municipality_id)
-        .where(User.id == user_id, User.active.is_(True))
+        .outerjoin(Merchant, Merchant.id == User.merchant_id)
+        .where(User.id == user_id, User.active.is_(True), _merchant_may_log_in())
     ).first()
     if row is None:
         return None
@@ -280,6 +287,11 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
         raise Unauthenticated("unknown e-mail address or wrong password")
     if not _verify(user.password_hash, password) or not user.active:
         raise Unauthenticated("unknown e-mail address or wrong password")
+    if user.merchant_id is not None:
+        merchant_status = session.execute(select(Merchant.status).where(Merchant.id == user.merchant_id)).scalar()
+        if merchant_status != "approved":
+            # Only after the password check: a wrong password learns nothing about the merchant.
+            raise Unauthenticated("this merchant is not (or no longer) approved")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now or now_utc()
@@ -368,20 +380,40 @@ def create_token(session: Session, email: str, name: str | None = None, *, actor
     return token
 
 
-def lookup_token(session: Session, token: str) -> tuple[Actor, ApiToken] | None:
+@dataclass(frozen=True)
+class TokenUse:
+    """What a request needs of its API token: which one, and when it was last recorded."""
+
+    id: int
+    last_used_at: datetime | None
+
+
+# Every API call runs this: columns through Core, not entities through the
+# ORM (a fifth of the cost; scripts/bench_redeem.py).
+_TOKEN_LOOKUP = (
+    select(
+        User.id, User.email, User.role, User.municipality_id, User.merchant_id, Municipality.code,
+        ApiToken.id.label("token_id"), ApiToken.last_used_at,
+    )
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .join(Municipality, Municipality.id == User.municipality_id)
+    .outerjoin(Merchant, Merchant.id == User.merchant_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True),
+        _merchant_may_log_in(),
+    )
+)
+
+
+def lookup_token(session: Session, token: str) -> tuple[Actor, TokenUse] | None:
     """The actor and live token for ``token`` (of an active user), or None. One query; reads only."""
     if not isinstance(token, str) or not _TOKEN.match(token):
         return None
-    row = session.execute(
-        select(User, ApiToken, Municipality.code)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .join(Municipality, Municipality.id == User.municipality_id)
-        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
-    ).first()
+    row = session.connection().execute(_TOKEN_LOOKUP, {"token_hash": _token_hash(token)}).first()
     if row is None:
         return None
-    user, api_token, code = row
-    return Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id), api_token
+    actor = Actor(row.id, row.email, row.role, row.municipality_id, row.code, row.merchant_id)
+    return actor, TokenUse(row.token_id, row.last_used_at)
 
 
 def touch_token(session: Session, token_id: int, *, now: datetime | None = None) -> None:
@@ -395,7 +427,7 @@ def touch_token(session: Session, token_id: int, *, now: datetime | None = None)
     )
 
 
-def token_needs_touch(token: ApiToken, *, now: datetime | None = None) -> bool:
+def token_needs_touch(token: ApiToken | TokenUse, *, now: datetime | None = None) -> bool:
     moment = now or now_utc()
     return token.last_used_at is None or token.last_used_at < moment - TOKEN_TOUCH_INTERVAL
 
@@ -495,9 +527,26 @@ def record_audit(
 
 
 def audit_events(
-    session: Session, actor: Actor, municipality_code: str, *, limit: int = 100, before_id: int | None = None
+    session: Session,
+    actor: Actor,
+    municipality_code: str,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+    action: str | None = None,
+    actor_email: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """The newest audit events of a municipality, for its admins."""
+    """The newest audit events of a municipality, for its admins.
+
+    Filters: ``action`` matches a whole action (``merchant.status``) or, ending
+    in a dot, a group (``merchant.``); ``actor_email`` part of the e-mail
+    address; ``entity_type``/``entity_id`` exactly; ``since`` (inclusive) and
+    ``until`` (exclusive) instants.
+    """
     municipality = get_municipality(session, municipality_code)
     ensure_role(actor, "admin", "system")
     ensure_municipality(actor, municipality.id)
@@ -506,4 +555,19 @@ def audit_events(
     query = select(AuditEvent).where(AuditEvent.municipality_id == municipality.id)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
+    if action:
+        if action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if actor_email:
+        query = query.where(AuditEvent.actor_email.contains(actor_email.strip().lower(), autoescape=True))
+    if entity_type:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == str(entity_id))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
     return list(session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).scalars())

@@ -11,7 +11,6 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from ..clock import AMSTERDAM
 from ..web.extensions import limiter
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
@@ -141,14 +140,7 @@ def password() -> ResponseReturnValue:
     return redirect(target or _home(actor.role))
 
 
-@bp.get("/admin/auditlog")
-@requires("admin")
-def audit_log() -> ResponseReturnValue:
-    actor = current_actor()
-    assert actor.municipality_code is not None
-    with _db().read() as db_session:
-        events = audit_events(db_session, actor, actor.municipality_code, limit=200)
-        return render_template("access/audit_log.html", events=events, amsterdam=AMSTERDAM)
+# The audit log page, /admin/auditlog, with its filters: pasdienst.admin.views.
 
 
 @api.route("/me")

@@ -65,6 +65,7 @@ def register() -> None:
     # ``pasdienst --help`` lists them all.
     from . import access, budget, db, demo, ledger, merchant, municipality, serve  # noqa: F401
     from . import children, passes, scheme, year_end  # noqa: F401
+    from . import settlement  # noqa: F401
     from . import backup  # noqa: F401
 
 

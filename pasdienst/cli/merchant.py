@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import click
 
-from ..redeem.merchants import add_merchant, list_merchants, set_merchant_status
+from ..redeem.merchants import (
+    BindingChange,
+    add_merchant,
+    bind_voucher_code,
+    list_merchants,
+    set_merchant_status,
+    unbind_voucher_code,
+    voucher_bindings,
+)
 from ..redeem.models import MERCHANT_STATUSES
 from . import Context, main, pass_ctx
 
@@ -61,3 +69,59 @@ def status(ctx: Context, merchant_id: int, status: str) -> None:
     with ctx.db.transaction() as session:
         merchant = set_merchant_status(session, merchant_id, status)
     click.echo(f"merchant {merchant_id} is now {merchant.status}")
+
+
+def _who_takes(change: BindingChange) -> str:
+    if not change.bound_to:
+        return (
+            f"{change.voucher_code} is accepted again by every {change.category} merchant "
+            f"of {change.municipality_code}"
+        )
+    names = ", ".join(f"{name} ({merchant_id})" for merchant_id, name in change.bound_to)
+    return f"{change.voucher_code} is accepted only at: {names}"
+
+
+@merchant_group.command("bind")
+@click.argument("merchant_id", type=int)
+@click.argument("code")
+@pass_ctx
+def bind(ctx: Context, merchant_id: int, code: str) -> None:
+    """Bind a punch card or cheque (by its scheme code) to a merchant.
+
+    Once a code is bound, only its bound merchants take it; before that,
+    every merchant of its category does. Binding twice changes nothing.
+    """
+    with ctx.db.transaction() as session:
+        change = bind_voucher_code(session, merchant_id, code)
+    what = f"{change.kind} {change.voucher_code} ({change.category}, {change.municipality_code})"
+    who = f"{change.merchant_name} (merchant {change.merchant_id})"
+    click.echo(f"bound {what} to {who}" if change.changed else f"{who} was already bound to {what}")
+    click.echo(_who_takes(change))
+
+
+@merchant_group.command("unbind")
+@click.argument("merchant_id", type=int)
+@click.argument("code")
+@pass_ctx
+def unbind(ctx: Context, merchant_id: int, code: str) -> None:
+    """Remove a merchant's binding to a punch card or cheque code."""
+    with ctx.db.transaction() as session:
+        change = unbind_voucher_code(session, merchant_id, code)
+    click.echo(
+        f"unbound {change.kind} {change.voucher_code} ({change.category}, {change.municipality_code}) "
+        f"from {change.merchant_name} (merchant {change.merchant_id})"
+    )
+    click.echo(_who_takes(change))
+
+
+@merchant_group.command("bindings")
+@click.argument("municipality")
+@pass_ctx
+def bindings(ctx: Context, municipality: str) -> None:
+    """List the bound punch card and cheque codes of a municipality and their merchants."""
+    with ctx.db.read() as session:
+        found = voucher_bindings(session, municipality)
+    if not found:
+        click.echo(f"no bindings in {municipality.strip().lower()}: every code goes by category")
+    for code, merchants in found.items():
+        click.echo(f"{code}: " + ", ".join(f"{name} ({merchant_id})" for merchant_id, name in merchants))

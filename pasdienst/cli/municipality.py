@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ..municipalities.services import add_municipality
+from ..municipalities.services import add_municipality, set_municipality_iban
 from . import Context, main, pass_ctx
 
 
@@ -25,3 +25,18 @@ def add(ctx: Context, code: str, name: str, iban: str | None, bic: str | None) -
         summary = f"municipality {code} ({municipality.name})" + (f", IBAN {municipality.iban}" if municipality.iban else "")
     click.echo(f"added {summary}")
     click.echo(code)
+
+
+@municipality_group.command("set-iban")
+@click.argument("code")
+@click.option("--iban", required=True, help="The account providers are paid from (the debtor of the SEPA file).")
+@click.option("--bic", help="Optional; derived from the IBAN where possible.")
+@pass_ctx
+def set_iban(ctx: Context, code: str, iban: str, bic: str | None) -> None:
+    """Set or change the account a municipality pays providers from."""
+    with ctx.db.transaction() as session:
+        municipality = set_municipality_iban(session, code, iban=iban, bic=bic)
+        summary = f"municipality {municipality.code} pays from IBAN {municipality.iban}" + (
+            f", BIC {municipality.bic}" if municipality.bic else ""
+        )
+    click.echo(summary)

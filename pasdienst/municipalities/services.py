@@ -43,6 +43,34 @@ def add_municipality(
     return municipality
 
 
+def set_municipality_iban(
+    session: Session, code: str, *, iban: str, bic: str | None = None, actor: object | None = None
+) -> Municipality:
+    """Set the account the municipality pays providers from (the debtor of
+    its SEPA files); checked with schwifty first, and audit-logged.
+
+    ``actor`` None is the command line; otherwise an admin of the municipality.
+    """
+    # Imported here: the access services import this module.
+    from ..access.services import Actor, ensure_municipality, ensure_role, record_audit
+
+    municipality = get_municipality(session, code)
+    if isinstance(actor, Actor):
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
+    if not (iban or "").strip():
+        raise ValidationFailed("give the IBAN the municipality pays from")
+    account = normalise_iban(iban, bic)
+    before = {"iban": municipality.iban, "bic": municipality.bic}
+    municipality.iban, municipality.bic = account.iban, account.bic
+    session.flush()
+    record_audit(
+        session, actor if isinstance(actor, Actor) else None, "municipality.set_iban", "municipality", municipality.id,
+        before=before, after={"iban": municipality.iban, "bic": municipality.bic}, municipality_id=municipality.id,
+    )
+    return municipality
+
+
 def get_municipality(session: Session, code: str) -> Municipality:
     found = session.execute(
         select(Municipality).where(Municipality.code == (code or "").strip().lower())

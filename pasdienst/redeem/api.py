@@ -6,16 +6,20 @@ transaction of its own, after the refused one has rolled back.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
+from limits import parse_many
 
 from ..access.web import current_actor, rate_limit_key, requires
 from ..clock import today as clock_today
+from ..config import ConfigError
 from ..errors import PasdienstError, ValidationFailed
 from ..wallet.codes import looks_like_typed_code
 from ..web.extensions import limiter
@@ -27,9 +31,32 @@ api = Blueprint("redeem_api", __name__, url_prefix="/api/v1", description="Scan 
 T = TypeVar("T")
 
 #: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
+#: ``PASDIENST_TILL_RATE_LIMIT`` overrides it, e.g. for a load test.
 TILL_LIMIT = "300 per minute"
 #: Wrong typed codes per address; the per-merchant count lives in the database.
 TYPED_CODE_LIMIT = "20 per 10 minutes"
+
+
+@lru_cache(maxsize=8)
+def _checked_limit(raw: str) -> str:
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute', not {raw!r}"
+        ) from None
+    return raw
+
+
+def till_limit() -> str:
+    """Scans, redemptions and voids per merchant login or API token:
+    ``PASDIENST_TILL_RATE_LIMIT`` (e.g. ``600 per minute``), else ``TILL_LIMIT``."""
+    raw = os.environ.get("PASDIENST_TILL_RATE_LIMIT", "").strip()
+    return _checked_limit(raw) if raw else TILL_LIMIT
+
+
+# A mistyped limit stops the app at start-up, not at the first payment.
+api.record_once(lambda _state: till_limit())
 
 
 def _app_parts():  # noqa: ANN202
@@ -61,7 +88,7 @@ def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
 
 @api.route("/scan", methods=["POST"])
 @requires("merchant")
-@limiter.limit(TILL_LIMIT, key_func=rate_limit_key)
+@limiter.limit(till_limit, key_func=rate_limit_key)
 @limiter.limit(TYPED_CODE_LIMIT, key_func=get_remote_address, deduct_when=_typed_code_failed)
 @api.arguments(ScanIn)
 @api.response(200, ScanOut)
@@ -85,7 +112,7 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
 
 @api.route("/redemptions", methods=["POST"])
 @requires("merchant")
-@limiter.limit(TILL_LIMIT, key_func=rate_limit_key)
+@limiter.limit(till_limit, key_func=rate_limit_key)
 @api.arguments(IdempotencyHeader, location="headers")
 @api.arguments(RedeemIn)
 @api.response(201, RedemptionOut)
@@ -118,7 +145,7 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
 
 @api.route("/redemptions/<int:redemption_id>/void", methods=["POST"])
 @requires("merchant")
-@limiter.limit(TILL_LIMIT, key_func=rate_limit_key)
+@limiter.limit(till_limit, key_func=rate_limit_key)
 @api.response(200, VoidOut)
 @api.alt_response(404, description="not_found")
 @api.alt_response(409, description="void_window_closed")

@@ -103,7 +103,8 @@ class Redemption(Base):
     voided_at: Mapped[datetime | None]
     void_transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("ledger_transfer.id"), unique=True)
     voided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
-    settlement_batch_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Which settlement batch holds it: ``settlement_item`` (one row per
+    # claimed redemption), not a column here; see pasdienst/settlement/models.py.
 
 
 class Refusal(Base):

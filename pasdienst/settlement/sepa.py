@@ -284,7 +284,7 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
     if not (order.debtor_iban or "").strip():
         problems.append(
             f"the municipality {order.debtor_name!r} has no IBAN to pay from; "
-            "give it one with: pasdienst municipality add CODE --name NAME --iban IBAN"
+            "give it one with: pasdienst municipality set-iban CODE --iban IBAN"
         )
     else:
         try:

@@ -35,7 +35,7 @@ STYLESHEET = Path(__file__).resolve().parent.parent / "web" / "static" / "settle
 #: Where the web app serves the statement's stylesheet.
 STYLESHEET_URL = "/static/settlement/statement.css"
 
-VOUCHER_KINDS = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
+VOUCHER_KINDS = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque", "correction": "Correctie"}
 CATEGORIES = {
     "sport_culture": "Sport en cultuur",
     "school": "School",

@@ -9,11 +9,15 @@ from ..clock import today
 from ..config import Settings, load_settings
 from ..db import Database
 from ..access import views as access_views
+from ..admin import views as admin_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
 from . import assets, errors, requestlog, extensions
 from ..redeem import api as redeem_api
 from ..redeem import views as redeem_views
+from ..settlement import views as settlement_views
+from ..reports import api as reports_api
+from ..reports import views as reports_views
 from .api import init_api
 from .security import install_security_headers
 
@@ -53,6 +57,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[API_EXTENSION].register_blueprint(merchant_views.api)
     app.extensions[API_EXTENSION].register_blueprint(redeem_api.api)
     app.register_blueprint(redeem_views.pages)
+    app.register_blueprint(settlement_views.pages)  # /finance, /merchant/uitbetalingen
+    admin_views.init_app(app)  # /admin, /merchant/signup, /toegankelijkheid
+    app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
+    app.register_blueprint(reports_views.pages)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

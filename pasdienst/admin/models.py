@@ -1,0 +1,83 @@
+"""Case workers' awards and caps, and requested IBAN changes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from ..db import Base
+
+IBAN_PENDING = "pending"
+IBAN_CONFIRMED = "confirmed"
+IBAN_CANCELLED = "cancelled"
+IBAN_STATUSES: tuple[str, ...] = (IBAN_PENDING, IBAN_CONFIRMED, IBAN_CANCELLED)
+
+
+class CaseworkerCap(Base):
+    """How many discretionary passes each case worker of a municipality may issue in a year.
+
+    One row per municipality and year; no row means no case worker may issue
+    for that year until an admin sets a cap (DOMAIN.md §4: "per-team cap").
+    """
+
+    __tablename__ = "caseworker_cap"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "year", name="uq_caseworker_cap_municipality_id_year"),
+        CheckConstraint("max_passes >= 0", name="max_passes_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    max_passes: Mapped[int] = mapped_column(Integer)
+    updated_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class CaseworkerAward(Base):
+    """A pass a case worker issued at their discretion (a child registered with an override reason).
+
+    The count of these per case worker and year is what the cap limits.
+    """
+
+    __tablename__ = "caseworker_award"
+    __table_args__ = (Index("ix_caseworker_award_user_id_year", "user_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"))
+    child_id: Mapped[int] = mapped_column(ForeignKey("wallet_child.id"))
+    #: One award per pass; a reissue of it is not a new award.
+    pass_id: Mapped[int] = mapped_column(ForeignKey("wallet_pass.id"), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class IbanChangeRequest(Base):
+    """A new IBAN for a merchant, applied only when a second admin confirms it.
+
+    Until then the merchant keeps (and settlement pays) its old IBAN; the old
+    one is copied here so the confirming admin sees what changes.
+    """
+
+    __tablename__ = "merchant_iban_change"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'confirmed', 'cancelled')", name="status_known"),
+        Index("ix_merchant_iban_change_merchant_id_status", "merchant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    old_iban: Mapped[str] = mapped_column(String(34))
+    old_bic: Mapped[str | None] = mapped_column(String(11))
+    #: Compact and checked with schwifty (``pasdienst.banking.normalise_iban``).
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by_user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=now_utc)
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
+    decided_at: Mapped[datetime | None]

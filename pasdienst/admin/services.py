@@ -1,0 +1,1156 @@
+"""The back office's services: each takes a session and the acting staff member.
+
+They flush and never commit (the page owns the transaction), check the role
+and the municipality themselves, answer ``NotFound`` for another
+municipality's records, and write an audit event with every change. Their
+messages are Dutch: only the pages call them.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import books, ledger
+from ..access.models import STAFF_ROLES, AuditEvent, User
+from ..access.services import (
+    Actor,
+    create_user,
+    ensure_role,
+    record_audit,
+    reset_password,
+    set_user_active,
+)
+from ..banking import BankAccount, InvalidIBAN, normalise_iban
+from ..clock import now_utc
+from ..config import Settings
+from ..errors import Conflict, NotFound, ValidationFailed
+from ..ledger.models import Account, Transfer
+from ..money import InvalidAmount, format_euros, parse_euros, positive_cents
+from ..municipalities.models import Municipality
+from ..municipalities.services import BudgetFigures, budget_figures, topup_budget
+from ..redeem.merchants import add_merchant, get_merchant, merchant_snapshot, set_merchant_status
+from ..redeem.models import CATEGORIES, Merchant, Redemption
+from ..wallet import labels, tokens
+from ..wallet.children import ImportResult, import_children
+from ..wallet.eligibility import award_for, grants_for
+from ..wallet.errors import BudgetShort, PassNotFound, PassStateConflict
+from ..wallet.issuing import PlannedPass, PlannedVoucher, write_passes
+from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
+from ..wallet.models import ACTIVE, BLOCKED, EXPIRED, PUNCHCARD, REPLACED, Child, ChildPass, Scheme, Voucher
+from ..wallet.schemes import LoadResult, get_scheme, load_scheme, parse_scheme
+from .errors import CapReached, SecondAdminRequired
+from .models import IBAN_CANCELLED, IBAN_CONFIRMED, IBAN_PENDING, CaseworkerAward, CaseworkerCap, IbanChangeRequest
+
+ADMIN = "admin"
+CASEWORKER = "caseworker"
+#: Roles a staff member may give another through the users page.
+ASSIGNABLE_ROLES: tuple[str, ...] = STAFF_ROLES
+SEARCH_LIMIT = 50
+
+
+# -- scope -------------------------------------------------------------------
+
+def _staff(actor: Actor, *roles: str) -> int:
+    """The actor's municipality id, after checking the role."""
+    ensure_role(actor, *(roles or (ADMIN, CASEWORKER)))
+    if actor.municipality_id is None:
+        raise NotFound("geen gemeente bij dit account")
+    return actor.municipality_id
+
+
+def _municipality(session: Session, actor: Actor, *roles: str) -> Municipality:
+    municipality = session.get(Municipality, _staff(actor, *roles))
+    if municipality is None:
+        raise NotFound("geen gemeente bij dit account")
+    return municipality
+
+
+def _own_child(session: Session, actor: Actor, child_id: int) -> Child:
+    child = session.get(Child, child_id) if isinstance(child_id, int) else None
+    # Another municipality's child is "not found": its existence stays private.
+    if child is None or child.municipality_id != actor.municipality_id:
+        raise NotFound("Dit kind is niet gevonden.")
+    return child
+
+
+def _own_pass(session: Session, actor: Actor, pass_ref: str | int, *, for_update: bool = False) -> ChildPass:
+    try:
+        child_pass = find_pass(session, str(pass_ref), for_update=for_update)
+    except (PassNotFound, ValidationFailed):
+        raise NotFound(f"Pas {pass_ref} is niet gevonden.") from None
+    if child_pass.municipality_id != actor.municipality_id:
+        raise NotFound(f"Pas {pass_ref} is niet gevonden.")
+    return child_pass
+
+
+def _own_merchant(session: Session, actor: Actor, merchant_id: int) -> Merchant:
+    try:
+        merchant = get_merchant(session, merchant_id)
+    except NotFound:
+        raise NotFound("Deze aanbieder is niet gevonden.") from None
+    if merchant.municipality_id != actor.municipality_id:
+        raise NotFound("Deze aanbieder is niet gevonden.")
+    return merchant
+
+
+# -- children ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChildHit:
+    id: int
+    child_ref: str
+    first_name: str
+    birth_year: int
+    #: The newest pass's number and status, if the child has one.
+    pass_number: str | None
+    pass_status: str | None
+
+
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+
+
+def search_children(session: Session, actor: Actor, query: str, *, limit: int = SEARCH_LIMIT) -> list[ChildHit]:
+    """Children of the actor's municipality by municipal reference, first name or pass number.
+
+    Never by BSN: the BSN is only stored as a keyed hash and the search does
+    not even try it, so a nine-digit query matches references only.
+    """
+    municipality_id = _staff(actor)
+    text = " ".join((query or "").split())
+    if not text:
+        return []
+    if len(text) > 100:
+        raise ValidationFailed("Zoek op hoogstens 100 tekens.")
+    pattern = _LIKE_SPECIAL.sub(r"\\\1", text.lower())
+    condition = (
+        (func.lower(Child.child_ref) == text.lower())
+        | func.lower(Child.child_ref).like(pattern + "%", escape="\\")
+        | func.lower(Child.first_name).like("%" + pattern + "%", escape="\\")
+    )
+    match = re.match(r"^KP-(\d{4})-(\d+)$", text.upper())
+    if match:
+        condition = condition | Child.id.in_(
+            select(ChildPass.child_id).where(ChildPass.id == int(match.group(2)), ChildPass.year == int(match.group(1)))
+        )
+    children = session.execute(
+        select(Child).where(Child.municipality_id == municipality_id, condition)
+        .order_by(Child.first_name, Child.child_ref).limit(limit)
+    ).scalars().all()
+    newest = _newest_passes(session, [c.id for c in children])
+    return [
+        ChildHit(
+            c.id, c.child_ref, c.first_name, c.birth_date.year,
+            newest[c.id].pass_number if c.id in newest else None,
+            newest[c.id].status if c.id in newest else None,
+        )
+        for c in children
+    ]
+
+
+def _newest_passes(session: Session, child_ids: list[int]) -> dict[int, ChildPass]:
+    if not child_ids:
+        return {}
+    found: dict[int, ChildPass] = {}
+    for child_pass in session.execute(
+        select(ChildPass).where(ChildPass.child_id.in_(child_ids)).order_by(ChildPass.year, ChildPass.generation)
+    ).scalars():
+        found[child_pass.child_id] = child_pass
+    return found
+
+
+@dataclass(frozen=True)
+class VoucherLine:
+    id: int
+    title: str
+    kind: str
+    category: str
+    initial_cents: int
+    balance_cents: int
+    strips_left: int | None
+    strips_total: int | None
+    valid_until: date
+    carried_over: bool
+
+
+@dataclass(frozen=True)
+class PassLine:
+    id: int
+    number: str
+    year: int
+    generation: int
+    status: str
+    valid_from: date
+    valid_until: date
+    award_basis: str
+    award_share: int
+    created_at: datetime
+    blocked_at: datetime | None
+    block_reason: str | None
+    replaces: str | None
+    vouchers: list[VoucherLine]
+    #: The holder's address token (for the letter link), on a pass that still works.
+    token: str | None = None
+
+    @property
+    def can_block(self) -> bool:
+        return self.status == ACTIVE
+
+    @property
+    def can_reissue(self) -> bool:
+        return self.status in (ACTIVE, BLOCKED)
+
+    @property
+    def total_balance_cents(self) -> int:
+        return sum(v.balance_cents for v in self.vouchers)
+
+
+@dataclass(frozen=True)
+class RedemptionLine:
+    id: int
+    at: datetime
+    receipt_no: str
+    merchant_name: str
+    pass_number: str
+    voucher_title: str
+    amount_cents: int
+    strips: int | None
+    voided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    what: str
+    by: str | None = None
+
+
+@dataclass(frozen=True)
+class ChildDetail:
+    id: int
+    child_ref: str
+    first_name: str
+    birth_date: date
+    household_ref: str | None
+    postcode: str | None
+    override_reason: str | None
+    has_bsn: bool
+    passes: list[PassLine]
+    redemptions: list[RedemptionLine]
+    history: list[HistoryLine]
+    awarded_by: str | None = None
+
+
+_BASIS_NL = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
+_ACTION_NL = {
+    "pass.block": "Pas geblokkeerd",
+    "pass.reissue": "Vervangende pas gemaakt",
+    "pass.issue": "Pas uitgegeven",
+    "child.register": "Kind aangemeld",
+}
+
+
+def child_history(session: Session, actor: Actor, child_id: int, *, settings: Settings | None = None) -> ChildDetail:
+    """A child with its passes, vouchers (with balances), redemptions (with merchant names) and history."""
+    _staff(actor)
+    child = _own_child(session, actor, child_id)
+    passes = session.execute(
+        select(ChildPass).where(ChildPass.child_id == child.id).order_by(ChildPass.year.desc(), ChildPass.generation.desc())
+    ).scalars().all()
+    pass_ids = [p.id for p in passes]
+    numbers = {p.id: p.pass_number for p in passes}
+    vouchers_by_pass: dict[int, list[VoucherLine]] = {}
+    titles: dict[int, str] = {}
+    if pass_ids:
+        for voucher, balance in session.execute(
+            select(Voucher, Account.balance).join(Account, Account.id == Voucher.account_id)
+            .where(Voucher.pass_id.in_(pass_ids)).order_by(Voucher.id)
+        ):
+            strip = voucher.strip_value_cents if voucher.kind == PUNCHCARD else None
+            title = labels.voucher_title(voucher.kind, voucher.category, voucher.code)
+            titles[voucher.id] = title
+            vouchers_by_pass.setdefault(voucher.pass_id, []).append(
+                VoucherLine(
+                    id=voucher.id, title=title, kind=voucher.kind, category=voucher.category,
+                    initial_cents=voucher.initial_cents, balance_cents=int(balance),
+                    strips_left=int(balance) // strip if strip else None,
+                    strips_total=voucher.initial_cents // strip if strip else None,
+                    valid_until=voucher.valid_until, carried_over=voucher.carried_from_id is not None,
+                )
+            )
+    pass_lines = [
+        PassLine(
+            id=p.id, number=p.pass_number, year=p.year, generation=p.generation, status=p.status,
+            valid_from=p.valid_from, valid_until=p.valid_until, award_basis=p.award_basis,
+            award_share=p.award_share, created_at=p.created_at, blocked_at=p.blocked_at,
+            block_reason=p.block_reason, replaces=numbers.get(p.replaces_id) if p.replaces_id else None,
+            vouchers=vouchers_by_pass.get(p.id, []),
+            token=tokens.token_for(settings, p.handle) if settings is not None and p.status == ACTIVE else None,
+        )
+        for p in passes
+    ]
+    redemptions: list[RedemptionLine] = []
+    if pass_ids:
+        for redemption, merchant_name in session.execute(
+            select(Redemption, Merchant.name).join(Merchant, Merchant.id == Redemption.merchant_id)
+            .where(Redemption.pass_id.in_(pass_ids)).order_by(Redemption.id.desc())
+        ):
+            redemptions.append(
+                RedemptionLine(
+                    id=redemption.id, at=redemption.created_at, receipt_no=redemption.receipt_no,
+                    merchant_name=merchant_name, pass_number=numbers[redemption.pass_id],
+                    voucher_title=titles.get(redemption.voucher_id, ""), amount_cents=redemption.amount_cents,
+                    strips=redemption.strips, voided_at=redemption.voided_at,
+                )
+            )
+    history = _history(session, child, passes, redemptions)
+    awarded_by = session.execute(
+        select(User.email).join(CaseworkerAward, CaseworkerAward.user_id == User.id)
+        .where(CaseworkerAward.child_id == child.id).order_by(CaseworkerAward.id.desc()).limit(1)
+    ).scalar()
+    return ChildDetail(
+        id=child.id, child_ref=child.child_ref, first_name=child.first_name, birth_date=child.birth_date,
+        household_ref=child.household_ref, postcode=child.postcode, override_reason=child.override_reason,
+        has_bsn=child.bsn_hash is not None, passes=pass_lines, redemptions=redemptions, history=history,
+        awarded_by=awarded_by,
+    )
+
+
+def _history(
+    session: Session, child: Child, passes: Iterable[ChildPass], redemptions: list[RedemptionLine]
+) -> list[HistoryLine]:
+    """What happened to the child's passes, newest first; staff actions with who did them."""
+    passes = list(passes)
+    lines: list[HistoryLine] = []
+    entity_ids = [str(p.id) for p in passes]
+    audited: dict[tuple[str, str], str] = {}
+    events = session.execute(
+        select(AuditEvent).where(
+            AuditEvent.municipality_id == child.municipality_id,
+            ((AuditEvent.entity_type == "pass") & AuditEvent.entity_id.in_(entity_ids or ["-"]))
+            | ((AuditEvent.entity_type == "child") & (AuditEvent.entity_id == str(child.id))),
+        ).order_by(AuditEvent.id)
+    ).scalars().all()
+    for event in events:
+        audited[(event.action, event.entity_id or "")] = event.actor_email
+    for p in passes:
+        if p.generation == 1:
+            lines.append(HistoryLine(p.created_at, f"Pas {p.pass_number} uitgegeven ({_BASIS_NL.get(p.award_basis, p.award_basis)})",
+                                     audited.get(("pass.issue", str(p.id)))))
+        else:
+            lines.append(HistoryLine(p.created_at, f"Vervangende pas {p.pass_number} gemaakt, tegoed overgezet",
+                                     audited.get(("pass.reissue", str(p.id)))))
+        if p.blocked_at is not None:
+            lines.append(HistoryLine(p.blocked_at, f"Pas {p.pass_number} geblokkeerd: {p.block_reason}",
+                                     audited.get(("pass.block", str(p.id)))))
+        if p.expired_at is not None:
+            lines.append(HistoryLine(p.expired_at, f"Pas {p.pass_number} verlopen"))
+    for event in events:
+        if event.entity_type == "child":
+            lines.append(HistoryLine(event.at, _ACTION_NL.get(event.action, event.action), event.actor_email))
+    for r in redemptions:
+        amount = f"{r.strips} strip(pen)" if r.strips else labels.euros(r.amount_cents)
+        lines.append(HistoryLine(r.at, f"Betaald bij {r.merchant_name}: {amount} ({r.voucher_title}, bon {r.receipt_no})"))
+        if r.voided_at is not None:
+            lines.append(HistoryLine(r.voided_at, f"Betaling bon {r.receipt_no} geannuleerd door {r.merchant_name}"))
+    lines.sort(key=lambda line: line.at, reverse=True)
+    return lines
+
+
+def _pass_snapshot(child_pass: ChildPass) -> dict[str, Any]:
+    return {
+        "pass": child_pass.pass_number,
+        "child_id": child_pass.child_id,
+        "status": child_pass.status,
+        "generation": child_pass.generation,
+        "block_reason": child_pass.block_reason,
+    }
+
+
+def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, reason: str) -> ChildPass:
+    """Block a lost or stolen pass of the admin's municipality, with a reason."""
+    _staff(actor, ADMIN)
+    child_pass = _own_pass(session, actor, pass_ref)
+    before = _pass_snapshot(child_pass)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Geef een reden om de pas te blokkeren, bijvoorbeeld 'kwijt, gemeld door ouder'.")
+    if len(reason) > 500:
+        raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
+    try:
+        blocked = block_pass(session, child_pass.pass_number, reason=reason)
+    except PassStateConflict:
+        raise PassStateConflict(f"Pas {child_pass.pass_number} is niet actief en kan niet worden geblokkeerd.") from None
+    record_audit(session, actor, "pass.block", "pass", blocked.id, before=before, after=_pass_snapshot(blocked))
+    return blocked
+
+
+def reissue_child_pass(
+    session: Session, actor: Actor, pass_ref: str | int, *, settings: Settings, today: date
+) -> ChildPass:
+    """A new pass for the same child with the remaining balances carried over; the old one stops."""
+    _staff(actor, ADMIN)
+    old = _own_pass(session, actor, pass_ref)
+    before = _pass_snapshot(old)
+    try:
+        new = reissue_pass(session, old.pass_number, settings=settings, today=today)
+    except PassStateConflict:
+        raise PassStateConflict(
+            f"Pas {old.pass_number} is {_STATUS_NL.get(old.status, old.status)} en kan niet worden vervangen."
+        ) from None
+    record_audit(
+        session, actor, "pass.reissue", "pass", new.id,
+        before=before, after={**_pass_snapshot(new), "replaces": old.pass_number},
+    )
+    return new
+
+
+_STATUS_NL = {ACTIVE: "actief", BLOCKED: "geblokkeerd", REPLACED: "vervangen", EXPIRED: "verlopen"}
+
+
+# -- import and scheme -------------------------------------------------------
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def import_children_file(
+    session: Session, actor: Actor, data: bytes, *, settings: Settings, today: date, dry_run: bool = False
+) -> ImportResult:
+    """The children CSV through the page: the same service and rules as ``pasdienst children import``."""
+    municipality = _municipality(session, actor, ADMIN)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationFailed("Het bestand is groter dan 5 MB. Splits het in kleinere bestanden.")
+    result = import_children(session, municipality.code, data, settings=settings, today=today, dry_run=dry_run)
+    if not dry_run:
+        record_audit(
+            session, actor, "children.import", "municipality", municipality.id,
+            after={"imported": result.imported, "updated": result.updated, "unchanged": result.unchanged,
+                   "rejected": len(result.rejected)},
+        )
+    return result
+
+
+def load_scheme_text(session: Session, actor: Actor, text: str) -> LoadResult:
+    """Create or update the municipality's scheme for a year from TOML text (CONTRACT.md format)."""
+    municipality = _municipality(session, actor, ADMIN)
+    spec = parse_scheme(text)  # every problem at once, before anything is read or written
+    if spec.municipality != municipality.code:
+        raise ValidationFailed(
+            f"Dit regelingbestand is voor gemeente '{spec.municipality}', niet voor '{municipality.code}'."
+        )
+    before = session.execute(
+        select(Scheme.digest).where(Scheme.municipality_id == municipality.id, Scheme.year == spec.year)
+    ).scalar()
+    result = load_scheme(session, text)
+    if result.outcome != "unchanged":
+        record_audit(
+            session, actor, f"scheme.{'create' if result.outcome == 'created' else 'update'}", "scheme",
+            result.scheme.id, before={"year": spec.year, "digest": before} if before else None,
+            after={"year": spec.year, "digest": result.scheme.digest, "items": len(spec.items)},
+        )
+    return result
+
+
+def schemes_of(session: Session, actor: Actor) -> list[Scheme]:
+    """The municipality's schemes, newest year first, with their items loaded."""
+    municipality_id = _staff(actor)
+    schemes = session.execute(
+        select(Scheme).where(Scheme.municipality_id == municipality_id).order_by(Scheme.year.desc())
+    ).scalars().all()
+    for scheme in schemes:
+        list(scheme.items)  # load them inside the session
+    return list(schemes)
+
+
+# -- budget ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TopupLine:
+    at: datetime
+    amount_cents: int
+    reference: str | None
+
+
+@dataclass(frozen=True)
+class BudgetOverview:
+    figures: BudgetFigures
+    threshold_cents: int
+    topups: list[TopupLine]
+
+    @property
+    def low(self) -> bool:
+        """What is left to award has fallen under the threshold (DOMAIN.md §4: warn at threshold)."""
+        return self.threshold_cents > 0 and self.figures.available < self.threshold_cents
+
+    @property
+    def awarded_share(self) -> float | None:
+        return self.figures.reserved / self.figures.topped_up if self.figures.topped_up else None
+
+
+def budget_overview(session: Session, actor: Actor, *, topups: int = 20) -> BudgetOverview:
+    """Topped up, reserved, spent, settled, paid, returned; what is left; the latest top-ups."""
+    municipality = _municipality(session, actor, ADMIN)
+    figures = budget_figures(session, municipality.code)
+    rows = session.execute(
+        select(Transfer.created_at, Transfer.amount, Transfer.reference)
+        .where(Transfer.ledger == municipality.code, Transfer.kind == books.TOPUP)
+        .order_by(Transfer.created_at.desc()).limit(topups)
+    ).all()
+    return BudgetOverview(figures, municipality.low_budget_threshold_cents, [TopupLine(*r) for r in rows])
+
+
+def _euros_nl(text: str, what: str, *, positive: bool) -> int:
+    try:
+        return positive_cents(text) if positive else parse_euros(text)
+    except InvalidAmount:
+        raise ValidationFailed(f"{what} '{text}' is geen bedrag in euro's, zoals 2500,00.") from None
+
+
+def topup(session: Session, actor: Actor, amount: str, *, reference: str, idempotency_key: str | None = None) -> int:
+    """Money from the external source into the fund; ``amount`` as typed (``2500,00``). Returns the cents.
+
+    The form's one-off key makes a double click or a resubmitted form top up once.
+    """
+    municipality = _municipality(session, actor, ADMIN)
+    cents = _euros_nl(amount, "Het bedrag", positive=True)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationFailed("Geef een kenmerk op, bijvoorbeeld het raadsbesluit of het factuurnummer.")
+    if len(reference) > 200:
+        raise ValidationFailed("Het kenmerk is te lang (hoogstens 200 tekens).")
+    key = f"admin:topup:{municipality.code}:{idempotency_key}"[:200] if idempotency_key else None
+    posted = topup_budget(session, municipality.code, cents, reference=reference, idempotency_key=key)
+    if not posted.replayed:
+        record_audit(
+            session, actor, "budget.topup", "ledger_transfer", posted.id,
+            after={"amount_cents": cents, "reference": reference},
+        )
+    return cents
+
+
+def set_budget_threshold(session: Session, actor: Actor, amount: str) -> int:
+    """The level under which the budget page and the dashboard warn; ``0`` switches the warning off."""
+    municipality = _municipality(session, actor, ADMIN)
+    cents = _euros_nl(amount, "De grens", positive=False)
+    before = municipality.low_budget_threshold_cents
+    if before != cents:
+        municipality.low_budget_threshold_cents = cents
+        session.flush()
+        record_audit(
+            session, actor, "municipality.budget_threshold", "municipality", municipality.id,
+            before={"low_budget_threshold_cents": before}, after={"low_budget_threshold_cents": cents},
+        )
+    return cents
+
+
+# -- merchants ---------------------------------------------------------------
+
+_IBAN_NL = (
+    ("check digits are wrong", "De controlecijfers van dit IBAN kloppen niet (een tikfout?)."),
+    ("wrong length", "Dit IBAN heeft niet het juiste aantal tekens."),
+    ("characters an IBAN cannot have", "Dit IBAN bevat tekens die niet in een IBAN horen."),
+    ("country code is unknown", "De landcode van dit IBAN bestaat niet."),
+    ("outside the SEPA area", "Dit IBAN ligt buiten het SEPA-gebied; daar kunnen we niet naar betalen."),
+    ("no known Dutch bank", "Dit IBAN hoort niet bij een bekende Nederlandse bank."),
+    ("does not belong", "De BIC hoort niet bij dit IBAN."),
+    ("BIC", "De BIC is ongeldig."),
+)
+
+
+def checked_iban(iban: str, bic: str | None = None) -> BankAccount:
+    """``normalise_iban`` with its refusal in Dutch."""
+    if not (iban or "").strip():
+        raise InvalidIBAN("Vul een IBAN in.")
+    try:
+        return normalise_iban(iban, (bic or "").strip() or None)
+    except InvalidIBAN as exc:
+        message = next((nl for en, nl in _IBAN_NL if en in exc.message), "Dit IBAN is ongeldig.")
+        raise InvalidIBAN(message) from None
+
+
+@dataclass(frozen=True)
+class MerchantRow:
+    merchant: Merchant
+    logins: list[str]
+    pending_change: IbanChangeRequest | None
+    pending_change_by: str | None
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(self.merchant.category_set, key=CATEGORIES.index)
+
+
+def merchants_overview(session: Session, actor: Actor) -> list[MerchantRow]:
+    """Every merchant of the municipality: pending ones first, then by name."""
+    municipality_id = _staff(actor, ADMIN)
+    merchants = session.execute(
+        select(Merchant).where(Merchant.municipality_id == municipality_id).order_by(Merchant.name, Merchant.id)
+    ).scalars().all()
+    logins: dict[int, list[str]] = {}
+    for merchant_id, email in session.execute(
+        select(User.merchant_id, User.email).where(User.municipality_id == municipality_id, User.merchant_id.is_not(None))
+        .order_by(User.email)
+    ):
+        logins.setdefault(merchant_id, []).append(email)
+    changes: dict[int, tuple[IbanChangeRequest, str]] = {}
+    for change, email in session.execute(
+        select(IbanChangeRequest, User.email).join(User, User.id == IbanChangeRequest.requested_by_user_id)
+        .where(IbanChangeRequest.municipality_id == municipality_id, IbanChangeRequest.status == IBAN_PENDING)
+    ):
+        changes[change.merchant_id] = (change, email)
+    order = {"pending": 0, "approved": 1, "suspended": 2}
+    rows = [
+        MerchantRow(m, logins.get(m.id, []), *(changes.get(m.id) or (None, None)))
+        for m in merchants
+    ]
+    rows.sort(key=lambda r: (order.get(r.merchant.status, 3), r.merchant.name.lower()))
+    return rows
+
+
+def add_merchant_by_admin(
+    session: Session, actor: Actor, *, name: str, categories: Iterable[str], iban: str, bic: str | None = None,
+    kvk_number: str | None = None, address: str | None = None, contact_email: str | None = None,
+    status: str = "approved",
+) -> Merchant:
+    municipality = _municipality(session, actor, ADMIN)
+    account = checked_iban(iban, bic)
+    _check_merchant_fields(name, categories, kvk_number, contact_email, required=False)
+    try:
+        return add_merchant(
+            session, municipality.code, name=name, categories=list(categories), iban=account.iban, bic=account.bic,
+            status=status, kvk_number=kvk_number, address=address, contact_email=contact_email, actor=actor,
+        )
+    except Conflict:
+        raise Conflict(f"Er is al een aanbieder met de naam '{' '.join(name.split())}'.") from None
+
+
+_KVK = re.compile(r"^\d{8}$")
+_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
+
+
+def _check_merchant_fields(
+    name: str, categories: Iterable[str], kvk_number: str | None, contact_email: str | None, *, required: bool
+) -> None:
+    """The checks of ``add_merchant``, first and in Dutch (that service speaks English to the CLI)."""
+    if not " ".join((name or "").split()):
+        raise ValidationFailed("Vul de naam van de winkel, club of school in.")
+    if len(" ".join(name.split())) > 200:
+        raise ValidationFailed("De naam is te lang (hoogstens 200 tekens).")
+    chosen = [c for c in categories if c]
+    if not chosen:
+        raise ValidationFailed("Kies minstens één categorie.")
+    if any(c not in CATEGORIES for c in chosen):
+        raise ValidationFailed("Kies alleen categorieën uit de lijst.")
+    kvk = (kvk_number or "").replace(" ", "")
+    if required and not kvk:
+        raise ValidationFailed("Vul het KvK-nummer in (8 cijfers).")
+    if kvk and not _KVK.match(kvk):
+        raise ValidationFailed("Een KvK-nummer bestaat uit 8 cijfers.")
+    email = (contact_email or "").strip()
+    if required and not email:
+        raise ValidationFailed("Vul een e-mailadres in waarop de gemeente u kan bereiken.")
+    if email and (len(email) > 254 or not _EMAIL.match(email.lower())):
+        raise ValidationFailed(f"'{email}' is geen e-mailadres.")
+
+
+#: The audit log's name for a merchant's own application at /merchant/signup.
+SIGNUP_ACTOR = Actor(user_id=None, email="aanmelding", role="system", municipality_id=None, municipality_code=None)
+
+
+def signup_merchant(
+    session: Session, municipality_code: str, *, name: str, kvk_number: str, address: str,
+    categories: Iterable[str], iban: str, contact_email: str,
+) -> Merchant:
+    """A shop or club applies itself: a ``pending`` merchant that an admin approves (or not)."""
+    municipality = session.execute(
+        select(Municipality).where(Municipality.code == (municipality_code or "").strip().lower())
+    ).scalar_one_or_none()
+    if municipality is None:
+        raise ValidationFailed("Kies de gemeente waar u het kindpakket wilt aannemen.")
+    _check_merchant_fields(name, categories, kvk_number, contact_email, required=True)
+    if not (address or "").strip():
+        raise ValidationFailed("Vul het adres van de winkel, club of school in.")
+    if len(address.strip()) > 300:
+        raise ValidationFailed("Het adres is te lang (hoogstens 300 tekens).")
+    account = checked_iban(iban)
+    try:
+        return add_merchant(
+            session, municipality.code, name=name, categories=list(categories), iban=account.iban, bic=account.bic,
+            status="pending", kvk_number=kvk_number, address=address, contact_email=contact_email,
+            actor=SIGNUP_ACTOR,
+        )
+    except Conflict:
+        raise Conflict(
+            f"Er is bij deze gemeente al een aanbieder '{' '.join(name.split())}' aangemeld. "
+            "Neem contact op met de gemeente als u dat niet zelf was."
+        ) from None
+
+
+def set_status(session: Session, actor: Actor, merchant_id: int, status: str) -> Merchant:
+    """Approve, suspend or reinstate a merchant of the admin's municipality."""
+    _staff(actor, ADMIN)
+    merchant = _own_merchant(session, actor, merchant_id)
+    if status not in ("approved", "suspended"):
+        raise ValidationFailed("Een aanbieder kan alleen worden goedgekeurd of geschorst.")
+    return set_merchant_status(session, merchant.id, status, actor=actor)
+
+
+def _change_snapshot(change: IbanChangeRequest) -> dict[str, Any]:
+    return {"merchant_id": change.merchant_id, "old_iban": change.old_iban, "iban": change.iban,
+            "bic": change.bic, "status": change.status}
+
+
+def request_iban_change(
+    session: Session, actor: Actor, merchant_id: int, iban: str, bic: str | None = None
+) -> IbanChangeRequest:
+    """Ask for a new IBAN; it applies only when a second admin confirms (the merchant keeps its old one until then).
+
+    A newer request replaces a pending one (which is cancelled).
+    """
+    _staff(actor, ADMIN)
+    if actor.user_id is None:
+        raise SecondAdminRequired("Een IBAN-wijziging vraagt een ingelogde beheerder.")
+    merchant = _own_merchant(session, actor, merchant_id)
+    session.execute(select(Merchant.id).where(Merchant.id == merchant.id).with_for_update())
+    account = checked_iban(iban, bic)
+    if account.iban == merchant.iban:
+        raise ValidationFailed("Dit is al het IBAN van deze aanbieder.")
+    now = now_utc()
+    for old in session.execute(
+        select(IbanChangeRequest).where(IbanChangeRequest.merchant_id == merchant.id, IbanChangeRequest.status == IBAN_PENDING)
+    ).scalars():
+        old.status, old.decided_by_user_id, old.decided_at = IBAN_CANCELLED, actor.user_id, now
+        record_audit(session, actor, "merchant.iban_change_cancel", "iban_change", old.id, after=_change_snapshot(old))
+    change = IbanChangeRequest(
+        municipality_id=merchant.municipality_id, merchant_id=merchant.id, old_iban=merchant.iban,
+        old_bic=merchant.bic, iban=account.iban, bic=account.bic, status=IBAN_PENDING,
+        requested_by_user_id=actor.user_id, requested_at=now,
+    )
+    session.add(change)
+    session.flush()
+    record_audit(session, actor, "merchant.iban_change_request", "iban_change", change.id, after=_change_snapshot(change))
+    return change
+
+
+def _own_change(session: Session, actor: Actor, change_id: int) -> IbanChangeRequest:
+    change = session.get(IbanChangeRequest, change_id, with_for_update=True) if isinstance(change_id, int) else None
+    if change is None or change.municipality_id != actor.municipality_id:
+        raise NotFound("Deze IBAN-wijziging is niet gevonden.")
+    if change.status != IBAN_PENDING:
+        raise Conflict("Deze IBAN-wijziging is al afgehandeld.")
+    return change
+
+
+def confirm_iban_change(session: Session, actor: Actor, change_id: int) -> Merchant:
+    """A second admin confirms: the merchant is paid to the new IBAN from the next settlement approval on."""
+    _staff(actor, ADMIN)
+    change = _own_change(session, actor, change_id)
+    if actor.user_id is None or actor.user_id == change.requested_by_user_id:
+        raise SecondAdminRequired("Een andere beheerder moet deze IBAN-wijziging bevestigen (vier ogen).")
+    merchant = _own_merchant(session, actor, change.merchant_id)
+    if merchant.iban != change.old_iban:
+        raise Conflict("Het IBAN van deze aanbieder is intussen veranderd; vraag de wijziging opnieuw aan.")
+    before = merchant_snapshot(merchant)
+    merchant.iban, merchant.bic = change.iban, change.bic
+    change.status, change.decided_by_user_id, change.decided_at = IBAN_CONFIRMED, actor.user_id, now_utc()
+    session.flush()
+    record_audit(
+        session, actor, "merchant.iban_change_confirm", "merchant", merchant.id,
+        before=before, after={**merchant_snapshot(merchant), "iban_change": change.id},
+    )
+    return merchant
+
+
+def cancel_iban_change(session: Session, actor: Actor, change_id: int) -> IbanChangeRequest:
+    """Withdraw (the requester) or reject (another admin) a pending change."""
+    _staff(actor, ADMIN)
+    change = _own_change(session, actor, change_id)
+    change.status, change.decided_by_user_id, change.decided_at = IBAN_CANCELLED, actor.user_id, now_utc()
+    session.flush()
+    record_audit(session, actor, "merchant.iban_change_cancel", "iban_change", change.id, after=_change_snapshot(change))
+    return change
+
+
+def create_merchant_login(
+    session: Session, actor: Actor, merchant_id: int, email: str | None = None
+) -> tuple[User, str]:
+    """A login for an approved merchant (its contact address unless another is given); the one-time password."""
+    _staff(actor, ADMIN)
+    merchant = _own_merchant(session, actor, merchant_id)
+    if not merchant.approved:
+        raise Conflict("Keur de aanbieder eerst goed; pas dan kan hij inloggen.")
+    address = (email or "").strip() or merchant.contact_email
+    if not address:
+        raise ValidationFailed("Deze aanbieder heeft geen e-mailadres; vul er een in.")
+    return _create_user_nl(session, actor, address, role="merchant", merchant_id=merchant.id)
+
+
+def _create_user_nl(
+    session: Session, actor: Actor, email: str, *, role: str, merchant_id: int | None = None
+) -> tuple[User, str]:
+    if not _EMAIL.match((email or "").strip().lower()):
+        raise ValidationFailed(f"'{email}' is geen e-mailadres.")
+    try:
+        return create_user(
+            session, email, role=role, municipality_code=None if role == "merchant" else actor.municipality_code,
+            merchant_id=merchant_id, actor=actor,
+        )
+    except Conflict:
+        raise Conflict(f"Er is al een account met e-mailadres {email.strip().lower()}.") from None
+
+
+# -- users -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    email: str
+    role: str
+    active: bool
+    merchant_name: str | None
+    last_login_at: datetime | None
+    must_change_password: bool
+
+
+def users_of(session: Session, actor: Actor) -> list[UserRow]:
+    """Everyone who can log in for the municipality: staff first, then merchants' logins."""
+    municipality_id = _staff(actor, ADMIN)
+    rows = session.execute(
+        select(User, Merchant.name).outerjoin(Merchant, Merchant.id == User.merchant_id)
+        .where(User.municipality_id == municipality_id).order_by(User.email)
+    ).all()
+    order = {"admin": 0, "finance": 1, "caseworker": 2, "merchant": 3}
+    found = [
+        UserRow(u.id, u.email, u.role, u.active, name, u.last_login_at, u.must_change_password) for u, name in rows
+    ]
+    found.sort(key=lambda r: (order.get(r.role, 9), r.email))
+    return found
+
+
+def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> tuple[User, str]:
+    """A new admin, finance or caseworker login of the municipality, with a one-time password."""
+    _staff(actor, ADMIN)
+    if role not in ASSIGNABLE_ROLES:
+        raise ValidationFailed("Kies een rol: beheerder, financiën of consulent.")
+    return _create_user_nl(session, actor, email, role=role)
+
+
+def _own_user(session: Session, actor: Actor, user_id: int) -> User:
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or user.municipality_id != actor.municipality_id:
+        raise NotFound("Dit account is niet gevonden.")
+    return user
+
+
+def set_user_access(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    """Block or unblock a login of the municipality (not one's own: an admin cannot lock themselves out)."""
+    _staff(actor, ADMIN)
+    user = _own_user(session, actor, user_id)
+    if user.id == actor.user_id and not active:
+        raise Conflict("U kunt uw eigen account niet blokkeren.")
+    return set_user_active(session, user.email, active, actor=actor)
+
+
+def new_one_time_password(session: Session, actor: Actor, user_id: int) -> tuple[User, str]:
+    _staff(actor, ADMIN)
+    user = _own_user(session, actor, user_id)
+    return user, reset_password(session, user.email, actor=actor)
+
+
+# -- case workers ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CapStatus:
+    year: int
+    max_passes: int | None
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, (self.max_passes or 0) - self.used)
+
+
+def _awards_of(session: Session, user_id: int, year: int) -> int:
+    return session.execute(
+        select(func.count()).select_from(CaseworkerAward)
+        .where(CaseworkerAward.user_id == user_id, CaseworkerAward.year == year)
+    ).scalar_one()
+
+
+def cap_of(session: Session, municipality_id: int, year: int) -> int | None:
+    return session.execute(
+        select(CaseworkerCap.max_passes).where(CaseworkerCap.municipality_id == municipality_id, CaseworkerCap.year == year)
+    ).scalar()
+
+
+def cap_status(session: Session, actor: Actor, year: int) -> CapStatus:
+    """The yearly cap and how much of it the acting case worker has used."""
+    municipality_id = _staff(actor)
+    used = _awards_of(session, actor.user_id, year) if actor.user_id is not None else 0
+    return CapStatus(year, cap_of(session, municipality_id, year), used)
+
+
+def set_caseworker_cap(session: Session, actor: Actor, year: int, max_passes: int | str) -> CaseworkerCap:
+    """How many discretionary passes each case worker may issue in ``year`` (admins only)."""
+    municipality_id = _staff(actor, ADMIN)
+    try:
+        value = int(str(max_passes).strip())
+    except ValueError:
+        raise ValidationFailed("Het maximum is een heel getal, zoals 25.") from None
+    if not 0 <= value <= 100_000:
+        raise ValidationFailed("Het maximum ligt tussen 0 en 100.000.")
+    if not 2000 <= year <= 2100:
+        raise ValidationFailed("Kies een jaar tussen 2000 en 2100.")
+    cap = session.execute(
+        select(CaseworkerCap).where(CaseworkerCap.municipality_id == municipality_id, CaseworkerCap.year == year)
+        .with_for_update()
+    ).scalar_one_or_none()
+    before = None if cap is None else {"year": year, "max_passes": cap.max_passes}
+    if cap is None:
+        cap = CaseworkerCap(municipality_id=municipality_id, year=year, max_passes=value)
+        session.add(cap)
+    cap.max_passes, cap.updated_by_user_id, cap.updated_at = value, actor.user_id, now_utc()
+    session.flush()
+    if before is None or before["max_passes"] != value:
+        record_audit(session, actor, "caseworker_cap.set", "caseworker_cap", cap.id,
+                     before=before, after={"year": year, "max_passes": value})
+    return cap
+
+
+@dataclass(frozen=True)
+class AwardRow:
+    at: datetime
+    caseworker: str
+    child_id: int
+    child_ref: str
+    first_name: str
+    pass_number: str
+    override_reason: str | None
+
+
+def caseworker_awards(session: Session, actor: Actor, year: int) -> list[AwardRow]:
+    """Discretionary awards of ``year``: an admin sees everyone's, a case worker their own."""
+    municipality_id = _staff(actor)
+    query = (
+        select(CaseworkerAward, User.email, Child, ChildPass)
+        .join(User, User.id == CaseworkerAward.user_id)
+        .join(Child, Child.id == CaseworkerAward.child_id)
+        .join(ChildPass, ChildPass.id == CaseworkerAward.pass_id)
+        .where(CaseworkerAward.municipality_id == municipality_id, CaseworkerAward.year == year)
+        .order_by(CaseworkerAward.id.desc())
+    )
+    if actor.role != ADMIN:
+        query = query.where(CaseworkerAward.user_id == actor.user_id)
+    return [
+        AwardRow(a.created_at, email, c.id, c.child_ref, c.first_name, p.pass_number, c.override_reason)
+        for a, email, c, p in session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class Registration:
+    child_id: int
+    pass_id: int
+    pass_number: str
+    total_cents: int
+    cap: CapStatus | None
+
+
+_CHILD_FIELDS = ("child_ref", "first_name", "birth_date", "household_ref", "override_reason", "email", "postcode")
+
+
+def register_child_by_caseworker(
+    session: Session, actor: Actor, fields: Mapping[str, str], *, settings: Settings, today: date,
+    year: int | None = None,
+) -> Registration:
+    """Register a child with a case worker's override reason and issue its pass for ``year``.
+
+    The child goes through the same checks as a row of the children CSV
+    (``import_children``). A case worker stays within the yearly cap of their
+    municipality (``CapReached`` otherwise); an admin is not capped. All or
+    nothing: a refused issue leaves no child behind either.
+    """
+    municipality = _municipality(session, actor, ADMIN, CASEWORKER)
+    year = year or today.year
+    values = {name: " ".join(str(fields.get(name) or "").split()) for name in _CHILD_FIELDS}
+    if not values["override_reason"]:
+        raise ValidationFailed("Geef de reden van de toekenning, bijvoorbeeld 'keukentafelgesprek 12 maart'.")
+    if not values["child_ref"] or not values["first_name"] or not values["birth_date"]:
+        raise ValidationFailed("Vul het klantnummer, de voornaam en de geboortedatum van het kind in.")
+    existing = session.execute(
+        select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
+    ).scalar_one_or_none()
+    if existing is not None and session.execute(
+        select(ChildPass.id).where(ChildPass.child_id == existing.id, ChildPass.year == year).limit(1)
+    ).scalar() is not None:
+        raise Conflict(f"Kind {values['child_ref']} heeft al een pas voor {year}.")
+    cap: CapStatus | None = None
+    if actor.role == CASEWORKER:
+        # Serialise this case worker's awards (SQLite: BEGIN IMMEDIATE does already),
+        # so two quick submissions cannot both take the last one of the cap.
+        session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+        cap = CapStatus(year, cap_of(session, municipality.id, year), _awards_of(session, actor.user_id, year))
+        if cap.max_passes is None:
+            raise CapReached(f"Er is nog geen jaarlimiet voor consulenten ingesteld voor {year}; vraag de beheerder.")
+        if cap.used >= cap.max_passes:
+            raise CapReached(
+                f"U hebt uw jaarlimiet van {cap.max_passes} toekenningen voor {year} bereikt; vraag de beheerder."
+            )
+    if existing is None:
+        # A one-row children CSV: the same checks (dates, postcode, e-mail) as the import.
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";")
+        writer.writerow(_CHILD_FIELDS)
+        writer.writerow([values[name] for name in _CHILD_FIELDS])
+        result = import_children(session, municipality.code, buffer.getvalue().encode(), settings=settings, today=today)
+        if result.rejected:
+            raise ValidationFailed(f"Deze gegevens kloppen niet: {result.rejected[0].reason}.")
+        child = session.execute(
+            select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
+        ).scalar_one()
+        before = None
+    else:
+        # A child the municipality already registered (its income too high, say): only the
+        # reason is added; the rest of its row, BSN hash and income included, stays as imported.
+        if len(values["override_reason"]) > 500:
+            raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
+        child = existing
+        before = _child_snapshot(child)
+        child.override_reason = values["override_reason"]
+        child.updated_at = now_utc()
+        session.flush()
+    child_pass, total = _issue_one(session, municipality, child, year, settings=settings, today=today)
+    if actor.user_id is not None:
+        session.add(CaseworkerAward(
+            municipality_id=municipality.id, user_id=actor.user_id, child_id=child.id, pass_id=child_pass.id,
+            year=year, created_at=now_utc(),
+        ))
+        session.flush()
+    record_audit(session, actor, "child.register", "child", child.id, before=before, after=_child_snapshot(child))
+    record_audit(
+        session, actor, "pass.issue", "pass", child_pass.id,
+        after={**_pass_snapshot(child_pass), "award_basis": child_pass.award_basis, "total_cents": total},
+    )
+    if cap is not None:
+        cap = CapStatus(year, cap.max_passes, cap.used + 1)
+    return Registration(child.id, child_pass.id, child_pass.pass_number, total, cap)
+
+
+def _child_snapshot(child: Child) -> dict[str, Any]:
+    # No BSN, income or birth date: the audit log needs none of them (DOMAIN.md §3.9).
+    return {"child_ref": child.child_ref, "first_name": child.first_name, "override_reason": child.override_reason}
+
+
+def _issue_one(
+    session: Session, municipality: Municipality, child: Child, year: int, *, settings: Settings, today: date
+) -> tuple[ChildPass, int]:
+    """Issue one child's pass for ``year`` from the fund (what ``issue_passes`` does for everyone)."""
+    # The same lock as an issuing run, so the two never race on this child.
+    session.execute(select(Municipality.id).where(Municipality.id == municipality.id).with_for_update())
+    try:
+        scheme = get_scheme(session, municipality.id, year, code=municipality.code)
+    except NotFound:
+        raise NotFound(f"Er is geen regeling voor {year}; de beheerder moet die eerst laden.") from None
+    if today > scheme.valid_until:
+        raise PassStateConflict(f"De regeling van {year} is voorbij; er kunnen geen passen meer voor worden gemaakt.")
+    award = award_for(None, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
+    assert award is not None  # an override reason always gives the full entitlement
+    grants = grants_for(list(scheme.items), child.birth_date, scheme.valid_from, award)
+    if not grants:
+        raise ValidationFailed(
+            f"Volgens de regeling van {year} krijgt een kind van deze leeftijd niets; er is geen pas gemaakt."
+        )
+    fund = ledger.get_account(session, books.fund_key(municipality.code))
+    needed = sum(g.cents for g in grants)
+    available = ledger.balance(session, fund.id)
+    if needed > available:
+        raise BudgetShort(
+            f"Het fonds heeft {labels.euros(available)}, de pas kost {labels.euros(needed)}: "
+            f"er is {labels.euros(needed - available)} te weinig. De beheerder moet het budget eerst ophogen.",
+            needed=needed, available=available,
+        )
+    plan = PlannedPass(
+        child_id=child.id, scheme_id=scheme.id, year=year, generation=1,
+        valid_from=scheme.valid_from, valid_until=scheme.valid_until,
+        award_basis=award.basis, award_share=award.share,
+        vouchers=[
+            PlannedVoucher(
+                kind=g.kind, category=g.category, code=g.code, cents=g.cents, strip_value_cents=g.strip_value_cents,
+                valid_until=scheme.valid_until, source_account=fund.id, transfer_kind=books.ISSUE,
+            )
+            for g in grants
+        ],
+    )
+    (pass_id,) = write_passes(session, municipality, [plan], settings=settings)
+    child_pass = session.get(ChildPass, pass_id)
+    assert child_pass is not None
+    return child_pass, needed
+
+
+# -- dashboard ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dashboard:
+    municipality_name: str
+    year: int
+    children: int
+    passes_this_year: int
+    children_with_redemption: int
+    pending_merchants: int
+    pending_iban_changes: int
+    budget: BudgetOverview | None
+    recent_events: list[AuditEvent] = field(default_factory=list)
+    cap: CapStatus | None = None
+
+    @property
+    def usage_share(self) -> float | None:
+        return self.children_with_redemption / self.passes_this_year if self.passes_this_year else None
+
+
+def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) -> Dashboard:
+    """The key figures of ``/admin``; budget and audit events only for admins."""
+    municipality = _municipality(session, actor)
+    year = today.year
+    children = session.execute(
+        select(func.count()).select_from(Child).where(Child.municipality_id == municipality.id)
+    ).scalar_one()
+    current = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year) & (ChildPass.status != REPLACED)
+    passes = session.execute(select(func.count()).select_from(ChildPass).where(current)).scalar_one()
+    users = session.execute(
+        select(func.count(func.distinct(ChildPass.child_id)))
+        .select_from(Redemption).join(ChildPass, ChildPass.id == Redemption.pass_id)
+        .where(ChildPass.municipality_id == municipality.id, ChildPass.year == year, Redemption.voided_at.is_(None))
+    ).scalar_one()
+    pending = session.execute(
+        select(func.count()).select_from(Merchant)
+        .where(Merchant.municipality_id == municipality.id, Merchant.status == "pending")
+    ).scalar_one()
+    changes = session.execute(
+        select(func.count()).select_from(IbanChangeRequest)
+        .where(IbanChangeRequest.municipality_id == municipality.id, IbanChangeRequest.status == IBAN_PENDING)
+    ).scalar_one()
+    is_admin = actor.role == ADMIN
+    events = []
+    if is_admin:
+        events = list(session.execute(
+            select(AuditEvent).where(AuditEvent.municipality_id == municipality.id)
+            .order_by(AuditEvent.id.desc()).limit(recent)
+        ).scalars())
+    return Dashboard(
+        municipality_name=municipality.name, year=year, children=children, passes_this_year=passes,
+        children_with_redemption=users, pending_merchants=pending, pending_iban_changes=changes,
+        budget=budget_overview(session, actor) if is_admin else None, recent_events=events,
+        cap=cap_status(session, actor, year) if actor.role == CASEWORKER else None,
+    )
+
+
+def euros(cents: int) -> str:
+    """``€ 1.234,50`` for the pages."""
+    return format_euros(cents, dutch=True, symbol=True)

@@ -1,0 +1,686 @@
+"""``/admin``: the municipality's back office pages, ``/merchant/signup`` and ``/toegankelijkheid``.
+
+Each view parses the form, opens one transaction, calls one service and
+redirects with a Dutch flash message (POST-redirect-GET). Two deliberate
+exceptions render straight from the POST: a one-time password (it must not
+travel in a redirect's session cookie) and the import result (it is the
+answer to the upload). A form with several fields is shown again with the
+error and the values typed, so nothing has to be typed twice.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..access.services import audit_events
+from ..access.web import current_actor, requires
+from ..clock import AMSTERDAM, today as clock_today
+from ..config import Settings
+from ..csvsafe import csv_bytes
+from ..db import Database
+from ..errors import PasdienstError, ValidationFailed
+from ..municipalities.models import Municipality
+from ..redeem.models import CATEGORIES
+from ..web.extensions import limiter
+from ..wallet import labels, qr
+from ..wallet.children import rejected_rows
+from . import services
+from .services import MAX_UPLOAD_BYTES
+
+bp = Blueprint("admin", __name__)
+#: Pages anyone may open (both are on the allow-list of ``pasdienst.access.web``).
+public = Blueprint("admin_public", __name__)
+
+T = TypeVar("T")
+
+ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
+STATUS_TITLES = {
+    "active": "actief", "blocked": "geblokkeerd", "replaced": "vervangen", "expired": "verlopen",
+    "pending": "aangemeld", "approved": "goedgekeurd", "suspended": "geschorst",
+}
+#: The audit log's entity types as staff call them.
+ENTITY_TITLES = {
+    "user": "gebruiker", "merchant": "aanbieder", "pass": "pas", "child": "kind", "municipality": "gemeente",
+    "scheme": "regeling", "api_token": "API-sleutel", "iban_change": "IBAN-wijziging", "ledger_transfer": "boeking",
+    "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling",
+}
+KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
+BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
+#: Audit action groups offered in the log's filter (value, Dutch label).
+AUDIT_GROUPS = (
+    ("", "Alle handelingen"),
+    ("pass.", "Passen"),
+    ("child.", "Kinderen"),
+    ("children.", "Import kinderen"),
+    ("scheme.", "Regeling"),
+    ("budget.", "Budget"),
+    ("merchant.", "Aanbieders"),
+    ("user.", "Gebruikers"),
+    ("token.", "API-sleutels"),
+    ("caseworker_cap.", "Jaarlimiet consulenten"),
+    ("municipality.", "Gemeente-instellingen"),
+)
+
+
+def _db() -> Database:
+    return current_app.extensions["pasdienst.db"]
+
+
+def _settings() -> Settings:
+    return current_app.extensions["pasdienst.settings"]
+
+
+def _today():  # noqa: ANN202
+    return clock_today(_settings().today)
+
+
+def _form(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _int_form(name: str) -> int | None:
+    value = _form(name)
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], target: str) -> ResponseReturnValue:
+    """Run ``work`` in one transaction; flash the outcome and go back to ``target``.
+
+    Refusals of the input (422, 409) become a flash message; "not found" and
+    "not allowed" stay errors of their own (404, 403), so another
+    municipality's records are not even confirmed to exist.
+    """
+    try:
+        with _db().transaction() as session:
+            result = work(session)
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return redirect(target)
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(target)
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    actor = current_actor()
+    return render_template(
+        template, actor=actor, role_titles=ROLE_TITLES, status_titles=STATUS_TITLES, entity_titles=ENTITY_TITLES,
+        euros=services.euros,
+        amsterdam=AMSTERDAM, **context,
+    ), status
+
+
+def _private(body: tuple[str, int]) -> Response:
+    """A page with a one-time secret on it: never cached, never sent on as a referrer."""
+    response = current_app.make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- dashboard ---------------------------------------------------------------
+
+@bp.get("/admin")
+@requires("admin", "caseworker")
+def dashboard() -> ResponseReturnValue:
+    with _db().read() as session:
+        board = services.dashboard(session, current_actor(), today=_today())
+    return _page("admin/dashboard.html", board=board, active="dashboard")
+
+
+# -- children ----------------------------------------------------------------
+
+@bp.get("/admin/kinderen")
+@requires("admin", "caseworker")
+def children() -> ResponseReturnValue:
+    query = (request.args.get("q") or "").strip()
+    error = None
+    hits: list[services.ChildHit] = []
+    try:
+        with _db().read() as session:
+            hits = services.search_children(session, current_actor(), query)
+    except ValidationFailed as exc:
+        error = exc.message
+    return _page("admin/children.html", 422 if error else 200, query=query, hits=hits, error=error, active="children")
+
+
+@bp.get("/admin/kinderen/<int:child_id>")
+@requires("admin", "caseworker")
+def child(child_id: int) -> ResponseReturnValue:
+    with _db().read() as session:
+        detail = services.child_history(session, current_actor(), child_id, settings=_settings())
+    return _page(
+        "admin/child.html", c=detail, active="children", kind_titles=KIND_TITLES, basis_titles=BASIS_TITLES,
+        category_titles=labels.CATEGORY_TITLES,
+    )
+
+
+@bp.post("/admin/passen/<int:pass_id>/blokkeren")
+@requires("admin")
+def block(pass_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    target = _child_target(pass_id)
+    return _change(
+        lambda s: services.block_child_pass(s, actor, pass_id, reason=_form("reason")),
+        success=lambda p: f"Pas {p.pass_number} is geblokkeerd. De QR-code en de code werken niet meer.",
+        target=target,
+    )
+
+
+@bp.post("/admin/passen/<int:pass_id>/vervangen")
+@requires("admin")
+def reissue(pass_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    target = _child_target(pass_id)
+    settings = _settings()
+    made: list[int] = []
+
+    def work(session: Session) -> str:
+        new = services.reissue_child_pass(session, actor, pass_id, settings=settings, today=_today())
+        made.append(new.id)
+        return new.pass_number
+
+    response = _change(
+        work,
+        success=lambda number: f"Vervangende pas {number} gemaakt met het tegoed dat over was. Druk de nieuwe brief af.",
+        target=target,
+    )
+    if made:
+        # After the commit, as the command line does: a rendering problem never undoes a reissue.
+        qr.render_missing(_db(), settings, pass_ids=made)
+    return response
+
+
+def _child_target(pass_id: int) -> str:
+    from ..wallet.models import ChildPass
+
+    with _db().read() as session:
+        row = session.execute(
+            select(ChildPass.child_id, ChildPass.municipality_id).where(ChildPass.id == pass_id)
+        ).first()
+    if row is None or row.municipality_id != current_actor().municipality_id:
+        return "/admin/kinderen"
+    return f"/admin/kinderen/{row.child_id}"
+
+
+_REGISTER_FIELDS = ("child_ref", "first_name", "birth_date", "household_ref", "postcode", "email", "override_reason")
+
+
+@bp.get("/admin/kinderen/aanmelden")
+@requires("admin", "caseworker")
+def register_form() -> ResponseReturnValue:
+    actor = current_actor()
+    year = _today().year
+    with _db().read() as session:
+        cap = services.cap_status(session, actor, year)
+    return _page("admin/register.html", values={}, error=None, cap=cap, year=year, active="register")
+
+
+@bp.post("/admin/kinderen/aanmelden")
+@requires("admin", "caseworker")
+def register() -> ResponseReturnValue:
+    actor = current_actor()
+    values = {name: _form(name) for name in _REGISTER_FIELDS}
+    year = _today().year
+    settings = _settings()
+    try:
+        with _db().transaction() as session:
+            done = services.register_child_by_caseworker(session, actor, values, settings=settings, today=_today())
+    except PasdienstError as exc:
+        if exc.status in (401, 403):
+            raise
+        with _db().read() as session:
+            cap = services.cap_status(session, actor, year)
+        return _page("admin/register.html", exc.status, values=values,
+                     error=exc.message, cap=cap, year=year, active="register")
+    qr.render_missing(_db(), settings, pass_ids=[done.pass_id])
+    left = f" U kunt dit jaar nog {done.cap.left} keer toekennen." if done.cap is not None else ""
+    flash(f"Pas {done.pass_number} is gemaakt ({services.euros(done.total_cents)}). Druk de brief af.{left}", "success")
+    return redirect(f"/admin/kinderen/{done.child_id}")
+
+
+# -- import ------------------------------------------------------------------
+
+def _rejected_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="pasdienst.admin.rejected-rows")
+
+
+@bp.get("/admin/import")
+@requires("admin")
+def import_form() -> ResponseReturnValue:
+    return _page("admin/import.html", result=None, error=None, active="import", max_mb=MAX_UPLOAD_BYTES // (1024 * 1024))
+
+
+@bp.post("/admin/import")
+@requires("admin")
+def import_upload() -> ResponseReturnValue:
+    actor = current_actor()
+    upload = request.files.get("file")
+    dry_run = request.form.get("dry_run") == "1"
+    max_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
+    if upload is None or not upload.filename:
+        return _page("admin/import.html", 422, result=None, error="Kies eerst een CSV-bestand.", active="import", max_mb=max_mb)
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    settings = _settings()
+    try:
+        if dry_run:
+            with _db().read() as session:
+                result = services.import_children_file(session, actor, data, settings=settings, today=_today(), dry_run=True)
+        else:
+            with _db().transaction() as session:
+                result = services.import_children_file(session, actor, data, settings=settings, today=_today())
+    except ValidationFailed as exc:
+        return _page("admin/import.html", 422, result=None, error=_import_error_nl(exc.message), active="import", max_mb=max_mb)
+    header, rows = rejected_rows(result)
+    packed = _rejected_signer().dumps(zlib.compress(json.dumps([header, rows]).encode()).hex()) if rows else None
+    return _page(
+        "admin/import.html", result=result, error=None, active="import", max_mb=max_mb, filename=upload.filename,
+        rejected_header=header, rejected=rows[:200], rejected_count=len(rows), packed=packed,
+    )
+
+
+@bp.errorhandler(413)
+def _too_large(_exc: Exception) -> ResponseReturnValue:
+    # Flask refuses a body over MAX_CONTENT_LENGTH before any view (or login check) runs: a
+    # plain page then, in Dutch, that says what to do.
+    max_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
+    message = f"Het bestand is groter dan {max_mb} MB. Splits het in kleinere bestanden en importeer ze een voor een."
+    return render_template("error.html", status=413, title="Bestand te groot", detail=message), 413
+
+
+def _import_error_nl(message: str) -> str:
+    """The whole-file refusals of the import, in Dutch (the wallet's messages are for the CLI)."""
+    known = (
+        ("larger than", f"Het bestand is groter dan {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Splits het in kleinere bestanden."),
+        ("5 MB", f"Het bestand is groter dan {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Splits het in kleinere bestanden."),
+        ("is empty", "Het bestand is leeg."),
+        ("binary data", "Dit is geen CSV-bestand (het bevat binaire gegevens)."),
+        ("control characters", "Dit is geen CSV-bestand (het bevat stuurtekens)."),
+        ("has no column", "De eerste regel moet de kolommen noemen; child_ref, first_name en birth_date zijn verplicht."),
+        ("twice", "Het bestand noemt een kolom twee keer."),
+        ("not readable as CSV", "Het bestand is niet als CSV te lezen."),
+    )
+    for english, dutch in known:
+        if english in message:
+            return f"{dutch} ({message})" if english == "has no column" else dutch
+    return message
+
+
+@bp.post("/admin/import/afgewezen.csv")
+@requires("admin")
+def rejected_download() -> ResponseReturnValue:
+    try:
+        header, rows = json.loads(zlib.decompress(bytes.fromhex(_rejected_signer().loads(_form("rows")))))
+    except (BadSignature, ValueError, zlib.error):
+        raise ValidationFailed("Deze download is verlopen; importeer het bestand opnieuw.") from None
+    response = Response(csv_bytes(header, rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="kinderen.rejected.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- scheme ------------------------------------------------------------------
+
+@bp.get("/admin/regeling")
+@requires("admin", "caseworker")
+def scheme() -> ResponseReturnValue:
+    with _db().read() as session:
+        schemes = services.schemes_of(session, current_actor())
+    return _page("admin/scheme.html", schemes=schemes, text="", error=None, problems=[], active="scheme",
+                 category_titles=labels.CATEGORY_TITLES, kind_titles=KIND_TITLES)
+
+
+@bp.post("/admin/regeling")
+@requires("admin")
+def scheme_load() -> ResponseReturnValue:
+    actor = current_actor()
+    upload = request.files.get("file")
+    text = _form("text")
+    error: str | None = None
+    if upload is not None and upload.filename:
+        try:
+            text = upload.read(MAX_UPLOAD_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text, error = "", "Het bestand is geen UTF-8-tekst."
+    if not error and not text.strip():
+        error = "Kies een regelingbestand (.toml) of plak de tekst ervan."
+    problems: list[str] = []
+    if not error:
+        try:
+            with _db().transaction() as session:
+                result = services.load_scheme_text(session, actor, text)
+                year, outcome = result.scheme.year, result.outcome
+        except ValidationFailed as exc:
+            error = "De regeling is niet geladen." if exc.details.get("errors") else exc.message
+            problems = list(exc.details.get("errors") or [])
+        except PasdienstError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            error = "De regeling is niet geladen: er zijn al passen uitgegeven onder deze regeling." if exc.code == "scheme_locked" else exc.message
+        else:
+            flash({"created": f"De regeling voor {year} is geladen.", "updated": f"De regeling voor {year} is bijgewerkt.",
+                   "unchanged": f"De regeling voor {year} was al zo; er is niets veranderd."}[outcome], "success")
+            return redirect("/admin/regeling")
+    with _db().read() as session:
+        schemes = services.schemes_of(session, actor)
+    return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme",
+                 category_titles=labels.CATEGORY_TITLES, kind_titles=KIND_TITLES)
+
+
+# -- budget ------------------------------------------------------------------
+
+@bp.get("/admin/budget")
+@requires("admin")
+def budget() -> ResponseReturnValue:
+    with _db().read() as session:
+        overview = services.budget_overview(session, current_actor())
+    return _page("admin/budget.html", b=overview, form_key=uuid.uuid4().hex, active="budget")
+
+
+@bp.post("/admin/budget/ophogen")
+@requires("admin")
+def budget_topup() -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.topup(s, actor, _form("amount"), reference=_form("reference"), idempotency_key=_form("form_key") or None),
+        success=lambda cents: f"Het budget is opgehoogd met {services.euros(cents)}.",
+        target="/admin/budget",
+    )
+
+
+@bp.post("/admin/budget/grens")
+@requires("admin")
+def budget_threshold() -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.set_budget_threshold(s, actor, _form("threshold")),
+        success=lambda cents: f"De waarschuwingsgrens is nu {services.euros(cents)}." if cents else "De waarschuwing staat uit.",
+        target="/admin/budget",
+    )
+
+
+# -- merchants ---------------------------------------------------------------
+
+def _merchants_page(status: int = 200, **context: Any) -> ResponseReturnValue:
+    with _db().read() as session:
+        rows = services.merchants_overview(session, current_actor())
+    context.setdefault("values", {})
+    context.setdefault("error", None)
+    return _page("admin/merchants.html", status, rows=rows, categories=CATEGORIES,
+                 category_titles=labels.CATEGORY_TITLES, active="merchants", **context)
+
+
+@bp.get("/admin/aanbieders")
+@requires("admin")
+def merchants() -> ResponseReturnValue:
+    return _merchants_page()
+
+
+_MERCHANT_FIELDS = ("name", "kvk_number", "address", "iban", "bic", "contact_email")
+
+
+@bp.post("/admin/aanbieders")
+@requires("admin")
+def merchant_add() -> ResponseReturnValue:
+    actor = current_actor()
+    values: dict[str, Any] = {name: _form(name) for name in _MERCHANT_FIELDS}
+    values["categories"] = request.form.getlist("categories")
+    try:
+        with _db().transaction() as session:
+            merchant = services.add_merchant_by_admin(
+                session, actor, name=values["name"], categories=values["categories"], iban=values["iban"],
+                bic=values["bic"] or None, kvk_number=values["kvk_number"] or None, address=values["address"] or None,
+                contact_email=values["contact_email"] or None,
+            )
+            name = merchant.name
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _merchants_page(422, values=values, error=exc.message)
+    flash(f"{name} is toegevoegd en goedgekeurd.", "success")
+    return redirect("/admin/aanbieders")
+
+
+@bp.post("/admin/aanbieders/<int:merchant_id>/status")
+@requires("admin")
+def merchant_status(merchant_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    status = _form("status")
+    return _change(
+        lambda s: services.set_status(s, actor, merchant_id, status),
+        success=lambda m: f"{m.name} is {STATUS_TITLES.get(m.status, m.status)}.",
+        target="/admin/aanbieders",
+    )
+
+
+@bp.post("/admin/aanbieders/<int:merchant_id>/iban")
+@requires("admin")
+def merchant_iban(merchant_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.request_iban_change(s, actor, merchant_id, _form("iban"), _form("bic") or None),
+        success="De IBAN-wijziging is aangevraagd. Een andere beheerder moet haar bevestigen; tot dan betalen we naar het oude IBAN.",
+        target="/admin/aanbieders",
+    )
+
+
+@bp.post("/admin/iban-wijzigingen/<int:change_id>/bevestigen")
+@requires("admin")
+def iban_confirm(change_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.confirm_iban_change(s, actor, change_id),
+        success=lambda m: f"Het nieuwe IBAN van {m.name} geldt vanaf de volgende afrekening.",
+        target="/admin/aanbieders",
+    )
+
+
+@bp.post("/admin/iban-wijzigingen/<int:change_id>/intrekken")
+@requires("admin")
+def iban_cancel(change_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.cancel_iban_change(s, actor, change_id),
+        success="De IBAN-wijziging is ingetrokken; het oude IBAN blijft.",
+        target="/admin/aanbieders",
+    )
+
+
+@bp.post("/admin/aanbieders/<int:merchant_id>/inlog")
+@requires("admin")
+def merchant_login(merchant_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    try:
+        with _db().transaction() as session:
+            user, password = services.create_merchant_login(session, actor, merchant_id, _form("email") or None)
+            email = user.email
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return redirect("/admin/aanbieders")
+    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/aanbieders",
+                          back_title="Terug naar de aanbieders", active="merchants"))
+
+
+# -- users -------------------------------------------------------------------
+
+@bp.get("/admin/gebruikers")
+@requires("admin")
+def users() -> ResponseReturnValue:
+    with _db().read() as session:
+        rows = services.users_of(session, current_actor())
+    return _page("admin/users.html", rows=rows, roles=services.ASSIGNABLE_ROLES, active="users")
+
+
+@bp.post("/admin/gebruikers")
+@requires("admin")
+def user_add() -> ResponseReturnValue:
+    actor = current_actor()
+    try:
+        with _db().transaction() as session:
+            user, password = services.add_staff_user(session, actor, _form("email"), _form("role"))
+            email = user.email
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return redirect("/admin/gebruikers")
+    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/gebruikers",
+                          back_title="Terug naar de gebruikers", active="users"))
+
+
+@bp.post("/admin/gebruikers/<int:user_id>/toegang")
+@requires("admin")
+def user_access(user_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    active = _form("active") == "1"
+    return _change(
+        lambda s: services.set_user_access(s, actor, user_id, active),
+        success=lambda u: f"{u.email} kan weer inloggen." if u.active else f"{u.email} is geblokkeerd en is direct uitgelogd.",
+        target="/admin/gebruikers",
+    )
+
+
+@bp.post("/admin/gebruikers/<int:user_id>/wachtwoord")
+@requires("admin")
+def user_password(user_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    with _db().transaction() as session:
+        user, password = services.new_one_time_password(session, actor, user_id)
+        email = user.email
+    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/gebruikers",
+                          back_title="Terug naar de gebruikers", active="users"))
+
+
+# -- case workers ------------------------------------------------------------
+
+def _year_arg(default: int) -> int:
+    raw = (request.values.get("year") or "").strip()
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else default
+
+
+@bp.get("/admin/consulenten")
+@requires("admin", "caseworker")
+def caseworkers() -> ResponseReturnValue:
+    actor = current_actor()
+    year = _year_arg(_today().year)
+    with _db().read() as session:
+        cap = services.cap_status(session, actor, year)
+        awards = services.caseworker_awards(session, actor, year)
+    per_person: dict[str, int] = {}
+    for award in awards:
+        per_person[award.caseworker] = per_person.get(award.caseworker, 0) + 1
+    return _page("admin/caseworkers.html", cap=cap, awards=awards, per_person=sorted(per_person.items()),
+                 year=year, active="caseworkers")
+
+
+@bp.post("/admin/consulenten/limiet")
+@requires("admin")
+def caseworker_cap() -> ResponseReturnValue:
+    actor = current_actor()
+    year = _year_arg(_today().year)
+    return _change(
+        lambda s: services.set_caseworker_cap(s, actor, year, _form("max_passes")),
+        success=lambda cap: f"Elke consulent mag in {cap.year} hoogstens {cap.max_passes} passen toekennen.",
+        target=f"/admin/consulenten?year={year}",
+    )
+
+
+# -- audit log ---------------------------------------------------------------
+
+def _day(raw: str) -> datetime | None:
+    """A ``YYYY-MM-DD`` from a date field as the start of that day in Amsterdam."""
+    try:
+        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time.min, AMSTERDAM)
+    except ValueError:
+        return None
+
+
+@bp.get("/admin/auditlog")
+@requires("admin")
+def audit_log() -> ResponseReturnValue:
+    actor = current_actor()
+    assert actor.municipality_code is not None
+    filters = {name: (request.args.get(name) or "").strip() for name in ("action", "actor", "entity_type", "entity_id", "from", "to")}
+    if filters["action"] not in {value for value, _ in AUDIT_GROUPS} and not filters["action"].replace(".", "").replace("_", "").isalnum():
+        filters["action"] = ""
+    since = _day(filters["from"])
+    until = _day(filters["to"])
+    before_id = request.args.get("before", type=int)
+    with _db().read() as session:
+        events = audit_events(
+            session, actor, actor.municipality_code, limit=100, before_id=before_id,
+            action=filters["action"] or None, actor_email=filters["actor"] or None,
+            entity_type=filters["entity_type"] or None, entity_id=filters["entity_id"] or None,
+            since=since, until=until + timedelta(days=1) if until else None,
+        )
+    older = None
+    if len(events) == 100:
+        older = "/admin/auditlog?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
+    return _page("access/audit_log.html", events=events, filters=filters, groups=AUDIT_GROUPS, active="auditlog",
+                 older=older)
+
+
+# -- public: merchant signup and the accessibility statement ---------------------
+
+_SIGNUP_FIELDS = ("municipality", "name", "kvk_number", "address", "iban", "contact_email")
+
+
+def _municipalities() -> list[tuple[str, str]]:
+    with _db().read() as session:
+        return [(m.code, m.name) for m in session.execute(select(Municipality).order_by(Municipality.name)).scalars()]
+
+
+def _signup_page(status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("values", {})
+    context.setdefault("error", None)
+    return render_template(
+        "admin/signup.html", municipalities=_municipalities(), categories=CATEGORIES,
+        category_titles=labels.CATEGORY_TITLES, **context,
+    ), status
+
+
+@public.route("/merchant/signup", methods=["GET", "POST"])
+@limiter.limit("5/hour", methods=["POST"], error_message="te veel aanmeldingen vanaf dit adres")
+def signup() -> ResponseReturnValue:
+    """A shop, club or school applies; it waits as ``pending`` until an admin approves it."""
+    if request.method == "GET":
+        return _signup_page(done=request.args.get("ontvangen") == "1")
+    values: dict[str, Any] = {name: _form(name) for name in _SIGNUP_FIELDS}
+    values["categories"] = request.form.getlist("categories")
+    try:
+        with _db().transaction() as session:
+            services.signup_merchant(
+                session, values["municipality"], name=values["name"], kvk_number=values["kvk_number"],
+                address=values["address"], categories=values["categories"], iban=values["iban"],
+                contact_email=values["contact_email"],
+            )
+    except PasdienstError as exc:
+        if exc.status in (401, 403):
+            raise
+        return _signup_page(422, values=values, error=exc.message, done=False)
+    return redirect("/merchant/signup?ontvangen=1")
+
+
+@public.get("/toegankelijkheid")
+def accessibility() -> ResponseReturnValue:
+    """The accessibility statement (toegankelijkheidsverklaring), as the Dutch government model asks."""
+    return render_template("admin/accessibility.html")
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
+    app.register_blueprint(public)

@@ -1,0 +1,218 @@
+"""``pasdienst settlement …``: run the month, approve it, hand the bank one file.
+
+Every step is one transaction: killed halfway, it left nothing; run again,
+it finishes the job and pays nothing twice (a step already done says so and
+exits 0).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..access.services import CLI_ACTOR, Actor, actor_for_email
+from ..clock import now as clock_now
+from ..csvsafe import write_atomically
+from ..money import format_euros
+from ..settlement import faults
+from ..settlement.errors import NothingToSettle
+from ..settlement.services import (
+    approve_batch,
+    batch_lines,
+    build_export,
+    cancel_batch,
+    correct_redemption,
+    create_batch,
+    get_batch,
+    list_batches,
+    mark_paid,
+    record_export,
+    user_emails,
+    write_statements,
+)
+from . import Context, main, pass_ctx
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _finance(session, email: str) -> Actor:  # noqa: ANN001
+    return actor_for_email(session, email, roles=("finance",))
+
+
+def _now(ctx: Context) -> datetime:
+    # On PASDIENST_TODAY's date in demos and replays, like redemptions.
+    return clock_now(ctx.settings.today)
+
+
+def _eur(cents: int) -> str:
+    return f"{format_euros(cents)} EUR"
+
+
+@main.group("settlement")
+def settlement_group() -> None:
+    """Settlement batches: create, approve (four eyes), export the SEPA file, paid."""
+
+
+@settlement_group.command("create")
+@click.argument("municipality")
+@click.option("--until", "until", required=True, type=_DATE, help="Exclusive: redemptions dated (Amsterdam) before this day; today at the latest.")
+@click.option("--by", "by", required=True, help="E-mail address of the finance user creating the batch.")
+@pass_ctx
+def create(ctx: Context, municipality: str, until: datetime, by: str) -> None:
+    """One draft batch of every unsettled redemption before --until; prints its id last.
+
+    Nothing waiting: says so, creates nothing, exits 0.
+    """
+    try:
+        def work(session):  # noqa: ANN001, ANN202
+            batch = create_batch(
+                session, _finance(session, by), municipality, until=until.date(), today=ctx.today, now=_now(ctx)
+            )
+            return (
+                batch.id,
+                f"created draft batch {batch.id} for {municipality.strip().lower()}: {batch.count} redemptions, "
+                f"{_eur(batch.total_cents)}, {batch.period_from} to {batch.period_until}",
+            )
+
+        batch_id, summary = ctx.db.run(work)
+    except NothingToSettle as exc:
+        click.echo(exc.message)
+        return
+    click.echo(summary)
+    click.echo(f"next: another finance user runs 'pasdienst settlement approve {batch_id} --by EMAIL'")
+    click.echo(str(batch_id))
+
+
+@settlement_group.command("approve")
+@click.argument("batch_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user other than the creator.")
+@pass_ctx
+def approve(ctx: Context, batch_id: int, by: str) -> None:
+    """Approve a draft batch (four eyes): payables move to settlement clearing."""
+    with ctx.db.transaction() as session:
+        result = approve_batch(session, _finance(session, by), batch_id, now=_now(ctx))
+        batch = result.batch
+        message = (
+            f"approved batch {batch.id}: {_eur(batch.total_cents)} moved from the merchants' payables to settlement clearing"
+            if result.changed
+            else f"batch {batch.id} was already approved ({batch.status}); nothing changed"
+        )
+    click.echo(message)
+
+
+@settlement_group.command("cancel")
+@click.argument("batch_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user.")
+@pass_ctx
+def cancel(ctx: Context, batch_id: int, by: str) -> None:
+    """Cancel a draft batch: its redemptions can be settled again."""
+    with ctx.db.transaction() as session:
+        result = cancel_batch(session, _finance(session, by), batch_id, now=_now(ctx))
+    click.echo(
+        f"cancelled batch {batch_id}; its redemptions wait for the next batch"
+        if result.changed else f"batch {batch_id} was already cancelled"
+    )
+
+
+@settlement_group.command("paid")
+@click.argument("batch_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user.")
+@pass_ctx
+def paid(ctx: Context, batch_id: int, by: str) -> None:
+    """The bank has executed the batch: clearing moves to the bank account."""
+    with ctx.db.transaction() as session:
+        result = mark_paid(session, _finance(session, by), batch_id, now=_now(ctx))
+        batch = result.batch
+        message = (
+            f"batch {batch.id} paid: {_eur(batch.total_cents)} moved from settlement clearing to the bank account"
+            if result.changed else f"batch {batch.id} was already marked paid; nothing changed"
+        )
+    click.echo(message)
+
+
+@settlement_group.command("export")
+@click.argument("batch_id", type=int)
+@click.option("--sepa", "sepa", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the pain.001 file.")
+@click.option("--csv", "csv", type=click.Path(dir_okay=False, path_type=Path), help="Also the batch lines as CSV.")
+@click.option("--statements", "statements", type=click.Path(file_okay=False, path_type=Path), help="Also a printable HTML statement per merchant, into this directory.")
+@pass_ctx
+def export(ctx: Context, batch_id: int, sepa: Path, csv: Path | None, statements: Path | None) -> None:
+    """Write the SEPA credit-transfer file of an approved batch (again: the identical file)."""
+    with ctx.db.read() as session:
+        files = build_export(session, CLI_ACTOR, batch_id, schema=ctx.settings.sepa_schema, today=ctx.today)
+    write_atomically(sepa, files.sepa)
+    if csv is not None:
+        write_atomically(csv, files.csv)
+    written = []
+    if statements is not None:
+        with ctx.db.read() as session:
+            written = write_statements(session, CLI_ACTOR, batch_id, statements)
+    faults.checkpoint("settlement.export.after_files")
+    with ctx.db.transaction() as session:
+        result = record_export(session, CLI_ACTOR, files, now=_now(ctx))
+    click.echo(
+        f"wrote {sepa}: {files.schema}, {files.nb_of_txs} transfers, CtrlSum {_eur(files.ctrl_sum_cents)}, "
+        f"execution date {files.execution_date}"
+    )
+    if csv is not None:
+        click.echo(f"wrote {csv}")
+    if statements is not None:
+        click.echo(f"wrote {len(written)} statements into {statements}")
+    click.echo(f"batch {batch_id} is now exported" if result.changed else f"batch {batch_id} was exported before: the same file again")
+
+
+@settlement_group.command("correct")
+@click.argument("redemption_id", type=int)
+@click.option("--reason", required=True, help="Why the redemption is taken back.")
+@click.option("--by", "by", required=True, help="E-mail address of a finance user.")
+@pass_ctx
+def correct(ctx: Context, redemption_id: int, reason: str, by: str) -> None:
+    """Take back a settled redemption; the next batch nets it off the merchant's payment."""
+    with ctx.db.transaction() as session:
+        correction = correct_redemption(session, _finance(session, by), redemption_id, reason=reason, now=_now(ctx))
+        summary = (
+            f"corrected redemption {redemption_id}: {_eur(correction.amount_cents)} back on the voucher, "
+            f"netted off merchant {correction.merchant_id}'s next batch"
+        )
+        correction_id = correction.id
+    click.echo(summary)
+    click.echo(str(correction_id))
+
+
+@settlement_group.command("list")
+@click.argument("municipality")
+@pass_ctx
+def list_(ctx: Context, municipality: str) -> None:
+    """A municipality's batches, newest first."""
+    with ctx.db.read() as session:
+        for b in list_batches(session, CLI_ACTOR, municipality):
+            click.echo(
+                f"{b.id:>6}  {b.status:<9}  {b.period_from} .. {b.period_until}  {b.count:>8}  {_eur(b.total_cents):>16}"
+            )
+
+
+@settlement_group.command("show")
+@click.argument("batch_id", type=int)
+@pass_ctx
+def show(ctx: Context, batch_id: int) -> None:
+    """One batch: state, who did what, and its line per merchant."""
+    with ctx.db.read() as session:
+        b = get_batch(session, CLI_ACTOR, batch_id)
+        emails = user_emails(session, {b.created_by_user_id, b.approved_by_user_id, b.paid_by_user_id, b.cancelled_by_user_id})
+        click.echo(f"batch {b.id}: {b.status}, redemptions before {b.until}, period {b.period_from} to {b.period_until}")
+        click.echo(f"  {b.count} redemptions, {_eur(b.total_cents)}, MsgId {b.message_id}")
+        for label, user_id, at in (
+            ("created", b.created_by_user_id, b.created_at),
+            ("approved", b.approved_by_user_id, b.approved_at),
+            ("exported", None, b.exported_at),
+            ("paid", b.paid_by_user_id, b.paid_at),
+            ("cancelled", b.cancelled_by_user_id, b.cancelled_at),
+        ):
+            if at is not None:
+                click.echo(f"  {label} {at:%Y-%m-%d %H:%M} UTC" + (f" by {emails.get(user_id, user_id)}" if user_id else ""))
+        for line in batch_lines(session, CLI_ACTOR, batch_id):
+            flag = f"  ! {line.problem}" if line.problem else ""
+            click.echo(
+                f"  {line.merchant_id:>6}  {line.count:>7}  {_eur(line.total_cents):>16}  {line.iban:<22}  {line.merchant_name}{flag}"
+            )

@@ -1,0 +1,105 @@
+"""What the usage API takes and gives (marshmallow; also the OpenAPI document)."""
+from __future__ import annotations
+
+import marshmallow as ma
+
+from .usage import CSV_TABLES, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN
+
+_HIDDEN = {"type": "string", "enum": [SUPPRESSED]}
+
+
+def _children(description: str) -> ma.fields.Raw:
+    """A count of children: a number, or "<5" when it is below five."""
+    return ma.fields.Raw(
+        metadata={
+            "description": f'{description}; "{SUPPRESSED}" when fewer than five children',
+            "oneOf": [{"type": "integer", "minimum": 0}, _HIDDEN],
+        }
+    )
+
+
+def _share(description: str) -> ma.fields.Raw:
+    return ma.fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": f'{description}, 0 to 1 with four decimals; "{SUPPRESSED}" when it rests on a hidden count',
+            "oneOf": [{"type": "number", "minimum": 0, "maximum": 1}, _HIDDEN],
+            "nullable": True,
+        },
+    )
+
+
+class UsageQuery(ma.Schema):
+    year = ma.fields.Integer(
+        required=True, strict=False, validate=ma.validate.Range(min=YEAR_MIN, max=YEAR_MAX),
+        metadata={"description": "The pass year, e.g. 2027"},
+    )
+
+
+class UsageCsvQuery(UsageQuery):
+    table = ma.fields.String(
+        load_default="summary", validate=ma.validate.OneOf(CSV_TABLES),
+        metadata={"description": "Which table: " + ", ".join(CSV_TABLES)},
+    )
+
+
+class CategoryUsageSchema(ma.Schema):
+    category = ma.fields.String()
+    children_awarded = _children("Children holding a voucher of this category")
+    children_with_redemption = _children("Children who spent from one")
+    usage_share = _share("children_with_redemption / children_awarded")
+    redemptions = ma.fields.Integer(metadata={"description": "Redemptions that count (not voided, not taken back by a correction)"})
+    awarded_cents = ma.fields.Integer(metadata={"description": "Net issued onto these vouchers"})
+    spent_cents = ma.fields.Integer()
+    expired_cents = ma.fields.Integer(metadata={"description": "Returned to the fund at year end"})
+    outstanding_cents = ma.fields.Integer(metadata={"description": "Still on the vouchers"})
+
+
+class AgeBandUsageSchema(ma.Schema):
+    band = ma.fields.String(metadata={"description": '"0-3", "4-11", "12-17"; "other" only when it has children'})
+    min_age = ma.fields.Integer(allow_none=True)
+    max_age = ma.fields.Integer(allow_none=True)
+    eligible_children = _children("Children with a pass, by age on the scheme's valid_from")
+    children_with_redemption = _children("Of them, children with a redemption")
+    usage_share = _share("children_with_redemption / eligible_children")
+
+
+class MonthUsageSchema(ma.Schema):
+    month = ma.fields.String(metadata={"description": "YYYY-MM, Europe/Amsterdam"})
+    redemptions = ma.fields.Integer()
+    spent_cents = ma.fields.Integer()
+    children_with_redemption = _children("Distinct children paying that month")
+
+
+class MoneySchema(ma.Schema):
+    awarded_cents = ma.fields.Integer()
+    spent_cents = ma.fields.Integer()
+    expired_cents = ma.fields.Integer()
+    outstanding_cents = ma.fields.Integer()
+
+
+class MerchantUsageSchema(ma.Schema):
+    merchant_id = ma.fields.Integer()
+    name = ma.fields.String()
+    redemptions = ma.fields.Integer()
+    spent_cents = ma.fields.Integer()
+    children_with_redemption = _children("Distinct children paying there")
+
+
+class UsageSchema(ma.Schema):
+    """The usage report of one municipality and pass year."""
+
+    municipality = ma.fields.String()
+    year = ma.fields.Integer()
+    eligible_children = _children("Distinct children holding a pass for the year")
+    children_with_redemption = _children("Distinct children with at least one redemption that counts (not voided, not corrected)")
+    usage_share = _share("children_with_redemption / eligible_children")
+    usage_band = ma.fields.String(
+        allow_none=True,
+        metadata={"enum": list(USAGE_BANDS), "description": "B16 usage band in %; null when the share is hidden"},
+    )
+    by_category = ma.fields.List(ma.fields.Nested(CategoryUsageSchema))
+    by_age_band = ma.fields.List(ma.fields.Nested(AgeBandUsageSchema))
+    by_month = ma.fields.List(ma.fields.Nested(MonthUsageSchema))
+    money = ma.fields.Nested(MoneySchema)
+    by_merchant = ma.fields.List(ma.fields.Nested(MerchantUsageSchema))

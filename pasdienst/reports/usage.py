@@ -1,0 +1,622 @@
+"""The usage report (issue 6): who was reached, who used the pass, where the money went.
+
+Figures
+-------
+All figures are about one municipality and the passes of one year.
+
+* **eligible children**: distinct children holding a pass for the year, of
+  any generation and status (a blocked, replaced or expired pass still means
+  the child was reached; a reissued pass is the same child).
+* **children with a redemption**: distinct children with at least one
+  redemption that counts, on any pass of the year. A redemption voided on
+  the day, or taken back after payment by a settlement correction, does not
+  count anywhere in this report: its money went back onto the voucher.
+* **usage share**: the second over the first, rounded half up to four
+  decimals, and its **band** as in B16 Schema 5.4: ``<25`` [0, 25 %),
+  ``25-50`` [25, 50 %), ``50-75`` [50, 75 %), ``>75`` [75, 100 %]. The band
+  is decided on the exact fraction, never on the rounded share.
+* **by category**, for each category of the year's vouchers: children holding
+  such a voucher, children who spent from one, redemptions, and money:
+  *awarded* (net ``issue`` postings into those vouchers, so a reversed issue
+  subtracts), *spent* (redemptions), *expired* (year-end ``expire`` postings
+  out of them) and *outstanding* (their balances now). A reissue's
+  ``carry_over`` moves money between two vouchers of the same year and
+  category, so it nets out and is not shown; awarded = spent + expired +
+  outstanding.
+* **by age band**: age on the scheme's ``valid_from`` (the reference date of
+  its age rules): 0–3, 4–11, 12–17. Children outside those ages (older by an
+  override, or a birth date after the reference date) form a band ``other``,
+  listed only when it has children.
+* **by month**: the months of the scheme's validity (normally January to
+  December), in Europe/Amsterdam time: the month boundaries are computed as
+  exact UTC instants, so a payment at 00:30 on 1 October in Amsterdam is an
+  October payment on both databases. Redemptions, money spent and distinct
+  children per month (a child who pays in two months counts in both).
+* **by merchant**: redemptions, money and distinct children per merchant,
+  most money first.
+* **money**: the category sums.
+
+Small cells
+-----------
+The report is computed exactly (``usage_report``); only
+``UsageReport.published()`` leaves this package (API, page, CSV), and there
+every count of *children* below five, zero included, is the string ``"<5"``:
+``eligible_children``, ``children_with_redemption``, ``children_awarded``
+(top level, categories, age bands, months, merchants). A share computed from
+a hidden count is ``"<5"`` as well, and the usage band is ``null`` when the
+share is hidden. The age bands add up to the totals, so when exactly one band
+with children in it is hidden in a column while the total is shown, the
+smallest shown band of that column is hidden too (otherwise the total minus
+the others gives it away). Counts of redemptions and amounts of money are
+not about children and are never hidden.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, case, distinct, exists, func, literal, select, text
+from sqlalchemy.orm import Session
+
+from .. import books
+from ..clock import AMSTERDAM
+from ..errors import ValidationFailed
+from ..ledger.models import Account, Posting, Transfer
+from ..money import format_euros
+from ..municipalities.services import get_municipality
+from ..redeem.models import Merchant, Redemption
+from ..settlement.models import SettlementCorrection
+from ..wallet.models import CATEGORIES, Child, ChildPass, Scheme, Voucher
+
+#: What a hidden count of children reads as, everywhere.
+SUPPRESSED = "<5"
+#: Counts of children below this are hidden.
+MIN_CHILDREN = 5
+
+#: (label, youngest, oldest) in years on the scheme's reference date.
+AGE_BANDS: tuple[tuple[str, int, int], ...] = (("0-3", 0, 3), ("4-11", 4, 11), ("12-17", 12, 17))
+OTHER_BAND = "other"
+USAGE_BANDS: tuple[str, ...] = ("<25", "25-50", "50-75", ">75")
+
+#: The tables one can download as CSV.
+CSV_TABLES: tuple[str, ...] = ("summary", "by_category", "by_age_band", "by_month", "by_merchant")
+
+YEAR_MIN, YEAR_MAX = 2000, 2100
+
+Count = int | str  # a count of children, or SUPPRESSED
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category: str
+    children_awarded: int
+    children_with_redemption: int
+    redemptions: int
+    awarded_cents: int
+    spent_cents: int
+    expired_cents: int
+    outstanding_cents: int
+
+
+@dataclass(frozen=True)
+class AgeBandRow:
+    band: str
+    min_age: int | None
+    max_age: int | None
+    eligible_children: int
+    children_with_redemption: int
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str  # "2027-09"
+    redemptions: int
+    spent_cents: int
+    children_with_redemption: int
+
+
+@dataclass(frozen=True)
+class MerchantRow:
+    merchant_id: int
+    name: str
+    redemptions: int
+    spent_cents: int
+    children_with_redemption: int
+
+
+@dataclass(frozen=True)
+class Money:
+    awarded_cents: int
+    spent_cents: int
+    expired_cents: int
+    outstanding_cents: int
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """The exact figures. Never show these as they are: use :meth:`published`."""
+
+    municipality: str
+    municipality_name: str
+    year: int
+    #: The scheme's ``valid_from``, on which ages are counted (None: no scheme that year).
+    reference_date: date | None
+    eligible_children: int
+    children_with_redemption: int
+    by_category: tuple[CategoryRow, ...]
+    by_age_band: tuple[AgeBandRow, ...]
+    by_month: tuple[MonthRow, ...]
+    by_merchant: tuple[MerchantRow, ...]
+    money: Money
+
+    @property
+    def usage_share(self) -> float | None:
+        return share(self.children_with_redemption, self.eligible_children)
+
+    @property
+    def usage_band(self) -> str | None:
+        return usage_band(self.children_with_redemption, self.eligible_children)
+
+    def published(self) -> dict[str, Any]:
+        """The report with small cells hidden: the one form for the API, the page and CSV."""
+        total_hidden = self.eligible_children < MIN_CHILDREN
+        used_hidden = self.children_with_redemption < MIN_CHILDREN
+        share_hidden = total_hidden or used_hidden
+        bands = self.by_age_band
+        eligible_hidden = hidden_cells([b.eligible_children for b in bands], self.eligible_children)
+        band_used_hidden = hidden_cells([b.children_with_redemption for b in bands], self.children_with_redemption)
+        return {
+            "municipality": self.municipality,
+            "year": self.year,
+            "eligible_children": _count(self.eligible_children, total_hidden),
+            "children_with_redemption": _count(self.children_with_redemption, used_hidden),
+            "usage_share": SUPPRESSED if share_hidden else self.usage_share,
+            "usage_band": None if share_hidden else self.usage_band,
+            "by_category": [
+                {
+                    "category": c.category,
+                    "children_awarded": _count(c.children_awarded),
+                    "children_with_redemption": _count(c.children_with_redemption),
+                    "usage_share": _published_share(c.children_with_redemption, c.children_awarded),
+                    "redemptions": c.redemptions,
+                    "awarded_cents": c.awarded_cents,
+                    "spent_cents": c.spent_cents,
+                    "expired_cents": c.expired_cents,
+                    "outstanding_cents": c.outstanding_cents,
+                }
+                for c in self.by_category
+            ],
+            "by_age_band": [
+                {
+                    "band": b.band,
+                    "min_age": b.min_age,
+                    "max_age": b.max_age,
+                    "eligible_children": _count(b.eligible_children, eligible_hidden[i]),
+                    "children_with_redemption": _count(b.children_with_redemption, band_used_hidden[i]),
+                    "usage_share": SUPPRESSED
+                    if eligible_hidden[i] or band_used_hidden[i]
+                    else share(b.children_with_redemption, b.eligible_children),
+                }
+                for i, b in enumerate(bands)
+            ],
+            "by_month": [
+                {
+                    "month": m.month,
+                    "redemptions": m.redemptions,
+                    "spent_cents": m.spent_cents,
+                    "children_with_redemption": _count(m.children_with_redemption),
+                }
+                for m in self.by_month
+            ],
+            "money": {
+                "awarded_cents": self.money.awarded_cents,
+                "spent_cents": self.money.spent_cents,
+                "expired_cents": self.money.expired_cents,
+                "outstanding_cents": self.money.outstanding_cents,
+            },
+            "by_merchant": [
+                {
+                    "merchant_id": m.merchant_id,
+                    "name": m.name,
+                    "redemptions": m.redemptions,
+                    "spent_cents": m.spent_cents,
+                    "children_with_redemption": _count(m.children_with_redemption),
+                }
+                for m in self.by_merchant
+            ],
+        }
+
+
+# -- shares, bands and hiding ------------------------------------------------------
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded half up to four decimals (None when ``whole`` is 0)."""
+    if whole <= 0:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+
+
+def usage_band(used: int, eligible: int) -> str | None:
+    """The B16 band of ``used / eligible``, decided in whole numbers (no rounding at the edges)."""
+    if eligible <= 0:
+        return None
+    if 4 * used < eligible:
+        return "<25"
+    if 2 * used < eligible:
+        return "25-50"
+    if 4 * used < 3 * eligible:
+        return "50-75"
+    return ">75"
+
+
+def _count(value: int, hidden: bool | None = None) -> Count:
+    if hidden is None:
+        hidden = value < MIN_CHILDREN
+    return SUPPRESSED if hidden else value
+
+
+def _published_share(used: int, eligible: int) -> float | str | None:
+    if used < MIN_CHILDREN or eligible < MIN_CHILDREN:
+        return SUPPRESSED
+    return share(used, eligible)
+
+
+def hidden_cells(values: Sequence[int], total: int) -> list[bool]:
+    """Which cells of a column that adds up to ``total`` to hide.
+
+    Cells under five are hidden. When the total is shown and exactly one
+    hidden cell has children in it, the total minus the shown cells would
+    reveal it (hidden zeros do not help: an empty age band is often known
+    from the scheme's age rules), so the smallest shown cell is hidden too.
+    """
+    hidden = [v < MIN_CHILDREN for v in values]
+    if total >= MIN_CHILDREN and sum(1 for v, h in zip(values, hidden) if h and v > 0) == 1:
+        shown = [i for i, h in enumerate(hidden) if not h]
+        if shown:
+            hidden[min(shown, key=lambda i: (values[i], i))] = True
+    return hidden
+
+
+# -- the queries -----------------------------------------------------------------
+
+def born_on_or_before(reference: date, age: int) -> date:
+    """The latest birth date of a child who is at least ``age`` on ``reference``.
+
+    Agrees with ``wallet.models.age_on``: a 29 February birthday falls on
+    1 March in other years.
+    """
+    try:
+        return reference.replace(year=reference.year - age)
+    except ValueError:  # reference is 29 February; that year has none
+        return date(reference.year - age, 2, 28)
+
+
+def _age_band(reference: date) -> ColumnElement[str]:
+    whens: list[tuple[ColumnElement[bool], str]] = [(Child.birth_date > reference, OTHER_BAND)]
+    whens += [(Child.birth_date > born_on_or_before(reference, oldest + 1), label) for label, _, oldest in AGE_BANDS]
+    return case(*whens, else_=OTHER_BAND)
+
+
+def month_starts(first: date, last: date) -> list[date]:
+    """The first days of the months from ``first``'s month to ``last``'s, and of the month after."""
+    months = []
+    y, m = first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        months.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    months.append(date(y, m, 1))
+    return months
+
+
+def _bucket(column: ColumnElement[datetime], bounds: Sequence[datetime]) -> ColumnElement[int]:
+    """The index ``i`` with ``bounds[i] <= column < bounds[i + 1]``, for a value inside the bounds.
+
+    A balanced tree of comparisons (four for twelve months instead of up to
+    eleven): the expression runs once per redemption.
+    """
+
+    def node(lo: int, hi: int) -> ColumnElement[int]:
+        if hi - lo == 1:
+            return literal(lo, Integer)
+        mid = (lo + hi) // 2
+        return case((column < bounds[mid], node(lo, mid)), else_=node(mid, hi))
+
+    return node(0, len(bounds) - 1)
+
+
+def _amsterdam_midnight_utc(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM).astimezone(timezone.utc)
+
+
+def usage_report(session: Session, municipality_code: str, year: int) -> UsageReport:
+    """The exact usage figures of one municipality's passes for ``year``.
+
+    Raises ``NotFound`` for an unknown municipality and ``ValidationFailed``
+    for a year outside 2000–2100. Read-only: run it in ``Database.read()``.
+    """
+    if isinstance(year, bool) or not isinstance(year, int) or not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValidationFailed(f"year must be a whole number from {YEAR_MIN} to {YEAR_MAX}, not {year!r}")
+    municipality = get_municipality(session, municipality_code)
+    if session.get_bind().dialect.name == "postgresql":
+        # For this transaction only: the count(DISTINCT …) sorts of 300,000
+        # rows spill to disk with the default 4 MB, and compiling these
+        # queries to machine code (JIT) takes longer than running them.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+    scheme = session.execute(
+        select(Scheme.valid_from, Scheme.valid_until).where(
+            Scheme.municipality_id == municipality.id, Scheme.year == year
+        )
+    ).first()
+    of_year = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year)
+    # Voided on the day, or taken back after payment by a settlement
+    # correction: either way the money went back onto the voucher.
+    # (NOT IN a small uncorrelated set: PostgreSQL hashes it and SQLite
+    # indexes it once; a correlated NOT EXISTS made PostgreSQL scan the
+    # corrections once per redemption when it had never seen any.)
+    counted = Redemption.voided_at.is_(None) & Redemption.id.not_in(
+        select(SettlementCorrection.redemption_id).where(SettlementCorrection.municipality_id == municipality.id)
+    )
+
+    # Children per age band, and with that the totals.
+    bands: list[AgeBandRow] = []
+    if scheme is not None:
+        # Per pass of the year: has it a redemption that counts? (EXISTS:
+        # one index look-up per pass on both databases, and no sorting of
+        # redemptions.) Per child: any of its passes. Then per age band.
+        has_paid = exists(select(Redemption.id).where(Redemption.pass_id == ChildPass.id, counted))
+        per_pass = (
+            select(ChildPass.child_id.label("child_id"), case((has_paid, 1), else_=0).label("used"))
+            .where(of_year)
+            .subquery()
+        )
+        per_child = (
+            select(per_pass.c.child_id, func.max(per_pass.c.used).label("used"))
+            .group_by(per_pass.c.child_id)
+            .subquery()
+        )
+        # The band is a column of a subquery so that the outer GROUP BY names
+        # a column: PostgreSQL would not match two renderings of a CASE with
+        # bound parameters.
+        banded = (
+            select(_age_band(scheme.valid_from).label("band"), per_child.c.used)
+            .join(Child, Child.id == per_child.c.child_id)
+            .subquery()
+        )
+        found = {
+            band: (int(eligible), int(used))
+            for band, eligible, used in session.execute(
+                select(banded.c.band, func.count(), func.sum(banded.c.used)).group_by(banded.c.band)
+            )
+        }
+        bands = [AgeBandRow(label, lo, hi, *found.get(label, (0, 0))) for label, lo, hi in AGE_BANDS]
+        if found.get(OTHER_BAND, (0, 0))[0]:
+            bands.append(AgeBandRow(OTHER_BAND, None, None, *found[OTHER_BAND]))
+    else:
+        bands = [AgeBandRow(label, lo, hi, 0, 0) for label, lo, hi in AGE_BANDS]
+
+    # Vouchers per category: who holds one, what is left on them.
+    # What each voucher started with is what its issue transfer credited it,
+    # in the same transaction (wallet/issuing.py); a carried-over voucher
+    # started with money that was already awarded, so it does not count.
+    held = {
+        category: (int(children), int(initial or 0), int(outstanding or 0))
+        for category, children, initial, outstanding in session.execute(
+            select(
+                Voucher.category,
+                func.count(distinct(ChildPass.child_id)),
+                func.sum(case((Voucher.carried_from_id.is_(None), Voucher.initial_cents), else_=0)),
+                func.sum(Account.balance),
+            )
+            .join(ChildPass, ChildPass.id == Voucher.pass_id)
+            .join(Account, Account.id == Voucher.account_id)
+            .where(of_year)
+            .group_by(Voucher.category)
+        )
+    }
+    # Redemptions per voucher first (a voucher has a few), then per category:
+    # the count of distinct children then runs over vouchers, not over
+    # every redemption again.
+    per_voucher = (
+        select(
+            Redemption.voucher_id.label("voucher_id"),
+            func.count().label("redemptions"),
+            func.sum(Redemption.amount_cents).label("spent"),
+        )
+        .join(ChildPass, ChildPass.id == Redemption.pass_id)
+        .where(of_year, counted)
+        .group_by(Redemption.voucher_id)
+        .subquery()
+    )
+    used = {
+        category: (int(children), int(count), int(spent or 0))
+        for category, children, count, spent in session.execute(
+            select(
+                Voucher.category,
+                func.count(distinct(ChildPass.child_id)),
+                func.sum(per_voucher.c.redemptions),
+                func.sum(per_voucher.c.spent),
+            )
+            .select_from(per_voucher)
+            .join(Voucher, Voucher.id == per_voucher.c.voucher_id)
+            .join(ChildPass, ChildPass.id == Voucher.pass_id)
+            .group_by(Voucher.category)
+        )
+    }
+    # From the ledger: what year end expired, and any reversal of an issue
+    # (it nets out of the award). Only those transfers are read, not the
+    # issue transfers themselves (that would be every voucher again).
+    moved: dict[tuple[str, str], int] = {
+        (category, kind): int(total or 0)
+        for category, kind, total in session.execute(
+            select(Voucher.category, Transfer.kind, func.sum(Posting.amount))
+            .select_from(Transfer)
+            .join(Posting, Posting.transfer_id == Transfer.id)
+            .join(Voucher, Voucher.account_id == Posting.account_id)
+            .join(ChildPass, ChildPass.id == Voucher.pass_id)
+            .where(
+                Transfer.ledger == municipality.code,
+                Transfer.kind.in_((books.ISSUE, books.EXPIRE)),
+                (Transfer.kind == books.EXPIRE) | Transfer.reverses_id.is_not(None),
+                of_year,
+            )
+            .group_by(Voucher.category, Transfer.kind)
+        )
+    }
+    categories = sorted(set(held) | set(used), key=lambda c: (CATEGORIES.index(c) if c in CATEGORIES else 99, c))
+    by_category = tuple(
+        CategoryRow(
+            category=c,
+            children_awarded=held.get(c, (0, 0, 0))[0],
+            children_with_redemption=used.get(c, (0, 0, 0))[0],
+            redemptions=used.get(c, (0, 0, 0))[1],
+            awarded_cents=held.get(c, (0, 0, 0))[1] + moved.get((c, books.ISSUE), 0),
+            spent_cents=used.get(c, (0, 0, 0))[2],
+            expired_cents=-moved.get((c, books.EXPIRE), 0),
+            outstanding_cents=held.get(c, (0, 0, 0))[2],
+        )
+        for c in categories
+    )
+
+    # Months of the scheme, bounded by Amsterdam midnights as UTC instants.
+    first, last = (scheme.valid_from, scheme.valid_until) if scheme is not None else (date(year, 1, 1), date(year, 12, 31))
+    starts = month_starts(first, last)
+    bounds = [_amsterdam_midnight_utc(d) for d in starts]
+    labels = [f"{d.year}-{d.month:02d}" for d in starts[:-1]]
+    dated = (
+        select(
+            _bucket(Redemption.created_at, bounds).label("month"),
+            Redemption.amount_cents.label("amount"),
+            ChildPass.child_id.label("child_id"),
+        )
+        .join(ChildPass, ChildPass.id == Redemption.pass_id)
+        .where(of_year, counted, Redemption.created_at >= bounds[0], Redemption.created_at < bounds[-1])
+        .subquery()
+    )
+    per_month = {
+        int(month): (int(count), int(spent or 0), int(children))
+        for month, count, spent, children in session.execute(
+            select(dated.c.month, func.count(), func.sum(dated.c.amount), func.count(distinct(dated.c.child_id)))
+            .group_by(dated.c.month)
+        )
+    }
+    by_month = tuple(MonthRow(label, *per_month.get(i, (0, 0, 0))) for i, label in enumerate(labels))
+
+    # Aggregated per merchant id first; the names join the few result rows only.
+    per_merchant = (
+        select(
+            Redemption.merchant_id.label("merchant_id"),
+            func.count().label("redemptions"),
+            func.sum(Redemption.amount_cents).label("spent"),
+            func.count(distinct(ChildPass.child_id)).label("children"),
+        )
+        .join(ChildPass, ChildPass.id == Redemption.pass_id)
+        .where(of_year, counted)
+        .group_by(Redemption.merchant_id)
+        .subquery()
+    )
+    by_merchant = tuple(
+        MerchantRow(int(mid), name, int(count), int(total or 0), int(children))
+        for mid, name, count, total, children in session.execute(
+            select(Merchant.id, Merchant.name, per_merchant.c.redemptions, per_merchant.c.spent, per_merchant.c.children)
+            .join(per_merchant, per_merchant.c.merchant_id == Merchant.id)
+            .order_by(per_merchant.c.spent.desc(), Merchant.name, Merchant.id)
+        )
+    )
+
+    money = Money(
+        awarded_cents=sum(c.awarded_cents for c in by_category),
+        spent_cents=sum(c.spent_cents for c in by_category),
+        expired_cents=sum(c.expired_cents for c in by_category),
+        outstanding_cents=sum(c.outstanding_cents for c in by_category),
+    )
+    return UsageReport(
+        municipality=municipality.code,
+        municipality_name=municipality.name,
+        year=year,
+        reference_date=scheme.valid_from if scheme is not None else None,
+        eligible_children=sum(b.eligible_children for b in bands),
+        children_with_redemption=sum(b.children_with_redemption for b in bands),
+        by_category=by_category,
+        by_age_band=tuple(bands),
+        by_month=by_month,
+        by_merchant=by_merchant,
+        money=money,
+    )
+
+
+def report_years(session: Session, municipality_code: str) -> list[int]:
+    """The years with a scheme or passes in this municipality, newest first."""
+    municipality = get_municipality(session, municipality_code)
+    years = set(
+        session.execute(select(Scheme.year).where(Scheme.municipality_id == municipality.id)).scalars()
+    ) | set(
+        session.execute(select(ChildPass.year).where(ChildPass.municipality_id == municipality.id).distinct()).scalars()
+    )
+    return sorted(years, reverse=True)
+
+
+# -- CSV -------------------------------------------------------------------------
+
+def _euros(cents: int) -> str:
+    # A decimal comma and no thousands separator: Excel set to Dutch reads a number.
+    return format_euros(cents).replace(".", ",")
+
+
+def _decimal(value: object) -> object:
+    return f"{value:.4f}".replace(".", ",") if isinstance(value, float) else value
+
+
+def usage_table(published: dict[str, Any], table: str) -> tuple[list[str], list[list[object]]]:
+    """One table of a published report as a CSV header and rows (amounts in euros)."""
+    p = published
+    if table == "summary":
+        money = p["money"]
+        rows: list[list[object]] = [
+            ["municipality", p["municipality"]],
+            ["year", p["year"]],
+            ["eligible_children", p["eligible_children"]],
+            ["children_with_redemption", p["children_with_redemption"]],
+            ["usage_share", _decimal(p["usage_share"])],
+            ["usage_band", p["usage_band"] or ""],
+            ["awarded_eur", _euros(money["awarded_cents"])],
+            ["spent_eur", _euros(money["spent_cents"])],
+            ["expired_eur", _euros(money["expired_cents"])],
+            ["outstanding_eur", _euros(money["outstanding_cents"])],
+        ]
+        return ["figure", "value"], rows
+    if table == "by_category":
+        header = [
+            "category", "children_awarded", "children_with_redemption", "usage_share", "redemptions",
+            "awarded_eur", "spent_eur", "expired_eur", "outstanding_eur",
+        ]
+        return header, [
+            [
+                c["category"], c["children_awarded"], c["children_with_redemption"], _decimal(c["usage_share"]),
+                c["redemptions"], _euros(c["awarded_cents"]), _euros(c["spent_cents"]),
+                _euros(c["expired_cents"]), _euros(c["outstanding_cents"]),
+            ]
+            for c in p["by_category"]
+        ]
+    if table == "by_age_band":
+        header = ["band", "eligible_children", "children_with_redemption", "usage_share"]
+        return header, [
+            [b["band"], b["eligible_children"], b["children_with_redemption"], _decimal(b["usage_share"])]
+            for b in p["by_age_band"]
+        ]
+    if table == "by_month":
+        header = ["month", "redemptions", "spent_eur", "children_with_redemption"]
+        return header, [
+            [m["month"], m["redemptions"], _euros(m["spent_cents"]), m["children_with_redemption"]]
+            for m in p["by_month"]
+        ]
+    if table == "by_merchant":
+        header = ["merchant_id", "name", "redemptions", "spent_eur", "children_with_redemption"]
+        return header, [
+            [m["merchant_id"], m["name"], m["redemptions"], _euros(m["spent_cents"]), m["children_with_redemption"]]
+            for m in p["by_merchant"]
+        ]
+    raise ValidationFailed(f"unknown table {table!r}: one of {', '.join(CSV_TABLES)}", errors={"table": ["unknown table"]})

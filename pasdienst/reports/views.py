@@ -1,0 +1,184 @@
+"""``/admin/gebruik``: the usage report as a page with charts (admin and finance).
+
+Parse the year, one read-only call of the report, then only presentation:
+Dutch labels, and the same published numbers drawn as SVG and listed in
+tables. Nothing here computes a figure of its own.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from markupsafe import Markup
+
+from ..access.web import current_actor, requires
+from ..clock import today as clock_today
+from ..errors import ValidationFailed
+from ..money import format_euros
+from ..wallet.labels import CATEGORY_TITLES
+from . import charts
+from .usage import CSV_TABLES, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN, report_years, usage_report
+
+pages = Blueprint("reports_pages", __name__)
+
+AGE_BAND_TITLES = {"0-3": "0 t/m 3 jaar", "4-11": "4 t/m 11 jaar", "12-17": "12 t/m 17 jaar", "other": "Andere leeftijd"}
+USAGE_BAND_TITLES = {"<25": "minder dan 25 %", "25-50": "25 tot 50 %", "50-75": "50 tot 75 %", ">75": "75 % of meer"}
+MONTHS = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)
+#: How many merchants the chart shows; the table lists them all.
+TOP_MERCHANTS = 10
+
+
+def category_title(code: str) -> str:
+    return CATEGORY_TITLES.get(code, code.replace("_", " ").capitalize())
+
+
+def month_title(month: str, *, short: bool = False) -> str:
+    year, number = month.split("-")
+    name = MONTHS[int(number) - 1]
+    return name[:3] if short else f"{name} {year}"
+
+
+def count_text(value: int | str) -> str:
+    if isinstance(value, str):
+        return value
+    return f"{value:,}".replace(",", ".")
+
+
+def percent_text(value: float | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "–"
+    return f"{value * 100:.1f}".replace(".", ",") + " %"
+
+
+def euro_text(cents: int) -> str:
+    return format_euros(cents, dutch=True, symbol=True)
+
+
+def _whole_euros(cents: float) -> str:
+    return "€ " + f"{round(cents / 100):,}".replace(",", ".")
+
+
+def _share_bars(rows: list[dict[str, Any]], title_of: Any, key: str) -> list[charts.Bar]:
+    bars = []
+    for row in rows:
+        value = row["usage_share"]
+        shown = None if isinstance(value, str) or value is None else value * 100
+        bars.append(charts.Bar(title_of(row[key]), shown, percent_text(value)))
+    return bars
+
+
+_BAND_TICKS = [(0, "0 %"), (25, "25 %"), (50, "50 %"), (75, "75 %"), (100, "100 %")]
+
+
+def usage_charts(p: dict[str, Any]) -> dict[str, Markup]:
+    """The page's charts, from the published report."""
+    hidden_note = f' Een groep van minder dan vijf kinderen staat er als "{SUPPRESSED}" zonder staaf.'
+    months = p["by_month"]
+    index = {m["month"][5:]: i for i, m in enumerate(months)}
+    spans = []
+    if "08" in index or "09" in index:
+        first, last = index.get("08", index.get("09")), index.get("09", index.get("08"))
+        spans.append((first, last, "start schooljaar"))
+    if "12" in index:
+        spans.append((index["12"], index["12"], "december"))
+    money_rows = [
+        (category_title(c["category"]), (c["spent_cents"], c["expired_cents"], c["outstanding_cents"]),
+         _whole_euros(c["awarded_cents"]))
+        for c in p["by_category"]
+    ]
+    m = p["money"]
+    money_rows.insert(0, ("Totaal", (m["spent_cents"], m["expired_cents"], m["outstanding_cents"]), _whole_euros(m["awarded_cents"])))
+    merchants = p["by_merchant"][:TOP_MERCHANTS]
+    return {
+        "category": charts.bar_chart(
+            "chart-category",
+            "Gebruik per categorie",
+            "Staafdiagram: per categorie het deel van de kinderen met zo'n tegoed dat er minstens één keer mee "
+            "betaalde, met hulplijnen bij 25, 50 en 75 %." + hidden_note,
+            _share_bars(p["by_category"], category_title, "category"),
+            maximum=100, ticks=_BAND_TICKS,
+        ),
+        "age": charts.bar_chart(
+            "chart-age",
+            "Gebruik per leeftijd",
+            "Staafdiagram: per leeftijdsgroep (leeftijd op de eerste dag van de regeling) het deel van de "
+            "kinderen met een pas dat er minstens één keer mee betaalde." + hidden_note,
+            _share_bars(p["by_age_band"], lambda b: AGE_BAND_TITLES.get(b, b), "band"),
+            maximum=100, ticks=_BAND_TICKS,
+        ),
+        "month": charts.line_chart(
+            "chart-month",
+            "Betalingen per maand",
+            "Lijndiagram: het aantal betalingen met de pas per maand (Nederlandse tijd). "
+            "Gemarkeerd: de start van het schooljaar en december, de verwachte pieken.",
+            [(month_title(x["month"], short=True), x["redemptions"]) for x in months],
+            value_text=lambda v: count_text(int(v)),
+            spans=spans,
+        ),
+        "money": charts.stacked_bar_chart(
+            "chart-money",
+            "Geld: toegekend, besteed, vervallen",
+            "Gestapeld staafdiagram: per categorie en in totaal het toegekende bedrag, verdeeld in besteed, "
+            "vervallen (aan het eind van het jaar terug naar het fonds) en nog te besteden. "
+            "Achter elke staaf het toegekende bedrag.",
+            money_rows,
+            [charts.Segment("Besteed", charts.SERIES[0]), charts.Segment("Vervallen", charts.SERIES[2]),
+             charts.Segment("Nog te besteden", charts.SERIES[1])],
+            value_text=_whole_euros,
+        ),
+        "merchant": charts.bar_chart(
+            "chart-merchant",
+            "Besteding per aanbieder",
+            f"Staafdiagram: de {len(merchants)} aanbieders waar het meeste geld is besteed, en hoeveel.",
+            [charts.Bar(x["name"], x["spent_cents"], _whole_euros(x["spent_cents"])) for x in merchants],
+            label_width=200,
+        ),
+    }
+
+
+def _year(today_year: int) -> int:
+    raw = (request.args.get("year") or "").strip()
+    if not raw:
+        return today_year
+    if not raw.isdigit() or not YEAR_MIN <= int(raw) <= YEAR_MAX:
+        raise ValidationFailed(f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.")
+    return int(raw)
+
+
+@pages.get("/admin/gebruik")
+@requires("admin", "finance")
+def usage_page() -> str:
+    from ..web.app import get_db, get_settings
+
+    actor = current_actor()
+    code = actor.municipality_code
+    assert code is not None  # admin and finance always belong to a municipality
+    this_year = clock_today(get_settings(current_app).today).year
+    year = _year(this_year)
+    with get_db(current_app).read() as session:
+        report = usage_report(session, code, year)
+        years = sorted(set(report_years(session, code)) | {this_year, year}, reverse=True)
+    published = report.published()
+    return render_template(
+        "reports/usage.html",
+        r=published,
+        municipality_name=report.municipality_name,
+        reference_date=report.reference_date,
+        year=year,
+        years=years,
+        charts=usage_charts(published),
+        csv_tables=CSV_TABLES,
+        usage_bands=[(band, USAGE_BAND_TITLES[band]) for band in USAGE_BANDS],
+        category_title=category_title,
+        age_band_title=lambda b: AGE_BAND_TITLES.get(b, b),
+        month_title=month_title,
+        count_text=count_text,
+        percent_text=percent_text,
+        euro_text=euro_text,
+        suppressed=SUPPRESSED,
+    )

@@ -1,0 +1,158 @@
+"""Settlement invariants added to ``pasdienst ledger verify``.
+
+The ledger proves that money balances; these prove that what was paid is
+exactly what was redeemed: every batch's lines add up to the redemptions it
+claimed (minus the corrections it nets off), every approved batch moved
+exactly its lines out of the payables, and clearing holds exactly what was
+approved but not yet paid (so it is zero once every batch is paid).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import books
+from ..ledger.models import Account, Posting, Transfer
+from ..ledger.verify import Problem, register_check
+from ..municipalities.models import Municipality
+from ..redeem.models import Merchant, Redemption
+from .models import CANCELLED, PAID, SETTLED_STATUSES, SettlementBatch, SettlementCorrection, SettlementItem, SettlementLine
+
+_TOO_MANY = 50
+
+
+def _problem(check: str, message: str, ids: list[str]) -> list[Problem]:
+    return [Problem(check, message, ids)] if ids else []
+
+
+@register_check("settlement_lines")
+def lines_match_redemptions(session: Session) -> list[Problem]:
+    """Each batch's lines equal the sums of the redemptions it claimed, minus its corrections."""
+    claimed: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows = session.execute(
+        select(SettlementItem.batch_id, Redemption.merchant_id, func.count(), func.sum(Redemption.amount_cents))
+        .join(Redemption, Redemption.id == SettlementItem.redemption_id)
+        .group_by(SettlementItem.batch_id, Redemption.merchant_id)
+    )
+    for batch_id, merchant_id, n, total in rows:
+        claimed[(batch_id, merchant_id)][0:2] = [int(n), int(total)]
+    for batch_id, merchant_id, total in session.execute(
+        select(SettlementCorrection.settlement_batch_id, SettlementCorrection.merchant_id, func.sum(SettlementCorrection.amount_cents))
+        .where(SettlementCorrection.settlement_batch_id.is_not(None))
+        .group_by(SettlementCorrection.settlement_batch_id, SettlementCorrection.merchant_id)
+    ):
+        claimed[(batch_id, merchant_id)][2] = int(total)
+    lines = {
+        (line.batch_id, line.merchant_id): [line.count, line.redeemed_cents, line.corrected_cents]
+        for line, status in session.execute(
+            select(SettlementLine, SettlementBatch.status).join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
+        )
+        if status != CANCELLED
+    }
+    bad = sorted(
+        f"B{b}/M{m}"
+        for b, m in set(claimed) | set(lines)
+        if claimed.get((b, m), [0, 0, 0]) != lines.get((b, m), [0, 0, 0])
+    )
+    problems = _problem(
+        "settlement_lines",
+        "batch lines (batch/merchant) that differ from the redemptions and corrections the batch holds",
+        bad[:_TOO_MANY],
+    )
+    totals = (
+        select(SettlementLine.batch_id, func.sum(SettlementLine.count).label("n"), func.sum(SettlementLine.total_cents).label("total"))
+        .group_by(SettlementLine.batch_id)
+        .subquery()
+    )
+    off = session.execute(
+        select(SettlementBatch.id)
+        .outerjoin(totals, totals.c.batch_id == SettlementBatch.id)
+        .where(
+            SettlementBatch.status != CANCELLED,
+            (func.coalesce(totals.c.n, 0) != SettlementBatch.count)
+            | (func.coalesce(totals.c.total, 0) != SettlementBatch.total_cents),
+        )
+        .order_by(SettlementBatch.id)
+    ).scalars().all()
+    return problems + _problem("settlement_lines", "batches whose count or total differs from their lines", [f"B{i}" for i in off])
+
+
+@register_check("settlement_items")
+def items_are_sound(session: Session) -> list[Problem]:
+    """Claimed redemptions exist, are not voided, and belong to the batch's municipality."""
+    bad = session.execute(
+        select(SettlementItem.redemption_id)
+        .outerjoin(Redemption, Redemption.id == SettlementItem.redemption_id)
+        .outerjoin(SettlementBatch, SettlementBatch.id == SettlementItem.batch_id)
+        .where(
+            Redemption.id.is_(None)
+            | SettlementBatch.id.is_(None)
+            | Redemption.voided_at.is_not(None)
+            | (Redemption.municipality_id != SettlementBatch.municipality_id)
+            | (SettlementBatch.status == CANCELLED)
+        )
+        .order_by(SettlementItem.redemption_id)
+        .limit(_TOO_MANY)
+    ).scalars().all()
+    return _problem(
+        "settlement_items",
+        "redemptions in a batch that are missing, voided, of another municipality, or in a cancelled batch",
+        [str(i) for i in bad],
+    )
+
+
+@register_check("settlement_transfers")
+def transfers_match_lines(session: Session) -> list[Problem]:
+    """An approved batch moved each line's total from that merchant's payable to clearing; a paid one, its total to the bank."""
+    payable_leg = (
+        select(Posting.transfer_id.label("tid"), Posting.account_id.label("aid"), Posting.amount.label("amount"))
+        .where(Posting.amount < 0)
+        .subquery()
+    )
+    rows = session.execute(
+        select(SettlementLine.batch_id, SettlementLine.merchant_id, SettlementBatch.status, Transfer.kind, Transfer.amount, SettlementLine.total_cents, payable_leg.c.aid, Merchant.account_id)
+        .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
+        .join(Merchant, Merchant.id == SettlementLine.merchant_id)
+        .outerjoin(Transfer, Transfer.id == SettlementLine.settle_transfer_id)
+        .outerjoin(payable_leg, payable_leg.c.tid == SettlementLine.settle_transfer_id)
+    ).all()
+    bad = []
+    for batch_id, merchant_id, status, kind, amount, total, debited, payable in rows:
+        settled = status in SETTLED_STATUSES
+        if settled != (kind is not None) or (settled and (kind != books.SETTLE or amount != total or debited != payable)):
+            bad.append(f"B{batch_id}/M{merchant_id}")
+    payouts = session.execute(
+        select(SettlementBatch.id)
+        .outerjoin(Transfer, Transfer.id == SettlementBatch.payout_transfer_id)
+        .where(
+            ((SettlementBatch.status == PAID) & ((Transfer.kind != books.PAYOUT) | (Transfer.amount != SettlementBatch.total_cents) | Transfer.id.is_(None)))
+            | ((SettlementBatch.status != PAID) & SettlementBatch.payout_transfer_id.is_not(None))
+        )
+        .order_by(SettlementBatch.id)
+    ).scalars().all()
+    return _problem(
+        "settlement_transfers", "batch lines without the settle transfer their state needs, or with a different one", sorted(bad)[:_TOO_MANY]
+    ) + _problem("settlement_transfers", "paid batches without their payout transfer", [f"B{i}" for i in payouts])
+
+
+@register_check("settlement_clearing")
+def clearing_holds_unpaid_batches(session: Session) -> list[Problem]:
+    """Clearing holds what was approved but not yet paid: zero once every batch is paid."""
+    unpaid = dict(
+        session.execute(
+            select(SettlementBatch.municipality_id, func.sum(SettlementBatch.total_cents))
+            .where(SettlementBatch.status.in_(tuple(s for s in SETTLED_STATUSES if s != PAID)))
+            .group_by(SettlementBatch.municipality_id)
+        ).all()
+    )
+    bad = []
+    for municipality_id, code, balance in session.execute(
+        select(Municipality.id, Municipality.code, Account.balance)
+        .join(Account, (Account.ledger == Municipality.code) & (Account.kind == books.CLEARING))
+        .order_by(Municipality.code)
+    ):
+        if int(balance) != int(unpaid.get(municipality_id, 0)):
+            bad.append(f"{code} (clearing {balance}, approved and unpaid {unpaid.get(municipality_id, 0)})")
+    return _problem("settlement_clearing", "clearing accounts that do not hold exactly the approved, unpaid batches", bad)

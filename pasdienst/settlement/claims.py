@@ -1,0 +1,53 @@
+"""Which redemptions are claimed by a settlement batch, and the lock that
+keeps claiming and voiding apart.
+
+Kept apart from ``services`` so that ``redeem`` can ask "is this redemption
+in a batch?" without importing the settlement services (which import redeem).
+
+The lock: creating or cancelling a batch takes a municipality's settlement
+lock exclusively, a void takes it shared. A void therefore either finishes
+before a batch reads the redemptions (and the batch skips the voided one) or
+starts after the batch committed (and sees it is claimed); without it, on
+PostgreSQL, both could read the other's row before it changed. SQLite needs
+no lock: every write transaction there already holds the database's write
+lock from its first statement (``BEGIN IMMEDIATE``).
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from .models import SettlementItem
+
+
+def _lock_key(municipality_id: int) -> int:
+    digest = hashlib.sha256(f"pasdienst:settlement:{municipality_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_municipality(session: Session, municipality_id: int, *, shared: bool = False) -> None:
+    """Hold the municipality's settlement lock until the transaction ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(text(f"SELECT {function}(:k)"), {"k": _lock_key(municipality_id)})
+
+
+def batch_of(session: Session, redemption_id: int) -> int | None:
+    """The batch that claimed this redemption, if any."""
+    return session.execute(
+        select(SettlementItem.batch_id).where(SettlementItem.redemption_id == redemption_id)
+    ).scalar()
+
+
+def claimed(session: Session, redemption_ids: Iterable[int]) -> set[int]:
+    """Those of ``redemption_ids`` that are in a batch."""
+    ids = list(redemption_ids)
+    if not ids:
+        return set()
+    return set(
+        session.execute(select(SettlementItem.redemption_id).where(SettlementItem.redemption_id.in_(ids))).scalars()
+    )

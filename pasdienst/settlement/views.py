@@ -1,0 +1,270 @@
+"""``/finance``: run the month, approve, hand the bank one file, mark it paid;
+``/merchant/uitbetalingen``: a merchant's own settlements.
+
+Thin: parse the form, one service call in one transaction, then redirect
+with a Dutch message (POST-redirect-GET). Downloads are built by the same
+services as the command line, so the web and ``pasdienst settlement export``
+hand out the identical file.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ..access.web import current_actor, requires
+from ..banking import InvalidIBAN
+from ..clock import AMSTERDAM
+from ..clock import now as clock_now
+from ..clock import today as clock_today
+from ..errors import PasdienstError, ValidationFailed
+from . import services
+from .errors import FourEyes, NothingToSettle, WrongState
+from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
+from .schemas import CreateBatchForm
+from .sepa import SepaExportError
+from .statements import STYLESHEET_URL, euros
+
+pages = Blueprint("settlement_pages", __name__)
+
+STATUS_TITLES = {
+    DRAFT: "Concept",
+    APPROVED: "Goedgekeurd",
+    EXPORTED: "Betaalbestand gemaakt",
+    PAID: "Betaald",
+    CANCELLED: "Geannuleerd",
+}
+#: What a merchant reads about a batch it is in (drafts are not shown to it).
+MERCHANT_STATUS_TITLES = {
+    APPROVED: "Goedgekeurd, wordt betaald",
+    EXPORTED: "Betaalopdracht bij de bank",
+    PAID: "Betaald",
+}
+
+
+def _parts():  # noqa: ANN202
+    from ..web.app import get_db, get_settings
+
+    settings = get_settings(current_app)
+    return get_db(current_app), settings
+
+
+def _day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
+    return value.strftime("%d-%m-%Y")
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if value else ""
+
+
+_HELPERS = {"euros": euros, "day": _day, "moment": _moment, "status_title": STATUS_TITLES.get}
+
+
+def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
+    """The refusal in the words of the finance page."""
+    if isinstance(exc, NothingToSettle):
+        return "Er is niets af te rekenen: geen verzilveringen vóór die datum die nog niet in een afrekening zitten."
+    if isinstance(exc, FourEyes):
+        return "Je hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
+    if isinstance(exc, WrongState):
+        return f"Dat kan niet in deze status van afrekening B{batch_id}. Vernieuw de pagina."
+    if isinstance(exc, SepaExportError):
+        if "has no IBAN" in exc.message:
+            return "De gemeente heeft nog geen rekeningnummer om van te betalen. Vraag beheer het in te stellen."
+        return "Het betaalbestand kan niet worden gemaakt: " + exc.message
+    if isinstance(exc, InvalidIBAN) or (isinstance(exc, ValidationFailed) and "bank accounts" in exc.message):
+        return "Goedkeuren kan niet: het rekeningnummer van een aanbieder klopt niet. Zie de regels hieronder."
+    if isinstance(exc, ValidationFailed) and "after today" in exc.message:
+        return "Kies vandaag of een eerdere datum: een afrekening neemt alleen dagen mee die voorbij zijn."
+    return exc.message
+
+
+def _batch_url(batch_id: int) -> str:
+    return url_for("settlement_pages.batch_page", batch_id=batch_id)
+
+
+# -- finance ---------------------------------------------------------------------------
+
+@pages.get("/finance")
+@requires("finance")
+def index() -> str:
+    db, settings = _parts()
+    actor = current_actor()
+    assert actor.municipality_code is not None
+    today = clock_today(settings.today)
+    with db.read() as session:
+        batches = services.list_batches(session, actor, actor.municipality_code)
+        waiting = services.waiting_to_settle(session, actor, actor.municipality_code, until=today)
+        emails = services.user_emails(session, {b.created_by_user_id for b in batches} | {b.approved_by_user_id for b in batches})
+    return render_template(
+        "finance/index.html", batches=batches, waiting=waiting, emails=emails, today=today, active="finance", **_HELPERS
+    )
+
+
+@pages.post("/finance/afrekeningen")
+@requires("finance")
+def create() -> ResponseReturnValue:
+    db, settings = _parts()
+    actor = current_actor()
+    assert actor.municipality_code is not None
+    form = CreateBatchForm().load_form(request.form)
+    if form is None:
+        flash("Kies de datum tot wanneer de verzilveringen meegaan (bijvoorbeeld de eerste van deze maand).", "error")
+        return redirect(url_for("settlement_pages.index"))
+    try:
+        with db.transaction() as session:
+            batch = services.create_batch(
+                session, actor, actor.municipality_code, until=form["until"],
+                today=clock_today(settings.today), now=clock_now(settings.today),
+            )
+            batch_id, count, total = batch.id, batch.count, batch.total_cents
+    except (NothingToSettle, ValidationFailed) as exc:
+        flash(_dutch(exc), "error")
+        return redirect(url_for("settlement_pages.index"))
+    flash(f"Afrekening B{batch_id} is gemaakt: {count} verzilveringen, {euros(total)}. Laat een collega hem goedkeuren.", "success")
+    return redirect(_batch_url(batch_id))
+
+
+@pages.get("/finance/afrekeningen/<int:batch_id>")
+@requires("finance")
+def batch_page(batch_id: int) -> str:
+    db, _ = _parts()
+    actor = current_actor()
+    with db.read() as session:
+        batch = services.get_batch(session, actor, batch_id)
+        lines = services.batch_lines(session, actor, batch_id)
+        steps = services.batch_transitions(session, actor, batch_id)
+        emails = services.user_emails(
+            session, {batch.created_by_user_id, batch.approved_by_user_id, batch.paid_by_user_id, batch.cancelled_by_user_id}
+        )
+    return render_template(
+        "finance/batch.html", batch=batch, lines=lines, steps=steps, emails=emails, active="finance",
+        own_batch=batch.created_by_user_id == actor.user_id, problems=[line for line in lines if line.problem], **_HELPERS,
+    )
+
+
+def _step(batch_id: int, work, success: str) -> ResponseReturnValue:  # noqa: ANN001
+    db, settings = _parts()
+    try:
+        with db.transaction() as session:
+            result = work(session, current_actor(), batch_id, now=clock_now(settings.today))
+    except (WrongState, FourEyes, ValidationFailed) as exc:
+        flash(_dutch(exc, batch_id), "error")
+        return redirect(_batch_url(batch_id))
+    flash(success if result.changed else "Dat was al gebeurd; er is niets veranderd.", "success")
+    return redirect(_batch_url(batch_id))
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/goedkeuren")
+@requires("finance")
+def approve(batch_id: int) -> ResponseReturnValue:
+    return _step(
+        batch_id, services.approve_batch,
+        f"Afrekening B{batch_id} is goedgekeurd. Maak nu het betaalbestand voor de bank.",
+    )
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/annuleren")
+@requires("finance")
+def cancel(batch_id: int) -> ResponseReturnValue:
+    return _step(
+        batch_id, services.cancel_batch,
+        f"Afrekening B{batch_id} is geannuleerd. De verzilveringen gaan mee in de volgende afrekening.",
+    )
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/betaald")
+@requires("finance")
+def paid(batch_id: int) -> ResponseReturnValue:
+    return _step(batch_id, services.mark_paid, f"Afrekening B{batch_id} is als betaald gemeld.")
+
+
+def _sepa_download(export: services.Export) -> Response:
+    return Response(
+        export.sepa,
+        mimetype="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="afrekening-B{export.batch_id}-sepa.xml"'},
+    )
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/export")
+@requires("finance")
+def export(batch_id: int) -> ResponseReturnValue:
+    """Make the payment file: marks the batch exported (the first time) and hands out the file."""
+    db, settings = _parts()
+    actor = current_actor()
+    try:
+        with db.read() as session:
+            files = services.build_export(
+                session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today)
+            )
+        with db.transaction() as session:
+            services.record_export(session, actor, files, now=clock_now(settings.today))
+    except (WrongState, SepaExportError) as exc:
+        flash(_dutch(exc, batch_id), "error")
+        return redirect(_batch_url(batch_id))
+    return _sepa_download(files)
+
+
+@pages.get("/finance/afrekeningen/<int:batch_id>/sepa.xml")
+@requires("finance")
+def sepa_file(batch_id: int) -> ResponseReturnValue:
+    """The payment file again, byte for byte (only once it was made)."""
+    db, settings = _parts()
+    actor = current_actor()
+    with db.read() as session:
+        batch = services.get_batch(session, actor, batch_id)
+        if batch.status not in (EXPORTED, PAID):
+            flash("Er is nog geen betaalbestand van deze afrekening.", "error")
+            return redirect(_batch_url(batch_id))
+        files = services.build_export(session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today))
+    return _sepa_download(files)
+
+
+@pages.get("/finance/afrekeningen/<int:batch_id>/regels.csv")
+@requires("finance")
+def lines_csv(batch_id: int) -> ResponseReturnValue:
+    db, _ = _parts()
+    actor = current_actor()
+    with db.read() as session:
+        data = services.lines_csv_of(session, actor, batch_id)
+    return Response(
+        data, mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="afrekening-B{batch_id}-regels.csv"'},
+    )
+
+
+@pages.get("/finance/afrekeningen/<int:batch_id>/aanbieder/<int:merchant_id>")
+@requires("finance")
+def statement(batch_id: int, merchant_id: int) -> ResponseReturnValue:
+    db, _ = _parts()
+    with db.read() as session:
+        found = services.statement_for(session, current_actor(), batch_id, merchant_id, stylesheet_url=STYLESHEET_URL)
+    return Response(found.html, mimetype="text/html")
+
+
+# -- the merchant's own view --------------------------------------------------------------
+
+@pages.get("/merchant/uitbetalingen")
+@requires("merchant")
+def merchant_payouts() -> str:
+    db, _ = _parts()
+    with db.read() as session:
+        payouts = services.merchant_payouts(session, current_actor())
+    return render_template("merchant/payouts.html", payouts=payouts, titles=MERCHANT_STATUS_TITLES, **_HELPERS)
+
+
+@pages.get("/merchant/uitbetalingen/<int:batch_id>")
+@requires("merchant")
+def merchant_statement(batch_id: int) -> ResponseReturnValue:
+    db, _ = _parts()
+    actor = current_actor()
+    assert actor.merchant_id is not None
+    with db.read() as session:
+        found = services.statement_for(session, actor, batch_id, actor.merchant_id, stylesheet_url=STYLESHEET_URL)
+    return Response(found.html, mimetype="text/html")

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""The back office's pages (issue 6) on a G4-sized municipality, SQLite and PostgreSQL.
+
+The world is the usage report's (``scripts/bench_reports.py``: 30,000 children
+with passes, 300 merchants, 300,000 redemptions). Then, logged in as an admin,
+after one warm-up each, median and best of ``--runs`` page loads:
+
+* ``/admin`` (the dashboard: counts, usage share, budget, recent audit events);
+* ``/admin/kinderen?q=B-00012`` (a reference prefix) and ``?q=kind`` (a first
+  name every child has: the first 50);
+* ``/admin/kinderen/<id>`` of a child with payments;
+* ``/admin/budget`` and ``/admin/auditlog``.
+
+Target: every page under 0.5 s on both databases.
+
+Usage: .venv/bin/python scripts/bench_admin.py [--children 30000] [--redemptions 300000]
+       [--only sqlite|postgresql] [--runs 5] [--sqlite-file PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from pasdienst import migrate  # noqa: E402
+from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings  # noqa: E402
+from pasdienst.db import Database  # noqa: E402
+from pasdienst.redeem.models import Redemption  # noqa: E402
+from pasdienst.wallet.models import ChildPass  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_reports", Path(__file__).with_name("bench_reports.py"))
+assert _spec is not None and _spec.loader is not None
+bench_reports = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_reports)
+
+SCHEMA = "pasdienst_bench_admin"
+
+
+def measure(db: Database, settings: Settings, runs: int) -> dict[str, tuple[float, float]]:
+    from dataclasses import replace
+
+    from pasdienst.web.app import create_app
+    from tests.access.helpers import login_as, make_user
+
+    app = create_app(replace(settings, today=bench_reports.TODAY), db=db)
+    logging.getLogger("pasdienst.request").setLevel(logging.WARNING)  # one JSON line per request: not here
+    client = app.test_client()
+    login_as(client, make_user(db, "admin", municipality=bench_reports.CODE))
+    with db.read() as s:
+        child_id = s.execute(
+            select(ChildPass.child_id).join(Redemption, Redemption.pass_id == ChildPass.id).limit(1)
+        ).scalar_one()
+    pages = {
+        "dashboard": "/admin",
+        "search ref": "/admin/kinderen?q=B-00012",
+        "search name": "/admin/kinderen?q=kind",
+        "child": f"/admin/kinderen/{child_id}",
+        "budget": "/admin/budget",
+        "auditlog": "/admin/auditlog",
+    }
+    results = {}
+    for label, path in pages.items():
+        assert client.get(path).status_code == 200, path  # warm-up
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            response = client.get(path)
+            times.append(time.perf_counter() - start)
+            assert response.status_code == 200, path
+        results[label] = (statistics.median(times), min(times))
+        print(f"  {label:<14} {path:<32} median {results[label][0]:.3f} s, best {results[label][1]:.3f} s", flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--children", type=int, default=30_000)
+    parser.add_argument("--redemptions", type=int, default=300_000)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sqlite-file", type=Path)
+    args = parser.parse_args()
+    settings = Settings(secret_keys=("bench-secret-key-0123456789",), base_url="https://kindpakket.bench.nl")
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.sqlite_file or Path(tmp) / "bench.db"
+            fresh = not path.exists()
+            db = Database(f"sqlite:///{path}")
+            migrate.upgrade(db)
+            print("SQLite (file, WAL):")
+            if fresh:
+                bench_reports.build(db, settings, args.children, args.redemptions)
+            results["SQLite"] = measure(db, settings, args.runs)
+            db.dispose()
+    if args.only in (None, "postgresql"):
+        base = make_url(bench_reports.PG_URL if hasattr(bench_reports, "PG_URL") else DEFAULT_TEST_POSTGRES_URL)
+        admin = create_engine(base.set(drivername="postgresql+psycopg"))
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        url = base.set(drivername="postgresql+psycopg").update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+        try:
+            db = Database(url.render_as_string(hide_password=False))
+            migrate.upgrade(db)
+            print("PostgreSQL:")
+            bench_reports.build(db, settings, args.children, args.redemptions)
+            results["PostgreSQL"] = measure(db, settings, args.runs)
+            db.dispose()
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            admin.dispose()
+    print()
+    labels = list(next(iter(results.values())))
+    print("| database | " + " | ".join(labels) + " |")
+    print("|---|" + "---:|" * len(labels))
+    for name, figures in results.items():
+        print(f"| {name} | " + " | ".join(f"{figures[k][0]:.3f} s" for k in labels) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,476 @@
+#!/usr/bin/env python
+"""Redemptions per second under gunicorn, next to the bare SQL of a redemption.
+
+For SQLite (a file, WAL, synchronous=FULL) and PostgreSQL (a throwaway
+schema in ``PASDIENST_TEST_POSTGRES_URL``), in one run:
+
+1. prepare a database: migrations, a municipality, N issued passes with a big
+   sport budget each, a sports club and its API token;
+2. serve the real app with gunicorn (``pasdienst/gunicorn_conf.py``, sync
+   workers) and drive ``POST /api/v1/redemptions`` with ``wrk``: C
+   connections for S seconds, each request a random pass, a random amount
+   and its own ``Idempotency-Key`` (the real QR payload, the Bearer token);
+3. serve the *bare* app defined below (not part of the product) the same way
+   on the same database: one Flask endpoint doing only the SQL a redemption
+   needs (lock the balance row, guarded UPDATE, INSERT one row) through the
+   bare driver, and drive it with the same requests;
+4. print requests per second, p50/p99 latency and errors of both, and their
+   ratio; then check the ledger (``verify``) and that the money adds up.
+
+Targets (issue 4): ratio at least 0.6; p99 under 50 ms on PostgreSQL.
+
+Usage:
+    .venv/bin/python scripts/bench_redeem.py [--seconds 20] [--clients 16]
+        [--workers 5] [--passes 200] [--merchants 1] [--only sqlite|postgresql] [--ratelimit-storage URL]
+
+Needs ``wrk`` (Debian's package; installed with apt-get when missing and
+running as root). The per-token till limit (300 a minute) is raised for the
+run with ``PASDIENST_TILL_RATE_LIMIT``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TODAY = date(2027, 3, 15)
+BUDGET_CENTS = 1_000_000  # € 10,000 per pass: no run comes near spending it
+SECRET = "bench-redeem-key-" + "x" * 24
+MUNICIPALITY = "benchdorp"
+
+SCHEME = f"""\
+municipality = "{MUNICIPALITY}"
+year = 2027
+valid_from = "2027-01-01"
+valid_until = "2027-12-31"
+income_limit_pct = 120
+
+[[budget]]
+category = "sport_culture"
+amount = "{BUDGET_CENTS // 100}.00"
+ages = [4, 17]
+"""
+
+
+# -- the bare app: not part of the product ------------------------------------------
+
+BARE_DDL = {
+    "sqlite": [
+        "CREATE TABLE IF NOT EXISTS bench_bare_account (id INTEGER PRIMARY KEY, balance BIGINT NOT NULL CHECK (balance >= 0))",
+        "CREATE TABLE IF NOT EXISTS bench_bare_redemption (id INTEGER PRIMARY KEY, account_id BIGINT NOT NULL "
+        "REFERENCES bench_bare_account (id), amount_cents BIGINT NOT NULL CHECK (amount_cents > 0), "
+        "idempotency_key VARCHAR(200) NOT NULL UNIQUE, created_at TIMESTAMP NOT NULL)",
+    ],
+    "postgresql": [
+        "CREATE TABLE IF NOT EXISTS bench_bare_account (id BIGINT PRIMARY KEY, balance BIGINT NOT NULL CHECK (balance >= 0))",
+        "CREATE TABLE IF NOT EXISTS bench_bare_redemption (id BIGSERIAL PRIMARY KEY, account_id BIGINT NOT NULL "
+        "REFERENCES bench_bare_account (id), amount_cents BIGINT NOT NULL CHECK (amount_cents > 0), "
+        "idempotency_key VARCHAR(200) NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL)",
+    ],
+}
+
+
+def bare_app() -> Any:
+    """The baseline: what a redemption costs with nothing but Flask and the driver.
+
+    Configured by ``BENCH_BARE_DIALECT`` (sqlite|postgresql) and
+    ``BENCH_BARE_DSN`` (a file path, or a libpq conninfo with the schema in
+    ``options``). One connection per worker process, opened after the fork.
+    """
+    from datetime import datetime, timezone
+
+    from flask import Flask, jsonify, request
+
+    dialect = os.environ["BENCH_BARE_DIALECT"]
+    dsn = os.environ["BENCH_BARE_DSN"]
+    app = Flask("bench_bare")
+    state: dict[str, Any] = {}
+
+    def connection() -> Any:
+        if "conn" not in state:
+            if dialect == "sqlite":
+                import sqlite3
+
+                conn = sqlite3.connect(dsn, isolation_level=None, check_same_thread=False, timeout=30)
+                for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
+                    conn.execute(f"PRAGMA {pragma}")
+            else:
+                import psycopg
+
+                conn = psycopg.connect(dsn)
+            state["conn"] = conn
+        return state["conn"]
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/redemptions")
+    def redeem() -> Any:
+        body = request.get_json()
+        key = request.headers["Idempotency-Key"]
+        account, amount = int(body["voucher_id"]), int(body["amount_cents"])
+        now = datetime.now(timezone.utc)
+        conn = connection()
+        if dialect == "sqlite":
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("SELECT balance FROM bench_bare_account WHERE id = ?", (account,)).fetchone()
+                row = conn.execute(
+                    "UPDATE bench_bare_account SET balance = balance - ? WHERE id = ? AND balance >= ? RETURNING balance",
+                    (amount, account, amount),
+                ).fetchone()
+                if row is None:
+                    conn.execute("ROLLBACK")
+                    return {"code": "insufficient_balance"}, 409
+                new_id = conn.execute(
+                    "INSERT INTO bench_bare_redemption (account_id, amount_cents, idempotency_key, created_at) "
+                    "VALUES (?, ?, ?, ?) RETURNING id",
+                    (account, amount, key, now.replace(tzinfo=None).isoformat(" ")),
+                ).fetchone()[0]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        else:
+            with conn.transaction():
+                conn.execute("SELECT balance FROM bench_bare_account WHERE id = %s FOR UPDATE", (account,)).fetchone()
+                row = conn.execute(
+                    "UPDATE bench_bare_account SET balance = balance - %s WHERE id = %s AND balance >= %s RETURNING balance",
+                    (amount, account, amount),
+                ).fetchone()
+                if row is None:
+                    return {"code": "insufficient_balance"}, 409
+                new_id = conn.execute(
+                    "INSERT INTO bench_bare_redemption (account_id, amount_cents, idempotency_key, created_at) "
+                    "VALUES (%s, %s, %s, %s) RETURNING id",
+                    (account, amount, key, now),
+                ).fetchone()[0]
+        return jsonify(id=new_id, amount_cents=amount, balance_after_cents=row[0]), 201
+
+    return app
+
+
+# -- the load generator ------------------------------------------------------------
+
+LUA = """\
+local passes = {%(passes)s}
+local tokens = {%(tokens)s}
+local prefix = "run"
+local counter = 0
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  prefix = args[1] or prefix
+  math.randomseed(tid * 7919 + os.time())
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  counter = counter + 1
+  local p = passes[math.random(#passes)]
+  local body = string.format('{"code":"%%s","voucher_id":%%d,"amount_cents":%%d}', p[1], p[2], math.random(1, 999))
+  wrk.headers["Idempotency-Key"] = string.format("%%s-%%d-%%d", prefix, tid, counter)
+  wrk.headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]
+  return wrk.format(nil, "/api/v1/redemptions", nil, body)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d, ' ..
+    '"p50_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk (Debian package) ...", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update", "-q"], check=False, stdout=subprocess.DEVNULL)
+            subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is missing: apt-get install wrk")
+    return found
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    errors: int
+
+    @classmethod
+    def of(cls, raw: dict[str, int]) -> Load:
+        errors = sum(raw[k] for k in ("connect", "read", "write", "status", "timeout"))
+        return cls(
+            raw["requests"] / (raw["duration_us"] / 1e6), raw["p50_us"] / 1000, raw["p99_us"] / 1000,
+            raw["max_us"] / 1000, raw["requests"], errors,
+        )
+
+
+def drive(wrk: str, script: Path, url: str, *, seconds: int, clients: int, prefix: str) -> Load:
+    threads = str(min(clients, 2))
+    done = subprocess.run(
+        [wrk, "-t", threads, "-c", str(clients), "-d", f"{round(seconds)}s", "--timeout", "10s", "-s", str(script), url,
+         "--", prefix],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
+    out = done.stdout
+    line = next(x for x in out.splitlines() if x.startswith("{"))
+    return Load.of(json.loads(line))
+
+
+# -- serving -------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict[str, str], *, workers: int, log: Path, pythonpath: str | None = None) -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:pasdienst.gunicorn_conf", "--workers", str(workers),
+            "--bind", f"127.0.0.1:{port}"]
+    if pythonpath:
+        args += ["--pythonpath", pythonpath]
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*args, app_spec], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:  # noqa: S310 - our own server
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start ({app_spec}); see {log}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- the world -------------------------------------------------------------------
+
+@dataclass
+class World:
+    tokens: list[str]  # one API token per merchant
+    passes: list[tuple[str, int]]  # (QR payload, voucher id)
+    merchant_accounts: list[int]
+
+
+def children_csv(n: int) -> bytes:
+    lines = ["child_ref;first_name;birth_date;income_pct"]
+    lines += [f"B-{i:06d};Kind{i};{2010 + i % 12}-0{1 + i % 9}-1{i % 9};100" for i in range(n)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def prepare(url: str, n: int, dialect: str, instance: Path, merchants: int = 1) -> World:
+    from sqlalchemy import text
+
+    from pasdienst import migrate
+    from pasdienst.access.services import create_token, create_user, hash_password
+    from pasdienst.config import Settings
+    from pasdienst.db import Database
+    from pasdienst.municipalities.services import add_municipality, topup_budget
+    from pasdienst.redeem.merchants import add_merchant
+    from pasdienst.wallet.models import Voucher
+    from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
+
+    settings = Settings(database_url=url, secret_keys=(SECRET,), today=TODAY, instance_path=instance)
+    db = Database(url)
+    migrate.upgrade(db)
+    with db.transaction() as s:
+        add_municipality(s, MUNICIPALITY, name="Gemeente Benchdorp", iban="NL91ABNA0417164300")
+        topup_budget(s, MUNICIPALITY, n * BUDGET_CENTS, reference="bench")
+        load_scheme(s, SCHEME)
+        import_children(s, MUNICIPALITY, children_csv(n), settings=settings, today=TODAY)
+        issue_passes(s, MUNICIPALITY, 2027, settings=settings, today=TODAY)
+        password_hash = hash_password("bench password 1234")
+        tokens, merchant_accounts = [], []
+        for m in range(merchants):
+            merchant = add_merchant(
+                s, MUNICIPALITY, name=f"Sportclub Bench {m + 1}", categories="sport_culture", iban="NL91ABNA0417164300"
+            )
+            merchant_accounts.append(merchant.account_id)
+            create_user(s, f"kassa{m + 1}@bench.example", role="merchant", merchant_id=merchant.id,
+                        password="bench password 1234", password_hash=password_hash, must_change_password=False)
+            tokens.append(create_token(s, f"kassa{m + 1}@bench.example", "wrk"))
+    passes = []
+    with db.read() as s:
+        for row in export_rows(s, MUNICIPALITY, settings=settings, today=TODAY):
+            child_pass = resolve_pass(s, row.url, settings=settings, today=TODAY)
+            voucher = s.query(Voucher).filter(Voucher.pass_id == child_pass.id).one()
+            passes.append((row.url, voucher.id))
+    with db.transaction() as s:
+        for ddl in BARE_DDL[dialect]:
+            s.execute(text(ddl))
+        s.execute(text("INSERT INTO bench_bare_account (id, balance) VALUES (:id, :b)"),
+                  [{"id": vid, "b": BUDGET_CENTS} for _, vid in passes])
+    db.dispose()
+    assert len(passes) == n, f"{len(passes)} passes issued, {n} wanted"
+    return World(tokens, passes, merchant_accounts)
+
+
+def check(url: str, world: World, n: int) -> str:
+    """Verify the ledger and that both apps' money adds up; a one-line summary."""
+    from sqlalchemy import func, select, text
+
+    from pasdienst import ledger
+    from pasdienst.db import Database
+    from pasdienst.ledger.verify import verify
+    from pasdienst.plugins import load_verify_checks
+    from pasdienst.redeem.models import Redemption
+
+    load_verify_checks()
+    db = Database(url)
+    with db.read() as s:
+        report = verify(s)
+        count, total = s.execute(select(func.count(), func.coalesce(func.sum(Redemption.amount_cents), 0))).one()
+        payable = sum(ledger.balance(s, account) for account in world.merchant_accounts)
+        bare_count, bare_total = s.execute(
+            text("SELECT count(*), coalesce(sum(amount_cents), 0) FROM bench_bare_redemption")
+        ).one()
+        bare_left = s.execute(text("SELECT sum(balance) FROM bench_bare_account")).scalar_one()
+    db.dispose()
+    problems = [str(p) for p in report.problems]
+    if payable != total:
+        problems.append(f"merchant payable {payable} != redeemed {total}")
+    if bare_left + bare_total != n * BUDGET_CENTS:
+        problems.append(f"bare: balances {bare_left} + redeemed {bare_total} != {n * BUDGET_CENTS}")
+    state = "ok" if not problems else "PROBLEMS: " + "; ".join(problems)
+    return (f"{report.summary()}; {count} redemptions (€ {total / 100:,.2f}) = merchant payables; "
+            f"bare: {bare_count} rows, balances add up -> {state}")
+
+
+# -- one database -------------------------------------------------------------------
+
+def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, wrk: str, tmp: Path) -> dict[str, Load]:
+    print(f"\n{name}: preparing {args.passes} passes ...", flush=True)
+    world = prepare(url, args.passes, dialect, tmp / f"instance-{dialect}", args.merchants)
+    script = tmp / f"redeem-{dialect}.lua"
+    passes = ", ".join(f'{{"{payload}", {vid}}}' for payload, vid in world.passes)
+    script.write_text(LUA % {"passes": passes, "tokens": ", ".join(f'"{t}"' for t in world.tokens)})
+    results: dict[str, Load] = {}
+    log = tmp / f"gunicorn-{dialect}.log"
+    product_env = {
+        "PASDIENST_DATABASE_URL": url,
+        "PASDIENST_SECRET_KEY": SECRET,
+        "PASDIENST_TODAY": TODAY.isoformat(),
+        "PASDIENST_INSTANCE_PATH": str(tmp / f"instance-{dialect}"),
+        "PASDIENST_TILL_RATE_LIMIT": "1000000 per minute",
+        "PASDIENST_RATELIMIT_STORAGE_URL": args.ratelimit_storage,
+    }
+    bare_env = {"BENCH_BARE_DIALECT": dialect, "BENCH_BARE_DSN": dsn}
+    run_id = secrets.token_hex(3)
+    for label, spec, env, path in (
+        ("pasdienst", "pasdienst.web.app:create_app()", product_env, None),
+        ("bare SQL", "bench_redeem:bare_app()", bare_env, str(Path(__file__).parent)),
+    ):
+        with gunicorn(spec, env, workers=args.workers, log=log, pythonpath=path) as base:
+            drive(wrk, script, base, seconds=args.warmup, clients=args.clients, prefix=f"w-{run_id}-{label[0]}")
+            load = drive(wrk, script, base, seconds=args.seconds, clients=args.clients, prefix=f"r-{run_id}-{label[0]}")
+        results[label] = load
+        print(f"  {label:<10} {load.rps:8.0f} req/s   p50 {load.p50_ms:6.1f} ms   p99 {load.p99_ms:6.1f} ms   "
+              f"max {load.max_ms:6.1f} ms   {load.requests} requests, {load.errors} errors", flush=True)
+    ratio = results["pasdienst"].rps / results["bare SQL"].rps
+    print(f"  (load average now {os.getloadavg()[0]:.1f}: other work on the machine distorts both)", flush=True)
+    print(f"  ratio {ratio:.2f} (target >= 0.6)", flush=True)
+    print("  " + check(url, world, args.passes), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=5)
+    parser.add_argument("--passes", type=int, default=200)
+    parser.add_argument("--merchants", type=int, default=1,
+                        help="spread the clients over this many merchants (tokens); 1: every till at one shop")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--ratelimit-storage", default="memory://",
+                        help="PASDIENST_RATELIMIT_STORAGE_URL of the app, e.g. redis://127.0.0.1:6379 (default memory://)")
+    args = parser.parse_args()
+    wrk = ensure_wrk()
+    print(f"{args.clients} clients for {args.seconds:g} s (after {args.warmup:g} s warm-up), gunicorn with "
+          f"{args.workers} sync workers, {args.merchants} merchant(s), {os.cpu_count()} cores, rate-limit storage {args.ratelimit_storage}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="bench-redeem-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.only in (None, "sqlite"):
+            path = tmp / "sqlite" / "pasdienst.db"
+            run("SQLite", f"sqlite:///{path}", str(path), "sqlite", args, wrk, tmp)
+        if args.only in (None, "postgresql"):
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            schema = f"pasdienst_bench_redeem_{os.getpid()}"
+            base = make_url(PG_URL).set(drivername="postgresql+psycopg")
+            admin = create_engine(base)
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+            plain = base.set(drivername="postgresql").render_as_string(hide_password=False)
+            dsn = f"{plain}?options=-csearch_path%3D{schema}"
+            try:
+                run("PostgreSQL", url, dsn, "postgresql", args, wrk, tmp)
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+#!/usr/bin/env python
+"""Usage report figures (issue 6) on SQLite and PostgreSQL.
+
+For each database, from an empty migrated schema (a throwaway file or
+schema): 30,000 children imported and issued their passes through the
+services (a sports budget, a school budget, a swimming punch card and a
+clothing cheque from age 4; the cheque only under 4), 300 merchants, then
+300,000 redemptions written with set-based SQL (``tests/reports/synthetic.py``).
+Then the timings, after one warm-up run each (median and best of ``--runs``):
+
+* ``usage_report()``, the service the API and the page call;
+* ``GET /api/v1/municipalities/bench/usage?year=2027`` (JSON);
+* ``GET /admin/gebruik?year=2027``, the page with its five SVG charts.
+
+Target: every one under 1 s on both databases.
+
+Usage: .venv/bin/python scripts/bench_reports.py [--children 30000] [--redemptions 300000]
+       [--only sqlite|postgresql] [--runs 5] [--sqlite-file PATH] [--explain]
+
+``--sqlite-file`` keeps the generated SQLite database there and reuses it
+on the next run (only the timings run again).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from pasdienst import migrate  # noqa: E402
+from pasdienst.config import Settings  # noqa: E402
+from pasdienst.db import Database  # noqa: E402
+from pasdienst.municipalities.models import Municipality  # noqa: E402
+from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
+from pasdienst.redeem.merchants import add_merchant  # noqa: E402
+from pasdienst.redeem.models import Redemption  # noqa: E402
+from pasdienst.reports.usage import usage_report  # noqa: E402
+from pasdienst.wallet.models import CATEGORIES  # noqa: E402
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
+from tests.access.helpers import TEST_IBANS, login_as, make_user  # noqa: E402
+from tests.reports.synthetic import Spread, add_redemptions  # noqa: E402
+
+PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SCHEMA = "pasdienst_bench_reports"
+CODE = "bench"
+YEAR = 2027
+TODAY = date(2027, 1, 10)
+MERCHANTS = 300
+
+SCHEME = """\
+municipality = "bench"
+year = 2027
+valid_from = "2027-01-01"
+valid_until = "2027-12-31"
+income_limit_pct = 120
+sliding_scale = [{ up_to_pct = 130, share = 0.5 }]
+
+[[budget]]
+category = "sport_culture"
+amount = "150.00"
+ages = [4, 17]
+
+[[budget]]
+category = "school"
+amount = "50.00"
+ages = [4, 17]
+
+[[punchcard]]
+code = "zwemmen"
+category = "sport_culture"
+strips = 10
+strip_value = "4.50"
+ages = [4, 17]
+
+[[cheque]]
+code = "fashioncheque"
+category = "clothing"
+amount = "75.00"
+ages = [0, 17]
+"""
+
+
+def children_csv(n: int) -> bytes:
+    """Children of 0 to 17 on 1 January 2027; a tenth on the sliding scale (half the amounts)."""
+    rng = random.Random(6)
+    lines = ["child_ref;first_name;birth_date;income_pct"]
+    for i in range(n):
+        born = date.fromordinal(date(2009, 1, 2).toordinal() + rng.randrange(18 * 365))
+        income = 125 if i % 10 == 0 else 90 + rng.randrange(31)
+        lines.append(f"B-{i:07d};Kind;{born.isoformat()};{income}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def timed(label: str, work: Callable[[], object]) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = work()
+    elapsed = time.perf_counter() - start
+    print(f"  {label:<52} {elapsed:7.2f} s", flush=True)
+    return result, elapsed
+
+
+def build(db: Database, settings: Settings, children: int, redemptions: int) -> None:
+    with db.transaction() as s:
+        add_municipality(s, CODE, name="Gemeente Bench", iban=TEST_IBANS[0])
+        topup_budget(s, CODE, 10**12, reference="bench")
+        load_scheme(s, SCHEME)
+        for i in range(MERCHANTS):
+            category = CATEGORIES[i % 4] if i % 4 != 2 else "clothing"  # sport, school, clothing; no transport
+            add_merchant(s, CODE, name=f"Aanbieder {i:03d}", categories=[category], iban=TEST_IBANS[i % len(TEST_IBANS)])
+    data = children_csv(children)
+
+    def do_import():  # noqa: ANN202
+        with db.transaction() as s:
+            return import_children(s, CODE, data, settings=settings, today=TODAY)
+
+    def do_issue():  # noqa: ANN202
+        with db.transaction() as s:
+            return issue_passes(s, CODE, YEAR, settings=settings, today=TODAY)
+
+    timed(f"import {children:,} children", do_import)
+    issued, _ = timed("issue their passes", do_issue)
+    print(f"    {issued.summary()}")  # type: ignore[attr-defined]
+
+    def do_redemptions() -> int:
+        with db.transaction() as s:
+            mid = s.execute(select(Municipality.id).where(Municipality.code == CODE)).scalar_one()
+            return add_redemptions(s, CODE, mid, YEAR, limit=redemptions, spread=Spread(used_vouchers_pct=85))
+
+    made, _ = timed(f"write {redemptions:,} redemptions (set-based SQL)", do_redemptions)
+    print(f"    {made:,} redemptions written")
+    if db.dialect == "postgresql":
+        # What autovacuum does soon after a bulk load; SQLite is measured as it is.
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+
+
+def measure(db: Database, settings: Settings, runs: int, explain: bool) -> dict[str, tuple[float, float]]:
+    import logging
+
+    from pasdienst.web.app import create_app
+
+    logging.getLogger("pasdienst.request").setLevel(logging.WARNING)  # one line per request otherwise
+
+    with db.read() as s:
+        count = s.execute(select(func.count()).select_from(Redemption)).scalar_one()
+    print(f"  {count:,} redemptions in the database")
+
+    def report() -> object:
+        with db.read() as s:
+            return usage_report(s, CODE, YEAR)
+
+    app = create_app(settings, db=db)
+    client = app.test_client()
+    login_as(client, make_user(db, "admin", municipality=CODE, email=f"beheer-{time.time_ns()}@bench.example"))
+
+    def api() -> object:
+        response = client.get(f"/api/v1/municipalities/{CODE}/usage?year={YEAR}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return response
+
+    def page() -> object:
+        response = client.get(f"/admin/gebruik?year={YEAR}")
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        return response
+
+    if explain:
+        db.engine.echo = True
+        report()
+        db.engine.echo = False
+    figures: dict[str, tuple[float, float]] = {}
+    for label, work in (("usage_report()", report), ("GET …/usage (JSON)", api), ("GET /admin/gebruik (page)", page)):
+        work()  # warm-up: first connection, template compile
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        figures[label] = (statistics.median(times), min(times))
+        print(f"  {label:<52} median {figures[label][0]:.3f} s, best {figures[label][1]:.3f} s", flush=True)
+    r = report()
+    print(
+        f"    eligible {r.eligible_children:,}, with a redemption {r.children_with_redemption:,} "  # type: ignore[attr-defined]
+        f"({r.usage_share}), spent {r.money.spent_cents / 100:,.2f}"  # type: ignore[attr-defined]
+    )
+    size = len(page().get_data())  # type: ignore[attr-defined]
+    print(f"    page {size / 1024:.1f} KiB")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--children", type=int, default=30_000)
+    parser.add_argument("--redemptions", type=int, default=300_000)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sqlite-file", type=Path)
+    parser.add_argument("--keep-schema", action="store_true", help=f"keep (and reuse) the PostgreSQL schema {SCHEMA}")
+    parser.add_argument("--explain", action="store_true", help="echo the report's SQL once")
+    args = parser.parse_args()
+    settings = Settings(secret_keys=("bench-secret-key-0123456789",), base_url="https://kindpakket.bench.nl")
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    print(f"{os.cpu_count()} cores")
+    if args.only in (None, "sqlite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.sqlite_file or Path(tmp) / "bench.db"
+            fresh = not path.exists()
+            db = Database(f"sqlite:///{path}")
+            migrate.upgrade(db)
+            print("SQLite (file, WAL):")
+            if fresh:
+                build(db, settings, args.children, args.redemptions)
+            results["SQLite"] = measure(db, settings, args.runs, args.explain)
+            db.dispose()
+    if args.only in (None, "postgresql"):
+        admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"))
+        with admin.begin() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"), {"s": SCHEMA}).first()
+            fresh = not (args.keep_schema and exists)
+            if fresh:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+                conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+        url = make_url(PG_URL).set(drivername="postgresql+psycopg").update_query_dict({"options": f"-csearch_path={SCHEMA}"})
+        try:
+            db = Database(url.render_as_string(hide_password=False))
+            migrate.upgrade(db)
+            print("PostgreSQL:")
+            if fresh:
+                build(db, settings, args.children, args.redemptions)
+            results["PostgreSQL"] = measure(db, settings, args.runs, args.explain)
+            db.dispose()
+        finally:
+            if not args.keep_schema:
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            admin.dispose()
+
+    print()
+    labels = list(next(iter(results.values())))
+    print("| database | " + " | ".join(labels) + " |")
+    print("|---|" + "---:|" * len(labels))
+    for name, figures in results.items():
+        print(f"| {name} | " + " | ".join(f"{figures[k][0]:.3f} s (best {figures[k][1]:.3f})" for k in labels) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Finding a child (never by BSN), its page, and blocking and reissuing its pass from /admin."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from pasdienst.ledger.verify import verify
+from pasdienst.wallet.models import ChildPass
+from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, make_user, make_token, bearer
+
+from .conftest import audit_count, flashes, last_event, pass_id_of, post
+
+
+def test_a_child_is_found_by_reference_first_name_or_pass_number(client, db, world):
+    login_as(client, "caseworker")
+    link = f'href="/admin/kinderen/{_child_id(db, world, "T-1")}"'
+    for query in ("T-1", "t-1", "San", "sanne", world.rows["T-1"].pass_id):
+        page = client.get("/admin/kinderen", query_string={"q": query}).get_data(as_text=True)
+        assert link in page and "1 kind gevonden" in page and "Daan" not in page, query
+
+
+def test_a_child_is_never_found_by_bsn(client, world):
+    login_as(client, "admin")
+    page = client.get("/admin/kinderen", query_string={"q": "111222333"}).get_data(as_text=True)
+    assert "Geen kind gevonden" in page and "/admin/kinderen/1" not in page
+
+
+def test_a_like_wildcard_in_the_query_matches_only_itself(client, world):
+    login_as(client, "admin")
+    page = client.get("/admin/kinderen", query_string={"q": "%"}).get_data(as_text=True)
+    assert "Geen kind gevonden" in page
+
+
+def test_another_municipalitys_children_are_not_found(client, db, world):
+    login_as(client, "admin", municipality=OTHER_MUNICIPALITY)
+    page = client.get("/admin/kinderen", query_string={"q": "Sanne"}).get_data(as_text=True)
+    assert "Geen kind gevonden" in page
+    child_id = _child_id(db, world, "T-1")
+    assert client.get(f"/admin/kinderen/{child_id}").status_code == 404
+
+
+def _child_id(db, world, ref: str) -> int:
+    with db.read() as s:
+        return s.get(ChildPass, pass_id_of(world.rows[ref].pass_id)).child_id
+
+
+@pytest.mark.money
+def test_the_child_page_shows_passes_balances_and_redemptions_with_merchant_names(client, db, world):
+    merchant_id = make_merchant(db, name="Sportclub De Sprint", categories=("sport_culture",))
+    till = make_user(db, "merchant", merchant_id=merchant_id)
+    voucher = world.vouchers[pass_id_of(world.rows["T-1"].pass_id)][("budget", "sport_culture")]
+    paid = client.post(
+        "/api/v1/redemptions", json={"code": world.rows["T-1"].url, "voucher_id": voucher, "amount_cents": 2550},
+        headers={**bearer(make_token(db, till)), "Idempotency-Key": "k-1"},
+    )
+    assert paid.status_code == 201, paid.json
+    login_as(client, "caseworker")
+    page = client.get(f"/admin/kinderen/{_child_id(db, world, 'T-1')}").get_data(as_text=True)
+    assert world.rows["T-1"].pass_id in page and "actief" in page
+    assert "€ 124,50" in page and "€ 150,00" in page  # the sports budget, now and at the start
+    assert "Sportclub De Sprint" in page and "€ 25,50" in page and paid.json["receipt_no"] in page
+    assert "111222333" not in page and "Pas blokkeren" not in page  # a case worker does not block
+
+
+def test_blocking_a_pass_needs_a_reason_and_stops_it_at_once(client, db, world):
+    login_as(client, "admin")
+    number = world.rows["T-1"].pass_id
+    pass_id = pass_id_of(number)
+    child_page = f"/admin/kinderen/{_child_id(db, world, 'T-1')}"
+    refused = post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "  "}, token_from=child_page)
+    assert refused.status_code == 302 and "Geef een reden" in flashes(client)[0]
+    assert audit_count(db, "pass.block") == 0
+    with db.read() as s:
+        assert s.get(ChildPass, pass_id).status == "active"
+
+    done = post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "kwijt, gemeld door moeder"}, token_from=child_page)
+    assert done.status_code == 302 and done.headers["Location"] == child_page
+    with db.read() as s:
+        blocked = s.get(ChildPass, pass_id)
+        assert blocked.status == "blocked" and blocked.block_reason == "kwijt, gemeld door moeder"
+    event = last_event(db, "pass.block")
+    assert event.before["status"] == "active" and event.after["status"] == "blocked"
+    assert event.entity_id == str(pass_id) and event.actor_email.startswith("admin")
+    page = client.get(child_page).get_data(as_text=True)
+    assert "geblokkeerd" in page and "kwijt, gemeld door moeder" in page
+    assert client.get(world.rows["T-1"].url.replace("https://pas.example.nl", "")).status_code == 409
+
+
+@pytest.mark.money
+def test_a_reissued_pass_carries_the_balance_and_the_old_one_stops(client, db, world, admin_settings):
+    login_as(client, "admin")
+    old_id = pass_id_of(world.rows["T-1"].pass_id)
+    child_page = f"/admin/kinderen/{_child_id(db, world, 'T-1')}"
+    response = post(client, f"/admin/passen/{old_id}/vervangen", token_from=child_page)
+    assert response.status_code == 302
+    with db.read() as s:
+        new = s.execute(select(ChildPass).where(ChildPass.replaces_id == old_id)).scalar_one()
+        assert s.get(ChildPass, old_id).status == "replaced" and new.status == "active"
+        report = verify(s)
+    assert report.ok, report
+    event = last_event(db, "pass.reissue")
+    assert event.entity_id == str(new.id) and event.after["replaces"] == world.rows["T-1"].pass_id
+    page = client.get(child_page).get_data(as_text=True)
+    assert new.pass_number in page and "Brief met deze pas afdrukken" in page
+    old_url = world.rows["T-1"].url.replace("https://pas.example.nl", "")
+    assert client.get(old_url).status_code == 422  # replaced: unknown from now on
+
+
+def test_a_caseworker_cannot_block_or_reissue(client, db, world):
+    login_as(client, "caseworker")
+    pass_id = pass_id_of(world.rows["T-1"].pass_id)
+    assert post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "x"}).status_code == 403
+    assert post(client, f"/admin/passen/{pass_id}/vervangen").status_code == 403
+    assert audit_count(db, "pass.block") == 0
+
+
+def test_an_admin_of_another_municipality_cannot_touch_the_pass(client, db, world):
+    login_as(client, "admin", municipality=OTHER_MUNICIPALITY)
+    pass_id = pass_id_of(world.rows["T-1"].pass_id)
+    assert post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "kwijt"}).status_code == 404
+    assert post(client, f"/admin/passen/{pass_id}/vervangen").status_code == 404
+    with db.read() as s:
+        assert s.get(ChildPass, pass_id).status == "active"
+    assert audit_count(db, "pass.block") == 0 and audit_count(db, "pass.reissue") == 0

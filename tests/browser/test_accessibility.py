@@ -1,0 +1,205 @@
+"""Accessibility: axe-core finds nothing serious or critical on the pages people use, and the
+login form works with the keyboard alone. Also the back office's screenshots.
+
+axe-core is vendored for the tests only (``vendor/axe-core``, see its VERSIONS.txt) and injected
+with Playwright. The pages' strict CSP would block an injected script, so only the contexts that
+run axe bypass it; the screenshots and the keyboard test run under the real CSP, and a CSP
+violation reported in the console fails them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from pasdienst.wallet import qr
+from pasdienst.wallet.models import ChildPass
+from pasdienst.web.app import create_app
+from tests.access.helpers import MadeUser, make_merchant, make_user
+from tests.redeem.conftest import TODAY, issue_world
+
+from .helpers import screenshot
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+#: WCAG 2.1 A and AA, which the Dutch accessibility decree asks for, plus axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING = {"serious", "critical"}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}, "locale": "nl-NL", "timezone_id": "Europe/Amsterdam"}
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
+    "locale": "nl-NL", "timezone_id": "Europe/Amsterdam", "permissions": ["camera"],
+}
+
+
+@dataclass
+class Site:
+    base: str
+    pass_path: str
+    child_id: int
+    admin: MadeUser
+    merchant: MadeUser
+    app: Any
+    payload: str
+    vouchers: dict
+
+
+@pytest.fixture
+def live_app(settings, db):  # noqa: ANN001, ANN201
+    return create_app(replace(settings, today=TODAY), db=db)
+
+
+@pytest.fixture
+def site(db, live_server) -> Site:  # noqa: ANN001
+    from pasdienst.web.app import get_settings
+
+    settings = get_settings(live_server.app)
+    rows, vouchers = issue_world(db, settings)
+    qr.render_missing(db, settings, workers=1)
+    merchant_id = make_merchant(db, "testdorp", name="Sportclub De Sprint", categories=("sport_culture",))
+    make_merchant(db, "testdorp", name="Boekhandel Het Leesteken", categories=("school",), status="pending")
+    merchant = make_user(db, "merchant", merchant_id=merchant_id, email="kassa@desprint.example")
+    admin = make_user(db, "admin", email="beheer@testdorp.example")
+    with db.read() as s:
+        number = rows["T-1"].pass_id
+        child_id = s.get(ChildPass, int(number.rsplit("-", 1)[1])).child_id
+    return Site(
+        live_server.url, rows["T-1"].url.replace("https://pas.example.nl", ""), child_id, admin, merchant,
+        live_server.app, rows["T-1"].url, vouchers[int(number.rsplit("-", 1)[1])],
+    )
+
+
+def log_in(page: Page, site: Site, user: MadeUser, target: str) -> None:
+    page.goto(f"{site.base}/login?next={target}")
+    page.get_by_label("E-mailadres").fill(user.email)
+    page.get_by_label("Wachtwoord").fill(user.password)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(f"{site.base}{target}")
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now, one line each."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                nodes: v.nodes.slice(0, 5).map(n => n.target.join(" "))}));
+        }""",
+        AXE_TAGS,
+    )
+    return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['nodes']}" for v in found if v["impact"] in BLOCKING]
+
+
+def check(page: Page, what: str) -> None:
+    problems = serious_violations(page)
+    assert problems == [], f"{what} ({page.url}):\n  " + "\n  ".join(problems)
+
+
+def test_the_public_pages_have_no_serious_accessibility_problems(launch_browser, site):
+    browser = launch_browser(camera=False)
+    phone = browser.new_context(**{**PHONE, "permissions": []}, bypass_csp=True)
+    page = phone.new_page()
+    for path, heading in (
+        (site.pass_path, "Sanne"),
+        ("/login", "Inloggen"),
+        ("/merchant/signup", "Aanmelden als aanbieder"),
+        ("/toegankelijkheid", "Toegankelijkheidsverklaring"),
+    ):
+        page.goto(site.base + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        check(page, path)
+    # The signup form with its error shown, as a shop sees it after a typo.
+    page.goto(site.base + "/merchant/signup")
+    page.get_by_label("Naam van de winkel, club of school").fill("Typo BV")
+    page.get_by_label("KvK-nummer").fill("12345678")
+    page.get_by_label("Adres", exact=True).fill("Dorpsstraat 1")
+    page.get_by_label("School", exact=True).check()
+    page.get_by_label("IBAN voor de uitbetaling").fill("NL91ABNA0417164301")
+    page.get_by_label("E-mailadres").fill("info@typo.example")
+    page.get_by_role("button", name="Aanmelding versturen").click()
+    expect(page.locator("#form-error")).to_be_visible()
+    check(page, "/merchant/signup with an error")
+
+
+def test_the_merchant_scan_page_has_no_serious_accessibility_problems(launch_browser, site):
+    browser = launch_browser()
+    page = browser.new_context(**PHONE, bypass_csp=True).new_page()
+    log_in(page, site, site.merchant, "/merchant")
+    expect(page.locator("#scan-app")).to_have_attribute("data-ready", "1")
+    check(page, "/merchant")
+
+
+def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_browser, site):
+    browser = launch_browser(camera=False)
+    page = browser.new_context(**DESKTOP, bypass_csp=True).new_page()
+    log_in(page, site, site.admin, "/admin")
+    for path in ("/admin", f"/admin/kinderen/{site.child_id}", "/admin/import", "/admin/kinderen?q=a",
+                 "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
+                 "/admin/consulenten", "/admin/kinderen/aanmelden"):
+        page.goto(site.base + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check(page, path)
+
+
+def test_the_login_form_works_with_the_keyboard_alone(launch_browser, site):
+    browser = launch_browser(camera=False)
+    page = browser.new_context(**DESKTOP).new_page()
+    page.goto(f"{site.base}/login?next=/admin")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Naar de inhoud")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("E-mailadres")).to_be_focused()
+    page.keyboard.type(site.admin.email)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Wachtwoord")).to_be_focused()
+    page.keyboard.type(site.admin.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site.base}/admin")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kindpakket Gemeente Testdorp")
+
+
+def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, site, db):
+    browser = launch_browser(camera=False)
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
+    # One payment at the sports club, so the child page shows its history.
+    from tests.access.helpers import bearer, make_token
+
+    voucher = site.vouchers[("budget", "sport_culture")]
+    paid = site.app.test_client().post(
+        "/api/v1/redemptions", json={"code": site.payload, "voucher_id": voucher, "amount_cents": 3500},
+        headers={**bearer(make_token(db, site.merchant)), "Idempotency-Key": "screenshot-1"},
+    )
+    assert paid.status_code == 201, paid.json
+    log_in(page, site, site.admin, "/admin")
+    expect(page.get_by_role("navigation", name="Beheer")).to_be_visible()
+    expect(page.locator(".figures li")).to_have_count(5)
+    screenshot(page, "admin-dashboard")
+    page.goto(f"{site.base}/admin/kinderen/{site.child_id}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Sanne")
+    expect(page.get_by_role("button", name="Pas blokkeren")).to_be_visible()
+    expect(page.get_by_role("cell", name="Sportclub De Sprint")).to_be_visible()
+    screenshot(page, "admin-child")
+    assert blocked == []
+    with db.read() as s:
+        assert s.execute(select(ChildPass.status).where(ChildPass.child_id == site.child_id)).scalar() == "active"
+
+
+def test_the_checker_does_find_a_problem_when_there_is_one(launch_browser):
+    """Guards the guard: a field without a label and grey-on-grey text must be reported."""
+    page = launch_browser(camera=False).new_context(**DESKTOP, bypass_csp=True).new_page()
+    page.set_content(
+        '<!doctype html><html lang="nl"><head><title>t</title></head><body><main>'
+        '<input type="text"><p style="color:#aaa;background:#bbb">onleesbaar</p></main></body></html>'
+    )
+    problems = serious_violations(page)
+    assert any("label" in p for p in problems) and any("color-contrast" in p for p in problems), problems

@@ -1,0 +1,244 @@
+"""``GET /api/v1/municipalities/<code>/usage`` (+ ``usage.csv``) and the page ``/admin/gebruik``."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select, update
+
+from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.reports.usage import AgeBandRow, CategoryRow, Money, MonthRow, UsageReport
+from tests.access.helpers import OTHER_MUNICIPALITY, api_headers, bearer, login_as, make_token, make_user
+
+from .world import CLOTHES_SHOP, CODE, SPORTS_CLUB, build_world
+
+USAGE = f"/api/v1/municipalities/{CODE}/usage"
+CSV = f"/api/v1/municipalities/{CODE}/usage.csv"
+
+
+@pytest.fixture
+def world(db, settings):  # noqa: ANN001, ANN201
+    return build_world(db, settings)
+
+
+def admin_headers(db, role="admin", municipality=CODE):  # noqa: ANN001, ANN201
+    return bearer(make_token(db, make_user(db, role, municipality=municipality)))
+
+
+def written(db) -> tuple[int, int]:  # noqa: ANN001
+    with db.read() as s:
+        return (
+            s.execute(select(func.count()).select_from(Redemption)).scalar_one(),
+            s.execute(select(func.count()).select_from(Merchant)).scalar_one(),
+        )
+
+
+# -- with the hand-computed world (moves money: both databases) --------------------
+
+def _hidden_band(band, lo, hi):  # noqa: ANN001, ANN202
+    return {"band": band, "min_age": lo, "max_age": hi, "eligible_children": "<5",
+            "children_with_redemption": "<5", "usage_share": "<5"}
+
+
+@pytest.mark.money
+def test_the_api_gives_the_report_with_every_count_under_five_hidden(world, client, db):
+    response = client.get(USAGE, query_string={"year": 2027}, headers=admin_headers(db))
+    assert response.status_code == 200, response.get_json()
+    busy = {"02": (1, 3000), "08": (1, 5000), "09": (2, 10900), "10": (1, 7500), "12": (1, 2000)}
+    assert response.get_json() == {
+        "municipality": CODE,
+        "year": 2027,
+        "eligible_children": 7,
+        "children_with_redemption": "<5",  # 4 children
+        "usage_share": "<5",
+        "usage_band": None,
+        "by_category": [
+            {"category": "sport_culture", "children_awarded": 5, "children_with_redemption": "<5", "usage_share": "<5",
+             "redemptions": 2, "awarded_cents": 97500, "spent_cents": 10900, "expired_cents": 0, "outstanding_cents": 86600},
+            {"category": "school", "children_awarded": 5, "children_with_redemption": "<5", "usage_share": "<5",
+             "redemptions": 1, "awarded_cents": 25000, "spent_cents": 5000, "expired_cents": 0, "outstanding_cents": 20000},
+            {"category": "clothing", "children_awarded": 7, "children_with_redemption": "<5", "usage_share": "<5",
+             "redemptions": 3, "awarded_cents": 52500, "spent_cents": 12500, "expired_cents": 0, "outstanding_cents": 40000},
+        ],
+        "by_age_band": [_hidden_band("0-3", 0, 3), _hidden_band("4-11", 4, 11), _hidden_band("12-17", 12, 17)],
+        "by_month": [
+            {"month": f"2027-{m:02d}", "redemptions": busy.get(f"{m:02d}", (0, 0))[0],
+             "spent_cents": busy.get(f"{m:02d}", (0, 0))[1], "children_with_redemption": "<5"}
+            for m in range(1, 13)
+        ],
+        "money": {"awarded_cents": 175000, "spent_cents": 28400, "expired_cents": 0, "outstanding_cents": 146600},
+        "by_merchant": [
+            {"merchant_id": world.merchants[CLOTHES_SHOP], "name": CLOTHES_SHOP, "redemptions": 4, "spent_cents": 17500,
+             "children_with_redemption": "<5"},
+            {"merchant_id": world.merchants[SPORTS_CLUB], "name": SPORTS_CLUB, "redemptions": 2, "spent_cents": 10900,
+             "children_with_redemption": "<5"},
+        ],
+    }
+
+
+@pytest.mark.money
+def test_each_csv_table_holds_the_published_figures_in_euros(world, client, db):
+    headers = admin_headers(db)
+
+    def table(name: str) -> list[str]:
+        response = client.get(CSV, query_string={"year": 2027, "table": name}, headers=headers)
+        assert response.status_code == 200
+        assert response.mimetype == "text/csv"
+        assert response.headers["Content-Disposition"] == f'attachment; filename="gebruik-{CODE}-2027-{name}.csv"'
+        text = response.get_data(as_text=True)
+        assert text.startswith("\ufeff")
+        return text[1:].split("\r\n")[:-1]
+
+    assert table("summary") == [
+        "figure;value", f"municipality;{CODE}", "year;2027", "eligible_children;7", "children_with_redemption;<5",
+        "usage_share;<5", "usage_band;", "awarded_eur;1750,00", "spent_eur;284,00", "expired_eur;0,00",
+        "outstanding_eur;1466,00",
+    ]
+    assert table("by_category") == [
+        "category;children_awarded;children_with_redemption;usage_share;redemptions;awarded_eur;spent_eur;expired_eur;outstanding_eur",
+        "sport_culture;5;<5;<5;2;975,00;109,00;0,00;866,00",
+        "school;5;<5;<5;1;250,00;50,00;0,00;200,00",
+        "clothing;7;<5;<5;3;525,00;125,00;0,00;400,00",
+    ]
+    assert table("by_age_band") == [
+        "band;eligible_children;children_with_redemption;usage_share",
+        "0-3;<5;<5;<5", "4-11;<5;<5;<5", "12-17;<5;<5;<5",
+    ]
+    months = table("by_month")
+    assert months[0] == "month;redemptions;spent_eur;children_with_redemption"
+    assert months[1] == "2027-01;0;0,00;<5"
+    assert months[9] == "2027-09;2;109,00;<5"
+    assert len(months) == 13
+    assert table("by_merchant") == [
+        "merchant_id;name;redemptions;spent_eur;children_with_redemption",
+        f"{world.merchants[CLOTHES_SHOP]};Mode & Zo;4;175,00;<5",
+        f"{world.merchants[SPORTS_CLUB]};{SPORTS_CLUB};2;109,00;<5",
+    ]
+
+
+@pytest.mark.money
+def test_a_merchant_name_that_is_a_formula_reaches_excel_as_text(world, client, db):
+    hostile = '=HYPERLINK("https://evil.example";"klik")'
+    with db.transaction() as s:
+        s.execute(update(Merchant).where(Merchant.id == world.merchants[SPORTS_CLUB]).values(name=hostile))
+    response = client.get(CSV, query_string={"year": 2027, "table": "by_merchant"}, headers=admin_headers(db))
+    last = response.get_data(as_text=True).split("\r\n")[2]
+    assert last == f'{world.merchants[SPORTS_CLUB]};"\'=HYPERLINK(""https://evil.example"";""klik"")";2;109,00;<5'
+
+
+@pytest.mark.money
+def test_the_page_draws_every_chart_and_lists_the_same_numbers(world, client):
+    login_as(client, "finance")
+    response = client.get("/admin/gebruik?year=2027")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    svgs = re.findall(r"<svg [^>]*>", html)
+    assert len(svgs) == 5
+    for chart in ("chart-category", "chart-age", "chart-month", "chart-money", "chart-merchant"):
+        assert f'aria-labelledby="{chart}-title {chart}-desc"' in html
+        assert f'<title id="{chart}-title">' in html and f'<desc id="{chart}-desc">' in html
+    assert "Mode &amp; Zo" in html and "Mode & Zo" not in html  # escaped in the SVG and the table
+    assert "<dd>7</dd>" in html  # eligible children
+    assert html.count("<dd>&lt;5</dd>") == 2  # children who used it, and the share
+    assert "€ 1.750,00" in html and "€ 284,00" in html and "€ 1.466,00" in html
+    assert "september 2027" in html and "start schooljaar" in html
+    for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant"):
+        assert f"/api/v1/municipalities/{CODE}/usage.csv?year=2027&amp;table={table}" in html
+    # The strict CSP allows no inline style or script.
+    assert "style=" not in html and "<script" not in html
+
+
+# -- access and bad input (nothing moves money: SQLite only) -------------------------
+
+def test_finance_of_the_municipality_may_read_the_report(client, db):
+    response = client.get(USAGE, query_string={"year": 2027}, headers=admin_headers(db, "finance"))
+    assert response.status_code == 200
+    assert response.get_json()["eligible_children"] == "<5"  # no passes: 0 is below five too
+
+
+def test_an_admin_of_another_municipality_is_refused(client, db):
+    make_user(db, "admin", municipality=CODE)
+    for path in (USAGE, CSV):
+        response = client.get(path, query_string={"year": 2027}, headers=admin_headers(db, municipality=OTHER_MUNICIPALITY))
+        assert response.status_code == 403
+        assert response.get_json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("role", ["merchant", "caseworker"])
+def test_merchants_and_caseworkers_may_not_read_the_report(client, db, role):
+    for path in (USAGE, CSV):
+        response = client.get(path, query_string={"year": 2027}, headers=admin_headers(db, role))
+        assert response.status_code == 403
+
+
+def test_without_credentials_the_api_answers_401_and_the_page_sends_to_login(client, db):
+    assert client.get(USAGE, query_string={"year": 2027}).status_code == 401
+    response = client.get("/admin/gebruik?year=2027")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login?")
+
+
+@pytest.mark.parametrize("year", [None, "", "abc", "1999", "2101", "2027.5"])
+def test_a_missing_or_malformed_year_is_a_validation_error(client, db, year):
+    headers = admin_headers(db)
+    before = written(db)
+    query = {} if year is None else {"year": year}
+    for path in (USAGE, CSV):
+        response = client.get(path, query_string=query, headers=headers)
+        assert response.status_code == 422
+        body = response.get_json()
+        assert body["code"] == "validation_error"
+        assert "year" in body["errors"]
+    assert written(db) == before
+
+
+def test_an_unknown_csv_table_is_a_validation_error(client, db):
+    response = client.get(CSV, query_string={"year": 2027, "table": "kinderen"}, headers=admin_headers(db))
+    assert response.status_code == 422
+    assert "table" in response.get_json()["errors"]
+
+
+def test_the_session_cookie_works_for_the_csv_links_of_the_page(client, db):
+    login_as(client, "admin")
+    response = client.get(CSV, query_string={"year": 2027, "table": "by_month"}, headers=api_headers(client))
+    assert response.status_code == 200
+    assert client.get(CSV, query_string={"year": 2027, "table": "by_month"}).status_code == 200  # a plain link: GET needs no CSRF
+
+
+@pytest.mark.parametrize("year", ["abc", "1999", "20270"])
+def test_the_page_refuses_a_malformed_year_in_dutch(client, db, year):
+    login_as(client, "admin")
+    before = written(db)
+    response = client.get(f"/admin/gebruik?year={year}")
+    assert response.status_code == 422
+    assert "Kies een jaar van 2000 tot en met 2100." in response.get_data(as_text=True)
+    assert written(db) == before
+
+
+def test_the_page_shows_this_year_by_default(client, db, app):
+    from dataclasses import replace
+    from datetime import date
+
+    app.extensions["pasdienst.settings"] = replace(app.extensions["pasdienst.settings"], today=date(2031, 5, 1))
+    login_as(client, "admin")
+    html = client.get("/admin/gebruik").get_data(as_text=True)
+    assert "Gebruik van het kindpakket 2031" in html
+    assert '<option value="2031" selected>' in html
+
+
+def test_the_page_highlights_the_usage_band(client, db, monkeypatch):
+    report = UsageReport(
+        municipality=CODE, municipality_name="Gemeente Testdorp", year=2027, reference_date=None,
+        eligible_children=40, children_with_redemption=26,
+        by_category=(CategoryRow("school", 40, 26, 31, 200000, 90000, 0, 110000),),
+        by_age_band=(AgeBandRow("0-3", 0, 3, 0, 0), AgeBandRow("4-11", 4, 11, 25, 17), AgeBandRow("12-17", 12, 17, 15, 9)),
+        by_month=tuple(MonthRow(f"2027-{m:02d}", m, 100 * m, 5) for m in range(1, 13)),
+        by_merchant=(),
+        money=Money(200000, 90000, 0, 110000),
+    )
+    monkeypatch.setattr("pasdienst.reports.views.usage_report", lambda *_a, **_k: report)
+    login_as(client, "admin")
+    html = client.get("/admin/gebruik?year=2027").get_data(as_text=True)
+    current = re.findall(r'<li class="current" aria-current="true">([^<]*)', html)
+    assert current == ["50 tot 75 % "]  # 26 of 40 = 65 %
+    assert "<dd>65,0 %</dd>" in html
+    assert "68,0 %" in html and "60,0 %" in html  # 17/25 and 9/15: shown, both columns at least five

@@ -1,0 +1,216 @@
+"""The report's rules that need no database: shares, bands, ages, hiding small cells, charts."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pasdienst.errors import ValidationFailed
+from pasdienst.reports import charts
+from pasdienst.reports.usage import (
+    SUPPRESSED,
+    AgeBandRow,
+    CategoryRow,
+    MerchantRow,
+    Money,
+    MonthRow,
+    UsageReport,
+    born_on_or_before,
+    hidden_cells,
+    month_starts,
+    share,
+    usage_band,
+    usage_report,
+    usage_table,
+)
+from pasdienst.wallet.models import age_on
+
+
+def make_report(eligible=(10, 20, 30), used=(5, 10, 15), **over) -> UsageReport:  # noqa: ANN001
+    bands = tuple(
+        AgeBandRow(label, lo, hi, e, u)
+        for (label, lo, hi), e, u in zip((("0-3", 0, 3), ("4-11", 4, 11), ("12-17", 12, 17)), eligible, used)
+    )
+    fields = dict(
+        municipality="testdorp", municipality_name="Gemeente Testdorp", year=2027, reference_date=date(2027, 1, 1),
+        eligible_children=sum(eligible), children_with_redemption=sum(used),
+        by_category=(CategoryRow("school", 50, 20, 31, 250000, 90000, 1000, 159000),
+                     CategoryRow("digital", 4, 3, 3, 120000, 100000, 0, 20000)),
+        by_age_band=bands,
+        by_month=(MonthRow("2027-01", 3, 1500, 3), MonthRow("2027-02", 12, 6000, 9)),
+        by_merchant=(MerchantRow(7, "Bruna Centrum", 12, 6000, 9), MerchantRow(8, "@Fietsen", 3, 1500, 2)),
+        money=Money(370000, 190000, 1000, 179000),
+    )
+    fields.update(over)
+    return UsageReport(**fields)  # type: ignore[arg-type]
+
+
+# -- shares and bands ----------------------------------------------------------------
+
+def test_a_share_is_rounded_half_up_to_four_decimals():
+    assert share(4, 7) == 0.5714
+    assert share(1, 3) == 0.3333
+    assert share(2, 3) == 0.6667
+    assert share(1, 16) == 0.0625
+    assert share(1, 32) == 0.0313  # 0.03125: half up, not to even
+    assert share(0, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("used", "eligible", "band"),
+    [(0, 10, "<25"), (249, 1000, "<25"), (1, 4, "25-50"), (4999, 10000, "25-50"), (1, 2, "50-75"),
+     (7499, 10000, "50-75"), (3, 4, ">75"), (10, 10, ">75")],
+)
+def test_the_usage_band_is_decided_on_the_exact_fraction(used, eligible, band):
+    assert usage_band(used, eligible) == band
+
+
+def test_a_share_just_under_a_band_edge_stays_in_the_lower_band_though_it_rounds_up():
+    assert share(49999, 100000) == 0.5
+    assert usage_band(49999, 100000) == "25-50"
+
+
+# -- ages -------------------------------------------------------------------------------
+
+@given(
+    born=st.dates(min_value=date(1990, 1, 1), max_value=date(2030, 12, 31)),
+    reference=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31)),
+    age=st.integers(min_value=0, max_value=19),
+)
+def test_the_age_cut_off_agrees_with_the_wallets_age_rule(born, reference, age):
+    assert (age_on(born, reference) >= age) == (born <= born_on_or_before(reference, age))
+
+
+def test_a_29_february_birthday_counts_from_1_march():
+    assert born_on_or_before(date(2027, 3, 1), 4) == date(2023, 3, 1)
+    assert born_on_or_before(date(2028, 2, 29), 4) == date(2024, 2, 29)
+    assert born_on_or_before(date(2028, 2, 29), 5) == date(2023, 2, 28)
+
+
+def test_the_months_run_from_the_first_to_the_last_month_of_the_scheme():
+    assert month_starts(date(2027, 3, 1), date(2028, 2, 28)) == [
+        date(2027, m, 1) for m in range(3, 13)
+    ] + [date(2028, 1, 1), date(2028, 2, 1), date(2028, 3, 1)]
+
+
+# -- hiding small cells -----------------------------------------------------------------
+
+def test_counts_of_children_under_five_are_hidden_and_so_are_their_shares():
+    p = make_report(eligible=(10, 20, 3), used=(5, 10, 2)).published()
+    assert [b["eligible_children"] for b in p["by_age_band"]][2] == SUPPRESSED
+    assert p["by_age_band"][2]["usage_share"] == SUPPRESSED
+    assert p["by_category"][1] == {
+        "category": "digital", "children_awarded": SUPPRESSED, "children_with_redemption": SUPPRESSED,
+        "usage_share": SUPPRESSED, "redemptions": 3, "awarded_cents": 120000, "spent_cents": 100000,
+        "expired_cents": 0, "outstanding_cents": 20000,
+    }
+    assert p["by_category"][0]["children_awarded"] == 50 and p["by_category"][0]["usage_share"] == 0.4
+    assert [m["children_with_redemption"] for m in p["by_month"]] == [SUPPRESSED, 9]
+    assert [m["children_with_redemption"] for m in p["by_merchant"]] == [9, SUPPRESSED]
+
+
+def test_nothing_is_hidden_when_every_group_has_five_children_or_more():
+    p = make_report().published()
+    assert (p["eligible_children"], p["children_with_redemption"], p["usage_share"], p["usage_band"]) == (60, 30, 0.5, "50-75")
+    assert [(b["eligible_children"], b["children_with_redemption"], b["usage_share"]) for b in p["by_age_band"]] == [
+        (10, 5, 0.5), (20, 10, 0.5), (30, 15, 0.5),
+    ]
+
+
+def test_money_and_redemption_counts_are_never_hidden():
+    p = make_report(eligible=(1, 1, 1), used=(1, 0, 0)).published()
+    assert p["money"] == {"awarded_cents": 370000, "spent_cents": 190000, "expired_cents": 1000, "outstanding_cents": 179000}
+    assert [m["redemptions"] for m in p["by_month"]] == [3, 12]
+    assert p["eligible_children"] == SUPPRESSED and p["usage_share"] == SUPPRESSED and p["usage_band"] is None
+
+
+def test_a_lone_hidden_age_band_takes_the_smallest_shown_band_with_it():
+    # 63 - 30 - 30 would give away the 3 children of 0-3.
+    p = make_report(eligible=(3, 30, 30), used=(0, 12, 20)).published()
+    assert [b["eligible_children"] for b in p["by_age_band"]] == [SUPPRESSED, SUPPRESSED, 30]
+    assert [b["usage_share"] for b in p["by_age_band"]] == [SUPPRESSED, SUPPRESSED, 0.6667]
+    # In the used column the only small cell is a zero: it gives nothing away.
+    assert [b["children_with_redemption"] for b in p["by_age_band"]] == [SUPPRESSED, 12, 20]
+
+
+@pytest.mark.parametrize(
+    ("values", "total", "hidden"),
+    [
+        ([0, 30, 30], 60, [True, False, False]),  # a hidden zero reveals nobody
+        ([3, 30, 25], 58, [True, False, True]),
+        ([3, 2, 30], 35, [True, True, False]),  # two hidden cells: only their sum is known
+        ([3, 0, 30], 33, [True, True, True]),  # ...unless the other is an empty band
+        ([1, 2, 1], 4, [True, True, True]),  # the total itself is hidden
+        ([5, 5, 5], 15, [False, False, False]),
+    ],
+)
+def test_which_cells_of_an_additive_column_are_hidden(values, total, hidden):
+    assert hidden_cells(values, total) == hidden
+
+
+def test_a_year_outside_2000_to_2100_is_refused_before_any_query():
+    for year in (1999, 2101, "2027", True, None):
+        with pytest.raises(ValidationFailed):
+            usage_report(None, "testdorp", year)  # type: ignore[arg-type]
+
+
+# -- CSV --------------------------------------------------------------------------------
+
+def test_csv_tables_give_euros_with_a_decimal_comma_and_keep_hidden_cells_hidden():
+    p = make_report(eligible=(10, 20, 3), used=(5, 10, 2)).published()
+    header, rows = usage_table(p, "by_category")
+    assert header[:4] == ["category", "children_awarded", "children_with_redemption", "usage_share"]
+    assert rows[0] == ["school", 50, 20, "0,4000", 31, "2500,00", "900,00", "10,00", "1590,00"]
+    assert rows[1][:4] == ["digital", SUPPRESSED, SUPPRESSED, SUPPRESSED]
+    assert usage_table(p, "by_merchant")[1][1] == [8, "@Fietsen", 3, "15,00", SUPPRESSED]
+
+
+def test_an_unknown_csv_table_is_refused():
+    with pytest.raises(ValidationFailed):
+        usage_table(make_report().published(), "children")
+
+
+# -- charts -----------------------------------------------------------------------------
+
+def test_a_chart_is_an_accessible_image_without_style_attributes_and_escapes_names():
+    svg = str(charts.bar_chart(
+        "c1", "Per aanbieder", "Besteding", [charts.Bar('<script>alert(1)</script> & "Zo"', 1234, "€ 12"),
+                                             charts.Bar("Klein", None, SUPPRESSED)],
+    ))
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="c1"')
+    assert 'role="img" aria-labelledby="c1-title c1-desc"' in svg
+    assert '<title id="c1-title">Per aanbieder</title><desc id="c1-desc">Besteding</desc>' in svg
+    assert "<script" not in svg and "&lt;script&gt;" in svg and "&amp; &#34;Zo&#34;" in svg
+    assert "style=" not in svg
+    assert svg.count("<rect ") == 1  # the hidden bar is text only
+    assert f">{SUPPRESSED.replace('<', '&lt;')}</text>" in svg
+
+
+def test_the_line_chart_marks_its_spans_and_scales_to_round_ticks():
+    svg = str(charts.line_chart(
+        "m", "Per maand", "Betalingen", [(f"m{i}", v) for i, v in enumerate([3, 5, 9, 4])],
+        value_text=lambda v: str(int(v)), spans=[(2, 2, "piek")],
+    ))
+    assert svg.count("<circle ") == 4 and "piek" in svg
+    assert re.findall(r'text-anchor="end" fill="#57606a" font-size="11">(\d+)<', svg) == ["0", "5", "10"]
+
+
+@pytest.mark.parametrize(
+    ("maximum", "ticks"),
+    [(9, [0, 2.5, 5, 7.5, 10]), (100, [0, 25, 50, 75, 100]), (0, [0, 1]), (1234, [0, 500, 1000, 1500])],
+)
+def test_nice_ticks(maximum, ticks):
+    assert charts.nice_ticks(maximum) == ticks
+
+
+def test_whole_ticks_never_step_below_one():
+    assert charts.nice_ticks(2, whole=True) == [0, 1, 2]
+
+
+def test_no_day_of_the_year_is_lost_between_month_buckets():
+    starts = month_starts(date(2027, 1, 1), date(2027, 12, 31))
+    days = sum((b - a).days for a, b in zip(starts, starts[1:]))
+    assert days == 365 and starts[-1] - timedelta(days=1) == date(2027, 12, 31)

@@ -1,0 +1,200 @@
+"""A small municipality whose usage report is worked out by hand (tests/reports/test_usage_figures.py).
+
+Seven children hold a 2027 pass of ``testdorp`` (the scheme of
+``tests/redeem/conftest.py``: from 4 years a sports budget of 150.00, a
+school budget of 50.00 and a swimming punch card of 10 × 4.50; from 0 years
+a clothing cheque of 75.00). Ages on 2027-01-01, the scheme's valid_from:
+
+====  =====  ==========  ===  =======
+ref   name   born        age  band
+====  =====  ==========  ===  =======
+T-1   Sanne  2024-06-01    2  0-3
+T-2   Daan   2023-01-02    3  0-3     (turns 4 the day after)
+T-3   Noor   2023-01-01    4  4-11    (turns 4 that very day)
+T-4   Liam   2018-05-05    8  4-11    (loses his pass in September: reissued)
+T-5   Emma   2015-01-02   11  4-11
+T-6   Finn   2015-01-01   12  12-17
+T-7   Saar   2010-03-03   16  12-17
+====  =====  ==========  ===  =======
+
+Redemptions (S = the sports club, M = "Mode & Zo"), times in UTC:
+
+==  ====  =========================  ========  ============  =====================================
+#   who   voucher                    amount    at            note
+==  ====  =========================  ========  ============  =====================================
+R1  T-1   cheque (clothing) at M       30.00   02-10 10:00
+R2  T-3   sports budget at S          100.00   09-01 09:00
+R3  T-3   swimming, 2 strips at S       9.00   09-15 14:00
+R4  T-4   school budget at M           50.00   08-31 21:30   23:30 in Amsterdam: still August
+R5  T-6   cheque at M                  75.00   09-30 22:30   00:30 on 1 October in Amsterdam
+R6  T-7   sports budget at S           40.00   12-05 10:00   voided the same day: counts nowhere
+R7  T-4   cheque at M, new pass        20.00   12-10 10:00   after the reissue (carried-over cheque)
+==  ====  =========================  ========  ============  =====================================
+
+Another municipality (``anderdorp``) has a child and a redemption of its own
+that must never show up in ``testdorp``'s figures.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from pasdienst.access.services import Actor
+from pasdienst.clock import AMSTERDAM as _AMS
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.municipalities.services import topup_budget
+from pasdienst.redeem import redemptions
+from pasdienst.wallet import tokens
+from pasdienst.wallet.models import Child, ChildPass, Voucher
+from pasdienst.wallet.services import block_pass, close_year, import_children, issue_passes, load_scheme, reissue_pass
+from tests.access.helpers import make_merchant, make_municipality
+from tests.redeem.conftest import SCHEME
+
+CODE = "testdorp"
+OTHER = "anderdorp"
+YEAR = 2027
+ISSUE_DAY = date(2027, 1, 10)
+SPORTS_CLUB = "Sportclub De Sprint"
+CLOTHES_SHOP = "Mode & Zo"
+
+CHILDREN = (
+    "child_ref;first_name;birth_date;income_pct\n"
+    "T-1;Sanne;2024-06-01;100\n"
+    "T-2;Daan;2023-01-02;100\n"
+    "T-3;Noor;2023-01-01;100\n"
+    "T-4;Liam;2018-05-05;100\n"
+    "T-5;Emma;2015-01-02;100\n"
+    "T-6;Finn;2015-01-01;100\n"
+    "T-7;Saar;2010-03-03;100\n"
+).encode()
+
+
+def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(YEAR, month, day, hour, minute, tzinfo=timezone.utc)
+
+
+@dataclass
+class World:
+    db: Database
+    settings: Settings
+    municipality_id: int
+    merchants: dict[str, int]
+
+    def current_pass(self, child_ref: str) -> ChildPass:
+        """The newest generation of a child's pass (child refs are unique across this world)."""
+        with self.db.read() as s:
+            return s.execute(
+                select(ChildPass)
+                .join(Child, Child.id == ChildPass.child_id)
+                .where(Child.child_ref == child_ref, ChildPass.year == YEAR)
+                .order_by(ChildPass.generation.desc())
+                .limit(1)
+            ).scalar_one()
+
+    def redeem(
+        self, child_ref: str, merchant: str, kind: str, category: str, at: datetime, *, cents: int | None = None,
+        strips: int | None = None, key: str,
+    ) -> int:
+        child_pass = self.current_pass(child_ref)
+        day = at.astimezone(_AMS).date()
+        with self.db.transaction() as s:
+            voucher_id = s.execute(
+                select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
+            ).scalar_one()
+            result = redemptions.redeem(
+                s, till(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
+                voucher_id=voucher_id, amount_cents=cents, strips=strips, idempotency_key=key,
+                settings=self.settings, today=day, now=at,
+            )
+            return result.id
+
+    def void(self, redemption_id: int, merchant: str, at: datetime) -> None:
+        with self.db.transaction() as s:
+            redemptions.void(s, till(self.merchants[merchant]), redemption_id, today=at.astimezone(_AMS).date(), now=at)
+
+    def close_year(self) -> None:
+        with self.db.transaction() as s:
+            close_year(s, CODE, YEAR, today=date(YEAR + 1, 1, 2))
+
+
+def till(merchant_id: int) -> Actor:
+    return Actor(user_id=None, email="kassa@test.example", role="merchant", municipality_id=None,
+                 municipality_code=None, merchant_id=merchant_id)
+
+
+def _municipality_with_passes(db: Database, settings: Settings, code: str, children: bytes) -> int:
+    municipality_id = make_municipality(db, code)
+    with db.transaction() as s:
+        topup_budget(s, code, "100000.00", reference="test")
+        load_scheme(s, SCHEME.replace('"testdorp"', f'"{code}"'))
+        import_children(s, code, children, settings=settings, today=ISSUE_DAY)
+        issue_passes(s, code, YEAR, settings=settings, today=ISSUE_DAY)
+    return municipality_id
+
+
+def build_world(db: Database, settings: Settings) -> World:
+    settings = replace(settings, today=None)
+    municipality_id = _municipality_with_passes(db, settings, CODE, CHILDREN)
+    merchants = {
+        SPORTS_CLUB: make_merchant(db, CODE, name=SPORTS_CLUB, categories=("sport_culture",)),
+        CLOTHES_SHOP: make_merchant(db, CODE, name=CLOTHES_SHOP, categories=("clothing", "school")),
+    }
+    world = World(db, settings, municipality_id, merchants)
+    world.redeem("T-1", CLOTHES_SHOP, "cheque", "clothing", utc(2, 10, 10), cents=3000, key="r1")
+    world.redeem("T-3", SPORTS_CLUB, "budget", "sport_culture", utc(9, 1, 9), cents=10000, key="r2")
+    world.redeem("T-3", SPORTS_CLUB, "punchcard", "sport_culture", utc(9, 15, 14), strips=2, key="r3")
+    world.redeem("T-4", CLOTHES_SHOP, "budget", "school", utc(8, 31, 21, 30), cents=5000, key="r4")
+    lost = world.current_pass("T-4")
+    with db.transaction() as s:
+        block_pass(s, str(lost.id), reason="kwijt, gemeld door ouder")
+        reissue_pass(s, str(lost.id), settings=settings, today=date(YEAR, 9, 5))
+    world.redeem("T-6", CLOTHES_SHOP, "cheque", "clothing", utc(9, 30, 22, 30), cents=7500, key="r5")
+    r6 = world.redeem("T-7", SPORTS_CLUB, "budget", "sport_culture", utc(12, 5, 10), cents=4000, key="r6")
+    world.void(r6, SPORTS_CLUB, utc(12, 5, 10) + timedelta(minutes=3))
+    world.redeem("T-4", CLOTHES_SHOP, "cheque", "clothing", utc(12, 10, 10), cents=2000, key="r7")
+
+    # Elsewhere: must not count in testdorp.
+    _municipality_with_passes(db, settings, OTHER, b"child_ref;first_name;birth_date;income_pct\nA-1;Ava;2016-04-04;100\n")
+    shop = make_merchant(db, OTHER, name="Sport Anderdorp", categories=("sport_culture",))
+    other = World(db, settings, 0, {"shop": shop})
+    other.redeem("A-1", "shop", "budget", "sport_culture", utc(5, 1, 10), cents=1234, key="a1")
+    return world
+
+
+#: Shops of the busy world: (name, categories).
+BUSY_MERCHANTS = (
+    ("Sportclub De Sprint", ("sport_culture",)),
+    ("Zwembad De Welle", ("sport_culture",)),
+    ("Muziekschool Opmaat", ("sport_culture",)),
+    ("Boekhandel Van der Meer", ("school",)),
+    ("Bruna Centrum", ("school",)),
+    ("Mode & Zo", ("clothing",)),
+    ("Schoenen Post", ("clothing",)),
+    ("Kinderkleding Lief", ("clothing",)),
+)
+
+
+def busy_children(n: int) -> bytes:
+    """``n`` children aged 0 to 17 on 2027-01-01, spread evenly, all fully eligible."""
+    lines = ["child_ref;first_name;birth_date;income_pct"]
+    first = date(2009, 1, 2).toordinal()
+    for i in range(n):
+        born = date.fromordinal(first + (i * 6569 // n))  # 6569 days: 18 years
+        lines.append(f"K-{i:04d};Kind;{born.isoformat()};100")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def build_busy_world(db: Database, settings: Settings, *, children: int = 240, redemptions: int = 1500) -> int:
+    """A municipality big enough that few cells are hidden (for the page and its screenshot);
+    redemptions written in bulk (tests/reports/synthetic.py). Returns how many."""
+    from .synthetic import add_redemptions
+
+    settings = replace(settings, today=None)
+    municipality_id = _municipality_with_passes(db, settings, CODE, busy_children(children))
+    for name, categories in BUSY_MERCHANTS:
+        make_merchant(db, CODE, name=name, categories=categories)
+    with db.transaction() as s:
+        return add_redemptions(s, CODE, municipality_id, YEAR, limit=redemptions)

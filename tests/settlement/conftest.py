@@ -1,0 +1,172 @@
+"""A municipality with two children's passes, three merchants and two finance users.
+
+``world.redeem(...)`` makes a real redemption (the redeem service, so the
+ledger moves money from the voucher to the merchant's payable) at a given
+moment; settlement tests then batch, approve, export and pay them.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+
+import pytest
+from sqlalchemy import func, select
+
+from pasdienst import books, ledger
+from pasdienst.access.services import Actor, actor_for_email
+from pasdienst.clock import AMSTERDAM
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.ledger.verify import verify
+from pasdienst.municipalities.models import Municipality
+from pasdienst.redeem import redemptions
+from pasdienst.settlement import services as svc
+from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine, SettlementTransition
+from pasdienst.wallet.services import resolve_pass
+from tests.access.helpers import MadeUser, make_merchant, make_user
+from tests.redeem.conftest import TODAY, issue_world
+
+MUNICIPALITY = "testdorp"
+#: Redemptions in these tests happen in the first half of March 2027; the
+#: batch is made on TODAY (15 March) for everything before it.
+UNTIL = TODAY
+_keys = itertools.count(1)
+
+
+def at(day: int, hour: int = 12, minute: int = 0) -> datetime:
+    """A moment on ``day`` March 2027, Amsterdam time."""
+    return datetime.combine(date(2027, 3, day), time(hour, minute), AMSTERDAM)
+
+
+@dataclass
+class World:
+    db: Database
+    settings: Settings
+    municipality_id: int
+    #: name → merchant id: "sport" takes sport_culture, "school" school, "mode" clothing.
+    merchants: dict[str, int]
+    #: child ref → (QR payload, {(kind, category): voucher id})
+    passes: dict[str, tuple[str, dict]]
+    finance: MadeUser
+    finance2: MadeUser
+    admin: MadeUser
+    made: list[int] = field(default_factory=list)
+
+    def redeem(self, merchant: str, cents: int, when: datetime, *, child: str = "T-1", voucher: tuple[str, str] | None = None) -> int:
+        """A redemption of ``cents`` at ``merchant`` at ``when``; returns its id."""
+        category = {"sport": "sport_culture", "school": "school", "mode": "clothing"}[merchant]
+        payload, vouchers = self.passes[child]
+        kind_category = voucher or (("cheque", "clothing") if merchant == "mode" else ("budget", category))
+        actor = self.till(merchant)
+        with self.db.transaction() as s:
+            result = redemptions.redeem(
+                s, actor, code=payload, voucher_id=vouchers[kind_category], amount_cents=cents,
+                idempotency_key=f"k{next(_keys)}", settings=self.settings, today=when.astimezone(AMSTERDAM).date(),
+                now=when,
+            )
+        self.made.append(result.id)
+        return result.id
+
+    def till(self, merchant: str) -> Actor:
+        """The merchant's till (a merchant actor without a user row)."""
+        return Actor(None, f"kassa-{merchant}@example", "merchant", self.municipality_id, MUNICIPALITY, self.merchants[merchant])
+
+    def actor(self, user: MadeUser) -> Actor:
+        with self.db.read() as s:
+            return actor_for_email(s, user.email)
+
+    def verify(self) -> list[str]:
+        with self.db.read() as s:
+            return [str(p) for p in verify(s).problems]
+
+
+@pytest.fixture
+def world_settings(settings: Settings) -> Settings:
+    return replace(settings, today=TODAY)
+
+
+@pytest.fixture
+def world(db: Database, world_settings: Settings) -> World:
+    rows, vouchers = issue_world(db, world_settings)
+    merchants = {
+        "sport": make_merchant(db, MUNICIPALITY, name="Sportclub De Sprint", categories=("sport_culture",)),
+        "school": make_merchant(db, MUNICIPALITY, name="Boekhandel Het Leesteken", categories=("school",)),
+        "mode": make_merchant(db, MUNICIPALITY, name="Mode & Zo", categories=("clothing",)),
+    }
+    passes = {}
+    with db.read() as s:
+        municipality_id = s.execute(select(Municipality.id).where(Municipality.code == MUNICIPALITY)).scalar_one()
+        for ref, row in rows.items():
+            pass_id = resolve_pass(s, row.url, settings=world_settings, today=TODAY).id
+            passes[ref] = (row.url, vouchers[pass_id])
+    return World(
+        db=db,
+        settings=world_settings,
+        municipality_id=municipality_id,
+        merchants=merchants,
+        passes=passes,
+        finance=make_user(db, "finance", email="fin1@testdorp.example"),
+        finance2=make_user(db, "finance", email="fin2@testdorp.example"),
+        admin=make_user(db, "admin", email="beheer@testdorp.example"),
+    )
+
+
+def create(world: World, *, by=None, until: date = UNTIL, today: date | None = None) -> SettlementBatch:
+    with world.db.transaction() as s:
+        return svc.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until)
+
+
+def approve(world: World, batch_id: int, *, by=None) -> svc.StepResult:
+    with world.db.transaction() as s:
+        return svc.approve_batch(s, world.actor(by or world.finance2), batch_id)
+
+
+def export(world: World, batch_id: int, *, today: date = TODAY) -> svc.Export:
+    with world.db.read() as s:
+        files = svc.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
+    with world.db.transaction() as s:
+        svc.record_export(s, world.actor(world.finance), files)
+    return files
+
+
+def pay(world: World, batch_id: int) -> svc.StepResult:
+    with world.db.transaction() as s:
+        return svc.mark_paid(s, world.actor(world.finance), batch_id)
+
+
+def lines(world: World, batch_id: int) -> dict[int, tuple[int, int]]:
+    with world.db.read() as s:
+        return {
+            line.merchant_id: (line.count, line.total_cents)
+            for line in s.execute(select(SettlementLine).where(SettlementLine.batch_id == batch_id)).scalars()
+        }
+
+
+def counts(world: World) -> tuple[int, int, int, int]:
+    with world.db.read() as s:
+        return tuple(
+            s.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (SettlementBatch, SettlementLine, SettlementItem, SettlementTransition)
+        )
+
+
+def balance(world: World, key: str) -> int:
+    with world.db.read() as s:
+        return ledger.get_account(s, key).balance
+
+
+def payable(world: World, merchant: str) -> int:
+    return balance(world, books.merchant_key("testdorp", world.merchants[merchant]))
+
+
+def a_month(world: World) -> dict[str, list[int]]:
+    """Redemptions at all three merchants on several days before UNTIL."""
+    made = {
+        "sport": [world.redeem("sport", 1250, at(2)), world.redeem("sport", 2000, at(9, 18), child="T-2")],
+        "school": [world.redeem("school", 1999, at(3))],
+        "mode": [world.redeem("mode", 7500, at(14, 23, 30))],
+    }
+    return made
+
+
