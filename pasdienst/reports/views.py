@@ -27,6 +27,7 @@ MONTHS = (
     "januari", "februari", "maart", "april", "mei", "juni",
     "juli", "augustus", "september", "oktober", "november", "december",
 )
+MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 #: How many merchants the chart shows; the table lists them all.
 TOP_MERCHANTS = 10
 
@@ -37,8 +38,9 @@ def category_title(code: str) -> str:
 
 def month_title(month: str, *, short: bool = False) -> str:
     year, number = month.split("-")
-    name = MONTHS[int(number) - 1]
-    return name[:3] if short else f"{name} {year}"
+    if short:
+        return MONTHS_SHORT[int(number) - 1]
+    return f"{MONTHS[int(number) - 1]} {year}"
 
 
 def count_text(value: int | str) -> str:
@@ -166,6 +168,7 @@ def usage_page() -> str:
     published = report.published()
     return render_template(
         "reports/usage.html",
+        active="usage",
         r=published,
         municipality_name=report.municipality_name,
         reference_date=report.reference_date,

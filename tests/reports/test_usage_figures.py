@@ -160,3 +160,30 @@ def test_a_redemption_taken_back_after_payment_counts_nowhere(world):
     assert r.by_month[1] == MonthRow("2027-02", 0, 0, 0)
     assert r.by_merchant[0] == MerchantRow(world.merchants[CLOTHES_SHOP], CLOTHES_SHOP, 3, 14500, 2)
     assert r.money == Money(awarded_cents=175000, spent_cents=25400, expired_cents=0, outstanding_cents=149600)
+
+
+def test_the_award_agrees_with_the_ledgers_issue_transfers(world):
+    from pasdienst import books, ledger
+
+    with world.db.read() as s:
+        issued = ledger.kind_totals(s, CODE)[books.ISSUE]
+    assert report_of(world).money.awarded_cents == issued == 175000
+
+
+def test_a_reversed_issue_is_not_awarded(world):
+    from sqlalchemy import select
+
+    from pasdienst import ledger
+    from pasdienst.ledger.models import Transfer
+    from pasdienst.wallet.models import format_pass_number
+
+    daan = world.current_pass("T-2")  # a cheque of 75.00, never used
+    with world.db.transaction() as s:
+        issue = s.execute(
+            select(Transfer.id).where(Transfer.reference == format_pass_number(2027, daan.id), Transfer.kind == "issue")
+        ).scalar_one()
+        ledger.reverse(s, issue, reference="ten onrechte toegekend")
+    r = report_of(world)
+    assert r.by_category[2].awarded_cents == CLOTHING_AWARDED - 7500
+    assert r.by_category[2].outstanding_cents == CLOTHING_AWARDED - 12500 - 7500
+    assert r.money.awarded_cents == r.money.spent_cents + r.money.expired_cents + r.money.outstanding_cents
