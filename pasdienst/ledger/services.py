@@ -173,8 +173,27 @@ def open_accounts(session: Session, specs: Sequence[tuple[str, str, str, bool]])
     by_key: dict[str, int] = {}
     # Matched back by key rather than asking for RETURNING in parameter
     # order, which makes SQLAlchemy fall back to one INSERT per row.
+    conn = session.connection()
     for start in range(0, len(rows), _CHUNK):
-        result = session.execute(insert(_accounts).returning(_accounts.c.id, _accounts.c.key), rows[start : start + _CHUNK])
+        chunk = rows[start : start + _CHUNK]
+        if conn.dialect.name == "postgresql":
+            # Four array parameters instead of a multi-row VALUES list: the
+            # driver parses one short statement instead of a huge new one.
+            result = conn.exec_driver_sql(
+                "INSERT INTO ledger_account (key, kind, ledger, non_negative, balance, created_at) "
+                "SELECT k, kd, lg, nn, 0, %(created)s FROM "
+                "unnest(%(keys)s::text[], %(kinds)s::text[], %(ledgers)s::text[], %(nns)s::bool[]) AS t(k, kd, lg, nn) "
+                "RETURNING id, key",
+                {
+                    "created": created,
+                    "keys": [r["key"] for r in chunk],
+                    "kinds": [r["kind"] for r in chunk],
+                    "ledgers": [r["ledger"] for r in chunk],
+                    "nns": [r["non_negative"] for r in chunk],
+                },
+            )
+        else:
+            result = session.execute(insert(_accounts).returning(_accounts.c.id, _accounts.c.key), chunk)
         by_key.update({key: account_id for account_id, key in result})
     return [by_key[row["key"]] for row in rows]
 
