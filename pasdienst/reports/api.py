@@ -37,7 +37,14 @@ def usage(query: dict[str, Any], code: str) -> dict[str, Any]:
 @api.route("/municipalities/<code>/usage.csv", methods=["GET"])
 @requires("admin", "finance", scope="code")
 @api.arguments(UsageCsvQuery, location="query")
-@api.response(200, content_type="text/csv", description="UTF-8 with BOM, `;`-separated, amounts in euros with a decimal comma")
+@api.doc(
+    responses={
+        "200": {
+            "description": "UTF-8 with BOM, `;`-separated, amounts in euros with a decimal comma",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+)
 def usage_csv(query: dict[str, Any], code: str) -> Response:
     """One table of the usage report as CSV for Excel (summary, by_category, by_age_band, by_month, by_merchant)."""
     header, rows = usage_table(_published(code, query["year"]), query["table"])

@@ -17,9 +17,9 @@ All figures are about one municipality and the passes of one year.
   is decided on the exact fraction, never on the rounded share.
 * **by category**, for each category of the year's vouchers: children holding
   such a voucher, children who spent from one, redemptions, and money:
-  *awarded* (net ``issue`` postings into those vouchers, so a reversed issue
-  subtracts), *spent* (redemptions), *expired* (year-end ``expire`` postings
-  out of them) and *outstanding* (their balances now). A reissue's
+  *awarded* (see **money**), *spent* (redemptions), *expired* (year-end
+  ``expire`` postings out of them) and *outstanding* (their balances now).
+  A reissue's
   ``carry_over`` moves money between two vouchers of the same year and
   category, so it nets out and is not shown; awarded = spent + expired +
   outstanding.
@@ -33,8 +33,24 @@ All figures are about one municipality and the passes of one year.
   October payment on both databases. Redemptions, money spent and distinct
   children per month (a child who pays in two months counts in both).
 * **by merchant**: redemptions, money and distinct children per merchant,
-  most money first.
-* **money**: the category sums.
+  most money first (like the months, within the scheme's months: the till
+  refuses a pass outside its validity anyway).
+* **money**: the category sums. *Awarded* is what the year's vouchers
+  started with when they were issued (the issue transfer credits exactly
+  that, in the same transaction; carried-over vouchers are not new money),
+  less any reversed issue; *expired* comes from the year-end transfers.
+
+Cost
+----
+A handful of queries, none of which returns single redemptions: the
+age bands (one EXISTS look-up per pass), vouchers per category, redemptions
+per voucher rolled up per category, the few ledger transfers of year end,
+and months and merchants together (one pass with GROUPING SETS on
+PostgreSQL, two on SQLite, which has none). Counting distinct children is
+what costs: sorting the year's redemptions. On PostgreSQL the report raises
+``work_mem`` for its own transaction so those sorts stay in memory, and
+turns JIT off; on SQLite the covering index of ``reports/models.py`` spares
+fetching each redemption row. ``scripts/bench_reports.py`` measures it.
 
 Small cells
 -----------
@@ -486,44 +502,45 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
     starts = month_starts(first, last)
     bounds = [_amsterdam_midnight_utc(d) for d in starts]
     labels = [f"{d.year}-{d.month:02d}" for d in starts[:-1]]
-    dated = (
+    # One row per redemption that counts, with its month; the month and the
+    # merchant tables both group these.
+    paid = (
         select(
             _bucket(Redemption.created_at, bounds).label("month"),
-            Redemption.amount_cents.label("amount"),
+            Redemption.merchant_id.label("merchant_id"),
             ChildPass.child_id.label("child_id"),
+            Redemption.amount_cents.label("amount"),
         )
         .join(ChildPass, ChildPass.id == Redemption.pass_id)
         .where(of_year, counted, Redemption.created_at >= bounds[0], Redemption.created_at < bounds[-1])
         .subquery()
     )
-    per_month = {
-        int(month): (int(count), int(spent or 0), int(children))
-        for month, count, spent, children in session.execute(
-            select(dated.c.month, func.count(), func.sum(dated.c.amount), func.count(distinct(dated.c.child_id)))
-            .group_by(dated.c.month)
-        )
-    }
+    measures = (func.count(), func.sum(paid.c.amount), func.count(distinct(paid.c.child_id)))
+    per_month: dict[int, tuple[int, int, int]] = {}
+    per_merchant: dict[int, tuple[int, int, int]] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # GROUPING SETS: one pass over the redemptions for both tables (a row
+        # of the month set has no merchant, one of the merchant set no month).
+        for month, merchant_id, count, spent, children in session.execute(
+            select(paid.c.month, paid.c.merchant_id, *measures).group_by(
+                func.grouping_sets(paid.c.month, paid.c.merchant_id)
+            )
+        ):
+            figures = (int(count), int(spent or 0), int(children))
+            if month is not None:
+                per_month[int(month)] = figures
+            else:
+                per_merchant[int(merchant_id)] = figures
+    else:  # SQLite has no GROUPING SETS
+        for key, target in ((paid.c.month, per_month), (paid.c.merchant_id, per_merchant)):
+            for value, count, spent, children in session.execute(select(key, *measures).group_by(key)):
+                target[int(value)] = (int(count), int(spent or 0), int(children))
     by_month = tuple(MonthRow(label, *per_month.get(i, (0, 0, 0))) for i, label in enumerate(labels))
-
-    # Aggregated per merchant id first; the names join the few result rows only.
-    per_merchant = (
-        select(
-            Redemption.merchant_id.label("merchant_id"),
-            func.count().label("redemptions"),
-            func.sum(Redemption.amount_cents).label("spent"),
-            func.count(distinct(ChildPass.child_id)).label("children"),
-        )
-        .join(ChildPass, ChildPass.id == Redemption.pass_id)
-        .where(of_year, counted)
-        .group_by(Redemption.merchant_id)
-        .subquery()
-    )
+    names = dict(session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(list(per_merchant)))).all())
     by_merchant = tuple(
-        MerchantRow(int(mid), name, int(count), int(total or 0), int(children))
-        for mid, name, count, total, children in session.execute(
-            select(Merchant.id, Merchant.name, per_merchant.c.redemptions, per_merchant.c.spent, per_merchant.c.children)
-            .join(per_merchant, per_merchant.c.merchant_id == Merchant.id)
-            .order_by(per_merchant.c.spent.desc(), Merchant.name, Merchant.id)
+        sorted(
+            (MerchantRow(mid, names[mid], *figures) for mid, figures in per_merchant.items()),
+            key=lambda m: (-m.spent_cents, m.name, m.merchant_id),
         )
     )
 

@@ -32,7 +32,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -215,8 +214,3 @@ def add_redemptions(
     )
     _scratch.drop_all(bind)
     return int(count)
-
-
-def analyze(session: Session) -> None:
-    """Fresh planner statistics, as a database in use has them."""
-    session.execute(text("ANALYZE"))
