@@ -358,10 +358,14 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
     municipality = get_municipality(session, municipality_code)
     if session.get_bind().dialect.name == "postgresql":
         # For this transaction only: the count(DISTINCT …) sorts of 300,000
-        # rows spill to disk with the default 4 MB, and compiling these
-        # queries to machine code (JIT) takes longer than running them.
+        # rows spill to disk with the default 4 MB; compiling these queries
+        # to machine code (JIT) takes longer than running them; and psycopg
+        # prepares a statement run often, after which PostgreSQL may switch
+        # to a generic plan that ignores which municipality and months are
+        # asked for. Planning afresh costs a millisecond.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
         session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     scheme = session.execute(
         select(Scheme.valid_from, Scheme.valid_until).where(
             Scheme.municipality_id == municipality.id, Scheme.year == year
