@@ -7,7 +7,8 @@ Everything that differs between SQLite and PostgreSQL lives here:
   ``BEGIN IMMEDIATE``. SQLite's default deferred ``BEGIN`` takes the write lock
   only at the first write, and two transactions that both read first then fail
   with "database is locked" instead of waiting; taking the lock up front makes
-  writers queue instead. Read-only work uses ``Database.read()`` which begins
+  writers wait instead, and a file lock (``WriterQueue``) makes them take
+  turns. Read-only work uses ``Database.read()`` which begins
   deferred so page views do not queue behind writers (WAL lets them read).
 * PostgreSQL runs through psycopg 3; an optional schema (used by the tests)
   goes onto the ``search_path``.
@@ -18,6 +19,9 @@ a CLI command, a test) owns the transaction through ``Database.transaction()``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -139,6 +143,84 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False, **kw
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://")
 
 
+class WriterQueue:
+    """Makes SQLite writers of all processes take turns for the write lock.
+
+    SQLite's busy handler does not queue: a writer that finds the database
+    locked sleeps 1, 2, 5, 10 ... 100 ms and tries again, so under load the
+    lock sits free while the waiters sleep, and an unlucky one waits for
+    seconds. A file lock next to the database, taken before ``BEGIN
+    IMMEDIATE`` and tried again at most every millisecond, hands the turn on
+    almost at once. It only ever adds order: a writer that cannot get its
+    turn within ``patience`` seconds (something holds it while waiting for
+    this very writer) goes ahead, and SQLite's own lock keeps writers apart
+    as before, as it does for programs that do not take the file lock.
+    """
+
+    def __init__(self, path: Path, patience: float = 30.0) -> None:
+        self.path = path
+        self.patience = patience
+        self._guard = threading.RLock()  # threads of one process share the handle
+        self._depth = 0
+        self._held = False
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _handle(self) -> int:
+        # A handle inherited over fork() is the same open file in parent and
+        # child, and flock would let both in: every process opens its own.
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def _take(self, deadline: float) -> bool:
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(self._handle(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        deadline = time.monotonic() + self.patience
+        if not self._guard.acquire(timeout=self.patience):
+            yield
+            return
+        try:
+            if self._depth == 0:
+                self._held = self._take(deadline)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._held:
+                    fcntl.flock(self._handle(), fcntl.LOCK_UN)
+                    self._held = False
+        finally:
+            self._guard.release()
+
+
+_queues: dict[Path, WriterQueue] = {}
+_queues_lock = threading.Lock()
+
+
+def writer_queue(database: str) -> WriterQueue:
+    """The one queue of this process for a SQLite file (several Database
+    objects on one file share it, so a thread never waits for itself)."""
+    path = Path(database).resolve()
+    with _queues_lock:
+        if path not in _queues:
+            _queues[path] = WriterQueue(path.with_name(path.name + ".writers"))
+        return _queues[path]
+
+
 T = TypeVar("T")
 
 # SQLSTATEs after which repeating the whole transaction is safe and expected.
@@ -160,8 +242,15 @@ class Database:
         self.engine = make_engine(url, schema=schema, echo=echo, **kwargs)
         self.schema = schema
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        self._queue = writer_queue(database) if database and database != ":memory:" else None
         self._reader = sessionmaker(
             self.engine.execution_options(pasdienst_read_only=True), expire_on_commit=False
+        )
+        self._peeker = (
+            sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+            if self.engine.dialect.name == "postgresql"
+            else self._reader
         )
 
     @property
@@ -171,7 +260,11 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: commit on success, roll back on any error."""
-        with self._writer() as session, session.begin():
+        if self._queue is None:
+            with self._writer() as session, session.begin():
+                yield session
+            return
+        with self._queue.turn(), self._writer() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
@@ -180,6 +273,19 @@ class Database:
         # Ends with a commit of nothing: unlike a rollback it leaves loaded
         # objects usable after the block (expire_on_commit is off).
         with self._reader() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def peek(self) -> Iterator[Session]:
+        """Reads outside any transaction, for one look-up before the real work
+        (an API token on every request): each statement sees what is
+        committed now. On PostgreSQL that saves the BEGIN and COMMIT round
+        trips; on SQLite it is :meth:`read`."""
+        if self._peeker is self._reader:
+            with self.read() as session:
+                yield session
+            return
+        with self._peeker() as session:
             yield session
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 5) -> T:

@@ -118,7 +118,7 @@ def _bearer_actor() -> Actor:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("use Authorization: Bearer <token>")
     db = get_db(current_app)
-    with db.read() as session:
+    with db.peek() as session:
         found = lookup_token(session, token.strip())
         if found is None:
             raise Unauthenticated("unknown or revoked API token")

@@ -7,7 +7,10 @@ Design overview
   partition) and a cached ``balance``. Accounts flagged ``non_negative`` can
   never drop below zero: the balance is only ever changed by a guarded
   ``UPDATE ... WHERE balance + :delta >= 0`` in the same transaction as the
-  postings, and a CHECK constraint backs that up.
+  postings, and a CHECK constraint backs that up. An account that many
+  concurrent transfers credit (a merchant's payable) keeps no cached
+  balance (``balance_cached`` off): its balance is the sum of its postings,
+  so those transfers never queue on one shared row; it cannot be guarded.
 * A **transfer** is one atomic movement of money made of two or more signed
   **postings** that sum to zero. Postings are written *before* their transfer
   row (the foreign key is deferred to commit); a trigger on the transfer row
@@ -37,6 +40,7 @@ from .services import (
     Leg,
     NewTransfer,
     balance,
+    balances,
     get_account,
     kind_totals,
     open_account,
@@ -59,6 +63,7 @@ __all__ = [
     "Transfer",
     "UnknownAccount",
     "balance",
+    "balances",
     "get_account",
     "kind_totals",
     "open_account",

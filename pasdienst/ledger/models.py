@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Uuid,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +24,8 @@ class Account(Base):
     __tablename__ = "ledger_account"
     __table_args__ = (
         CheckConstraint("non_negative = false OR balance >= 0", name="balance_non_negative"),
+        CheckConstraint("non_negative = false OR balance_cached = true", name="guard_needs_cached_balance"),
+        CheckConstraint("balance_cached = true OR balance = 0", name="derived_balance_unused"),
         Index("ix_ledger_account_ledger_kind", "ledger", "kind"),
     )
 
@@ -35,7 +38,12 @@ class Account(Base):
     non_negative: Mapped[bool] = mapped_column(Boolean, server_default=false())
     #: Cache of the sum of this account's postings, kept in the same
     #: transaction as the postings; ``pasdienst ledger verify`` recomputes it.
+    #: Zero and unused when ``balance_cached`` is off.
     balance: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    #: Off for accounts that many concurrent transfers credit (a merchant's
+    #: payable): updating one shared row would make them queue on its lock.
+    #: Their balance is the sum of their postings; they cannot be guarded.
+    balance_cached: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 

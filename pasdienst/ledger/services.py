@@ -38,21 +38,41 @@ _CHUNK = 5000
 # The hot path runs these prebuilt statements on the session's connection:
 # building a statement per call, and the ORM's execution layer, cost more
 # than the database work itself (see scripts/bench_ledger.py).
-_CREDIT = (
+#
+# One statement changes one balance. The guard and the change are one
+# UPDATE: on PostgreSQL the row is locked and the condition re-read after
+# any concurrent writer commits; on SQLite the write lock is already held
+# (BEGIN IMMEDIATE). An account without a cached balance
+# (``Account.balance_cached``) is not changed: on PostgreSQL the UPDATE sits
+# in a CTE that skips it, so its row is never locked (many tills credit one
+# merchant's payable at once) and the outer SELECT still reports it; SQLite,
+# which has no row locks and no UPDATE in a CTE, adds 0 to it instead.
+_GUARD = or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712
+_CHANGED = (
     update(_accounts)
-    .where(_accounts.c.id == bindparam("b_id"))
+    .where(_accounts.c.id == bindparam("b_id"), _accounts.c.balance_cached == True, _GUARD)  # noqa: E712
     .values(balance=_accounts.c.balance + bindparam("b_delta"))
-    .returning(_accounts.c.ledger, _accounts.c.balance)
+    .returning(_accounts.c.balance)
+    .cte("changed")
 )
-# The guard and the debit are one statement: on PostgreSQL the row is locked
-# and the condition re-read after any concurrent writer commits; on SQLite
-# the write lock is already held (BEGIN IMMEDIATE).
-_DEBIT = _CREDIT.where(
-    or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712
+_APPLY_POSTGRESQL = select(
+    _accounts.c.ledger, _accounts.c.balance_cached, select(_CHANGED.c.balance).scalar_subquery().label("after")
+).where(_accounts.c.id == bindparam("b_id"))
+_APPLY_SQLITE = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("b_id"), _GUARD)
+    .values(balance=_accounts.c.balance + case((_accounts.c.balance_cached == True, bindparam("b_delta")), else_=0))  # noqa: E712
+    .returning(_accounts.c.ledger, _accounts.c.balance_cached, _accounts.c.balance.label("after"))
 )
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_TRANSFERS = insert(_transfers)
 _BY_IDEMPOTENCY_KEY = select(_transfers).where(_transfers.c.idempotency_key == bindparam("b_key"))
+_ACCOUNT_STATE = select(
+    _accounts.c.key, _accounts.c.ledger, _accounts.c.balance, _accounts.c.balance_cached
+).where(_accounts.c.id == bindparam("b_id"))
+_POSTINGS_SUM = select(func.coalesce(func.sum(_postings.c.amount), 0)).where(
+    _postings.c.account_id == bindparam("b_id")
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,8 @@ class Posted:
     idempotency_key: str | None
     created_at: datetime
     replayed: bool = False
-    #: Balances right after this transfer, per account id (empty on a replay).
+    #: Balances right after this transfer, per account id with a cached
+    #: balance (empty on a replay).
     balances: dict[int, int] = field(default_factory=dict)
 
 
@@ -146,14 +167,26 @@ def _validate(t: NewTransfer) -> None:
 
 # -- accounts ---------------------------------------------------------------
 
-def open_account(session: Session, *, key: str, kind: str, ledger: str, non_negative: bool = True) -> int:
-    """The id of the account named ``key``, created when it does not exist."""
+def open_account(
+    session: Session, *, key: str, kind: str, ledger: str, non_negative: bool = True, balance_cached: bool = True
+) -> int:
+    """The id of the account named ``key``, created when it does not exist.
+
+    ``balance_cached=False`` is for an account many concurrent transfers
+    credit: its balance is derived from its postings, so it cannot be
+    ``non_negative``.
+    """
+    if non_negative and not balance_cached:
+        raise InvalidTransfer(f"account {key}: a non-negative account needs a cached balance to guard")
     found = session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
     if found is not None:
         return found
     return session.execute(
         insert(_accounts)
-        .values(key=key, kind=kind, ledger=ledger, non_negative=non_negative, balance=0, created_at=now_utc())
+        .values(
+            key=key, kind=kind, ledger=ledger, non_negative=non_negative, balance_cached=balance_cached,
+            balance=0, created_at=now_utc(),
+        )
         .returning(_accounts.c.id)
     ).scalar_one()
 
@@ -206,10 +239,45 @@ def get_account(session: Session, key: str) -> Account:
 
 
 def balance(session: Session, account_id: int) -> int:
-    value = session.execute(select(_accounts.c.balance).where(_accounts.c.id == account_id)).scalar()
-    if value is None:
+    """The account's balance: the cached one, or the sum of its postings."""
+    row = session.connection().execute(_ACCOUNT_STATE, {"b_id": account_id}).first()
+    if row is None:
         raise UnknownAccount(f"unknown account {account_id}")
-    return int(value)
+    if row.balance_cached:
+        return int(row.balance)
+    return int(session.connection().execute(_POSTINGS_SUM, {"b_id": account_id}).scalar_one())
+
+
+def balances(session: Session, account_ids: Iterable[int]) -> dict[int, int]:
+    """Balances of many accounts at once (cached, or summed from postings)."""
+    ids = sorted(set(account_ids))
+    found: dict[int, int] = {}
+    derived: list[int] = []
+    for start in range(0, len(ids), _CHUNK):
+        for account_id, cached, value in session.execute(
+            select(_accounts.c.id, _accounts.c.balance_cached, _accounts.c.balance).where(
+                _accounts.c.id.in_(ids[start : start + _CHUNK])
+            )
+        ):
+            if cached:
+                found[account_id] = int(value)
+            else:
+                derived.append(account_id)
+    for start in range(0, len(derived), _CHUNK):
+        chunk = derived[start : start + _CHUNK]
+        found.update(dict.fromkeys(chunk, 0))
+        found.update(
+            (account_id, int(total))
+            for account_id, total in session.execute(
+                select(_postings.c.account_id, func.sum(_postings.c.amount))
+                .where(_postings.c.account_id.in_(chunk))
+                .group_by(_postings.c.account_id)
+            )
+        )
+    missing = [a for a in ids if a not in found]
+    if missing:
+        raise UnknownAccount(f"unknown account {missing[0]}")
+    return found
 
 
 # -- transfers ---------------------------------------------------------------
@@ -246,30 +314,31 @@ def _replay(session: Session, t: NewTransfer) -> Posted | None:
     return Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
 
 
-def _describe_refusal(session: Session, account_id: int, delta: int) -> Exception:
-    row = session.execute(
-        select(_accounts.c.key, _accounts.c.balance).where(_accounts.c.id == account_id)
-    ).first()
-    if row is None:
-        return UnknownAccount(f"unknown account {account_id}")
-    return InsufficientFunds(
-        f"account {row.key} holds {row.balance} cents, {-delta} requested",
-        account_key=row.key,
-        balance=int(row.balance),
-        requested=-delta,
-    )
-
-
-def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, int]:
+def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, int | None]:
     """Change one balance by ``delta`` through the guarded update.
 
-    Returns the account's ledger partition and its new balance.
+    Returns the account's ledger partition and its new balance (None for an
+    account whose balance is derived: nothing to update, nothing locked).
     """
-    stmt = _DEBIT if delta < 0 else _CREDIT
-    row = session.connection().execute(stmt, {"b_id": account_id, "b_delta": delta}).first()
-    if row is None:
-        raise _describe_refusal(session, account_id, delta)
-    return row[0], int(row[1])
+    conn = session.connection()
+    params = {"b_id": account_id, "b_delta": delta}
+    stmt = _APPLY_POSTGRESQL if conn.dialect.name == "postgresql" else _APPLY_SQLITE
+    row = conn.execute(stmt, params).first()
+    if row is not None and not row.balance_cached:
+        return row.ledger, None
+    if row is not None and row.after is not None:
+        return row.ledger, int(row.after)
+    # Refused by the guard (or no such account): read the balance afresh
+    # for the message, after whatever the guard waited for.
+    state = conn.execute(_ACCOUNT_STATE, {"b_id": account_id}).first()
+    if state is None:
+        raise UnknownAccount(f"unknown account {account_id}")
+    raise InsufficientFunds(
+        f"account {state.key} holds {state.balance} cents, {-delta} requested",
+        account_key=state.key,
+        balance=int(state.balance),
+        requested=-delta,
+    )
 
 
 _POSTING_COLUMNS = ("transfer_id", "account_id", "amount")
@@ -372,8 +441,10 @@ def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Po
     # Ascending id order, so two transfers over the same accounts always lock
     # them in the same order and cannot deadlock each other.
     for account_id in sorted(deltas):
-        partition, balances[account_id] = _apply_delta(session, account_id, deltas[account_id])
+        partition, after = _apply_delta(session, account_id, deltas[account_id])
         ledgers.add(partition)
+        if after is not None:
+            balances[account_id] = after
     if len(ledgers) != 1:
         raise InvalidTransfer(f"a transfer cannot cross ledgers ({', '.join(sorted(ledgers))})")
     created = now or now_utc()
@@ -447,17 +518,21 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
             signs[leg.account_id].add(leg.amount > 0)
 
     info: dict[int, tuple[str, str, bool, int]] = {}
+    derived: set[int] = set()
     ids = sorted(net)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         stmt = select(
-            _accounts.c.id, _accounts.c.key, _accounts.c.ledger, _accounts.c.non_negative, _accounts.c.balance
+            _accounts.c.id, _accounts.c.key, _accounts.c.ledger, _accounts.c.non_negative, _accounts.c.balance,
+            _accounts.c.balance_cached,
         ).where(_accounts.c.id.in_(chunk))
         mixed = [a for a in chunk if len(signs[a]) == 2]
         if mixed and session.bind is not None and session.get_bind().dialect.name == "postgresql":
             stmt = stmt.order_by(_accounts.c.id).with_for_update()
         for row in session.execute(stmt):
             info[row.id] = (row.key, row.ledger, bool(row.non_negative), int(row.balance))
+            if not row.balance_cached:
+                derived.add(row.id)
     missing = [a for a in ids if a not in info]
     if missing:
         raise UnknownAccount(f"unknown account {missing[0]}")
@@ -484,7 +559,7 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
                     )
         rows.append((uuid.uuid4(), next(iter(ledgers)), t))
 
-    _apply_net(session, {a: net[a] for a in ids if net[a]})
+    _apply_net(session, {a: net[a] for a in ids if net[a] and a not in derived})
     created = now or now_utc()
     for start in range(0, len(rows), _CHUNK):
         _write(session, rows[start : start + _CHUNK], created)
@@ -546,13 +621,22 @@ def kind_totals(session: Session, ledger: str) -> dict[str, int]:
 
 
 def accounts_by_kind(session: Session, ledger: str) -> dict[str, int]:
-    """Sum of cached balances per account kind in one partition."""
-    rows = session.execute(
+    """Sum of balances per account kind in one partition (derived ones summed from postings)."""
+    totals: dict[str, int] = defaultdict(int)
+    cached = session.execute(
         select(_accounts.c.kind, func.sum(_accounts.c.balance))
-        .where(_accounts.c.ledger == ledger)
+        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == True)  # noqa: E712
         .group_by(_accounts.c.kind)
     )
-    return {kind: int(total or 0) for kind, total in rows}
+    derived = session.execute(
+        select(_accounts.c.kind, func.sum(_postings.c.amount))
+        .join(_postings, _postings.c.account_id == _accounts.c.id)
+        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == False)  # noqa: E712
+        .group_by(_accounts.c.kind)
+    )
+    for kind, total in [*cached, *derived]:
+        totals[kind] += int(total or 0)
+    return dict(totals)
 
 
 def postings_of(session: Session, transfer_ids: Iterable[uuid.UUID]) -> list[tuple[uuid.UUID, int, int]]:

@@ -121,10 +121,16 @@ def _check_cached_balances(session: Session) -> list[Problem]:
     bad = session.execute(
         select(Account.key)
         .outerjoin(sums, sums.c.aid == Account.id)
-        .where(Account.balance != func.coalesce(sums.c.total, 0))
+        .where(Account.balance_cached.is_(True), Account.balance != func.coalesce(sums.c.total, 0))
         .order_by(Account.key)
     ).all()
-    return [Problem("balances", "accounts whose kept balance differs from the sum of their postings", _ids(bad))] if bad else []
+    problems = [Problem("balances", "accounts whose kept balance differs from the sum of their postings", _ids(bad))] if bad else []
+    stray = session.execute(
+        select(Account.key).where(Account.balance_cached.is_(False), Account.balance != 0).order_by(Account.key)
+    ).all()
+    if stray:
+        problems.append(Problem("balances", "accounts with a derived balance but a kept one as well", _ids(stray)))
+    return problems
 
 
 def _check_non_negative(session: Session) -> list[Problem]:

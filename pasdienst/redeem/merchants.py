@@ -122,7 +122,11 @@ def add_merchant(
         key=books.merchant_key(municipality.code, merchant.id),
         kind=books.MERCHANT_PAYABLE,
         ledger=municipality.code,
-        non_negative=True,
+        # Every redemption at this merchant credits it: no shared row to
+        # update (and lock) per payment; settlement keeps it from going
+        # below zero (pasdienst/settlement/services.py).
+        non_negative=False,
+        balance_cached=False,
     )
     session.flush()
     record_audit(

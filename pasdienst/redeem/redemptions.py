@@ -425,7 +425,9 @@ def redeem(
 def void(session: Session, actor: Actor, redemption_id: int, *, today: date, now: datetime | None = None) -> Redemption:
     """Undo a redemption the same day, by a reversal transfer."""
     merchant = merchant_of(session, actor)
-    redemption = session.get(Redemption, redemption_id)
+    # Locked (PostgreSQL), so a twin void waits here and then sees it voided.
+    # NO KEY UPDATE: a settlement batch claiming the row only needs KEY SHARE.
+    redemption = session.get(Redemption, redemption_id, with_for_update={"key_share": True})
     if redemption is None or redemption.merchant_id != merchant.id:
         raise NotFound("no such redemption at this merchant")
     if redemption.voided_at is not None:

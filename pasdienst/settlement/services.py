@@ -27,9 +27,12 @@ command again finishes it:
 * **paid** moves the batch total from clearing to the bank account.
 * **correct** takes back a redemption of an approved batch: the ledger
   transfer is reversed and the next batch nets it off that merchant's line.
-  Payables stay non-negative (approval's guarded debit is the last check that
-  a batch never pays more than was redeemed), so the merchant must have at
-  least as much waiting to be settled; otherwise the correction is refused.
+  Payables stay non-negative: the ledger derives them from postings (no
+  shared row per redemption) and cannot guard them, so approval checks under
+  the settlement lock that no line pays more than its merchant is owed, and a
+  correction needs at least as much waiting to be settled; otherwise it is
+  refused. Credits from new redemptions can only add to a payable meanwhile;
+  voids and corrections wait for the lock.
 
 Only finance users of the municipality act here; the command line passes
 the user of ``--by``. Locks: creating, cancelling, approving and correcting
@@ -322,6 +325,16 @@ def approve_batch(session: Session, actor: Actor, batch_id: int, *, now: datetim
             f"cannot approve batch {batch.id}: fix these bank accounts first: " + "; ".join(problems), errors=problems
         )
     clearing = ledger.get_account(session, books.clearing_key(municipality.code)).id
+    owed = ledger.balances(session, (merchant.account_id for _, merchant in rows))
+    for line, merchant in rows:
+        if owed[merchant.account_id] < line.total_cents:
+            raise ledger.InsufficientFunds(
+                f"batch {batch.id} would pay {merchant.name!r} {line.total_cents} cents, "
+                f"more than the {owed[merchant.account_id]} owed",
+                account_key=books.merchant_key(municipality.code, merchant.id),
+                balance=owed[merchant.account_id],
+                requested=line.total_cents,
+            )
     posted = ledger.post_many(
         session,
         [

@@ -17,10 +17,12 @@ def test_pasdienst_till_rate_limit_sets_the_limit_per_token(db, till, monkeypatc
     monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "2 per minute")
     app = create_app(till.settings, db=db)
     client = app.test_client()
-    statuses = [
-        client.post("/api/v1/scan", json={"code": till.payload}, headers=till.headers).status_code for _ in range(3)
-    ]
-    assert statuses == [200, 200, 429]
+    responses = [client.post("/api/v1/scan", json={"code": till.payload}, headers=till.headers) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    refused = responses[-1]
+    assert refused.json["code"] == "rate_limited"
+    # Says when the minute's window opens again.
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
 def test_a_mistyped_till_limit_stops_the_app_at_start_up(settings, db, monkeypatch):

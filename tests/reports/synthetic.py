@@ -209,7 +209,8 @@ def add_redemptions(
     accounts = Account.__table__
     session.execute(
         update(accounts)
-        .where(accounts.c.id.in_(select(delta.c.account_id)))
+        # Merchant payables keep no balance: theirs is the sum of their postings.
+        .where(accounts.c.id.in_(select(delta.c.account_id)), accounts.c.balance_cached.is_(True))
         .values(balance=accounts.c.balance + select(delta.c.amount).where(delta.c.account_id == accounts.c.id).scalar_subquery())
     )
     _scratch.drop_all(bind)

@@ -153,7 +153,7 @@ def counts(world: World) -> tuple[int, int, int, int]:
 
 def balance(world: World, key: str) -> int:
     with world.db.read() as s:
-        return ledger.get_account(s, key).balance
+        return ledger.balance(s, ledger.get_account(s, key).id)
 
 
 def payable(world: World, merchant: str) -> int:

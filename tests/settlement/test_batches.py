@@ -183,6 +183,23 @@ def test_approval_moves_each_line_from_the_payable_to_clearing(world):
     assert world.verify() == []
 
 
+def test_approval_refuses_a_line_larger_than_what_the_merchant_is_owed(world):
+    """Payables keep no cached balance the ledger could guard: approval checks
+    them itself, so a batch can never pay more than was redeemed."""
+    a_month(world)
+    batch = create(world)
+    with world.db.transaction() as s:
+        # The payable shrinks behind the batch's back (as a faulty tool might).
+        sport = ledger.get_account(s, books.merchant_key("testdorp", world.merchants["sport"])).id
+        clearing = ledger.get_account(s, books.clearing_key("testdorp")).id
+        ledger.transfer(s, kind=books.SETTLE, source=sport, destination=clearing, amount=1)
+    with pytest.raises(ledger.InsufficientFunds, match="more than the 3249 owed"):
+        approve(world, batch.id)
+    with world.db.read() as s:
+        assert s.get(SettlementBatch, batch.id).status == "draft"
+        assert ledger.kind_totals(s, "testdorp").get(books.SETTLE) == 1  # only the one above
+
+
 def test_approving_again_moves_no_money_twice(world):
     a_month(world)
     batch = create(world)
