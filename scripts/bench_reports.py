@@ -54,6 +54,7 @@ from pasdienst.redeem.merchants import add_merchant  # noqa: E402
 from pasdienst.redeem.models import Redemption  # noqa: E402
 from pasdienst.reports.usage import usage_report  # noqa: E402
 from pasdienst.wallet.models import CATEGORIES  # noqa: E402
+from pasdienst.wallet.sample import sample_scheme  # noqa: E402
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
 from tests.access.helpers import TEST_IBANS, login_as, make_user  # noqa: E402
 from tests.reports.synthetic import Spread, add_redemptions  # noqa: E402
@@ -65,37 +66,7 @@ YEAR = 2027
 TODAY = date(2027, 1, 10)
 MERCHANTS = 300
 
-SCHEME = """\
-municipality = "bench"
-year = 2027
-valid_from = "2027-01-01"
-valid_until = "2027-12-31"
-income_limit_pct = 120
-sliding_scale = [{ up_to_pct = 130, share = 0.5 }]
-
-[[budget]]
-category = "sport_culture"
-amount = "150.00"
-ages = [4, 17]
-
-[[budget]]
-category = "school"
-amount = "50.00"
-ages = [4, 17]
-
-[[punchcard]]
-code = "zwemmen"
-category = "sport_culture"
-strips = 10
-strip_value = "4.50"
-ages = [4, 17]
-
-[[cheque]]
-code = "fashioncheque"
-category = "clothing"
-amount = "75.00"
-ages = [0, 17]
-"""
+SCHEME = sample_scheme(CODE, YEAR)
 
 
 def children_csv(n: int) -> bytes:

@@ -36,6 +36,7 @@ from pasdienst.municipalities.services import add_municipality, topup_budget  # 
 from pasdienst.plugins import load_verify_checks  # noqa: E402
 from pasdienst.wallet import qr  # noqa: E402
 from pasdienst.wallet.models import PassImage  # noqa: E402
+from pasdienst.wallet.sample import sample_scheme  # noqa: E402
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -43,32 +44,7 @@ SCHEMA = "pasdienst_bench_wallet"
 TODAY = date(2027, 1, 10)
 NAMES = ["Nora", "Elif", "Omar", "Stijn", "Jayden", "Amira", "Thijs", "Cas", "Fenna", "Gijs", "Maud", "Saar", "Noah", "Liam"]
 
-SCHEME = """\
-municipality = "bench"
-year = 2027
-valid_from = "2027-01-01"
-valid_until = "2027-12-31"
-income_limit_pct = 120
-sliding_scale = [{ up_to_pct = 130, share = 0.5 }]
-
-[[budget]]
-category = "sport_culture"
-amount = "150.00"
-ages = [4, 17]
-
-[[punchcard]]
-code = "zwemmen"
-category = "sport_culture"
-strips = 10
-strip_value = "4.50"
-ages = [4, 17]
-
-[[cheque]]
-code = "fashioncheque"
-category = "clothing"
-amount = "75.00"
-ages = [0, 17]
-"""
+SCHEME = sample_scheme("bench", 2027, budgets={"sport_culture": "150.00"})
 
 
 def bsn(rng: random.Random) -> str:

@@ -283,7 +283,7 @@ def import_upload() -> ResponseReturnValue:
                 result = services.import_children_file(session, actor, data, settings=settings, today=_today())
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, result=None, error=_import_error_nl(exc.message), active="import", max_mb=max_mb)
-    header, rows = rejected_rows(result)
+    header, rows = rejected_rows(result, dutch=True)
     packed = _rejected_signer().dumps(zlib.compress(json.dumps([header, rows]).encode()).hex()) if rows else None
     return _page(
         "admin/import.html", result=result, error=None, active="import", max_mb=max_mb, filename=upload.filename,

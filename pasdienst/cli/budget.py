@@ -4,7 +4,7 @@ import click
 
 from ..money import format_euros
 from ..municipalities.services import budget_figures, topup_budget
-from . import Context, main, pass_ctx
+from . import Context, _audit, main, pass_ctx
 
 
 @main.group("budget")
@@ -21,6 +21,7 @@ def topup(ctx: Context, municipality: str, amount: str, reference: str) -> None:
     """Add AMOUNT euros (e.g. 25000.00) from the external source to the fund."""
     with ctx.db.transaction() as session:
         posted = topup_budget(session, municipality, amount, reference=reference)
+        _audit.budget_topped_up(session, posted)
         figures = budget_figures(session, municipality)
     click.echo(
         f"topped up {format_euros(posted.amount)} to {municipality}; "

@@ -19,7 +19,7 @@ from ..wallet.services import (
     reissue_pass,
     replaced_by,
 )
-from . import Context, main, pass_ctx
+from . import Context, _audit, main, pass_ctx
 
 
 class _Bar:
@@ -73,7 +73,9 @@ def issue(ctx: Context, municipality: str, year: int) -> None:
 
     def run(bar: _Bar):  # noqa: ANN202
         with ctx.db.transaction() as session:
-            return issue_passes(session, municipality, year, settings=ctx.settings, today=ctx.today, progress=bar)
+            result = issue_passes(session, municipality, year, settings=ctx.settings, today=ctx.today, progress=bar)
+            _audit.passes_issued(session, result)
+            return result
 
     result = _with_bar("issuing passes", run)
     if result.pass_ids:
@@ -123,7 +125,9 @@ def export(ctx: Context, municipality: str, csv_path: str) -> None:
 def block(ctx: Context, pass_id: str, reason: str) -> None:
     """Block a lost or stolen pass: its QR and code stop working at once."""
     with ctx.db.transaction() as session:
+        before = _audit.pass_snapshot(find_pass(session, pass_id))
         blocked = block_pass(session, pass_id, reason=reason)
+        _audit.pass_blocked(session, before, blocked)
         number = blocked.pass_number
     click.echo(f"blocked {number}; reissue it with: pasdienst passes reissue {number}")
 
@@ -138,7 +142,9 @@ def reissue(ctx: Context, pass_id: str) -> None:
     the new pass number.
     """
     with ctx.db.transaction() as session:
+        before = _audit.pass_snapshot(find_pass(session, pass_id))
         new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today)
+        _audit.pass_reissued(session, before, new)
         view = pass_view(session, new, settings=ctx.settings, today=ctx.today)
         new_id = new.id
     qr.render_missing(ctx.db, ctx.settings, pass_ids=[new_id])

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import click
 
+from ..wallet.schemes import parse_scheme
 from ..wallet.services import load_scheme
-from . import Context, main, pass_ctx
+from . import Context, _audit, main, pass_ctx
 from ._files import read_text
 
 
@@ -23,7 +24,10 @@ def load(ctx: Context, file: str) -> None:
     """
     text = read_text(file)
     with ctx.db.transaction() as session:
+        spec = parse_scheme(text)
+        before = _audit.scheme_digest_before(session, spec)
         result = load_scheme(session, text)
+        _audit.scheme_loaded(session, spec, before, result)
         scheme = result.scheme
         summary = (
             f"scheme {result.outcome}: {len(scheme.items)} entitlements, "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from ..wallet.services import close_year
-from . import Context, main, pass_ctx
+from . import Context, _audit, main, pass_ctx
 
 
 @main.command("year-end")
@@ -14,4 +14,5 @@ def year_end(ctx: Context, municipality: str, year: int) -> None:
     """Expire the year's passes and return every unused balance to the fund."""
     with ctx.db.transaction() as session:
         result = close_year(session, municipality, year, today=ctx.today)
+        _audit.year_closed(session, result)
     click.echo(result.summary())

@@ -64,11 +64,80 @@ class ChildRow:
     cells: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
+#: Why a row is rejected, per problem code: English for the command line and
+#: its FILE.rejected.csv (CONTRACT.md), Dutch for the back office's page and
+#: download. ``{column}`` is the column's name in the file; in Dutch it comes
+#: with a description (``_COLUMNS_NL``).
+_REASONS: dict[str, tuple[str, str]] = {
+    "missing": ("{column} is missing", "{column} ontbreekt"),
+    "control_characters": ("{column} contains control characters", "{column} bevat stuurtekens"),
+    "too_long": ("{column} is longer than {limit} characters", "{column} is langer dan {limit} tekens"),
+    "date_format": (
+        "birth_date {value!r} is not YYYY-MM-DD or DD-MM-YYYY",
+        "geboortedatum (birth_date) '{value}' is geen datum als JJJJ-MM-DD of DD-MM-JJJJ",
+    ),
+    "date_unreal": ("birth_date {value!r} is not a real date", "geboortedatum (birth_date) '{value}' bestaat niet"),
+    "date_future": ("birth_date {value} lies in the future", "geboortedatum (birth_date) {value} ligt in de toekomst"),
+    "date_too_old": ("birth_date {value} is too long ago", "geboortedatum (birth_date) {value} ligt te ver terug"),
+    "income_format": (
+        "income_pct {value!r} is not a percentage such as 115 or 115%",
+        "inkomen (income_pct) '{value}' is geen percentage zoals 115 of 115%",
+    ),
+    "income_too_high": ("income_pct is above 1000%", "inkomen (income_pct) is hoger dan 1000%"),
+    "bsn_elfproef": ("bsn is not a valid BSN (it fails the elfproef)", "het BSN is niet geldig (het voldoet niet aan de elfproef)"),
+    "email": ("email is not an e-mail address", "e-mailadres (email) is geen e-mailadres"),
+    "postcode": ("postcode is not a Dutch postcode such as 9251 AA", "postcode is geen Nederlandse postcode zoals 9251 AA"),
+    "field_count": (
+        "the row has {fields} fields where the header has {columns}",
+        "de rij heeft {fields} velden, de kopregel {columns}",
+    ),
+    "duplicate_ref": ("child_ref {ref} is already on line {line}", "kindnummer (child_ref) {ref} staat al op regel {line}"),
+    "duplicate_bsn": ("the same bsn is already on line {line}", "hetzelfde BSN staat al op regel {line}"),
+    "bsn_of_other_child": ("the bsn belongs to another child ({ref})", "het BSN hoort bij een ander kind ({ref})"),
+    "bsn_of_child_in_file": (
+        "the bsn belongs to child {ref}, also in this file",
+        "het BSN hoort bij kind {ref}, dat ook in dit bestand staat",
+    ),
+}
+_COLUMNS_NL = {
+    "child_ref": "kindnummer (child_ref)",
+    "first_name": "voornaam (first_name)",
+    "birth_date": "geboortedatum (birth_date)",
+    "household_ref": "huishouden (household_ref)",
+    "income_pct": "inkomen (income_pct)",
+    "override_reason": "reden consulent (override_reason)",
+    "bsn": "BSN",
+    "email": "e-mailadres (email)",
+}
+
+
+class RowProblem(ValueError):
+    """Why one row cannot be imported: a code from ``_REASONS`` and its values."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(_REASONS[code][0].format(**params))
+        self.code = code
+        self.params = params
+
+
 @dataclass(frozen=True)
 class Rejected:
     line: int
     cells: dict[str, str]
-    reason: str
+    problem: RowProblem = field(compare=False)
+
+    @property
+    def reason(self) -> str:
+        """In English, as the command line prints it and writes it to FILE.rejected.csv."""
+        return str(self.problem)
+
+    @property
+    def reason_nl(self) -> str:
+        """In Dutch, for the back office."""
+        params = dict(self.problem.params)
+        if "column" in params:
+            params["column"] = _COLUMNS_NL.get(str(params["column"]), params["column"])
+        return _REASONS[self.problem.code][1].format(**params)
 
 
 @dataclass
@@ -127,18 +196,18 @@ def parse_date(text: str) -> date:
     elif m := _DUTCH.match(text):
         day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
     else:
-        raise ValueError(f"birth_date {text!r} is not YYYY-MM-DD or DD-MM-YYYY")
+        raise RowProblem("date_format", value=text)
     try:
         return date(year, month, day)
     except ValueError:
-        raise ValueError(f"birth_date {text!r} is not a real date") from None
+        raise RowProblem("date_unreal", value=text) from None
 
 
 def parse_income(text: str) -> int:
     """``115``, ``115%``, ``115,5`` → hundredths of a percent."""
     m = _PCT.match(text)
     if not m:
-        raise ValueError(f"income_pct {text!r} is not a percentage such as 115 or 115%")
+        raise RowProblem("income_format", value=text)
     return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
 
 
@@ -152,47 +221,47 @@ def elfproef(bsn: str) -> bool:
 def _optional(cells: dict[str, str], name: str, limit: int) -> str | None:
     value = cells.get(name, "")
     if len(value) > limit:
-        raise ValueError(f"{name} is longer than {limit} characters")
+        raise RowProblem("too_long", column=name, limit=limit)
     return value or None
 
 
 def _row(line: int, cells: dict[str, str], today: date) -> ChildRow:
-    """One row as a child, or ``ValueError`` with the reason to reject it."""
+    """One row as a child, or ``RowProblem`` with the reason to reject it."""
     for name in REQUIRED:
         if not cells.get(name):
-            raise ValueError(f"{name} is missing")
+            raise RowProblem("missing", column=name)
     for name, value in cells.items():
         if _CONTROL.search(value):
-            raise ValueError(f"{name} contains control characters")
+            raise RowProblem("control_characters", column=name)
     child_ref = cells["child_ref"]
     if len(child_ref) > 64:
-        raise ValueError("child_ref is longer than 64 characters")
+        raise RowProblem("too_long", column="child_ref", limit=64)
     first_name = re.sub(r"\s+", " ", cells["first_name"])
     if len(first_name) > 100:
-        raise ValueError("first_name is longer than 100 characters")
+        raise RowProblem("too_long", column="first_name", limit=100)
     birth_date = parse_date(cells["birth_date"])
     if birth_date > today:
-        raise ValueError(f"birth_date {cells['birth_date']} lies in the future")
+        raise RowProblem("date_future", value=cells["birth_date"])
     if birth_date.year < 1900:
-        raise ValueError(f"birth_date {cells['birth_date']} is too long ago")
+        raise RowProblem("date_too_old", value=cells["birth_date"])
     income = parse_income(cells["income_pct"]) if cells.get("income_pct") else None
     if income is not None and income > 100_000:
-        raise ValueError("income_pct is above 1000%")
+        raise RowProblem("income_too_high")
     bsn = cells.get("bsn") or None
     if bsn is not None:
         bsn = re.sub(r"[\s.]", "", bsn)
         if len(bsn) == 8 and bsn.isdigit():
             bsn = "0" + bsn  # a spreadsheet dropped the leading zero
         if not elfproef(bsn):
-            raise ValueError("bsn is not a valid BSN (it fails the elfproef)")
+            raise RowProblem("bsn_elfproef")
     email = _optional(cells, "email", 254)
     if email is not None and not _EMAIL.match(email):
-        raise ValueError("email is not an e-mail address")
+        raise RowProblem("email")
     postcode = _optional(cells, "postcode", 16)
     if postcode is not None:
         m = _POSTCODE.match(postcode)
         if not m:
-            raise ValueError("postcode is not a Dutch postcode such as 9251 AA")
+            raise RowProblem("postcode")
         postcode = f"{m.group(1)} {m.group(2).upper()}"
     return ChildRow(
         line=line,
@@ -241,21 +310,21 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
             cells = {name: value.strip() for name, value in zip(header, raw, strict=False) if name}
             if len(raw) != len(header):
                 parsed.rejected.append(
-                    Rejected(line, cells, f"the row has {len(raw)} fields where the header has {len(header)}")
+                    Rejected(line, cells, RowProblem("field_count", fields=len(raw), columns=len(header)))
                 )
                 continue
             try:
                 row = _row(line, cells, today)
-            except ValueError as exc:
-                parsed.rejected.append(Rejected(line, cells, str(exc)))
+            except RowProblem as problem:
+                parsed.rejected.append(Rejected(line, cells, problem))
                 continue
             if row.child_ref in seen_refs:
                 parsed.rejected.append(
-                    Rejected(line, cells, f"child_ref {row.child_ref} is already on line {seen_refs[row.child_ref]}")
+                    Rejected(line, cells, RowProblem("duplicate_ref", ref=row.child_ref, line=seen_refs[row.child_ref]))
                 )
                 continue
             if row.bsn is not None and row.bsn in seen_bsn:
-                parsed.rejected.append(Rejected(line, cells, f"the same bsn is already on line {seen_bsn[row.bsn]}"))
+                parsed.rejected.append(Rejected(line, cells, RowProblem("duplicate_bsn", line=seen_bsn[row.bsn])))
                 continue
             seen_refs[row.child_ref] = line
             if row.bsn is not None:
@@ -266,15 +335,16 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
     return parsed
 
 
-def rejected_rows(result: ImportResult) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of ``FILE.rejected.csv``: the input columns plus ``reason``.
+def rejected_rows(result: ImportResult, *, dutch: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of ``FILE.rejected.csv``: the input columns plus ``reason``
+    (``dutch``: ``reden``, in Dutch, for the back office).
 
     The BSN column stays empty: the file is a to-do list for staff and must
     not become a copy of citizens' numbers.
     """
-    header = [c for c in result.header if c] + ["reason"]
+    header = [c for c in result.header if c] + ["reden" if dutch else "reason"]
     rows = [
-        [("" if name == "bsn" else r.cells.get(name, "")) for name in header[:-1]] + [r.reason]
+        [("" if name == "bsn" else r.cells.get(name, "")) for name in header[:-1]] + [r.reason_nl if dutch else r.reason]
         for r in result.rejected
     ]
     return header, rows
@@ -333,7 +403,7 @@ def import_children(
         target: int | None = None
         if found is not None:
             if holder is not None and holder[0] != found[0]:
-                rejected.append(Rejected(row.line, row.cells, f"the bsn belongs to another child ({holder[1]})"))
+                rejected.append(Rejected(row.line, row.cells, RowProblem("bsn_of_other_child", ref=holder[1])))
                 continue
             if found[1] == digest:
                 unchanged += 1
@@ -341,7 +411,7 @@ def import_children(
             target = found[0]
         elif holder is not None:
             if holder[1] in refs_in_file:
-                rejected.append(Rejected(row.line, row.cells, f"the bsn belongs to child {holder[1]}, also in this file"))
+                rejected.append(Rejected(row.line, row.cells, RowProblem("bsn_of_child_in_file", ref=holder[1])))
                 continue
             target = holder[0]  # the same child under a new child_ref
         values: dict[str, object] = dict(

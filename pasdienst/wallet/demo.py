@@ -19,43 +19,12 @@ from . import codes, qr, tokens
 from .children import import_children
 from .issuing import issue_passes
 from .models import ACTIVE, Child, ChildPass, Scheme, age_on
+from .sample import sample_scheme
 from .schemes import load_scheme
 
 DEMO_MUNICIPALITY = "demodorp"
 SAMPLE = "sample-children.csv"
 SHOWN = 3
-
-SCHEME = """\
-municipality = "{code}"
-year = {year}
-valid_from = "{year}-01-01"
-valid_until = "{year}-12-31"
-income_limit_pct = 120
-sliding_scale = [{{ up_to_pct = 130, share = 0.5 }}]
-
-[[budget]]
-category = "sport_culture"
-amount = "150.00"
-ages = [4, 17]
-
-[[budget]]
-category = "school"
-amount = "50.00"
-ages = [4, 17]
-
-[[punchcard]]
-code = "zwemmen"
-category = "sport_culture"
-strips = 10
-strip_value = "4.50"
-ages = [4, 17]
-
-[[cheque]]
-code = "fashioncheque"
-category = "clothing"
-amount = "75.00"
-ages = [0, 17]
-"""
 
 
 class Report(Protocol):
@@ -73,7 +42,7 @@ def load_wallet_demo(session: Session, report: Report, settings: Settings, today
         select(Scheme.id).where(Scheme.municipality_id == municipality.id, Scheme.year == year)
     ).scalar()
     if has_scheme is None:
-        load_scheme(session, SCHEME.format(code=municipality.code, year=year))
+        load_scheme(session, sample_scheme(municipality.code, year))
     imported = import_children(session, municipality.code, sample_children(), settings=settings, today=today)
     issue_passes(session, municipality.code, year, settings=settings, today=today)
     missing = qr.missing_images(session, municipality_id=municipality.id)

@@ -98,7 +98,7 @@ def test_an_existing_child_keeps_its_imported_data_and_gets_the_reason(app, clie
 
 @pytest.mark.parametrize("changes, message", [
     ({"override_reason": " "}, "Geef de reden"),
-    ({"birth_date": "31-02-2016"}, "not a real date"),
+    ({"birth_date": "31-02-2016"}, "Deze gegevens kloppen niet: geboortedatum (birth_date) &#39;31-02-2016&#39; bestaat niet."),
     ({"first_name": ""}, "Vul het klantnummer"),
     ({"birth_date": "1990-01-01"}, "krijgt een kind van deze leeftijd niets"),
     ({"postcode": "12"}, "postcode"),

@@ -38,7 +38,9 @@ def test_an_import_takes_the_good_rows_and_reports_the_rest(client, db):
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "imported 1, updated 0, rejected 3" in page
-    assert "is not a real date" in page and "income_pct" in page
+    assert "geboortedatum (birth_date) &#39;31-02-2015&#39; bestaat niet" in page
+    assert "inkomen (income_pct) &#39;abc&#39; is geen percentage zoals 115 of 115%" in page
+    assert "is not a real date" not in page and "is not a percentage" not in page
     assert "111222333" not in page  # the rejected-rows table never shows a BSN
     assert _children(db) == 1
     event = last_event(db, "children.import")
@@ -64,9 +66,52 @@ def test_the_rejected_rows_download_as_a_safe_csv_without_bsn(client, db):
     assert "attachment" in csv.headers["Content-Disposition"]
     text = csv.get_data().decode("utf-8-sig")
     lines = text.strip().splitlines()
-    assert lines[0] == "child_ref;first_name;birth_date;income_pct;bsn;reason"
+    assert lines[0] == "child_ref;first_name;birth_date;income_pct;bsn;reden"
     assert len(lines) == 4 and "111222333" not in text
+    assert lines[1].endswith(";geboortedatum (birth_date) '31-02-2015' bestaat niet")
+    assert lines[3].endswith(";inkomen (income_pct) 'abc' is geen percentage zoals 115 of 115%")
     assert "'=HYPERLINK" in text and ';=HYPERLINK' not in text  # a formula comes back neutralised
+
+
+def test_every_rejection_reason_is_shown_in_dutch_on_the_page(client, db):
+    login_as(client, "admin")
+    make_municipality(db)
+    header = "child_ref;first_name;birth_date;income_pct;bsn;email;postcode\n"
+    rows = (
+        ("B-1;;2016-01-01;;;;", "voornaam (first_name) ontbreekt"),
+        ("B-2;Noor;2016/1;;;;", "geboortedatum (birth_date) &#39;2016/1&#39; is geen datum als JJJJ-MM-DD of DD-MM-JJJJ"),
+        ("B-3;Noor;2099-01-01;;;;", "geboortedatum (birth_date) 2099-01-01 ligt in de toekomst"),
+        ("B-4;Noor;1850-01-01;;;;", "geboortedatum (birth_date) 1850-01-01 ligt te ver terug"),
+        ("B-5;Noor;2016-01-01;2000;;;", "inkomen (income_pct) is hoger dan 1000%"),
+        ("B-6;Noor;2016-01-01;;123456789;;", "het BSN is niet geldig (het voldoet niet aan de elfproef)"),
+        ("B-7;Noor;2016-01-01;;;geen-mail;", "e-mailadres (email) is geen e-mailadres"),
+        ("B-8;Noor;2016-01-01;;;;ABCD 12", "postcode is geen Nederlandse postcode zoals 9251 AA"),
+        ("B-9;Noor;2016-01-01", "de rij heeft 3 velden, de kopregel 7"),
+        ("B-10;Noor;2016-01-01;;111222333;;", None),
+        ("B-10;Sem;2015-01-01;;;;", "kindnummer (child_ref) B-10 staat al op regel 11"),
+        ("B-11;Sem;2015-01-01;;111222333;;", "hetzelfde BSN staat al op regel 11"),
+        ("B-12;" + "x" * 101 + ";2015-01-01;;;;", "voornaam (first_name) is langer dan 100 tekens"),
+    )
+    page = _upload(client, (header + "\n".join(row for row, _ in rows) + "\n").encode()).get_data(as_text=True)
+    table = page.split("<caption>Afgewezen rijen", 1)[1]
+    for _row, reason in rows:
+        if reason:
+            assert reason in table
+    assert table.count("<tr>") == 1 + 12  # the header and every rejected row
+    for english in ("is missing", "is not", "lies in the future", "too long ago", "above 1000%", "fails the elfproef",
+                    "fields where the header", "is already on line", "longer than"):
+        assert english not in table, english
+
+
+def test_a_bsn_that_belongs_to_another_child_is_refused_in_dutch(client, db):
+    login_as(client, "admin")
+    _upload(client, b"child_ref;first_name;birth_date;bsn\nC-1;Noor;2016-01-01;111222333\nC-2;Sem;2015-01-01;\n")
+    page = _upload(client, b"child_ref;first_name;birth_date;bsn\nC-2;Sem;2015-01-01;111222333\n").get_data(as_text=True)
+    assert "het BSN hoort bij een ander kind (C-1)" in page and "111222333" not in page
+    page = _upload(
+        client, b"child_ref;first_name;birth_date;bsn\nC-1;Noor;2016-01-01;\nC-3;Sem;2015-01-01;111222333\n"
+    ).get_data(as_text=True)
+    assert "het BSN hoort bij kind C-1, dat ook in dit bestand staat" in page and "111222333" not in page
 
 
 def test_a_tampered_download_is_refused(client, db):

@@ -15,6 +15,10 @@ Fixtures
 * ``browser`` / ``context`` / ``page`` – a 360 × 740 phone with the camera
   allowed; the fake camera shows Chromium's test pattern.
 
+* ``fixed_clock`` – every "now" of the app (``pasdienst.clock``) at a moment
+  the test sets with ``fixed_clock.set(...)``; with ``receipt_numbers`` it
+  keeps the times and receipt numbers in screenshots the same on every run.
+
 Helpers (``tests.browser.helpers``): ``qr_video(text_or_png, path)`` writes a
 y4m video of a QR code for the fake camera; ``phone_page(browser)`` and
 ``screenshot(page, name)`` (into docs/screenshots/).
@@ -24,9 +28,11 @@ need eval): use locators, ``expect`` and ``get_attribute`` instead.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +121,45 @@ def context(browser) -> Iterator[Any]:  # noqa: ANN001
 @pytest.fixture
 def page(context):  # noqa: ANN001, ANN201
     return context.new_page()
+
+
+class FixedClock:
+    """The instant ``pasdienst.clock`` reports as now; it moves only when the test moves it."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.set(moment)
+
+    def set(self, moment: datetime) -> None:
+        assert moment.tzinfo is not None, "an aware moment, e.g. in AMSTERDAM"
+        self.moment = moment
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
+    """Freeze the app's clock (all of its "now" and "today" go through ``pasdienst.clock``).
+
+    Starts at 09:00 in Amsterdam on 15 March 2027, the ``TODAY`` of the
+    redeem tests' world. The live server runs in this process, so it sees
+    the same clock; only ``pasdienst.clock`` is changed, not ``datetime``
+    itself, so Chromium, Playwright and the test's own timing are untouched.
+    """
+    from pasdienst import clock
+
+    frozen = FixedClock(datetime(2027, 3, 15, 9, 0, tzinfo=clock.AMSTERDAM))
+
+    class _Datetime(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+            return frozen.moment.astimezone(tz) if tz is not None else frozen.moment.astimezone().replace(tzinfo=None)
+
+    monkeypatch.setattr(clock, "datetime", _Datetime)
+    return frozen
+
+
+@pytest.fixture
+def receipt_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Predictable receipt numbers, for screenshots that stay the same."""
+    from pasdienst.redeem import redemptions
+
+    numbers = (f"7K2M-{n:04d}" for n in itertools.count(1))
+    monkeypatch.setattr(redemptions, "_receipt_no", lambda: next(numbers))

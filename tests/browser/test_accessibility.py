@@ -9,6 +9,7 @@ violation reported in the console fails them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from pasdienst.clock import AMSTERDAM
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass
 from pasdienst.web.app import create_app
@@ -55,7 +57,8 @@ def live_app(settings, db):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def site(db, live_server) -> Site:  # noqa: ANN001
+def site(db, live_server, fixed_clock, receipt_numbers) -> Site:  # noqa: ANN001
+    """Made at 09:00 on TODAY by the fixed clock: the screenshots show the same times on every run."""
     from pasdienst.web.app import get_settings
 
     settings = get_settings(live_server.app)
@@ -165,7 +168,7 @@ def test_the_login_form_works_with_the_keyboard_alone(launch_browser, site):
     expect(page.get_by_role("heading", level=1)).to_have_text("Kindpakket Gemeente Testdorp")
 
 
-def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, site, db):
+def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, site, db, fixed_clock):
     browser = launch_browser(camera=False)
     context = browser.new_context(**DESKTOP)
     page = context.new_page()
@@ -175,19 +178,26 @@ def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, si
     from tests.access.helpers import bearer, make_token
 
     voucher = site.vouchers[("budget", "sport_culture")]
+    fixed_clock.set(datetime(2027, 3, 15, 14, 5, tzinfo=AMSTERDAM))
     paid = site.app.test_client().post(
         "/api/v1/redemptions", json={"code": site.payload, "voucher_id": voucher, "amount_cents": 3500},
         headers={**bearer(make_token(db, site.merchant)), "Idempotency-Key": "screenshot-1"},
     )
     assert paid.status_code == 201, paid.json
+    assert paid.json["receipt_no"] == "7K2M-0001"
+    fixed_clock.set(datetime(2027, 3, 15, 16, 30, tzinfo=AMSTERDAM))
     log_in(page, site, site.admin, "/admin")
     expect(page.get_by_role("navigation", name="Beheer")).to_be_visible()
     expect(page.locator(".figures li")).to_have_count(5)
+    expect(page.get_by_role("row").filter(has_text="user.login")).to_contain_text("15-03-2027 16:30")
     screenshot(page, "admin-dashboard")
     page.goto(f"{site.base}/admin/kinderen/{site.child_id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sanne")
     expect(page.get_by_role("button", name="Pas blokkeren")).to_be_visible()
     expect(page.get_by_role("cell", name="Sportclub De Sprint")).to_be_visible()
+    # The fixed clock's times, not the machine's: the screenshot is the same on every run.
+    expect(page.get_by_role("cell", name="15-03-2027 14:05")).to_be_visible()
+    expect(page.get_by_text("15-03-2027 09:00 – Pas KP-2027-000001 uitgegeven")).to_be_visible()
     screenshot(page, "admin-child")
     assert blocked == []
     with db.read() as s:

@@ -8,7 +8,6 @@ ends by reading the ledger itself.
 """
 from __future__ import annotations
 
-import itertools
 import urllib.request
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -21,7 +20,6 @@ from sqlalchemy import select
 from pasdienst import ledger
 from pasdienst.db import Database
 from pasdienst.ledger.verify import verify
-from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import PassImage, Voucher
@@ -54,13 +52,6 @@ class World:
 def live_app(settings, db):  # noqa: ANN001, ANN201
     """The real app, with the test world's "today"."""
     return create_app(replace(settings, today=TODAY), db=db)
-
-
-@pytest.fixture
-def receipt_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Predictable receipt numbers, for screenshots that stay the same."""
-    numbers = (f"7K2M-{n:04d}" for n in itertools.count(1))
-    monkeypatch.setattr(redemptions, "_receipt_no", lambda: next(numbers))
 
 
 @pytest.fixture

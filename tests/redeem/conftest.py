@@ -8,43 +8,14 @@ import pytest
 
 from pasdienst.municipalities.services import topup_budget
 from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme
 from pasdienst.web.app import create_app
 from tests.access.helpers import bearer, make_merchant, make_municipality, make_token, make_user
 
 TODAY = date(2027, 3, 15)
 
-SCHEME = """
-municipality = "testdorp"
-year = 2027
-valid_from = "2027-01-01"
-valid_until = "2027-12-31"
-income_limit_pct = 120
-sliding_scale = [{ up_to_pct = 130, share = 0.5 }]
-
-[[budget]]
-category = "sport_culture"
-amount = "150.00"
-ages = [4, 17]
-
-[[budget]]
-category = "school"
-amount = "50.00"
-ages = [4, 17]
-
-[[punchcard]]
-code = "zwemmen"
-category = "sport_culture"
-strips = 10
-strip_value = "4.50"
-ages = [4, 17]
-
-[[cheque]]
-code = "fashioncheque"
-category = "clothing"
-amount = "75.00"
-ages = [0, 17]
-"""
+SCHEME = sample_scheme("testdorp", 2027)
 
 CHILDREN = b"child_ref;first_name;birth_date;income_pct;bsn\nT-1;Sanne;2015-05-01;110;111222333\nT-2;Daan;2012-02-02;100;\n"
 

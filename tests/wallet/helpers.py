@@ -13,38 +13,15 @@ from pasdienst.ledger.models import Posting, Transfer
 from pasdienst.ledger.verify import verify
 from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.wallet.models import Child, ChildPass, Voucher
+from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 
 CODE = "opsterland"
 YEAR = 2027
 TODAY = date(2027, 1, 15)  # inside the 2027 scheme
 
-SCHEME = """\
-municipality = "opsterland"
-year = 2027
-valid_from = "2027-01-01"
-valid_until = "2027-12-31"
-income_limit_pct = 120
-sliding_scale = [{ up_to_pct = 130, share = 0.5 }]
-
-[[budget]]
-category = "sport_culture"
-amount = "150.00"
-ages = [4, 17]
-
-[[punchcard]]
-code = "zwemmen"
-category = "sport_culture"
-strips = 10
-strip_value = "4.50"
-ages = [4, 17]
-
-[[cheque]]
-code = "fashioncheque"
-category = "clothing"
-amount = "75.01"
-ages = [0, 17]
-"""
+#: One budget, and a cheque of an odd amount so that half of it has to be rounded.
+SCHEME = sample_scheme(CODE, YEAR, budgets={"sport_culture": "150.00"}, cheque="75.01")
 
 HEADER = "child_ref;first_name;birth_date;household_ref;income_pct;override_reason;bsn;email;postcode"
 

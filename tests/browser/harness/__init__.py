@@ -79,7 +79,8 @@ class FakeTill:
             with self.lock:
                 self.calls.append((request.method, request.path, request.get_json(silent=True), request.headers.get("Idempotency-Key")))
             if request.method == "POST" and request.headers.get("X-CSRFToken") != CSRF_TOKEN:
-                return _problem(400, "validation_error", "The CSRF token is missing.")
+                # As the real app answers (pasdienst/web/errors.py).
+                return _problem(403, "forbidden", "CSRF check failed (The CSRF token is missing.); send the X-CSRFToken header")
             return None
 
         @api.post("/scan")

@@ -500,6 +500,9 @@ function start(root) {
         // Keep the entry: after logging in, the same key settles it.
         return toLogin();
       }
+      // The session's CSRF token went stale (a new login elsewhere): nothing
+      // was charged, and a fresh page with the same key settles it.
+      const staleToken = status === 403 && /CSRF/.test(result.data?.detail ?? "");
       if ((status === 409 && code === "request_in_progress") || status === 429) {
         // Nothing decided yet; the server asks us to wait and send the same key again.
         if (busy++ < BUSY_RETRIES) {
@@ -507,17 +510,17 @@ function start(root) {
           await pause(retryAfterMs(result.response, 1000));
           continue;
         }
-      } else if (status >= 400 && status < 500 && status !== 400 && status !== 408) {
+      } else if (!staleToken && status >= 400 && status < 500 && status !== 408) {
         // A definitive refusal: nothing was charged.
         clearPending();
         refused(problemMessage(result));
         return;
       }
-      // Network error, timeout, 5xx, or 400 (a stale CSRF token; a reload fixes it).
+      // Network error, timeout, 5xx, or a stale CSRF token (a reload fixes it).
       showPending(pending, true);
       say("");
       $("announce").textContent = "Onbekend of de betaling gelukt is.";
-      if (status === 400) {
+      if (staleToken) {
         $("pending-retry").dataset.reload = "1";
         return;
       }
