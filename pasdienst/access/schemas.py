@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..web.api import MAX_BIG_ID
+
 
 class MeSchema(ma.Schema):
     email = ma.fields.String(required=True)
@@ -18,7 +20,10 @@ class MeSchema(ma.Schema):
 
 class AuditQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=500))
-    before_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={"description": "page backwards"})
+    before_id = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_BIG_ID),
+        metadata={"description": "page backwards"},
+    )
 
 
 class AuditEventSchema(ma.Schema):

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from ..web.api import ACCESS_PROBLEMS, problems
 from ..web.extensions import limiter
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
@@ -146,6 +147,7 @@ def password() -> ResponseReturnValue:
 @api.route("/me")
 @requires(*ROLES, before_password_change=True)
 @api.response(200, MeSchema)
+@problems(api, {401: ACCESS_PROBLEMS[401]}, access=False)
 def me() -> dict[str, Any]:
     """Who is calling: e-mail, role, municipality, merchant (and a CSRF token for session callers)."""
     from ..redeem.models import Merchant
@@ -174,6 +176,7 @@ def me() -> dict[str, Any]:
 @requires("admin", scope="code")
 @api.arguments(AuditQuerySchema, location="query")
 @api.response(200, AuditEventSchema(many=True))
+@problems(api, {422: "validation_error"})
 def list_audit_events(query: dict[str, Any], code: str) -> list[Any]:
     """The municipality's audit log, newest first (its admins only)."""
     with _db().read() as db_session:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import date
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -20,8 +19,9 @@ from limits import parse_many
 from ..access.web import current_actor, rate_limit_key, requires
 from ..clock import today as clock_today
 from ..config import ConfigError
-from ..errors import PasdienstError, ValidationFailed
+from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
+from ..web.api import MAX_BIG_ID, problems
 from ..web.extensions import limiter
 from . import redemptions
 from .schemas import DayOut, DayQuery, IdempotencyHeader, RedeemIn, RedemptionOut, ScanIn, ScanOut, VoidOut
@@ -92,9 +92,11 @@ def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
 @limiter.limit(TYPED_CODE_LIMIT, key_func=get_remote_address, deduct_when=_typed_code_failed)
 @api.arguments(ScanIn)
 @api.response(200, ScanOut)
-@api.alt_response(422, description="validation_error or invalid_code")
-@api.alt_response(409, description="pass_blocked or pass_expired")
-@api.alt_response(429, description="rate_limited")
+@problems(api, {
+    409: "pass_blocked or pass_expired",
+    422: "validation_error, or invalid_code: a QR payload or typed code that does not verify or is unknown",
+    429: "rate_limited: too many scans, or too many wrong typed codes",
+})
 def scan(body: dict[str, Any]) -> redemptions.ScanResult:
     """What this merchant may take from a pass: first name, age, spendable vouchers."""
     db, settings, today = _app_parts()
@@ -116,9 +118,12 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
 @api.arguments(IdempotencyHeader, location="headers")
 @api.arguments(RedeemIn)
 @api.response(201, RedemptionOut)
-@api.alt_response(403, description="not_accepted_here")
-@api.alt_response(409, description="insufficient_balance, pass_blocked, pass_expired or request_in_progress")
-@api.alt_response(422, description="validation_error, invalid_code or idempotency_key_reused")
+@problems(api, {
+    403: "not_accepted_here: this merchant may not take that voucher; or forbidden",
+    409: "insufficient_balance, pass_blocked, pass_expired or request_in_progress",
+    422: "validation_error, invalid_code, or idempotency_key_reused: the same key with a different body",
+    429: "rate_limited",
+})
 def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.RedemptionResult, int, dict[str, str]]:
     """Take an amount (or strips of a punch card) from a voucher. Send the same
     ``Idempotency-Key`` again to retry: it never charges twice."""
@@ -143,12 +148,15 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
     return result, 201, {"Idempotent-Replayed": "true" if result.replayed else "false"}
 
 
-@api.route("/redemptions/<int:redemption_id>/void", methods=["POST"])
+@api.route(f"/redemptions/<int(min=1, max={MAX_BIG_ID}):redemption_id>/void", methods=["POST"])
 @requires("merchant")
 @limiter.limit(till_limit, key_func=rate_limit_key)
 @api.response(200, VoidOut)
-@api.alt_response(404, description="not_found")
-@api.alt_response(409, description="void_window_closed")
+@problems(api, {
+    404: "not_found: no such redemption of this merchant",
+    409: "void_window_closed: not of today, or already in a settlement batch",
+    429: "rate_limited",
+})
 def void(redemption_id: int) -> dict[str, Any]:
     """Undo a redemption of today (only the merchant who took it, before settlement)."""
     db, _settings, today = _app_parts()
@@ -166,16 +174,11 @@ def void(redemption_id: int) -> dict[str, Any]:
 @requires("merchant")
 @api.arguments(DayQuery, location="query")
 @api.response(200, DayOut)
+@problems(api, {422: "validation_error"})
 def day_list(query: dict[str, Any]) -> dict[str, Any]:
     """This merchant's redemptions of one day (default today) and their total."""
     db, _settings, today = _app_parts()
-    if query["date"] == "today":
-        day = today
-    else:
-        try:
-            day = date.fromisoformat(query["date"])
-        except ValueError:
-            raise ValidationFailed("date must be today or YYYY-MM-DD", errors={"date": ["not a date"]}) from None
+    day = today if query["date"] == "today" else query["date"]
     with db.read() as session:
         lines = redemptions.day_redemptions(session, current_actor(), day=day, today=today)
     return {"date": day, "items": lines, "total_cents": sum(x.amount_cents for x in lines if not x.voided)}

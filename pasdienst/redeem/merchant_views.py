@@ -10,24 +10,43 @@ from flask_smorest import Blueprint
 from ..access.web import current_actor, requires
 from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
+from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
 from .merchants import add_merchant, list_merchants
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
 
 
+#: ``access.services.normalise_email``'s rule, with ``\\s`` spelled out.
+_NOT_IN_EMAIL = "@,;<>\"'" + CONTROL + WHITESPACE
+_EMAIL = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^.{_NOT_IN_EMAIL}]{{2,}}$"
+
+
 class MerchantSchema(ma.Schema):
+    # The rules of redeem.merchants.add_merchant, so that the document states them.
     id = ma.fields.Integer(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    name = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=200), Pattern(LINE, error="a merchant needs a name on one line")]
+    )
     categories = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(CATEGORIES)), required=True, validate=ma.validate.Length(min=1)
     )
-    iban = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=42))
+    iban = ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=42), Pattern(LINE, error="a merchant needs an IBAN")]
+    )
     bic = ma.fields.String(load_default=None, allow_none=True)
     status = ma.fields.String(load_default="approved", validate=ma.validate.OneOf(MERCHANT_STATUSES))
-    kvk_number = ma.fields.String(load_default=None, allow_none=True)
-    address = ma.fields.String(load_default=None, allow_none=True)
-    contact_email = ma.fields.String(load_default=None, allow_none=True)
+    kvk_number = ma.fields.String(
+        load_default=None, allow_none=True, validate=Pattern(r"^ *(?:[0-9] *){8}$", error="a KvK number has 8 digits")
+    )
+    address = ma.fields.String(
+        load_default=None, allow_none=True,
+        validate=[ma.validate.Length(max=300), Pattern(LINES, error="an address cannot hold control characters")],
+    )
+    contact_email = ma.fields.String(
+        load_default=None, allow_none=True,
+        validate=[ma.validate.Length(max=254), Pattern(_EMAIL, error="not an e-mail address")],
+    )
 
 
 class MerchantQuerySchema(ma.Schema):
@@ -62,6 +81,7 @@ def _db():  # noqa: ANN202
 @requires("admin", "finance", "caseworker", scope="code")
 @api.arguments(MerchantQuerySchema, location="query")
 @api.response(200, MerchantSchema(many=True))
+@problems(api, {422: "validation_error"})
 def merchants_list(query: dict[str, Any], code: str) -> list[dict[str, Any]]:
     """The municipality's merchants, by name."""
     status = None if query["status"] == "all" else query["status"]
@@ -73,6 +93,10 @@ def merchants_list(query: dict[str, Any], code: str) -> list[dict[str, Any]]:
 @requires("admin", scope="code")
 @api.arguments(MerchantSchema)
 @api.response(201, MerchantSchema)
+@problems(api, {
+    409: "conflict: the municipality already has a merchant of that name",
+    422: "validation_error: e.g. an IBAN with wrong check digits or of an unknown bank",
+})
 def merchants_add(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Add a merchant; its IBAN is checked (check digits, known Dutch bank) and the BIC derived."""
     try:

@@ -1,9 +1,13 @@
 """Marshmallow schemas of the scan and redemption API (and its OpenAPI)."""
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import marshmallow as ma
 from marshmallow import validate
 
+from ..web.api import CONTROL, MAX_ID, Pattern
 from .models import CATEGORIES
 
 # A redemption above this is a typo (an extra zero), not a purchase.
@@ -41,14 +45,17 @@ class IdempotencyHeader(ma.Schema):
     idempotency_key = ma.fields.String(
         data_key="Idempotency-Key",
         required=True,
-        validate=validate.Length(min=1, max=200),
+        validate=[validate.Length(min=1, max=200), Pattern(rf"^[^{CONTROL}]*$", error="no control characters")],
         metadata={"description": "Made by the till for each redemption and reused on every retry of it"},
     )
 
 
 class RedeemIn(ma.Schema):
+    class Meta:
+        openapi = {"oneOf": [{"required": ["amount_cents"]}, {"required": ["strips"]}]}
+
     code = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
-    voucher_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    voucher_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     amount_cents = ma.fields.Integer(
         strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT_CENTS), metadata={"description": "For budgets and cheques"}
     )
@@ -75,11 +82,30 @@ class VoidOut(ma.Schema):
     voided_at = ma.fields.DateTime(required=True)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class TodayOrDate(ma.fields.Field):
+    """``today``, or a calendar date written YYYY-MM-DD (loaded as a ``date``)."""
+
+    def _deserialize(self, value: object, attr: str | None, data: object, **kwargs: object) -> str | date:
+        if value == "today":
+            return "today"
+        if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ma.ValidationError("today or a date YYYY-MM-DD")
+
+
 class DayQuery(ma.Schema):
-    date = ma.fields.String(
+    date = TodayOrDate(
         load_default="today",
-        validate=validate.Regexp(r"^(today|\d{4}-\d{2}-\d{2})$"),
-        metadata={"description": "today (default) or YYYY-MM-DD"},
+        metadata={
+            "description": "today (default) or YYYY-MM-DD",
+            "oneOf": [{"type": "string", "enum": ["today"]}, {"type": "string", "format": "date"}],
+        },
     )
 
 

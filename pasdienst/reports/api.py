@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from ..access.web import requires
 from ..csvsafe import csv_bytes
+from ..web.api import problems
 from .schemas import UsageCsvQuery, UsageQuery, UsageSchema
 from .usage import usage_report, usage_table
 
@@ -25,6 +26,7 @@ def _published(code: str, year: int) -> dict[str, Any]:
 @requires("admin", "finance", scope="code")
 @api.arguments(UsageQuery, location="query")
 @api.response(200, UsageSchema)
+@problems(api, {422: "validation_error"})
 def usage(query: dict[str, Any], code: str) -> dict[str, Any]:
     """Eligible children, children who used their pass, by category, age band, month and merchant.
 
@@ -45,6 +47,7 @@ def usage(query: dict[str, Any], code: str) -> dict[str, Any]:
         }
     }
 )
+@problems(api, {422: "validation_error"})
 def usage_csv(query: dict[str, Any], code: str) -> Response:
     """One table of the usage report as CSV for Excel (summary, by_category, by_age_band, by_month, by_merchant)."""
     header, rows = usage_table(_published(code, query["year"]), query["table"])

@@ -7,9 +7,31 @@ Schemas validate every input and generate the OpenAPI document served at
 """
 from __future__ import annotations
 
+import http
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROBLEM_JSON = "application/problem+json"
+
+#: The largest id of an ``Integer`` and of a ``BigInteger`` key: bounds for
+#: id parameters, since a larger number overflows the database driver.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
+
+#: What every view behind ``@requires`` may answer besides its own errors.
+ACCESS_PROBLEMS = {
+    401: "unauthenticated: no credentials, or an unknown or revoked token",
+    403: "forbidden: this role or municipality may not use it",
+}
 
 
 class ProblemSchema(ma.Schema):
@@ -23,12 +45,87 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={"description": "Per-field messages for validation_error"})
 
 
+class Pattern(ma.validate.Regexp):
+    """A ``pattern`` that Python and an OpenAPI (ECMA-262) reader agree on.
+
+    Searched, as JSON Schema does (anchor it with ``^…$`` to match the whole
+    text); a closing ``$`` is the end of the text (Python's would also allow
+    a final newline); ``\\d`` and ``\\w`` are ASCII, as in ECMA. Spell
+    whitespace out with ``WHITESPACE``: ``\\s`` means different things to
+    Python, to ECMA and to schemathesis.
+    """
+
+    def __init__(self, pattern: str, *, error: str) -> None:
+        super().__init__(pattern, error=error)  # published as written
+        self._python = re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern, re.ASCII)
+
+    def __call__(self, value: str) -> str:
+        if self._python.search(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+#: Whitespace as Python's ``str.isspace`` (and so the services' ``strip``
+#: and ``split``) knows it, for use inside ``[…]`` of a ``Pattern``.
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: Control characters; PostgreSQL text cannot even hold NUL.
+CONTROL = r"\x00-\x1f\x7f"
+#: One line of text that is not blank: no control characters, and some
+#: character that is not whitespace.
+LINE = rf"^[^{CONTROL}]*[^{CONTROL}{WHITESPACE}][^{CONTROL}]*$"
+#: Text of one or more lines: no control characters but tab and line breaks.
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class _Converter(OpenAPIConverter):
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        """Add a schema's ``Meta.openapi`` keywords: rules between fields that
+        a ``@validates_schema`` checks (``oneOf``…) belong in the document too."""
+        jsonschema = super().schema2jsonschema(schema)
+        jsonschema.update(getattr(getattr(schema, "Meta", None), "openapi", {}))
+        return jsonschema
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
 class PasdienstApi(Api):
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" response: each operation lists the errors it
+    # answers (``problems``), so a client and a fuzzer can hold it to them.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self) -> None:
         # pasdienst.web.errors maps every error in one place.
         pass
+
+    def _register_responses(self) -> None:
+        """The shared responses (``UNPROCESSABLE_ENTITY`` for ``@blp.arguments``), as problem+json."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+
+
+def problems(blp: Blueprint, errors: dict[int, str], *, access: bool = True) -> Callable[[F], F]:
+    """Document the problem+json errors a view answers: ``{status: "the codes and when"}``.
+
+    ``access`` adds the 401 and 403 of ``@requires``. Put it under the
+    ``@blp.response`` of the view::
+
+        @problems(api, {409: "pass_blocked or pass_expired", 422: "validation_error or invalid_code"})
+    """
+    documented = {**(ACCESS_PROBLEMS if access else {}), **errors}
+
+    def decorate(view: F) -> F:
+        for status, description in sorted(documented.items(), reverse=True):
+            view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
+        return view
+
+    return decorate
 
 
 def init_api(app: Flask) -> PasdienstApi:
@@ -49,4 +146,4 @@ def init_api(app: Flask) -> PasdienstApi:
             "security": [{"bearer": []}, {"session": []}],
         },
     )
-    return PasdienstApi(app)
+    return PasdienstApi(app, spec_kwargs={"marshmallow_plugin": _MarshmallowPlugin()})

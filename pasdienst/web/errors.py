@@ -6,11 +6,16 @@ exceptions are not swallowed in testing, so bugs surface in the test run.
 """
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Flask, Response, json, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import PasdienstError
+from .extensions import limiter
 
 _HTTP_CODES = {
     400: "validation_error",
@@ -60,6 +65,20 @@ def _field_messages(messages: object) -> dict | None:
     return flat or None
 
 
+def _retry_after(exc: HTTPException) -> str:
+    """Seconds until a refused client may try again (rate-limit headers are
+    off, so a 429 names it itself): until the limit's window resets."""
+    if exc.response is not None and "Retry-After" in exc.response.headers:
+        return exc.response.headers["Retry-After"]
+    if isinstance(exc, RateLimitExceeded):
+        window = exc.limit.limit.get_expiry()
+        current = limiter.current_limit
+        if current is not None:
+            return str(min(window, max(1, math.ceil(current.reset_at - time.time()))))
+        return str(window)
+    return "60"
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(PasdienstError)
     def _domain(exc: PasdienstError) -> Response | tuple[str, int]:
@@ -71,17 +90,26 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response | tuple[str, int]:
         status = exc.code or 500
         if wants_problem_json():
+            if status == 400:
+                # A body that is not even JSON is malformed like any other:
+                # CONTRACT.md gives validation_error one status, 422.
+                status = 422
             data = getattr(exc, "data", None) or {}
             errors = data.get("errors") or _field_messages(data.get("messages"))
             detail = data.get("message") or (
                 "the request is not valid: see errors" if errors else exc.description or exc.name
             )
             response = problem(status, _HTTP_CODES.get(status, "error"), detail, errors=errors)
-            if exc.response is not None and "Retry-After" in exc.response.headers:
-                response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+            # RFC 9110: a 405 names the methods that would work.
+            for name, value in exc.get_headers():
+                if name == "Allow":
+                    response.headers[name] = value
+            if status == 429:
+                response.headers["Retry-After"] = _retry_after(exc)
             return response
         detail = "Te veel pogingen. Wacht een minuut en probeer het dan opnieuw." if status == 429 else exc.description
-        return render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=detail), status
+        page = render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=detail)
+        return page, status, ({"Retry-After": _retry_after(exc)} if status == 429 else {})
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Response | tuple[str, int]:
