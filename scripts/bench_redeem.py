@@ -34,40 +34,15 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TODAY = date(2027, 3, 15)
-BUDGET_CENTS = 1_000_000  # € 10,000 per pass: no run comes near spending it
-SECRET = "bench-redeem-key-" + "x" * 24
-MUNICIPALITY = "benchdorp"
-
-SCHEME = f"""\
-municipality = "{MUNICIPALITY}"
-year = 2027
-valid_from = "2027-01-01"
-valid_until = "2027-12-31"
-income_limit_pct = 120
-
-[[budget]]
-category = "sport_culture"
-amount = "{BUDGET_CENTS // 100}.00"
-ages = [4, 17]
-"""
+from benchkit import BUDGET_CENTS, PG_URL, SECRET, TODAY, World, gunicorn, money_check
+from benchkit import prepare as prepare_world
 
 
 # -- the bare app: not part of the product ------------------------------------------
@@ -258,136 +233,44 @@ def drive(wrk: str, script: Path, url: str, *, seconds: int, clients: int, prefi
     return Load.of(json.loads(line))
 
 
-# -- serving -------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], *, workers: int, log: Path, pythonpath: str | None = None) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "gunicorn", "-c", "python:pasdienst.gunicorn_conf", "--workers", str(workers),
-            "--bind", f"127.0.0.1:{port}"]
-    if pythonpath:
-        args += ["--pythonpath", pythonpath]
-    with log.open("ab") as out:
-        proc = subprocess.Popen([*args, app_spec], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:  # noqa: S310 - our own server
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start ({app_spec}); see {log}")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 # -- the world -------------------------------------------------------------------
 
-@dataclass
-class World:
-    tokens: list[str]  # one API token per merchant
-    passes: list[tuple[str, int]]  # (QR payload, voucher id)
-    merchant_accounts: list[int]
-
-
-def children_csv(n: int) -> bytes:
-    lines = ["child_ref;first_name;birth_date;income_pct"]
-    lines += [f"B-{i:06d};Kind{i};{2010 + i % 12}-0{1 + i % 9}-1{i % 9};100" for i in range(n)]
-    return ("\n".join(lines) + "\n").encode()
-
-
 def prepare(url: str, n: int, dialect: str, instance: Path, merchants: int = 1) -> World:
+    """The shared world (``benchkit.prepare``) plus the bare app's tables, one row per voucher."""
     from sqlalchemy import text
 
-    from pasdienst import migrate
-    from pasdienst.access.services import create_token, create_user, hash_password
-    from pasdienst.config import Settings
     from pasdienst.db import Database
-    from pasdienst.municipalities.services import add_municipality, topup_budget
-    from pasdienst.redeem.merchants import add_merchant
-    from pasdienst.wallet.models import Voucher
-    from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
 
-    settings = Settings(database_url=url, secret_keys=(SECRET,), today=TODAY, instance_path=instance)
+    world = prepare_world(url, n, instance, merchants)
     db = Database(url)
-    migrate.upgrade(db)
-    with db.transaction() as s:
-        add_municipality(s, MUNICIPALITY, name="Gemeente Benchdorp", iban="NL91ABNA0417164300")
-        topup_budget(s, MUNICIPALITY, n * BUDGET_CENTS, reference="bench")
-        load_scheme(s, SCHEME)
-        import_children(s, MUNICIPALITY, children_csv(n), settings=settings, today=TODAY)
-        issue_passes(s, MUNICIPALITY, 2027, settings=settings, today=TODAY)
-        password_hash = hash_password("bench password 1234")
-        tokens, merchant_accounts = [], []
-        for m in range(merchants):
-            merchant = add_merchant(
-                s, MUNICIPALITY, name=f"Sportclub Bench {m + 1}", categories="sport_culture", iban="NL91ABNA0417164300"
-            )
-            merchant_accounts.append(merchant.account_id)
-            create_user(s, f"kassa{m + 1}@bench.example", role="merchant", merchant_id=merchant.id,
-                        password="bench password 1234", password_hash=password_hash, must_change_password=False)
-            tokens.append(create_token(s, f"kassa{m + 1}@bench.example", "wrk"))
-    passes = []
-    with db.read() as s:
-        for row in export_rows(s, MUNICIPALITY, settings=settings, today=TODAY):
-            child_pass = resolve_pass(s, row.url, settings=settings, today=TODAY)
-            voucher = s.query(Voucher).filter(Voucher.pass_id == child_pass.id).one()
-            passes.append((row.url, voucher.id))
     with db.transaction() as s:
         for ddl in BARE_DDL[dialect]:
             s.execute(text(ddl))
         s.execute(text("INSERT INTO bench_bare_account (id, balance) VALUES (:id, :b)"),
-                  [{"id": vid, "b": BUDGET_CENTS} for _, vid in passes])
+                  [{"id": vid, "b": BUDGET_CENTS} for _, vid in world.passes])
     db.dispose()
-    assert len(passes) == n, f"{len(passes)} passes issued, {n} wanted"
-    return World(tokens, passes, merchant_accounts)
+    return world
 
 
 def check(url: str, world: World, n: int) -> str:
     """Verify the ledger and that both apps' money adds up; a one-line summary."""
-    from sqlalchemy import func, select, text
+    from sqlalchemy import text
 
-    from pasdienst import ledger
     from pasdienst.db import Database
-    from pasdienst.ledger.verify import verify
-    from pasdienst.plugins import load_verify_checks
-    from pasdienst.redeem.models import Redemption
 
-    load_verify_checks()
+    money = money_check(url, world)
     db = Database(url)
     with db.read() as s:
-        report = verify(s)
-        count, total = s.execute(select(func.count(), func.coalesce(func.sum(Redemption.amount_cents), 0))).one()
-        payable = sum(ledger.balance(s, account) for account in world.merchant_accounts)
         bare_count, bare_total = s.execute(
             text("SELECT count(*), coalesce(sum(amount_cents), 0) FROM bench_bare_redemption")
         ).one()
         bare_left = s.execute(text("SELECT sum(balance) FROM bench_bare_account")).scalar_one()
     db.dispose()
-    problems = [str(p) for p in report.problems]
-    if payable != total:
-        problems.append(f"merchant payable {payable} != redeemed {total}")
+    problems = list(money.problems)
     if bare_left + bare_total != n * BUDGET_CENTS:
         problems.append(f"bare: balances {bare_left} + redeemed {bare_total} != {n * BUDGET_CENTS}")
     state = "ok" if not problems else "PROBLEMS: " + "; ".join(problems)
-    return (f"{report.summary()}; {count} redemptions (€ {total / 100:,.2f}) = merchant payables; "
+    return (f"{money.summary}; {money.redemptions} redemptions (€ {money.redeemed_cents / 100:,.2f}) = merchant payables; "
             f"bare: {bare_count} rows, balances add up -> {state}")
 
 
@@ -415,7 +298,8 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
         ("pasdienst", "pasdienst.web.app:create_app()", product_env, None),
         ("bare SQL", "bench_redeem:bare_app()", bare_env, str(Path(__file__).parent)),
     ):
-        with gunicorn(spec, env, workers=args.workers, log=log, pythonpath=path) as base:
+        with gunicorn(spec, env, workers=args.workers, log=log, pythonpath=path) as server:
+            base = server.url
             drive(wrk, script, base, seconds=args.warmup, clients=args.clients, prefix=f"w-{run_id}-{label[0]}")
             load = drive(wrk, script, base, seconds=args.seconds, clients=args.clients, prefix=f"r-{run_id}-{label[0]}")
         results[label] = load
