@@ -26,7 +26,8 @@ from ..municipalities.services import get_municipality
 from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant, VoucherBinding
 
-_KVK = re.compile(r"^\d{8}$")
+# ASCII digits only: \d also takes other scripts' digits, and $ a trailing newline.
+_KVK = re.compile(r"[0-9]{8}")
 
 
 def parse_categories(categories: str | Iterable[str]) -> list[str]:
@@ -92,7 +93,7 @@ def add_merchant(
         raise ValidationFailed("a merchant needs an IBAN to be paid to")
     account = normalise_iban(iban, bic)
     kvk = (kvk_number or "").replace(" ", "") or None
-    if kvk is not None and not _KVK.match(kvk):
+    if kvk is not None and not _KVK.fullmatch(kvk):
         raise ValidationFailed(f"KvK number {kvk_number!r} must be 8 digits")
     email = normalise_email(contact_email) if (contact_email or "").strip() else None
     address = (address or "").strip() or None

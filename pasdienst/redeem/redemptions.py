@@ -530,4 +530,7 @@ def check_typed_code_budget(session: Session, actor: Actor, *, now: datetime | N
         .where(Refusal.merchant_id == actor.merchant_id, Refusal.typed_code.is_(True), Refusal.at >= since)
     ).scalar_one()
     if failures >= TYPED_CODE_FAILURES_ALLOWED:
-        raise RateLimited("too many wrong codes typed; wait ten minutes or scan the QR code")
+        raise RateLimited(
+            "too many wrong codes typed; wait ten minutes or scan the QR code",
+            retry_after=int(TYPED_CODE_WINDOW.total_seconds()),
+        )

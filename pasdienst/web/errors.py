@@ -82,9 +82,14 @@ def _retry_after(exc: HTTPException) -> str:
 def register(app: Flask) -> None:
     @app.errorhandler(PasdienstError)
     def _domain(exc: PasdienstError) -> Response | tuple[str, int]:
+        # A limit the service counts itself (e.g. wrong typed codes) says when to retry too.
+        headers = {"Retry-After": str(exc.details.get("retry_after", 60))} if exc.status == 429 else {}
         if wants_problem_json():
-            return problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"))
-        return render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=exc.message), exc.status
+            response = problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"))
+            response.headers.update(headers)
+            return response
+        page = render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=exc.message)
+        return page, exc.status, headers
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response | tuple[str, int]:

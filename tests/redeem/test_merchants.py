@@ -103,6 +103,8 @@ def test_categories_are_normalised_and_the_merchant_accepts_only_those(db):
 
 @pytest.mark.parametrize("field, value, message", [
     ("kvk_number", "1234", "8 digits"),
+    ("kvk_number", "1234567\u0665", "8 digits"),  # an Arabic-Indic five is a digit to \d, not to the KvK
+    ("kvk_number", "12345678\n", "8 digits"),
     ("contact_email", "geen-adres", "not an e-mail address"),
     ("status", "open", "status must be one of"),
     ("name", "   ", "needs a name"),

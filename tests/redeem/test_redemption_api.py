@@ -280,6 +280,7 @@ def test_too_many_wrong_typed_codes_lock_the_merchant_out_of_code_lookups(db, ti
         assert till.post("/api/v1/scan", json={"code": wrong}).json["code"] == "invalid_code"
     response = till.post("/api/v1/scan", json={"code": till.code})
     assert response.status_code == 429 and response.json["code"] == "rate_limited"
+    assert response.headers["Retry-After"] == "600"  # the ten-minute window
     # the QR still works: the limit is on guessing codes
     assert till.post("/api/v1/scan", json={"code": till.payload}).status_code == 200
 
