@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchkit import BUDGET_CENTS, PG_URL, SECRET, TODAY, World, gunicorn, money_check
+from benchkit import BUDGET_CENTS, PG_URL, SECRET, TODAY, World, gunicorn, money_check, postgres_schema
 from benchkit import prepare as prepare_world
 
 
@@ -336,24 +336,13 @@ def main() -> None:
             path = tmp / "sqlite" / "pasdienst.db"
             run("SQLite", f"sqlite:///{path}", str(path), "sqlite", args, wrk, tmp)
         if args.only in (None, "postgresql"):
-            from sqlalchemy import create_engine, text
             from sqlalchemy.engine import make_url
 
-            schema = f"pasdienst_bench_redeem_{os.getpid()}"
-            base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-            admin = create_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = base.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
-            plain = base.set(drivername="postgresql").render_as_string(hide_password=False)
-            dsn = f"{plain}?options=-csearch_path%3D{schema}"
-            try:
-                run("PostgreSQL", url, dsn, "postgresql", args, wrk, tmp)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                admin.dispose()
+            with postgres_schema("pasdienst_bench_redeem") as url:
+                # The bare app speaks to the driver directly: the same schema as a libpq DSN.
+                schema = make_url(url).query["options"].removeprefix("-csearch_path=")
+                plain = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+                run("PostgreSQL", url, f"{plain}?options=-csearch_path%3D{schema}", "postgresql", args, wrk, tmp)
 
 
 if __name__ == "__main__":

@@ -364,21 +364,11 @@ def _history(
     return lines
 
 
-def _pass_snapshot(child_pass: ChildPass) -> dict[str, Any]:
-    return {
-        "pass": child_pass.pass_number,
-        "child_id": child_pass.child_id,
-        "status": child_pass.status,
-        "generation": child_pass.generation,
-        "block_reason": child_pass.block_reason,
-    }
-
-
 def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, reason: str) -> ChildPass:
     """Block a lost or stolen pass of the admin's municipality, with a reason."""
     _staff(actor, ADMIN)
     child_pass = _own_pass(session, actor, pass_ref)
-    before = _pass_snapshot(child_pass)
+    before = child_pass.audit_snapshot()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Geef een reden om de pas te blokkeren, bijvoorbeeld 'kwijt, gemeld door ouder'.")
@@ -388,7 +378,7 @@ def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, rea
         blocked = block_pass(session, child_pass.pass_number, reason=reason)
     except PassStateConflict:
         raise PassStateConflict(f"Pas {child_pass.pass_number} is niet actief en kan niet worden geblokkeerd.") from None
-    record_audit(session, actor, "pass.block", "pass", blocked.id, before=before, after=_pass_snapshot(blocked))
+    record_audit(session, actor, "pass.block", "pass", blocked.id, before=before, after=blocked.audit_snapshot())
     return blocked
 
 
@@ -398,7 +388,7 @@ def reissue_child_pass(
     """A new pass for the same child with the remaining balances carried over; the old one stops."""
     _staff(actor, ADMIN)
     old = _own_pass(session, actor, pass_ref)
-    before = _pass_snapshot(old)
+    before = old.audit_snapshot()
     try:
         new = reissue_pass(session, old.pass_number, settings=settings, today=today)
     except PassStateConflict:
@@ -407,7 +397,7 @@ def reissue_child_pass(
         ) from None
     record_audit(
         session, actor, "pass.reissue", "pass", new.id,
-        before=before, after={**_pass_snapshot(new), "replaces": old.pass_number},
+        before=before, after={**new.audit_snapshot(), "replaces": old.pass_number},
     )
     return new
 
@@ -1036,7 +1026,7 @@ def register_child_by_caseworker(
     record_audit(session, actor, "child.register", "child", child.id, before=before, after=_child_snapshot(child))
     record_audit(
         session, actor, "pass.issue", "pass", child_pass.id,
-        after={**_pass_snapshot(child_pass), "award_basis": child_pass.award_basis, "total_cents": total},
+        after={**child_pass.audit_snapshot(), "award_basis": child_pass.award_basis, "total_cents": total},
     )
     if cap is not None:
         cap = CapStatus(year, cap.max_passes, cap.used + 1)

@@ -25,27 +25,17 @@ from ..wallet.schemes import LoadResult, SchemeSpec
 from ..wallet.yearend import YearEndResult
 
 
-def pass_snapshot(child_pass: ChildPass) -> dict[str, Any]:
-    return {
-        "pass": child_pass.pass_number,
-        "child_id": child_pass.child_id,
-        "status": child_pass.status,
-        "generation": child_pass.generation,
-        "block_reason": child_pass.block_reason,
-    }
-
-
 def pass_blocked(session: Session, before: dict[str, Any], blocked: ChildPass) -> None:
     record_audit(
         session, None, "pass.block", "pass", blocked.id,
-        before=before, after=pass_snapshot(blocked), municipality_id=blocked.municipality_id,
+        before=before, after=blocked.audit_snapshot(), municipality_id=blocked.municipality_id,
     )
 
 
 def pass_reissued(session: Session, old: dict[str, Any], new: ChildPass) -> None:
     record_audit(
         session, None, "pass.reissue", "pass", new.id,
-        before=old, after={**pass_snapshot(new), "replaces": old["pass"]}, municipality_id=new.municipality_id,
+        before=old, after={**new.audit_snapshot(), "replaces": old["pass"]}, municipality_id=new.municipality_id,
     )
 
 

@@ -125,7 +125,7 @@ def export(ctx: Context, municipality: str, csv_path: str) -> None:
 def block(ctx: Context, pass_id: str, reason: str) -> None:
     """Block a lost or stolen pass: its QR and code stop working at once."""
     with ctx.db.transaction() as session:
-        before = _audit.pass_snapshot(find_pass(session, pass_id))
+        before = find_pass(session, pass_id).audit_snapshot()
         blocked = block_pass(session, pass_id, reason=reason)
         _audit.pass_blocked(session, before, blocked)
         number = blocked.pass_number
@@ -142,7 +142,7 @@ def reissue(ctx: Context, pass_id: str) -> None:
     the new pass number.
     """
     with ctx.db.transaction() as session:
-        before = _audit.pass_snapshot(find_pass(session, pass_id))
+        before = find_pass(session, pass_id).audit_snapshot()
         new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today)
         _audit.pass_reissued(session, before, new)
         view = pass_view(session, new, settings=ctx.settings, today=ctx.today)

@@ -193,6 +193,17 @@ class ChildPass(Base):
         """The non-secret number printed on letters, for the help desk."""
         return format_pass_number(self.year, self.id)
 
+    def audit_snapshot(self) -> dict[str, object]:
+        """What the audit log keeps of a pass before and after a change
+        (no handle or code: they would let the reader use the pass)."""
+        return {
+            "pass": self.pass_number,
+            "child_id": self.child_id,
+            "status": self.status,
+            "generation": self.generation,
+            "block_reason": self.block_reason,
+        }
+
 
 def format_pass_number(year: int, pass_id: int) -> str:
     return f"KP-{year}-{pass_id:06d}"
