@@ -264,6 +264,31 @@ def test_an_unresolved_payment_survives_a_reload_and_is_resolved_first(browser, 
     expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
 
 
+def test_a_stale_csrf_token_keeps_the_payment_and_a_reload_settles_it_with_the_same_key(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+
+    def stale_token(route: Route) -> None:
+        # As after logging in again in another tab: the page's token is no longer the session's.
+        route.continue_(headers={**route.request.headers, "x-csrftoken": "stale"})
+        page.unroute("**/api/v1/redemptions", stale_token)
+
+    page.route("**/api/v1/redemptions", stale_token)
+    pay(page, "12,50")
+
+    expect(page.locator("#pending-unknown")).to_contain_text("Onbekend of de betaling gelukt is")
+    assert till.redemptions == []  # refused before anything was charged
+    first_key = till.redemption_calls()[-1][3]
+    page.get_by_role("button", name="Opnieuw proberen").click()  # reloads: a fresh page, a fresh token
+
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+    page.get_by_role("button", name="Opnieuw proberen").click()
+    expect(page.locator("#receipt-no")).to_have_text("B-00001")
+    assert len(till.redemptions) == 1
+    assert {key for *_, key in till.redemption_calls()} == {first_key}
+
+
 def test_today_lists_the_payments_with_their_total_and_voids_one(browser, base, till):
     page = open_till(phone_page(browser), base)
     for amount in ("12,50", "7,25"):
