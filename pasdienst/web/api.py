@@ -110,6 +110,14 @@ class PasdienstApi(Api):
             self.spec.components.response(status.name, response, lazy=True)
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds until the limit's window opens again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 def problems(blp: Blueprint, errors: dict[int, str], *, access: bool = True) -> Callable[[F], F]:
     """Document the problem+json errors a view answers: ``{status: "the codes and when"}``.
 
@@ -122,7 +130,10 @@ def problems(blp: Blueprint, errors: dict[int, str], *, access: bool = True) -> 
 
     def decorate(view: F) -> F:
         for status, description in sorted(documented.items(), reverse=True):
-            view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description)(view)
+            view = blp.alt_response(
+                status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description,
+                headers=_RETRY_AFTER if status == 429 else None,
+            )(view)
         return view
 
     return decorate
