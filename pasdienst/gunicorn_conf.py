@@ -3,6 +3,7 @@
 Sync workers: each request holds one database transaction, and on SQLite a
 writer waits for the write lock; threads would only queue behind it.
 """
+import gc
 import multiprocessing
 import os
 
@@ -27,3 +28,10 @@ def post_fork(server, worker):  # noqa: ANN001, ANN201
     from pasdienst.db import dispose_all_engines
 
     dispose_all_engines()
+
+
+def pre_fork(server, worker):  # noqa: ANN001, ANN201
+    # The preloaded app's objects move to the permanent generation: the
+    # workers' garbage collector no longer walks them, and so no longer
+    # writes to (and copies) the pages they share with the master.
+    gc.freeze()
