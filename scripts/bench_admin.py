@@ -122,11 +122,7 @@ def main() -> None:
                 conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
             admin.dispose()
     print()
-    labels = list(next(iter(results.values())))
-    print("| database | " + " | ".join(labels) + " |")
-    print("|---|" + "---:|" * len(labels))
-    for name, figures in results.items():
-        print(f"| {name} | " + " | ".join(f"{figures[k][0]:.3f} s" for k in labels) + " |")
+    bench_reports.print_table(results, best=False)
 
 
 if __name__ == "__main__":

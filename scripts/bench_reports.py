@@ -133,6 +133,16 @@ def _proc_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def print_table(results: dict[str, dict[str, tuple[float, float]]], *, best: bool) -> None:
+    """A markdown table for docs/benchmarks.md: one row per database, median (and best) seconds."""
+    labels = list(next(iter(results.values())))
+    print("| database | " + " | ".join(labels) + " |")
+    print("|---|" + "---:|" * len(labels))
+    for name, figures in results.items():
+        cells = (f"{figures[k][0]:.3f} s" + (f" (best {figures[k][1]:.3f})" if best else "") for k in labels)
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
 def measure(db: Database, settings: Settings, runs: int, explain: bool) -> dict[str, tuple[float, float]]:
     import logging
 
@@ -262,11 +272,7 @@ def main() -> None:
             admin.dispose()
 
     print()
-    labels = list(next(iter(results.values())))
-    print("| database | " + " | ".join(labels) + " |")
-    print("|---|" + "---:|" * len(labels))
-    for name, figures in results.items():
-        print(f"| {name} | " + " | ".join(f"{figures[k][0]:.3f} s (best {figures[k][1]:.3f})" for k in labels) + " |")
+    print_table(results, best=True)
 
 
 if __name__ == "__main__":
