@@ -2,13 +2,17 @@
 
 Idempotent: each step checks whether its data is there before adding it, so
 running it again changes nothing and prints the same logins and links.
+It still adds to what is there (the wallet step issues a pass to every child
+of ``demodorp`` without one), so ``./scripts/serve`` loads it only into an
+empty database, and it is refused outright in production: its logins have
+fixed passwords.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from .access.demo import load_access_demo
@@ -17,6 +21,8 @@ from .redeem.demo import load_redeem_demo
 from .wallet.demo import load_wallet_demo
 from .config import Settings
 from .db import Database
+from .errors import PasdienstError
+from .access.models import User
 from .municipalities.models import Municipality
 from .municipalities.services import add_municipality, topup_budget
 
@@ -50,7 +56,24 @@ STEPS.append(load_redeem_demo)  # how to try the till with the logins and passes
 STEPS.append(load_admin_demo)  # the case workers' yearly cap
 
 
+class DemoRefused(PasdienstError):
+    code = "demo_refused"
+    status = 409
+
+
+def database_is_empty(db: Database) -> bool:
+    """No municipality and no login yet: everything else hangs off these two."""
+    with db.read() as session:
+        return not session.execute(select(exists(select(Municipality.id)) | exists(select(User.id)))).scalar()
+
+
+def refuse_in_production(settings: Settings) -> None:
+    if settings.production:
+        raise DemoRefused("the demo data set (fixed passwords) is refused when PASDIENST_ENV=production")
+
+
 def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:
+    refuse_in_production(settings)
     report = DemoReport()
     for step in STEPS:
         with db.transaction() as session:
