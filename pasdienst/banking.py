@@ -1,14 +1,19 @@
 """IBAN and BIC checks with schwifty, done before anything is stored.
 
 sepaxml checks only the XML schema, not IBAN checksums, so every IBAN that
-can end up in a payment file passes through ``normalise_iban`` first.
+can end up in a payment file passes through ``normalise_iban`` first. Names
+go into the file through ``sepa_text``; ``bank_name`` is what a merchant's
+name becomes there, so the merchant rules can refuse a name a bank cannot
+carry before it is stored (and long before a batch is approved).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
+from text_unidecode import unidecode
 
 from .errors import ValidationFailed
 
@@ -55,3 +60,30 @@ def normalise_iban(text: str, bic: str | None = None) -> BankAccount:
             raise InvalidIBAN(f"BIC {given} does not belong to IBAN {iban.formatted} (expected {derived})")
         derived = str(given)
     return BankAccount(iban.compact, derived, iban.bank_name)
+
+
+#: Anything outside the EPC basic Latin set every SEPA bank accepts.
+_NOT_SEPA_TEXT = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]")
+_LETTER_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+#: EPC rulebook: a creditor's or debtor's name is at most 70 characters.
+MAX_BANK_NAME = 70
+
+
+def sepa_text(text: str, limit: int) -> str:
+    """``text`` in the EPC basic Latin set, at most ``limit`` characters.
+
+    Transliterated first ("Ñandú" → "Nandu", "ß" → "ss"), so the cut falls
+    on what the bank will show; ``&`` becomes ``+`` and anything else
+    outside the set a space.
+    """
+    ascii_text = unidecode(text or "").replace("&", "+")
+    cleaned = " ".join(_NOT_SEPA_TEXT.sub(" ", ascii_text).split())
+    return cleaned[:limit].rstrip()
+
+
+def bank_name(text: str) -> str | None:
+    """The name as a SEPA payment file will carry it, or None when nothing of
+    it is usable: no letter or digit survives transliteration ("🎈🎈🎈",
+    "★★★", "•••", "..."). A bank needs a name to book a payment to."""
+    name = sepa_text(text, MAX_BANK_NAME)
+    return name if _LETTER_OR_DIGIT.search(name) else None

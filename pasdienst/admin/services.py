@@ -36,7 +36,15 @@ from ..ledger.models import Account, Transfer
 from ..money import InvalidAmount, format_euros, parse_euros, positive_cents
 from ..municipalities.models import Municipality
 from ..municipalities.services import BudgetFigures, budget_figures, topup_budget
-from ..redeem.merchants import add_merchant, get_merchant, merchant_snapshot, set_merchant_status
+from ..redeem.merchants import (
+    MerchantNameRefused,
+    add_merchant,
+    clean_merchant_name,
+    get_merchant,
+    merchant_snapshot,
+    rename_merchant,
+    set_merchant_status,
+)
 from ..redeem.models import CATEGORIES, Merchant, Redemption
 from ..wallet import labels, tokens
 from ..wallet.children import ImportResult, import_children
@@ -629,10 +637,7 @@ def _check_merchant_fields(
     name: str, categories: Iterable[str], kvk_number: str | None, contact_email: str | None, *, required: bool
 ) -> None:
     """The checks of ``add_merchant``, first and in Dutch (that service speaks English to the CLI)."""
-    if not " ".join((name or "").split()):
-        raise ValidationFailed("Vul de naam van de winkel, club of school in.")
-    if len(" ".join(name.split())) > 200:
-        raise ValidationFailed("De naam is te lang (hoogstens 200 tekens).")
+    _dutch_name(name)
     chosen = [c for c in categories if c]
     if not chosen:
         raise ValidationFailed("Kies minstens één categorie.")
@@ -648,6 +653,25 @@ def _check_merchant_fields(
         raise ValidationFailed("Vul een e-mailadres in waarop de gemeente u kan bereiken.")
     if email and (len(email) > 254 or not _EMAIL.match(email.lower())):
         raise ValidationFailed(f"'{email}' is geen e-mailadres.")
+
+
+def _dutch_name(name: str) -> str:
+    """``clean_merchant_name``, the one name rule, refusing in Dutch."""
+    try:
+        return clean_merchant_name(name)
+    except MerchantNameRefused as exc:
+        raise ValidationFailed(exc.dutch) from None
+
+
+def rename(session: Session, actor: Actor, merchant_id: int, name: str) -> Merchant:
+    """Give a merchant of the admin's municipality another name (audit event ``merchant.rename``)."""
+    _staff(actor, ADMIN)
+    merchant = _own_merchant(session, actor, merchant_id)
+    cleaned = _dutch_name(name)
+    try:
+        return rename_merchant(session, merchant.id, cleaned, actor=actor)
+    except Conflict:
+        raise Conflict(f"Er is al een aanbieder met de naam '{cleaned}'.") from None
 
 
 #: The audit log's name for a merchant's own application at /merchant/signup.

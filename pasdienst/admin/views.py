@@ -465,6 +465,17 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
     )
 
 
+@bp.post("/admin/aanbieders/<int:merchant_id>/naam")
+@requires("admin")
+def merchant_rename(merchant_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: services.rename(s, actor, merchant_id, _form("name")),
+        success=lambda m: f"De aanbieder heet nu {m.name}. Een afrekening die al is goedgekeurd houdt de oude naam.",
+        target="/admin/aanbieders",
+    )
+
+
 @bp.post("/admin/aanbieders/<int:merchant_id>/iban")
 @requires("admin")
 def merchant_iban(merchant_id: int) -> ResponseReturnValue:

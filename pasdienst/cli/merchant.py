@@ -6,7 +6,9 @@ from ..redeem.merchants import (
     BindingChange,
     add_merchant,
     bind_voucher_code,
+    get_merchant,
     list_merchants,
+    rename_merchant,
     set_merchant_status,
     unbind_voucher_code,
     voucher_bindings,
@@ -69,6 +71,19 @@ def status(ctx: Context, merchant_id: int, status: str) -> None:
     with ctx.db.transaction() as session:
         merchant = set_merchant_status(session, merchant_id, status)
     click.echo(f"merchant {merchant_id} is now {merchant.status}")
+
+
+@merchant_group.command("rename")
+@click.argument("merchant_id", type=int)
+@click.option("--name", required=True, help="The new name, as the bank knows the account (it goes into payments).")
+@pass_ctx
+def rename(ctx: Context, merchant_id: int, name: str) -> None:
+    """Give a merchant another name (audited). Approved batches keep the old name."""
+    with ctx.db.transaction() as session:
+        before = get_merchant(session, merchant_id).name
+        merchant = rename_merchant(session, merchant_id, name)
+        after = merchant.name
+    click.echo(f"merchant {merchant_id} was already called {after}" if before == after else f"merchant {merchant_id}: {before} is now {after}")
 
 
 def _who_takes(change: BindingChange) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.services import Actor, ensure_municipality, ensure_role, normalise_email, record_audit
-from ..banking import normalise_iban
+from ..banking import bank_name, normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
@@ -28,6 +28,44 @@ from .models import CATEGORIES, MERCHANT_STATUSES, Merchant, VoucherBinding
 
 # ASCII digits only: \d also takes other scripts' digits, and $ a trailing newline.
 _KVK = re.compile(r"[0-9]{8}")
+
+
+MAX_NAME = 200
+
+
+class MerchantNameRefused(ValidationFailed):
+    """A merchant name that cannot be stored; ``dutch`` says why on the pages."""
+
+    def __init__(self, message: str, dutch: str) -> None:
+        super().__init__(message, errors={"name": [message]})
+        self.dutch = dutch
+
+
+def clean_merchant_name(name: str | None) -> str:
+    """The merchant's name as stored (whitespace collapsed), or ``MerchantNameRefused``.
+
+    The one rule for every way a name comes in (sign-up, admin page, API,
+    command line, rename). Besides "not empty, at most 200 characters" the
+    name must survive SEPA transliteration with at least one letter or digit
+    (``banking.bank_name``): it is the creditor name of every payment to the
+    merchant, and a name like "🎈🎈🎈" or "★★★" would otherwise only be
+    refused when the payment file is built, after the batch was approved.
+    """
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise MerchantNameRefused("a merchant needs a name", "Vul de naam van de winkel, club of school in.")
+    if len(cleaned) > MAX_NAME:
+        raise MerchantNameRefused(
+            f"a merchant's name is at most {MAX_NAME} characters", f"De naam is te lang (hoogstens {MAX_NAME} tekens)."
+        )
+    if bank_name(cleaned) is None:
+        raise MerchantNameRefused(
+            f"merchant name {cleaned!r} has no letter or digit a bank can use in a payment "
+            "(emoji and symbols are dropped from SEPA payments); give the name the bank knows the account by",
+            f"De naam '{cleaned}' bevat geen letters of cijfers die een bank kan gebruiken: emoji en "
+            "symbolen vallen weg in een betaalopdracht. Vul de naam in waaronder de bank de rekening kent.",
+        )
+    return cleaned
 
 
 def parse_categories(categories: str | Iterable[str]) -> list[str]:
@@ -71,7 +109,7 @@ def add_merchant(
 ) -> Merchant:
     """Add a merchant and open its ledger payable.
 
-    Raises ``ValidationFailed`` (categories, IBAN/BIC via ``InvalidIBAN``,
+    Raises ``ValidationFailed`` (name: ``clean_merchant_name``; categories, IBAN/BIC via ``InvalidIBAN``,
     status, KvK number, e-mail), ``NotFound`` (municipality), ``Conflict``
     (a merchant of that name already exists there) and ``Forbidden`` when
     ``actor`` is not an admin of that municipality. ``actor`` None is the
@@ -81,11 +119,7 @@ def add_merchant(
     if actor is not None:
         ensure_role(actor, "admin", "system")
         ensure_municipality(actor, municipality.id)
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationFailed("a merchant needs a name")
-    if len(name) > 200:
-        raise ValidationFailed("a merchant's name is at most 200 characters")
+    name = clean_merchant_name(name)
     chosen = parse_categories(categories)
     if status not in MERCHANT_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(MERCHANT_STATUSES)}, not {status!r}")
@@ -185,6 +219,39 @@ def set_merchant_status(session: Session, merchant_id: int, status: str, *, acto
             session, actor, "merchant.status", "merchant", merchant.id,
             before=before, after=merchant_snapshot(merchant), municipality_id=merchant.municipality_id,
         )
+    return merchant
+
+
+def rename_merchant(session: Session, merchant_id: int, name: str, *, actor: Actor | None = None) -> Merchant:
+    """Give a merchant another name (an admin of its municipality; ``actor`` None is the command line).
+
+    The name rules of ``add_merchant``. Batches approved before keep the
+    name they were approved with (``SettlementLine.creditor_name``); the
+    next approval uses the new one. Renaming to the same name changes nothing.
+    Raises ``MerchantNameRefused``, ``NotFound``, ``Conflict`` (another merchant
+    of the municipality has that name) and ``Forbidden``.
+    """
+    merchant = get_merchant(session, merchant_id)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, merchant.municipality_id)
+    name = clean_merchant_name(name)
+    if name == merchant.name:
+        return merchant
+    clash = session.execute(
+        select(Merchant.id).where(
+            Merchant.municipality_id == merchant.municipality_id, Merchant.name == name, Merchant.id != merchant.id
+        )
+    ).scalar()
+    if clash is not None:
+        raise Conflict(f"merchant {clash} of this municipality is already called {name!r}")
+    before = merchant_snapshot(merchant)
+    merchant.name = name
+    session.flush()
+    record_audit(
+        session, actor, "merchant.rename", "merchant", merchant.id,
+        before=before, after=merchant_snapshot(merchant), municipality_id=merchant.municipality_id,
+    )
     return merchant
 
 

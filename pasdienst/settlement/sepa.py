@@ -37,9 +37,8 @@ from typing import Any, NamedTuple
 
 import sepaxml
 from sepaxml import SepaTransfer
-from text_unidecode import unidecode
 
-from ..banking import InvalidIBAN, normalise_iban
+from ..banking import MAX_BANK_NAME, InvalidIBAN, bank_name, normalise_iban, sepa_text
 from ..clock import AMSTERDAM
 from ..errors import PasdienstError
 
@@ -49,12 +48,11 @@ SUPPORTED_SCHEMAS = ("pain.001.001.03", "pain.001.001.09", "pain.001.001.10", "p
 DEFAULT_SCHEMA = "pain.001.001.09"
 
 MAX_ID = 35  # MsgId, PmtInfId, EndToEndId (Max35Text)
-MAX_NAME = 70  # EPC rulebook: names are at most 70 characters
+MAX_NAME = MAX_BANK_NAME  # EPC rulebook: names are at most 70 characters (banking.bank_name)
 MAX_REMITTANCE = 140  # one unstructured remittance line
 #: The largest amount one SEPA credit transfer may carry: 999,999,999.99.
 MAX_AMOUNT_CENTS = 99_999_999_999
 
-_NOT_SEPA_TEXT = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]")
 _SEPA_ID = re.compile(r"^[A-Za-z0-9/\-?:().,'+]+$")
 
 
@@ -122,18 +120,6 @@ def end_to_end_id_for(batch_id: int, merchant_id: int) -> str:
 def remittance_for(batch_id: int, period_from: date, period_until: date) -> str:
     """The text the merchant sees with the money; both dates inclusive."""
     return f"Kindpakket afrekening B{batch_id} periode {period_from:%d-%m-%Y} t/m {period_until:%d-%m-%Y}"
-
-
-def sepa_text(text: str, limit: int) -> str:
-    """``text`` in the EPC basic Latin set, at most ``limit`` characters.
-
-    Transliterated first ("Ñandú" → "Nandu", "ß" → "ss"), so the cut falls
-    on what the bank will show; ``&`` becomes ``+`` and anything else
-    outside the set a space.
-    """
-    ascii_text = unidecode(text or "").replace("&", "+")
-    cleaned = " ".join(_NOT_SEPA_TEXT.sub(" ", ascii_text).split())
-    return cleaned[:limit].rstrip()
 
 
 # --- the file ----------------------------------------------------------------
@@ -278,7 +264,7 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
     if isinstance(order.execution_date, datetime) or not isinstance(order.execution_date, date):
         problems.append("the execution date must be a date")
 
-    debtor: dict[str, str | None] = {"name": sepa_text(order.debtor_name, MAX_NAME), "iban": None, "bic": None}
+    debtor: dict[str, str | None] = {"name": bank_name(order.debtor_name), "iban": None, "bic": None}
     if not debtor["name"]:
         problems.append(f"the paying municipality's name {order.debtor_name!r} has no characters a bank accepts")
     if not (order.debtor_iban or "").strip():
@@ -300,7 +286,7 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
     for number, payment in enumerate(order.payments, start=1):
         who = f"merchant {payment.name!r} (line {number}, {payment.end_to_end_id or 'no end-to-end id'})"
         mine: list[str] = []
-        name = sepa_text(payment.name, MAX_NAME)
+        name = bank_name(payment.name)
         if not name:
             mine.append("its name has no characters a bank accepts")
         remittance = sepa_text(payment.remittance, MAX_REMITTANCE)
