@@ -62,6 +62,8 @@ class FakeTill:
     by_key: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
     #: Answers to give to the next redemption POSTs before handling them, e.g. (409, "request_in_progress").
     answer_next: list[tuple[int, str]] = field(default_factory=list)
+    #: POSTs still to be refused as if the page's CSRF token had gone stale.
+    stale_csrf_next: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def redemption_calls(self) -> list[tuple[str, str, Any, str | None]]:
@@ -78,7 +80,9 @@ class FakeTill:
         def _record_and_check_csrf() -> Response | None:
             with self.lock:
                 self.calls.append((request.method, request.path, request.get_json(silent=True), request.headers.get("Idempotency-Key")))
-            if request.method == "POST" and request.headers.get("X-CSRFToken") != CSRF_TOKEN:
+                stale = request.method == "POST" and self.stale_csrf_next > 0
+                self.stale_csrf_next -= stale
+            if request.method == "POST" and (stale or request.headers.get("X-CSRFToken") != CSRF_TOKEN):
                 # As the real app answers (pasdienst/web/errors.py).
                 return _problem(403, "forbidden", "CSRF check failed (The CSRF token is missing.); send the X-CSRFToken header")
             return None
