@@ -91,7 +91,7 @@ def create(ctx: Context, municipality: str, until: datetime, by: str) -> None:
 def approve(ctx: Context, batch_id: int, by: str) -> None:
     """Approve a draft batch (four eyes): payables move to settlement clearing."""
     with ctx.db.transaction() as session:
-        result = approve_batch(session, _finance(session, by), batch_id, now=_now(ctx))
+        result = approve_batch(session, _finance(session, by), batch_id, now=_now(ctx), schema=ctx.settings.sepa_schema)
         batch = result.batch
         message = (
             f"approved batch {batch.id}: {_eur(batch.total_cents)} moved from the merchants' payables to settlement clearing"

@@ -286,12 +286,18 @@ class StepResult:
     changed: bool
 
 
-def approve_batch(session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None) -> StepResult:
+def approve_batch(
+    session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None, schema: str = DEFAULT_SCHEMA
+) -> StepResult:
     """Four eyes: a finance user other than the creator approves the batch.
 
     Moves each merchant's line total from its payable to settlement clearing
     and fixes the creditor details the payment file will carry. Refused,
-    naming the merchant, when a merchant's IBAN does not check out.
+    naming the merchant, when a merchant's IBAN does not check out, and
+    refused (``SepaExportError``) when the payment file could not be built
+    from what would be approved: a name no bank can use, the municipality
+    without an IBAN. A refused batch stays a draft, so it can still be fixed
+    or cancelled; once approved, only a bank return takes its money back.
     """
     batch = _batch(session, actor, batch_id, lock=True)
     if batch.status in SETTLED_STATUSES:
@@ -324,6 +330,7 @@ def approve_batch(session: Session, actor: Actor, batch_id: int, *, now: datetim
         raise ValidationFailed(
             f"cannot approve batch {batch.id}: fix these bank accounts first: " + "; ".join(problems), errors=problems
         )
+    _dry_run_export(batch, municipality, rows, accounts, now=now, schema=schema)
     clearing = ledger.get_account(session, books.clearing_key(municipality.code)).id
     owed = ledger.balances(session, (merchant.account_id for _, merchant in rows))
     for line, merchant in rows:
@@ -375,6 +382,43 @@ def approve_batch(session: Session, actor: Actor, batch_id: int, *, now: datetim
     batch.approved_at = now
     _transition(session, batch, actor, APPROVED, now)
     return StepResult(batch, True)
+
+
+def _dry_run_export(
+    batch: SettlementBatch, municipality: Municipality, rows: list, accounts: dict[int, tuple[str, str | None]],
+    *, now: datetime, schema: str,
+) -> None:
+    """Build (in memory, validated, never written) the payment file approval
+    would lead to; ``build_export`` makes it from the same values."""
+    assert batch.message_id is not None and batch.period_from is not None and batch.period_until is not None
+    remittance = remittance_for(batch.id, batch.period_from, batch.period_until)
+    order = PaymentOrder(
+        batch_id=batch.id,
+        message_id=batch.message_id,
+        created_at=now,
+        execution_date=_local_date(now),
+        debtor_name=municipality.name,
+        debtor_iban=municipality.iban,
+        debtor_bic=municipality.bic,
+        payments=tuple(
+            Payment(
+                name=merchant.name, iban=accounts[merchant.id][0], bic=accounts[merchant.id][1],
+                amount_cents=line.total_cents, end_to_end_id=end_to_end_id_for(batch.id, merchant.id),
+                remittance=remittance,
+            )
+            for line, merchant in rows
+        ),
+    )
+    try:
+        build_pain001(order, schema=schema)
+    except SepaExportError as exc:
+        problems = exc.details.get("errors") or [exc.message]
+        raise SepaExportError(
+            f"cannot approve batch {batch.id}: its payment file could not be built: " + "; ".join(problems)
+            + f". Fix this (e.g. pasdienst merchant rename ID --name NAME, pasdienst municipality set-iban "
+            f"{municipality.code} --iban IBAN) and approve again, or cancel the batch",
+            errors=problems,
+        ) from None
 
 
 def cancel_batch(session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None) -> StepResult:

@@ -73,6 +73,19 @@ def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
         return "Je hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
     if isinstance(exc, WrongState):
         return f"Dat kan niet in deze status van afrekening B{batch_id}. Vernieuw de pagina."
+    if isinstance(exc, SepaExportError) and exc.message.startswith("cannot approve"):
+        reasons = []
+        if "has no IBAN" in exc.message:
+            reasons.append("de gemeente heeft nog geen rekeningnummer om van te betalen (beheer stelt het in)")
+        if "name has no characters" in exc.message:
+            reasons.append("de naam van een aanbieder bevat geen letters of cijfers die een bank kan gebruiken "
+                           "(beheer past de naam aan onder Aanbieders)")
+        return (
+            f"Goedkeuren kan niet: de bank zou het betaalbestand van afrekening B{batch_id} weigeren"
+            + (": " + "; ".join(reasons) if reasons else "")
+            + ". Er is geen geld verschoven. Herstel het en keur opnieuw goed, of annuleer de afrekening. "
+            + "Details: " + "; ".join(exc.details.get("errors") or [exc.message])
+        )
     if isinstance(exc, SepaExportError):
         if "has no IBAN" in exc.message:
             return "De gemeente heeft nog geen rekeningnummer om van te betalen. Vraag beheer het in te stellen."
@@ -148,12 +161,12 @@ def batch_page(batch_id: int) -> str:
     )
 
 
-def _step(batch_id: int, work, success: str) -> ResponseReturnValue:  # noqa: ANN001
+def _step(batch_id: int, work, success: str, **options: object) -> ResponseReturnValue:  # noqa: ANN001
     db, settings = _parts()
     try:
         with db.transaction() as session:
-            result = work(session, current_actor(), batch_id, now=clock_now(settings.today))
-    except (WrongState, FourEyes, ValidationFailed) as exc:
+            result = work(session, current_actor(), batch_id, now=clock_now(settings.today), **options)
+    except (WrongState, FourEyes, ValidationFailed, SepaExportError) as exc:
         flash(_dutch(exc, batch_id), "error")
         return redirect(_batch_url(batch_id))
     flash(success if result.changed else "Dat was al gebeurd; er is niets veranderd.", "success")
@@ -166,6 +179,7 @@ def approve(batch_id: int) -> ResponseReturnValue:
     return _step(
         batch_id, services.approve_batch,
         f"Afrekening B{batch_id} is goedgekeurd. Maak nu het betaalbestand voor de bank.",
+        schema=_parts()[1].sepa_schema,
     )
 
 
