@@ -4,7 +4,10 @@ The ledger proves that money balances; these prove that what was paid is
 exactly what was redeemed: every batch's lines add up to the redemptions it
 claimed (minus the corrections it nets off), every approved batch moved
 exactly its lines out of the payables, and clearing holds exactly what was
-approved but not yet paid (so it is zero once every batch is paid).
+approved but not yet paid (so it is zero once every batch is paid), and no
+merchant payable is below zero (they keep no balance of their own since
+migration 0009, so the ledger cannot guard them: settlement does, and this
+proves it did).
 """
 from __future__ import annotations
 
@@ -156,3 +159,21 @@ def clearing_holds_unpaid_batches(session: Session) -> list[Problem]:
         if int(balance) != int(unpaid.get(municipality_id, 0)):
             bad.append(f"{code} (clearing {balance}, approved and unpaid {unpaid.get(municipality_id, 0)})")
     return _problem("settlement_clearing", "clearing accounts that do not hold exactly the approved, unpaid batches", bad)
+
+
+@register_check("merchant_payables")
+def payables_not_negative(session: Session) -> list[Problem]:
+    """No merchant is owed less than nothing: its payable, summed from its postings, is at least zero."""
+    rows = session.execute(
+        select(Account.key, func.sum(Posting.amount))
+        .join(Posting, Posting.account_id == Account.id)
+        .where(Account.kind == books.MERCHANT_PAYABLE)
+        .group_by(Account.id, Account.key)
+        .having(func.sum(Posting.amount) < 0)
+        .order_by(Account.key)
+        .limit(_TOO_MANY)
+    ).all()
+    return _problem(
+        "merchant_payables", "merchant payables below zero (a correction or return took more than was owed)",
+        [f"{key} ({int(total)})" for key, total in rows],
+    )

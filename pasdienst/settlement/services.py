@@ -697,7 +697,8 @@ def correct_redemption(
     money back and the merchant's payable is reduced; the next batch nets
     the amount off the merchant's line. Merchant payables never go below
     zero, so the merchant must have at least that much waiting to be settled
-    (outside draft batches); otherwise the correction is refused, saying so,
+    (outside draft batches, and not counting today's redemptions, which the
+    till can still void); otherwise the correction is refused, saying so,
     and the refund has to be settled outside pasdienst or wait for new
     redemptions.
     """
@@ -733,19 +734,19 @@ def correct_redemption(
         raise CorrectionRefused("the pass has expired and its year is closed: the money cannot go back onto it")
     merchant = session.get(Merchant, redemption.merchant_id)
     assert merchant is not None and merchant.account_id is not None
+    now = now or now_utc()
     waiting = ledger.balance(session, merchant.account_id) - int(
         session.execute(
             select(func.coalesce(func.sum(SettlementLine.total_cents), 0))
             .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
             .where(SettlementLine.merchant_id == merchant.id, SettlementBatch.status == DRAFT)
         ).scalar_one()
-    )
+    ) - _still_voidable(session, merchant.id, now)
     if waiting < redemption.amount_cents:
         raise CorrectionRefused(
             f"{merchant.name} has {euros(waiting)} waiting to be settled, less than the {euros(redemption.amount_cents)} "
             "to take back: correct it once more redemptions are waiting, or settle this refund outside pasdienst"
         )
-    now = now or now_utc()
     reversal = ledger.reverse(
         session, redemption.transfer_id, reference=f"correction {redemption.receipt_no}",
         idempotency_key=f"correction:{redemption.id}", now=now,
@@ -763,6 +764,25 @@ def correct_redemption(
         municipality_id=redemption.municipality_id,
     )
     return correction
+
+
+def _still_voidable(session: Session, merchant_id: int, now: datetime) -> int:
+    """What the merchant's redemptions of today add up to: the till can still
+    void them (a void waits for the settlement lock we hold, then takes the
+    money back off the payable), so they are not yet money the merchant is
+    owed. Counting them would let a correction and a void together push the
+    payable below zero."""
+    start, _ = day_bounds_utc(_local_date(now))
+    return int(
+        session.execute(
+            select(func.coalesce(func.sum(_redemptions.c.amount_cents), 0)).where(
+                _redemptions.c.merchant_id == merchant_id,
+                _redemptions.c.voided_at.is_(None),
+                _redemptions.c.created_at >= start,
+                ~select(_items.c.redemption_id).where(_items.c.redemption_id == _redemptions.c.id).exists(),
+            )
+        ).scalar_one()
+    )
 
 
 # -- reading --------------------------------------------------------------------------

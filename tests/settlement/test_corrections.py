@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from pasdienst import books, ledger
 from pasdienst.errors import NotFound, ValidationFailed
+from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
 from pasdienst.settlement import services as svc
 from pasdienst.settlement.errors import CorrectionRefused
@@ -127,3 +128,25 @@ def test_a_correction_needs_a_reason_and_a_finance_user_of_the_municipality(worl
     assert corrections(world) == 0
     with world.db.read() as s:
         assert ledger.kind_totals(s, "testdorp")[books.REDEEM] == 1250 + 2000 + 1999 + 7500 + 3000
+
+
+def test_todays_redemptions_are_not_counted_as_owed_because_the_till_can_still_void_them(world):
+    made, _ = settled_month(world)
+    today = at(17, 9)
+    todays = world.redeem("mode", 7500, today, child="T-2", voucher=("cheque", "clothing"))
+    with pytest.raises(CorrectionRefused, match="has € 0,00 waiting to be settled"):
+        correct(world, made["mode"][0], when=at(17, 12))
+    assert corrections(world) == 0
+    # The till voids it later that day: the merchant is owed nothing, never less.
+    with world.db.transaction() as s:
+        redemptions.void(s, world.till("mode"), todays, today=date(2027, 3, 17), now=at(17, 13))
+    assert payable(world, "mode") == 0
+    assert world.verify() == []
+
+
+def test_a_redemption_of_an_earlier_day_outside_any_batch_counts_as_owed(world):
+    made, _ = settled_month(world)
+    world.redeem("mode", 7500, at(16, 18), child="T-2", voucher=("cheque", "clothing"))
+    correct(world, made["mode"][0], when=at(17, 12))
+    assert payable(world, "mode") == 0
+    assert world.verify() == []
