@@ -33,7 +33,8 @@ T = TypeVar("T")
 #: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
 #: ``PASDIENST_TILL_RATE_LIMIT`` overrides it, e.g. for a load test.
 TILL_LIMIT = "300 per minute"
-#: Wrong typed codes per address; the per-merchant count lives in the database.
+#: Wrong typed codes per address, scans and redemptions together; the
+#: per-merchant count lives in the database.
 TYPED_CODE_LIMIT = "20 per 10 minutes"
 
 
@@ -70,6 +71,20 @@ def _typed_code_failed(_response: Any) -> bool:
     return bool(g.get("typed_code_failed"))
 
 
+def _not_typed() -> bool:
+    """A QR scan or redemption is no guess: the wrong-typed-code limit of an
+    address never stops the tills behind it from taking QR codes."""
+    body = request.get_json(silent=True)
+    code = body.get("code") if isinstance(body, dict) else None
+    return not (isinstance(code, str) and looks_like_typed_code(code))
+
+
+#: Shared by scan and redemption: a guesser gains nothing by switching between them.
+typed_code_limit = limiter.shared_limit(
+    TYPED_CODE_LIMIT, "typed_code", key_func=get_remote_address, deduct_when=_typed_code_failed, exempt_when=_not_typed,
+)
+
+
 def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
     """Run ``work``; log a refusal of it before passing the error on."""
     try:
@@ -89,7 +104,7 @@ def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
 @api.route("/scan", methods=["POST"])
 @requires("merchant")
 @limiter.limit(till_limit, key_func=rate_limit_key)
-@limiter.limit(TYPED_CODE_LIMIT, key_func=get_remote_address, deduct_when=_typed_code_failed)
+@typed_code_limit
 @api.arguments(ScanIn)
 @api.response(200, ScanOut)
 @problems(api, {
@@ -115,6 +130,7 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
 @api.route("/redemptions", methods=["POST"])
 @requires("merchant")
 @limiter.limit(till_limit, key_func=rate_limit_key)
+@typed_code_limit
 @api.arguments(IdempotencyHeader, location="headers")
 @api.arguments(RedeemIn)
 @api.response(201, RedemptionOut)
@@ -122,7 +138,7 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
     403: "not_accepted_here: this merchant may not take that voucher; or forbidden",
     409: "insufficient_balance, pass_blocked, pass_expired or request_in_progress",
     422: "validation_error, invalid_code, or idempotency_key_reused: the same key with a different body",
-    429: "rate_limited",
+    429: "rate_limited: too many redemptions, or too many wrong typed codes",
 })
 def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.RedemptionResult, int, dict[str, str]]:
     """Take an amount (or strips of a punch card) from a voucher. Send the same
@@ -144,7 +160,7 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
                 today=today,
             )
 
-    result = _refused("redeem", False, work)
+    result = _refused("redeem", looks_like_typed_code(body["code"]), work)
     return result, 201, {"Idempotent-Replayed": "true" if result.replayed else "false"}
 
 

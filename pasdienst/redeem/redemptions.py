@@ -40,7 +40,7 @@ from ..config import Settings
 from ..settlement import claims as settlement_claims
 from ..errors import NotFound, ValidationFailed
 from ..wallet import codes, tokens
-from ..wallet.errors import PassExpired
+from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
 from ..wallet.models import ChildPass, Voucher
 from ..wallet.services import check_usable, resolve_pass
 from .errors import (
@@ -68,7 +68,7 @@ class VoucherView:
 
 @dataclass(frozen=True)
 class ScanResult:
-    pass_id: int
+    pass_id: str  # the pass number (KP-2027-000123), never the row id
     first_name: str
     age: int
     vouchers: list[VoucherView]
@@ -151,7 +151,7 @@ def scan(session: Session, actor: Actor, code: str, *, settings: Settings, today
                 _strips_left(voucher.kind, voucher.strip_value_cents, balance), voucher.valid_until,
             )
         )
-    return ScanResult(child_pass.id, child_pass.child.first_name, child_pass.child.age_on(today), views)
+    return ScanResult(child_pass.pass_number, child_pass.child.first_name, child_pass.child.age_on(today), views)
 
 
 # -- redeem --------------------------------------------------------------------
@@ -287,15 +287,15 @@ def _names_pass(settings: Settings, code: str, handle: str, code_hash: str) -> b
     """Whether ``code`` (a QR payload, a bare token or a typed code) names the
     pass generation with this handle and code hash, without a query.
 
-    A forged or mistyped code raises ``InvalidCode`` as ``resolve_pass``
-    would; False leaves the exact refusal to ``resolve_pass``.
+    A forged, mistyped or malformed code raises ``InvalidCode`` as
+    ``resolve_pass`` would.
     """
     text = (code or "").strip()
     token = tokens.extract_token(text)
     if token is not None:
         return tokens.verify_token(settings, token) == handle
     if not codes.looks_like_typed_code(text):
-        return False
+        raise InvalidCode("this is not a pass code")
     return code_hash in codes.lookup_hashes(settings, codes.normalise(text))
 
 
@@ -328,8 +328,8 @@ def redeem(
     answer (``replayed``) and moves nothing. Raises ``Forbidden`` (not an
     approved merchant), ``RequestInProgress`` (a twin is still running),
     ``IdempotencyKeyReused``, ``ValidationFailed``, ``InvalidCode``,
-    ``PassBlocked``, ``PassExpired``, ``NotAcceptedHere`` and
-    ``InsufficientBalance``.
+    ``PassBlocked``, ``PassExpired``, ``NotAcceptedHere``,
+    ``InsufficientBalance`` and ``RateLimited`` (too many wrong typed codes).
     """
     if (amount_cents is None) == (strips is None):
         raise ValidationFailed("give either amount_cents or strips", errors={"amount_cents": ["give amount_cents or strips"]})
@@ -351,12 +351,16 @@ def redeem(
                 found.strips_left, found.created_at, True,
             )
 
-        if found.voucher_id is not None and _names_pass(settings, code, found.pass_handle, found.pass_code_hash):
-            # The code names the voucher's own pass: no need to look it up.
-            check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), today)  # type: ignore[arg-type]
-        else:
-            resolve_pass(session, code, settings=settings, today=today)  # the exact refusal of a bad pass
-            raise ValidationFailed("this voucher is not on this pass", errors={"voucher_id": ["not on this pass"]})
+        if found.voucher_id is None:
+            raise ValidationFailed("no such voucher", errors={"voucher_id": ["no such voucher"]})
+        if codes.looks_like_typed_code(code):
+            check_typed_code_budget(session, actor)
+        # A code of any other pass (another child's, or the replaced one of a
+        # reissue) is refused exactly as an unknown code, with no look-up of
+        # it: nothing in the answer or the work done says that it is real.
+        if not _names_pass(settings, code, found.pass_handle, found.pass_code_hash):
+            raise unknown_pass()
+        check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), today)  # type: ignore[arg-type]
         categories = frozenset(c for c in found.categories.split(",") if c)
         may_take = _takes(
             found.municipality_id, categories, found.voucher_municipality_id, found.voucher_category,

@@ -32,7 +32,10 @@ class VoucherOut(ma.Schema):
 
 
 class ScanOut(ma.Schema):
-    pass_id = ma.fields.Integer(required=True)
+    pass_id = ma.fields.String(
+        required=True,
+        metadata={"description": "The pass number, as on the letter, the pages, the exports and every command", "example": "KP-2027-000123"},
+    )
     first_name = ma.fields.String(required=True)
     age = ma.fields.Integer(required=True)
     vouchers = ma.fields.List(ma.fields.Nested(VoucherOut), required=True)

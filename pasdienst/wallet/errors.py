@@ -12,6 +12,16 @@ class InvalidCode(PasdienstError):
     status = 422
 
 
+#: The one answer for a code that names no usable pass here: unknown, replaced
+#: by a reissue, or another pass than the voucher's. Telling them apart would
+#: tell a guesser which codes are real.
+UNKNOWN_PASS = "unknown pass code"
+
+
+def unknown_pass() -> InvalidCode:
+    return InvalidCode(UNKNOWN_PASS)
+
+
 class PassBlocked(PasdienstError):
     code = "pass_blocked"
     status = 409

@@ -27,6 +27,7 @@ from .errors import (
     PassExpired,
     PassNotFound,
     PassStateConflict,
+    unknown_pass,
 )
 from .issuing import PlannedPass, PlannedVoucher, write_passes
 from .models import (
@@ -64,7 +65,7 @@ def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> C
 def check_usable(child_pass: ChildPass, today: date) -> ChildPass:
     """Raise unless the pass may be used on ``today`` (Europe/Amsterdam, inclusive)."""
     if child_pass.status == REPLACED:
-        raise InvalidCode("this pass has been replaced by a new one")
+        raise unknown_pass()
     if child_pass.status == BLOCKED:
         raise PassBlocked("this pass is blocked")
     if child_pass.status == EXPIRED or not (child_pass.valid_from <= today <= child_pass.valid_until):
@@ -78,10 +79,8 @@ def pass_by_token(session: Session, token: str, *, settings: Settings) -> ChildP
     """The current generation named by a QR token (its state not yet checked)."""
     handle = tokens.verify_token(settings, token)
     found = session.execute(select(ChildPass).where(ChildPass.handle == handle)).scalar_one_or_none()
-    if found is None:
-        raise InvalidCode("unknown pass")
-    if found.status == REPLACED:
-        raise InvalidCode("this pass has been replaced by a new one")
+    if found is None or found.status == REPLACED:
+        raise unknown_pass()
     return found
 
 
@@ -103,7 +102,7 @@ def resolve_pass(session: Session, code: str, *, settings: Settings, today: date
         select(ChildPass).where(ChildPass.code_hash.in_(codes.lookup_hashes(settings, normalised)))
     ).scalar_one_or_none()
     if found is None:
-        raise InvalidCode("unknown pass code")
+        raise unknown_pass()
     return check_usable(found, today)
 
 

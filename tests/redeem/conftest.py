@@ -28,7 +28,9 @@ class Till:
     merchant_id: int
     payload: str  # the QR payload of Sanne's pass
     code: str  # her typed code
+    number: str  # her pass number (KP-…), as in the mail-merge export
     other_payload: str  # Daan's pass
+    other_code: str  # Daan's typed code
     vouchers: dict  # (kind, category) -> voucher id on Sanne's pass
     settings: object
 
@@ -82,7 +84,9 @@ def till(db, till_settings) -> Till:
         merchant_id=merchant_id,
         payload=sanne.url,
         code=sanne.code,
+        number=sanne.pass_id,
         other_payload=rows["T-2"].url,
+        other_code=rows["T-2"].code,
         vouchers=vouchers[sanne_pass],
         settings=till_settings,
     )

@@ -79,7 +79,8 @@ def _typo(code: str) -> str:
 REFUSED = [
     ("a tampered QR", lambda t: _tampered(t.payload), 422, "invalid_code"),
     ("a mistyped code", lambda t: _typo(t.code), 422, "invalid_code"),
-    ("another child's pass", lambda t: t.other_payload, 422, "validation_error"),
+    ("another child's pass", lambda t: t.other_payload, 422, "invalid_code"),
+    ("another child's typed code", lambda t: t.other_code, 422, "invalid_code"),
     ("no pass at all", lambda t: "https://pas.example.nl/hallo", 422, "invalid_code"),
 ]
 

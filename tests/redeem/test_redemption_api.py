@@ -30,6 +30,8 @@ def test_a_scan_shows_only_first_name_age_and_what_may_be_spent_here(till):
     body = response.json
     assert set(body) == {"pass_id", "first_name", "age", "vouchers"}
     assert body["first_name"] == "Sanne" and body["age"] == 11
+    # the pass's one public name: the number on the letter and in the mail-merge export
+    assert body["pass_id"] == till.number and body["pass_id"].startswith("KP-2027-")
     kinds = sorted((v["kind"], v["category"]) for v in body["vouchers"])
     # a sports club: the sport budget and the swimming card; not school, not clothing
     assert kinds == [("budget", "sport_culture"), ("punchcard", "sport_culture")]
@@ -187,7 +189,14 @@ def test_a_voucher_of_another_category_is_not_accepted_here(db, till):
 
 def test_a_voucher_must_be_on_the_scanned_pass(db, till):
     response = till.redeem(code=till.other_payload, voucher_id=till.vouchers[("budget", "sport_culture")], amount_cents=100)
+    assert response.status_code == 422 and response.json["code"] == "invalid_code"
+    assert redemption_count(db) == 0
+
+
+def test_a_voucher_that_does_not_exist_is_a_validation_error_of_its_field(db, till):
+    response = till.redeem(voucher_id=10**9, amount_cents=100)
     assert response.status_code == 422 and response.json["code"] == "validation_error"
+    assert "voucher_id" in response.json["errors"]
 
 
 def test_a_punch_card_takes_strips(db, till):
