@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from pasdienst import ledger
 from pasdienst.ledger import Account, NewTransfer
 from pasdienst.ledger.verify import verify
+from pasdienst.settlement import checks as _settlement_checks  # noqa: F401 - registers merchant_payables
 
 from .helpers import funded
 
@@ -63,10 +64,10 @@ def test_debits_from_a_derived_account_and_reversals_work(db):
         ledger.reverse(s, paid.id)
     with db.read() as s:
         # Unguarded: the reversal may take the payable below zero; settlement
-        # has its own rule for that (tests/settlement).
+        # has its own rule for that (tests/settlement), and verify reports it.
         assert ledger.balance(s, shop) == -1500
         assert ledger.balance(s, wallet) == 5000
-        assert verify(s).ok
+        assert [(p.check, p.ids) for p in verify(s).problems] == [("merchant_payables", ["t:payable (-1500)"])]
 
 
 def test_batches_credit_derived_accounts_without_a_cached_balance(db):
