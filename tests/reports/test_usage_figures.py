@@ -150,7 +150,11 @@ def test_a_redemption_taken_back_after_payment_counts_nowhere(world):
         settlement.approve_batch(s, actor_for(s, s.get(User, approver.id)), batch.id, now=moment)
     with world.db.transaction() as s:
         r1 = s.query(Redemption).filter(Redemption.amount_cents == 3000).one()  # Sanne's cheque in February
-        settlement.correct_redemption(s, actor_for(s, s.get(User, approver.id)), r1.id, reason="dubbel afgerekend", now=moment)
+        # In December, when the shop's later payments are waiting to be settled to take it back from.
+        settlement.correct_redemption(
+            s, actor_for(s, s.get(User, approver.id)), r1.id, reason="dubbel afgerekend",
+            now=datetime(2027, 12, 20, 9, tzinfo=timezone.utc),
+        )
     r = report_of(world)
     assert (r.eligible_children, r.children_with_redemption) == (7, 3)  # Sanne no longer
     assert r.by_age_band[0] == AgeBandRow("0-3", 0, 3, eligible_children=2, children_with_redemption=0)
