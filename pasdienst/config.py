@@ -30,6 +30,8 @@ class Settings:
     today: date | None = None
     instance_path: Path = Path("instance")
     sepa_schema: str = "pain.001.001.09"
+    #: The background jobs' queue (huey): ``sqlite:///PATH`` or ``redis://…``; empty: ``instance/queue.db``.
+    queue_url: str = ""
 
     @property
     def secret_key(self) -> str:
@@ -87,6 +89,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         today=today,
         instance_path=instance,
         sepa_schema=env_vars.get("PASDIENST_SEPA_SCHEMA", "").strip() or "pain.001.001.09",
+        queue_url=env_vars.get("PASDIENST_QUEUE_URL", "").strip(),
     )
     values.update(overrides)
     if "secret_keys" not in values:

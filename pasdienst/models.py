@@ -8,5 +8,6 @@ from .wallet import models as _wallet  # noqa: F401
 from .settlement import models as _settlement  # noqa: F401
 from .admin import models as _admin  # noqa: F401
 from .reports import models as _reports  # noqa: F401
+from .jobs import models as _jobs  # noqa: F401
 
 metadata = Base.metadata

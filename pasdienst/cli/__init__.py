@@ -67,6 +67,7 @@ def register() -> None:
     from . import children, passes, scheme, year_end  # noqa: F401
     from . import settlement  # noqa: F401
     from . import backup  # noqa: F401
+    from . import worker  # noqa: F401
 
 
 register()

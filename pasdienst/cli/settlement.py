@@ -15,7 +15,7 @@ from ..access.services import CLI_ACTOR, Actor, actor_for_email
 from ..clock import now as clock_now
 from ..csvsafe import write_atomically
 from ..money import format_euros
-from ..settlement import faults
+from .. import faults
 from ..settlement.errors import NothingToSettle
 from ..settlement.services import (
     approve_batch,

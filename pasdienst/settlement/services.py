@@ -61,7 +61,7 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant, Redemption
 from ..wallet.models import EXPIRED, ChildPass, Voucher
-from . import faults
+from .. import faults
 from .claims import batch_of, lock_municipality
 from .errors import CorrectionRefused, FourEyes, NothingToSettle, WrongState
 from .models import (

@@ -10,6 +10,7 @@ from ..config import Settings, load_settings
 from ..db import Database
 from ..access import views as access_views
 from ..admin import views as admin_views
+from ..jobs import views as jobs_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
 from . import assets, errors, requestlog, extensions
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(redeem_views.pages)
     app.register_blueprint(settlement_views.pages)  # /finance, /merchant/uitbetalingen
     admin_views.init_app(app)  # /admin, /merchant/signup, /toegankelijkheid
+    jobs_views.init_app(app)  # /admin/taken, /admin/passen-uitgeven
     app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
     app.register_blueprint(reports_views.pages)
 

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst import books, ledger
-from pasdienst.settlement import faults
+from pasdienst import faults
 from pasdienst.settlement.models import SettlementBatch, SettlementLine
 
 from .conftest import World, a_month, approve, balance, counts, create, payable

@@ -22,7 +22,8 @@ from sqlalchemy import select, text
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import VoidWindowClosed
 from pasdienst.redeem.models import Redemption
-from pasdienst.settlement import claims, faults
+from pasdienst import faults
+from pasdienst.settlement import claims
 from pasdienst.settlement import services as svc
 from pasdienst.settlement.errors import NothingToSettle
 from pasdienst.settlement.models import SettlementBatch

@@ -1,4 +1,4 @@
-"""Crash points for the tests that kill a settlement run halfway.
+"""Crash points for the tests that kill a settlement run or a background job halfway.
 
 ``checkpoint("settlement.create.after_claim")`` does nothing, unless the
 environment variable ``PASDIENST_FAULT`` names that point: then the process

@@ -1,0 +1,180 @@
+"""``/admin/taken`` (the jobs and their progress) and ``/admin/passen-uitgeven`` (preview, then issue as a job)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from ..access.web import current_actor, requires
+from ..clock import AMSTERDAM, today as clock_today
+from ..config import Settings
+from ..db import Database
+from ..errors import PasdienstError
+from ..money import format_euros
+from ..municipalities.models import Municipality
+from ..wallet.issuing import preview_issue
+from ..wallet.models import Scheme
+from . import services
+from .models import DONE, FAILED, QUEUED, RUNNING, Job
+from .queue import JobQueue, Progress
+
+bp = Blueprint("jobs", __name__)
+QUEUE_EXTENSION = "pasdienst.jobs"
+
+KIND_TITLES = {"issue_passes": "Passen uitgeven"}
+STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar", FAILED: "mislukt"}
+STEP_TITLES = {"issue": "Passen uitgeven", "qr": "QR-codes maken"}
+#: Why a job failed, in words for the administrator (by error code).
+FAILURE_TEXT = {
+    "insufficient_budget": "Er staat te weinig geld in het fonds. Er is niets uitgegeven; hoog het budget op en probeer het opnieuw.",
+    "pass_state": "Het jaar van deze regeling is voorbij; er kunnen geen passen meer voor worden uitgegeven.",
+    "not_found": "Er is voor dit jaar geen regeling geladen.",
+    "interrupted": "De verwerker is tijdens deze taak meermaals gestopt. Er is niets half gedaan; start de taak opnieuw.",
+    "internal_error": "Er ging iets onverwachts mis. Er is niets half gedaan; probeer het opnieuw of neem contact op met de beheerder van pasdienst.",
+}
+KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
+
+
+def _db() -> Database:
+    return current_app.extensions["pasdienst.db"]
+
+
+def _settings() -> Settings:
+    return current_app.extensions["pasdienst.settings"]
+
+
+def job_queue(app: Flask) -> JobQueue:
+    """The app's queue, opened on first use (a page that starts no job never touches it)."""
+    queue = app.extensions.get(QUEUE_EXTENSION)
+    if queue is None:
+        queue = app.extensions[QUEUE_EXTENSION] = JobQueue(app.extensions["pasdienst.settings"])
+    return queue
+
+
+def _euros(cents: int) -> str:
+    return format_euros(cents, dutch=True, symbol=True)
+
+
+def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    return render_template(
+        template, actor=current_actor(), euros=_euros, amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
+        state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=FAILURE_TEXT, kind_words=KIND_WORDS,
+        **context,
+    ), status
+
+
+@bp.get("/admin/taken")
+@requires("admin")
+def jobs() -> ResponseReturnValue:
+    with _db().read() as session:
+        rows = services.recent_jobs(session, current_actor())
+    return _page("admin/jobs.html", jobs=rows, active="jobs")
+
+
+def _number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def status_text(state: str, progress: Progress | None) -> str:
+    """One Dutch line on how far a job is, for the page and its progress poller."""
+    if state == QUEUED:
+        return "De taak wacht op de verwerker."
+    if state != RUNNING:
+        return STATE_TITLES[state].capitalize() + "."
+    step = f"{STEP_TITLES.get(progress.step, 'Bezig')}: " if progress and progress.step else ""
+    if progress and progress.total:
+        return f"{step}{_number(progress.done)} van {_number(progress.total)}"
+    return f"{step}bezig…" if step else "Bezig…"
+
+
+def _job_and_progress(job_id: int) -> tuple[Job, Progress | None]:
+    with _db().read() as session:
+        found = services.get_job(session, current_actor(), job_id)
+    return found, (job_queue(current_app).progress(found.id) if found.state == RUNNING else None)
+
+
+@bp.get("/admin/taken/<int:job_id>")
+@requires("admin")
+def job(job_id: int) -> ResponseReturnValue:
+    found, progress = _job_and_progress(job_id)
+    return _page("admin/job.html", job=found, progress=progress, status_text=status_text(found.state, progress), active="jobs")
+
+
+@bp.get("/admin/taken/<int:job_id>/stand")
+@requires("admin")
+def job_status(job_id: int) -> ResponseReturnValue:
+    found, progress = _job_and_progress(job_id)
+    return {
+        "state": found.state, "finished": found.finished,
+        "done": progress.done if progress else 0, "total": progress.total if progress else 0,
+        "status_text": status_text(found.state, progress),
+    }
+
+
+@bp.get("/admin/taken/<int:job_id>/bestand")
+@requires("admin")
+def job_file(job_id: int) -> ResponseReturnValue:
+    with _db().read() as session:
+        found = services.get_job(session, current_actor(), job_id)
+        data = found.file_data
+    if found.state != DONE or data is None:
+        flash("Deze taak heeft geen bestand (meer).", "error")
+        return redirect(f"/admin/taken/{job_id}")
+    response = Response(data, mimetype=found.file_mime or "application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _scheme_years(session: Any, municipality_id: int) -> list[int]:
+    return list(session.scalars(select(Scheme.year).where(Scheme.municipality_id == municipality_id).order_by(Scheme.year)))
+
+
+@bp.get("/admin/passen-uitgeven")
+@requires("admin")
+def issue_preview() -> ResponseReturnValue:
+    actor = current_actor()
+    today = clock_today(_settings().today)
+    with _db().read() as session:
+        years = _scheme_years(session, actor.municipality_id)
+        wanted = request.args.get("jaar", "")
+        year = int(wanted) if wanted.isascii() and wanted.isdigit() and int(wanted) in years else None
+        if year is None and years:
+            current = [y for y in years if y >= today.year]
+            year = current[0] if current else years[-1]
+        preview = (
+            preview_issue(session, actor.municipality_code, year, settings=_settings(), today=today)
+            if year is not None else None
+        )
+    return _page("admin/issue.html", years=years, year=year, preview=preview, active="issue")
+
+
+@bp.post("/admin/passen-uitgeven")
+@requires("admin")
+def issue_start() -> ResponseReturnValue:
+    actor = current_actor()
+    raw = (request.form.get("year") or "").strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
+        flash("Kies een jaar.", "error")
+        return redirect("/admin/passen-uitgeven")
+    try:
+        with _db().transaction() as session:
+            municipality = session.get(Municipality, actor.municipality_id)
+            assert municipality is not None
+            if int(raw) not in _scheme_years(session, municipality.id):
+                flash(f"Er is geen regeling voor {raw} geladen.", "error")
+                return redirect("/admin/passen-uitgeven")
+            started = services.start_job(session, actor, municipality, "issue_passes", {"year": int(raw)})
+            job_id = started.id
+    except PasdienstError as exc:
+        flash(FAILURE_TEXT.get(exc.code, "Dit kan niet."), "error")
+        return redirect("/admin/passen-uitgeven")
+    # After COMMIT: a worker must find the row the message names.
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
