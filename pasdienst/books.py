@@ -23,6 +23,7 @@ ISSUE = "issue"
 REDEEM = "redeem"
 SETTLE = "settle"
 PAYOUT = "payout"
+BANK_RETURN = "bank_return"  # a paid settlement payment the bank sent back: bank account → clearing
 EXPIRE = "expire"
 RETURN = "return"
 CARRY_OVER = "carry_over"

@@ -17,6 +17,7 @@ from ..csvsafe import write_atomically
 from ..money import format_euros
 from .. import faults
 from ..settlement.errors import NothingToSettle
+from ..settlement.returns import batch_returns, confirm_return, request_return, withdraw_return
 from ..settlement.services import (
     approve_batch,
     batch_lines,
@@ -180,6 +181,54 @@ def correct(ctx: Context, redemption_id: int, reason: str, by: str) -> None:
     click.echo(str(correction_id))
 
 
+@settlement_group.command("return")
+@click.argument("batch_id", type=int)
+@click.option("--merchant", "merchant_id", type=int, help="The merchant whose payment came back; leave out for every payment of the batch.")
+@click.option("--reason", required=True, help="The bank's reason, e.g. 'account closed' (shown on the statement).")
+@click.option("--by", "by", required=True, help="E-mail address of the finance user recording it.")
+@pass_ctx
+def return_(ctx: Context, batch_id: int, merchant_id: int | None, reason: str, by: str) -> None:
+    """Record that the bank returned a payment of an approved, exported or paid batch; prints the return's id last.
+
+    Nothing moves until another finance user runs 'settlement confirm-return'.
+    """
+    with ctx.db.transaction() as session:
+        entry = request_return(session, _finance(session, by), batch_id, merchant_id=merchant_id, reason=reason, now=_now(ctx))
+        return_id = entry.id
+    what = f"merchant {merchant_id}'s payment" if merchant_id is not None else "every payment"
+    click.echo(f"recorded return {return_id}: {what} of batch {batch_id} came back ({' '.join(reason.split())})")
+    click.echo(f"next: another finance user runs 'pasdienst settlement confirm-return {return_id} --by EMAIL'")
+    click.echo(str(return_id))
+
+
+@settlement_group.command("confirm-return")
+@click.argument("return_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user other than the one who recorded it.")
+@pass_ctx
+def confirm_return_(ctx: Context, return_id: int, by: str) -> None:
+    """Confirm a recorded return (four eyes): the money goes back to the payables, the redemptions wait for the next batch."""
+    with ctx.db.transaction() as session:
+        result = confirm_return(session, _finance(session, by), return_id, now=_now(ctx))
+        entry = result.entry
+        message = (
+            f"confirmed return {entry.id}: {_eur(entry.amount_cents)} of batch {entry.batch_id} back on the payables of "
+            f"merchant(s) {', '.join(str(m) for m in result.merchants)}; their redemptions go into the next batch"
+            if result.changed else f"return {entry.id} was already confirmed; nothing changed"
+        )
+    click.echo(message)
+
+
+@settlement_group.command("withdraw-return")
+@click.argument("return_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user.")
+@pass_ctx
+def withdraw_return_(ctx: Context, return_id: int, by: str) -> None:
+    """Withdraw a recorded return that was not confirmed (nothing had moved)."""
+    with ctx.db.transaction() as session:
+        result = withdraw_return(session, _finance(session, by), return_id, now=_now(ctx))
+    click.echo(f"withdrew return {return_id}" if result.changed else f"return {return_id} was already withdrawn")
+
+
 @settlement_group.command("list")
 @click.argument("municipality")
 @pass_ctx
@@ -213,6 +262,12 @@ def show(ctx: Context, batch_id: int) -> None:
                 click.echo(f"  {label} {at:%Y-%m-%d %H:%M} UTC" + (f" by {emails.get(user_id, user_id)}" if user_id else ""))
         for line in batch_lines(session, CLI_ACTOR, batch_id):
             flag = f"  ! {line.problem}" if line.problem else ""
+            if line.returned_at is not None:
+                flag += f"  returned by the bank {line.returned_at:%Y-%m-%d %H:%M} UTC"
             click.echo(
                 f"  {line.merchant_id:>6}  {line.count:>7}  {_eur(line.total_cents):>16}  {line.iban:<22}  {line.merchant_name}{flag}"
             )
+        for r in batch_returns(session, CLI_ACTOR, batch_id):
+            who = f"merchant {r.merchant_id}" if r.merchant_id is not None else "whole batch"
+            decided = f", {r.status} by {r.decided_by}" if r.decided_by else ""
+            click.echo(f"  return {r.id}: {who}, {r.status}, recorded by {r.requested_by}{decided}: {r.reason}")

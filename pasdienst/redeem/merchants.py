@@ -54,6 +54,11 @@ def clean_merchant_name(name: str | None) -> str:
     cleaned = " ".join((name or "").split())
     if not cleaned:
         raise MerchantNameRefused("a merchant needs a name", "Vul de naam van de winkel, club of school in.")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in cleaned):
+        # NUL and other control characters: PostgreSQL refuses NUL in text.
+        raise MerchantNameRefused(
+            "a merchant's name cannot hold control characters", "De naam bevat tekens die niet in een naam horen."
+        )
     if len(cleaned) > MAX_NAME:
         raise MerchantNameRefused(
             f"a merchant's name is at most {MAX_NAME} characters", f"De naam is te lang (hoogstens {MAX_NAME} tekens)."

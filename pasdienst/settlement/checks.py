@@ -3,8 +3,9 @@
 The ledger proves that money balances; these prove that what was paid is
 exactly what was redeemed: every batch's lines add up to the redemptions it
 claimed (minus the corrections it nets off), every approved batch moved
-exactly its lines out of the payables, and clearing holds exactly what was
-approved but not yet paid (so it is zero once every batch is paid), and no
+exactly its lines out of the payables (and a line the bank returned moved
+exactly that back), and clearing holds exactly what was approved, not
+returned and not yet paid (so it is zero once every batch is paid), and no
 merchant payable is below zero (they keep no balance of their own since
 migration 0009, so the ledger cannot guard them: settlement does, and this
 proves it did).
@@ -21,7 +22,19 @@ from ..ledger.models import Account, Posting, Transfer
 from ..ledger.verify import Problem, register_check
 from ..municipalities.models import Municipality
 from ..redeem.models import Merchant, Redemption
-from .models import CANCELLED, PAID, SETTLED_STATUSES, SettlementBatch, SettlementCorrection, SettlementItem, SettlementLine
+from .models import (
+    APPROVED,
+    CANCELLED,
+    EXPORTED,
+    PAID,
+    SETTLED_STATUSES,
+    SettlementBatch,
+    SettlementCorrection,
+    SettlementItem,
+    SettlementLine,
+    SettlementReturnedItem,
+    SettlementReturnedLine,
+)
 
 _TOO_MANY = 50
 
@@ -47,6 +60,17 @@ def lines_match_redemptions(session: Session) -> list[Problem]:
         .group_by(SettlementCorrection.settlement_batch_id, SettlementCorrection.merchant_id)
     ):
         claimed[(batch_id, merchant_id)][2] = int(total)
+    # A line the bank returned gave its items and corrections back: it is
+    # matched against the redemptions it kept a record of instead.
+    for batch_id, merchant_id, corrected, n, total in session.execute(
+        select(SettlementReturnedLine.batch_id, SettlementReturnedLine.merchant_id, SettlementLine.corrected_cents,
+               func.count(Redemption.id), func.coalesce(func.sum(Redemption.amount_cents), 0))
+        .join(SettlementLine, SettlementLine.id == SettlementReturnedLine.line_id)
+        .outerjoin(SettlementReturnedItem, SettlementReturnedItem.line_id == SettlementReturnedLine.line_id)
+        .outerjoin(Redemption, Redemption.id == SettlementReturnedItem.redemption_id)
+        .group_by(SettlementReturnedLine.batch_id, SettlementReturnedLine.merchant_id, SettlementLine.corrected_cents)
+    ):
+        claimed[(batch_id, merchant_id)] = [int(n), int(total), int(corrected)]
     lines = {
         (line.batch_id, line.merchant_id): [line.count, line.redeemed_cents, line.corrected_cents]
         for line, status in session.execute(
@@ -126,30 +150,80 @@ def transfers_match_lines(session: Session) -> list[Problem]:
         settled = status in SETTLED_STATUSES
         if settled != (kind is not None) or (settled and (kind != books.SETTLE or amount != total or debited != payable)):
             bad.append(f"B{batch_id}/M{merchant_id}")
+    # A paid batch paid out its total less the lines returned before payment.
+    unpaid_returns = (
+        select(SettlementReturnedLine.batch_id.label("bid"), func.sum(SettlementReturnedLine.amount_cents).label("cents"))
+        .where(SettlementReturnedLine.batch_status.in_((APPROVED, EXPORTED)))
+        .group_by(SettlementReturnedLine.batch_id)
+        .subquery()
+    )
+    payout_due = SettlementBatch.total_cents - func.coalesce(unpaid_returns.c.cents, 0)
     payouts = session.execute(
         select(SettlementBatch.id)
         .outerjoin(Transfer, Transfer.id == SettlementBatch.payout_transfer_id)
+        .outerjoin(unpaid_returns, unpaid_returns.c.bid == SettlementBatch.id)
         .where(
-            ((SettlementBatch.status == PAID) & ((Transfer.kind != books.PAYOUT) | (Transfer.amount != SettlementBatch.total_cents) | Transfer.id.is_(None)))
+            ((SettlementBatch.status == PAID) & ((Transfer.kind != books.PAYOUT) | (Transfer.amount != payout_due) | Transfer.id.is_(None)))
             | ((SettlementBatch.status != PAID) & SettlementBatch.payout_transfer_id.is_not(None))
         )
         .order_by(SettlementBatch.id)
     ).scalars().all()
+    return (
+        _problem(
+            "settlement_transfers", "batch lines without the settle transfer their state needs, or with a different one", sorted(bad)[:_TOO_MANY]
+        )
+        + _problem("settlement_transfers", "paid batches without their payout transfer", [f"B{i}" for i in payouts])
+        + _returned_transfers(session)
+    )
+
+
+def _returned_transfers(session: Session) -> list[Problem]:
+    """A returned line reversed exactly its settle transfer, and (returned after
+    payment) brought exactly its total back from the bank account first."""
+    reversal = Transfer.__table__.alias("reversal")
+    refund = Transfer.__table__.alias("refund")
+    rows = session.execute(
+        select(
+            SettlementReturnedLine.batch_id, SettlementReturnedLine.merchant_id, SettlementReturnedLine.batch_status,
+            SettlementReturnedLine.amount_cents, SettlementLine.total_cents, SettlementLine.settle_transfer_id,
+            reversal.c.reverses_id, reversal.c.amount, refund.c.kind, refund.c.amount,
+        )
+        .join(SettlementLine, SettlementLine.id == SettlementReturnedLine.line_id)
+        .outerjoin(reversal, reversal.c.id == SettlementReturnedLine.reversal_transfer_id)
+        .outerjoin(refund, refund.c.id == SettlementReturnedLine.refund_transfer_id)
+    ).all()
+    bad = sorted(
+        f"B{batch_id}/M{merchant_id}"
+        for batch_id, merchant_id, stage, amount, total, settle_id, reverses, reversed_amount, refund_kind, refund_amount in rows
+        if amount != total
+        or reverses is None or reverses != settle_id or reversed_amount != total
+        or (stage == PAID) != (refund_kind is not None)
+        or (refund_kind is not None and (refund_kind != books.BANK_RETURN or refund_amount != total))
+    )
     return _problem(
-        "settlement_transfers", "batch lines without the settle transfer their state needs, or with a different one", sorted(bad)[:_TOO_MANY]
-    ) + _problem("settlement_transfers", "paid batches without their payout transfer", [f"B{i}" for i in payouts])
+        "settlement_transfers", "returned batch lines whose reversal (or bank refund) does not match the line", bad[:_TOO_MANY]
+    )
 
 
 @register_check("settlement_clearing")
 def clearing_holds_unpaid_batches(session: Session) -> list[Problem]:
     """Clearing holds what was approved but not yet paid: zero once every batch is paid."""
-    unpaid = dict(
-        session.execute(
-            select(SettlementBatch.municipality_id, func.sum(SettlementBatch.total_cents))
-            .where(SettlementBatch.status.in_(tuple(s for s in SETTLED_STATUSES if s != PAID)))
-            .group_by(SettlementBatch.municipality_id)
-        ).all()
-    )
+    unpaid: dict[int, int] = defaultdict(int)
+    for municipality_id, total in session.execute(
+        select(SettlementBatch.municipality_id, func.sum(SettlementBatch.total_cents))
+        .where(SettlementBatch.status.in_(tuple(s for s in SETTLED_STATUSES if s != PAID)))
+        .group_by(SettlementBatch.municipality_id)
+    ):
+        unpaid[municipality_id] += int(total)
+    # Returned before payment: back on the payables, out of clearing. (After
+    # payment a return passes through clearing and leaves nothing there.)
+    for municipality_id, returned in session.execute(
+        select(SettlementBatch.municipality_id, func.sum(SettlementReturnedLine.amount_cents))
+        .join(SettlementBatch, SettlementBatch.id == SettlementReturnedLine.batch_id)
+        .where(SettlementBatch.status.in_(tuple(s for s in SETTLED_STATUSES if s != PAID)))
+        .group_by(SettlementBatch.municipality_id)
+    ):
+        unpaid[municipality_id] -= int(returned)
     bad = []
     for municipality_id, code, balance in session.execute(
         select(Municipality.id, Municipality.code, Account.balance)

@@ -21,6 +21,16 @@
   when; append-only.
 * ``SettlementCorrection``: a redemption reversed by the municipality after
   it was settled; the next batch nets it off the merchant's line.
+* ``SettlementReturn``: the bank sent a payment back (closed account, wrong
+  name): one finance user records it, for one merchant's line or for every
+  line of the batch, and a different one confirms it. Confirming writes a
+  ``SettlementReturnedLine`` per line (the reversal of its settle transfer
+  puts the money back on the merchant's payable), keeps the redemptions it
+  held in ``SettlementReturnedItem`` for the statement, and releases them
+  (and the corrections it netted) for the next batch. The batch keeps its
+  state and figures: a line returned before payment is left out of the
+  payout and of a first payment file; one returned after payment first comes
+  back from the bank account into clearing.
 """
 from __future__ import annotations
 
@@ -51,6 +61,10 @@ CANCELLED = "cancelled"
 BATCH_STATUSES: tuple[str, ...] = (DRAFT, APPROVED, EXPORTED, PAID, CANCELLED)
 #: States in which the batch's settle transfers exist (its money left the payables).
 SETTLED_STATUSES: tuple[str, ...] = (APPROVED, EXPORTED, PAID)
+
+RETURN_REQUESTED = "requested"
+RETURN_CONFIRMED = "confirmed"
+RETURN_WITHDRAWN = "withdrawn"
 
 
 class SettlementBatch(Base):
@@ -165,3 +179,64 @@ class SettlementCorrection(Base):
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     settlement_batch_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("settlement_batch.id"), index=True)
+
+
+class SettlementReturn(Base):
+    """A payment the bank returned, recorded by one finance user and confirmed by another."""
+
+    __tablename__ = "settlement_return"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'confirmed', 'withdrawn')", name="status_known"),
+        CheckConstraint("amount_cents >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("settlement_batch.id"), index=True)
+    #: None: every line of the batch not returned yet.
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchant.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by_user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"))
+    requested_at: Mapped[datetime]
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
+    decided_at: Mapped[datetime | None]
+    #: What the confirmation took back (0 until then).
+    amount_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class SettlementReturnedLine(Base):
+    """A batch line whose payment came back: at most once per line (its primary key)."""
+
+    __tablename__ = "settlement_returned_line"
+    __table_args__ = (
+        CheckConstraint("batch_status IN ('approved', 'exported', 'paid')", name="batch_status_known"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_settlement_returned_line_batch_id_merchant_id", "batch_id", "merchant_id"),
+    )
+
+    line_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("settlement_line.id"), primary_key=True, autoincrement=False
+    )
+    return_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("settlement_return.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("settlement_batch.id"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    #: The line's total and count, as approved.
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    #: The batch's state when the bank returned it: ``approved`` means the
+    #: payment never reached a file, ``paid`` that it had left the bank account.
+    batch_status: Mapped[str] = mapped_column(String(16))
+    returned_at: Mapped[datetime]
+    #: Clearing back to the merchant's payable: the reversal of the line's settle transfer.
+    reversal_transfer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("ledger_transfer.id"), unique=True)
+    #: Bank account back to clearing, for a line returned after the batch was paid.
+    refund_transfer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("ledger_transfer.id"), unique=True)
+
+
+class SettlementReturnedItem(Base):
+    """A redemption that was in a returned line (it is settled again by a later batch)."""
+
+    __tablename__ = "settlement_returned_item"
+
+    line_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

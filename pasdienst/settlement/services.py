@@ -75,6 +75,9 @@ from .models import (
     SettlementCorrection,
     SettlementItem,
     SettlementLine,
+    SettlementReturn,
+    SettlementReturnedItem,
+    SettlementReturnedLine,
     SettlementTransition,
 )
 from .sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001, end_to_end_id_for, message_id_for, parse_summary, remittance_for
@@ -127,6 +130,28 @@ def _transition(session: Session, batch: SettlementBatch, actor: Actor, to_statu
 
 def _local_date(moment: datetime) -> date:
     return moment.astimezone(AMSTERDAM).date()
+
+
+# -- returned lines (pasdienst/settlement/returns.py takes them back) -----------------
+
+def returned_lines(session: Session, batch_id: int) -> dict[int, SettlementReturnedLine]:
+    """The batch's returned lines by merchant id."""
+    return {
+        r.merchant_id: r
+        for r in session.execute(
+            select(SettlementReturnedLine).where(SettlementReturnedLine.batch_id == batch_id)
+        ).scalars()
+    }
+
+
+def returned_before_payout(session: Session, batch_id: int) -> tuple[int, int]:
+    """(lines, cents) of the batch returned while it was approved or exported: never paid out."""
+    n, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(SettlementReturnedLine.amount_cents), 0)).where(
+            SettlementReturnedLine.batch_id == batch_id, SettlementReturnedLine.batch_status.in_((APPROVED, EXPORTED))
+        )
+    ).one()
+    return int(n), int(total)
 
 
 # -- create -------------------------------------------------------------------------
@@ -441,20 +466,26 @@ def cancel_batch(session: Session, actor: Actor, batch_id: int, *, now: datetime
 
 
 def mark_paid(session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None) -> StepResult:
-    """The bank executed the file: the batch total leaves clearing for the bank account."""
+    """The bank executed the file: the batch total (less the lines it returned
+    before) leaves clearing for the bank account."""
     batch = _batch(session, actor, batch_id, lock=True)
     if batch.status == PAID:
         return StepResult(batch, False)
     if batch.status != EXPORTED:
         hint = "export its payment file first" if batch.status == APPROVED else "approve and export it first"
         raise WrongState(f"batch {batch.id} is {batch.status}; {hint}" if batch.status != CANCELLED else f"batch {batch.id} is cancelled")
+    returned_count, returned_cents = returned_before_payout(session, batch.id)
+    if returned_cents >= batch.total_cents:
+        raise WrongState(f"every payment of batch {batch.id} was returned by the bank; there is nothing to pay")
     now = now or now_utc()
     code = session.execute(select(Municipality.code).where(Municipality.id == batch.municipality_id)).scalar_one()
+    # Lines the bank returned before this never left clearing with the rest.
     posted = ledger.transfer(
         session, kind=books.PAYOUT,
         source=ledger.get_account(session, books.clearing_key(code)).id,
         destination=ledger.get_account(session, books.bank_key(code)).id,
-        amount=batch.total_cents, reference=f"settlement B{batch.id}", idempotency_key=f"payout:{batch.id}", now=now,
+        amount=batch.total_cents - returned_cents, reference=f"settlement B{batch.id}",
+        idempotency_key=f"payout:{batch.id}", now=now,
     )
     batch.payout_transfer_id = posted.id
     batch.paid_by_user_id = actor.user_id
@@ -512,9 +543,18 @@ def build_export(
         debtor = (municipality.name, municipality.iban, municipality.bic)
     period = (batch.period_from, batch.period_until)
     assert period[0] is not None and period[1] is not None
-    lines = session.execute(
-        select(SettlementLine).where(SettlementLine.batch_id == batch.id).order_by(SettlementLine.merchant_id)
-    ).scalars().all()
+    unsent = {m for m, r in returned_lines(session, batch.id).items() if r.batch_status == APPROVED}
+    lines = [
+        line
+        for line in session.execute(
+            select(SettlementLine).where(SettlementLine.batch_id == batch.id).order_by(SettlementLine.merchant_id)
+        ).scalars()
+        # Returned before any file was made: never sent, so never in a file.
+        # (A line returned after the export stays: the file is what was sent.)
+        if line.merchant_id not in unsent
+    ]
+    if not lines:
+        raise WrongState(f"every payment of batch {batch.id} was returned before it was exported; there is no file to make")
     remittance = remittance_for(batch.id, *period)
     order = PaymentOrder(
         batch_id=batch.id,
@@ -534,7 +574,7 @@ def build_export(
     )
     xml = build_pain001(order, schema=schema)
     summary = parse_summary(xml)
-    if summary["nb_of_txs"] != len(lines) or summary["ctrl_sum_cents"] != batch.total_cents:
+    if summary["nb_of_txs"] != len(lines) or summary["ctrl_sum_cents"] != sum(line.total_cents for line in lines):
         raise RuntimeError(f"the payment file of batch {batch.id} does not add up to the batch")
     csv = lines_csv(
         (
@@ -569,15 +609,26 @@ def record_export(session: Session, actor: Actor, export: Export, *, now: dateti
 # -- statements ---------------------------------------------------------------------
 
 def statement_lines(session: Session, batch_id: int, merchant_id: int) -> list[StatementLine]:
-    """One merchant's redemptions in a batch (date order), then its corrections as negative lines."""
-    rows = session.execute(
+    """One merchant's redemptions in a batch (date order), then its corrections as negative lines.
+
+    For a line the bank returned: the redemptions it held (they were
+    released for the next batch, as were its corrections).
+    """
+    returned = returned_lines(session, batch_id).get(merchant_id)
+    query = (
         select(Redemption.created_at, Redemption.receipt_no, Voucher.kind, Voucher.category, Redemption.amount_cents)
-        .select_from(SettlementItem)
-        .join(Redemption, Redemption.id == SettlementItem.redemption_id)
         .join(Voucher, Voucher.id == Redemption.voucher_id)
-        .where(SettlementItem.batch_id == batch_id, Redemption.merchant_id == merchant_id)
         .order_by(Redemption.created_at, Redemption.id)
-    ).all()
+    )
+    if returned is not None:
+        query = query.join(SettlementReturnedItem, SettlementReturnedItem.redemption_id == Redemption.id).where(
+            SettlementReturnedItem.line_id == returned.line_id
+        )
+    else:
+        query = query.join(SettlementItem, SettlementItem.redemption_id == Redemption.id).where(
+            SettlementItem.batch_id == batch_id, Redemption.merchant_id == merchant_id
+        )
+    rows = session.execute(query).all()
     lines = [StatementLine(at, receipt, kind, category, amount) for at, receipt, kind, category, amount in rows]
     return lines + _correction_lines(session, batch_id).get(merchant_id, [])
 
@@ -637,8 +688,18 @@ def _render(session: Session, batch: SettlementBatch, line: SettlementLine, rows
         paid_at=batch.paid_at,
         end_to_end_id=line.end_to_end_id,
         stylesheet_url=stylesheet_url,
+        returned=_returned_note(session, batch.id, line.merchant_id),
     )
     return name, html
+
+
+def _returned_note(session: Session, batch_id: int, merchant_id: int) -> tuple[datetime, str] | None:
+    found = session.execute(
+        select(SettlementReturnedLine.returned_at, SettlementReturn.reason)
+        .join(SettlementReturn, SettlementReturn.id == SettlementReturnedLine.return_id)
+        .where(SettlementReturnedLine.batch_id == batch_id, SettlementReturnedLine.merchant_id == merchant_id)
+    ).first()
+    return (found[0], found[1]) if found else None
 
 
 def write_statements(session: Session, actor: Actor, batch_id: int, directory: Path) -> list[Path]:
@@ -801,6 +862,8 @@ class LineView:
     end_to_end_id: str
     #: The IBAN check a preview shows before approval (None: fine).
     problem: str | None
+    #: When the bank's return of this payment was confirmed (None: not returned).
+    returned_at: datetime | None = None
 
 
 def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]:
@@ -813,6 +876,7 @@ def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]
         .where(SettlementLine.batch_id == batch.id)
         .order_by(Merchant.name, Merchant.id)
     ).all()
+    returned = returned_lines(session, batch.id)
     for line, merchant in rows:
         problem = None
         iban = line.creditor_iban or merchant.iban
@@ -826,6 +890,7 @@ def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]
                 merchant.id, line.creditor_name or merchant.name, iban, line.count, line.redeemed_cents,
                 line.corrected_cents, line.total_cents, _local_date(line.first_at), _local_date(line.last_at),
                 line.end_to_end_id or end_to_end_id_for(batch.id, merchant.id), problem,
+                returned[merchant.id].returned_at if merchant.id in returned else None,
             )
         )
     return views
@@ -909,6 +974,8 @@ class MerchantBatch:
     approved_at: datetime | None
     paid_at: datetime | None
     end_to_end_id: str | None
+    #: The bank sent this payment back (its redemptions wait for a next batch).
+    returned_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -927,17 +994,18 @@ def merchant_payouts(session: Session, actor: Actor) -> MerchantPayouts:
     if actor.role != "merchant" or actor.merchant_id is None:
         raise NotFound("only a merchant has payouts")
     rows = session.execute(
-        select(SettlementLine, SettlementBatch)
+        select(SettlementLine, SettlementBatch, SettlementReturnedLine.returned_at)
         .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
+        .outerjoin(SettlementReturnedLine, SettlementReturnedLine.line_id == SettlementLine.id)
         .where(SettlementLine.merchant_id == actor.merchant_id, SettlementBatch.status.in_(SETTLED_STATUSES))
         .order_by(SettlementBatch.id.desc())
     ).all()
     batches = [
         MerchantBatch(
             batch.id, batch.status, _local_date(line.first_at), _local_date(line.last_at), line.count,
-            line.total_cents, line.corrected_cents, batch.approved_at, batch.paid_at, line.end_to_end_id,
+            line.total_cents, line.corrected_cents, batch.approved_at, batch.paid_at, line.end_to_end_id, returned_at,
         )
-        for line, batch in rows
+        for line, batch, returned_at in rows
     ]
     settled = (
         select(_items.c.redemption_id)

@@ -96,10 +96,13 @@ def render_statement(
     paid_at: date | datetime | None = None,
     end_to_end_id: str | None = None,
     stylesheet_url: str | None = STYLESHEET_URL,
+    returned: tuple[date | datetime, str] | None = None,
 ) -> str:
     """The statement as a complete HTML page; both period dates inclusive.
 
-    Lines are shown in the order given. With ``stylesheet_url=None`` the CSS
+    Lines are shown in the order given. ``returned`` (when, the bank's
+    reason) says the payment came back and the lines wait for the next
+    batch. With ``stylesheet_url=None`` the CSS
     is embedded, for a file that must print on its own (written by the CLI
     or mailed); the web app links it, so its content security policy needs
     no inline styles.
@@ -128,6 +131,7 @@ def render_statement(
         count=len(rows),
         total=euros(total),
         paid_at=_day(paid_at) if paid_at is not None else None,
+        returned={"date": _day(returned[0]), "reason": returned[1]} if returned else None,
         end_to_end_id=end_to_end_id,
         stylesheet_url=stylesheet_url,
         inline_css=None if stylesheet_url else Markup(STYLESHEET.read_text(encoding="utf-8")),

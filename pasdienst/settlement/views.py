@@ -18,8 +18,8 @@ from ..banking import InvalidIBAN
 from ..clock import AMSTERDAM
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..errors import PasdienstError, ValidationFailed
-from . import services
+from ..errors import NotFound, PasdienstError, ValidationFailed
+from . import returns, services
 from .errors import FourEyes, NothingToSettle, WrongState
 from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
 from .schemas import CreateBatchForm
@@ -41,6 +41,7 @@ MERCHANT_STATUS_TITLES = {
     EXPORTED: "Betaalopdracht bij de bank",
     PAID: "Betaald",
 }
+RETURN_TITLES = {"requested": "wacht op bevestiging", "confirmed": "bevestigd", "withdrawn": "ingetrokken"}
 
 
 def _parts():  # noqa: ANN202
@@ -62,7 +63,9 @@ def _moment(value: datetime | None) -> str:
     return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if value else ""
 
 
-_HELPERS = {"euros": euros, "day": _day, "moment": _moment, "status_title": STATUS_TITLES.get}
+_HELPERS = {
+    "euros": euros, "day": _day, "moment": _moment, "status_title": STATUS_TITLES.get, "return_title": RETURN_TITLES.get,
+}
 
 
 def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
@@ -155,9 +158,13 @@ def batch_page(batch_id: int) -> str:
         emails = services.user_emails(
             session, {batch.created_by_user_id, batch.approved_by_user_id, batch.paid_by_user_id, batch.cancelled_by_user_id}
         )
+        batch_returns = returns.batch_returns(session, actor, batch_id)
+    returned = [line for line in lines if line.returned_at is not None]
     return render_template(
         "finance/batch.html", batch=batch, lines=lines, steps=steps, emails=emails, active="finance",
-        own_batch=batch.created_by_user_id == actor.user_id, problems=[line for line in lines if line.problem], **_HELPERS,
+        own_batch=batch.created_by_user_id == actor.user_id, problems=[line for line in lines if line.problem],
+        returns=batch_returns, returned_cents=sum(line.total_cents for line in returned),
+        returnable=[line for line in lines if line.returned_at is None], actor=actor, **_HELPERS,
     )
 
 
@@ -196,6 +203,88 @@ def cancel(batch_id: int) -> ResponseReturnValue:
 @requires("finance")
 def paid(batch_id: int) -> ResponseReturnValue:
     return _step(batch_id, services.mark_paid, f"Afrekening B{batch_id} is als betaald gemeld.")
+
+
+# -- payments the bank returned (four eyes) ------------------------------------------------
+
+def _return_refusal(exc: PasdienstError) -> str:
+    if isinstance(exc, FourEyes):
+        return "U heeft deze terugboeking zelf vastgelegd. Een andere medewerker van financiën moet haar bevestigen (vier ogen)."
+    if isinstance(exc, ValidationFailed):
+        return "Vul de reden in die de bank opgeeft (bijvoorbeeld: rekening opgeheven, naam klopt niet)."
+    if isinstance(exc, WrongState):
+        if "already waits" in exc.message:
+            return "Er wacht al een terugboeking van deze afrekening op bevestiging. Bevestig of trek die eerst in."
+        if "already returned" in exc.message:
+            return "Die betaling is al teruggeboekt."
+        if "withdrawn" in exc.message:
+            return "Deze terugboeking is ingetrokken. Leg haar opnieuw vast als de bank de betaling echt heeft teruggestuurd."
+        if "was confirmed" in exc.message:
+            return "Deze terugboeking is al bevestigd; het geld staat weer bij de aanbieder."
+        return "Van deze afrekening kan (nog) niets worden teruggeboekt: alleen een goedgekeurde afrekening is bij de bank geweest."
+    return exc.message
+
+
+def _return_step(batch_id: int, work, success) -> ResponseReturnValue:  # noqa: ANN001
+    db, settings = _parts()
+    try:
+        with db.transaction() as session:
+            result = work(session, current_actor(), clock_now(settings.today))
+            message = success(result)
+    except (WrongState, FourEyes, ValidationFailed) as exc:
+        flash(_return_refusal(exc), "error")
+        return redirect(_batch_url(batch_id))
+    flash(message, "success")
+    return redirect(_batch_url(batch_id))
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/terugboekingen")
+@requires("finance")
+def return_request(batch_id: int) -> ResponseReturnValue:
+    raw = (request.form.get("merchant_id") or "").strip()
+    merchant_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if raw not in ("", "alle") and merchant_id is None:
+        flash("Kies de aanbieder van wie de betaling terugkwam, of alle betalingen.", "error")
+        return redirect(_batch_url(batch_id))
+    reason = request.form.get("reason") or ""
+    return _return_step(
+        batch_id,
+        lambda s, actor, now: returns.request_return(s, actor, batch_id, merchant_id=merchant_id, reason=reason, now=now),
+        lambda entry: f"De terugboeking is vastgelegd (T{entry.id}). Een andere medewerker van financiën moet haar "
+        "bevestigen; pas dan gaat het geld terug naar de aanbieder.",
+    )
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/terugboekingen/<int:return_id>/bevestigen")
+@requires("finance")
+def return_confirm(batch_id: int, return_id: int) -> ResponseReturnValue:
+    return _return_step(
+        batch_id,
+        lambda s, actor, now: _of_batch(returns.confirm_return(s, actor, return_id, now=now), batch_id),
+        lambda result: (
+            f"Terugboeking T{return_id} is bevestigd: {euros(result.entry.amount_cents)} staat weer bij de aanbieder "
+            "en gaat mee in de volgende afrekening."
+            if result.changed else "Dat was al gebeurd; er is niets veranderd."
+        ),
+    )
+
+
+@pages.post("/finance/afrekeningen/<int:batch_id>/terugboekingen/<int:return_id>/intrekken")
+@requires("finance")
+def return_withdraw(batch_id: int, return_id: int) -> ResponseReturnValue:
+    return _return_step(
+        batch_id,
+        lambda s, actor, now: _of_batch(returns.withdraw_return(s, actor, return_id, now=now), batch_id),
+        lambda result: f"Terugboeking T{return_id} is ingetrokken; er is niets verschoven.",
+    )
+
+
+def _of_batch(result: returns.ReturnResult, batch_id: int) -> returns.ReturnResult:
+    # The form names the batch in its address: a return of another batch is
+    # "not found" (and rolls back) rather than acted on from the wrong page.
+    if result.entry.batch_id != batch_id:
+        raise NotFound(f"no return {result.entry.id} in batch {batch_id}")
+    return result
 
 
 def _sepa_download(export: services.Export) -> Response:

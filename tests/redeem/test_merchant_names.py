@@ -15,6 +15,12 @@ from tests.admin.conftest import last_event, post
 UNUSABLE = ["🎈🎈🎈", "★★★", "•••", " ... ", "🎈 & ★"]
 
 
+def test_a_name_with_a_control_character_is_refused_before_the_database_sees_it():
+    with pytest.raises(MerchantNameRefused, match="control characters") as refused:
+        clean_merchant_name("Winkel\x00 De Ster")
+    assert refused.value.dutch == "De naam bevat tekens die niet in een naam horen."
+
+
 def _merchants(db) -> int:
     with db.read() as s:
         return s.execute(select(func.count()).select_from(Merchant)).scalar_one()
