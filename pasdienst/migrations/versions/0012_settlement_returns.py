@@ -1,7 +1,7 @@
 """settlement returns: payments the bank sent back
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-25 10:00:00
 
 A return (recorded by one finance user, confirmed by another) takes a line
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
@@ -110,17 +110,33 @@ _SQLITE_RETURNED = """
         AND NOT EXISTS (SELECT 1 FROM settlement_returned_line rl JOIN redemption r ON r.id = OLD.redemption_id
                         WHERE rl.batch_id = OLD.batch_id AND rl.merchant_id = r.merchant_id)"""
 
-_POSTGRES_ITEM_FROZEN = """CREATE OR REPLACE FUNCTION settlement_item_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+# PostgreSQL keeps 0010's shape: one keyed probe per batch, index paths only
+# (enable_seqscan off), so cancelling a draft of a million items stays one
+# look-up. Only for a batch past its draft (CASE: evaluated in that order)
+# are the deleted items' merchants looked up, one keyed probe each.
+_POSTGRES_ITEM_FROZEN = """CREATE OR REPLACE FUNCTION settlement_item_frozen() RETURNS trigger LANGUAGE plpgsql
+       SET enable_seqscan = off AS $$
        BEGIN
-         IF EXISTS (SELECT 1 FROM gone JOIN settlement_batch b ON b.id = gone.batch_id WHERE b.status <> 'draft'{returned}) THEN
+         IF EXISTS ({query}) THEN
            RAISE EXCEPTION 'settlement_item of a batch that is no longer a draft cannot change'
              USING ERRCODE = 'integrity_constraint_violation';
          END IF;
          RETURN NULL;
        END $$"""
-_POSTGRES_RETURNED = """
-           AND NOT EXISTS (SELECT 1 FROM settlement_returned_line rl JOIN redemption r ON r.id = gone.redemption_id
-                           WHERE rl.batch_id = gone.batch_id AND rl.merchant_id = r.merchant_id)"""
+_POSTGRES_PROBE = (
+    "SELECT 1 FROM (SELECT DISTINCT batch_id FROM gone) g CROSS JOIN LATERAL "
+    "(SELECT b.status FROM settlement_batch b WHERE b.id = g.batch_id LIMIT 1) b WHERE b.status <> 'draft'"
+)
+_POSTGRES_PROBE_RETURNS = (
+    "SELECT 1 FROM (SELECT DISTINCT batch_id FROM gone) g CROSS JOIN LATERAL "
+    "(SELECT b.status FROM settlement_batch b WHERE b.id = g.batch_id LIMIT 1) b "
+    "WHERE CASE WHEN b.status = 'draft' THEN false ELSE EXISTS ("
+    "SELECT 1 FROM gone x CROSS JOIN LATERAL "
+    "(SELECT r.merchant_id FROM redemption r WHERE r.id = x.redemption_id LIMIT 1) r "
+    "WHERE x.batch_id = g.batch_id AND NOT EXISTS ("
+    "SELECT 1 FROM settlement_returned_line rl WHERE rl.batch_id = g.batch_id AND rl.merchant_id = r.merchant_id)"
+    ") END"
+)
 
 
 def _replace_item_trigger(*, returns: bool) -> None:
@@ -129,7 +145,7 @@ def _replace_item_trigger(*, returns: bool) -> None:
         op.execute(_SQLITE_ITEM_FROZEN.format(returned=_SQLITE_RETURNED if returns else ""))
     else:
         # The trigger itself (statement level, on settlement_item) stays.
-        op.execute(_POSTGRES_ITEM_FROZEN.format(returned=_POSTGRES_RETURNED if returns else ""))
+        op.execute(_POSTGRES_ITEM_FROZEN.format(query=_POSTGRES_PROBE_RETURNS if returns else _POSTGRES_PROBE))
 
 
 _SQLITE_APPEND_ONLY = [
