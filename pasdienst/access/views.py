@@ -106,7 +106,11 @@ def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("Je bent uitgelogd.", "success")
-    return redirect("/login")
+    response = redirect("/login")
+    # What the pages kept in the browser goes too: an unresolved payment on
+    # the till (with its pass code) must not outlive its login.
+    response.headers["Clear-Site-Data"] = '"storage"'
+    return response
 
 
 @bp.route("/account/wachtwoord", methods=["GET", "POST"])

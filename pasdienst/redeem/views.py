@@ -14,7 +14,8 @@ pages = Blueprint("merchant_pages", __name__)
 def till() -> str:
     from ..web.app import get_db
 
+    actor = current_actor()
     with get_db(current_app).read() as session:
-        merchant = get_merchant(session, current_actor().merchant_id)
+        merchant = get_merchant(session, actor.merchant_id)
         name = merchant.name
-    return render_template("merchant/scan.html", merchant_name=name)
+    return render_template("merchant/scan.html", merchant_name=name, till_user=actor.user_id)

@@ -148,6 +148,15 @@ def test_logout_needs_the_form_token_and_then_ends_the_session(client, db):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_logout_tells_the_browser_to_drop_what_the_pages_stored(client, db):
+    # The till keeps an unresolved payment (with its pass code) in localStorage.
+    login_as(client, "merchant")
+    page = client.get("/account/wachtwoord").get_data(as_text=True)
+    token = re.search(r'action="/logout".*?name="csrf_token" value="([^"]+)"', page, re.S).group(1)
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.headers["Clear-Site-Data"] == '"storage"'
+
+
 def test_repeated_failed_logins_for_one_address_are_rate_limited(client, db):
     user = make_user(db, "admin")
     for _ in range(5):

@@ -6,6 +6,7 @@ does, refusals in plain Dutch, and the page fitting a 360 px phone.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from .harness import BLOCKED_CODE, EXPIRED_CODE, QR_PAYLOAD, TYPED_CODE, FakeTill, make_app
-from .helpers import phone_page, qr_video, screenshot, still_video
+from .helpers import PHONE, phone_page, qr_video, screenshot, still_video
 
 pytestmark = pytest.mark.browser
 
@@ -262,6 +263,51 @@ def test_an_unresolved_payment_survives_a_reload_and_is_resolved_first(browser, 
     assert len(till.redemption_calls()) == 1 and len(till.redemptions) == 1
     page.reload()
     expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+
+
+def test_a_payment_of_another_login_is_not_sent_and_the_cashier_is_told(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    page.route("**/api/v1/redemptions", lambda route: route.abort("internetdisconnected"))
+    pay(page, "12,50")
+    expect(page.locator("#pending-unknown")).to_be_visible()
+    page.unroute("**/api/v1/redemptions")
+    page.reload()  # waits for the cashier now, sends nothing on its own
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+
+    # Another login opens the till in a second tab of the same phone.
+    other = open_till(page.context.new_page(), base, "?user=8")
+    expect(other.get_by_role("alert")).to_contain_text("van een andere inlog")
+    expect(other.get_by_role("heading", name="Pas scannen")).to_be_visible()
+
+    # The first tab's payment is gone from the phone: retrying sends nothing, and says why.
+    page.get_by_role("button", name="Opnieuw proberen").click()
+    expect(page.get_by_role("alert")).to_contain_text("in een ander venster afgesloten of gewist")
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert till.redemption_calls() == []
+
+
+def test_a_pending_payment_from_before_the_login_binding_is_dropped(browser, base, till):
+    # Stored by an older page, without the login that made it: nobody can
+    # tell whose it is, so it is never sent.
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    page.route("**/api/v1/redemptions", lambda route: route.abort("internetdisconnected"))
+    pay(page, "12,50")
+    expect(page.locator("#pending-unknown")).to_be_visible()
+    state = page.context.storage_state()
+    page.close()
+    for origin in state["origins"]:
+        for item in origin["localStorage"]:
+            entry = json.loads(item["value"])
+            del entry["user"]
+            item["value"] = json.dumps(entry)
+    old_phone = browser.new_context(**PHONE, storage_state=state)
+    old = open_till(old_phone.new_page(), base)
+    expect(old.get_by_role("alert")).to_contain_text("van een andere inlog")
+    assert [o["localStorage"] for o in old_phone.storage_state()["origins"] if o["localStorage"]] == []
+    assert till.redemption_calls() == []
+    old_phone.close()
 
 
 def test_a_stale_csrf_token_keeps_the_payment_and_a_reload_settles_it_with_the_same_key(browser, base, till):

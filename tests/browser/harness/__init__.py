@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 WEB = Path(pasdienst.web.__file__).parent
 
 CSRF_TOKEN = "harness-csrf-token"
+#: The logged-in user the harness's page is rendered for.
+TILL_USER = 7
 MERCHANT_NAME = "Sportwinkel De Bal"
 
 #: The scan page's policy (ECOSYSTEM §A10): no inline code, wasm may compile,
@@ -226,7 +228,11 @@ def make_app(till: FakeTill | None = None) -> Flask:
     def merchant() -> Response:
         # ?camera=off: the camera is forbidden by policy, as when a cashier
         # refused permission; the page must fall back to the typed code.
-        page = render_template("merchant/scan.html", merchant_name=MERCHANT_NAME, csrf_token=lambda: CSRF_TOKEN)
+        # ?user=N: the page as another login on the same phone renders it.
+        user = request.args.get("user", str(TILL_USER))
+        page = render_template(
+            "merchant/scan.html", merchant_name=MERCHANT_NAME, till_user=user, csrf_token=lambda: CSRF_TOKEN
+        )
         return _strict(Response(page), camera=request.args.get("camera") != "off")
 
     if till is not None:

@@ -38,6 +38,13 @@ export const MESSAGES = {
   not_found: "Niet gevonden.",
 };
 const UNKNOWN_ERROR = "Er ging iets mis. Probeer het opnieuw.";
+const FOREIGN_PENDING =
+  "Op deze telefoon stond nog een betaling van een andere inlog waarvan niet bekend was of die gelukt is. " +
+  "Die is niet verstuurd met uw inlog en niet opnieuw afgerekend. " +
+  "Wie die betaling deed, kan met de eigen inlog bij ‘Vandaag’ nakijken of hij gelukt is.";
+const GONE_PENDING =
+  "Deze betaling is in een ander venster afgesloten of gewist; er is niets opnieuw verstuurd. " +
+  "Kijk bij ‘Vandaag’ of hij gelukt is.";
 const OFFLINE = "Geen verbinding met de server. Controleer het internet en probeer het opnieuw.";
 
 // ---------------------------------------------------------------- money ---
@@ -110,6 +117,7 @@ function start(root) {
   const api = root.dataset.api;
   const loginUrl = root.dataset.login;
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  const user = root.dataset.user ?? "";
   const steps = ["pending", "scan", "confirm", "receipt", "today"];
 
   let step = null;
@@ -428,7 +436,12 @@ function start(root) {
 
   // ------------------------------------------------- charge (idempotent) ---
 
-  function loadPending() {
+  // The entry holds the pass code (the retry must send the same body), so it
+  // lives only as long as the payment is unresolved, belongs to the login
+  // that made it, and goes at logout. Sent under another login it would be
+  // another merchant's payment: the child charged twice.
+
+  function storedPending() {
     try {
       return JSON.parse(localStorage.getItem(PENDING_KEY));
     } catch {
@@ -436,8 +449,14 @@ function start(root) {
     }
   }
 
+  /** The unresolved payment of this login, or null. */
+  function loadPending() {
+    const pending = storedPending();
+    return pending && pending.user === user ? pending : null;
+  }
+
   function savePending(pending) {
-    localStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+    localStorage.setItem(PENDING_KEY, JSON.stringify({ ...pending, user }));
   }
 
   function clearPending() {
@@ -481,7 +500,15 @@ function start(root) {
     let busy = 0;
     for (;;) {
       const pending = loadPending();
-      if (!pending) return;
+      if (!pending) {
+        // Gone from the phone while this page showed it: a logout or another
+        // login in another tab removed it. Nothing is sent.
+        if (step === "pending") {
+          show("scan");
+          alertMessage(GONE_PENDING);
+        }
+        return;
+      }
       let result = null;
       try {
         result = await request("POST", "/redemptions", { body: pending.body, headers: { "Idempotency-Key": pending.key } });
@@ -701,6 +728,19 @@ function start(root) {
     if (document.hidden) stopScanner();
     else if (step === "scan") startScanner();
   });
+
+  // At logout the entry goes (the server also answers Clear-Site-Data).
+  for (const form of document.querySelectorAll("form[data-logout]")) {
+    form.addEventListener("submit", clearPending);
+  }
+
+  const foreign = storedPending();
+  if (foreign && foreign.user !== user) {
+    // Left by another login on this phone (its session ended without a
+    // logout): never sent under this one, and its pass code goes now.
+    clearPending();
+    alertMessage(FOREIGN_PENDING);
+  }
 
   const pending = loadPending();
   if (pending) {
