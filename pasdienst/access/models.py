@@ -39,6 +39,12 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     last_login_at: Mapped[datetime | None]
+    #: The admin who asked for this account or for its last password reset,
+    #: and so saw its one-time password: whoever hands a password over could
+    #: have used it. None: the operator's command line (the bootstrap).
+    #: Four-eyes checks never let two accounts of one lineage act as two
+    #: people (``access.services.same_hands``).
+    sponsor_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
 
 
 class ApiToken(Base):

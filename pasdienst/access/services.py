@@ -149,6 +149,7 @@ def create_user(
     must_change_password: bool | None = None,
     actor: Actor | None = None,
     password_hash: str | None = None,
+    sponsor_user_id: int | None = None,
 ) -> tuple[User, str]:
     """Add a user; returns it with its password (a one-time one unless ``password`` is given).
 
@@ -157,6 +158,8 @@ def create_user(
     ``municipality_code`` must then match it). A one-time password must be
     changed at first login. ``password_hash`` (with ``password``) skips
     hashing again: the demo and test fixtures reuse one hash per password.
+    ``sponsor_user_id`` is the admin who saw the password (``User.sponsor_user_id``);
+    by default the acting user, none for the command line.
     Raises ``ValidationFailed``, ``NotFound``, ``Conflict``, or ``Forbidden``
     when ``actor`` may not add users there.
     """
@@ -203,6 +206,7 @@ def create_user(
         active=True,
         must_change_password=bool(must_change_password),
         created_at=now_utc(),
+        sponsor_user_id=sponsor_user_id if sponsor_user_id is not None else (actor.user_id if actor else None),
     )
     session.add(user)
     session.flush()
@@ -217,6 +221,7 @@ def user_snapshot(user: User) -> dict[str, Any]:
         "municipality_id": user.municipality_id,
         "merchant_id": user.merchant_id,
         "active": user.active,
+        "sponsor_user_id": user.sponsor_user_id,
     }
 
 
@@ -322,18 +327,70 @@ def change_password(session: Session, user_id: int, current_password: str, new_p
     return user
 
 
+def one_time_password() -> tuple[str, str]:
+    """A new one-time password and its hash."""
+    password = _one_time_password()
+    return password, hash_password(password)
+
+
 def reset_password(session: Session, email: str, *, actor: Actor | None = None) -> str:
-    """A new one-time password for ``email`` (forgotten password); revokes nothing else."""
+    """A new one-time password for ``email`` (forgotten password); revokes nothing else.
+
+    The actor becomes the account's sponsor (none for the command line).
+    """
     user = get_user(session, email)
     if actor is not None:
         ensure_role(actor, "admin", "system")
         ensure_municipality(actor, user.municipality_id)
-    password = _one_time_password()
-    user.password_hash = hash_password(password)
-    user.must_change_password = True
-    session.flush()
+    password, password_hash = one_time_password()
+    set_one_time_password(session, user, password_hash, sponsor_user_id=actor.user_id if actor else None)
     record_audit(session, actor, "user.password_reset", "user", user.id, municipality_id=user.municipality_id)
     return password
+
+
+def set_one_time_password(session: Session, user: User, password_hash: str, *, sponsor_user_id: int | None) -> None:
+    """Give ``user`` a one-time password (by its hash) handed over by ``sponsor_user_id``.
+
+    Ends the user's other sessions (``session_version``); records nothing.
+    """
+    user.password_hash = password_hash
+    user.must_change_password = True
+    user.sponsor_user_id = sponsor_user_id
+    session.flush()
+
+
+# -- four eyes ---------------------------------------------------------------
+
+#: Deeper sponsor chains than this are not followed (none is expected to be).
+_MAX_LINEAGE = 64
+
+
+def lineage(session: Session, user_id: int) -> set[int]:
+    """``user_id`` and every admin up its chain of sponsors.
+
+    Whoever saw an account's one-time password could have used it, and an
+    account so used could have sponsored the next: one person may stand
+    behind every account of a lineage.
+    """
+    found: set[int] = set()
+    current: int | None = user_id
+    while current is not None and current not in found and len(found) < _MAX_LINEAGE:
+        found.add(current)
+        current = session.execute(select(User.sponsor_user_id).where(User.id == current)).scalar()
+    return found
+
+
+def same_hands(session: Session, one_user_id: int | None, other_user_id: int | None) -> bool:
+    """True unless the two accounts are surely two people for a four-eyes check.
+
+    They are not when either is missing (the command line, a deleted
+    account), when they are the same account, or when their lineages meet:
+    one sponsored the other (directly or up the chain), or one admin
+    sponsored both. See docs/SECURITY.md, "Four eyes".
+    """
+    if one_user_id is None or other_user_id is None:
+        return True
+    return bool(lineage(session, one_user_id) & lineage(session, other_user_id))
 
 
 def set_user_active(session: Session, email: str, active: bool, *, actor: Actor | None = None) -> User:

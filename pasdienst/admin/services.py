@@ -26,6 +26,7 @@ from ..access.services import (
     ensure_role,
     record_audit,
     reset_password,
+    same_hands,
     set_user_active,
 )
 from ..banking import BankAccount, InvalidIBAN, normalise_iban
@@ -54,8 +55,17 @@ from ..wallet.issuing import PlannedPass, PlannedVoucher, write_passes
 from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
 from ..wallet.models import ACTIVE, BLOCKED, EXPIRED, PUNCHCARD, REPLACED, Child, ChildPass, Scheme, Voucher
 from ..wallet.schemes import LoadResult, get_scheme, load_scheme, parse_scheme
+from . import requests
 from .errors import CapReached, SecondAdminRequired
-from .models import IBAN_CANCELLED, IBAN_CONFIRMED, IBAN_PENDING, CaseworkerAward, CaseworkerCap, IbanChangeRequest
+from .models import (
+    IBAN_CANCELLED,
+    IBAN_CONFIRMED,
+    IBAN_PENDING,
+    CaseworkerAward,
+    CaseworkerCap,
+    FourEyesRequest,
+    IbanChangeRequest,
+)
 
 ADMIN = "admin"
 CASEWORKER = "caseworker"
@@ -579,6 +589,8 @@ class MerchantRow:
     logins: list[str]
     pending_change: IbanChangeRequest | None
     pending_change_by: str | None
+    #: Who asked for its approval, while a second admin has not confirmed it.
+    approval_requested_by: str | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -603,9 +615,14 @@ def merchants_overview(session: Session, actor: Actor) -> list[MerchantRow]:
         .where(IbanChangeRequest.municipality_id == municipality_id, IbanChangeRequest.status == IBAN_PENDING)
     ):
         changes[change.merchant_id] = (change, email)
+    approvals = dict(session.execute(
+        select(FourEyesRequest.merchant_id, User.email).join(User, User.id == FourEyesRequest.requested_by_user_id)
+        .where(FourEyesRequest.municipality_id == municipality_id, FourEyesRequest.status == "pending",
+               FourEyesRequest.kind == "merchant.approve")
+    ).all())
     order = {"pending": 0, "approved": 1, "suspended": 2}
     rows = [
-        MerchantRow(m, logins.get(m.id, []), *(changes.get(m.id) or (None, None)))
+        MerchantRow(m, logins.get(m.id, []), *(changes.get(m.id) or (None, None)), approvals.get(m.id))
         for m in merchants
     ]
     rows.sort(key=lambda r: (order.get(r.merchant.status, 3), r.merchant.name.lower()))
@@ -615,15 +632,15 @@ def merchants_overview(session: Session, actor: Actor) -> list[MerchantRow]:
 def add_merchant_by_admin(
     session: Session, actor: Actor, *, name: str, categories: Iterable[str], iban: str, bic: str | None = None,
     kvk_number: str | None = None, address: str | None = None, contact_email: str | None = None,
-    status: str = "approved",
-) -> Merchant:
+) -> tuple[Merchant, FourEyesRequest | None]:
+    """A new merchant, ``pending`` until a second admin confirms its approval (its IBAN is a payee)."""
     municipality = _municipality(session, actor, ADMIN)
     account = checked_iban(iban, bic)
     _check_merchant_fields(name, categories, kvk_number, contact_email, required=False)
     try:
-        return add_merchant(
-            session, municipality.code, name=name, categories=list(categories), iban=account.iban, bic=account.bic,
-            status=status, kvk_number=kvk_number, address=address, contact_email=contact_email, actor=actor,
+        return requests.add_merchant_for_approval(
+            session, actor, municipality.code, name=name, categories=list(categories), iban=account.iban,
+            bic=account.bic, kvk_number=kvk_number, address=address, contact_email=contact_email,
         )
     except Conflict:
         raise Conflict(f"Er is al een aanbieder met de naam '{' '.join(name.split())}'.") from None
@@ -707,13 +724,17 @@ def signup_merchant(
         ) from None
 
 
-def set_status(session: Session, actor: Actor, merchant_id: int, status: str) -> Merchant:
-    """Approve, suspend or reinstate a merchant of the admin's municipality."""
+def set_status(
+    session: Session, actor: Actor, merchant_id: int, status: str
+) -> tuple[Merchant, FourEyesRequest | None]:
+    """Suspend a merchant at once, or ask for its approval (or reinstatement), which a second admin confirms."""
     _staff(actor, ADMIN)
     merchant = _own_merchant(session, actor, merchant_id)
     if status not in ("approved", "suspended"):
         raise ValidationFailed("Een aanbieder kan alleen worden goedgekeurd of geschorst.")
-    return set_merchant_status(session, merchant.id, status, actor=actor)
+    if status == "approved":
+        return merchant, requests.request_merchant_approval(session, actor, merchant)
+    return set_merchant_status(session, merchant.id, status, actor=actor), None
 
 
 def _change_snapshot(change: IbanChangeRequest) -> dict[str, Any]:
@@ -766,8 +787,11 @@ def confirm_iban_change(session: Session, actor: Actor, change_id: int) -> Merch
     """A second admin confirms: the merchant is paid to the new IBAN from the next settlement approval on."""
     _staff(actor, ADMIN)
     change = _own_change(session, actor, change_id)
-    if actor.user_id is None or actor.user_id == change.requested_by_user_id:
-        raise SecondAdminRequired("Een andere beheerder moet deze IBAN-wijziging bevestigen (vier ogen).")
+    if same_hands(session, actor.user_id, change.requested_by_user_id):
+        raise SecondAdminRequired(
+            "Een andere beheerder moet deze IBAN-wijziging bevestigen: niet wie haar aanvroeg, niet wie diens "
+            "account aanmaakte of diens wachtwoord herstelde, en niet wie door dezelfde beheerder is aangemaakt (vier ogen)."
+        )
     merchant = _own_merchant(session, actor, change.merchant_id)
     if merchant.iban != change.old_iban:
         raise Conflict("Het IBAN van deze aanbieder is intussen veranderd; vraag de wijziging opnieuw aan.")
@@ -848,12 +872,27 @@ def users_of(session: Session, actor: Actor) -> list[UserRow]:
     return found
 
 
-def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> tuple[User, str]:
-    """A new admin, finance or caseworker login of the municipality, with a one-time password."""
+@dataclass(frozen=True)
+class OneTimePassword:
+    """A one-time password to hand over; ``pending``: it works once a second admin confirms."""
+
+    email: str
+    password: str
+    pending: bool
+
+
+def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> OneTimePassword:
+    """A new staff login with a one-time password: a case worker at once, an admin or
+    finance account once a second admin confirms (``requests.request_account``)."""
     _staff(actor, ADMIN)
     if role not in ASSIGNABLE_ROLES:
         raise ValidationFailed("Kies een rol: beheerder, financiën of consulent.")
-    return _create_user_nl(session, actor, email, role=role)
+    if role in requests.GUARDED_ROLES:
+        request, password = requests.request_account(session, actor, email, role)
+        assert request.email is not None
+        return OneTimePassword(request.email, password, pending=True)
+    user, password = _create_user_nl(session, actor, email, role=role)
+    return OneTimePassword(user.email, password, pending=False)
 
 
 def _own_user(session: Session, actor: Actor, user_id: int) -> User:
@@ -872,10 +911,15 @@ def set_user_access(session: Session, actor: Actor, user_id: int, active: bool) 
     return set_user_active(session, user.email, active, actor=actor)
 
 
-def new_one_time_password(session: Session, actor: Actor, user_id: int) -> tuple[User, str]:
+def new_one_time_password(session: Session, actor: Actor, user_id: int) -> OneTimePassword:
+    """A new one-time password: for a case worker or merchant login at once, for an
+    admin or finance account once a second admin confirms."""
     _staff(actor, ADMIN)
     user = _own_user(session, actor, user_id)
-    return user, reset_password(session, user.email, actor=actor)
+    if user.role in requests.GUARDED_ROLES:
+        _, password = requests.request_password_reset(session, actor, user)
+        return OneTimePassword(user.email, password, pending=True)
+    return OneTimePassword(user.email, reset_password(session, user.email, actor=actor), pending=False)
 
 
 # -- case workers ------------------------------------------------------------
@@ -1120,6 +1164,8 @@ class Dashboard:
     pending_merchants: int
     pending_iban_changes: int
     budget: BudgetOverview | None
+    #: Four-eyes requests waiting for a second admin (shown to admins only).
+    pending_requests: int = 0
     recent_events: list[AuditEvent] = field(default_factory=list)
     cap: CapStatus | None = None
 
@@ -1161,6 +1207,7 @@ def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) 
         municipality_name=municipality.name, year=year, children=children, passes_this_year=passes,
         children_with_redemption=users, pending_merchants=pending, pending_iban_changes=changes,
         budget=budget_overview(session, actor) if is_admin else None, recent_events=events,
+        pending_requests=requests.pending_count(session, municipality.id) if is_admin else 0,
         cap=cap_status(session, actor, year) if actor.role == CASEWORKER else None,
     )
 

@@ -35,7 +35,7 @@ from ..redeem.models import CATEGORIES
 from ..web.extensions import limiter
 from ..wallet import labels, qr
 from ..wallet.children import rejected_rows
-from . import services
+from . import requests, services
 from .services import MAX_UPLOAD_BYTES
 
 bp = Blueprint("admin", __name__)
@@ -53,7 +53,7 @@ STATUS_TITLES = {
 ENTITY_TITLES = {
     "user": "gebruiker", "merchant": "aanbieder", "pass": "pas", "child": "kind", "municipality": "gemeente",
     "scheme": "regeling", "api_token": "API-sleutel", "iban_change": "IBAN-wijziging", "ledger_transfer": "boeking",
-    "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling",
+    "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling", "four_eyes_request": "verzoek",
 }
 KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
 BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
@@ -413,6 +413,12 @@ def budget_threshold() -> ResponseReturnValue:
 
 # -- merchants ---------------------------------------------------------------
 
+def _back_to(default: str) -> str:
+    """Where a form asks to return to: only pages of this list, never any address."""
+    wanted = _form("next")
+    return wanted if wanted in ("/admin/aanbieders", "/admin/verzoeken") else default
+
+
 def _merchants_page(status: int = 200, **context: Any) -> ResponseReturnValue:
     with _db().read() as session:
         rows = services.merchants_overview(session, current_actor())
@@ -439,7 +445,7 @@ def merchant_add() -> ResponseReturnValue:
     values["categories"] = request.form.getlist("categories")
     try:
         with _db().transaction() as session:
-            merchant = services.add_merchant_by_admin(
+            merchant, _request = services.add_merchant_by_admin(
                 session, actor, name=values["name"], categories=values["categories"], iban=values["iban"],
                 bic=values["bic"] or None, kvk_number=values["kvk_number"] or None, address=values["address"] or None,
                 contact_email=values["contact_email"] or None,
@@ -449,7 +455,8 @@ def merchant_add() -> ResponseReturnValue:
         if exc.status in (401, 403, 404):
             raise
         return _merchants_page(422, values=values, error=exc.message)
-    flash(f"{name} is toegevoegd en goedgekeurd.", "success")
+    flash(f"{name} is toegevoegd. Een andere beheerder moet de goedkeuring bevestigen (vier ogen); "
+          "tot dan kan zij niet inloggen en wordt er niet aan haar betaald.", "success")
     return redirect("/admin/aanbieders")
 
 
@@ -460,7 +467,10 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
     status = _form("status")
     return _change(
         lambda s: services.set_status(s, actor, merchant_id, status),
-        success=lambda m: f"{m.name} is {STATUS_TITLES.get(m.status, m.status)}.",
+        success=lambda done: (
+            f"De goedkeuring van {done[0].name} is aangevraagd. Een andere beheerder moet haar bevestigen (vier ogen)."
+            if done[1] is not None else f"{done[0].name} is {STATUS_TITLES.get(done[0].status, done[0].status)}."
+        ),
         target="/admin/aanbieders",
     )
 
@@ -494,7 +504,7 @@ def iban_confirm(change_id: int) -> ResponseReturnValue:
     return _change(
         lambda s: services.confirm_iban_change(s, actor, change_id),
         success=lambda m: f"Het nieuwe IBAN van {m.name} geldt vanaf de volgende afrekening.",
-        target="/admin/aanbieders",
+        target=_back_to("/admin/aanbieders"),
     )
 
 
@@ -505,7 +515,7 @@ def iban_cancel(change_id: int) -> ResponseReturnValue:
     return _change(
         lambda s: services.cancel_iban_change(s, actor, change_id),
         success="De IBAN-wijziging is ingetrokken; het oude IBAN blijft.",
-        target="/admin/aanbieders",
+        target=_back_to("/admin/aanbieders"),
     )
 
 
@@ -542,15 +552,14 @@ def user_add() -> ResponseReturnValue:
     actor = current_actor()
     try:
         with _db().transaction() as session:
-            user, password = services.add_staff_user(session, actor, _form("email"), _form("role"))
-            email = user.email
+            made = services.add_staff_user(session, actor, _form("email"), _form("role"))
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
         flash(exc.message, "error")
         return redirect("/admin/gebruikers")
-    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/gebruikers",
-                          back_title="Terug naar de gebruikers", active="users"))
+    return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
+                          back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
 
 
 @bp.post("/admin/gebruikers/<int:user_id>/toegang")
@@ -569,11 +578,55 @@ def user_access(user_id: int) -> ResponseReturnValue:
 @requires("admin")
 def user_password(user_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    with _db().transaction() as session:
-        user, password = services.new_one_time_password(session, actor, user_id)
-        email = user.email
-    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/gebruikers",
-                          back_title="Terug naar de gebruikers", active="users"))
+    try:
+        with _db().transaction() as session:
+            made = services.new_one_time_password(session, actor, user_id)
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return redirect("/admin/gebruikers")
+    return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
+                          reset=True, back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
+
+
+# -- four-eyes requests --------------------------------------------------------
+
+@bp.get("/admin/verzoeken")
+@requires("admin")
+def pending_requests() -> ResponseReturnValue:
+    actor = current_actor()
+    with _db().read() as session:
+        rows = requests.pending_requests(session, actor)
+        changes = requests.pending_iban_changes(session, actor)
+    return _page("admin/requests.html", rows=rows, changes=changes, active="requests")
+
+
+@bp.post("/admin/verzoeken/<int:request_id>/bevestigen")
+@requires("admin")
+def request_confirm(request_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    if request.form.get("checked") != "1":
+        # The confirmation step: the admin states they checked what they confirm.
+        flash("Vink eerst aan dat u het verzoek hebt gecontroleerd.", "error")
+        return redirect("/admin/verzoeken")
+    return _change(
+        lambda s: requests.confirm_request(s, actor, request_id).message,
+        success=lambda message: message,
+        target="/admin/verzoeken",
+    )
+
+
+@bp.post("/admin/verzoeken/<int:request_id>/afwijzen")
+@requires("admin")
+def request_reject(request_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: requests.reject_request(s, actor, request_id),
+        success=lambda r: "Het verzoek is ingetrokken; er is niets veranderd." if r.status == "cancelled"
+        else "Het verzoek is afgewezen; er is niets veranderd.",
+        target="/admin/verzoeken",
+    )
 
 
 # -- case workers ------------------------------------------------------------

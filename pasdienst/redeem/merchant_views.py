@@ -4,14 +4,15 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
+from flask import Response, current_app, jsonify
 from flask_smorest import Blueprint
 
 from ..access.web import current_actor, requires
 from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
 from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
-from .merchants import add_merchant, list_merchants
+from ..admin.requests import add_merchant_for_approval
+from .merchants import list_merchants
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
@@ -57,6 +58,16 @@ class MerchantQuerySchema(ma.Schema):
     )
 
 
+class MerchantRequestSchema(ma.Schema):
+    """A merchant an admin added, waiting for a second admin to confirm its approval (four eyes)."""
+
+    id = ma.fields.Integer(metadata={"description": "the request's id (confirmed at /admin/verzoeken)"})
+    kind = ma.fields.String(metadata={"description": "merchant.approve"})
+    status = ma.fields.String(metadata={"description": "pending until a second admin confirms or rejects it"})
+    requested_by = ma.fields.String(metadata={"description": "the e-mail address of the admin who asked"})
+    merchant = ma.fields.Nested(MerchantSchema, metadata={"description": "the merchant, pending until then"})
+
+
 def _as_dict(merchant: Merchant) -> dict[str, Any]:
     return {
         "id": merchant.id,
@@ -92,17 +103,32 @@ def merchants_list(query: dict[str, Any], code: str) -> list[dict[str, Any]]:
 @api.route("/municipalities/<code>/merchants", methods=["POST"])
 @requires("admin", scope="code")
 @api.arguments(MerchantSchema)
-@api.response(201, MerchantSchema)
+@api.response(201, MerchantSchema, description="added as asked: status pending or suspended")
+@api.alt_response(
+    202, schema=MerchantRequestSchema, success=True,
+    description="status approved (the default) asks for approval: the merchant is pending until a second admin "
+    "confirms the request on /admin/verzoeken (four eyes; its IBAN becomes a payee)",
+)
 @problems(api, {
     409: "conflict: the municipality already has a merchant of that name",
     422: "validation_error: e.g. an IBAN with wrong check digits or of an unknown bank",
 })
-def merchants_add(body: dict[str, Any], code: str) -> dict[str, Any]:
-    """Add a merchant; its IBAN is checked (check digits, known Dutch bank) and the BIC derived."""
+def merchants_add(body: dict[str, Any], code: str) -> dict[str, Any] | Response:
+    """Add a merchant; its IBAN is checked (check digits, known Dutch bank) and the BIC derived.
+
+    A merchant to be approved waits for a second admin: the answer is 202 with the request.
+    """
+    actor = current_actor()
     try:
         with _db().transaction() as session:
-            merchant = add_merchant(session, code, actor=current_actor(), **body)
-            return _as_dict(merchant)
+            merchant, request = add_merchant_for_approval(session, actor, code, **body)
+            if request is None:
+                return _as_dict(merchant)
+            answer = {"id": request.id, "kind": request.kind, "status": request.status,
+                      "requested_by": actor.email, "merchant": _as_dict(merchant)}
+        response = jsonify(MerchantRequestSchema().dump(answer))
+        response.status_code = 202
+        return response
     except InvalidIBAN as exc:
         field = "bic" if exc.message.startswith("BIC") else "iban"
         raise ValidationFailed(exc.message, errors={field: [exc.message]}) from None

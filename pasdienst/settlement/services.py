@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.models import User
-from ..access.services import Actor, ensure_municipality, ensure_role, record_audit
+from ..access.services import Actor, ensure_municipality, ensure_role, record_audit, same_hands
 from ..banking import InvalidIBAN, normalise_iban
 from ..clock import AMSTERDAM, day_bounds_utc, now_utc
 from ..csvsafe import write_atomically
@@ -314,7 +314,8 @@ class StepResult:
 def approve_batch(
     session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None, schema: str = DEFAULT_SCHEMA
 ) -> StepResult:
-    """Four eyes: a finance user other than the creator approves the batch.
+    """Four eyes: a finance user other than the creator approves the batch, and
+    another person too (``access.services.same_hands``).
 
     Moves each merchant's line total from its payable to settlement clearing
     and fixes the creditor details the payment file will carry. Refused,
@@ -332,6 +333,12 @@ def approve_batch(
     if actor.user_id is None or actor.user_id == batch.created_by_user_id:
         raise FourEyes(
             f"batch {batch.id} was created by {actor.email}; another finance user must approve it (four eyes)"
+        )
+    if same_hands(session, actor.user_id, batch.created_by_user_id):
+        raise FourEyes(
+            f"batch {batch.id} was created by an account of {actor.email}'s lineage (one sponsored the other, "
+            "or one admin created or reset the password of both); another finance user must approve it (four eyes)",
+            lineage=True,
         )
     lock_municipality(session, batch.municipality_id)
     now = now or now_utc()

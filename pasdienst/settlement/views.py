@@ -72,6 +72,9 @@ def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
     """The refusal in the words of the finance page."""
     if isinstance(exc, NothingToSettle):
         return "Er is niets af te rekenen: geen verzilveringen vóór die datum die nog niet in een afrekening zitten."
+    if isinstance(exc, FourEyes) and exc.details.get("lineage"):
+        return ("Jouw account en dat van wie deze afrekening maakte, zijn door dezelfde beheerder aangemaakt of "
+                "hersteld, of de een door de ander. Een andere medewerker van financiën moet hem goedkeuren (vier ogen).")
     if isinstance(exc, FourEyes):
         return "Je hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
     if isinstance(exc, WrongState):

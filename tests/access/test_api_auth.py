@@ -43,8 +43,8 @@ def test_a_bearer_token_works_without_session_or_csrf(client, db):
     me = client.get("/api/v1/me", headers=bearer(token)).json
     assert me["email"] == user.email and me["csrf_token"] is None
     response = client.post("/api/v1/municipalities/testdorp/merchants", json=NEW_MERCHANT, headers=bearer(token))
-    assert response.status_code == 201, response.json
-    assert response.json["bic"] == "RABONL2U"
+    assert response.status_code == 202, response.json
+    assert response.json["merchant"]["bic"] == "RABONL2U"
 
 
 def test_a_token_is_stored_only_as_its_sha256(db):
@@ -119,7 +119,7 @@ def test_a_session_api_post_without_csrf_header_is_refused_and_writes_nothing(cl
 def test_a_session_api_post_with_the_csrf_header_goes_through(client, db):
     login_as(client, "admin")
     response = client.post("/api/v1/municipalities/testdorp/merchants", json=NEW_MERCHANT, headers=api_headers(client))
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert NEW_MERCHANT["name"] in _merchant_names(db)
 
 
@@ -129,7 +129,7 @@ def test_the_csrf_token_from_me_is_accepted(client, db):
     response = client.post(
         "/api/v1/municipalities/testdorp/merchants", json=NEW_MERCHANT, headers={"X-CSRFToken": token}
     )
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_a_role_that_may_not_gets_403_and_nothing_is_written(client, db):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from pasdienst.admin.models import IbanChangeRequest
+from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest
 from pasdienst.redeem.models import Merchant
 from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, make_user
 
@@ -22,17 +22,18 @@ def _changes(db) -> int:
         return s.execute(select(func.count()).select_from(IbanChangeRequest)).scalar_one()
 
 
-def test_an_admin_adds_a_merchant(client, db):
+def test_an_admin_adds_a_merchant_that_waits_for_a_second_admin(client, db):
     login_as(client, "admin")
     response = post(client, "/admin/aanbieders", {
         "name": "Fietsenmaker Van Dam", "categories": ["transport", "other"], "iban": "NL91 ABNA 0417 1643 00",
         "kvk_number": "12345678", "contact_email": "info@vandam.example",
     }, token_from="/admin/aanbieders")
-    assert response.status_code == 302
+    assert response.status_code == 302 and "andere beheerder" in flashes(client)[0]
     with db.read() as s:
         merchant = s.execute(select(Merchant).where(Merchant.name == "Fietsenmaker Van Dam")).scalar_one()
-    assert merchant.status == "approved" and merchant.iban == "NL91ABNA0417164300" and merchant.categories == "transport,other"
+    assert merchant.status == "pending" and merchant.iban == "NL91ABNA0417164300" and merchant.categories == "transport,other"
     assert last_event(db, "merchant.create").actor_email.startswith("admin")
+    assert last_event(db, "merchant.approve_request").after["merchant_id"] == merchant.id
 
 
 def test_a_merchant_with_a_bad_iban_is_refused_in_dutch_keeping_the_form(client, db):
@@ -47,11 +48,17 @@ def test_a_merchant_with_a_bad_iban_is_refused_in_dutch_keeping_the_form(client,
         assert s.execute(select(func.count()).select_from(Merchant)).scalar_one() == 0
 
 
-def test_a_pending_merchant_is_approved_then_suspended(client, db):
+def test_a_pending_merchant_is_approved_by_two_admins_then_suspended_by_one(client, db, app):
     merchant_id = make_merchant(db, name="Aangemeld", status="pending")
     login_as(client, "admin")
     assert "aangemeld" in client.get("/admin/aanbieders").get_data(as_text=True)
     post(client, f"/admin/aanbieders/{merchant_id}/status", {"status": "approved"}, token_from="/admin/aanbieders")
+    assert _merchant(db, merchant_id).status == "pending" and "aangevraagd" in flashes(client)[0]
+    second = app.test_client()
+    login_as(second, "admin")
+    with db.read() as s:
+        request_id = s.execute(select(FourEyesRequest.id)).scalar_one()
+    post(second, f"/admin/verzoeken/{request_id}/bevestigen", {"checked": "1"}, token_from="/admin/verzoeken")
     assert _merchant(db, merchant_id).status == "approved"
     event = last_event(db, "merchant.status")
     assert event.before["status"] == "pending" and event.after["status"] == "approved"

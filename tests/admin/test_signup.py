@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst.access.services import create_user
+from pasdienst.admin.models import FourEyesRequest
 from pasdienst.redeem.models import Merchant, Redemption
 from tests.access.helpers import TEST_PASSWORD, cached_password_hash, login_as, make_municipality, make_user
 
@@ -115,6 +116,12 @@ def test_signup_then_approval_then_login_then_redeem(app, client, db, world):
     admin = app.test_client()
     login_as(admin, "admin")
     post(admin, f"/admin/aanbieders/{merchant_id}/status", {"status": "approved"}, token_from="/admin/aanbieders")
+    assert _login(till, "kassa@desprint.example") == 200  # asked, not yet confirmed by a second admin
+    second = app.test_client()
+    login_as(second, "admin")
+    with db.read() as s:
+        request_id = s.execute(select(FourEyesRequest.id)).scalar_one()
+    post(second, f"/admin/verzoeken/{request_id}/bevestigen", {"checked": "1"}, token_from="/admin/verzoeken")
     assert _login(till, "kassa@desprint.example") == 302
     assert till.get("/merchant").status_code == 200
 

@@ -17,7 +17,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from pasdienst.access.services import actor_for_email
+from pasdienst.admin import requests
 from pasdienst.clock import AMSTERDAM
+from pasdienst.redeem.models import Merchant
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass
 from pasdienst.web.app import create_app
@@ -138,13 +141,17 @@ def test_the_merchant_scan_page_has_no_serious_accessibility_problems(launch_bro
     check(page, "/merchant")
 
 
-def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_browser, site):
+def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_browser, site, db):
+    colleague = make_user(db, "admin", email="beheer2@testdorp.example")
+    with db.transaction() as s:  # a request for the admin to confirm on /admin/verzoeken
+        pending = s.execute(select(Merchant).where(Merchant.status == "pending")).scalar_one()
+        requests.request_merchant_approval(s, actor_for_email(s, colleague.email), pending)
     browser = launch_browser(camera=False)
     page = browser.new_context(**DESKTOP, bypass_csp=True).new_page()
     log_in(page, site, site.admin, "/admin")
     for path in ("/admin", f"/admin/kinderen/{site.child_id}", "/admin/import", "/admin/kinderen?q=a",
                  "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
-                 "/admin/consulenten", "/admin/kinderen/aanmelden"):
+                 "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

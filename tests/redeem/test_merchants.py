@@ -169,14 +169,24 @@ def test_merchant_add_refuses_bad_input_in_one_line_and_writes_nothing(cli, db, 
     assert _counts(db) == before
 
 
-def test_an_admin_adds_a_merchant_through_the_api_and_it_is_audited(client, db):
+def test_an_admin_adds_a_merchant_through_the_api_as_a_request_and_it_is_audited(client, db):
     login_as(client, "admin")
     body = {"name": "Zwembad De Golf", "categories": ["sport_culture"], "iban": "NL69INGB0123456789"}
     response = client.post("/api/v1/municipalities/testdorp/merchants", json=body, headers=api_headers(client))
-    assert response.status_code == 201
-    assert response.json["bic"] == "INGBNL2A" and response.json["categories"] == ["sport_culture"]
+    assert response.status_code == 202
+    assert response.json["kind"] == "merchant.approve" and response.json["status"] == "pending"
+    merchant = response.json["merchant"]
+    assert merchant["bic"] == "INGBNL2A" and merchant["categories"] == ["sport_culture"] and merchant["status"] == "pending"
     events = client.get("/api/v1/municipalities/testdorp/audit-events").json
-    assert events[0]["action"] == "merchant.create" and events[0]["after"]["iban"] == "NL69INGB0123456789"
+    assert [e["action"] for e in events[:2]] == ["merchant.approve_request", "merchant.create"]
+    assert events[1]["after"]["iban"] == "NL69INGB0123456789"
+
+
+def test_a_merchant_asked_for_as_pending_through_the_api_is_added_as_it_is(client, db):
+    login_as(client, "admin")
+    body = {"name": "Zwembad De Golf", "categories": ["sport_culture"], "iban": "NL69INGB0123456789", "status": "pending"}
+    response = client.post("/api/v1/municipalities/testdorp/merchants", json=body, headers=api_headers(client))
+    assert response.status_code == 201 and response.json["status"] == "pending"
 
 
 def test_the_api_names_the_field_of_a_bad_iban(client, db):
