@@ -1,6 +1,7 @@
 """Operations: shared rate limits on Redis, request ids, JSON logs, backups."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -62,6 +63,62 @@ def test_pass_tokens_never_reach_the_log(client, caplog):
     with caplog.at_level(logging.INFO, logger="pasdienst.request"):
         client.get("/p/ABCDEFGHJKMNP.SECRETMAC00")
     assert all("SECRETMAC00" not in json.dumps(vars(r), default=str) for r in caplog.records)
+
+
+TOKEN = "ABCDEFGHJKMNP.SECRETMAC00"
+
+
+@pytest.fixture
+def log_lines():
+    """What pasdienst's log handler writes (its JSON lines), as a list of strings."""
+    from pasdienst.web.requestlog import configure_logging
+
+    configure_logging()
+    (handler,) = [h for h in logging.getLogger("pasdienst").handlers if getattr(h, "_pasdienst", False)]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield lambda: stream.getvalue().splitlines()
+    handler.setStream(previous)
+
+
+def test_flasks_exception_log_masks_the_pass_token(app, monkeypatch, caplog, log_lines):
+    from pasdienst.wallet import views as wallet_views
+
+    def boom(token):
+        raise RuntimeError(f"could not read pass {token}")
+
+    monkeypatch.setattr(wallet_views, "_view", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: Flask logs it and answers 500
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get(f"/p/{TOKEN}")
+    assert response.status_code == 500
+
+    (record,) = [r for r in caplog.records if r.name == app.logger.name]
+    assert record.getMessage() == "Exception on /p/<token> [GET]"
+    assert TOKEN not in caplog.text and "SECRETMAC00" not in caplog.text
+    assert "could not read pass <token>" in caplog.text  # the traceback is kept, masked
+    (line,) = [json.loads(x) for x in log_lines() if '"level": "ERROR"' in x]
+    assert line["message"] == "Exception on /p/<token> [GET]"
+    assert "could not read pass <token>" in line["exc_info"]
+    assert all("SECRETMAC00" not in x for x in log_lines())
+
+
+def test_no_log_line_carries_a_pass_token_whoever_writes_it(app, log_lines, caplog):
+    # Any pasdienst logger: the JSON lines are masked as they are written.
+    logging.getLogger("pasdienst.anything").warning("scan of %s failed", f"https://pas.example.nl/p/{TOKEN}")
+    logging.getLogger("pasdienst.anything").warning("bare token %s", TOKEN)
+    # The development server's and gunicorn's own request lines (caplog collects them).
+    with caplog.at_level(logging.INFO, logger="werkzeug"), caplog.at_level(logging.INFO, logger="gunicorn.error"):
+        logging.getLogger("werkzeug").info('127.0.0.1 - - "%s" %s %s', f"GET /p/{TOKEN}/brief HTTP/1.1", "200", "-")
+        logging.getLogger("gunicorn.error").error("Error handling request %s", f"/p/{TOKEN}")
+    records = [r for r in caplog.records if r.name in ("werkzeug", "gunicorn.error")]
+    lines = log_lines()
+    assert len(lines) == 2 and all("SECRETMAC00" not in x for x in lines)
+    assert "/p/<token>" in lines[0] and "bare token <token>" in lines[1]
+    assert [r.getMessage() for r in records] == [
+        '127.0.0.1 - - "GET /p/<token>/brief HTTP/1.1" 200 -',
+        "Error handling request /p/<token>",
+    ]
 
 
 def test_backup_copies_the_sqlite_database_online(cli, db, tmp_path):
