@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.models import User
-from ..access.services import Actor, record_audit
+from ..access.services import Actor, record_audit, same_hands
 from ..clock import now_utc
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
@@ -165,6 +165,12 @@ def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datet
         raise WrongState(f"return {entry.id} was withdrawn; record it again if the bank did return the payment")
     if actor.user_id is None or actor.user_id == entry.requested_by_user_id:
         raise FourEyes(f"return {entry.id} was recorded by {actor.email}; another finance user must confirm it (four eyes)")
+    if same_hands(session, actor.user_id, entry.requested_by_user_id):
+        raise FourEyes(
+            f"return {entry.id} was recorded by an account of {actor.email}'s lineage (one sponsored the other, "
+            "or one admin created or reset the password of both); another finance user must confirm it (four eyes)",
+            lineage=True,
+        )
     if batch.status not in SETTLED_STATUSES:  # the trigger keeps a settled batch settled; belt and braces
         raise WrongState(f"batch {batch.id} is {batch.status}; it has no payments to return")
     lock_municipality(session, batch.municipality_id)

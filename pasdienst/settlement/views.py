@@ -211,6 +211,9 @@ def paid(batch_id: int) -> ResponseReturnValue:
 # -- payments the bank returned (four eyes) ------------------------------------------------
 
 def _return_refusal(exc: PasdienstError) -> str:
+    if isinstance(exc, FourEyes) and exc.details.get("lineage"):
+        return ("Uw account en dat van wie deze terugboeking vastlegde, zijn door dezelfde beheerder aangemaakt of "
+                "hersteld, of de een door de ander. Een andere medewerker van financiën moet haar bevestigen (vier ogen).")
     if isinstance(exc, FourEyes):
         return "U heeft deze terugboeking zelf vastgelegd. Een andere medewerker van financiën moet haar bevestigen (vier ogen)."
     if isinstance(exc, ValidationFailed):

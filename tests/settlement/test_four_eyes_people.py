@@ -1,4 +1,4 @@
-"""Settlement approval needs two people, not two accounts one admin could both have used.
+"""Settlement approval and a bank return's confirmation need two people, not two accounts one admin could both have used.
 
 An admin who asked for a finance account, or for its last new password, saw
 its one-time password (docs/SECURITY.md, "Four eyes").
@@ -13,6 +13,7 @@ import pytest
 from pasdienst.access.models import User
 from pasdienst.access.services import actor_for_email, session_version
 from pasdienst.admin import requests
+from pasdienst.settlement import returns
 from pasdienst.settlement.errors import FourEyes
 from pasdienst.settlement.models import SettlementBatch
 from tests.access.helpers import login_as, make_user
@@ -78,3 +79,21 @@ def test_the_finance_page_and_the_command_line_say_why(world, app, cli):
         messages = [m for _c, m in session.get("_flashes", [])]
     assert any("door dezelfde beheerder" in m for m in messages)
     assert _status(world, batch.id) == "draft"
+
+
+def test_a_bank_return_is_not_confirmed_by_an_account_of_the_recorders_lineage(world):
+    honest = make_user(world.db, "admin")
+    a_month(world)
+    batch = create(world, by=world.finance)
+    approve(world, batch.id, by=world.finance2)
+    _reset(world, world.finance, asker=world.admin, confirmer=honest)
+    _reset(world, world.finance2, asker=world.admin, confirmer=honest)
+    with world.db.transaction() as s:
+        entry = returns.request_return(s, world.actor(world.finance), batch.id, merchant_id=None, reason="rekening opgeheven")
+    with world.db.transaction() as s, pytest.raises(FourEyes, match="lineage"):
+        returns.confirm_return(s, world.actor(world.finance2), entry.id)
+    with world.db.read() as s:
+        assert s.get(type(entry), entry.id).status == entry.status  # still only recorded
+    third = make_user(world.db, "finance")
+    with world.db.transaction() as s:
+        assert returns.confirm_return(s, world.actor(third), entry.id).changed
