@@ -47,6 +47,7 @@ from ..redeem.merchants import (
     set_merchant_status,
 )
 from ..redeem.models import CATEGORIES, Merchant, Redemption
+from ..reports.usage import Reach, reach
 from ..wallet import labels, tokens
 from ..wallet.children import ImportResult, import_children
 from ..wallet.eligibility import award_for, grants_for
@@ -1159,8 +1160,8 @@ class Dashboard:
     municipality_name: str
     year: int
     children: int
-    passes_this_year: int
-    children_with_redemption: int
+    #: Children with a pass this year and those who used it: the usage report's own figures.
+    reach: Reach
     pending_merchants: int
     pending_iban_changes: int
     budget: BudgetOverview | None
@@ -1168,10 +1169,6 @@ class Dashboard:
     pending_requests: int = 0
     recent_events: list[AuditEvent] = field(default_factory=list)
     cap: CapStatus | None = None
-
-    @property
-    def usage_share(self) -> float | None:
-        return self.children_with_redemption / self.passes_this_year if self.passes_this_year else None
 
 
 def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) -> Dashboard:
@@ -1181,13 +1178,8 @@ def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) 
     children = session.execute(
         select(func.count()).select_from(Child).where(Child.municipality_id == municipality.id)
     ).scalar_one()
-    current = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year) & (ChildPass.status != REPLACED)
-    passes = session.execute(select(func.count()).select_from(ChildPass).where(current)).scalar_one()
-    users = session.execute(
-        select(func.count(func.distinct(ChildPass.child_id)))
-        .select_from(Redemption).join(ChildPass, ChildPass.id == Redemption.pass_id)
-        .where(ChildPass.municipality_id == municipality.id, ChildPass.year == year, Redemption.voided_at.is_(None))
-    ).scalar_one()
+    # The same function as /admin/gebruik: the two pages never disagree.
+    reached = reach(session, municipality.code, year)
     pending = session.execute(
         select(func.count()).select_from(Merchant)
         .where(Merchant.municipality_id == municipality.id, Merchant.status == "pending")
@@ -1204,8 +1196,8 @@ def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) 
             .order_by(AuditEvent.id.desc()).limit(recent)
         ).scalars())
     return Dashboard(
-        municipality_name=municipality.name, year=year, children=children, passes_this_year=passes,
-        children_with_redemption=users, pending_merchants=pending, pending_iban_changes=changes,
+        municipality_name=municipality.name, year=year, children=children, reach=reached,
+        pending_merchants=pending, pending_iban_changes=changes,
         budget=budget_overview(session, actor) if is_admin else None, recent_events=events,
         pending_requests=requests.pending_count(session, municipality.id) if is_admin else 0,
         cap=cap_status(session, actor, year) if actor.role == CASEWORKER else None,

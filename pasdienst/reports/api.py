@@ -9,17 +9,36 @@ from flask_smorest import Blueprint
 from ..access.web import requires
 from ..csvsafe import csv_bytes
 from ..web.api import problems
-from .schemas import UsageCsvQuery, UsageQuery, UsageSchema
-from .usage import usage_report, usage_table
+from .schemas import PublishedUsageSchema, UsageCsvQuery, UsageQuery, UsageSchema
+from .usage import UsageReport, publication_table, usage_report, usage_table
 
 api = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Usage report")
 
 
-def _published(code: str, year: int) -> dict[str, Any]:
+def _report(code: str, year: int) -> UsageReport:
     from ..web.app import get_db
 
     with get_db(current_app).read() as session:
-        return usage_report(session, code, year).published()
+        return usage_report(session, code, year)
+
+
+def _csv(code: str, query: dict[str, Any], header: list[str], rows: list[list[object]], *, kind: str) -> Response:
+    filename = f"{kind}-{code}-{query['year']}-{query['table']}.csv"
+    return Response(
+        csv_bytes(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+_CSV_DOC = {
+    "responses": {
+        "200": {
+            "description": "UTF-8 with BOM, `;`-separated, amounts in euros with a decimal comma",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+}
 
 
 @api.route("/municipalities/<code>/usage", methods=["GET"])
@@ -30,30 +49,45 @@ def _published(code: str, year: int) -> dict[str, Any]:
 def usage(query: dict[str, Any], code: str) -> dict[str, Any]:
     """Eligible children, children who used their pass, by category, age band, month and merchant.
 
-    Counts of fewer than five children are the string ``"<5"``, and so are
-    the shares resting on them.
+    The municipality's own figures for its own staff: every count is exact
+    (0 is 0). For what is published outside the municipality, use
+    ``usage/publication``, which hides small cells.
     """
-    return _published(code, query["year"])
+    return _report(code, query["year"]).figures()
 
 
 @api.route("/municipalities/<code>/usage.csv", methods=["GET"])
 @requires("admin", "finance", scope="code")
 @api.arguments(UsageCsvQuery, location="query")
-@api.doc(
-    responses={
-        "200": {
-            "description": "UTF-8 with BOM, `;`-separated, amounts in euros with a decimal comma",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
-    }
-)
+@api.doc(**_CSV_DOC)
 @problems(api, {422: "validation_error"})
 def usage_csv(query: dict[str, Any], code: str) -> Response:
-    """One table of the usage report as CSV for Excel (summary, by_category, by_age_band, by_month, by_merchant)."""
-    header, rows = usage_table(_published(code, query["year"]), query["table"])
-    filename = f"gebruik-{code}-{query['year']}-{query['table']}.csv"
-    return Response(
-        csv_bytes(header, rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    """One table of the usage report as CSV for Excel (summary, by_category, by_age_band, by_month, by_merchant), exact."""
+    header, rows = usage_table(_report(code, query["year"]).figures(), query["table"])
+    return _csv(code, query, header, rows, kind="gebruik")
+
+
+@api.route("/municipalities/<code>/usage/publication", methods=["GET"])
+@requires("admin", "finance", scope="code")
+@api.arguments(UsageQuery, location="query")
+@api.response(200, PublishedUsageSchema)
+@problems(api, {422: "validation_error"})
+def usage_publication(query: dict[str, Any], code: str) -> dict[str, Any]:
+    """The usage report for publication outside the municipality.
+
+    Counts of fewer than five children are the string ``"<5"``, and so are
+    the shares resting on them; ``publication.note`` says so, to publish with
+    the figures.
+    """
+    return _report(code, query["year"]).published()
+
+
+@api.route("/municipalities/<code>/usage/publication.csv", methods=["GET"])
+@requires("admin", "finance", scope="code")
+@api.arguments(UsageCsvQuery, location="query")
+@api.doc(**_CSV_DOC)
+@problems(api, {422: "validation_error"})
+def usage_publication_csv(query: dict[str, Any], code: str) -> Response:
+    """One table of the publication version as CSV: small cells hidden, and the note explaining it as its first line."""
+    header, rows = publication_table(_report(code, query["year"]).published(), query["table"])
+    return _csv(code, query, header, rows, kind="gebruik-publicatie")

@@ -8,18 +8,33 @@ from .usage import CSV_TABLES, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN
 _HIDDEN = {"type": "string", "enum": [SUPPRESSED]}
 
 
-def _children(description: str) -> ma.fields.Raw:
-    """A count of children: a number, or "<5" when it is below five."""
-    return ma.fields.Raw(
-        metadata={
-            "description": f'{description}; "{SUPPRESSED}" when fewer than five children',
-            "oneOf": [{"type": "integer", "minimum": 0}, _HIDDEN],
-        }
+def _children(description: str) -> ma.fields.Integer:
+    """An exact count of children (the municipality's own staff see 0 as 0)."""
+    return ma.fields.Integer(required=True, metadata={"description": description, "minimum": 0})
+
+
+def _share(description: str) -> ma.fields.Float:
+    return ma.fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": f"{description}, 0 to 1 with four decimals; null when nobody holds one", "minimum": 0, "maximum": 1},
     )
 
 
-def _share(description: str) -> ma.fields.Raw:
+def _hidden_children(description: str) -> ma.fields.Raw:
+    """A published count of children: a number, or "<5" when it is below five."""
     return ma.fields.Raw(
+        required=True,
+        metadata={
+            "description": f'{description}; "{SUPPRESSED}" when fewer than five children',
+            "oneOf": [{"type": "integer", "minimum": 0}, _HIDDEN],
+        },
+    )
+
+
+def _hidden_share(description: str) -> ma.fields.Raw:
+    return ma.fields.Raw(
+        required=True,
         allow_none=True,
         metadata={
             "description": f'{description}, 0 to 1 with four decimals; "{SUPPRESSED}" when it rests on a hidden count',
@@ -87,7 +102,8 @@ class MerchantUsageSchema(ma.Schema):
 
 
 class UsageSchema(ma.Schema):
-    """The usage report of one municipality and pass year."""
+    """The usage report of one municipality and pass year, exact: the
+    municipality's own figures for its own staff."""
 
     municipality = ma.fields.String()
     year = ma.fields.Integer()
@@ -96,10 +112,56 @@ class UsageSchema(ma.Schema):
     usage_share = _share("children_with_redemption / eligible_children")
     usage_band = ma.fields.String(
         allow_none=True,
-        metadata={"enum": list(USAGE_BANDS), "description": "B16 usage band in %; null when the share is hidden"},
+        metadata={"enum": list(USAGE_BANDS), "description": "B16 usage band in %; null when nobody holds a pass"},
     )
     by_category = ma.fields.List(ma.fields.Nested(CategoryUsageSchema))
     by_age_band = ma.fields.List(ma.fields.Nested(AgeBandUsageSchema))
     by_month = ma.fields.List(ma.fields.Nested(MonthUsageSchema))
     money = ma.fields.Nested(MoneySchema)
     by_merchant = ma.fields.List(ma.fields.Nested(MerchantUsageSchema))
+
+
+# -- the publication version: small cells hidden ------------------------------------
+
+class PublicationSchema(ma.Schema):
+    min_children = ma.fields.Integer(required=True, metadata={"description": "Counts of children below this are hidden"})
+    note = ma.fields.String(required=True, metadata={"description": "Why some figures read \"<5\" (Dutch), to publish with them"})
+
+
+class PublishedCategoryUsageSchema(CategoryUsageSchema):
+    children_awarded = _hidden_children("Children holding a voucher of this category")
+    children_with_redemption = _hidden_children("Children who spent from one")
+    usage_share = _hidden_share("children_with_redemption / children_awarded")
+
+
+class PublishedAgeBandUsageSchema(AgeBandUsageSchema):
+    eligible_children = _hidden_children("Children with a pass, by age on the scheme's valid_from")
+    children_with_redemption = _hidden_children("Of them, children with a redemption")
+    usage_share = _hidden_share("children_with_redemption / eligible_children")
+
+
+class PublishedMonthUsageSchema(MonthUsageSchema):
+    children_with_redemption = _hidden_children("Distinct children paying that month")
+
+
+class PublishedMerchantUsageSchema(MerchantUsageSchema):
+    children_with_redemption = _hidden_children("Distinct children paying there")
+
+
+class PublishedUsageSchema(UsageSchema):
+    """The usage report as published outside the municipality: every count of
+    fewer than five children, and every share resting on one, is "<5"."""
+
+    publication = ma.fields.Nested(PublicationSchema, required=True)
+    eligible_children = _hidden_children("Distinct children holding a pass for the year")
+    children_with_redemption = _hidden_children("Distinct children with at least one redemption that counts")
+    usage_share = _hidden_share("children_with_redemption / eligible_children")
+    usage_band = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"enum": list(USAGE_BANDS), "description": "B16 usage band in %; null when the share is hidden"},
+    )
+    by_category = ma.fields.List(ma.fields.Nested(PublishedCategoryUsageSchema), required=True)
+    by_age_band = ma.fields.List(ma.fields.Nested(PublishedAgeBandUsageSchema), required=True)
+    by_month = ma.fields.List(ma.fields.Nested(PublishedMonthUsageSchema), required=True)
+    by_merchant = ma.fields.List(ma.fields.Nested(PublishedMerchantUsageSchema), required=True)

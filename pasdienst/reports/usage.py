@@ -52,19 +52,29 @@ what costs: sorting the year's redemptions. On PostgreSQL the report raises
 turns JIT off; on SQLite the covering index of ``reports/models.py`` spares
 fetching each redemption row. ``scripts/bench_reports.py`` measures it.
 
+Who sees what
+-------------
+The municipality's own admin and finance staff see the exact figures
+(``UsageReport.figures()``: the API, the page ``/admin/gebruik``, its CSV
+tables and the dashboard; a count of 0 is 0). The headline figures, children
+reached and children who used the pass, come from one function, ``reach``,
+for the report and the dashboard alike.
+
 Small cells
 -----------
-The report is computed exactly (``usage_report``); only
-``UsageReport.published()`` leaves this package (API, page, CSV), and there
-every count of *children* below five, zero included, is the string ``"<5"``:
-``eligible_children``, ``children_with_redemption``, ``children_awarded``
-(top level, categories, age bands, months, merchants). A share computed from
-a hidden count is ``"<5"`` as well, and the usage band is ``null`` when the
-share is hidden. The age bands add up to the totals, so when exactly one band
-with children in it is hidden in a column while the total is shown, the
-smallest shown band of that column is hidden too (otherwise the total minus
-the others gives it away). Counts of redemptions and amounts of money are
-not about children and are never hidden.
+What is published outside the municipality is the publication version,
+``UsageReport.published()`` (``/admin/gebruik/publicatie``,
+``…/usage/publication`` and its CSV, each marked as such with
+``PUBLICATION_NOTE``). There every count of *children* below five, zero
+included, is the string ``"<5"``: ``eligible_children``,
+``children_with_redemption``, ``children_awarded`` (top level, categories,
+age bands, months, merchants). A share computed from a hidden count is
+``"<5"`` as well, and the usage band is ``null`` when the share is hidden.
+The age bands add up to the totals, so when exactly one band with children
+in it is hidden in a column while the total is shown, the smallest shown band
+of that column is hidden too (otherwise the total minus the others gives it
+away). Counts of redemptions and amounts of money are not about children and
+are never hidden.
 """
 from __future__ import annotations
 
@@ -74,7 +84,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, distinct, exists, func, literal, select, text
+from sqlalchemy import ColumnElement, Integer, Row, case, distinct, exists, func, literal, select, text
 from sqlalchemy.orm import Session
 
 from .. import books
@@ -87,7 +97,7 @@ from ..redeem.models import Merchant, Redemption
 from ..settlement.models import SettlementCorrection
 from ..wallet.models import CATEGORIES, Child, ChildPass, Scheme, Voucher
 
-#: What a hidden count of children reads as, everywhere.
+#: What a hidden count of children reads as in the publication version.
 SUPPRESSED = "<5"
 #: Counts of children below this are hidden.
 MIN_CHILDREN = 5
@@ -103,6 +113,14 @@ CSV_TABLES: tuple[str, ...] = ("summary", "by_category", "by_age_band", "by_mont
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
 Count = int | str  # a count of children, or SUPPRESSED
+
+#: Travels with every publication version (page, JSON, CSV), so that a reader
+#: outside the municipality knows why some figures read "<5".
+PUBLICATION_NOTE = (
+    f'Publicatieversie: aantallen van minder dan vijf kinderen staan als "{SUPPRESSED}", net als de '
+    "percentages die erop rusten, zodat geen kind te herkennen is. Tellen de leeftijdsgroepen op tot het "
+    "totaal, dan is soms ook een tweede groep verborgen. Bedragen en aantallen betalingen worden altijd getoond."
+)
 
 
 @dataclass(frozen=True)
@@ -152,8 +170,26 @@ class Money:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """Children with a pass for the year and children who used it, per age band and in total."""
+
+    eligible_children: int
+    children_with_redemption: int
+    by_age_band: tuple[AgeBandRow, ...]
+
+    @property
+    def usage_share(self) -> float | None:
+        return share(self.children_with_redemption, self.eligible_children)
+
+    @property
+    def usage_band(self) -> str | None:
+        return usage_band(self.children_with_redemption, self.eligible_children)
+
+
+@dataclass(frozen=True)
 class UsageReport:
-    """The exact figures. Never show these as they are: use :meth:`published`."""
+    """The exact figures: :meth:`figures` for the municipality's own staff,
+    :meth:`published` (small cells hidden) for anything published outside it."""
 
     municipality: str
     municipality_name: str
@@ -176,8 +212,72 @@ class UsageReport:
     def usage_band(self) -> str | None:
         return usage_band(self.children_with_redemption, self.eligible_children)
 
+    def figures(self) -> dict[str, Any]:
+        """The exact report for the municipality's own staff: the API, the page, its CSV tables."""
+        return {
+            "municipality": self.municipality,
+            "year": self.year,
+            "eligible_children": self.eligible_children,
+            "children_with_redemption": self.children_with_redemption,
+            "usage_share": self.usage_share,
+            "usage_band": self.usage_band,
+            "by_category": [
+                {
+                    "category": c.category,
+                    "children_awarded": c.children_awarded,
+                    "children_with_redemption": c.children_with_redemption,
+                    "usage_share": share(c.children_with_redemption, c.children_awarded),
+                    "redemptions": c.redemptions,
+                    "awarded_cents": c.awarded_cents,
+                    "spent_cents": c.spent_cents,
+                    "expired_cents": c.expired_cents,
+                    "outstanding_cents": c.outstanding_cents,
+                }
+                for c in self.by_category
+            ],
+            "by_age_band": [
+                {
+                    "band": b.band,
+                    "min_age": b.min_age,
+                    "max_age": b.max_age,
+                    "eligible_children": b.eligible_children,
+                    "children_with_redemption": b.children_with_redemption,
+                    "usage_share": share(b.children_with_redemption, b.eligible_children),
+                }
+                for b in self.by_age_band
+            ],
+            "by_month": [
+                {
+                    "month": m.month,
+                    "redemptions": m.redemptions,
+                    "spent_cents": m.spent_cents,
+                    "children_with_redemption": m.children_with_redemption,
+                }
+                for m in self.by_month
+            ],
+            "money": self._money(),
+            "by_merchant": [
+                {
+                    "merchant_id": m.merchant_id,
+                    "name": m.name,
+                    "redemptions": m.redemptions,
+                    "spent_cents": m.spent_cents,
+                    "children_with_redemption": m.children_with_redemption,
+                }
+                for m in self.by_merchant
+            ],
+        }
+
+    def _money(self) -> dict[str, int]:
+        return {
+            "awarded_cents": self.money.awarded_cents,
+            "spent_cents": self.money.spent_cents,
+            "expired_cents": self.money.expired_cents,
+            "outstanding_cents": self.money.outstanding_cents,
+        }
+
     def published(self) -> dict[str, Any]:
-        """The report with small cells hidden: the one form for the API, the page and CSV."""
+        """The publication version: small cells hidden, and the note that says so."""
         total_hidden = self.eligible_children < MIN_CHILDREN
         used_hidden = self.children_with_redemption < MIN_CHILDREN
         share_hidden = total_hidden or used_hidden
@@ -187,6 +287,7 @@ class UsageReport:
         return {
             "municipality": self.municipality,
             "year": self.year,
+            "publication": {"min_children": MIN_CHILDREN, "note": PUBLICATION_NOTE},
             "eligible_children": _count(self.eligible_children, total_hidden),
             "children_with_redemption": _count(self.children_with_redemption, used_hidden),
             "usage_share": SUPPRESSED if share_hidden else self.usage_share,
@@ -227,12 +328,7 @@ class UsageReport:
                 }
                 for m in self.by_month
             ],
-            "money": {
-                "awarded_cents": self.money.awarded_cents,
-                "spent_cents": self.money.spent_cents,
-                "expired_cents": self.money.expired_cents,
-                "outstanding_cents": self.money.outstanding_cents,
-            },
+            "money": self._money(),
             "by_merchant": [
                 {
                     "merchant_id": m.merchant_id,
@@ -347,47 +443,38 @@ def _amsterdam_midnight_utc(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=AMSTERDAM).astimezone(timezone.utc)
 
 
-def usage_report(session: Session, municipality_code: str, year: int) -> UsageReport:
-    """The exact usage figures of one municipality's passes for ``year``.
-
-    Raises ``NotFound`` for an unknown municipality and ``ValidationFailed``
-    for a year outside 2000–2100. Read-only: run it in ``Database.read()``.
-    """
+def _check_year(year: int) -> None:
     if isinstance(year, bool) or not isinstance(year, int) or not YEAR_MIN <= year <= YEAR_MAX:
         raise ValidationFailed(f"year must be a whole number from {YEAR_MIN} to {YEAR_MAX}, not {year!r}")
-    municipality = get_municipality(session, municipality_code)
-    if session.get_bind().dialect.name == "postgresql":
-        # For this transaction only: the count(DISTINCT …) sorts of 300,000
-        # rows spill to disk with the default 4 MB; compiling these queries
-        # to machine code (JIT) takes longer than running them; and psycopg
-        # prepares a statement run often, after which PostgreSQL may switch
-        # to a generic plan that ignores which municipality and months are
-        # asked for. Planning afresh costs a millisecond.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    scheme = session.execute(
-        select(Scheme.valid_from, Scheme.valid_until).where(
-            Scheme.municipality_id == municipality.id, Scheme.year == year
-        )
-    ).first()
-    of_year = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year)
-    # Voided on the day, or taken back after payment by a settlement
-    # correction: either way the money went back onto the voucher.
-    # (NOT IN a small uncorrelated set: PostgreSQL hashes it and SQLite
+
+
+def _counted(municipality_id: int) -> ColumnElement[bool]:
+    """A redemption that counts: not voided on the day, not taken back after
+    payment by a settlement correction (either way the money went back onto
+    the voucher)."""
+    # NOT IN a small uncorrelated set: PostgreSQL hashes it and SQLite
     # indexes it once; a correlated NOT EXISTS made PostgreSQL scan the
-    # corrections once per redemption when it had never seen any.)
-    counted = Redemption.voided_at.is_(None) & Redemption.id.not_in(
-        select(SettlementCorrection.redemption_id).where(SettlementCorrection.municipality_id == municipality.id)
+    # corrections once per redemption when it had never seen any.
+    return Redemption.voided_at.is_(None) & Redemption.id.not_in(
+        select(SettlementCorrection.redemption_id).where(SettlementCorrection.municipality_id == municipality_id)
     )
 
-    # Children per age band, and with that the totals.
-    bands: list[AgeBandRow] = []
-    if scheme is not None:
+
+def _scheme_dates(session: Session, municipality_id: int, year: int) -> Row[tuple[date, date]] | None:
+    return session.execute(
+        select(Scheme.valid_from, Scheme.valid_until).where(Scheme.municipality_id == municipality_id, Scheme.year == year)
+    ).first()
+
+
+def _reach(session: Session, municipality_id: int, year: int, reference: date | None) -> Reach:
+    of_year = (ChildPass.municipality_id == municipality_id) & (ChildPass.year == year)
+    if reference is None:  # no scheme, so no passes either
+        bands = [AgeBandRow(label, lo, hi, 0, 0) for label, lo, hi in AGE_BANDS]
+    else:
         # Per pass of the year: has it a redemption that counts? (EXISTS:
         # one index look-up per pass on both databases, and no sorting of
         # redemptions.) Per child: any of its passes. Then per age band.
-        has_paid = exists(select(Redemption.id).where(Redemption.pass_id == ChildPass.id, counted))
+        has_paid = exists(select(Redemption.id).where(Redemption.pass_id == ChildPass.id, _counted(municipality_id)))
         per_pass = (
             select(ChildPass.child_id.label("child_id"), case((has_paid, 1), else_=0).label("used"))
             .where(of_year)
@@ -402,7 +489,7 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
         # a column: PostgreSQL would not match two renderings of a CASE with
         # bound parameters.
         banded = (
-            select(_age_band(scheme.valid_from).label("band"), per_child.c.used)
+            select(_age_band(reference).label("band"), per_child.c.used)
             .join(Child, Child.id == per_child.c.child_id)
             .subquery()
         )
@@ -415,8 +502,46 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
         bands = [AgeBandRow(label, lo, hi, *found.get(label, (0, 0))) for label, lo, hi in AGE_BANDS]
         if found.get(OTHER_BAND, (0, 0))[0]:
             bands.append(AgeBandRow(OTHER_BAND, None, None, *found[OTHER_BAND]))
-    else:
-        bands = [AgeBandRow(label, lo, hi, 0, 0) for label, lo, hi in AGE_BANDS]
+    return Reach(
+        eligible_children=sum(b.eligible_children for b in bands),
+        children_with_redemption=sum(b.children_with_redemption for b in bands),
+        by_age_band=tuple(bands),
+    )
+
+
+def reach(session: Session, municipality_code: str, year: int) -> Reach:
+    """The children reached in ``year`` and those who used the pass: the
+    usage report's headline figures, for the dashboard (one query)."""
+    _check_year(year)
+    municipality = get_municipality(session, municipality_code)
+    scheme = _scheme_dates(session, municipality.id, year)
+    return _reach(session, municipality.id, year, scheme.valid_from if scheme is not None else None)
+
+
+def usage_report(session: Session, municipality_code: str, year: int) -> UsageReport:
+    """The exact usage figures of one municipality's passes for ``year``.
+
+    Raises ``NotFound`` for an unknown municipality and ``ValidationFailed``
+    for a year outside 2000–2100. Read-only: run it in ``Database.read()``.
+    """
+    _check_year(year)
+    municipality = get_municipality(session, municipality_code)
+    if session.get_bind().dialect.name == "postgresql":
+        # For this transaction only: the count(DISTINCT …) sorts of 300,000
+        # rows spill to disk with the default 4 MB; compiling these queries
+        # to machine code (JIT) takes longer than running them; and psycopg
+        # prepares a statement run often, after which PostgreSQL may switch
+        # to a generic plan that ignores which municipality and months are
+        # asked for. Planning afresh costs a millisecond.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    scheme = _scheme_dates(session, municipality.id, year)
+    of_year = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year)
+    counted = _counted(municipality.id)
+
+    # Children per age band, and with that the totals.
+    reached = _reach(session, municipality.id, year, scheme.valid_from if scheme is not None else None)
 
     # Vouchers per category: who holds one, what is left on them.
     # What each voucher started with is what its issue transfer credited it,
@@ -559,10 +684,10 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
         municipality_name=municipality.name,
         year=year,
         reference_date=scheme.valid_from if scheme is not None else None,
-        eligible_children=sum(b.eligible_children for b in bands),
-        children_with_redemption=sum(b.children_with_redemption for b in bands),
+        eligible_children=reached.eligible_children,
+        children_with_redemption=reached.children_with_redemption,
         by_category=by_category,
-        by_age_band=tuple(bands),
+        by_age_band=reached.by_age_band,
         by_month=by_month,
         by_merchant=by_merchant,
         money=money,
@@ -591,9 +716,9 @@ def _decimal(value: object) -> object:
     return f"{value:.4f}".replace(".", ",") if isinstance(value, float) else value
 
 
-def usage_table(published: dict[str, Any], table: str) -> tuple[list[str], list[list[object]]]:
-    """One table of a published report as a CSV header and rows (amounts in euros)."""
-    p = published
+def usage_table(report: dict[str, Any], table: str) -> tuple[list[str], list[list[object]]]:
+    """One table of a report (``figures()`` or ``published()``) as a CSV header and rows (amounts in euros)."""
+    p = report
     if table == "summary":
         money = p["money"]
         rows: list[list[object]] = [
@@ -641,3 +766,10 @@ def usage_table(published: dict[str, Any], table: str) -> tuple[list[str], list[
             for m in p["by_merchant"]
         ]
     raise ValidationFailed(f"unknown table {table!r}: one of {', '.join(CSV_TABLES)}", errors={"table": ["unknown table"]})
+
+
+def publication_table(published: dict[str, Any], table: str) -> tuple[list[str], list[list[object]]]:
+    """One table of the publication version for CSV, the note that explains the
+    hidden cells as its first line: the file says what it is wherever it goes."""
+    header, rows = usage_table(published, table)
+    return [PUBLICATION_NOTE], [header, *rows]

@@ -1,8 +1,10 @@
 """``/admin/gebruik``: the usage report as a page with charts (admin and finance).
 
 Parse the year, one read-only call of the report, then only presentation:
-Dutch labels, and the same published numbers drawn as SVG and listed in
-tables. Nothing here computes a figure of its own.
+Dutch labels, and the same numbers drawn as SVG and listed in tables.
+Nothing here computes a figure of its own. ``/admin/gebruik`` shows the
+exact figures to the municipality's own staff; ``/admin/gebruik/publicatie``
+is the same page as it may be published outside it, small cells hidden.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from ..errors import ValidationFailed
 from ..money import format_euros
 from ..wallet.labels import CATEGORY_TITLES
 from . import charts
-from .usage import CSV_TABLES, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN, report_years, usage_report
+from .usage import CSV_TABLES, PUBLICATION_NOTE, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN, report_years, usage_report
 
 pages = Blueprint("reports_pages", __name__)
 
@@ -77,9 +79,9 @@ def _share_bars(rows: list[dict[str, Any]], title_of: Any, key: str) -> list[cha
 _BAND_TICKS = [(0, "0 %"), (25, "25 %"), (50, "50 %"), (75, "75 %"), (100, "100 %")]
 
 
-def usage_charts(p: dict[str, Any]) -> dict[str, Markup]:
-    """The page's charts, from the published report."""
-    hidden_note = f' Een groep van minder dan vijf kinderen staat er als "{SUPPRESSED}" zonder staaf.'
+def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, Markup]:
+    """The page's charts, from the report's figures or its publication version."""
+    hidden_note = f' Een groep van minder dan vijf kinderen staat er als "{SUPPRESSED}" zonder staaf.' if publication else ""
     months = p["by_month"]
     index = {m["month"][5:]: i for i, m in enumerate(months)}
     spans = []
@@ -152,9 +154,7 @@ def _year(today_year: int) -> int:
     return int(raw)
 
 
-@pages.get("/admin/gebruik")
-@requires("admin", "finance")
-def usage_page() -> str:
+def _usage_page(*, publication: bool) -> str:
     from ..web.app import get_db, get_settings
 
     actor = current_actor()
@@ -165,16 +165,19 @@ def usage_page() -> str:
     with get_db(current_app).read() as session:
         report = usage_report(session, code, year)
         years = sorted(set(report_years(session, code)) | {this_year, year}, reverse=True)
-    published = report.published()
+    shown = report.published() if publication else report.figures()
     return render_template(
         "reports/usage.html",
         active="usage",
-        r=published,
+        r=shown,
+        publication=publication,
+        publication_note=PUBLICATION_NOTE,
+        csv_path=f"/api/v1/municipalities/{code}/usage{'/publication' if publication else ''}.csv",
         municipality_name=report.municipality_name,
         reference_date=report.reference_date,
         year=year,
         years=years,
-        charts=usage_charts(published),
+        charts=usage_charts(shown, publication=publication),
         csv_tables=CSV_TABLES,
         usage_bands=[(band, USAGE_BAND_TITLES[band]) for band in USAGE_BANDS],
         category_title=category_title,
@@ -185,3 +188,15 @@ def usage_page() -> str:
         euro_text=euro_text,
         suppressed=SUPPRESSED,
     )
+
+
+@pages.get("/admin/gebruik")
+@requires("admin", "finance")
+def usage_page() -> str:
+    return _usage_page(publication=False)
+
+
+@pages.get("/admin/gebruik/publicatie")
+@requires("admin", "finance")
+def usage_publication_page() -> str:
+    return _usage_page(publication=True)

@@ -132,29 +132,7 @@ def test_a_child_outside_the_age_bands_is_counted_in_other(world):
 
 
 def test_a_redemption_taken_back_after_payment_counts_nowhere(world):
-    from datetime import datetime, timezone
-
-    from pasdienst.access.services import actor_for
-    from pasdienst.access.models import User
-    from pasdienst.redeem.models import Redemption
-    from pasdienst.settlement import services as settlement
-    from tests.access.helpers import make_user
-
-    creator, approver = (make_user(world.db, "finance", municipality=CODE) for _ in range(2))
-    moment = datetime(2027, 3, 2, 9, tzinfo=timezone.utc)
-    with world.db.transaction() as s:
-        batch = settlement.create_batch(
-            s, actor_for(s, s.get(User, creator.id)), CODE, until=date(2027, 3, 1), today=date(2027, 3, 2), now=moment
-        )
-    with world.db.transaction() as s:
-        settlement.approve_batch(s, actor_for(s, s.get(User, approver.id)), batch.id, now=moment)
-    with world.db.transaction() as s:
-        r1 = s.query(Redemption).filter(Redemption.amount_cents == 3000).one()  # Sanne's cheque in February
-        # In December, when the shop's later payments are waiting to be settled to take it back from.
-        settlement.correct_redemption(
-            s, actor_for(s, s.get(User, approver.id)), r1.id, reason="dubbel afgerekend",
-            now=datetime(2027, 12, 20, 9, tzinfo=timezone.utc),
-        )
+    world.take_back_sannes_cheque()
     r = report_of(world)
     assert (r.eligible_children, r.children_with_redemption) == (7, 3)  # Sanne no longer
     assert r.by_age_band[0] == AgeBandRow("0-3", 0, 3, eligible_children=2, children_with_redemption=0)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pasdienst.errors import ValidationFailed
 from pasdienst.reports import charts
 from pasdienst.reports.usage import (
+    PUBLICATION_NOTE,
     SUPPRESSED,
     AgeBandRow,
     CategoryRow,
@@ -96,7 +97,40 @@ def test_the_months_run_from_the_first_to_the_last_month_of_the_scheme():
     ] + [date(2028, 1, 1), date(2028, 2, 1), date(2028, 3, 1)]
 
 
-# -- hiding small cells -----------------------------------------------------------------
+# -- exact for the municipality's own staff ---------------------------------------------
+
+def test_the_staff_figures_are_exact_small_and_zero_counts_included():
+    f = make_report(eligible=(0, 1, 3), used=(0, 1, 2)).figures()
+    assert (f["eligible_children"], f["children_with_redemption"], f["usage_share"], f["usage_band"]) == (4, 3, 0.75, ">75")
+    assert [(b["eligible_children"], b["children_with_redemption"], b["usage_share"]) for b in f["by_age_band"]] == [
+        (0, 0, None), (1, 1, 1.0), (3, 2, 0.6667),  # nobody in a band: no share, and 0 is 0
+    ]
+    assert f["by_category"][1]["children_awarded"] == 4 and f["by_category"][1]["usage_share"] == 0.75
+    assert [m["children_with_redemption"] for m in f["by_month"]] == [3, 9]
+    assert [m["children_with_redemption"] for m in f["by_merchant"]] == [9, 2]
+    assert "publication" not in f
+    assert SUPPRESSED not in str(f)
+
+
+def test_the_staff_figures_and_the_publication_version_differ_only_in_the_hidden_cells():
+    report = make_report(eligible=(10, 20, 3), used=(5, 10, 2))
+    exact, published = report.figures(), report.published()
+    assert published.pop("publication") == {"min_children": 5, "note": PUBLICATION_NOTE}
+
+    def differences(a, b, path=""):  # noqa: ANN001, ANN202
+        if isinstance(a, dict):
+            return [d for k in a for d in differences(a[k], b[k], f"{path}.{k}")]
+        if isinstance(a, list):
+            return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+        return [] if a == b else [(path, b)]
+
+    assert set(exact) == set(published)
+    # every difference is a cell the publication hides (or the band of a hidden share)
+    assert all(value in (SUPPRESSED, None) for _, value in differences(exact, published))
+    assert (".by_category[1].children_awarded", SUPPRESSED) in differences(exact, published)
+
+
+# -- hiding small cells (the publication version) -------------------------------------
 
 def test_counts_of_children_under_five_are_hidden_and_so_are_their_shares():
     p = make_report(eligible=(10, 20, 3), used=(5, 10, 2)).published()

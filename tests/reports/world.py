@@ -115,6 +115,30 @@ class World:
         with self.db.transaction() as s:
             redemptions.void(s, till(self.merchants[merchant]), redemption_id, today=at.astimezone(_AMS).date(), now=at)
 
+    def take_back_sannes_cheque(self) -> None:
+        """R1 (Sanne's cheque in February) settled in March, then taken back
+        by a settlement correction in December, when the shop has later
+        payments waiting to take it back from."""
+        from pasdienst.access.models import User
+        from pasdienst.access.services import actor_for
+        from pasdienst.redeem.models import Redemption
+        from pasdienst.settlement import services as settlement
+        from tests.access.helpers import make_user
+
+        creator, approver = (make_user(self.db, "finance", municipality=CODE) for _ in range(2))
+        moment = utc(3, 2, 9)
+        with self.db.transaction() as s:
+            batch = settlement.create_batch(
+                s, actor_for(s, s.get(User, creator.id)), CODE, until=date(YEAR, 3, 1), today=date(YEAR, 3, 2), now=moment
+            )
+        with self.db.transaction() as s:
+            settlement.approve_batch(s, actor_for(s, s.get(User, approver.id)), batch.id, now=moment)
+        with self.db.transaction() as s:
+            r1 = s.query(Redemption).filter(Redemption.amount_cents == 3000).one()
+            settlement.correct_redemption(
+                s, actor_for(s, s.get(User, approver.id)), r1.id, reason="dubbel afgerekend", now=utc(12, 20, 9)
+            )
+
     def close_year(self) -> None:
         with self.db.transaction() as s:
             close_year(s, CODE, YEAR, today=date(YEAR + 1, 1, 2))
