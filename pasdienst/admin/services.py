@@ -348,7 +348,9 @@ def _history(
     """What happened to the child's passes, newest first; staff actions with who did them."""
     passes = list(passes)
     lines: list[HistoryLine] = []
-    entity_ids = [str(p.id) for p in passes]
+    # A pass's events name it by its pass number; events written before that
+    # named it by its row id, and the append-only log keeps them so.
+    entity_ids = [ref for p in passes for ref in (p.pass_number, str(p.id))]
     audited: dict[tuple[str, str], str] = {}
     events = session.execute(
         select(AuditEvent).where(
@@ -362,13 +364,13 @@ def _history(
     for p in passes:
         if p.generation == 1:
             lines.append(HistoryLine(p.created_at, f"Pas {p.pass_number} uitgegeven ({_BASIS_NL.get(p.award_basis, p.award_basis)})",
-                                     audited.get(("pass.issue", str(p.id)))))
+                                     _audited_by(audited, "pass.issue", p)))
         else:
             lines.append(HistoryLine(p.created_at, f"Vervangende pas {p.pass_number} gemaakt, tegoed overgezet",
-                                     audited.get(("pass.reissue", str(p.id)))))
+                                     _audited_by(audited, "pass.reissue", p)))
         if p.blocked_at is not None:
             lines.append(HistoryLine(p.blocked_at, f"Pas {p.pass_number} geblokkeerd: {p.block_reason}",
-                                     audited.get(("pass.block", str(p.id)))))
+                                     _audited_by(audited, "pass.block", p)))
         if p.expired_at is not None:
             lines.append(HistoryLine(p.expired_at, f"Pas {p.pass_number} verlopen"))
     for event in events:
@@ -381,6 +383,10 @@ def _history(
             lines.append(HistoryLine(r.voided_at, f"Betaling bon {r.receipt_no} geannuleerd door {r.merchant_name}"))
     lines.sort(key=lambda line: line.at, reverse=True)
     return lines
+
+
+def _audited_by(audited: dict[tuple[str, str], str], action: str, child_pass: ChildPass) -> str | None:
+    return audited.get((action, child_pass.pass_number)) or audited.get((action, str(child_pass.id)))
 
 
 def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, reason: str) -> ChildPass:
@@ -397,7 +403,7 @@ def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, rea
         blocked = block_pass(session, child_pass.pass_number, reason=reason)
     except PassStateConflict:
         raise PassStateConflict(f"Pas {child_pass.pass_number} is niet actief en kan niet worden geblokkeerd.") from None
-    record_audit(session, actor, "pass.block", "pass", blocked.id, before=before, after=blocked.audit_snapshot())
+    record_audit(session, actor, "pass.block", "pass", blocked.pass_number, before=before, after=blocked.audit_snapshot())
     return blocked
 
 
@@ -415,7 +421,7 @@ def reissue_child_pass(
             f"Pas {old.pass_number} is {_STATUS_NL.get(old.status, old.status)} en kan niet worden vervangen."
         ) from None
     record_audit(
-        session, actor, "pass.reissue", "pass", new.id,
+        session, actor, "pass.reissue", "pass", new.pass_number,
         before=before, after={**new.audit_snapshot(), "replaces": old.pass_number},
     )
     return new
@@ -1094,7 +1100,7 @@ def register_child_by_caseworker(
         session.flush()
     record_audit(session, actor, "child.register", "child", child.id, before=before, after=_child_snapshot(child))
     record_audit(
-        session, actor, "pass.issue", "pass", child_pass.id,
+        session, actor, "pass.issue", "pass", child_pass.pass_number,
         after={**child_pass.audit_snapshot(), "award_basis": child_pass.award_basis, "total_cents": total},
     )
     if cap is not None:

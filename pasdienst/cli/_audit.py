@@ -27,14 +27,14 @@ from ..wallet.yearend import YearEndResult
 
 def pass_blocked(session: Session, before: dict[str, Any], blocked: ChildPass) -> None:
     record_audit(
-        session, None, "pass.block", "pass", blocked.id,
+        session, None, "pass.block", "pass", blocked.pass_number,
         before=before, after=blocked.audit_snapshot(), municipality_id=blocked.municipality_id,
     )
 
 
 def pass_reissued(session: Session, old: dict[str, Any], new: ChildPass) -> None:
     record_audit(
-        session, None, "pass.reissue", "pass", new.id,
+        session, None, "pass.reissue", "pass", new.pass_number,
         before=old, after={**new.audit_snapshot(), "replaces": old["pass"]}, municipality_id=new.municipality_id,
     )
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from pasdienst.access.models import AuditEvent
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant
+from tests.access.helpers import OTHER_MUNICIPALITY, api_headers, login_as, make_merchant
 
 from .conftest import form_token, pass_id_of, post
 
@@ -33,6 +33,17 @@ def test_the_log_filters_on_action_group_actor_and_entity(app, client, db, world
     assert "dat bij dit filter past" in future
     today = client.get("/admin/auditlog?from=2000-01-01&to=2999-12-31").get_data(as_text=True)
     assert "pass.block" in today
+
+
+def test_a_pass_is_named_in_the_log_by_its_pass_number(client, db, world):
+    number = world.rows["T-1"].pass_id
+    login_as(client, "admin")
+    post(client, f"/admin/passen/{pass_id_of(number)}/blokkeren", {"reason": "kwijt"})
+    page = client.get(f"/admin/auditlog?entity_type=pass&entity_id={number}").get_data(as_text=True)
+    assert "pass.block" in page and f"pas {number}" in page
+    assert f"pas {pass_id_of(number)}<" not in page
+    events = client.get("/api/v1/municipalities/testdorp/audit-events", headers=api_headers(client)).get_json()
+    assert [e["entity_id"] for e in events if e["action"] == "pass.block"] == [number]
 
 
 def test_each_event_shows_before_and_after(client, db):

@@ -66,6 +66,7 @@ def test_a_caseworker_registers_a_child_and_issues_its_pass(app, client, db, wor
     assert registered.actor_email == issued.actor_email == worker.email
     assert registered.after["override_reason"] == VISIT["override_reason"] and "birth_date" not in registered.after
     assert issued.after["total_cents"] == FULL
+    assert issued.entity_id == new_pass.pass_number  # the pass number, never the row id
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert new_pass.pass_number in page and "Brief met deze pas afdrukken" in page and worker.email in page
 

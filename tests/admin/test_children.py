@@ -80,7 +80,7 @@ def test_blocking_a_pass_needs_a_reason_and_stops_it_at_once(client, db, world):
         assert blocked.status == "blocked" and blocked.block_reason == "kwijt, gemeld door moeder"
     event = last_event(db, "pass.block")
     assert event.before["status"] == "active" and event.after["status"] == "blocked"
-    assert event.entity_id == str(pass_id) and event.actor_email.startswith("admin")
+    assert event.entity_id == number and event.actor_email.startswith("admin")  # the pass number, never the row id
     page = client.get(child_page).get_data(as_text=True)
     assert "geblokkeerd" in page and "kwijt, gemeld door moeder" in page
     assert client.get(world.rows["T-1"].url.replace("https://pas.example.nl", "")).status_code == 409
@@ -99,7 +99,7 @@ def test_a_reissued_pass_carries_the_balance_and_the_old_one_stops(client, db, w
         report = verify(s)
     assert report.ok, report
     event = last_event(db, "pass.reissue")
-    assert event.entity_id == str(new.id) and event.after["replaces"] == world.rows["T-1"].pass_id
+    assert event.entity_id == new.pass_number and event.after["replaces"] == world.rows["T-1"].pass_id
     page = client.get(child_page).get_data(as_text=True)
     assert new.pass_number in page and "Brief met deze pas afdrukken" in page
     old_url = world.rows["T-1"].url.replace("https://pas.example.nl", "")
