@@ -9,17 +9,18 @@ sponsored, or by an account with the same sponsor.
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from sqlalchemy import func, select
 
+from pasdienst.access.errors import Unauthenticated
 from pasdienst.access.models import User
 from pasdienst.access.services import actor_for_email, authenticate, same_hands
-from pasdienst.access.errors import Unauthenticated
-from pasdienst.admin import requests
+from pasdienst.admin import requests, services
 from pasdienst.admin.errors import SecondAdminRequired
 from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest
-from pasdienst.admin import services
+from pasdienst.errors import Conflict
 from pasdienst.redeem.models import Merchant
 from tests.access.helpers import (
     TEST_PASSWORD,
@@ -363,7 +364,7 @@ def test_confirmations_take_effect_once_on_both_databases(db):
             requests.confirm_request(s, actor_for_email(s, asker.email), request.id)
         with db.transaction() as s:
             requests.confirm_request(s, actor_for_email(s, confirmer.email), request.id)
-        with db.transaction() as s, pytest.raises(Exception, match="al afgehandeld"):
+        with db.transaction() as s, pytest.raises(Conflict, match="al afgehandeld"):
             requests.confirm_request(s, actor_for_email(s, confirmer.email), request.id)
     with db.transaction() as s:
         assert authenticate(s, "nieuw@testdorp.example", password).sponsor_user_id == asker.id
@@ -414,3 +415,33 @@ def test_api_headers_session_post_also_answers_202(client, db):
     body = {"name": "Winkel", "categories": ["school"], "iban": NEW_IBAN}
     response = client.post("/api/v1/municipalities/testdorp/merchants", json=body, headers=api_headers(client))
     assert response.status_code == 202 and response.json["kind"] == "merchant.approve"
+
+
+@pytest.mark.money
+def test_two_admins_confirming_at_once_make_one_account(db):
+    asker = make_user(db, "admin")
+    confirmers = [make_user(db, "admin"), make_user(db, "admin")]
+    with db.transaction() as s:
+        request, _ = requests.request_account(s, actor_for_email(s, asker.email), "nieuw@testdorp.example", "finance")
+    actors = [_actor(db, user) for user in confirmers]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm(actor) -> None:  # noqa: ANN001
+        start.wait()
+        try:
+            with db.transaction() as s:
+                requests.confirm_request(s, actor, request.id)
+            outcomes.append("confirmed")
+        except Conflict as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=confirm, args=(actor,)) for actor in actors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["Dit verzoek is al afgehandeld.", "confirmed"]
+    with db.read() as s:
+        assert s.execute(select(func.count()).select_from(User).where(User.email == "nieuw@testdorp.example")).scalar_one() == 1
+    assert audit_count(db, "user.create_confirm") == 1
