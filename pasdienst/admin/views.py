@@ -32,6 +32,8 @@ from ..db import Database
 from ..errors import PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
 from ..redeem.models import CATEGORIES
+from ..web import parsing
+from ..web.api import MAX_BIG_ID
 from ..web.extensions import limiter
 from ..wallet import labels, qr
 from ..wallet.children import rejected_rows
@@ -87,11 +89,6 @@ def _today():  # noqa: ANN202
 
 def _form(name: str) -> str:
     return (request.form.get(name) or "").strip()
-
-
-def _int_form(name: str) -> int | None:
-    value = _form(name)
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], target: str) -> ResponseReturnValue:
@@ -633,7 +630,13 @@ def request_reject(request_id: int) -> ResponseReturnValue:
 
 def _year_arg(default: int) -> int:
     raw = (request.values.get("year") or "").strip()
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else default
+    if not raw:
+        return default
+    year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    if year is None:
+        # Not the default instead: a limit set "for" a mistyped year would land on this year.
+        raise ValidationFailed(f"Kies een jaar van {parsing.YEAR_MIN} tot en met {parsing.YEAR_MAX}.")
+    return year
 
 
 @bp.get("/admin/consulenten")
@@ -666,11 +669,13 @@ def caseworker_cap() -> ResponseReturnValue:
 # -- audit log ---------------------------------------------------------------
 
 def _day(raw: str) -> datetime | None:
-    """A ``YYYY-MM-DD`` from a date field as the start of that day in Amsterdam."""
-    try:
-        return datetime.combine(datetime.strptime(raw, "%Y-%m-%d").date(), time.min, AMSTERDAM)
-    except ValueError:
+    """A ``YYYY-MM-DD`` from a date field as the start of that day in Amsterdam (None if empty)."""
+    if not raw:
         return None
+    found = parsing.day(raw)
+    if found is None:
+        raise ValidationFailed(f"Vul een datum in als JJJJ-MM-DD, tussen {parsing.YEAR_MIN} en {parsing.YEAR_MAX}.")
+    return datetime.combine(found, time.min, AMSTERDAM)
 
 
 @bp.get("/admin/auditlog")
@@ -681,9 +686,14 @@ def audit_log() -> ResponseReturnValue:
     filters = {name: (request.args.get(name) or "").strip() for name in ("action", "actor", "entity_type", "entity_id", "from", "to")}
     if filters["action"] not in {value for value, _ in AUDIT_GROUPS} and not filters["action"].replace(".", "").replace("_", "").isalnum():
         filters["action"] = ""
-    since = _day(filters["from"])
-    until = _day(filters["to"])
-    before_id = request.args.get("before", type=int)
+    try:
+        since = _day(filters["from"])
+        until = _day(filters["to"])
+    except ValidationFailed as exc:
+        # The filter says what is wrong rather than showing everything as if filtered.
+        return _page("access/audit_log.html", 422, events=[], filters=filters, groups=AUDIT_GROUPS, active="auditlog",
+                     older=None, error=exc.message)
+    before_id = parsing.whole_number(request.args.get("before"), low=1, high=MAX_BIG_ID)
     with _db().read() as session:
         events = audit_events(
             session, actor, actor.municipality_code, limit=100, before_id=before_id,
@@ -695,7 +705,7 @@ def audit_log() -> ResponseReturnValue:
     if len(events) == 100:
         older = "/admin/auditlog?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
     return _page("access/audit_log.html", events=events, filters=filters, groups=AUDIT_GROUPS, active="auditlog",
-                 older=older)
+                 older=older, error=None)
 
 
 # -- public: merchant signup and the accessibility statement ---------------------

@@ -16,6 +16,7 @@ from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..wallet.issuing import preview_issue
 from ..wallet.models import Scheme
+from ..web import parsing
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
 from .queue import JobQueue, Progress
@@ -139,8 +140,8 @@ def issue_preview() -> ResponseReturnValue:
     today = clock_today(_settings().today)
     with _db().read() as session:
         years = _scheme_years(session, actor.municipality_id)
-        wanted = request.args.get("jaar", "")
-        year = int(wanted) if wanted.isascii() and wanted.isdigit() and int(wanted) in years else None
+        wanted = parsing.whole_number(request.args.get("jaar"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+        year = wanted if wanted in years else None
         if year is None and years:
             current = [y for y in years if y >= today.year]
             year = current[0] if current else years[-1]

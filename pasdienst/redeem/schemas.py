@@ -7,7 +7,7 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from ..web.api import CONTROL, MAX_ID, Pattern
+from ..web.api import CONTROL, MAX_ID, NO_NUL, Pattern
 from .models import CATEGORIES
 
 # A redemption above this is a typo (an extra zero), not a purchase.
@@ -18,7 +18,7 @@ class ScanIn(ma.Schema):
     code = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=500),
-        metadata={"description": "The QR payload (the pass URL) or the typed code XXXX-XXXX-XXXX"},
+        metadata={"description": "The QR payload (the pass URL) or the typed code XXXX-XXXX-XXXX", **NO_NUL},
     )
 
 
@@ -57,7 +57,7 @@ class RedeemIn(ma.Schema):
     class Meta:
         openapi = {"oneOf": [{"required": ["amount_cents"]}, {"required": ["strips"]}]}
 
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=500), metadata=NO_NUL)
     voucher_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID))
     amount_cents = ma.fields.Integer(
         strict=True, validate=validate.Range(min=1, max=MAX_AMOUNT_CENTS), metadata={"description": "For budgets and cheques"}

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from ..access.web import current_actor, requires
 from ..clock import today as clock_today
 from ..errors import ValidationFailed
+from ..web import parsing
 from ..money import format_euros
 from ..wallet.labels import CATEGORY_TITLES
 from . import charts
@@ -149,9 +150,10 @@ def _year(today_year: int) -> int:
     raw = (request.args.get("year") or "").strip()
     if not raw:
         return today_year
-    if not raw.isdigit() or not YEAR_MIN <= int(raw) <= YEAR_MAX:
+    year = parsing.whole_number(raw, low=YEAR_MIN, high=YEAR_MAX)
+    if year is None:
         raise ValidationFailed(f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.")
-    return int(raw)
+    return year
 
 
 def _usage_page(*, publication: bool) -> str:

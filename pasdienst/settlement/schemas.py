@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
+
+from ..web.parsing import YEAR_MAX, YEAR_MIN
 
 
 class CreateBatchForm(ma.Schema):
     """``until``: the batch takes redemptions dated before this day (``YYYY-MM-DD``)."""
 
-    until = ma.fields.Date(required=True, format="%Y-%m-%d")
+    until = ma.fields.Date(
+        required=True, format="%Y-%m-%d", validate=ma.validate.Range(min=date(YEAR_MIN, 1, 1), max=date(YEAR_MAX, 12, 31))
+    )
 
     class Meta:
         unknown = ma.EXCLUDE

@@ -172,6 +172,9 @@ def create_batch(
     _ensure_finance(actor, municipality.id)
     if isinstance(until, datetime) or not isinstance(until, date):
         raise ValidationFailed("until must be a date (YYYY-MM-DD)")
+    if until.year < 2000:
+        # No redemption is that old, and year 1 cannot even be moved to UTC.
+        raise ValidationFailed(f"--until {until.isoformat()} is before 2000: no redemption is that old")
     if until > today:
         raise ValidationFailed(
             f"--until {until.isoformat()} is after today ({today.isoformat()}): a batch takes only days "

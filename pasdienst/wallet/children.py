@@ -212,7 +212,7 @@ def parse_income(text: str) -> int:
 
 
 def elfproef(bsn: str) -> bool:
-    if len(bsn) != 9 or not bsn.isdigit() or bsn == "000000000":
+    if len(bsn) != 9 or not (bsn.isascii() and bsn.isdigit()) or bsn == "000000000":
         return False
     total = sum(int(d) * w for d, w in zip(bsn[:8], range(9, 1, -1), strict=True)) - int(bsn[8])
     return total % 11 == 0
@@ -250,7 +250,7 @@ def _row(line: int, cells: dict[str, str], today: date) -> ChildRow:
     bsn = cells.get("bsn") or None
     if bsn is not None:
         bsn = re.sub(r"[\s.]", "", bsn)
-        if len(bsn) == 8 and bsn.isdigit():
+        if len(bsn) == 8 and bsn.isascii() and bsn.isdigit():
             bsn = "0" + bsn  # a spreadsheet dropped the leading zero
         if not elfproef(bsn):
             raise RowProblem("bsn_elfproef")

@@ -230,6 +230,14 @@ def parse_scheme(text: str) -> SchemeSpec:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemeInvalid(f"the scheme file is not valid TOML ({exc})", [f"file: {exc}"]) from None
+    except RecursionError:
+        # tomllib recurses into nested arrays and tables; no scheme nests more than three deep.
+        reason = "it nests arrays or tables too deeply"
+        raise SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [f"file: {reason}"]) from None
+    except ValueError:
+        # Python refuses to read an integer of more than 4,300 digits (not a TOMLDecodeError).
+        reason = "it holds a number with too many digits"
+        raise SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [f"file: {reason}"]) from None
     problems = _Problems()
     _unknown(raw, _TOP_KEYS, "", problems)
 

@@ -75,6 +75,10 @@ CONTROL = r"\x00-\x1f\x7f"
 LINE = rf"^[^{CONTROL}]*[^{CONTROL}{WHITESPACE}][^{CONTROL}]*$"
 #: Text of one or more lines: no control characters but tab and line breaks.
 LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+#: The rule every text in every request follows: no NUL. ``pasdienst.web.inputguard``
+#: enforces it before any view runs; ``metadata=NO_NUL`` on a field says so in
+#: the document (where no stricter ``Pattern`` does already).
+NO_NUL = {"pattern": r"^[^\x00]*$"}
 
 
 class _Converter(OpenAPIConverter):

@@ -13,7 +13,7 @@ from ..admin import views as admin_views
 from ..jobs import views as jobs_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
-from . import assets, errors, requestlog, extensions
+from . import assets, errors, extensions, inputguard, parsing, requestlog
 from ..redeem import api as redeem_api
 from ..redeem import views as redeem_views
 from ..settlement import views as settlement_views
@@ -30,6 +30,7 @@ SETTINGS_EXTENSION = "pasdienst.settings"
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=str(settings.instance_path.resolve()))
+    app.url_map.converters["int"] = parsing.IdConverter  # before any route is added
     app.config.update(
         SECRET_KEY=settings.secret_key,
         # Older keys keep verifying sessions after a rotation.
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)
     extensions.init_app(app, settings)
+    inputguard.init_app(app)  # after the limiter and CSRF: NUL, deep JSON, endless numbers
     access_views.register(app, app.extensions[API_EXTENSION])
     app.extensions[API_EXTENSION].register_blueprint(merchant_views.api)
     app.extensions[API_EXTENSION].register_blueprint(redeem_api.api)

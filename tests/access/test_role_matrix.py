@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import FloatConverter, IntegerConverter, Rule, UUIDConverter
 
 from pasdienst.access.models import ROLES
 from pasdienst.access.web import access_rule, is_public_rule
@@ -56,14 +56,13 @@ class Endpoint:
     def url(self, municipality: str) -> str:
         values: dict[str, object] = {}
         for name, converter in self.rule._converters.items():
-            kind = type(converter).__name__
             if name == self.scope:
                 values[name] = municipality
-            elif kind == "IntegerConverter":
+            elif isinstance(converter, IntegerConverter):
                 values[name] = 987654
-            elif kind == "UUIDConverter":
+            elif isinstance(converter, UUIDConverter):
                 values[name] = uuid.UUID(int=7)
-            elif kind == "FloatConverter":
+            elif isinstance(converter, FloatConverter):
                 values[name] = 1.5
             else:
                 values[name] = "onbekend"

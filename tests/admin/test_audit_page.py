@@ -29,9 +29,9 @@ def test_the_log_filters_on_action_group_actor_and_entity(app, client, db, world
     assert "pass.block" in mine and "merchant.status" in mine and "merchant.create" not in mine
     one = client.get(f"/admin/auditlog?entity_type=merchant&entity_id={merchant_id}").get_data(as_text=True)
     assert "merchant.status" in one and "merchant.create" in one and "pass.block" not in one
-    future = client.get("/admin/auditlog?from=2999-01-01").get_data(as_text=True)
+    future = client.get("/admin/auditlog?from=2099-01-01").get_data(as_text=True)
     assert "dat bij dit filter past" in future
-    today = client.get("/admin/auditlog?from=2000-01-01&to=2999-12-31").get_data(as_text=True)
+    today = client.get("/admin/auditlog?from=2000-01-01&to=2100-12-31").get_data(as_text=True)
     assert "pass.block" in today
 
 
