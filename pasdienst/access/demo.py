@@ -32,6 +32,9 @@ DEMO_MERCHANTS = (
 #: login, role, password
 DEMO_STAFF = (
     ("beheer@demodorp.example", "admin", "demo-beheer-1"),
+    # A new admin or finance account, a new password for one and a merchant's
+    # approval need a second admin too (/admin/verzoeken).
+    ("beheer2@demodorp.example", "admin", "demo-beheer-2"),
     ("financien@demodorp.example", "finance", "demo-financien-1"),
     # Settlement needs a second pair of eyes: another finance user approves.
     ("financien2@demodorp.example", "finance", "demo-financien-2"),

@@ -156,8 +156,9 @@ class ReturnResult:
 
 
 def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datetime | None = None) -> ReturnResult:
-    """A second finance user confirms a recorded return: the money goes back to
-    the merchants' payables and their redemptions wait for the next batch."""
+    """A second finance user, another person too (``access.services.same_hands``),
+    confirms a recorded return: the money goes back to the merchants' payables
+    and their redemptions wait for the next batch."""
     entry, batch = _own_return(session, actor, return_id)
     if entry.status == RETURN_CONFIRMED:
         return ReturnResult(entry, False)

@@ -249,7 +249,8 @@ def _return_step(batch_id: int, work, success) -> ResponseReturnValue:  # noqa: 
 def return_request(batch_id: int) -> ResponseReturnValue:
     raw = (request.form.get("merchant_id") or "").strip()
     merchant_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
-    if raw not in ("", "alle") and merchant_id is None:
+    # Only an explicit choice returns every payment of the batch.
+    if raw != "alle" and merchant_id is None:
         flash("Kies de aanbieder van wie de betaling terugkwam, of alle betalingen.", "error")
         return redirect(_batch_url(batch_id))
     reason = request.form.get("reason") or ""

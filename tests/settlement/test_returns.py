@@ -336,3 +336,27 @@ def test_finance_records_and_a_colleague_confirms_a_return_in_the_browser(world)
     assert lines(world, other.id) == {world.merchants["mode"]: (1, 7500)}
     # A return is acted on from its own batch's page only.
     assert post(checker, f"/finance/afrekeningen/{other.id}/terugboekingen/{return_id}/bevestigen").status_code == 404
+
+
+def test_the_page_returns_every_payment_only_when_asked_explicitly(world):
+    from pasdienst.web.app import create_app
+    from tests.access.helpers import login_as
+
+    from .test_finance_pages import post
+
+    a_month(world)
+    batch = create(world)
+    approve(world, batch.id)
+    app = create_app(world.settings, db=world.db)
+    app.config.update(TESTING=True)
+    client = app.test_client()
+    login_as(client, world.finance)
+    page_url = f"/finance/afrekeningen/{batch.id}"
+    for chosen in ("", "12abc", "٣"):
+        post(client, f"{page_url}/terugboekingen", merchant_id=chosen, reason="rekening opgeheven")
+        assert "Kies de aanbieder van wie de betaling terugkwam" in client.get(page_url).get_data(as_text=True)
+    with world.db.read() as s:
+        assert s.execute(select(func.count()).select_from(SettlementReturn)).scalar_one() == 0
+    post(client, f"{page_url}/terugboekingen", merchant_id="alle", reason="bestand geweigerd")
+    with world.db.read() as s:
+        assert s.execute(select(SettlementReturn.merchant_id)).scalar_one() is None

@@ -106,9 +106,12 @@ def downgrade() -> None:
 _SQLITE_ITEM_FROZEN = """CREATE TRIGGER settlement_item_frozen BEFORE DELETE ON settlement_item
        WHEN (SELECT status FROM settlement_batch WHERE id = OLD.batch_id) <> 'draft'{returned}
        BEGIN SELECT RAISE(ABORT, 'settlement_item of a batch that is no longer a draft cannot change'); END"""
+# Both look-ups by key whatever sqlite_stat1 says (tests/settlement/test_trigger_plans.py):
+# the redemption by its rowid, the returned line through its index.
 _SQLITE_RETURNED = """
-        AND NOT EXISTS (SELECT 1 FROM settlement_returned_line rl JOIN redemption r ON r.id = OLD.redemption_id
-                        WHERE rl.batch_id = OLD.batch_id AND rl.merchant_id = r.merchant_id)"""
+        AND NOT EXISTS (SELECT 1 FROM settlement_returned_line INDEXED BY ix_settlement_returned_line_batch_id_merchant_id
+                        WHERE batch_id = OLD.batch_id
+                          AND merchant_id = (SELECT merchant_id FROM redemption WHERE id = OLD.redemption_id))"""
 
 # PostgreSQL keeps 0010's shape: one keyed probe per batch, index paths only
 # (enable_seqscan off), so cancelling a draft of a million items stays one
