@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,8 @@ from ..settlement import claims as settlement_claims
 from ..errors import NotFound, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
-from ..wallet.models import ChildPass, Voucher
+from ..wallet.lifecycle import follow_child
+from ..wallet.models import ACTIVE, ChildPass, Voucher
 from ..wallet.services import check_usable, resolve_pass
 from .errors import (
     IdempotencyKeyReused,
@@ -239,6 +240,27 @@ _CONTEXT_LOCKED = _CONTEXT.add_columns(func.pg_try_advisory_xact_lock(bindparam(
 
 _INSERT_REDEMPTION = insert(_redemptions).returning(_redemptions.c.id)
 
+#: Lock order (docs/ARCHITECTURE.md): voucher accounts, then the pass. A
+#: block or reissue locks the pass's voucher accounts before it changes the
+#: pass, so once the debit holds the voucher's account none is half done,
+#: and a statement started after it sees one that committed meanwhile. On
+#: PostgreSQL the redemption's INSERT is such a statement: it also returns
+#: the pass's status (no extra round trip), and a pass no longer active
+#: refuses the redemption (``_check_pass_now``). No lock is taken on the pass
+#: (a shared one would let a stream of tills starve a block); the reference
+#: the row adds takes KEY SHARE, which the NO KEY UPDATE of a block or
+#: reissue does not wait for. SQLite's writers take turns: nothing to re-read.
+_INSERT_REDEMPTION_PG = insert(_redemptions).returning(
+    _redemptions.c.id,
+    # Spelled out: SQLAlchemy does not correlate a subquery in RETURNING.
+    literal_column("(SELECT wallet_pass.status FROM wallet_pass WHERE wallet_pass.id = redemption.pass_id)").label(
+        "pass_status"
+    ),
+)
+_PASS_NOW = select(_passes.c.status, _passes.c.valid_from, _passes.c.valid_until).where(
+    _passes.c.id == bindparam("pass_id")
+)
+
 
 def _lock_id(merchant_id: int, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"redeem:{merchant_id}:{key}".encode()).digest()[:8], "big", signed=True)
@@ -281,6 +303,17 @@ class _PassState:
     status: str
     valid_from: date
     valid_until: date
+
+
+def _check_pass_now(session: Session, pass_id: int, today: date) -> None:
+    """Refuse, as ``check_usable`` does, a pass blocked or replaced while this
+    redemption waited for its voucher's account (``_PASS_NOW``). SQLite's
+    write lock, held since ``BEGIN IMMEDIATE``, already keeps a block or
+    reissue out: ``_CONTEXT`` read the pass current there."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_PASS_NOW, {"pass_id": pass_id}).one()
+        check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]
 
 
 def _names_pass(settings: Settings, code: str, handle: str, code_hash: str) -> bool:
@@ -389,15 +422,19 @@ def redeem(
                 now=now,
             )
         except ledger.InsufficientFunds as exc:
+            # A reissue that moved the balance away while we waited: say why.
+            _check_pass_now(session, found.voucher_pass_id, today)
             raise InsufficientBalance(
                 f"the voucher holds {exc.balance} cents, {amount} requested", balance_cents=exc.balance
             ) from None
         balance_after = posted.balances[found.voucher_account_id]
         strips_left = _strips_left(found.voucher_kind, found.voucher_strip_value_cents, balance_after)
         receipt_no = _receipt_no()
+        conn = session.connection()
+        postgresql = conn.dialect.name == "postgresql"
         try:
-            redemption_id = session.connection().execute(
-                _INSERT_REDEMPTION,
+            inserted = conn.execute(
+                _INSERT_REDEMPTION_PG if postgresql else _INSERT_REDEMPTION,
                 {
                     "municipality_id": found.municipality_id,
                     "merchant_id": found.id,
@@ -414,20 +451,26 @@ def redeem(
                     "request_hash": fingerprint,
                     "created_at": posted.created_at,
                 },
-            ).scalar_one()
+            ).one()
         except IntegrityError as exc:
             if "idempotency_key" not in str(exc.orig):
                 raise
             # A twin committed between our look-up's snapshot and taking its
             # lock: this attempt rolls back whole, and a retry reads its answer.
             raise RequestInProgress("a request with this Idempotency-Key was just processed; retry to read it") from None
+        redemption_id = inserted.id
+        if postgresql and inserted.pass_status != ACTIVE:
+            # Blocked or reissued while the debit waited for the account
+            # (lock order above): refused, and the transaction rolls back.
+            _check_pass_now(session, found.voucher_pass_id, today)
         return RedemptionResult(redemption_id, receipt_no, amount, balance_after, strips_left, posted.created_at, False)
 
 
 # -- void ----------------------------------------------------------------------
 
 def void(session: Session, actor: Actor, redemption_id: int, *, today: date, now: datetime | None = None) -> Redemption:
-    """Undo a redemption the same day, by a reversal transfer."""
+    """Undo a redemption the same day, by a reversal transfer; the money
+    follows the child to the current pass (``wallet.lifecycle.follow_child``)."""
     merchant = merchant_of(session, actor)
     # Locked (PostgreSQL), so a twin void waits here and then sees it voided.
     # NO KEY UPDATE: a settlement batch claiming the row only needs KEY SHARE.
@@ -448,6 +491,10 @@ def void(session: Session, actor: Actor, redemption_id: int, *, today: date, now
         session, redemption.transfer_id, reference=f"void {redemption.receipt_no}", now=now or clock_now(today)
     )
     moment = reversal.created_at
+    # Onto the child's current pass, should this one have been reissued.
+    follow_child(
+        session, redemption.voucher_id, redemption.amount_cents, reference=f"void {redemption.receipt_no}", now=moment
+    )
     # Guarded against a second void; a batch cannot take it meanwhile (the lock above).
     done = session.execute(
         update(Redemption)

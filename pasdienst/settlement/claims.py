@@ -5,7 +5,8 @@ Kept apart from ``services`` so that ``redeem`` can ask "is this redemption
 in a batch?" without importing the settlement services (which import redeem).
 
 The lock: creating or cancelling a batch takes a municipality's settlement
-lock exclusively, a void takes it shared. A void therefore either finishes
+lock exclusively (so do approval, corrections and year end), a void takes it
+shared. A void therefore either finishes
 before a batch reads the redemptions (and the batch skips the voided one) or
 starts after the batch committed (and sees it is claimed); without it, on
 PostgreSQL, both could read the other's row before it changed. SQLite needs

@@ -60,8 +60,9 @@ from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant, Redemption
-from ..wallet.models import EXPIRED, ChildPass, Voucher
 from .. import faults
+from ..wallet.lifecycle import follow_child
+from ..wallet.models import Voucher
 from .claims import batch_of, lock_municipality
 from .errors import CorrectionRefused, FourEyes, NothingToSettle, WrongState
 from .models import (
@@ -766,8 +767,10 @@ def correct_redemption(
 
     The ledger transfer of the redemption is reversed: the voucher gets the
     money back and the merchant's payable is reduced; the next batch nets
-    the amount off the merchant's line. Merchant payables never go below
-    zero, so the merchant must have at least that much waiting to be settled
+    the amount off the merchant's line. The money follows the child: onto
+    the current pass when the pass was reissued, back to the fund when its
+    year is closed (``wallet.lifecycle.follow_child``). Merchant payables
+    never go below zero, so the merchant must have at least that much waiting to be settled
     (outside draft batches, and not counting today's redemptions, which the
     till can still void); otherwise the correction is refused, saying so,
     and the refund has to be settled outside pasdienst or wait for new
@@ -800,9 +803,6 @@ def correct_redemption(
             else f"redemption {redemption.id} is not settled yet: only a settled redemption is corrected "
             "(the merchant can void it on the day it was made)"
         )
-    pass_status = session.execute(select(ChildPass.status).where(ChildPass.id == redemption.pass_id)).scalar()
-    if pass_status == EXPIRED:
-        raise CorrectionRefused("the pass has expired and its year is closed: the money cannot go back onto it")
     merchant = session.get(Merchant, redemption.merchant_id)
     assert merchant is not None and merchant.account_id is not None
     now = now or now_utc()
@@ -821,6 +821,10 @@ def correct_redemption(
     reversal = ledger.reverse(
         session, redemption.transfer_id, reference=f"correction {redemption.receipt_no}",
         idempotency_key=f"correction:{redemption.id}", now=now,
+    )
+    # Onto the child's current pass, or back to the fund once the year is closed.
+    follow_child(
+        session, redemption.voucher_id, redemption.amount_cents, reference=f"correction {redemption.receipt_no}", now=now
     )
     correction = SettlementCorrection(
         municipality_id=redemption.municipality_id, merchant_id=merchant.id, redemption_id=redemption.id,

@@ -12,7 +12,7 @@ from .. import books
 from ..ledger.models import Account
 from ..ledger.verify import Problem, register_check
 from ..municipalities.models import Municipality
-from .models import EXPIRED, PUNCHCARD, ChildPass, Voucher
+from .models import EXPIRED, PUNCHCARD, REPLACED, ChildPass, Voucher
 
 
 @register_check("wallet_voucher_accounts")
@@ -46,10 +46,7 @@ def whole_strips(session: Session) -> list[Problem]:
 
 @register_check("wallet_expired_passes_empty")
 def expired_passes_empty(session: Session) -> list[Problem]:
-    """Expired passes hold no money: year end returned it to the fund.
-
-    (Replaced passes are not checked: a redemption voided after a reissue
-    rightly credits the voucher it was taken from.)"""
+    """Expired passes hold no money: year end returned it to the fund."""
     bad = session.execute(
         select(Voucher.id)
         .join(ChildPass, ChildPass.id == Voucher.pass_id)
@@ -58,3 +55,17 @@ def expired_passes_empty(session: Session) -> list[Problem]:
         .order_by(Voucher.id)
     ).scalars().all()
     return [Problem("wallet_expired_passes_empty", "vouchers of expired passes that still hold money", [str(i) for i in bad])] if bad else []
+
+
+@register_check("wallet_replaced_passes_empty")
+def replaced_passes_empty(session: Session) -> list[Problem]:
+    """Replaced passes hold no money: a reissue carried it over, and what a
+    void or correction gives back later follows the child to the current pass."""
+    bad = session.execute(
+        select(Voucher.id)
+        .join(ChildPass, ChildPass.id == Voucher.pass_id)
+        .join(Account, Account.id == Voucher.account_id)
+        .where(ChildPass.status == REPLACED, Account.balance != 0)
+        .order_by(Voucher.id)
+    ).scalars().all()
+    return [Problem("wallet_replaced_passes_empty", "vouchers of replaced passes that still hold money", [str(i) for i in bad])] if bad else []

@@ -5,16 +5,28 @@ before it touches the database; only then does it look the pass up, by its
 handle or by the keyed hash of the code. Which generation is current is the
 database's to say: a replaced pass is unknown from then on (``invalid_code``),
 a blocked one is ``pass_blocked``, one outside its dates ``pass_expired``.
+
+Lock order (docs/ARCHITECTURE.md): voucher accounts in ascending id order,
+then the pass row. Block and reissue lock all the pass's voucher accounts
+before they change the pass; a till debits one account (the ledger's guarded
+update locks it) and then reads the pass again; a void or correction holds
+the account it gave the money back to before it reads where the child's
+pass is now. Whoever holds a voucher's account therefore never meets a half
+done block or reissue of its pass, and nobody waits for an account while
+holding a pass another is waiting for. (SQLite: writers take turns anyway.)
+
+Money follows the child: what a void or a correction gives back lands on the
+child's current pass (``follow_child``), never on a replaced one.
 """
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import books
+from .. import books, ledger
 from ..clock import now_utc
 from ..config import Settings
 from ..errors import ValidationFailed
@@ -55,7 +67,11 @@ def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> C
         raise ValidationFailed(f"{pass_ref!r} is not a pass number such as KP-2027-000123")
     query = select(ChildPass).where(ChildPass.id == pass_id)
     if for_update:
-        query = query.with_for_update()
+        # NO KEY UPDATE, the lock an UPDATE of the status takes anyway: not
+        # FOR UPDATE, which would wait for every till's redemption row
+        # referring to the pass (KEY SHARE). ``populate_existing``: a copy
+        # loaded before the lock (the audit's "before") may be stale by now.
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = session.execute(query).scalar_one_or_none()
     if found is None or (year is not None and found.year != year):
         raise PassNotFound(f"no pass {pass_ref}")
@@ -114,6 +130,9 @@ def block_pass(session: Session, pass_ref: str, *, reason: str) -> ChildPass:
     if len(reason) > 500:
         raise ValidationFailed("a block reason is at most 500 characters")
     child_pass = find_pass(session, pass_ref)
+    # The accounts first, then the pass (lock order): a till debiting one of
+    # them finishes first, and one arriving later reads the pass blocked.
+    _lock_accounts(session, child_pass.id)
     changed = session.execute(
         update(ChildPass)
         .where(ChildPass.id == child_pass.id, ChildPass.status == ACTIVE)
@@ -133,7 +152,12 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     stop working. Each voucher's remaining balance (or strips) moves to a new
     voucher by a ``carry_over`` transfer; the old vouchers stay as history.
     """
-    old = find_pass(session, pass_ref, for_update=True)
+    target = find_pass(session, pass_ref)
+    # The accounts first, then the pass (lock order): a redemption racing the
+    # reissue either lands before (and is carried over net) or, having waited
+    # for the account, reads the pass replaced and is refused.
+    balances = _lock_accounts(session, target.id)
+    old = find_pass(session, str(target.id), for_update=True)
     if old.status not in (ACTIVE, BLOCKED):
         raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued")
     if today > old.valid_until:
@@ -141,16 +165,6 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     municipality = session.get(Municipality, old.municipality_id)
     assert municipality is not None
     vouchers = session.execute(select(Voucher).where(Voucher.pass_id == old.id).order_by(Voucher.id)).scalars().all()
-    # Lock the balances we are about to move, so a redemption racing the
-    # reissue either lands before (and is carried net) or fails after.
-    balances = dict(
-        session.execute(
-            select(Account.id, Account.balance)
-            .where(Account.id.in_([v.account_id for v in vouchers]))
-            .order_by(Account.id)
-            .with_for_update()
-        ).all()
-    )
     plan = PlannedPass(
         child_id=old.child_id, scheme_id=old.scheme_id, year=old.year, generation=old.generation + 1,
         valid_from=old.valid_from, valid_until=old.valid_until,
@@ -170,6 +184,80 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     new = session.get(ChildPass, new_id)
     assert new is not None
     return new
+
+
+def _lock_accounts(session: Session, pass_id: int) -> dict[int, int]:
+    """Lock the pass's voucher accounts (ascending ids, as the ledger does);
+    their balances as now committed, by account id."""
+    return {
+        account_id: int(balance)
+        for account_id, balance in session.execute(
+            select(Account.id, Account.balance)
+            .join(Voucher, Voucher.account_id == Account.id)
+            .where(Voucher.pass_id == pass_id)
+            .order_by(Account.id)
+            .with_for_update(of=Account)
+        )
+    }
+
+
+_voucher_table = Voucher.__table__
+_pass_table = ChildPass.__table__
+_VOUCHER_AND_PASS = select(
+    _voucher_table.c.id, _voucher_table.c.account_id, _voucher_table.c.municipality_id,
+    _pass_table.c.id.label("pass_id"), _pass_table.c.year, _pass_table.c.status,
+).join(_pass_table, _pass_table.c.id == _voucher_table.c.pass_id)
+
+
+def follow_child(session: Session, voucher_id: int, amount: int, *, reference: str, now: datetime) -> str:
+    """Move ``amount`` cents that a void or correction has just given back to
+    voucher ``voucher_id`` (reversing a redemption onto it, which locked its
+    account) to where the child can use them:
+
+    * the voucher's pass is active or blocked: they stay (a blocked pass
+      carries them over when it is reissued);
+    * the pass was reissued, once or more: a ``carry_over`` to the matching
+      voucher of the child's current pass, as the reissue carried the rest;
+    * the year is closed (the pass, or its last reissue, expired): back to
+      the fund as year end returned the rest (``expire``, then ``return``).
+
+    Returns where they went: ``voucher``, ``carried`` or ``fund``.
+    """
+    conn = session.connection()
+    where = "voucher"
+    while True:
+        # Read with the voucher's account locked: a block or reissue of its
+        # pass locks that account first, so none is half done now.
+        here = conn.execute(_VOUCHER_AND_PASS.where(_voucher_table.c.id == voucher_id)).one()
+        if here.status == REPLACED:
+            # To the newest generation at once; should that be reissued
+            # while we wait for its account, the next round carries on.
+            successor = here
+            while successor.status == REPLACED:
+                successor = conn.execute(
+                    _VOUCHER_AND_PASS.where(_voucher_table.c.carried_from_id == successor.id)
+                ).one()
+            ledger.transfer(
+                session, kind=books.CARRY_OVER, source=here.account_id, destination=successor.account_id,
+                amount=amount, reference=f"{reference}: to {format_pass_number(successor.year, successor.pass_id)}",
+                now=now,
+            )
+            voucher_id, where = successor.id, "carried"
+            continue
+        if here.status == EXPIRED:
+            code = session.execute(select(Municipality.code).where(Municipality.id == here.municipality_id)).scalar_one()
+            expired = ledger.get_account(session, books.expired_key(code))
+            fund = ledger.get_account(session, books.fund_key(code))
+            ledger.transfer(
+                session, kind=books.EXPIRE, source=here.account_id, destination=expired.id, amount=amount,
+                reference=f"{reference}: year {here.year} closed, voucher {here.id}", now=now,
+            )
+            ledger.transfer(
+                session, kind=books.RETURN, source=expired.id, destination=fund.id, amount=amount,
+                reference=f"{reference}: year {here.year} closed, back to the fund", now=now,
+            )
+            return "fund"
+        return where
 
 
 def replaced_by(session: Session, child_pass: ChildPass) -> str | None:

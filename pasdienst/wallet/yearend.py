@@ -21,6 +21,7 @@ from ..ledger.models import Account
 from ..ledger.services import NewTransfer
 from ..money import format_euros
 from ..municipalities.services import get_municipality
+from ..settlement.claims import lock_municipality
 from .errors import PassStateConflict
 from .models import ACTIVE, BLOCKED, EXPIRED, ChildPass, Voucher
 from .schemes import get_scheme
@@ -55,6 +56,20 @@ def close_year(session: Session, municipality_code: str, year: int, *, today: da
             f"year end can run from {scheme.valid_until + timedelta(days=1)}"
         )
     now = now_utc()
+    # Voids and corrections give money back onto vouchers and then read
+    # whether the year is closed (wallet/lifecycle.py follow_child): they
+    # hold this lock, so each sees the year either open (and this run sweeps
+    # what it gave back) or closed (and it returns the money to the fund).
+    lock_municipality(session, municipality.id)
+    # The accounts, then the passes (lock order, docs/ARCHITECTURE.md).
+    holding = session.execute(
+        select(Voucher.id, Account.id, Account.balance)
+        .join(ChildPass, ChildPass.id == Voucher.pass_id)
+        .join(Account, Account.id == Voucher.account_id)
+        .where(ChildPass.municipality_id == municipality.id, ChildPass.year == year, Account.balance > 0)
+        .order_by(Account.id)
+        .with_for_update(of=Account)
+    ).all()
     expired = session.execute(
         update(ChildPass)
         .where(
@@ -65,14 +80,6 @@ def close_year(session: Session, municipality_code: str, year: int, *, today: da
         .values(status=EXPIRED, expired_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    holding = session.execute(
-        select(Voucher.id, Account.id, Account.balance)
-        .join(ChildPass, ChildPass.id == Voucher.pass_id)
-        .join(Account, Account.id == Voucher.account_id)
-        .where(ChildPass.municipality_id == municipality.id, ChildPass.year == year, Account.balance > 0)
-        .order_by(Account.id)
-        .with_for_update(of=Account)
-    ).all()
     total = sum(int(balance) for _vid, _aid, balance in holding)
     if holding:
         expired_account = ledger.get_account(session, books.expired_key(municipality.code))
