@@ -11,7 +11,8 @@ Everything that differs between SQLite and PostgreSQL lives here:
   turns. Read-only work uses ``Database.read()`` which begins
   deferred so page views do not queue behind writers (WAL lets them read).
 * PostgreSQL runs through psycopg 3; an optional schema (used by the tests)
-  goes onto the ``search_path``.
+  goes onto the ``search_path``. A pooled connection drops its cached plans
+  every ``REPLAN_EVERY`` transactions (``_replan_now_and_then``).
 
 Services never commit: they take a session, flush, and the caller (a request,
 a CLI command, a test) owns the transaction through ``Database.transaction()``.
@@ -105,6 +106,47 @@ def _prepare_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: A pooled PostgreSQL connection plans afresh after this many transactions,
+#: or after this many seconds, whichever comes first.
+REPLAN_EVERY = 1000
+REPLAN_AFTER_SECONDS = 60.0
+
+
+def _replan_now_and_then(engine: Engine) -> None:
+    """Make each pooled PostgreSQL connection drop its cached plans now and then.
+
+    A connection keeps the plans it made for prepared statements, for the
+    foreign-key checks PostgreSQL runs itself and for trigger functions, and
+    makes them again only when the statistics of a table it reads change.
+    Made from the statistics of a young database, the check of a foreign key
+    into ``ledger_transfer`` was a scan of the whole table, and stayed one on
+    every transfer as the table grew (docs/benchmarks.md, "The ledger as it
+    grows"). ``DISCARD PLANS`` every thousand transactions or every minute
+    makes the plans fit the tables' size again (the planner reads the size
+    from the table itself, not from the statistics), for one planning round
+    each time. The ledger's own triggers do not depend on this: they take
+    their index whatever the plan's age (migration 0010).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _count(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is None:  # invalidated: a new connection starts afresh anyway
+            return
+        now = time.monotonic()
+        uses = record.info.get("pasdienst_transactions", 0) + 1
+        since = record.info.setdefault("pasdienst_planned_at", now)
+        if uses < REPLAN_EVERY and now - since < REPLAN_AFTER_SECONDS:
+            record.info["pasdienst_transactions"] = uses
+            return
+        record.info["pasdienst_transactions"] = 0
+        record.info["pasdienst_planned_at"] = now
+        try:
+            dbapi_conn.execute("DISCARD PLANS")
+            dbapi_conn.rollback()  # leave the connection idle, as the pool returned it
+        except Exception:  # noqa: BLE001 - a dead connection fails on its next use, as it would have
+            pass
+
+
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
@@ -138,6 +180,7 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False, **kw
         # their idempotency key).
         kwargs.setdefault("pool_recycle", 3600)
         engine = create_engine(parsed, echo=echo, connect_args=connect_args, **kwargs)
+        _replan_now_and_then(engine)
         _engines.add(engine)
         return engine
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:/// or postgresql+psycopg://")

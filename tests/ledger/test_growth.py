@@ -16,6 +16,7 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
+import pasdienst.db
 from pasdienst import ledger
 from pasdienst.ledger import NewTransfer
 from pasdienst.ledger.services import open_accounts
@@ -74,3 +75,26 @@ def test_sqlite_checks_seek_by_index_even_after_analyze_of_a_tiny_ledger(db):
         assert scanned == set() and "ix_ledger_posting_transfer_id" in sought
     finally:
         raw.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_pooled_connection_plans_afresh_so_its_foreign_key_checks_follow_the_ledger(db, monkeypatch):
+    monkeypatch.setattr(pasdienst.db, "REPLAN_EVERY", 50)
+    with db.transaction() as s:
+        world, wallet, shop = funded(s, 10_000)
+    tiny_statistics(db, "ledger_transfer", "ledger_posting", "ledger_account")
+    # PostgreSQL's own check that each posting's transfer exists gets its
+    # lasting plan on this tiny ledger: a scan of ledger_transfer.
+    for _ in range(6):
+        with db.transaction() as s:
+            ledger.transfer(s, kind="redeem", source=wallet, destination=shop, amount=1)
+    with db.transaction() as s:
+        ledger.post_many(s, [NewTransfer.move("topup", world, wallet, 1) for _ in range(5000)])
+    for _ in range(50):
+        with db.read() as s:
+            s.execute(text("SELECT 1"))
+    with db.transaction() as s:
+        ledger.transfer(s, kind="redeem", source=wallet, destination=shop, amount=1)
+        s.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))  # the deferred check runs now, in view
+        seen = scans(s, "ledger_transfer")
+    assert seen["ledger_transfer"] == (0, seen["ledger_transfer"][1]) and seen["ledger_transfer"][1] >= 2
