@@ -30,6 +30,7 @@ run with ``PASDIENST_TILL_RATE_LIMIT``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -274,47 +275,145 @@ def check(url: str, world: World, n: int) -> str:
             f"bare: {bare_count} rows, balances add up -> {state}")
 
 
+# -- CPU per request --------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def backend_pids(dsn: str, application_name: str) -> list[int]:
+    """The PostgreSQL backends of one app (``application_name`` in its connection string)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,))]
+
+
+@dataclass
+class App:
+    label: str
+    spec: str
+    env: dict[str, str]
+    pythonpath: str | None = None
+    cwd: Path | None = None
+    application_name: str | None = None
+
+
+def analyze(url: str) -> None:
+    """Statistics for the planner after loading, as autovacuum would take them."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 # -- one database -------------------------------------------------------------------
 
 def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, wrk: str, tmp: Path) -> dict[str, Load]:
     print(f"\n{name}: preparing {args.passes} passes ...", flush=True)
     world = prepare(url, args.passes, dialect, tmp / f"instance-{dialect}", args.merchants)
+    analyze(url)
     script = tmp / f"redeem-{dialect}.lua"
     passes = ", ".join(f'{{"{payload}", {vid}}}' for payload, vid in world.passes)
     script.write_text(LUA % {"passes": passes, "tokens": ", ".join(f'"{t}"' for t in world.tokens)})
-    results: dict[str, Load] = {}
     log = tmp / f"gunicorn-{dialect}.log"
-    product_env = {
-        "PASDIENST_DATABASE_URL": url,
-        "PASDIENST_SECRET_KEY": SECRET,
-        "PASDIENST_TODAY": TODAY.isoformat(),
-        "PASDIENST_INSTANCE_PATH": str(tmp / f"instance-{dialect}"),
-        "PASDIENST_TILL_RATE_LIMIT": "1000000 per minute",
-        "PASDIENST_RATELIMIT_STORAGE_URL": args.ratelimit_storage,
-    }
-    bare_env = {"BENCH_BARE_DIALECT": dialect, "BENCH_BARE_DSN": dsn}
+
+    def product_env(application_name: str) -> dict[str, str]:
+        tagged = url
+        if dialect == "postgresql":
+            tagged = f"{url}&application_name={application_name}"
+        return {
+            "PASDIENST_DATABASE_URL": tagged,
+            "PASDIENST_SECRET_KEY": SECRET,
+            "PASDIENST_TODAY": TODAY.isoformat(),
+            "PASDIENST_INSTANCE_PATH": str(tmp / f"instance-{dialect}"),
+            "PASDIENST_TILL_RATE_LIMIT": "1000000 per minute",
+            "PASDIENST_RATELIMIT_STORAGE_URL": args.ratelimit_storage,
+        }
+
+    apps = [App("pasdienst", "pasdienst.web.app:create_app()", product_env("bench_product"),
+                application_name="bench_product")]
+    apps.append(App("bare SQL", "bench_redeem:bare_app()",
+                    {"BENCH_BARE_DIALECT": dialect,
+                     "BENCH_BARE_DSN": f"{dsn}&application_name=bench_bare" if dialect == "postgresql" else dsn},
+                    pythonpath=str(Path(__file__).parent), application_name="bench_bare"))
+    if args.before:
+        before = Path(args.before).resolve()
+        apps.append(App("before", "pasdienst.web.app:create_app()",
+                        {**product_env("bench_before"), "PYTHONPATH": str(before)}, cwd=before,
+                        application_name="bench_before"))
     run_id = secrets.token_hex(3)
-    for label, spec, env, path in (
-        ("pasdienst", "pasdienst.web.app:create_app()", product_env, None),
-        ("bare SQL", "bench_redeem:bare_app()", bare_env, str(Path(__file__).parent)),
-    ):
-        with gunicorn(spec, env, workers=args.workers, log=log, pythonpath=path) as server:
-            base = server.url
-            drive(wrk, script, base, seconds=args.warmup, clients=args.clients, prefix=f"w-{run_id}-{label[0]}")
-            load = drive(wrk, script, base, seconds=args.seconds, clients=args.clients, prefix=f"r-{run_id}-{label[0]}")
-        results[label] = load
-        print(f"  {label:<10} {load.rps:8.0f} req/s   p50 {load.p50_ms:6.1f} ms   p99 {load.p99_ms:6.1f} ms   "
-              f"max {load.max_ms:6.1f} ms   {load.requests} requests, {load.errors} errors", flush=True)
-    ratio = results["pasdienst"].rps / results["bare SQL"].rps
-    print(f"  (load average now {os.getloadavg()[0]:.1f}: other work on the machine distorts both)", flush=True)
-    print(f"  ratio {ratio:.2f} (target >= 0.6)", flush=True)
+    rounds: dict[str, list[Load]] = {app.label: [] for app in apps}
+    cpu: dict[str, list[tuple[float, float]]] = {app.label: [] for app in apps}  # (worker, backend) s/request
+    with contextlib.ExitStack() as stack:
+        servers = {app.label: stack.enter_context(gunicorn(
+            app.spec, app.env, workers=args.workers, log=log, pythonpath=app.pythonpath, cwd=app.cwd)) for app in apps}
+        for app in apps:  # warm every worker up (connections, prepared statements)
+            drive(wrk, script, servers[app.label].url, seconds=args.warmup, clients=args.clients,
+                  prefix=f"w-{run_id}-{app.application_name}")
+        for r in range(args.rounds):
+            for app in apps:
+                server = servers[app.label]
+                workers = server.worker_pids()
+                backends = backend_pids(PLAIN_DSN[0], app.application_name) if dialect == "postgresql" else []
+                w0, b0 = cpu_seconds(workers), cpu_seconds(backends)
+                load = drive(wrk, script, server.url, seconds=args.seconds, clients=args.clients,
+                             prefix=f"r{r}-{run_id}-{app.application_name}")
+                w1, b1 = cpu_seconds(workers), cpu_seconds(backends)
+                done = max(load.requests, 1)
+                rounds[app.label].append(load)
+                cpu[app.label].append(((w1 - w0) / done, (b1 - b0) / done))
+                print(f"  round {r + 1} {app.label:<10} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
+                      f"p99 {load.p99_ms:6.1f} ms  max {load.max_ms:7.1f} ms  {load.requests} requests, "
+                      f"{load.errors} errors  (load average {os.getloadavg()[0]:.1f})", flush=True)
+    results = {}
+    print(f"  medians over {args.rounds} interleaved rounds:", flush=True)
+    for app in apps:
+        runs = rounds[app.label]
+        load = Load(median([x.rps for x in runs]), median([x.p50_ms for x in runs]), median([x.p99_ms for x in runs]),
+                    max(x.max_ms for x in runs), sum(x.requests for x in runs), sum(x.errors for x in runs))
+        results[app.label] = load
+        worker_ms = median([c[0] for c in cpu[app.label]]) * 1000
+        backend_ms = median([c[1] for c in cpu[app.label]]) * 1000
+        backend = f", PostgreSQL backend {backend_ms:.2f} ms" if dialect == "postgresql" else ""
+        print(f"  {app.label:<10} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  p99 {load.p99_ms:6.1f} ms  "
+              f"max {load.max_ms:7.1f} ms  {load.requests} requests, {load.errors} errors;  "
+              f"CPU per request: gunicorn workers {worker_ms:.2f} ms{backend}", flush=True)
+    product, bare = results["pasdienst"], results["bare SQL"]
+    print(f"  pasdienst / bare SQL: {product.rps / bare.rps:.2f}", flush=True)
+    if "before" in results:
+        print(f"  pasdienst / before: {product.rps / results['before'].rps:.2f}", flush=True)
     print("  " + check(url, world, args.passes), flush=True)
     return results
 
 
+PLAIN_DSN: list[str] = [""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=10, help="per round and app")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (A, B, C, A, B, C ...)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=5)
@@ -322,19 +421,19 @@ def main() -> None:
     parser.add_argument("--merchants", type=int, default=1,
                         help="spread the clients over this many merchants (tokens); 1: every till at one shop")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--before", metavar="WORKTREE",
+                        help="also serve the product from this git worktree (an earlier commit), in the same rounds")
     parser.add_argument("--ratelimit-storage", default="memory://",
                         help="PASDIENST_RATELIMIT_STORAGE_URL of the app, e.g. redis://127.0.0.1:6379 (default memory://)")
     args = parser.parse_args()
     wrk = ensure_wrk()
-    print(f"{args.clients} clients for {args.seconds:g} s (after {args.warmup:g} s warm-up), gunicorn with "
-          f"{args.workers} sync workers, {args.merchants} merchant(s), {os.cpu_count()} cores, rate-limit storage {args.ratelimit_storage}; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"{args.clients} clients, {args.rounds} interleaved rounds of {args.seconds:g} s per app (after "
+          f"{args.warmup:g} s warm-up), gunicorn with {args.workers} sync workers, {args.merchants} merchant(s), "
+          f"{os.cpu_count()} cores, rate-limit storage {args.ratelimit_storage}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-redeem-") as tmp_name:
         tmp = Path(tmp_name)
-        if args.only in (None, "sqlite"):
-            path = tmp / "sqlite" / "pasdienst.db"
-            run("SQLite", f"sqlite:///{path}", str(path), "sqlite", args, wrk, tmp)
         if args.only in (None, "postgresql"):
             from sqlalchemy.engine import make_url
 
@@ -342,7 +441,11 @@ def main() -> None:
                 # The bare app speaks to the driver directly: the same schema as a libpq DSN.
                 schema = make_url(url).query["options"].removeprefix("-csearch_path=")
                 plain = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+                PLAIN_DSN[0] = plain
                 run("PostgreSQL", url, f"{plain}?options=-csearch_path%3D{schema}", "postgresql", args, wrk, tmp)
+        if args.only in (None, "sqlite"):
+            path = tmp / "sqlite" / "pasdienst.db"
+            run("SQLite", f"sqlite:///{path}", str(path), "sqlite", args, wrk, tmp)
 
 
 if __name__ == "__main__":

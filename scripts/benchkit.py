@@ -92,16 +92,19 @@ def server_env(url: str, instance: Path, **extra: str) -> dict[str, str]:
 @contextmanager
 def gunicorn(
     app_spec: str, env: dict[str, str], *, workers: int, log: Path, pythonpath: str | None = None,
-    start_timeout: float = 30,
+    start_timeout: float = 30, cwd: Path | None = None,
 ) -> Iterator[Server]:
-    """Serve ``app_spec`` until the block ends; yields once ``/healthz`` answers."""
+    """Serve ``app_spec`` until the block ends; yields once ``/healthz`` answers.
+
+    ``cwd``: where gunicorn starts (``python -m`` puts it first on the path:
+    a git worktree of another commit serves that commit's product)."""
     port = free_port()
     args = [sys.executable, "-m", "gunicorn", "-c", "python:pasdienst.gunicorn_conf", "--workers", str(workers),
             "--bind", f"127.0.0.1:{port}"]
     if pythonpath:
         args += ["--pythonpath", pythonpath]
     with log.open("ab") as out:
-        proc = subprocess.Popen([*args, app_spec], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen([*args, app_spec], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=cwd or ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout

@@ -6,29 +6,41 @@ transaction of its own, after the refused one has rolled back.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import math
 import os
+import re
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
+from ..access.services import touch_token
 from ..access.web import current_actor, rate_limit_key, requires
+from ..clock import now_utc
 from ..clock import today as clock_today
 from ..config import ConfigError
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
-from ..web.api import MAX_BIG_ID, problems
-from ..web.extensions import limiter
+from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
+from ..web.extensions import csrf, limiter
 from . import redemptions
-from .schemas import DayOut, DayQuery, IdempotencyHeader, RedeemIn, RedemptionOut, ScanIn, ScanOut, VoidOut
+from .errors import RateLimited
+from .schemas import (
+    MAX_AMOUNT_CENTS, DayOut, DayQuery, IdempotencyHeader, RedeemIn, RedemptionOut, ScanIn, ScanOut, VoidOut,
+)
 
 api = Blueprint("redeem_api", __name__, url_prefix="/api/v1", description="Scan passes, redeem vouchers, void")
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 #: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
 #: ``PASDIENST_TILL_RATE_LIMIT`` overrides it, e.g. for a load test.
@@ -85,25 +97,85 @@ typed_code_limit = limiter.shared_limit(
 )
 
 
+@lru_cache(maxsize=8)
+def _limit_items(raw: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(raw))
+
+
+def _till_limited(scope: str) -> None:
+    """The till limit (``till_limit()``, per endpoint as ``@limiter.limit``
+    counted it): one increment in the limiter's storage (one Redis round
+    trip); the window is read only for a refused request's Retry-After."""
+    strategy = limiter.limiter
+    key = rate_limit_key()
+    for item in _limit_items(till_limit()):
+        if not strategy.hit(item, "pasdienst", key, scope):
+            reset = strategy.get_window_stats(item, "pasdienst", key, scope).reset_time
+            retry_after = min(item.get_expiry(), max(1, math.ceil(reset - time.time())))
+            raise RateLimited(f"too many requests from this till: at most {item}", retry_after=retry_after)
+
+
+@limiter.request_filter
+def _nothing_for_flask_limiter() -> bool:
+    """Skip flask-limiter's per-request work where it has no limit to
+    count: ``till_action`` counts the till limit itself, a void has no other
+    limit, and the typed-code limit of a redemption exempts QR codes."""
+    endpoint = request.endpoint
+    return endpoint == "redeem_api.void" or (endpoint == "redeem_api.redeem" and _not_typed())
+
+
+def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[[F], F]:
+    """The till's endpoints: the till limit first (before the access check,
+    so a flood is turned away before anything reads the database), then
+    ``fast`` if it takes the request (it answers None to leave it to the
+    view: a session, anything it does not vouch for), else the view with all
+    its layers. Exempt from the CSRF hook: ``@requires`` checks CSRF for
+    session callers itself, and a Bearer caller has no ambient credential."""
+
+    def decorate(view: F) -> F:
+        scope = f"{view.__module__}.{view.__name__}"
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _till_limited(scope)
+            if fast is not None:
+                answer = fast(*args, **kwargs)
+                if answer is not None:
+                    return answer
+            return view(*args, **kwargs)
+
+        csrf.exempt(scope)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _record_refusal(action: str, typed: bool, exc: PasdienstError, actor: Any, touch_token_id: int | None = None) -> None:
+    """Log a refused scan or redemption (never the code), in a transaction of its own."""
+    if exc.status >= 500 or exc.code in ("rate_limited", "request_in_progress"):
+        return
+    g.typed_code_failed = typed and exc.code == "invalid_code"
+    db, _, _ = _app_parts()
+    with db.transaction() as session:
+        redemptions.record_refusal(
+            session, actor, action=action, reason=exc.code, typed_code=g.typed_code_failed,
+            remote_addr=get_remote_address(),
+        )
+        if touch_token_id is not None:
+            touch_token(session, touch_token_id)
+
 def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
     """Run ``work``; log a refusal of it before passing the error on."""
     try:
         return work()
     except PasdienstError as exc:
-        if exc.status < 500 and exc.code not in ("rate_limited", "request_in_progress"):
-            g.typed_code_failed = typed and exc.code == "invalid_code"
-            db, _, _ = _app_parts()
-            with db.transaction() as session:
-                redemptions.record_refusal(
-                    session, current_actor(), action=action, reason=exc.code, typed_code=g.typed_code_failed,
-                    remote_addr=get_remote_address(),
-                )
+        _record_refusal(action, typed, exc, current_actor())
         raise
 
 
 @api.route("/scan", methods=["POST"])
+@till_action()
 @requires("merchant")
-@limiter.limit(till_limit, key_func=rate_limit_key)
 @typed_code_limit
 @api.arguments(ScanIn)
 @api.response(200, ScanOut)
@@ -127,9 +199,78 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
     return _refused("scan", typed, work)
 
 
+# -- the redemption's lean path ---------------------------------------------------
+#
+# A Bearer request with a QR code and a well-formed body (checked here by hand, to the
+# rules of RedeemIn and IdempotencyHeader, which still generate the OpenAPI
+# document and judge every other request) goes straight to
+# ``redemptions.redeem_now``, which resolves the token in the redemption's
+# own first statement. Anything else takes the view with all its layers, so
+# its answers (401 before 422, the messages of each field) stay as they were.
+
+_BEARER = re.compile(r"^[Bb][Ee][Aa][Rr][Ee][Rr] +(pd_[A-Za-z0-9_-]{43})[ \t]*$")
+_CONTROL_CHARS = re.compile(rf"[{CONTROL}]")
+
+
+def _lean_body(body: Any) -> tuple[str, int, int | None, int | None] | None:
+    if type(body) is not dict or len(body) != 3:
+        return None
+    code, voucher_id = body.get("code"), body.get("voucher_id")
+    if type(code) is not str or not 1 <= len(code) <= 500 or type(voucher_id) is not int or not 1 <= voucher_id <= MAX_ID:
+        return None
+    amount, strips = body.get("amount_cents"), body.get("strips")
+    if type(amount) is int and 1 <= amount <= MAX_AMOUNT_CENTS and "strips" not in body:
+        return code, voucher_id, amount, None
+    if type(strips) is int and 1 <= strips <= 100 and "amount_cents" not in body:
+        return code, voucher_id, None, strips
+    return None
+
+
+def _redeem_lean() -> Response | None:
+    header = request.headers.get("Authorization")
+    matched = _BEARER.match(header) if header and request.path.startswith("/api/") else None
+    key = request.headers.get("Idempotency-Key")
+    if matched is None or key is None or not 1 <= len(key) <= 200 or _CONTROL_CHARS.search(key):
+        return None
+    parsed = _lean_body(request.get_json(silent=True))
+    if parsed is None or looks_like_typed_code(parsed[0]):
+        return None  # a typed code also answers to the typed-code limits (flask-limiter's, per address)
+    code, voucher_id, amount_cents, strips = parsed
+    db, settings, today = _app_parts()
+    caller = redemptions.Caller(token_hash=hashlib.sha256(matched.group(1).encode()).hexdigest())
+    try:
+        result = redemptions.redeem_now(
+            db, caller, code=code, voucher_id=voucher_id, amount_cents=amount_cents, strips=strips,
+            idempotency_key=key, settings=settings, today=today,
+        )
+    except PasdienstError as exc:
+        actor = g.actor = caller.actor
+        if actor is not None and actor.role == "merchant":
+            stale = caller.token_needs_touch(now_utc())
+            _record_refusal("redeem", False, exc, actor, caller.token_id if stale else None)
+        raise
+    g.actor = caller.actor
+    return _redemption_response(result)
+
+
+def _redemption_response(result: redemptions.RedemptionResult) -> Response:
+    """``RedemptionOut`` of the result, as its schema would write it."""
+    body = {
+        "id": result.id,
+        "receipt_no": result.receipt_no,
+        "amount_cents": result.amount_cents,
+        "balance_after_cents": result.balance_after_cents,
+        "strips_left": result.strips_left,
+        "created_at": result.created_at.isoformat(),
+    }
+    response = current_app.response_class(json.dumps(body), status=201, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true" if result.replayed else "false"
+    return response
+
+
 @api.route("/redemptions", methods=["POST"])
+@till_action(_redeem_lean)
 @requires("merchant")
-@limiter.limit(till_limit, key_func=rate_limit_key)
 @typed_code_limit
 @api.arguments(IdempotencyHeader, location="headers")
 @api.arguments(RedeemIn)
@@ -147,26 +288,25 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
     actor = current_actor()
 
     def work() -> redemptions.RedemptionResult:
-        with db.transaction() as session:
-            return redemptions.redeem(
-                session,
-                actor,
-                code=body["code"],
-                voucher_id=body["voucher_id"],
-                amount_cents=body.get("amount_cents"),
-                strips=body.get("strips"),
-                idempotency_key=headers["idempotency_key"],
-                settings=settings,
-                today=today,
-            )
+        return redemptions.redeem_now(
+            db,
+            redemptions.Caller(actor=actor),
+            code=body["code"],
+            voucher_id=body["voucher_id"],
+            amount_cents=body.get("amount_cents"),
+            strips=body.get("strips"),
+            idempotency_key=headers["idempotency_key"],
+            settings=settings,
+            today=today,
+        )
 
     result = _refused("redeem", looks_like_typed_code(body["code"]), work)
     return result, 201, {"Idempotent-Replayed": "true" if result.replayed else "false"}
 
 
 @api.route(f"/redemptions/<int(min=1, max={MAX_BIG_ID}):redemption_id>/void", methods=["POST"])
+@till_action()
 @requires("merchant")
-@limiter.limit(till_limit, key_func=rate_limit_key)
 @api.response(200, VoidOut)
 @problems(api, {
     404: "not_found: no such redemption of this merchant",

@@ -21,28 +21,29 @@ import hashlib
 import json
 import secrets
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, insert, literal_column, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
-from ..access.errors import Forbidden
-from ..access.services import Actor
+from ..access.errors import Forbidden, Unauthenticated
+from ..access.services import TOKEN_TOUCH_INTERVAL, Actor
 from ..clock import day_bounds_utc, now_utc
 from ..clock import now as clock_now
 from ..config import Settings
 from ..settlement import claims as settlement_claims
-from ..errors import NotFound, ValidationFailed
+from ..db import Database
+from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
 from ..wallet.lifecycle import follow_child
-from ..wallet.models import ACTIVE, ChildPass, Voucher
+from ..wallet.models import ChildPass, Voucher
 from ..wallet.services import check_usable, resolve_pass
 from .errors import (
     IdempotencyKeyReused,
@@ -52,6 +53,7 @@ from .errors import (
     RequestInProgress,
     VoidWindowClosed,
 )
+from . import tillsql
 from .models import Merchant, Redemption, Refusal, VoucherBinding
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -157,112 +159,46 @@ def scan(session: Session, actor: Actor, code: str, *, settings: Settings, today
 
 # -- redeem --------------------------------------------------------------------
 #
-# The hot path. Its statements are prebuilt Core run on the session's
-# connection (as the ledger's are), and the work is folded into as few round
-# trips as the rules allow: the merchant, a stored answer for the key, the
-# voucher, its bindings, its pass and (PostgreSQL) the key's advisory lock
-# in one statement, the scanned code checked against that pass in memory;
-# then the ledger transfer and the redemption row. On
-# SQLite every statement runs under the write lock, so fewer and cheaper
-# statements are more payments per second for all tills
-# (scripts/bench_redeem.py, docs/benchmarks.md).
+# The hot path. Its statements are written out per dialect for the bare
+# driver (``tillsql.py``) and folded into as few round trips as the rules
+# allow: who is asking (the API token, resolved in the same statement), the
+# merchant, a stored answer for the key, the voucher, its bindings and
+# accounts, its pass and (PostgreSQL) the key's advisory lock in one
+# statement, the scanned code checked against that pass in memory (its MAC
+# or hash computed before the transaction); then the write tail, pipelined
+# with the COMMIT on PostgreSQL. On SQLite every statement runs under the
+# write lock, so fewer and cheaper statements are more payments per second
+# for all tills (scripts/bench_redeem.py, docs/benchmarks.md).
 
 _in_flight: set[tuple[int, str]] = set()
 _in_flight_lock = threading.Lock()
 
-_merchants = Merchant.__table__
-_redemptions = Redemption.__table__
-_vouchers = Voucher.__table__
-_passes = ChildPass.__table__
-_bindings_table = VoucherBinding.__table__
 
+@dataclass
+class Caller:
+    """Who is redeeming: an API token not yet looked up (``token_hash``, its
+    SHA-256), or the actor of a session. The redemption's first statement
+    resolves a token; ``actor`` then holds who it was (for the log line and
+    the refusal log), also when the redemption is refused."""
 
-def _binding_count(*extra: object) -> object:
-    return (
-        select(func.count())
-        .select_from(_bindings_table)
-        .where(
-            _bindings_table.c.municipality_id == _vouchers.c.municipality_id,
-            _bindings_table.c.voucher_code == _vouchers.c.code,
-            *extra,
+    token_hash: str | None = None
+    actor: Actor | None = None
+    token_id: int | None = None
+    token_last_used_at: datetime | None = None
+
+    def token_needs_touch(self, now: datetime) -> bool:
+        return self.token_id is not None and (
+            self.token_last_used_at is None or self.token_last_used_at < now - TOKEN_TOUCH_INTERVAL
         )
-        .scalar_subquery()
-    )
 
 
-#: Everything a redemption reads before it moves money: the merchant, a
-#: stored answer for the key (``stored_id`` None when the key is new), the
-#: voucher with whether its code is bound (and to this merchant), and the
-#: pass the voucher is on.
-_CONTEXT = (
-    select(
-        _merchants.c.id,
-        _merchants.c.municipality_id,
-        _merchants.c.status,
-        _merchants.c.categories,
-        _merchants.c.account_id,
-        _redemptions.c.id.label("stored_id"),
-        _redemptions.c.receipt_no,
-        _redemptions.c.amount_cents,
-        _redemptions.c.balance_after_cents,
-        _redemptions.c.strips_left,
-        _redemptions.c.created_at,
-        _redemptions.c.request_hash,
-        _vouchers.c.id.label("voucher_id"),
-        _vouchers.c.pass_id.label("voucher_pass_id"),
-        _vouchers.c.municipality_id.label("voucher_municipality_id"),
-        _vouchers.c.kind.label("voucher_kind"),
-        _vouchers.c.category.label("voucher_category"),
-        _vouchers.c.account_id.label("voucher_account_id"),
-        _vouchers.c.strip_value_cents.label("voucher_strip_value_cents"),
-        _vouchers.c.valid_until.label("voucher_valid_until"),
-        _binding_count().label("voucher_bindings"),
-        _binding_count(_bindings_table.c.merchant_id == _merchants.c.id).label("voucher_bound_here"),
-        _passes.c.status.label("pass_status"),
-        _passes.c.handle.label("pass_handle"),
-        _passes.c.code_hash.label("pass_code_hash"),
-        _passes.c.valid_from.label("pass_valid_from"),
-        _passes.c.valid_until.label("pass_valid_until"),
-    )
-    .select_from(
-        _merchants.outerjoin(
-            _redemptions,
-            and_(_redemptions.c.merchant_id == _merchants.c.id, _redemptions.c.idempotency_key == bindparam("key")),
-        )
-        .outerjoin(_vouchers, _vouchers.c.id == bindparam("voucher_id"))
-        .outerjoin(_passes, _passes.c.id == _vouchers.c.pass_id)
-    )
-    .where(_merchants.c.id == bindparam("merchant_id"))
-)
-# Held until the transaction ends: a twin on another worker or host fails to
-# take it and is told to retry.
-_CONTEXT_LOCKED = _CONTEXT.add_columns(func.pg_try_advisory_xact_lock(bindparam("lock_id")).label("locked"))
 
-_INSERT_REDEMPTION = insert(_redemptions).returning(_redemptions.c.id)
-
-#: Lock order (docs/ARCHITECTURE.md): voucher accounts, then the pass. A
-#: block or reissue locks the pass's voucher accounts before it changes the
-#: pass, so once the debit holds the voucher's account none is half done,
-#: and a statement started after it sees one that committed meanwhile. On
-#: PostgreSQL the redemption's INSERT is such a statement: it also returns
-#: the pass's status (no extra round trip), and a pass no longer active
-#: refuses the redemption (``_check_pass_now``). No lock is taken on the pass
-#: (a shared one would let a stream of tills starve a block); the reference
-#: the row adds takes KEY SHARE, which the NO KEY UPDATE of a block or
-#: reissue does not wait for. SQLite's writers take turns: nothing to re-read.
-_INSERT_REDEMPTION_PG = insert(_redemptions).returning(
-    _redemptions.c.id,
-    # Spelled out: SQLAlchemy does not correlate a subquery in RETURNING.
-    literal_column("(SELECT wallet_pass.status FROM wallet_pass WHERE wallet_pass.id = redemption.pass_id)").label(
-        "pass_status"
-    ),
-)
-_PASS_NOW = select(_passes.c.status, _passes.c.valid_from, _passes.c.valid_until).where(
-    _passes.c.id == bindparam("pass_id")
-)
+#: The pass as it is now (see "lock order" in ``tillsql``).
+_PASS_NOW = select(ChildPass.status, ChildPass.valid_from, ChildPass.valid_until).where(ChildPass.id == bindparam("pass_id"))
 
 
 def _lock_id(merchant_id: int, key: str) -> int:
+    """The key's advisory lock (``tillsql._PG_LOCK`` computes the same in SQL)."""
     return int.from_bytes(hashlib.sha256(f"redeem:{merchant_id}:{key}".encode()).digest()[:8], "big", signed=True)
 
 
@@ -283,19 +219,39 @@ def _claim(merchant_id: int, key: str) -> Iterator[None]:
             _in_flight.discard(token)
 
 
-def _context(session: Session, merchant_id: int, key: str, voucher_id: int) -> Row[Any]:
-    """``_CONTEXT``'s row; on PostgreSQL it also takes the key's lock."""
-    conn = session.connection()
-    params = {"merchant_id": merchant_id, "key": key, "voucher_id": voucher_id}
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(_CONTEXT_LOCKED, {**params, "lock_id": _lock_id(merchant_id, key)}).first()
-        if row is not None and not row.locked:
-            raise RequestInProgress("a request with this Idempotency-Key is still being processed; retry shortly")
-    else:
-        row = conn.execute(_CONTEXT, params).first()
-    if row is None or row.status != "approved":
+def _context(conn: Any, dialect: tillsql.Dialect, caller: Caller, key: str, voucher_id: int) -> tillsql.Row | None:
+    """The one statement before any money moves (``tillsql``); on PostgreSQL
+    it also takes the key's lock (``locked``)."""
+    params = {"key": key, "voucher_id": voucher_id}
+    if caller.token_hash is not None:
+        return dialect.row(_one(conn.execute(dialect.by_token, {**params, "token_hash": caller.token_hash})), True)
+    assert caller.actor is not None
+    return dialect.row(_one(conn.execute(dialect.by_merchant, {**params, "merchant_id": caller.actor.merchant_id})), False)
+
+
+def _one(cursor: Any) -> tuple | None:
+    # Read to the end: sqlite3 cannot commit while a statement is unfinished.
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
+
+
+def _admit(found: Any, caller: Caller) -> None:
+    """The access rules of ``@requires("merchant")`` for a token resolved in
+    the context statement, then the merchant's own state."""
+    if caller.token_hash is not None:
+        if found is None:
+            raise Unauthenticated("unknown or revoked API token")
+        caller.actor = Actor(
+            found.user_id, found.email, found.role, found.user_municipality_id, found.municipality_code,
+            found.user_merchant_id,
+        )
+        caller.token_id, caller.token_last_used_at = found.token_id, found.token_last_used_at
+        if caller.actor.role != "merchant":
+            raise Forbidden(f"a {caller.actor.role} may not use this")
+    if found is None or found.status != "approved":
         raise Forbidden("this merchant is not approved to take passes")
-    return row
+    if not found.locked:
+        raise RequestInProgress("a request with this Idempotency-Key is still being processed; retry shortly")
 
 
 @dataclass(frozen=True)
@@ -307,7 +263,7 @@ class _PassState:
 
 def _check_pass_now(session: Session, pass_id: int, today: date) -> None:
     """Refuse, as ``check_usable`` does, a pass blocked or replaced while this
-    redemption waited for its voucher's account (``_PASS_NOW``). SQLite's
+    redemption waited for its voucher's account . SQLite's
     write lock, held since ``BEGIN IMMEDIATE``, already keeps a block or
     reissue out: ``_CONTEXT`` read the pass current there."""
     conn = session.connection()
@@ -316,20 +272,40 @@ def _check_pass_now(session: Session, pass_id: int, today: date) -> None:
         check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]
 
 
-def _names_pass(settings: Settings, code: str, handle: str, code_hash: str) -> bool:
-    """Whether ``code`` (a QR payload, a bare token or a typed code) names the
-    pass generation with this handle and code hash, without a query.
+@dataclass(frozen=True)
+class _Code:
+    """What a scanned code says, worked out before the transaction: the
+    handle of a QR token whose MAC verifies, the lookup hashes of a typed
+    code, or the ``InvalidCode`` of a forged QR or of text that is no code
+    at all (raised where the rules put it, after the access checks)."""
 
-    A forged, mistyped or malformed code raises ``InvalidCode`` as
-    ``resolve_pass`` would.
-    """
-    text = (code or "").strip()
-    token = tokens.extract_token(text)
-    if token is not None:
-        return tokens.verify_token(settings, token) == handle
-    if not codes.looks_like_typed_code(text):
-        raise InvalidCode("this is not a pass code")
-    return code_hash in codes.lookup_hashes(settings, codes.normalise(text))
+    handle: str | None = None
+    hashes: frozenset[str] = frozenset()
+    error: Exception | None = None
+    typed: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings, code: str) -> _Code:
+        text = (code or "").strip()
+        token = tokens.extract_token(text)
+        if token is not None:
+            try:
+                return cls(handle=tokens.verify_token(settings, token))
+            except PasdienstError as exc:
+                return cls(error=exc)
+        if not codes.looks_like_typed_code(text):
+            return cls(error=InvalidCode("this is not a pass code"))
+        return cls(hashes=frozenset(codes.lookup_hashes(settings, codes.normalise(text))), typed=True)
+
+    def names(self, handle: str, code_hash: str) -> bool:
+        """Whether the code names the pass generation with this handle and
+        code hash, without a query. A forged, mistyped or malformed code
+        raises ``InvalidCode`` as ``resolve_pass`` would."""
+        if self.error is not None:
+            raise self.error
+        if self.handle is not None:
+            return self.handle == handle
+        return code_hash in self.hashes
 
 
 def request_hash(code: str, voucher_id: int, amount_cents: int | None, strips: int | None) -> str:
@@ -340,6 +316,189 @@ def request_hash(code: str, voucher_id: int, amount_cents: int | None, strips: i
 def _receipt_no() -> str:
     raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
     return f"{raw[:4]}-{raw[4:]}"
+
+
+@dataclass(frozen=True)
+class _Request:
+    code: _Code
+    raw_code: str
+    voucher_id: int
+    amount_cents: int | None
+    strips: int | None
+    key: str
+    fingerprint: str
+    today: date
+    now: datetime
+
+
+def _request(
+    code: str, voucher_id: int, amount_cents: int | None, strips: int | None, idempotency_key: str,
+    settings: Settings, today: date, now: datetime | None,
+) -> _Request:
+    if (amount_cents is None) == (strips is None):
+        raise ValidationFailed("give either amount_cents or strips", errors={"amount_cents": ["give amount_cents or strips"]})
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 200:
+        raise ValidationFailed("the Idempotency-Key header is required (1 to 200 characters)")
+    return _Request(
+        _Code.of(settings, code), code, voucher_id, amount_cents, strips, key,
+        request_hash(code, voucher_id, amount_cents, strips),
+        # Stamped on the service's "today" (PASDIENST_TODAY in demos and tests).
+        today, now or clock_now(today),
+    )
+
+
+#: What a redemption answers once its transaction has ended (on PostgreSQL the
+#: write tail's results arrive with the COMMIT).
+Answer = Callable[[], RedemptionResult]
+
+
+def _redeem_on(conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Request, *, pipelined: bool) -> Answer:
+    """The redemption on a driver connection whose transaction is open.
+    ``pipelined``: the statements after the context go out with the COMMIT,
+    when the caller's block ends (``Database.driver``)."""
+    found = _context(conn, dialect, caller, req.key, req.voucher_id)
+    _admit(found, caller)
+    with _claim(found.id, req.key):
+        if found.stored_id is not None:
+            if found.request_hash != req.fingerprint:
+                raise IdempotencyKeyReused("this Idempotency-Key was already used for a different redemption")
+            stored = RedemptionResult(
+                found.stored_id, found.receipt_no, found.amount_cents, found.balance_after_cents,
+                found.strips_left, found.created_at, True,
+            )
+            return lambda: stored
+
+        if found.voucher_id is None:
+            raise ValidationFailed("no such voucher", errors={"voucher_id": ["no such voucher"]})
+        if req.code.typed:
+            _check_typed_code_budget(conn, dialect, found.id)
+        # A code of any other pass (another child's, or the replaced one of a
+        # reissue) is refused exactly as an unknown code, with no look-up of
+        # it: nothing in the answer or the work done says that it is real.
+        if not req.code.names(found.pass_handle, found.pass_code_hash):
+            raise unknown_pass()
+        check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), req.today)  # type: ignore[arg-type]
+        categories = frozenset(c for c in found.categories.split(",") if c)
+        may_take = _takes(
+            found.municipality_id, categories, found.voucher_municipality_id, found.voucher_category,
+            found.voucher_bindings == 0 or found.voucher_bound_here > 0,
+        )
+        if not may_take:
+            raise NotAcceptedHere("this voucher cannot be spent at this merchant")
+        if found.voucher_valid_until < req.today:
+            raise PassExpired("this voucher is no longer valid")
+        if req.strips is not None:
+            if found.voucher_kind != "punchcard":
+                raise ValidationFailed("strips can only be taken from a punch card", errors={"strips": ["not a punch card"]})
+            amount = req.strips * int(found.voucher_strip_value_cents or 0)
+        else:
+            if found.voucher_kind == "punchcard":
+                raise ValidationFailed("a punch card takes strips, not an amount", errors={"amount_cents": ["use strips"]})
+            amount = int(req.amount_cents or 0)
+        return _write(conn, dialect, caller, req, found, amount, pipelined=pipelined)
+
+
+class _Refused(Exception):
+    """The guard refused the debit (``account`` holds too little)."""
+
+    def __init__(self, account: int, amount: int, pass_id: int) -> None:
+        self.account, self.amount, self.pass_id = account, amount, pass_id
+
+
+def _write(
+    conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Request, found: Any, amount: int, *, pipelined: bool
+) -> Answer:
+    """The ledger transfer (voucher -> the merchant's payable) and the
+    redemption row: the guarded debit, two postings, the sealing transfer
+    row, the redemption; the rules of ``ledger.post`` for one transfer."""
+    source, destination = found.voucher_account_id, found.account_id
+    if destination is None or found.voucher_ledger is None or found.payable_ledger is None:
+        raise ledger.UnknownAccount(f"unknown account {destination if found.voucher_ledger else source}")
+    if found.voucher_ledger != found.payable_ledger:
+        raise ledger.InvalidTransfer(f"a transfer cannot cross ledgers ({found.voucher_ledger}, {found.payable_ledger})")
+    if not found.voucher_cached:
+        raise ledger.InvalidTransfer(f"account {source}: a voucher account keeps a cached balance")
+    move = ledger.NewTransfer.move(books.REDEEM, source, destination, amount, reference=f"merchant {found.id}")
+    strip_value = found.voucher_strip_value_cents if found.voucher_kind == "punchcard" else None
+    value = dialect.value
+    receipt_no = _receipt_no()
+    params = {
+        "amount": amount, "source": source, "destination": destination, "transfer_id": value(uuid.uuid4()),
+        "ledger": found.voucher_ledger, "kind": move.kind, "reference": move.reference,
+        "fingerprint": move.fingerprint(), "created_at": value(req.now),
+        "municipality_id": found.municipality_id, "merchant_id": found.id, "pass_id": found.voucher_pass_id,
+        "voucher_id": req.voucher_id, "user_id": caller.actor.user_id if caller.actor else None,
+        "strips": req.strips, "strip_value": strip_value or None, "receipt_no": receipt_no, "key": req.key,
+        "request_hash": req.fingerprint,
+    }
+    touch = caller.token_needs_touch(req.now)
+    if touch:
+        params.update(now=value(req.now), token_id=caller.token_id, touch_before=value(req.now - TOKEN_TOUCH_INTERVAL))
+    # A payable that still keeps a cached balance (none since migration 0009)
+    # is credited too, the two rows locked in ascending id order.
+    if found.payable_cached and destination < source:
+        conn.execute(dialect.credit, params)
+    debit = conn.execute(dialect.debit, params)
+    if not pipelined and _one(debit) is None:
+        raise _Refused(source, amount, found.voucher_pass_id)
+    if found.payable_cached and destination > source:
+        conn.execute(dialect.credit, params)
+    if dialect.postings is not None:
+        conn.execute(dialect.postings, params)
+    if dialect.transfer is not None:
+        conn.execute(dialect.transfer, params)
+    try:
+        written = conn.execute(dialect.redemption, params)
+        fetched = None if pipelined else _one(written)
+    except Exception as exc:
+        if _pass_changed(exc):
+            raise _PassChanged(found.voucher_pass_id) from exc
+        raise _twin(exc) from None
+    if touch:
+        conn.execute(dialect.touch, params)
+
+    def answer() -> RedemptionResult:
+        redemption_id, balance_after, strips_left = fetched if fetched is not None else written.fetchone()
+        return RedemptionResult(redemption_id, receipt_no, amount, balance_after, strips_left, req.now, False)
+
+    answer.refused = _Refused(source, amount, found.voucher_pass_id)  # type: ignore[attr-defined]
+    return answer
+
+
+class _PassChanged(Exception):
+    """The pass was blocked or replaced while the debit waited for its
+    voucher's account (``tillsql``: lock order): read it again to say why."""
+
+    def __init__(self, pass_id: int) -> None:
+        self.pass_id = pass_id
+
+
+def _pass_changed(exc: Exception) -> bool:
+    diag = getattr(exc, "diag", None)
+    return getattr(exc, "sqlstate", None) == "23502" and getattr(diag, "column_name", None) == "receipt_no"
+
+
+def _refuse_changed_pass(session: Session, pass_id: int, today: date) -> None:
+    """Raise the pass's refusal as it reads now (committed: a fresh look)."""
+    with Session(session.get_bind()) as fresh:
+        _check_pass_now(fresh, pass_id, today)
+
+
+def _twin(exc: Exception) -> Exception:
+    """A unique violation of the key: a twin committed between our look-up's
+    snapshot and taking its lock. This attempt rolls back whole, and a retry
+    reads the twin's answer."""
+    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
+    if type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3") and (
+        "idempotency_key" in constraint or "idempotency_key" in str(exc)
+    ):
+        return RequestInProgress("a request with this Idempotency-Key was just processed; retry to read it")
+    return exc
+
+
+def _insufficient(balance: int, amount: int) -> InsufficientBalance:
+    return InsufficientBalance(f"the voucher holds {balance} cents, {amount} requested", balance_cents=balance)
 
 
 def redeem(
@@ -355,115 +514,89 @@ def redeem(
     today: date,
     now: datetime | None = None,
 ) -> RedemptionResult:
-    """Take ``amount_cents`` (or ``strips`` of a punch card) from a voucher.
+    """Take ``amount_cents`` (or ``strips`` of a punch card) from a voucher,
+    in the caller's transaction.
 
     The same ``idempotency_key`` with the same request returns the stored
     answer (``replayed``) and moves nothing. Raises ``Forbidden`` (not an
     approved merchant), ``RequestInProgress`` (a twin is still running),
     ``IdempotencyKeyReused``, ``ValidationFailed``, ``InvalidCode``,
     ``PassBlocked``, ``PassExpired``, ``NotAcceptedHere``,
-    ``InsufficientBalance`` and ``RateLimited`` (too many wrong typed codes).
+    ``InsufficientBalance`` and ``RateLimited`` (too many wrong typed
+    codes). The till's API uses :func:`redeem_now`, which
+    also commits.
     """
-    if (amount_cents is None) == (strips is None):
-        raise ValidationFailed("give either amount_cents or strips", errors={"amount_cents": ["give amount_cents or strips"]})
-    key = (idempotency_key or "").strip()
-    if not key or len(key) > 200:
-        raise ValidationFailed("the Idempotency-Key header is required (1 to 200 characters)")
     if actor.role != "merchant" or actor.merchant_id is None:
         raise Forbidden("only a merchant can scan and redeem passes")
-    # Stamped on the service's "today" (PASDIENST_TODAY in demos and tests).
-    now = now or clock_now(today)
-    fingerprint = request_hash(code, voucher_id, amount_cents, strips)
-    with _claim(actor.merchant_id, key):
-        found = _context(session, actor.merchant_id, key, voucher_id)
-        if found.stored_id is not None:
-            if found.request_hash != fingerprint:
-                raise IdempotencyKeyReused("this Idempotency-Key was already used for a different redemption")
-            return RedemptionResult(
-                found.stored_id, found.receipt_no, found.amount_cents, found.balance_after_cents,
-                found.strips_left, found.created_at, True,
-            )
+    req = _request(code, voucher_id, amount_cents, strips, idempotency_key, settings, today, now)
+    conn = session.connection()
+    dialect = tillsql.DIALECTS[conn.dialect.name]
+    driver: Any = conn.connection.driver_connection
+    try:
+        if dialect.name == "postgresql":
+            with driver.pipeline():
+                return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
+        return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
+    except _Refused as refused:
+        raise _insufficient(ledger.balance(session, refused.account), refused.amount) from None
 
-        if found.voucher_id is None:
-            raise ValidationFailed("no such voucher", errors={"voucher_id": ["no such voucher"]})
-        if codes.looks_like_typed_code(code):
-            check_typed_code_budget(session, actor)
-        # A code of any other pass (another child's, or the replaced one of a
-        # reissue) is refused exactly as an unknown code, with no look-up of
-        # it: nothing in the answer or the work done says that it is real.
-        if not _names_pass(settings, code, found.pass_handle, found.pass_code_hash):
-            raise unknown_pass()
-        check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), today)  # type: ignore[arg-type]
-        categories = frozenset(c for c in found.categories.split(",") if c)
-        may_take = _takes(
-            found.municipality_id, categories, found.voucher_municipality_id, found.voucher_category,
-            found.voucher_bindings == 0 or found.voucher_bound_here > 0,
-        )
-        if not may_take:
-            raise NotAcceptedHere("this voucher cannot be spent at this merchant")
-        if found.voucher_valid_until < today:
-            raise PassExpired("this voucher is no longer valid")
-        if strips is not None:
-            if found.voucher_kind != "punchcard":
-                raise ValidationFailed("strips can only be taken from a punch card", errors={"strips": ["not a punch card"]})
-            amount = strips * int(found.voucher_strip_value_cents or 0)
-        else:
-            if found.voucher_kind == "punchcard":
-                raise ValidationFailed("a punch card takes strips, not an amount", errors={"amount_cents": ["use strips"]})
-            amount = int(amount_cents or 0)
-        try:
-            posted = ledger.transfer(
-                session,
-                kind=books.REDEEM,
-                source=found.voucher_account_id,
-                destination=found.account_id,
-                amount=amount,
-                reference=f"merchant {found.id}",
-                now=now,
-            )
-        except ledger.InsufficientFunds as exc:
-            # A reissue that moved the balance away while we waited: say why.
-            _check_pass_now(session, found.voucher_pass_id, today)
-            raise InsufficientBalance(
-                f"the voucher holds {exc.balance} cents, {amount} requested", balance_cents=exc.balance
-            ) from None
-        balance_after = posted.balances[found.voucher_account_id]
-        strips_left = _strips_left(found.voucher_kind, found.voucher_strip_value_cents, balance_after)
-        receipt_no = _receipt_no()
-        conn = session.connection()
-        postgresql = conn.dialect.name == "postgresql"
-        try:
-            inserted = conn.execute(
-                _INSERT_REDEMPTION_PG if postgresql else _INSERT_REDEMPTION,
-                {
-                    "municipality_id": found.municipality_id,
-                    "merchant_id": found.id,
-                    "pass_id": found.voucher_pass_id,
-                    "voucher_id": voucher_id,
-                    "user_id": actor.user_id,
-                    "amount_cents": amount,
-                    "strips": strips,
-                    "balance_after_cents": balance_after,
-                    "strips_left": strips_left,
-                    "receipt_no": receipt_no,
-                    "transfer_id": posted.id,
-                    "idempotency_key": key,
-                    "request_hash": fingerprint,
-                    "created_at": posted.created_at,
-                },
-            ).one()
-        except IntegrityError as exc:
-            if "idempotency_key" not in str(exc.orig):
-                raise
-            # A twin committed between our look-up's snapshot and taking its
-            # lock: this attempt rolls back whole, and a retry reads its answer.
-            raise RequestInProgress("a request with this Idempotency-Key was just processed; retry to read it") from None
-        redemption_id = inserted.id
-        if postgresql and inserted.pass_status != ACTIVE:
-            # Blocked or reissued while the debit waited for the account
-            # (lock order above): refused, and the transaction rolls back.
-            _check_pass_now(session, found.voucher_pass_id, today)
-        return RedemptionResult(redemption_id, receipt_no, amount, balance_after, strips_left, posted.created_at, False)
+
+def redeem_now(
+    db: Database,
+    caller: Caller,
+    *,
+    code: str,
+    voucher_id: int,
+    amount_cents: int | None = None,
+    strips: int | None = None,
+    idempotency_key: str,
+    settings: Settings,
+    today: date,
+    now: datetime | None = None,
+) -> RedemptionResult:
+    """:func:`redeem` in a transaction of its own, committed here (on
+    PostgreSQL the write tail goes out with the COMMIT), for a caller that
+    may still be an unresolved API token (``caller.actor`` is filled in).
+    Raises what :func:`redeem` raises, and ``Unauthenticated`` for an
+    unknown, revoked or blocked token, ``Forbidden`` for a token of another
+    role."""
+    if caller.actor is not None and (caller.actor.role != "merchant" or caller.actor.merchant_id is None):
+        raise Forbidden("only a merchant can scan and redeem passes")
+    req = _request(code, voucher_id, amount_cents, strips, idempotency_key, settings, today, now)
+    dialect = tillsql.DIALECTS[db.dialect]
+    pipelined = dialect.name == "postgresql"
+    answer: Answer | None = None
+    try:
+        with db.driver() as conn:
+            answer = _redeem_on(conn, dialect, caller, req, pipelined=pipelined)
+    except _Refused as refused:  # SQLite: the debit was read before going on
+        with db.read() as session:
+            raise _insufficient(ledger.balance(session, refused.account), refused.amount) from None
+    except _PassChanged as changed:
+        with db.read() as session:
+            _check_pass_now(session, changed.pass_id, today)
+        raise
+    except Exception as exc:
+        if answer is None or not pipelined or not isinstance(exc, db.engine.dialect.loaded_dbapi.Error):
+            raise
+        twin = _twin(exc)
+        if twin is not exc:
+            raise twin from None
+        refused: _Refused | None = getattr(answer, "refused", None)
+        if refused is None:
+            raise
+        with db.read() as session:
+            # Blocked or reissued while the debit waited for the account: the
+            # redemption's own statement refused it (tillsql: lock order), or
+            # a reissue moved the balance away. Say why.
+            _check_pass_now(session, refused.pass_id, today)
+            balance = ledger.balance(session, refused.account)
+        # The guard refused the debit: no postings were written, and the
+        # transfer row's trigger refused a transfer without them.
+        if balance < refused.amount:
+            raise _insufficient(balance, refused.amount) from None
+        raise
+    return answer()
 
 
 # -- void ----------------------------------------------------------------------
@@ -569,6 +702,21 @@ def record_refusal(
     )
 
 
+def _check_typed_code_budget(conn: Any, dialect: tillsql.Dialect, merchant_id: int) -> None:
+    """``check_typed_code_budget`` on the redemption's own connection."""
+    params = {"merchant_id": merchant_id, "since": dialect.value(now_utc() - TYPED_CODE_WINDOW)}
+    failures = _one(conn.execute(dialect.typed_failures, params))[0]  # type: ignore[index]
+    if failures >= TYPED_CODE_FAILURES_ALLOWED:
+        raise _typed_codes_exhausted()
+
+
+def _typed_codes_exhausted() -> RateLimited:
+    return RateLimited(
+        "too many wrong codes typed; wait ten minutes or scan the QR code",
+        retry_after=int(TYPED_CODE_WINDOW.total_seconds()),
+    )
+
+
 def check_typed_code_budget(session: Session, actor: Actor, *, now: datetime | None = None) -> None:
     """Refuse look-ups once a merchant has typed too many wrong codes lately.
 
@@ -581,7 +729,4 @@ def check_typed_code_budget(session: Session, actor: Actor, *, now: datetime | N
         .where(Refusal.merchant_id == actor.merchant_id, Refusal.typed_code.is_(True), Refusal.at >= since)
     ).scalar_one()
     if failures >= TYPED_CODE_FAILURES_ALLOWED:
-        raise RateLimited(
-            "too many wrong codes typed; wait ten minutes or scan the QR code",
-            retry_after=int(TYPED_CODE_WINDOW.total_seconds()),
-        )
+        raise _typed_codes_exhausted()

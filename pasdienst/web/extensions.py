@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, request
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -45,6 +46,23 @@ class PasdienstCSRF(CSRFProtect):
         super().protect(apply_exemptions=apply_exemptions)
 
 
+class PasdienstSessions(SecureCookieSessionInterface):
+    """The session cookie, except on ``/api/`` calls that carry an
+    ``Authorization`` header: ``requires`` authenticates those by the header
+    only, so their session is not even read (nor written: it is Flask's
+    ``NullSession``, which refuses writes)."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if "Authorization" in request.headers and request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: object) -> None:
+        if self.is_null_session(session):
+            return
+        super().save_session(app, session, response)  # type: ignore[arg-type]
+
+
 csrf = PasdienstCSRF()
 limiter = Limiter(key_func=get_remote_address, strategy="fixed-window")
 login_manager = LoginManager()
@@ -64,6 +82,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         # Sessions end after a working day (login marks them permanent).
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
+    app.session_interface = PasdienstSessions()
     # The limiter first: a flood is turned away before anything reads the database.
     limiter.init_app(app)
     csrf.init_app(app)

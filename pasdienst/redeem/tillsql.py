@@ -1,0 +1,234 @@
+"""The redemption's statements, run on the bare driver (psycopg 3 / sqlite3).
+
+A redemption is the busiest write of the service, so its statements skip
+SQLAlchemy's execution layer (statement caching, parameter and result
+processing cost more than the database work; docs/benchmarks.md) and are
+written out per dialect here. Everything else in the product goes through
+SQLAlchemy; the tables and their rules are the same.
+
+Two statements carry a redemption on PostgreSQL, each one round trip:
+
+1. ``CONTEXT``: who is asking (the API token, its user and merchant; or the
+   merchant of a session user), a stored answer for the key, the voucher with
+   its bindings and accounts, and its pass; it takes the key's advisory lock
+   and (pipelined) the transaction's BEGIN.
+2. the write tail, pipelined with the COMMIT: the guarded debit and the two
+   postings in one statement, the sealing transfer row and the redemption row
+   (its balance read back from the account) in the next, and the token's
+   ``last_used_at`` when due. When the guard refuses the debit, no postings are written, so
+   the transfer row's trigger (at least two postings that sum to zero)
+   refuses the transfer: the pipeline stops there and nothing commits.
+
+SQLite runs the same steps as single statements under ``BEGIN IMMEDIATE``.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections import namedtuple
+from datetime import date, datetime, timezone
+from typing import Any
+
+_WHO_COLUMNS = (
+    "user_id", "email", "role", "user_municipality_id", "municipality_code", "user_merchant_id", "token_id",
+    "token_last_used_at",
+)
+_COLUMNS = (
+    "id", "municipality_id", "status", "categories", "account_id", "payable_ledger", "payable_cached",
+    "stored_id", "receipt_no", "amount_cents", "balance_after_cents", "strips_left", "created_at", "request_hash",
+    "voucher_id", "voucher_pass_id", "voucher_municipality_id", "voucher_kind", "voucher_category",
+    "voucher_account_id", "voucher_strip_value_cents", "voucher_valid_until", "voucher_ledger", "voucher_cached",
+    "voucher_bindings", "voucher_bound_here",
+    "pass_status", "pass_handle", "pass_code_hash", "pass_valid_from", "pass_valid_until",
+)
+
+_SELECT = """
+  m.id, m.municipality_id, m.status, m.categories, m.account_id, pa.ledger, pa.balance_cached,
+  r.id, r.receipt_no, r.amount_cents, r.balance_after_cents, r.strips_left, r.created_at, r.request_hash,
+  v.id, v.pass_id, v.municipality_id, v.kind, v.category, v.account_id, v.strip_value_cents, v.valid_until,
+  va.ledger, va.balance_cached,
+  (SELECT count(*) FROM voucher_binding b
+    WHERE b.municipality_id = v.municipality_id AND b.voucher_code = v.code),
+  (SELECT count(*) FROM voucher_binding b
+    WHERE b.municipality_id = v.municipality_id AND b.voucher_code = v.code AND b.merchant_id = m.id),
+  p.status, p.handle, p.code_hash, p.valid_from, p.valid_until"""
+
+_JOINS = """
+  LEFT JOIN ledger_account pa ON pa.id = m.account_id
+  LEFT JOIN redemption r ON r.merchant_id = m.id AND r.idempotency_key = :key
+  LEFT JOIN wallet_voucher v ON v.id = :voucher_id
+  LEFT JOIN ledger_account va ON va.id = v.account_id
+  LEFT JOIN wallet_pass p ON p.id = v.pass_id"""
+
+# The same rule as access.services.lookup_token: a live token of an active
+# user whose merchant (if any) is approved.
+_BY_TOKEN = f"""SELECT
+  u.id, u.email, u.role, u.municipality_id, mu.code, u.merchant_id, t.id, t.last_used_at,{_SELECT}{{lock}}
+FROM access_token t
+  JOIN access_user u ON u.id = t.user_id
+  JOIN municipality mu ON mu.id = u.municipality_id
+  LEFT JOIN merchant m ON m.id = u.merchant_id{_JOINS}
+WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = {{true}}
+  AND (u.merchant_id IS NULL OR m.status = 'approved')"""
+
+_BY_MERCHANT = f"""SELECT{_SELECT}{{lock}}
+FROM merchant m{_JOINS}
+WHERE m.id = :merchant_id"""
+
+# Held until the transaction ends, so a twin on another worker or host fails
+# to take it and is told to retry. The id is the first 8 bytes of
+# sha256("redeem:<merchant id>:<key>"), signed: what ``redemptions._lock_id``
+# computes, for callers that know the merchant beforehand.
+_PG_LOCK = (
+    ",\n  pg_try_advisory_xact_lock(('x' || left(encode(sha256(convert_to("
+    "'redeem:' || m.id || ':' || :key, 'UTF8')), 'hex'), 16))::bit(64)::bigint)"
+)
+
+# The guarded debit and its postings: no row from the guard, no postings.
+_PG_DEBIT = """WITH debit AS (
+  UPDATE ledger_account SET balance = balance - :amount
+  WHERE id = :source AND balance_cached AND (NOT non_negative OR balance >= :amount)
+  RETURNING balance
+), legs AS (
+  INSERT INTO ledger_posting (transfer_id, account_id, amount)
+  SELECT :transfer_id, leg.account_id, leg.amount
+  FROM debit CROSS JOIN (VALUES (1, :source::bigint, -:amount::bigint), (2, :destination::bigint, :amount::bigint))
+    AS leg (n, account_id, amount)
+  ORDER BY leg.n
+)
+SELECT balance FROM debit"""
+_SQLITE_DEBIT = """UPDATE ledger_account SET balance = balance - :amount
+WHERE id = :source AND balance_cached = 1 AND (non_negative = 0 OR balance >= :amount)
+RETURNING balance"""
+_SQLITE_POSTINGS = """INSERT INTO ledger_posting (transfer_id, account_id, amount)
+VALUES (:transfer_id, :source, -:amount), (:transfer_id, :destination, :amount)"""
+# Only for a payable that still keeps a cached balance (none since migration 0009).
+_CREDIT = "UPDATE ledger_account SET balance = balance + :amount WHERE id = :destination"
+_TRANSFER = """INSERT INTO ledger_transfer
+  (id, ledger, kind, amount, reference, idempotency_key, fingerprint, reverses_id, created_at)
+VALUES (:transfer_id, :ledger, :kind, :amount, :reference, NULL, :fingerprint, NULL, :created_at)"""
+_REDEMPTION = """INSERT INTO redemption
+  (municipality_id, merchant_id, pass_id, voucher_id, user_id, amount_cents, strips, balance_after_cents,
+   strips_left, receipt_no, transfer_id, idempotency_key, request_hash, created_at)
+SELECT :municipality_id, :merchant_id, :pass_id, :voucher_id, :user_id, :amount, :strips, a.balance,
+  a.balance / :strip_value, :receipt_no, :transfer_id, :key, :request_hash, :created_at
+FROM ledger_account a WHERE a.id = :source
+RETURNING id, balance_after_cents, strips_left"""
+# PostgreSQL: the sealing transfer row and the redemption in one statement
+# (the redemption's key to the transfer is checked at its end). The postings
+# cannot join them: their own trigger refuses postings of a transfer already
+# written when its statement ends.
+#
+# Lock order (docs/ARCHITECTURE.md): voucher accounts, then the pass. A block
+# or reissue locks the pass's voucher accounts before it changes the pass, so
+# once the debit holds the voucher's account none is half done, and this
+# statement, started after it, sees one that committed meanwhile. A pass no
+# longer active leaves the receipt number NULL, which its NOT NULL refuses:
+# the pipeline stops before its COMMIT, and ``redemptions`` reads the pass
+# again for the refusal. No lock is taken on the pass (a shared one would let
+# a stream of tills starve a block). SQLite's writers take turns: the context
+# statement already read the pass under the write lock.
+_PG_SEAL_AND_RECORD = """WITH seal AS (
+  INSERT INTO ledger_transfer
+    (id, ledger, kind, amount, reference, idempotency_key, fingerprint, reverses_id, created_at)
+  VALUES (:transfer_id, :ledger, :kind, :amount, :reference, NULL, :fingerprint, NULL, :created_at)
+  RETURNING id
+)
+INSERT INTO redemption
+  (municipality_id, merchant_id, pass_id, voucher_id, user_id, amount_cents, strips, balance_after_cents,
+   strips_left, receipt_no, transfer_id, idempotency_key, request_hash, created_at)
+SELECT :municipality_id, :merchant_id, :pass_id, :voucher_id, :user_id, :amount, :strips, a.balance,
+  a.balance / :strip_value::bigint, CASE WHEN p.status = 'active' THEN :receipt_no END, seal.id, :key,
+  :request_hash, :created_at
+FROM ledger_account a CROSS JOIN seal JOIN wallet_pass p ON p.id = :pass_id
+WHERE a.id = :source
+RETURNING id, balance_after_cents, strips_left"""
+_TOUCH = """UPDATE access_token SET last_used_at = :now
+WHERE id = :token_id AND (last_used_at IS NULL OR last_used_at < :touch_before)"""
+_BALANCE = "SELECT balance FROM ledger_account WHERE id = :source"
+# Wrong typed codes of this merchant lately (redemptions.check_typed_code_budget).
+_TYPED_FAILURES = """SELECT count(*) FROM redeem_refusal
+WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since"""
+
+
+def _pg(sql: str) -> str:
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+class Row(namedtuple("Row", _WHO_COLUMNS + _COLUMNS + ("locked",))):  # type: ignore[misc]
+    """The context of one redemption, by attribute (like a SQLAlchemy row)."""
+
+    __slots__ = ()
+
+    @property
+    def _mapping(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+_NO_WHO = (None,) * len(_WHO_COLUMNS)
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite: naive UTC text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+_DATETIMES = tuple(Row._fields.index(n) for n in ("token_last_used_at", "created_at"))
+_DATES = tuple(Row._fields.index(n) for n in ("voucher_valid_until", "pass_valid_from", "pass_valid_until"))
+_BOOLS = tuple(Row._fields.index(n) for n in ("payable_cached", "voucher_cached"))
+
+
+class Dialect:
+    """The statements and value conversions of one database."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        pg = name == "postgresql"
+        lock = _PG_LOCK if pg else ",\n  1"
+        truth = "true" if pg else "1"
+        convert = _pg if pg else (lambda s: s)
+        self.by_token = convert(_BY_TOKEN.format(lock=lock, true=truth))
+        self.by_merchant = convert(_BY_MERCHANT.format(lock=lock, true=truth))
+        self.debit = convert(_PG_DEBIT if pg else _SQLITE_DEBIT)
+        self.postings = None if pg else _SQLITE_POSTINGS
+        self.credit = convert(_CREDIT)
+        # PostgreSQL writes the transfer row with the redemption.
+        self.transfer = None if pg else _TRANSFER
+        self.redemption = convert(_PG_SEAL_AND_RECORD if pg else _REDEMPTION)
+        self.touch = convert(_TOUCH)
+        self.balance = convert(_BALANCE)
+        self.typed_failures = convert(_TYPED_FAILURES.format(true=truth))
+
+    def row(self, raw: tuple | None, by_token: bool) -> Row | None:
+        if raw is None:
+            return None
+        values = list(raw) if by_token else [*_NO_WHO, *raw]
+        if self.name == "sqlite":
+            for i in _DATES:
+                values[i] = _day(values[i])
+            for i in _BOOLS:
+                values[i] = None if values[i] is None else bool(values[i])
+        for i in _DATETIMES:
+            values[i] = _utc(values[i])
+        return Row(*values)
+
+    def value(self, v: Any) -> Any:
+        """A parameter as this driver stores it (SQLAlchemy's own conventions:
+        on SQLite a UUID is 32 hex digits and a moment naive UTC text)."""
+        if self.name == "postgresql":
+            return v
+        if isinstance(v, uuid.UUID):
+            return v.hex
+        if isinstance(v, datetime):
+            return v.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        return v
+
+
+DIALECTS = {name: Dialect(name) for name in ("postgresql", "sqlite")}
