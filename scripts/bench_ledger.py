@@ -138,7 +138,9 @@ def verify_ok(db: Database) -> bool:
 
 def run(name: str, db: Database, raw, n: int, batch_size: int) -> None:  # noqa: ANN001
     migrate.upgrade(db)
-    per_wallet = (2 * n + batch_size) // WALLETS + 10
+    # Each round starts again at the first wallet: fund each for every
+    # single transfer of both paths, plus its share of the batch.
+    per_wallet = 2 * (n + 200) + batch_size // WALLETS + 10
     _, wallets, shop = setup(db, per_wallet)
     # Warm up both paths, then alternate them in rounds and take the medians,
     # so a burst of load elsewhere on the machine hits both alike.

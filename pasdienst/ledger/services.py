@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
@@ -314,16 +315,32 @@ def _replay(session: Session, t: NewTransfer) -> Posted | None:
     return Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
 
 
-def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, int | None]:
+# _APPLY_SQLITE written out for the bare driver: on SQLite every statement
+# runs under the write lock, and SQLAlchemy's execution layer cost more than
+# the statement (scripts/bench_ledger.py).
+_APPLY_SQLITE_RAW = (
+    "UPDATE ledger_account SET balance = balance + CASE WHEN balance_cached THEN ? ELSE 0 END "
+    "WHERE id = ? AND (non_negative = 0 OR balance + ? >= 0) RETURNING ledger, balance_cached, balance"
+)
+
+
+def _apply_delta(session: Session, account_id: int, delta: int, conn: Connection | None = None) -> tuple[str, int | None]:
     """Change one balance by ``delta`` through the guarded update.
 
     Returns the account's ledger partition and its new balance (None for an
     account whose balance is derived: nothing to update, nothing locked).
     """
-    conn = session.connection()
+    conn = conn if conn is not None else session.connection()
     params = {"b_id": account_id, "b_delta": delta}
-    stmt = _APPLY_POSTGRESQL if conn.dialect.name == "postgresql" else _APPLY_SQLITE
-    row = conn.execute(stmt, params).first()
+    if conn.dialect.name == "postgresql":
+        row = conn.execute(_APPLY_POSTGRESQL, params).first()
+    else:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            found = cursor.execute(_APPLY_SQLITE_RAW, (delta, account_id, delta)).fetchall()
+        finally:
+            cursor.close()
+        row = _Applied(*found[0]) if found else None
     if row is not None and not row.balance_cached:
         return row.ledger, None
     if row is not None and row.after is not None:
@@ -339,6 +356,19 @@ def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, in
         balance=int(state.balance),
         requested=-delta,
     )
+
+
+class _Applied(tuple):
+    """A row of ``_APPLY_SQLITE_RAW`` by name, as SQLAlchemy's rows are."""
+
+    __slots__ = ()
+
+    def __new__(cls, ledger: str, balance_cached: int, after: int) -> _Applied:
+        return super().__new__(cls, (ledger, bool(balance_cached), after))
+
+    ledger = property(lambda self: self[0])
+    balance_cached = property(lambda self: self[1])
+    after = property(lambda self: self[2])
 
 
 _POSTING_COLUMNS = ("transfer_id", "account_id", "amount")
@@ -361,10 +391,18 @@ def _rows(rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> 
     return postings, transfers
 
 
+_processors: dict[tuple[str, int, tuple[str, ...]], list] = {}
+
+
 def _bind(session: Session, table: object, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
     """Apply each column type's own bind processing, as SQLAlchemy would."""
     dialect = session.get_bind().dialect
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]  # type: ignore[attr-defined]
+    key = (dialect.name, id(table), columns)
+    processors = _processors.get(key)
+    if processors is None:
+        processors = _processors[key] = [
+            table.c[name].type._cached_bind_processor(dialect) for name in columns  # type: ignore[attr-defined]
+        ]
     if not any(processors):
         return rows
     return [tuple(p(v) if p else v for p, v in zip(processors, row)) for row in rows]
@@ -410,7 +448,9 @@ def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], cre
     # Postings first: the transfer row seals them, and its trigger checks
     # that they balance.
     try:
-        if len(rows) >= _BULK_FROM:
+        # SQLite: always the driver's own executemany (no round trips to
+        # save, and SQLAlchemy's parameter handling cost more than the insert).
+        if len(rows) >= _BULK_FROM or session.get_bind().dialect.name == "sqlite":
             _write_bulk(session, postings, transfers)
         else:
             conn = session.connection()
@@ -440,8 +480,9 @@ def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Po
     balances: dict[int, int] = {}
     # Ascending id order, so two transfers over the same accounts always lock
     # them in the same order and cannot deadlock each other.
+    conn = session.connection()  # once: each call costs more than a statement on SQLite
     for account_id in sorted(deltas):
-        partition, after = _apply_delta(session, account_id, deltas[account_id])
+        partition, after = _apply_delta(session, account_id, deltas[account_id], conn)
         ledgers.add(partition)
         if after is not None:
             balances[account_id] = after
