@@ -1,27 +1,34 @@
 #!/usr/bin/env python
 """Redemptions per second under gunicorn, next to the bare SQL of a redemption.
 
-For SQLite (a file, WAL, synchronous=FULL) and PostgreSQL (a throwaway
-schema in ``PASDIENST_TEST_POSTGRES_URL``), in one run:
+For PostgreSQL (a throwaway schema in ``PASDIENST_TEST_POSTGRES_URL``) and
+SQLite (a file, WAL, synchronous=FULL), in one run:
 
 1. prepare a database: migrations, a municipality, N issued passes with a big
-   sport budget each, a sports club and its API token;
-2. serve the real app with gunicorn (``pasdienst/gunicorn_conf.py``, sync
-   workers) and drive ``POST /api/v1/redemptions`` with ``wrk``: C
-   connections for S seconds, each request a random pass, a random amount
-   and its own ``Idempotency-Key`` (the real QR payload, the Bearer token);
-3. serve the *bare* app defined below (not part of the product) the same way
-   on the same database: one Flask endpoint doing only the SQL a redemption
-   needs (lock the balance row, guarded UPDATE, INSERT one row) through the
-   bare driver, and drive it with the same requests;
-4. print requests per second, p50/p99 latency and errors of both, and their
-   ratio; then check the ledger (``verify``) and that the money adds up.
+   sport budget each, a sports club and its API token; then ``ANALYZE``;
+2. serve, each with gunicorn (``pasdienst/gunicorn_conf.py``, sync workers)
+   at once: the real app; the *bare* app defined below (not part of the
+   product: one Flask endpoint doing only the SQL a redemption needs, lock
+   the balance row, guarded UPDATE, INSERT one row, through the bare
+   driver); and with ``--before WORKTREE`` the product of an earlier commit
+   (a ``git worktree``), all on the same database;
+3. drive ``POST /api/v1/redemptions`` with ``wrk``: C connections, each
+   request a random pass, a random amount and its own ``Idempotency-Key``
+   (the real QR payload, the Bearer token), in interleaved rounds (A, B, C,
+   A, B, C ...) so load elsewhere on the machine hits all alike;
+4. print per round and as medians: requests per second, p50/p99 latency,
+   errors, and the CPU per request of the gunicorn workers and (PostgreSQL)
+   of each app's own database backends (``/proc``, backends found by their
+   ``application_name``); the ratios; then check the ledger (``verify``)
+   and that the money adds up.
 
-Targets (issue 4): ratio at least 0.6; p99 under 50 ms on PostgreSQL.
+Targets (issue 16): on PostgreSQL at least 2x the previous commit and 0.5x
+the bare endpoint, p99 under 50 ms at 16 clients; SQLite at least 0.4x bare.
 
 Usage:
-    .venv/bin/python scripts/bench_redeem.py [--seconds 20] [--clients 16]
-        [--workers 5] [--passes 200] [--merchants 1] [--only sqlite|postgresql] [--ratelimit-storage URL]
+    .venv/bin/python scripts/bench_redeem.py --ratelimit-storage redis://127.0.0.1:6379 \
+        [--before /work/wt/before-16] [--seconds 10] [--rounds 3] [--clients 16]
+        [--workers 5] [--passes 200] [--merchants 1] [--only sqlite|postgresql]
 
 Needs ``wrk`` (Debian's package; installed with apt-get when missing and
 running as root). The per-token till limit (300 a minute) is raised for the
