@@ -169,21 +169,18 @@ def test_tills_redeeming_while_the_pass_is_blocked_succeed_before_or_hear_it_is_
 
 # -- both orders, step by step (PostgreSQL: SQLite's writers simply take turns) --
 
-class _PausingLedger:
-    """``redemptions.ledger``, with a pause right after the till's debit."""
+class _PausingDebit:
+    """``redemptions._debited``: the till pauses once its debit is done (on
+    PostgreSQL's pipeline, once its result is back) and holds the account."""
 
     def __init__(self, paused: threading.Event, go: threading.Event, pids: dict) -> None:
         self._paused, self._go, self._pids = paused, go, pids
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(ledger, name)
-
-    def transfer(self, session, **kwargs):  # noqa: ANN001, ANN003, ANN201
-        posted = ledger.transfer(session, **kwargs)
-        self._pids["till"] = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    def __call__(self, conn, debit) -> None:  # noqa: ANN001
+        debit.fetchall()
+        self._pids["till"] = conn.info.backend_pid
         self._paused.set()
         assert self._go.wait(WAIT)
-        return posted
 
 
 def _is_waiting_for(db, pid: int) -> bool:  # noqa: ANN001
@@ -238,7 +235,7 @@ def _reissue(db, till, pass_id: int) -> int:  # noqa: ANN001
 def test_a_reissue_waits_for_a_till_that_has_debited_and_carries_over_the_rest(db, till, monkeypatch):
     old = _pass_of(db, till.vouchers[("budget", "sport_culture")])
     paused, go, pids = threading.Event(), threading.Event(), {}
-    monkeypatch.setattr(redemptions, "ledger", _PausingLedger(paused, go, pids))
+    monkeypatch.setattr(redemptions, "_debited", _PausingDebit(paused, go, pids))
 
     def reissue():  # noqa: ANN202
         assert paused.wait(WAIT)
