@@ -47,6 +47,23 @@ class User(Base):
     sponsor_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
 
 
+class LoginSession(Base):
+    """One login in a browser, as the server knows it.
+
+    The session cookie names it by a random key (stored here only as its
+    SHA-256); a cookie whose row is gone is logged out, wherever it was
+    copied to. Logout deletes the row; a new or reset password, and
+    blocking the account, delete all of the user's rows.
+    """
+
+    __tablename__ = "access_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("access_user.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
 class ApiToken(Base):
     __tablename__ = "access_token"
 

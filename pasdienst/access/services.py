@@ -17,7 +17,7 @@ from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
@@ -26,7 +26,7 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant
 from .errors import Forbidden, Unauthenticated, WeakPassword
-from .models import ROLES, STAFF_ROLES, ApiToken, AuditEvent, User
+from .models import ROLES, STAFF_ROLES, ApiToken, AuditEvent, LoginSession, User
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation:
 #: 64 MiB, 3 passes, 4 lanes): about 0.2 s per hash on one core.
@@ -255,24 +255,69 @@ def actor_for_email(session: Session, email: str, *, roles: tuple[str, ...] = RO
 
 def load_actor(session: Session, user_id: int) -> Actor | None:
     """The actor for an active user id, or None."""
-    found = load_session_user(session, user_id)
+    found = _active_user(session, user_id)
     return None if found is None else found[0]
 
 
-def load_session_user(session: Session, user_id: int) -> tuple[Actor, str, bool] | None:
-    """For every session request, in one query: the actor of an active user,
-    its ``session_version`` and whether it still has a one-time password."""
+def load_session_user(session: Session, user_id: int, session_key: str) -> tuple[Actor, str, bool] | None:
+    """For every session request, in one query: the actor of an active user
+    whose login ``session_key`` has not ended, its ``session_version`` and
+    whether it still has a one-time password."""
+    return _active_user(
+        session, user_id,
+        exists().where(LoginSession.key_hash == _session_key_hash(session_key), LoginSession.user_id == User.id),
+    )
+
+
+def _active_user(session: Session, user_id: int, *also: Any) -> tuple[Actor, str, bool] | None:
     row = session.execute(
         select(User, Municipality.code)
         .join(Municipality, Municipality.id == User.municipality_id)
         .outerjoin(Merchant, Merchant.id == User.merchant_id)
-        .where(User.id == user_id, User.active.is_(True), _merchant_may_log_in())
+        .where(User.id == user_id, User.active.is_(True), _merchant_may_log_in(), *also)
     ).first()
     if row is None:
         return None
     user, code = row
     actor = Actor(user.id, user.email, user.role, user.municipality_id, code, user.merchant_id)
     return actor, session_version(user), user.must_change_password
+
+
+# -- sessions ----------------------------------------------------------------
+
+#: A login's row goes at the user's next login once it is this old; the
+#: cookie of an idle session has expired long before (12 hours).
+SESSION_RECORD_DAYS = 30
+
+
+def _session_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def start_session(session: Session, user_id: int, *, now: datetime | None = None) -> str:
+    """A new login for ``user_id``; returns the key its session cookie carries."""
+    moment = now or now_utc()
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user_id, LoginSession.created_at < moment - timedelta(days=SESSION_RECORD_DAYS)
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user_id, key_hash=_session_key_hash(key), created_at=moment))
+    session.flush()
+    return key
+
+
+def end_session(session: Session, user_id: int, session_key: str) -> None:
+    """Logout: this login's cookie, and every copy of it, stops working."""
+    session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.key_hash == _session_key_hash(session_key))
+    )
+
+
+def end_all_sessions(session: Session, user_id: int) -> None:
+    """Every login of ``user_id`` ends (new password, reset, blocked)."""
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
 
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> User:
@@ -306,7 +351,8 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
 
 
 def session_version(user: User) -> str:
-    """Changes whenever the password does: a new password ends every other session."""
+    """Changes whenever the password does: a second lock, besides the login's
+    row (``start_session``), that a new password ends every other session."""
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
@@ -322,6 +368,7 @@ def change_password(session: Session, user_id: int, current_password: str, new_p
         raise WeakPassword("the new password must differ from the current one", reason="unchanged")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
+    end_all_sessions(session, user.id)
     session.flush()
     record_audit(session, actor_for(session, user), "user.password_change", "user", user.id)
     return user
@@ -351,11 +398,12 @@ def reset_password(session: Session, email: str, *, actor: Actor | None = None) 
 def set_one_time_password(session: Session, user: User, password_hash: str, *, sponsor_user_id: int | None) -> None:
     """Give ``user`` a one-time password (by its hash) handed over by ``sponsor_user_id``.
 
-    Ends the user's other sessions (``session_version``); records nothing.
+    Ends the user's sessions; records nothing.
     """
     user.password_hash = password_hash
     user.must_change_password = True
     user.sponsor_user_id = sponsor_user_id
+    end_all_sessions(session, user.id)
     session.flush()
 
 
@@ -401,6 +449,9 @@ def set_user_active(session: Session, email: str, active: bool, *, actor: Actor 
         ensure_municipality(actor, user.municipality_id)
     before = user_snapshot(user)
     user.active = active
+    if not active:
+        # Unblocking later must not bring the old sessions back.
+        end_all_sessions(session, user.id)
     session.flush()
     record_audit(
         session, actor, "user.activate" if active else "user.deactivate", "user", user.id,

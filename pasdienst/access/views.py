@@ -16,7 +16,9 @@ from ..web.extensions import limiter
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
-from .services import MIN_PASSWORD_LENGTH, actor_for, audit_events, authenticate, change_password, session_version
+from .services import (
+    MIN_PASSWORD_LENGTH, actor_for, audit_events, authenticate, change_password, end_session, session_version, start_session,
+)
 from .web import LoginUser, current_actor, rate_limit_key, requires
 
 bp = Blueprint("access", __name__, template_folder="templates")
@@ -63,11 +65,11 @@ def _home(role: str) -> str:
     return ROLE_HOME.get(role, "/")
 
 
-def _start_session(user: User, actor: Any) -> None:
+def _start_session(user: User, actor: Any, session_key: str) -> None:
     # A fresh session: nothing from before the login (a planted CSRF token,
     # a previous user's flashes) carries over.
     session.clear()
-    login_user(LoginUser(actor, session_version(user), user.must_change_password))
+    login_user(LoginUser(actor, session_version(user), user.must_change_password, session_key))
     session.permanent = True
 
 
@@ -90,10 +92,11 @@ def login() -> ResponseReturnValue:
             user = authenticate(db_session, email, password)
             actor = actor_for(db_session, user)
             must_change = user.must_change_password
+            session_key = start_session(db_session, user.id)
     except Unauthenticated:
         error = "Dit e-mailadres en wachtwoord horen niet bij elkaar, of het account is geblokkeerd."
         return render_template("access/login.html", next=target or "", email=email, error=error)
-    _start_session(user, actor)
+    _start_session(user, actor, session_key)
     if must_change:
         query = urlencode({"next": target}) if target else ""
         return redirect("/account/wachtwoord" + (f"?{query}" if query else ""))
@@ -103,6 +106,9 @@ def login() -> ResponseReturnValue:
 @bp.post("/logout")
 @requires(*ROLES, before_password_change=True)
 def logout() -> ResponseReturnValue:
+    # Ended on the server: a copy of this cookie is logged out too.
+    with _db().transaction() as db_session:
+        end_session(db_session, current_actor().user_id, current_user.session_key)
     logout_user()
     session.clear()
     flash("Je bent uitgelogd.", "success")
@@ -133,6 +139,7 @@ def password() -> ResponseReturnValue:
             with _db().transaction() as db_session:
                 assert actor.user_id is not None
                 user = change_password(db_session, actor.user_id, current, new)
+                session_key = start_session(db_session, user.id)
         except Unauthenticated:
             error = "Je huidige wachtwoord klopt niet."
         except WeakPassword as exc:
@@ -140,7 +147,7 @@ def password() -> ResponseReturnValue:
     if error:
         return render_template("access/password.html", next=target or "", forced=forced, error=error), 422
     # The new password ended every session, this one too: start it again.
-    _start_session(user, actor)
+    _start_session(user, actor, session_key)
     flash("Je wachtwoord is gewijzigd.", "success")
     return redirect(target or _home(actor.role))
 

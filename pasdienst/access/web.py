@@ -75,35 +75,39 @@ def is_public_rule(rule: str, endpoint: str) -> bool:
 
 
 class LoginUser(UserMixin):
-    """What flask-login keeps per request: the actor and the session version."""
+    """What flask-login keeps per request: the actor, the session version and the login's key."""
 
-    def __init__(self, actor: Actor, version: str, must_change_password: bool) -> None:
+    def __init__(self, actor: Actor, version: str, must_change_password: bool, session_key: str) -> None:
         self.actor = actor
         self.version = version
         self.must_change_password = must_change_password
+        self.session_key = session_key
 
     def get_id(self) -> str:
-        return f"{self.actor.user_id}:{self.version}"
+        return session_id(self.actor.user_id, self.version, self.session_key)  # type: ignore[arg-type]
 
 
-def session_id(user_id: int, version: str) -> str:
-    """The value kept in the session cookie; a new password changes ``version``."""
-    return f"{user_id}:{version}"
+def session_id(user_id: int, version: str, session_key: str) -> str:
+    """The value kept in the session cookie: the user, its ``session_version``
+    (a new password changes it) and the key of the login's row on the server
+    (``services.start_session``; logout deletes it)."""
+    return f"{user_id}:{version}:{session_key}"
 
 
 @login_manager.user_loader
 def _load_user(value: str) -> LoginUser | None:
     from ..web.app import get_db
 
-    user_id, _, version = value.partition(":")
-    if not user_id.isdigit():
-        return None
+    user_id, _, rest = value.partition(":")
+    version, _, session_key = rest.partition(":")
+    if not user_id.isdigit() or len(user_id) > 18 or not session_key:
+        return None  # also a cookie from before logins were kept on the server
     with get_db(current_app).read() as session:
-        found = load_session_user(session, int(user_id))
+        found = load_session_user(session, int(user_id), session_key)
     if found is None or not hmac.compare_digest(found[1], version):
-        return None  # blocked, or the password changed since this session began
+        return None  # blocked, logged out, or the password changed since this session began
     actor, _, must_change_password = found
-    return LoginUser(actor, version, must_change_password)
+    return LoginUser(actor, version, must_change_password, session_key)
 
 
 def _is_api() -> bool:

@@ -30,7 +30,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from pasdienst.access.models import User
-from pasdienst.access.services import create_token, create_user, hash_password, session_version
+from pasdienst.access.services import create_token, create_user, hash_password, session_version, start_session
 from pasdienst.access.web import session_id
 from pasdienst.db import Database
 from pasdienst.municipalities.models import Municipality
@@ -128,9 +128,11 @@ def make_user(
 def login_as(client: FlaskClient, who: str | MadeUser, **make: Any) -> MadeUser:
     """Log ``client`` in as ``who`` (a role: a new user is made with ``make_user(**make)``)."""
     user = who if isinstance(who, MadeUser) else make_user(client, who, **make)
+    with _db_of(client).transaction() as s:
+        key = start_session(s, user.id)
     with client.session_transaction() as session:
         session.clear()
-        session["_user_id"] = session_id(user.id, user.version)
+        session["_user_id"] = session_id(user.id, user.version, key)
         session["_fresh"] = True
         session["csrf_token"] = secrets.token_hex(20)
     return user

@@ -137,6 +137,69 @@ def test_a_new_password_ends_the_other_sessions(app, db):
     assert phone.get("/api/v1/me").status_code == 401
 
 
+def _copy_cookie(source, target) -> None:
+    target.set_cookie("pasdienst_session", source.get_cookie("pasdienst_session").value)
+
+
+def _logout(client) -> None:
+    page = client.get("/account/wachtwoord").get_data(as_text=True)
+    token = re.search(r'action="/logout".*?name="csrf_token" value="([^"]+)"', page, re.S).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_copied_session_cookie_stops_working_at_logout(app, db):
+    user = make_user(db, "merchant")
+    till, thief, other_till = app.test_client(), app.test_client(), app.test_client()
+    assert _login(till, user.email).status_code == 302
+    assert _login(other_till, user.email).status_code == 302
+    _copy_cookie(till, thief)
+    assert thief.get("/api/v1/me").json["email"] == user.email
+
+    _logout(till)
+    assert thief.get("/api/v1/me").status_code == 401
+    assert thief.get("/merchant").status_code == 302  # to the login page
+    # Only that login ended: the same account on another till goes on.
+    assert other_till.get("/api/v1/me").status_code == 200
+
+
+def test_a_copied_session_cookie_stops_working_after_a_password_change(app, db):
+    user = make_user(db, "finance")
+    laptop, thief, phone = app.test_client(), app.test_client(), app.test_client()
+    assert _login(laptop, user.email).status_code == 302
+    assert _login(phone, user.email).status_code == 302
+    _copy_cookie(laptop, thief)
+    form = laptop.get("/account/wachtwoord").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    laptop.post("/account/wachtwoord", data={
+        "csrf_token": token, "current_password": TEST_PASSWORD, "new_password": "een nieuw wachtwoord",
+        "repeat_password": "een nieuw wachtwoord",
+    })
+    assert laptop.get("/api/v1/me").status_code == 200  # a new session for whoever changed it
+    assert thief.get("/api/v1/me").status_code == 401
+    assert phone.get("/api/v1/me").status_code == 401
+
+
+def test_blocking_an_account_ends_its_sessions_for_good(app, db):
+    from pasdienst.access.services import set_user_active
+
+    user = make_user(db, "caseworker")
+    client = app.test_client()
+    assert _login(client, user.email).status_code == 302
+    with db.transaction() as s:
+        set_user_active(s, user.email, False)
+    with db.transaction() as s:
+        set_user_active(s, user.email, True)
+    assert client.get("/api/v1/me").status_code == 401  # unblocking does not revive it
+
+
+def test_a_session_cookie_from_before_server_side_sessions_is_logged_out(app, db):
+    user = make_user(db, "admin")
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = f"{user.id}:{user.version}"  # the old form: no login key
+    assert client.get("/api/v1/me").status_code == 401
+
+
 def test_logout_needs_the_form_token_and_then_ends_the_session(client, db):
     login_as(client, "merchant")
     assert client.post("/logout").status_code == 400  # no CSRF token: a forged logout
