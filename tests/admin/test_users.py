@@ -48,7 +48,7 @@ def test_a_bad_new_user_is_refused_and_nothing_is_written(client, db):
     assert user_count(db) == before + 1
 
 
-def test_blocking_ends_the_users_sessions_and_unblocking_restores_access(app, client, db):
+def test_blocking_ends_the_users_sessions_and_unblocking_lets_them_log_in_again(app, client, db):
     finance = make_user(db, "admin")
     session_of_finance = app.test_client()
     login_as(session_of_finance, finance)
@@ -59,6 +59,9 @@ def test_blocking_ends_the_users_sessions_and_unblocking_restores_access(app, cl
     event = last_event(db, "user.deactivate")
     assert event.before["active"] is True and event.after["active"] is False
     post(client, f"/admin/gebruikers/{finance.id}/toegang", {"active": "1"}, token_from="/admin/gebruikers")
+    # The old session stays ended (it may be on the stolen phone); a new login works.
+    assert session_of_finance.get("/admin").status_code == 302
+    login_as(session_of_finance, finance)
     assert session_of_finance.get("/admin").status_code == 200
 
 
