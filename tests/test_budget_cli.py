@@ -31,6 +31,16 @@ def test_malformed_top_ups_are_refused_with_one_line_and_change_nothing(cli, db,
         assert budget_figures(s, "opsterland").topped_up == 0
 
 
+@pytest.mark.parametrize("amount", ["١٥٠٠٠.٠٠", "２５０００.００", "25000.0٠"])
+def test_a_top_up_in_other_digits_is_refused_with_one_clear_line(cli, db, amount):
+    cli("municipality", "add", "opsterland", "--name", "Opsterland")
+    result = cli("budget", "topup", "opsterland", amount, "--reference", "x", ok=False)
+    assert result.exit_code == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert "type it with the digits 0-9" in result.stderr
+    with db.read() as s:
+        assert budget_figures(s, "opsterland").topped_up == 0
+
+
 def test_a_top_up_needs_a_known_municipality_and_a_reference(cli):
     assert "no municipality" in cli("budget", "topup", "nergens", "10.00", "--reference", "x", ok=False).stderr
     cli("municipality", "add", "opsterland", "--name", "Opsterland")

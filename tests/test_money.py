@@ -1,6 +1,6 @@
 import pytest
 
-from pasdienst.money import InvalidAmount, format_euros, parse_euros, positive_cents
+from pasdienst.money import OTHER_DIGITS, InvalidAmount, format_euros, parse_euros, positive_cents
 
 
 @pytest.mark.parametrize(
@@ -15,6 +15,15 @@ def test_amounts_people_type_become_cents(text, cents):
 def test_ambiguous_or_malformed_amounts_are_refused(text):
     with pytest.raises(InvalidAmount):
         parse_euros(text)
+
+
+@pytest.mark.parametrize("text", ["١٥٠", "١٥٠,٥٠", "۱۵۰", "１５０", "1５0", "१५०", "12,5٠", "²"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_digits_other_than_0_to_9_are_refused_with_their_own_reason(text, strict):
+    # int("١٥٠") is 150: a regex's \d and int() would take it.
+    with pytest.raises(InvalidAmount, match="digits 0-9") as refused:
+        parse_euros(text, strict=strict)
+    assert refused.value.details["reason"] == OTHER_DIGITS
 
 
 def test_strict_amounts_need_two_decimals():

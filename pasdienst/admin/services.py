@@ -34,7 +34,7 @@ from ..clock import now_utc
 from ..config import Settings
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..ledger.models import Account, Transfer
-from ..money import InvalidAmount, format_euros, parse_euros, positive_cents
+from ..money import OTHER_DIGITS, InvalidAmount, format_euros, parse_euros, positive_cents
 from ..municipalities.models import Municipality
 from ..municipalities.services import BudgetFigures, budget_figures, topup_budget
 from ..redeem.merchants import (
@@ -524,7 +524,11 @@ def budget_overview(session: Session, actor: Actor, *, topups: int = 20) -> Budg
 def _euros_nl(text: str, what: str, *, positive: bool) -> int:
     try:
         return positive_cents(text) if positive else parse_euros(text)
-    except InvalidAmount:
+    except InvalidAmount as exc:
+        if exc.details.get("reason") == OTHER_DIGITS:
+            raise ValidationFailed(
+                f"{what} '{text}' bevat andere cijfers dan 0 tot en met 9. Typ het bedrag met de cijfers 0-9, zoals 2500,00."
+            ) from None
         raise ValidationFailed(f"{what} '{text}' is geen bedrag in euro's, zoals 2500,00.") from None
 
 

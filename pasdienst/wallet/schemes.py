@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import now_utc
 from ..errors import NotFound
-from ..money import InvalidAmount, parse_euros
+from ..money import OTHER_DIGITS, InvalidAmount, parse_euros
 from ..municipalities.models import Municipality
 from .errors import SchemeInvalid, SchemeLocked
 from .models import BUDGET, CATEGORIES, CHEQUE, PUNCHCARD, ChildPass, Scheme, SchemeItem
@@ -123,8 +123,9 @@ def _euros(value: object, path: str, problems: _Problems) -> int | None:
         return None
     try:
         cents = parse_euros(value, strict=True)
-    except InvalidAmount:
-        problems.add(path, f'must be a euro amount with two decimals, e.g. "150.00", not {value!r}')
+    except InvalidAmount as exc:
+        digits = " written with the digits 0-9" if exc.details.get("reason") == OTHER_DIGITS else ""
+        problems.add(path, f'must be a euro amount with two decimals{digits}, e.g. "150.00", not {value!r}')
         return None
     if cents <= 0:
         problems.add(path, "must be more than 0.00")

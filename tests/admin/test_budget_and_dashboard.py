@@ -38,6 +38,8 @@ def test_a_top_up_through_the_page_moves_money_once_and_is_audited(client, db):
     ("0", "besluit", "geen bedrag"),
     ("12,345", "besluit", "geen bedrag"),
     ("100", " ", "kenmerk"),
+    ("١٥٠", "besluit", "andere cijfers dan 0 tot en met 9"),  # Arabic-Indic: int() reads 150
+    ("２５００,００", "besluit", "andere cijfers dan 0 tot en met 9"),  # fullwidth
 ])
 def test_a_bad_top_up_is_refused_and_moves_nothing(client, db, amount, reference, message):
     login_as(client, "admin")
@@ -45,6 +47,13 @@ def test_a_bad_top_up_is_refused_and_moves_nothing(client, db, amount, reference
     assert response.status_code == 302
     assert message in flashes(client)[0].lower()
     assert _fund(db) == 0 and audit_count(db, "budget.topup") == 0
+
+
+def test_a_threshold_in_other_digits_is_refused_and_changes_nothing(client, db):
+    login_as(client, "admin")
+    post(client, "/admin/budget/grens", {"threshold": "١٠٠٠"}, token_from="/admin/budget")
+    assert "andere cijfers dan 0 tot en met 9" in flashes(client)[0]
+    assert audit_count(db, "municipality.budget_threshold") == 0
 
 
 def test_the_budget_warns_under_the_threshold_on_the_page_and_the_dashboard(client, db):

@@ -147,6 +147,8 @@ BAD_AMOUNTS = [
     ("-5", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
     ("12,5o", "Dat is geen bedrag. Typ bijvoorbeeld 12,50."),
     ("", "Vul een bedrag in, bijvoorbeeld 12,50."),
+    ("١٥", "Typ het bedrag met de cijfers 0 tot en met 9, bijvoorbeeld 12,50."),  # Arabic-Indic 15
+    ("１２,５０", "Typ het bedrag met de cijfers 0 tot en met 9, bijvoorbeeld 12,50."),  # fullwidth
 ]
 
 

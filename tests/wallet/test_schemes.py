@@ -17,6 +17,8 @@ BROKEN = [
     ("unknown key in a table", SCHEME.replace('amount = "150.00"', 'amount = "150.00"\nnote = "x"'), "budget[1].note: is not a known key"),
     ("amount without decimals", SCHEME.replace('"150.00"', '"150"'), "budget[1].amount: must be a euro amount"),
     ("amount as a number", SCHEME.replace('"150.00"', "150.00"), "budget[1].amount: must be a euro amount as a string"),
+    ("amount in Arabic-Indic digits", SCHEME.replace('"150.00"', '"١٥٠.٠٠"'),
+     "budget[1].amount: must be a euro amount with two decimals written with the digits 0-9"),
     ("amount with a comma", SCHEME.replace('"75.01"', '"75,01"'), "cheque[1].amount: must be a euro amount"),
     ("strip value with three decimals", SCHEME.replace('"4.50"', '"4.505"'), "punchcard[1].strip_value"),
     ("dates out of order", SCHEME.replace('valid_until = "2027-12-31"', 'valid_until = "2026-12-31"'), "valid_until: 2026-12-31 is before valid_from"),

@@ -31,6 +31,7 @@ export const MESSAGES = {
   not_accepted_here: "Dit tegoed is niet geldig bij deze aanbieder.",
   insufficient_balance: "Onvoldoende tegoed.",
   rate_limited: "Te veel pogingen, wacht even.",
+  storage_full: "De server kan nu niets opslaan. Probeer het over een paar minuten opnieuw.",
   void_window_closed: "Annuleren kan niet meer: dat kan alleen op dezelfde dag, vóór de afrekening met de gemeente.",
   idempotency_key_reused: "Deze betaling is al met andere gegevens verstuurd. Scan de pas opnieuw.",
   validation_error: "Controleer de invoer.",
@@ -64,6 +65,10 @@ export function formatEuro(cents) {
 export function parseAmount(text, maxCents = Infinity) {
   const raw = String(text ?? "").trim().replace(/^€\s*/, "");
   if (raw === "") return { error: "Vul een bedrag in, bijvoorbeeld 12,50." };
+  // Another script's digits ("١٥٠", fullwidth "１５"): the server refuses them too.
+  if (/\p{Nd}/u.test(raw.replace(/[0-9]/g, ""))) {
+    return { error: "Typ het bedrag met de cijfers 0 tot en met 9, bijvoorbeeld 12,50." };
+  }
   if (/^\d+[.,]\d{3,}$/.test(raw)) return { error: "Hooguit twee cijfers na de komma, bijvoorbeeld 12,50." };
   const match = /^(\d{1,7})(?:[.,](\d{1,2}))?$/.exec(raw);
   if (!match) return { error: "Dat is geen bedrag. Typ bijvoorbeeld 12,50." };
