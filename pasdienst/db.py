@@ -20,8 +20,10 @@ a CLI command, a test) owns the transaction through ``Database.transaction()``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -274,6 +276,32 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError):
         code = getattr(exc.orig, "sqlstate", None)
         return code in _RETRYABLE
+    return False
+
+
+#: PostgreSQL's disk_full; SQLite says SQLITE_FULL; the system ENOSPC or EDQUOT.
+_DISK_FULL_SQLSTATE = "53100"
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a full disk, under any of its names:
+    ``OSError`` ENOSPC or EDQUOT, SQLite's "database or disk is full", or
+    PostgreSQL's ``DiskFull``, also wrapped by SQLAlchemy."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_FULL_ERRNOS:
+            return True
+        if getattr(current, "sqlstate", None) == _DISK_FULL_SQLSTATE:
+            return True
+        if isinstance(current, sqlite3.Error) and (
+            getattr(current, "sqlite_errorname", None) == "SQLITE_FULL" or "database or disk is full" in str(current)
+        ):
+            return True
+        orig = current.orig if isinstance(current, DBAPIError) else None
+        current = orig or current.__cause__ or current.__context__
     return False
 
 

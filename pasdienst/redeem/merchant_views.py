@@ -12,7 +12,7 @@ from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
 from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
 from ..admin.requests import add_merchant_for_approval
-from .merchants import list_merchants
+from .merchants import list_merchants, sees_payee
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
@@ -68,13 +68,20 @@ class MerchantRequestSchema(ma.Schema):
     merchant = ma.fields.Nested(MerchantSchema, metadata={"description": "the merchant, pending until then"})
 
 
-def _as_dict(merchant: Merchant) -> dict[str, Any]:
+class ListedMerchantSchema(MerchantSchema):
+    iban = ma.fields.String(
+        allow_none=True, metadata={"description": "null for caseworkers: only admin and finance see payees"}
+    )
+    bic = ma.fields.String(allow_none=True, metadata={"description": "null for caseworkers, as iban"})
+
+
+def _as_dict(merchant: Merchant, *, payee: bool = True) -> dict[str, Any]:
     return {
         "id": merchant.id,
         "name": merchant.name,
         "categories": sorted(merchant.category_set, key=CATEGORIES.index),
-        "iban": merchant.iban,
-        "bic": merchant.bic,
+        "iban": merchant.iban if payee else None,
+        "bic": merchant.bic if payee else None,
         "status": merchant.status,
         "kvk_number": merchant.kvk_number,
         "address": merchant.address,
@@ -91,13 +98,15 @@ def _db():  # noqa: ANN202
 @api.route("/municipalities/<code>/merchants", methods=["GET"])
 @requires("admin", "finance", "caseworker", scope="code")
 @api.arguments(MerchantQuerySchema, location="query")
-@api.response(200, MerchantSchema(many=True))
+@api.response(200, ListedMerchantSchema(many=True))
 @problems(api, {422: "validation_error"})
 def merchants_list(query: dict[str, Any], code: str) -> list[dict[str, Any]]:
-    """The municipality's merchants, by name."""
+    """The municipality's merchants, by name (caseworkers get no IBAN or BIC)."""
     status = None if query["status"] == "all" else query["status"]
+    payee = sees_payee(current_actor())
     with _db().read() as session:
-        return [_as_dict(m) for m in list_merchants(session, code, category=query["category"], status=status)]
+        found = list_merchants(session, code, category=query["category"], status=status)
+        return [_as_dict(m, payee=payee) for m in found]
 
 
 @api.route("/municipalities/<code>/merchants", methods=["POST"])

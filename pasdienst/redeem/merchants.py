@@ -176,6 +176,15 @@ def add_merchant(
     return merchant
 
 
+#: Who may see where a merchant is paid (IBAN, BIC): those who pay and
+#: approve payees. Caseworkers help families and have no need for it.
+PAYEE_ROLES: frozenset[str] = frozenset({"admin", "finance", "system"})
+
+
+def sees_payee(actor: Actor) -> bool:
+    return actor.role in PAYEE_ROLES
+
+
 def get_merchant(session: Session, merchant_id: int) -> Merchant:
     merchant = session.get(Merchant, merchant_id) if isinstance(merchant_id, int) else None
     if merchant is None:

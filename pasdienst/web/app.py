@@ -20,7 +20,7 @@ from ..settlement import views as settlement_views
 from ..reports import api as reports_api
 from ..reports import views as reports_views
 from .api import init_api
-from .security import install_security_headers
+from .security import install_cache_policy, install_security_headers
 
 API_EXTENSION = "pasdienst.api"
 DB_EXTENSION = "pasdienst.db"
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     wallet_views.init_app(app)  # before the security headers: see its docstring
     install_security_headers(app, settings)
+    install_cache_policy(app)
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)
     extensions.init_app(app, settings)

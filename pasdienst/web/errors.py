@@ -9,13 +9,22 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Flask, Response, json, render_template, request
+from flask import Flask, Response, current_app, json, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from ..db import is_disk_full
 from ..errors import PasdienstError
 from .extensions import limiter
+from .requestlog import loggable_path
+
+#: A full disk does not clear in seconds; the till retries its payment with the same key.
+STORAGE_FULL_RETRY_AFTER = "60"
+STORAGE_FULL_NL = (
+    "De server kan op dit moment niets opslaan, want de opslag is vol. Probeer het over een paar minuten opnieuw."
+)
 
 _HTTP_CODES = {
     400: "validation_error",
@@ -39,6 +48,7 @@ _DUTCH_TITLES = {
     422: "Controleer de invoer",
     429: "Te veel pogingen",
     500: "Er ging iets mis",
+    503: "Tijdelijk niet beschikbaar",
 }
 
 
@@ -123,3 +133,31 @@ def register(app: Flask) -> None:
             return problem(403, "forbidden", f"CSRF check failed ({exc.description}); send the X-CSRFToken header")
         detail = "Het formulier is verlopen of onvolledig. Laad de pagina opnieuw en probeer het nog eens."
         return render_template("error.html", status=400, title="Formulier verlopen", detail=detail), 400
+
+    # A full disk is an outage, not a bug: 503 with a clear message (and an
+    # ERROR line for the operator), never a 500. Anything else goes on as an
+    # unhandled error.
+    def _storage_full(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:
+        # Not the exception's text: SQLAlchemy's carries the statement's parameters.
+        current_app.logger.error(
+            "storage full (%s) on %s %s", type(exc).__name__, request.method, loggable_path(request.path)
+        )
+        headers = {"Retry-After": STORAGE_FULL_RETRY_AFTER}
+        if wants_problem_json():
+            response = problem(503, "storage_full", "the server's storage is full: nothing can be saved now; retry later")
+            response.headers.update(headers)
+            return response
+        page = render_template("error.html", status=503, title=_DUTCH_TITLES[503], detail=STORAGE_FULL_NL)
+        return page, 503, headers
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
+        if not is_disk_full(exc):
+            raise exc
+        return _storage_full(exc)
+
+    @app.errorhandler(OSError)
+    def _os_error(exc: OSError) -> Response | tuple[str, int, dict[str, str]]:
+        if not is_disk_full(exc):
+            raise exc
+        return _storage_full(exc)

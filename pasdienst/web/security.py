@@ -3,6 +3,12 @@
 The CSP allows no inline script or style anywhere. ``'wasm-unsafe-eval'`` is
 there for the merchant scanner's WebAssembly QR decoder (ECOSYSTEM §A10), and
 the camera is allowed for our own origin only (the scan page needs it).
+
+Every answer that does not say otherwise is ``Cache-Control: no-store``: the
+staff pages (``/admin``, ``/finance``, ``/merchant``, ``/account`` and all
+below them) and the API show personal data and payees, and a shared or lost
+computer must not keep them in its cache or show them with "back" after a
+logout. Static files set their own caching (``web/assets.py``).
 """
 from __future__ import annotations
 
@@ -77,3 +83,13 @@ def install_security_headers(app: Flask, settings: Settings) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
     )
+
+
+def _no_store_by_default(response: Response) -> Response:
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install_cache_policy(app: Flask) -> None:
+    app.after_request(_no_store_by_default)
