@@ -177,8 +177,10 @@ class Site:
         if role != "anonymous":
             if role not in self.versions:
                 self.restore()
+            with self.app.extensions["pasdienst.db"].transaction() as s:
+                key = access_services.start_session(s, self.users[role])  # a form may have logged it out
             with client.session_transaction() as session:
-                session["_user_id"] = session_id(self.users[role], self.versions[role])
+                session["_user_id"] = session_id(self.users[role], self.versions[role], key)
                 session["_fresh"] = True
         return client
 
