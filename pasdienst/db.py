@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -278,6 +279,9 @@ def is_retryable(exc: BaseException) -> bool:
         return code in _RETRYABLE
     return False
 
+
+#: The bare drivers' own errors: ``Database.driver()`` lets them through unwrapped.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
 #: PostgreSQL's disk_full; SQLite says SQLITE_FULL; the system ENOSPC or EDQUOT.
 _DISK_FULL_SQLSTATE = "53100"

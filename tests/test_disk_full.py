@@ -63,19 +63,17 @@ def test_other_errors_are_not_a_full_disk():
 
 
 @pytest.mark.parametrize("name", FULL_DISKS)
-def test_the_till_api_answers_503_storage_full(app, db, monkeypatch, name):
+def test_the_api_answers_503_storage_full(app, db, monkeypatch, name):
+    # The redemption itself: tests/redeem/test_till_disk_full.py.
     from pasdienst.redeem import redemptions
 
     def full(*_args, **_kwargs):
         raise FULL_DISKS[name]()
 
-    monkeypatch.setattr(redemptions, "redeem", full)
+    monkeypatch.setattr(redemptions, "scan", full)
     client = app.test_client()
     login_as(client, "merchant")
-    response = client.post(
-        "/api/v1/redemptions", json={"code": "ABCD-EFGH-JKLM", "voucher_id": 1, "amount_cents": 1250},
-        headers={**api_headers(client), "Idempotency-Key": "k1"},
-    )
+    response = client.post("/api/v1/scan", json={"code": "https://pas.example.nl/p/x"}, headers=api_headers(client))
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert response.json["code"] == "storage_full" and response.headers["Retry-After"] == "60"
 

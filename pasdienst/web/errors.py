@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from ..db import is_disk_full
+from ..db import DRIVER_ERRORS, is_disk_full
 from ..errors import PasdienstError
 from .extensions import limiter
 from .requestlog import loggable_path
@@ -150,14 +150,11 @@ def register(app: Flask) -> None:
         page = render_template("error.html", status=503, title=_DUTCH_TITLES[503], detail=STORAGE_FULL_NL)
         return page, 503, headers
 
-    @app.errorhandler(DBAPIError)
-    def _database_error(exc: DBAPIError) -> Response | tuple[str, int, dict[str, str]]:
+    def _maybe_storage_full(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:
         if not is_disk_full(exc):
             raise exc
         return _storage_full(exc)
 
-    @app.errorhandler(OSError)
-    def _os_error(exc: OSError) -> Response | tuple[str, int, dict[str, str]]:
-        if not is_disk_full(exc):
-            raise exc
-        return _storage_full(exc)
+    # SQLAlchemy's wrapped errors, the bare drivers' (the till's lean path), the system's.
+    for error in (DBAPIError, *DRIVER_ERRORS, OSError):
+        app.register_error_handler(error, _maybe_storage_full)
