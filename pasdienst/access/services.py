@@ -255,7 +255,7 @@ def actor_for_email(session: Session, email: str, *, roles: tuple[str, ...] = RO
 
 def load_actor(session: Session, user_id: int) -> Actor | None:
     """The actor for an active user id, or None."""
-    found = _active_user(session, user_id)
+    found = _active_user(session, _ACTIVE_USER, {"user_id": user_id})
     return None if found is None else found[0]
 
 
@@ -263,19 +263,23 @@ def load_session_user(session: Session, user_id: int, session_key: str) -> tuple
     """For every session request, in one query: the actor of an active user
     whose login ``session_key`` has not ended, its ``session_version`` and
     whether it still has a one-time password."""
-    return _active_user(
-        session, user_id,
-        exists().where(LoginSession.key_hash == _session_key_hash(session_key), LoginSession.user_id == User.id),
-    )
+    return _active_user(session, _SESSION_USER, {"user_id": user_id, "key_hash": _session_key_hash(session_key)})
 
 
-def _active_user(session: Session, user_id: int, *also: Any) -> tuple[Actor, str, bool] | None:
-    row = session.execute(
-        select(User, Municipality.code)
-        .join(Municipality, Municipality.id == User.municipality_id)
-        .outerjoin(Merchant, Merchant.id == User.merchant_id)
-        .where(User.id == user_id, User.active.is_(True), _merchant_may_log_in(), *also)
-    ).first()
+# Built once: this runs on every request of a logged-in page or till.
+_ACTIVE_USER = (
+    select(User, Municipality.code)
+    .join(Municipality, Municipality.id == User.municipality_id)
+    .outerjoin(Merchant, Merchant.id == User.merchant_id)
+    .where(User.id == bindparam("user_id"), User.active.is_(True), _merchant_may_log_in())
+)
+_SESSION_USER = _ACTIVE_USER.where(
+    exists().where(LoginSession.key_hash == bindparam("key_hash"), LoginSession.user_id == User.id)
+)
+
+
+def _active_user(session: Session, statement: Any, params: dict[str, Any]) -> tuple[Actor, str, bool] | None:
+    row = session.execute(statement, params).first()
     if row is None:
         return None
     user, code = row
