@@ -68,8 +68,9 @@ class Pattern(ma.validate.Regexp):
 #: Whitespace as Python's ``str.isspace`` (and so the services' ``strip``
 #: and ``split``) knows it, for use inside ``[…]`` of a ``Pattern``.
 WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-#: Control characters; PostgreSQL text cannot even hold NUL.
-CONTROL = r"\x00-\x1f\x7f"
+#: Control characters (Unicode Cc: C0, DEL and C1, as the merchant name rule
+#: of ``redeem.merchants`` refuses them); PostgreSQL text cannot even hold NUL.
+CONTROL = r"\x00-\x1f\x7f-\x9f"
 #: One line of text that is not blank: no control characters, and some
 #: character that is not whitespace.
 LINE = rf"^[^{CONTROL}]*[^{CONTROL}{WHITESPACE}][^{CONTROL}]*$"
