@@ -120,11 +120,10 @@ def test_a_nul_in_a_page_address_is_a_dutch_400(client):
 )
 def test_deep_or_endless_json_is_a_validation_error_not_a_crash(client, db, body):
     till = bearer(make_token(db, make_user(db, "merchant")))
-    response = client.post(
-        "/api/v1/redemptions", data=body, content_type="application/json", headers={**till, "Idempotency-Key": "k1"}
-    )
-    assert response.status_code == 422
-    assert response.get_json()["code"] == "validation_error" and list(response.get_json()["errors"]) == ["json"]
+    for path in ("/api/v1/redemptions", "/api/v1/scan"):
+        response = client.post(path, data=body, content_type="application/json", headers={**till, "Idempotency-Key": "k1"})
+        assert response.status_code == 422, path
+        assert response.get_json()["code"] == "validation_error" and list(response.get_json()["errors"]) == ["json"]
 
 
 def test_the_json_check_passes_what_is_nested_or_long_only_inside_text():

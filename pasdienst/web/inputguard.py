@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 
 from flask import Flask, Response, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import MultiDict
 
 from .errors import problem, wants_problem_json
@@ -129,8 +130,22 @@ def _check_fields(fields: MultiDict[str, str]) -> None:
             raise Malformed(name.replace("\x00", ""), "text cannot contain a NUL character")
 
 
+class _JSONProvider(DefaultJSONProvider):
+    """``request.get_json`` that reports JSON too deep for Python's parser as
+    malformed (a ``ValueError``, which ``silent=True`` turns into None) rather
+    than raising ``RecursionError``: hooks that run before the guard (the
+    rate limiter's filter of the till reads the body) must not crash on it."""
+
+    def loads(self, s: str | bytes, **kwargs: object) -> object:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def init_app(app: Flask) -> None:
     """Register the check; call it after the rate limiter and CSRF are set up."""
+    app.json = _JSONProvider(app)
 
     @app.before_request
     def _guard() -> Response | tuple[str, int] | None:
