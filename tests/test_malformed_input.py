@@ -280,3 +280,13 @@ def test_an_ordinary_day_is_read_as_before():
 def test_an_issue_preview_for_a_year_that_is_no_year_shows_the_default_year(client, db, year):
     login_as(client, "admin")
     assert client.get(f"/admin/passen-uitgeven?jaar={year}").status_code == 200
+
+
+@pytest.mark.parametrize("ref", ["²", "١٢", "KP-٢٠٢٧-000001", "9" * 30, "KP-2027-" + "9" * 30])
+@pytest.mark.parametrize("command", ["show", "block"])
+def test_a_pass_reference_in_other_digits_or_beyond_64_bits_is_one_line_on_the_command_line(cli, db, command, ref):
+    make_user(db, "admin", email="beheer@testdorp.example")
+    args = ["passes", command, ref] + (["--reason", "kwijt"] if command == "block" else [])
+    result = cli(*args, ok=False)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith("error:"), result.output

@@ -52,7 +52,10 @@ from .models import (
     format_pass_number,
 )
 
-_PASS_NUMBER = re.compile(r"^KP-(\d{4})-(\d+)$")
+# ASCII digits, at most a BIGINT's 19: ``\d`` and ``isdigit`` would pass "²"
+# to int() (a ValueError) and an id beyond 64 bits overflows the driver.
+_PASS_NUMBER = re.compile(r"^KP-([0-9]{4})-([0-9]{1,18})$")
+_PASS_ID = re.compile(r"^[0-9]{1,18}$")
 
 
 def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> ChildPass:
@@ -61,7 +64,7 @@ def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> C
     year = None
     if match := _PASS_NUMBER.match(ref):
         year, pass_id = int(match.group(1)), int(match.group(2))
-    elif ref.isdigit():
+    elif _PASS_ID.match(ref):
         pass_id = int(ref)
     else:
         raise ValidationFailed(f"{pass_ref!r} is not a pass number such as KP-2027-000123")
