@@ -52,7 +52,7 @@ from .models import (
     format_pass_number,
 )
 
-# ASCII digits, at most a BIGINT's 19: ``\d`` and ``isdigit`` would pass "²"
+# ASCII digits, at most 18 (always below the largest BIGINT): ``\d`` and ``isdigit`` would pass "²"
 # to int() (a ValueError) and an id beyond 64 bits overflows the driver.
 _PASS_NUMBER = re.compile(r"^KP-([0-9]{4})-([0-9]{1,18})$")
 _PASS_ID = re.compile(r"^[0-9]{1,18}$")
