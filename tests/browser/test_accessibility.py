@@ -195,7 +195,9 @@ def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, si
     fixed_clock.set(datetime(2027, 3, 15, 16, 30, tzinfo=AMSTERDAM))
     log_in(page, site, site.admin, "/admin")
     expect(page.get_by_role("navigation", name="Beheer")).to_be_visible()
-    expect(page.locator(".figures li")).to_have_count(5)
+    # Registered, with a pass, paid with it, their share, the free fund, merchants waiting.
+    expect(page.locator(".figures li")).to_have_count(6)
+    expect(page.locator(".figures li").nth(3)).to_contain_text("50,0 %")
     expect(page.get_by_role("row").filter(has_text="user.login")).to_contain_text("15-03-2027 16:30")
     screenshot(page, "admin-dashboard")
     page.goto(f"{site.base}/admin/kinderen/{site.child_id}")
