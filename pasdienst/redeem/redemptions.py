@@ -197,11 +197,6 @@ class Caller:
 _PASS_NOW = select(ChildPass.status, ChildPass.valid_from, ChildPass.valid_until).where(ChildPass.id == bindparam("pass_id"))
 
 
-def _lock_id(merchant_id: int, key: str) -> int:
-    """The key's advisory lock (``tillsql._PG_LOCK`` computes the same in SQL)."""
-    return int.from_bytes(hashlib.sha256(f"redeem:{merchant_id}:{key}".encode()).digest()[:8], "big", signed=True)
-
-
 @contextmanager
 def _claim(merchant_id: int, key: str) -> Iterator[None]:
     """Refuse a twin of a request that this process is still working on

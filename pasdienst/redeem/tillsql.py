@@ -77,11 +77,13 @@ WHERE m.id = :merchant_id"""
 
 # Held until the transaction ends, so a twin on another worker or host fails
 # to take it and is told to retry. The id is the first 8 bytes of
-# sha256("redeem:<merchant id>:<key>"), signed: what ``redemptions._lock_id``
-# computes, for callers that know the merchant beforehand.
+# sha256("redeem:<schema>:<merchant id>:<key>"), signed. Advisory locks are
+# per database, not per schema: the schema keeps two installations that share
+# a database (or the test suite's parallel workers) from refusing each
+# other's keys.
 _PG_LOCK = (
     ",\n  pg_try_advisory_xact_lock(('x' || left(encode(sha256(convert_to("
-    "'redeem:' || m.id || ':' || :key, 'UTF8')), 'hex'), 16))::bit(64)::bigint)"
+    "'redeem:' || current_schema() || ':' || m.id || ':' || :key, 'UTF8')), 'hex'), 16))::bit(64)::bigint)"
 )
 
 # The guarded debit and its postings: no row from the guard, no postings.

@@ -15,7 +15,6 @@ lock from its first statement (``BEGIN IMMEDIATE``).
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from sqlalchemy import select, text
@@ -24,17 +23,17 @@ from sqlalchemy.orm import Session
 from .models import SettlementItem
 
 
-def _lock_key(municipality_id: int) -> int:
-    digest = hashlib.sha256(f"pasdienst:settlement:{municipality_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def lock_municipality(session: Session, municipality_id: int, *, shared: bool = False) -> None:
     """Hold the municipality's settlement lock until the transaction ends."""
     if session.get_bind().dialect.name != "postgresql":
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    session.execute(text(f"SELECT {function}(:k)"), {"k": _lock_key(municipality_id)})
+    # Advisory locks are per database: the schema keeps installations (or the
+    # suite's parallel workers) that share one from waiting on each other.
+    session.execute(
+        text(f"SELECT {function}(hashtextextended('pasdienst:settlement:' || current_schema() || ':' || :m, 0))"),
+        {"m": str(municipality_id)},
+    )
 
 
 def batch_of(session: Session, redemption_id: int) -> int | None:

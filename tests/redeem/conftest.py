@@ -97,3 +97,17 @@ def merchant_client(db, till, *, categories=("clothing",), name="Mode & Zo"):
     merchant_id = make_merchant(db, "testdorp", name=name, categories=categories)
     user = make_user(db, "merchant", municipality="testdorp", merchant_id=merchant_id)
     return bearer(make_token(db, user))
+
+
+def hold_the_keys_lock(connection, merchant_id: int, key: str) -> None:
+    """Take, in this connection's schema, the advisory lock the till's own statement takes for this key."""
+    from sqlalchemy import text
+
+    from pasdienst.redeem import tillsql
+
+    connection.execute(text("BEGIN"))
+    taken = connection.execute(
+        text(f"SELECT true{tillsql._PG_LOCK} FROM (SELECT CAST(:m AS bigint) AS id) AS m"),
+        {"m": merchant_id, "key": key},
+    ).one()
+    assert taken[1], "somebody else holds the key's lock"

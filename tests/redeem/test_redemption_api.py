@@ -131,15 +131,13 @@ def test_a_twin_request_still_in_flight_is_told_to_retry(db, till):
 
 @pytest.mark.parametrize("backend", ["postgresql"])  # SQLite writers queue behind BEGIN IMMEDIATE instead
 def test_a_twin_in_flight_on_another_worker_is_told_to_retry_on_postgresql(db, till):
-    import hashlib
-
     from sqlalchemy import text
 
+    from tests.redeem.conftest import hold_the_keys_lock
+
     voucher = till.vouchers[("budget", "sport_culture")]
-    lock_id = int.from_bytes(hashlib.sha256(f"redeem:{till.merchant_id}:busy".encode()).digest()[:8], "big", signed=True)
     with db.engine.connect() as other_worker:
-        other_worker.execute(text("BEGIN"))
-        other_worker.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        hold_the_keys_lock(other_worker, till.merchant_id, "busy")
         response = till.redeem("busy", voucher_id=voucher, amount_cents=100)
         other_worker.execute(text("ROLLBACK"))
     assert response.status_code == 409 and response.json["code"] == "request_in_progress"

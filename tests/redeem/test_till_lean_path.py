@@ -192,15 +192,28 @@ def test_a_bearer_call_neither_reads_nor_sets_the_session_cookie(db, till):
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_a_twin_holding_the_keys_lock_gets_request_in_progress_on_the_lean_path(db, till):
-    import hashlib
-
+def test_another_installation_in_the_same_database_does_not_hold_this_ones_keys(db, till):
+    """Advisory locks are per database; the key's lock is per schema."""
     from sqlalchemy import text
 
-    lock_id = int.from_bytes(hashlib.sha256(f"redeem:{till.merchant_id}:held".encode()).digest()[:8], "big", signed=True)
+    from tests.redeem.conftest import hold_the_keys_lock
+
+    with db.engine.connect() as other_installation:
+        other_installation.execute(text("SET search_path TO public"))
+        hold_the_keys_lock(other_installation, till.merchant_id, "shared-db")
+        response = till.redeem("shared-db", voucher_id=till.vouchers[("budget", "sport_culture")], amount_cents=100)
+        other_installation.execute(text("ROLLBACK"))
+    assert response.status_code == 201, response.json
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_twin_holding_the_keys_lock_gets_request_in_progress_on_the_lean_path(db, till):
+    from sqlalchemy import text
+
+    from tests.redeem.conftest import hold_the_keys_lock
+
     with db.engine.connect() as other_worker:
-        other_worker.execute(text("BEGIN"))
-        other_worker.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        hold_the_keys_lock(other_worker, till.merchant_id, "held")
         response = till.redeem("held", voucher_id=till.vouchers[("budget", "sport_culture")], amount_cents=100)
         other_worker.execute(text("ROLLBACK"))
     assert (response.status_code, response.json["code"]) == (409, "request_in_progress")
