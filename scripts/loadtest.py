@@ -38,7 +38,7 @@ Usage:
 from __future__ import annotations
 
 # locust monkey-patches the standard library for gevent on import: first.
-import locust  # noqa: I001
+import locust  # noqa: F401, I001 - must be first
 import gevent
 from locust import FastHttpUser, between, task
 from locust.env import Environment

@@ -12,7 +12,7 @@ import pytest
 from flask import render_template
 
 import pasdienst.web
-from pasdienst.web.assets import LONG_CACHE, asset_url, asset_version
+from pasdienst.web.assets import LONG_CACHE, asset_url
 
 STATIC = Path(pasdienst.web.__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "barcode-detector"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
+from sqlalchemy import BigInteger, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
@@ -41,8 +41,6 @@ from ..redeem.models import Merchant, Redemption
 from .claims import lock_municipality
 from .errors import FourEyes, WrongState
 from .models import (
-    APPROVED,
-    EXPORTED,
     PAID,
     RETURN_CONFIRMED,
     RETURN_REQUESTED,

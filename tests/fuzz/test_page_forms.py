@@ -292,7 +292,7 @@ def _anonymous_csrf(client: Any) -> str:
 
 
 @pytest.fixture
-def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: ANN001
+def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the settlement fixtures imported above
     from pasdienst.web.app import create_app
 
     # The limits have tests of their own; here every request must reach its view.
