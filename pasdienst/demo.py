@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from .access.demo import load_access_demo
 from .admin.demo import load_admin_demo
 from .redeem.demo import load_redeem_demo
+from .settlement.demo import load_settlement_demo
 from .wallet.demo import load_wallet_demo
 from .config import Settings
 from .db import Database
@@ -52,8 +53,9 @@ def _municipality(session: Session, report: DemoReport) -> None:
 STEPS = [_municipality]
 STEPS.append(load_access_demo)  # merchants and logins
 STEPS.append(load_wallet_demo)  # scheme, children, passes
-STEPS.append(load_redeem_demo)  # how to try the till with the logins and passes above
-STEPS.append(load_admin_demo)  # the case workers' yearly cap
+STEPS.append(load_redeem_demo)  # payments of the past months; how to try the till
+STEPS.append(load_settlement_demo)  # last month settled and paid, this month waiting
+STEPS.append(load_admin_demo)  # the case workers' cap and an award, a blocked and a replaced pass
 
 
 class DemoRefused(PasdienstError):
