@@ -52,7 +52,7 @@ def load_admin_demo(session: Session, report: Report, settings: Settings, today:
             "child_ref": AWARDED_CHILD, "first_name": "Daan", "birth_date": f"{today.year - 9}-05-14",
             "household_ref": "HH0101", "postcode": "9251 AB", "email": "",
             "override_reason": "Keukentafelgesprek: inkomen net boven de grens, schulden in beheer",
-        }, settings=settings, today=today)
+        }, settings=settings, today=today, accept_short=True)  # a demo made in December still shows the award
     statuses = set(session.execute(
         select(ChildPass.status).where(ChildPass.municipality_id == municipality.id)
     ).scalars())
@@ -64,7 +64,8 @@ def load_admin_demo(session: Session, report: Report, settings: Settings, today:
         ).scalars().all()[1:]
         if len(last_two) == 2:
             block_child_pass(session, admin, last_two[0].pass_number, reason="Kwijt, gemeld door de ouder")
-            reissue_child_pass(session, admin, last_two[1].pass_number, settings=settings, today=today)
+            reissue_child_pass(session, admin, last_two[1].pass_number, reason="damaged", note="in de was geweest",
+                               settings=settings, today=today)
     render_missing_qr(session, municipality.id, settings)
     report.add(
         f"back office at /admin (admin and caseworker logins above); each caseworker may award {cap} passes "

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..access.errors import Forbidden
-from ..errors import Conflict
+from ..errors import Conflict, ValidationFailed
 
 
 class CapReached(Conflict):
@@ -13,3 +13,9 @@ class CapReached(Conflict):
 
 class SecondAdminRequired(Forbidden):
     """A change that needs four eyes, confirmed by the admin who asked for it."""
+
+
+class ShortValidity(ValidationFailed):
+    """A pass that would be valid for only a few weeks, awarded without the case worker saying they know."""
+
+    code = "short_validity"

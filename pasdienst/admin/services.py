@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
+from .. import labels as dutch
 from ..access.models import STAFF_ROLES, AuditEvent, User
 from ..access.services import (
     Actor,
@@ -54,10 +55,21 @@ from ..wallet.eligibility import award_for, grants_for
 from ..wallet.errors import BudgetShort, PassNotFound, PassStateConflict
 from ..wallet.issuing import PlannedPass, PlannedVoucher, write_passes
 from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
-from ..wallet.models import ACTIVE, BLOCKED, EXPIRED, PUNCHCARD, REPLACED, Child, ChildPass, Scheme, Voucher
+from ..wallet.models import (
+    ACTIVE,
+    BLOCKED,
+    EXPIRED,
+    PUNCHCARD,
+    REISSUE_REASONS,
+    REPLACED,
+    Child,
+    ChildPass,
+    Scheme,
+    Voucher,
+)
 from ..wallet.schemes import LoadResult, get_scheme, load_scheme, parse_scheme
 from . import requests
-from .errors import CapReached, SecondAdminRequired
+from .errors import CapReached, SecondAdminRequired, ShortValidity
 from .models import (
     IBAN_CANCELLED,
     IBAN_CONFIRMED,
@@ -359,14 +371,20 @@ def _history(
             | ((AuditEvent.entity_type == "child") & (AuditEvent.entity_id == str(child.id))),
         ).order_by(AuditEvent.id)
     ).scalars().all()
+    reissues: dict[str, AuditEvent] = {}
     for event in events:
         audited[(event.action, event.entity_id or "")] = event.actor_email
+        if event.action == "pass.reissue" and event.entity_id:
+            reissues[event.entity_id] = event
     for p in passes:
         if p.generation == 1:
             lines.append(HistoryLine(p.created_at, f"Pas {p.pass_number} uitgegeven ({_BASIS_NL.get(p.award_basis, p.award_basis)})",
                                      _audited_by(audited, "pass.issue", p)))
         else:
-            lines.append(HistoryLine(p.created_at, f"Vervangende pas {p.pass_number} gemaakt, tegoed overgezet",
+            reissue = reissues.get(p.pass_number)
+            why = f" (reden: {dutch.reissue_reason(reissue.after.get('reason'), reissue.after.get('note'))})" \
+                if reissue is not None and reissue.after and reissue.after.get("reason") else ""
+            lines.append(HistoryLine(p.created_at, f"Vervangende pas {p.pass_number} gemaakt, tegoed overgezet{why}",
                                      _audited_by(audited, "pass.reissue", p)))
         if p.blocked_at is not None:
             lines.append(HistoryLine(p.blocked_at, f"Pas {p.pass_number} geblokkeerd: {p.block_reason}",
@@ -407,12 +425,58 @@ def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, rea
     return blocked
 
 
+@dataclass(frozen=True)
+class ReissuePreview:
+    """What the reissue page shows before the admin confirms: the pass, its child, what carries over."""
+
+    pass_id: int
+    number: str
+    status: str
+    valid_until: date
+    child_id: int
+    first_name: str
+    child_ref: str
+    vouchers: list[VoucherLine]
+
+    @property
+    def can_reissue(self) -> bool:
+        return self.status in (ACTIVE, BLOCKED)
+
+
+def reissue_preview(session: Session, actor: Actor, pass_id: int, *, today: date) -> ReissuePreview:
+    """The pass an admin is about to reissue, with the balances that would move to the new one."""
+    _staff(actor, ADMIN)
+    child_pass = _own_pass(session, actor, pass_id)
+    child = session.get(Child, child_pass.child_id)
+    assert child is not None
+    detail = child_history(session, actor, child.id)
+    line = next(p for p in detail.passes if p.id == child_pass.id)
+    status = child_pass.status if today <= child_pass.valid_until else EXPIRED
+    return ReissuePreview(
+        child_pass.id, child_pass.pass_number, status, child_pass.valid_until, child.id, child.first_name,
+        child.child_ref, line.vouchers,
+    )
+
+
 def reissue_child_pass(
-    session: Session, actor: Actor, pass_ref: str | int, *, settings: Settings, today: date
+    session: Session, actor: Actor, pass_ref: str | int, *, reason: str, note: str = "", settings: Settings,
+    today: date,
 ) -> ChildPass:
-    """A new pass for the same child with the remaining balances carried over; the old one stops."""
+    """A new pass for the same child with the remaining balances carried over; the old one stops.
+
+    ``reason`` is one of ``REISSUE_REASONS`` (``other`` needs ``note``); both
+    go into the audit event.
+    """
     _staff(actor, ADMIN)
     old = _own_pass(session, actor, pass_ref)
+    reason = (reason or "").strip()
+    note = " ".join((note or "").split())
+    if reason not in REISSUE_REASONS:
+        raise ValidationFailed("Kies waarom de pas wordt vervangen: kwijt, gestolen, beschadigd of anders.")
+    if reason == "other" and not note:
+        raise ValidationFailed("Schrijf bij 'anders' in een paar woorden waarom de pas wordt vervangen.")
+    if len(note) > 500:
+        raise ValidationFailed("De toelichting is te lang (hoogstens 500 tekens).")
     before = old.audit_snapshot()
     try:
         new = reissue_pass(session, old.pass_number, settings=settings, today=today)
@@ -422,7 +486,8 @@ def reissue_child_pass(
         ) from None
     record_audit(
         session, actor, "pass.reissue", "pass", new.pass_number,
-        before=before, after={**new.audit_snapshot(), "replaces": old.pass_number},
+        before=before,
+        after={**new.audit_snapshot(), "replaces": old.pass_number, "reason": reason, **({"note": note} if note else {})},
     )
     return new
 
@@ -1032,22 +1097,71 @@ class Registration:
     cap: CapStatus | None
 
 
+#: A pass valid for fewer days than this (``valid_until`` − today) is awarded only
+#: when the case worker says they know: six weeks of a pass is hardly worth a letter.
+SHORT_VALIDITY_DAYS = 42
+
+
+@dataclass(frozen=True)
+class AwardYear:
+    """A year a case worker can award a pass for: its scheme is loaded and not over."""
+
+    year: int
+    valid_from: date
+    valid_until: date
+    #: ``valid_until`` − today, in days.
+    days_left: int
+
+    @property
+    def short(self) -> bool:
+        return self.days_left < SHORT_VALIDITY_DAYS
+
+
+def award_years(session: Session, actor: Actor, today: date) -> list[AwardYear]:
+    """This year and next, each once its scheme is loaded and as long as it is not over."""
+    municipality_id = _staff(actor)
+    return [
+        AwardYear(year, valid_from, valid_until, (valid_until - today).days)
+        for year, valid_from, valid_until in session.execute(
+            select(Scheme.year, Scheme.valid_from, Scheme.valid_until)
+            .where(Scheme.municipality_id == municipality_id, Scheme.year.in_((today.year, today.year + 1)),
+                   Scheme.valid_until >= today)
+            .order_by(Scheme.year)
+        )
+    ]
+
+
 _CHILD_FIELDS = ("child_ref", "first_name", "birth_date", "household_ref", "override_reason", "email", "postcode")
+
+
+def _award_year(session: Session, municipality: Municipality, year: int | None, today: date) -> int:
+    """This year or next (``None``: this year), and only once its scheme is loaded."""
+    year = year or today.year
+    if year not in (today.year, today.year + 1):
+        raise ValidationFailed(f"Een consulent kent een pas toe voor {today.year} of {today.year + 1}.")
+    if session.execute(
+        select(Scheme.id).where(Scheme.municipality_id == municipality.id, Scheme.year == year)
+    ).scalar() is None:
+        raise NotFound(f"Er is geen regeling voor {year}; de beheerder moet die eerst laden.")
+    return year
 
 
 def register_child_by_caseworker(
     session: Session, actor: Actor, fields: Mapping[str, str], *, settings: Settings, today: date,
-    year: int | None = None,
+    year: int | None = None, accept_short: bool = False,
 ) -> Registration:
     """Register a child with a case worker's override reason and issue its pass for ``year``.
 
-    The child goes through the same checks as a row of the children CSV
-    (``import_children``). A case worker stays within the yearly cap of their
-    municipality (``CapReached`` otherwise); an admin is not capped. All or
-    nothing: a refused issue leaves no child behind either.
+    ``year`` is this year (the default) or next, once that year's scheme is
+    loaded. The child goes through the same checks as a row of the children
+    CSV (``import_children``). A case worker stays within the yearly cap of
+    their municipality (``CapReached`` otherwise); an admin is not capped. A
+    pass valid for fewer than ``SHORT_VALIDITY_DAYS`` days needs
+    ``accept_short`` (``ShortValidity`` otherwise). All or nothing: a refused
+    issue leaves no child behind either.
     """
     municipality = _municipality(session, actor, ADMIN, CASEWORKER)
-    year = year or today.year
+    year = _award_year(session, municipality, year, today)
     values = {name: " ".join(str(fields.get(name) or "").split()) for name in _CHILD_FIELDS}
     if not values["override_reason"]:
         raise ValidationFailed("Geef de reden van de toekenning, bijvoorbeeld 'keukentafelgesprek 12 maart'.")
@@ -1056,22 +1170,8 @@ def register_child_by_caseworker(
     existing = session.execute(
         select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
     ).scalar_one_or_none()
-    if existing is not None and session.execute(
-        select(ChildPass.id).where(ChildPass.child_id == existing.id, ChildPass.year == year).limit(1)
-    ).scalar() is not None:
-        raise Conflict(f"Kind {values['child_ref']} heeft al een pas voor {year}.")
-    cap: CapStatus | None = None
-    if actor.role == CASEWORKER:
-        # Serialise this case worker's awards (SQLite: BEGIN IMMEDIATE does already),
-        # so two quick submissions cannot both take the last one of the cap.
-        session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
-        cap = CapStatus(year, cap_of(session, municipality.id, year), _awards_of(session, actor.user_id, year))
-        if cap.max_passes is None:
-            raise CapReached(f"Er is nog geen jaarlimiet voor consulenten ingesteld voor {year}; vraag de beheerder.")
-        if cap.used >= cap.max_passes:
-            raise CapReached(
-                f"U hebt uw jaarlimiet van {cap.max_passes} toekenningen voor {year} bereikt; vraag de beheerder."
-            )
+    _no_pass_yet(session, existing, values["child_ref"], year)
+    cap = _within_cap(session, actor, municipality, year)
     if existing is None:
         # A one-row children CSV: the same checks (dates, postcode, e-mail) as the import.
         buffer = io.StringIO()
@@ -1088,14 +1188,74 @@ def register_child_by_caseworker(
     else:
         # A child the municipality already registered (its income too high, say): only the
         # reason is added; the rest of its row, BSN hash and income included, stays as imported.
-        if len(values["override_reason"]) > 500:
-            raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
         child = existing
-        before = _child_snapshot(child)
-        child.override_reason = values["override_reason"]
-        child.updated_at = now_utc()
+        before = _set_override_reason(child, values["override_reason"])
         session.flush()
-    child_pass, total = _issue_one(session, municipality, child, year, settings=settings, today=today)
+    return _award(session, actor, municipality, child, before, year, cap, settings=settings, today=today,
+                  accept_short=accept_short)
+
+
+def award_child(
+    session: Session, actor: Actor, child_id: int, *, override_reason: str, settings: Settings, today: date,
+    year: int | None = None, accept_short: bool = False,
+) -> Registration:
+    """A case worker's award for a child already registered (from its page): the reason, then its pass.
+
+    The same rules as :func:`register_child_by_caseworker` (year, cap, short validity).
+    """
+    municipality = _municipality(session, actor, ADMIN, CASEWORKER)
+    child = _own_child(session, actor, child_id)
+    year = _award_year(session, municipality, year, today)
+    reason = " ".join(str(override_reason or "").split())
+    if not reason:
+        raise ValidationFailed("Geef de reden van de toekenning, bijvoorbeeld 'keukentafelgesprek 12 maart'.")
+    _no_pass_yet(session, child, child.child_ref, year)
+    cap = _within_cap(session, actor, municipality, year)
+    before = _set_override_reason(child, reason)
+    session.flush()
+    return _award(session, actor, municipality, child, before, year, cap, settings=settings, today=today,
+                  accept_short=accept_short)
+
+
+def _no_pass_yet(session: Session, child: Child | None, child_ref: str, year: int) -> None:
+    if child is not None and session.execute(
+        select(ChildPass.id).where(ChildPass.child_id == child.id, ChildPass.year == year).limit(1)
+    ).scalar() is not None:
+        raise Conflict(f"Kind {child_ref} heeft al een pas voor {year}.")
+
+
+def _within_cap(session: Session, actor: Actor, municipality: Municipality, year: int) -> CapStatus | None:
+    """A case worker's cap for ``year`` with room left (None for an admin, who is not capped)."""
+    if actor.role != CASEWORKER:
+        return None
+    # Serialise this case worker's awards (SQLite: BEGIN IMMEDIATE does already),
+    # so two quick submissions cannot both take the last one of the cap.
+    session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+    cap = CapStatus(year, cap_of(session, municipality.id, year), _awards_of(session, actor.user_id, year))
+    if cap.max_passes is None:
+        raise CapReached(f"Er is nog geen jaarlimiet voor consulenten ingesteld voor {year}; vraag de beheerder.")
+    if cap.used >= cap.max_passes:
+        raise CapReached(
+            f"U hebt uw jaarlimiet van {cap.max_passes} toekenningen voor {year} bereikt; vraag de beheerder."
+        )
+    return cap
+
+
+def _set_override_reason(child: Child, reason: str) -> dict[str, Any]:
+    if len(reason) > 500:
+        raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
+    before = _child_snapshot(child)
+    child.override_reason = reason
+    child.updated_at = now_utc()
+    return before
+
+
+def _award(
+    session: Session, actor: Actor, municipality: Municipality, child: Child, before: dict[str, Any] | None,
+    year: int, cap: CapStatus | None, *, settings: Settings, today: date, accept_short: bool,
+) -> Registration:
+    child_pass, total = _issue_one(session, municipality, child, year, settings=settings, today=today,
+                                   accept_short=accept_short)
     if actor.user_id is not None:
         session.add(CaseworkerAward(
             municipality_id=municipality.id, user_id=actor.user_id, child_id=child.id, pass_id=child_pass.id,
@@ -1118,7 +1278,8 @@ def _child_snapshot(child: Child) -> dict[str, Any]:
 
 
 def _issue_one(
-    session: Session, municipality: Municipality, child: Child, year: int, *, settings: Settings, today: date
+    session: Session, municipality: Municipality, child: Child, year: int, *, settings: Settings, today: date,
+    accept_short: bool = False,
 ) -> tuple[ChildPass, int]:
     """Issue one child's pass for ``year`` from the fund (what ``issue_passes`` does for everyone)."""
     # The same lock as an issuing run, so the two never race on this child.
@@ -1129,6 +1290,13 @@ def _issue_one(
         raise NotFound(f"Er is geen regeling voor {year}; de beheerder moet die eerst laden.") from None
     if today > scheme.valid_until:
         raise PassStateConflict(f"De regeling van {year} is voorbij; er kunnen geen passen meer voor worden gemaakt.")
+    days_left = (scheme.valid_until - today).days
+    if days_left < SHORT_VALIDITY_DAYS and not accept_short:
+        raise ShortValidity(
+            f"Een pas voor {year} is nog maar {days_left} {'dag' if days_left == 1 else 'dagen'} geldig "
+            f"(tot en met {scheme.valid_until.strftime('%d-%m-%Y')}). Vink aan dat u dat weet, of kies een ander jaar.",
+            days_left=days_left, valid_until=scheme.valid_until.isoformat(),
+        )
     award = award_for(None, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
     assert award is not None  # an override reason always gives the full entitlement
     grants = grants_for(list(scheme.items), child.birth_date, scheme.valid_from, award)

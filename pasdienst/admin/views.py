@@ -36,8 +36,10 @@ from ..web import parsing
 from ..web.api import MAX_BIG_ID
 from ..web.extensions import limiter
 from ..wallet import labels, qr
+from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
 from . import requests, services
+from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
 
 bp = Blueprint("admin", __name__)
@@ -156,11 +158,22 @@ def children() -> ResponseReturnValue:
 @bp.get("/admin/kinderen/<int:child_id>")
 @requires("admin", "caseworker")
 def child(child_id: int) -> ResponseReturnValue:
+    return _child_page(child_id)
+
+
+def _child_page(child_id: int, status: int = 200, **context: Any) -> ResponseReturnValue:
+    actor = current_actor()
     with _db().read() as session:
-        detail = services.child_history(session, current_actor(), child_id, settings=_settings())
+        detail = services.child_history(session, actor, child_id, settings=_settings())
+        held = {p.year for p in detail.passes}
+        # The years a pass can still be awarded for, from this page: a scheme loaded, no pass yet.
+        years = [y for y in services.award_years(session, actor, _today()) if y.year not in held]
+        caps = {y.year: services.cap_status(session, actor, y.year) for y in years}
+    context.setdefault("award_values", {})
+    context.setdefault("award_error", None)
     return _page(
-        "admin/child.html", c=detail, active="children", kind_titles=KIND_TITLES, basis_titles=BASIS_TITLES,
-        category_titles=labels.CATEGORY_TITLES,
+        "admin/child.html", status, c=detail, active="children", kind_titles=KIND_TITLES, basis_titles=BASIS_TITLES,
+        category_titles=labels.CATEGORY_TITLES, award_years=years, caps=caps, **context,
     )
 
 
@@ -176,28 +189,51 @@ def block(pass_id: int) -> ResponseReturnValue:
     )
 
 
+def _reissue_page(preview: services.ReissuePreview, status: int = 200, *, values: dict[str, str] | None = None,
+                  error: str | None = None) -> ResponseReturnValue:
+    return _page(
+        "admin/reissue.html", status if preview.can_reissue else 409, p=preview, values=values or {}, error=error,
+        reasons=REISSUE_REASONS, category_titles=labels.CATEGORY_TITLES, active="children",
+    )
+
+
+@bp.get("/admin/passen/<int:pass_id>/vervangen")
+@requires("admin")
+def reissue_form(pass_id: int) -> ResponseReturnValue:
+    """The confirmation step: what a reissue does to the family's printed QR, and why it is done."""
+    with _db().read() as session:
+        preview = services.reissue_preview(session, current_actor(), pass_id, today=_today())
+    return _reissue_page(preview)
+
+
 @bp.post("/admin/passen/<int:pass_id>/vervangen")
 @requires("admin")
 def reissue(pass_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    target = _child_target(pass_id)
     settings = _settings()
-    made: list[int] = []
-
-    def work(session: Session) -> str:
-        new = services.reissue_child_pass(session, actor, pass_id, settings=settings, today=_today())
-        made.append(new.id)
-        return new.pass_number
-
-    response = _change(
-        work,
-        success=lambda number: f"Vervangende pas {number} gemaakt met het tegoed dat over was. Druk de nieuwe brief af.",
-        target=target,
-    )
-    if made:
-        # After the commit, as the command line does: a rendering problem never undoes a reissue.
-        qr.render_missing(_db(), settings, pass_ids=made)
-    return response
+    values = {"reason": _form("reason"), "note": _form("note")}
+    with _db().read() as session:
+        # Another municipality's pass is "not found" before anything else is said about the form.
+        preview = services.reissue_preview(session, actor, pass_id, today=_today())
+    if request.form.get("confirm") != "1":
+        return _reissue_page(preview, 422, values=values, error=(
+            "Vink aan dat u begrijpt dat de oude QR-code en brief niet meer werken en dat u een nieuwe brief afdrukt."
+        ))
+    try:
+        with _db().transaction() as session:
+            new = services.reissue_child_pass(
+                session, actor, pass_id, reason=values["reason"], note=values["note"], settings=settings, today=_today(),
+            )
+            new_id, number = new.id, new.pass_number
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _reissue_page(preview, exc.status, values=values, error=exc.message)
+    # After the commit, as the command line does: a rendering problem never undoes a reissue.
+    qr.render_missing(_db(), settings, pass_ids=[new_id])
+    flash(f"Vervangende pas {number} gemaakt met het tegoed dat over was. De oude QR-code en brief werken niet meer: "
+          "druk de nieuwe brief af en geef hem aan de ouders.", "success")
+    return redirect(f"/admin/kinderen/{preview.child_id}")
 
 
 def _child_target(pass_id: int) -> str:
@@ -215,14 +251,31 @@ def _child_target(pass_id: int) -> str:
 _REGISTER_FIELDS = ("child_ref", "first_name", "birth_date", "household_ref", "postcode", "email", "override_reason")
 
 
+def _award_form() -> tuple[int | None, bool]:
+    """The year chosen on an award form (None: the default, this year) and whether a short validity was accepted."""
+    raw = _form("year")
+    year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX) if raw else None
+    if raw and year is None:
+        raise ValidationFailed("Kies het jaar waarvoor de pas is.")
+    return year, request.form.get("accept_short") == "1"
+
+
+def _register_page(status: int = 200, **context: Any) -> ResponseReturnValue:
+    actor = current_actor()
+    today = _today()
+    with _db().read() as session:
+        years = services.award_years(session, actor, today)
+        caps = {y.year: services.cap_status(session, actor, y.year) for y in years}
+    context.setdefault("values", {})
+    context.setdefault("error", None)
+    return _page("admin/register.html", status, years=years, caps=caps, this_year=today.year, active="register",
+                 **context)
+
+
 @bp.get("/admin/kinderen/aanmelden")
 @requires("admin", "caseworker")
 def register_form() -> ResponseReturnValue:
-    actor = current_actor()
-    year = _today().year
-    with _db().read() as session:
-        cap = services.cap_status(session, actor, year)
-    return _page("admin/register.html", values={}, error=None, cap=cap, year=year, active="register")
+    return _register_page()
 
 
 @bp.post("/admin/kinderen/aanmelden")
@@ -230,20 +283,49 @@ def register_form() -> ResponseReturnValue:
 def register() -> ResponseReturnValue:
     actor = current_actor()
     values = {name: _form(name) for name in _REGISTER_FIELDS}
-    year = _today().year
+    values["year"] = _form("year")
     settings = _settings()
     try:
+        year, accept_short = _award_form()
         with _db().transaction() as session:
-            done = services.register_child_by_caseworker(session, actor, values, settings=settings, today=_today())
+            done = services.register_child_by_caseworker(
+                session, actor, values, settings=settings, today=_today(), year=year, accept_short=accept_short,
+            )
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
-        with _db().read() as session:
-            cap = services.cap_status(session, actor, year)
-        return _page("admin/register.html", exc.status, values=values,
-                     error=exc.message, cap=cap, year=year, active="register")
+        return _register_page(exc.status, values=values, error=exc.message, short=isinstance(exc, ShortValidity))
+    return _awarded(done, settings)
+
+
+@bp.post("/admin/kinderen/<int:child_id>/toekennen")
+@requires("admin", "caseworker")
+def award(child_id: int) -> ResponseReturnValue:
+    """A case worker's award from the child's page: the reason, the year, and the pass."""
+    actor = current_actor()
+    settings = _settings()
+    try:
+        year, accept_short = _award_form()
+        with _db().transaction() as session:
+            done = services.award_child(
+                session, actor, child_id, override_reason=_form("override_reason"), settings=settings, today=_today(),
+                year=year, accept_short=accept_short,
+            )
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        values = {"override_reason": _form("override_reason"), "year": _form("year")}
+        return _child_page(child_id, exc.status, award_values=values, award_error=exc.message,
+                           short=isinstance(exc, ShortValidity))
+    return _awarded(done, settings)
+
+
+def _awarded(done: services.Registration, settings: Settings) -> ResponseReturnValue:
+    # After the commit: a rendering problem never undoes the award.
     qr.render_missing(_db(), settings, pass_ids=[done.pass_id])
     left = f" U kunt dit jaar nog {done.cap.left} keer toekennen." if done.cap is not None else ""
+    if done.cap is not None and done.cap.year != _today().year:
+        left = f" U kunt voor {done.cap.year} nog {done.cap.left} keer toekennen."
     flash(f"Pas {done.pass_number} is gemaakt ({services.euros(done.total_cents)}). Druk de brief af.{left}", "success")
     return redirect(f"/admin/kinderen/{done.child_id}")
 

@@ -32,10 +32,13 @@ def pass_blocked(session: Session, before: dict[str, Any], blocked: ChildPass) -
     )
 
 
-def pass_reissued(session: Session, old: dict[str, Any], new: ChildPass) -> None:
+def pass_reissued(
+    session: Session, old: dict[str, Any], new: ChildPass, *, reason: str | None = None, note: str | None = None
+) -> None:
     record_audit(
         session, None, "pass.reissue", "pass", new.pass_number,
-        before=old, after={**new.audit_snapshot(), "replaces": old["pass"]}, municipality_id=new.municipality_id,
+        before=old, after={**new.audit_snapshot(), "replaces": old["pass"], "reason": reason, **({"note": note} if note else {})},
+        municipality_id=new.municipality_id,
     )
 
 

@@ -6,9 +6,11 @@ from collections.abc import Callable
 import click
 
 from ..csvsafe import write_csv
+from ..errors import ValidationFailed
 from ..money import format_euros
 from ..municipalities.services import get_municipality
 from ..wallet import qr
+from ..wallet.models import REISSUE_REASONS
 from ..wallet.services import (
     EXPORT_COLUMNS,
     block_pass,
@@ -134,17 +136,24 @@ def block(ctx: Context, pass_id: str, reason: str) -> None:
 
 @passes_group.command("reissue")
 @click.argument("pass_id")
+@click.option("--reason", type=click.Choice(REISSUE_REASONS), help="Why (kept in the audit log, as the admin page asks).")
+@click.option("--note", default="", help="A few words beside the reason; required with --reason other.")
 @pass_ctx
-def reissue(ctx: Context, pass_id: str) -> None:
+def reissue(ctx: Context, pass_id: str, reason: str | None, note: str) -> None:
     """A new pass for the same child, carrying the remaining balances over.
 
     Prints the new pass's address and code for its letter; the last line is
     the new pass number.
     """
+    note = " ".join(note.split())
+    if reason == "other" and not note:
+        raise ValidationFailed("--reason other needs a --note saying why")
+    if len(note) > 500:
+        raise ValidationFailed("--note is at most 500 characters")
     with ctx.db.transaction() as session:
         before = find_pass(session, pass_id).audit_snapshot()
         new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today)
-        _audit.pass_reissued(session, before, new)
+        _audit.pass_reissued(session, before, new, reason=reason, note=note or None)
         view = pass_view(session, new, settings=ctx.settings, today=ctx.today)
         new_id = new.id
     qr.render_missing(ctx.db, ctx.settings, pass_ids=[new_id])

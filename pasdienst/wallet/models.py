@@ -40,6 +40,9 @@ REPLACED = "replaced"
 EXPIRED = "expired"
 PASS_STATUSES = (ACTIVE, BLOCKED, REPLACED, EXPIRED)
 
+#: Why a pass is reissued (kept in the audit event; "other" comes with a note).
+REISSUE_REASONS = ("lost", "stolen", "damaged", "other")
+
 #: How a child's entitlement was decided (recorded on the pass; the income is not).
 FULL = "full"
 SLIDING = "sliding"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .. import migrate
+from .. import labels, migrate
 from ..clock import today
 from ..config import Settings, load_settings
 from ..db import Database
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     install_cache_policy(app)
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)
+    app.jinja_env.filters.update(labels.FILTERS)  # the Dutch names of codes, once for every page
     extensions.init_app(app, settings)
     inputguard.init_app(app)  # after the limiter and CSRF: NUL, deep JSON, endless numbers
     access_views.register(app, app.extensions[API_EXTENSION])

@@ -89,7 +89,7 @@ def test_no_bsn_or_pass_secret_reaches_the_log_after_a_working_day(app, client, 
                                        "file": (io.BytesIO(csv), "k.csv")}, content_type="multipart/form-data")
     pass_id = pass_id_of(world.rows["T-1"].pass_id)
     post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "kwijt"})
-    post(client, f"/admin/passen/{pass_id}/vervangen")
+    post(client, f"/admin/passen/{pass_id}/vervangen", {"reason": "lost", "confirm": "1"})
     post(client, "/admin/consulenten/limiet", {"max_passes": "3"}, token_from="/admin/consulenten")
     caseworker = app.test_client()
     login_as(caseworker, "caseworker")

@@ -10,6 +10,9 @@ from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, ma
 
 from .conftest import audit_count, flashes, last_event, pass_id_of, post
 
+#: A reissue as the confirmation page sends it: a reason and the tick.
+REISSUE = {"reason": "lost", "confirm": "1"}
+
 
 def test_a_child_is_found_by_reference_first_name_or_pass_number(client, db, world):
     login_as(client, "caseworker")
@@ -91,8 +94,8 @@ def test_a_reissued_pass_carries_the_balance_and_the_old_one_stops(client, db, w
     login_as(client, "admin")
     old_id = pass_id_of(world.rows["T-1"].pass_id)
     child_page = f"/admin/kinderen/{_child_id(db, world, 'T-1')}"
-    response = post(client, f"/admin/passen/{old_id}/vervangen", token_from=child_page)
-    assert response.status_code == 302
+    response = post(client, f"/admin/passen/{old_id}/vervangen", REISSUE, token_from=child_page)
+    assert response.status_code == 302 and response.headers["Location"] == child_page
     with db.read() as s:
         new = s.execute(select(ChildPass).where(ChildPass.replaces_id == old_id)).scalar_one()
         assert s.get(ChildPass, old_id).status == "replaced" and new.status == "active"
@@ -100,17 +103,79 @@ def test_a_reissued_pass_carries_the_balance_and_the_old_one_stops(client, db, w
     assert report.ok, report
     event = last_event(db, "pass.reissue")
     assert event.entity_id == new.pass_number and event.after["replaces"] == world.rows["T-1"].pass_id
+    assert event.after["reason"] == "lost" and "note" not in event.after
+    assert "druk de nieuwe brief af" in flashes(client)[0]
     page = client.get(child_page).get_data(as_text=True)
     assert new.pass_number in page and "Brief met deze pas afdrukken" in page
+    assert f"Vervangende pas {new.pass_number} gemaakt, tegoed overgezet (reden: kwijt)" in page
     old_url = world.rows["T-1"].url.replace("https://pas.example.nl", "")
     assert client.get(old_url).status_code == 422  # replaced: unknown from now on
+
+
+def test_reissuing_starts_with_a_page_that_says_what_stops_working(client, db, world):
+    login_as(client, "admin")
+    number = world.rows["T-1"].pass_id
+    child_page = client.get(f"/admin/kinderen/{_child_id(db, world, 'T-1')}").get_data(as_text=True)
+    # The child page only links to the step; nothing on it replaces a pass with one click.
+    assert f'href="/admin/passen/{pass_id_of(number)}/vervangen"' in child_page
+    assert f'action="/admin/passen/{pass_id_of(number)}/vervangen"' not in child_page
+    page = client.get(f"/admin/passen/{pass_id_of(number)}/vervangen").get_data(as_text=True)
+    assert f"Pas {number} vervangen" in page
+    assert "werken de QR-code en de code op de brief" in page and "nieuwe brief afdrukken" in page
+    for label in ("Kwijt", "Gestolen", "Beschadigd", "Anders"):
+        assert f">{label}</label>" in page
+    assert 'name="confirm" type="checkbox" value="1" required' in page
+    assert "€ 150,00" in page  # what carries over
+
+
+@pytest.mark.parametrize("form, message", [
+    ({"reason": "lost"}, "Vink aan dat u begrijpt"),
+    ({"confirm": "1"}, "Kies waarom de pas wordt vervangen"),
+    ({"reason": "verloren", "confirm": "1"}, "Kies waarom de pas wordt vervangen"),
+    ({"reason": "other", "confirm": "1"}, "Schrijf bij &#39;anders&#39;"),
+    ({"reason": "other", "note": "x" * 501, "confirm": "1"}, "te lang"),
+])
+def test_a_reissue_without_a_reason_or_confirmation_is_refused_and_changes_nothing(client, db, world, form, message):
+    login_as(client, "admin")
+    pass_id = pass_id_of(world.rows["T-1"].pass_id)
+    response = post(client, f"/admin/passen/{pass_id}/vervangen", form, token_from=f"/admin/passen/{pass_id}/vervangen")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page and 'id="form-error"' in page
+    with db.read() as s:
+        assert s.get(ChildPass, pass_id).status == "active"
+    assert audit_count(db, "pass.reissue") == 0
+
+
+@pytest.mark.money
+def test_the_reason_other_keeps_its_note_in_the_audit_event(client, db, world):
+    login_as(client, "admin")
+    pass_id = pass_id_of(world.rows["T-1"].pass_id)
+    post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "kapot"})
+    response = post(client, f"/admin/passen/{pass_id}/vervangen",
+                    {"reason": "other", "note": "  in de was   geweest ", "confirm": "1"})
+    assert response.status_code == 302
+    event = last_event(db, "pass.reissue")
+    assert (event.after["reason"], event.after["note"]) == ("other", "in de was geweest")
+    assert event.before["status"] == "blocked"
+
+
+def test_a_replaced_pass_offers_no_second_reissue(client, db, world):
+    login_as(client, "admin")
+    pass_id = pass_id_of(world.rows["T-1"].pass_id)
+    assert post(client, f"/admin/passen/{pass_id}/vervangen", REISSUE).status_code == 302
+    page = client.get(f"/admin/passen/{pass_id}/vervangen")
+    assert page.status_code == 409 and "vervangen en kan niet worden vervangen" in page.get_data(as_text=True)
+    assert 'name="confirm"' not in page.get_data(as_text=True)
+    again = post(client, f"/admin/passen/{pass_id}/vervangen", REISSUE)
+    assert again.status_code == 409 and audit_count(db, "pass.reissue") == 1
 
 
 def test_a_caseworker_cannot_block_or_reissue(client, db, world):
     login_as(client, "caseworker")
     pass_id = pass_id_of(world.rows["T-1"].pass_id)
     assert post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "x"}).status_code == 403
-    assert post(client, f"/admin/passen/{pass_id}/vervangen").status_code == 403
+    assert post(client, f"/admin/passen/{pass_id}/vervangen", REISSUE).status_code == 403
+    assert client.get(f"/admin/passen/{pass_id}/vervangen").status_code == 403
     assert audit_count(db, "pass.block") == 0
 
 
@@ -118,7 +183,8 @@ def test_an_admin_of_another_municipality_cannot_touch_the_pass(client, db, worl
     login_as(client, "admin", municipality=OTHER_MUNICIPALITY)
     pass_id = pass_id_of(world.rows["T-1"].pass_id)
     assert post(client, f"/admin/passen/{pass_id}/blokkeren", {"reason": "kwijt"}).status_code == 404
-    assert post(client, f"/admin/passen/{pass_id}/vervangen").status_code == 404
+    assert post(client, f"/admin/passen/{pass_id}/vervangen", REISSUE).status_code == 404
+    assert client.get(f"/admin/passen/{pass_id}/vervangen").status_code == 404
     with db.read() as s:
         assert s.get(ChildPass, pass_id).status == "active"
     assert audit_count(db, "pass.block") == 0 and audit_count(db, "pass.reissue") == 0

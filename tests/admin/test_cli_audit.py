@@ -36,15 +36,15 @@ def test_blocking_and_reissuing_a_pass_on_the_command_line_is_audited_like_the_a
     assert blocked.before["status"] == "active"
     assert blocked.after == {**blocked.before, "status": "blocked", "block_reason": "lost, reported by parent"}
 
-    new_number = cli("passes", "reissue", sanne, env=ON_TODAY).output.strip().splitlines()[-1]
+    new_number = cli("passes", "reissue", sanne, "--reason", "lost", env=ON_TODAY).output.strip().splitlines()[-1]
     reissued = last_event(db, "pass.reissue")
-    assert reissued.actor_email == "cli" and reissued.entity_id == new_number
+    assert reissued.actor_email == "cli" and reissued.entity_id == new_number and reissued.after["reason"] == "lost"
     assert reissued.before["pass"] == sanne and reissued.before["status"] == "blocked"
     assert reissued.after["replaces"] == sanne and reissued.after["generation"] == 2
 
     def on_the_page(s, actor):  # noqa: ANN001, ANN202
         admin.block_child_pass(s, actor, pass_id_of(daan), reason="kwijt")
-        admin.reissue_child_pass(s, actor, pass_id_of(daan), settings=admin_settings, today=TODAY)
+        admin.reissue_child_pass(s, actor, pass_id_of(daan), reason="lost", settings=admin_settings, today=TODAY)
 
     _as_admin(db, on_the_page)
     with db.read() as s:
@@ -54,6 +54,16 @@ def test_blocking_and_reissuing_a_pass_on_the_command_line_is_audited_like_the_a
         by_admin = [_shape(e) for e in events if e.actor_email != "cli"]
         assert len(by_cli) == 2 and by_cli == by_admin
         assert len({e.municipality_id for e in events}) == 1
+
+
+def test_a_reissue_on_the_command_line_may_name_no_reason_but_other_needs_a_note(db, cli, world):
+    number = world.rows["T-1"].pass_id
+    refused = cli("passes", "reissue", number, "--reason", "other", env=ON_TODAY, ok=False)
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines() == ["error: --reason other needs a --note saying why"]
+    assert audit_count(db, "pass.reissue") == 0
+    cli("passes", "reissue", number, env=ON_TODAY)
+    assert last_event(db, "pass.reissue").after["reason"] is None
 
 
 def test_the_child_page_names_the_command_line_as_who_blocked_the_pass(client, cli, db, world):

@@ -23,6 +23,8 @@ from pasdienst.clock import AMSTERDAM
 from pasdienst.redeem.models import Merchant
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import load_scheme
 from pasdienst.web.app import create_app
 from tests.access.helpers import MadeUser, make_merchant, make_user
 from tests.redeem.conftest import TODAY, issue_world
@@ -146,12 +148,17 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
     with db.transaction() as s:  # a request for the admin to confirm on /admin/verzoeken
         pending = s.execute(select(Merchant).where(Merchant.status == "pending")).scalar_one()
         requests.request_merchant_approval(s, actor_for_email(s, colleague.email), pending)
+    with db.transaction() as s:  # next year's scheme: the award forms offer two years
+        load_scheme(s, sample_scheme("testdorp", 2028))
+    with db.read() as s:
+        pass_id = s.execute(select(ChildPass.id).where(ChildPass.child_id == site.child_id)).scalar_one()
     browser = launch_browser(camera=False)
     page = browser.new_context(**DESKTOP, bypass_csp=True).new_page()
     log_in(page, site, site.admin, "/admin")
     for path in ("/admin", f"/admin/kinderen/{site.child_id}", "/admin/import", "/admin/kinderen?q=a",
                  "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
-                 "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken"):
+                 "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken",
+                 f"/admin/passen/{pass_id}/vervangen"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

@@ -51,7 +51,8 @@ pytestmark = [pytest.mark.money, pytest.mark.slow]
 #: Where each role starts reading; everything else is found through links.
 START = {
     "anonymous": ["/", "/login", "/merchant/signup", "/toegankelijkheid"],
-    "admin": ["/admin", "/account/wachtwoord", "/admin/kinderen?q=Sanne"],
+    # Fenna has no pass yet: her page carries the award form.
+    "admin": ["/admin", "/account/wachtwoord", "/admin/kinderen?q=Sanne", "/admin/kinderen?q=Fenna"],
     "caseworker": ["/admin"],
     "finance": ["/finance", "/admin/gebruik"],
     "merchant": ["/merchant", "/merchant/uitbetalingen"],

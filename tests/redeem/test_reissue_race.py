@@ -53,7 +53,7 @@ def _reissue_via(how: str, db, till, cli, pass_id: int):  # noqa: ANN001, ANN202
     if how == "page":
         admin = till.app.test_client()
         login_as(admin, "admin", municipality="testdorp")
-        response = post(admin, f"/admin/passen/{pass_id}/vervangen")
+        response = post(admin, f"/admin/passen/{pass_id}/vervangen", {"reason": "stolen", "confirm": "1"})
         assert response.status_code == 302, response.get_data(as_text=True)
         with admin.session_transaction() as session:
             assert [c for c, _ in session.get("_flashes", [])] == ["success"], session.get("_flashes")
