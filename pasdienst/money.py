@@ -1,7 +1,7 @@
 """Euro amounts as integer cents, parsed strictly.
 
 People type amounts in Dutch (``12,50``) and in English (``12.50``); files and
-the CLI use ``25000.00``. What is never accepted: thousands separators
+the CLI want both decimals (``25000.00`` or ``25000,00``: ``strict``). What is never accepted: thousands separators
 (``1.000,00`` is ambiguous), signs, more than two decimals, or anything that is
 not a plain number. Only the digits 0-9 count: ``int()`` reads Arabic-Indic
 ``١٥٠`` or fullwidth ``１５０`` as 150, but nobody checking the amount on a
@@ -16,7 +16,7 @@ import re
 from .errors import ValidationFailed
 
 _AMOUNT = re.compile(r"([0-9]{1,9})(?:[.,]([0-9]{1,2}))?")
-_STRICT_EURO = re.compile(r"([0-9]{1,9})\.([0-9]{2})")
+_STRICT_EURO = re.compile(r"([0-9]{1,9})[.,]([0-9]{2})")
 
 #: ``InvalidAmount.details["reason"]`` for digits of another script.
 OTHER_DIGITS = "other_digits"
@@ -32,13 +32,13 @@ def has_other_digits(text: str) -> bool:
 
 
 def parse_euros(text: str, *, strict: bool = False) -> int:
-    """``"12,50"`` or ``"12.50"`` → ``1250``. ``strict`` demands ``"12.50"``."""
+    """``"12,50"`` or ``"12.50"`` → ``1250``. ``strict`` demands two decimals (``"12.50"``, ``"12,50"``)."""
     raw = (text or "").strip()
     if has_other_digits(raw):
         raise InvalidAmount(f"{text!r} is not an amount: type it with the digits 0-9", reason=OTHER_DIGITS)
     match = (_STRICT_EURO if strict else _AMOUNT).fullmatch(raw)
     if not match:
-        form = "euros with two decimals, e.g. 25000.00" if strict else "an amount in euros, e.g. 12,50"
+        form = "euros with two decimals, e.g. 25000.00 or 25000,00" if strict else "an amount in euros, e.g. 12,50"
         raise InvalidAmount(f"{text!r} is not {form}")
     whole, frac = match.group(1), (match.group(2) or "")
     cents = int(whole) * 100 + int(frac.ljust(2, "0") or 0)

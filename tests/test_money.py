@@ -26,9 +26,10 @@ def test_digits_other_than_0_to_9_are_refused_with_their_own_reason(text, strict
     assert refused.value.details["reason"] == OTHER_DIGITS
 
 
-def test_strict_amounts_need_two_decimals():
+def test_strict_amounts_need_two_decimals_after_a_point_or_a_dutch_comma():
     assert parse_euros("25000.00", strict=True) == 2500000
-    for text in ("25000", "25000,00", "25000.0"):
+    assert parse_euros("150,00", strict=True) == 15000
+    for text in ("25000", "25000.0", "25000,0", "1.500,00", "1,500.00"):
         with pytest.raises(InvalidAmount):
             parse_euros(text, strict=True)
 

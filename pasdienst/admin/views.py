@@ -29,7 +29,7 @@ from ..clock import AMSTERDAM, today as clock_today
 from ..config import Settings
 from ..csvsafe import csv_bytes
 from ..db import Database
-from ..errors import PasdienstError, ValidationFailed
+from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
 from ..redeem.models import CATEGORIES
 from ..web import parsing
@@ -38,6 +38,8 @@ from ..web.extensions import limiter
 from ..wallet import labels, qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
+from ..wallet.errors import SchemeInvalid
+from ..wallet.schemes import example_scheme, scheme_toml
 from . import requests, services
 from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
@@ -441,9 +443,11 @@ def scheme_load() -> ResponseReturnValue:
             with _db().transaction() as session:
                 result = services.load_scheme_text(session, actor, text)
                 year, outcome = result.scheme.year, result.outcome
+        except SchemeInvalid as exc:
+            error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
+            problems = [problem.dutch for problem in exc.found]
         except ValidationFailed as exc:
-            error = "De regeling is niet geladen." if exc.details.get("errors") else exc.message
-            problems = list(exc.details.get("errors") or [])
+            error = exc.message
         except PasdienstError as exc:
             if exc.status in (401, 403, 404):
                 raise
@@ -456,6 +460,38 @@ def scheme_load() -> ResponseReturnValue:
         schemes = services.schemes_of(session, actor)
     return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme",
                  category_titles=labels.CATEGORY_TITLES, kind_titles=KIND_TITLES)
+
+
+@bp.get("/admin/regeling/<int:year>.toml")
+@requires("admin", "caseworker")
+def scheme_file(year: int) -> ResponseReturnValue:
+    """The scheme as it is loaded, as a file to keep, edit and load again."""
+    actor = current_actor()
+    with _db().read() as session:
+        scheme = next((s for s in services.schemes_of(session, actor) if s.year == year), None)
+        if scheme is None:
+            raise NotFound(f"Er is geen regeling voor {year}.")
+        text = scheme_toml(scheme, actor.municipality_code or "")
+    return _toml_download(text, f"regeling-{actor.municipality_code}-{year}.toml")
+
+
+@bp.get("/admin/regeling/voorbeeld.toml")
+@requires("admin", "caseworker")
+def scheme_example() -> ResponseReturnValue:
+    """The commented example for the first year without a scheme (from this year on)."""
+    actor = current_actor()
+    with _db().read() as session:
+        years = {s.year for s in services.schemes_of(session, actor)}
+    year = _today().year
+    while year in years:
+        year += 1
+    return _toml_download(example_scheme(actor.municipality_code or "", year), f"regeling-voorbeeld-{year}.toml")
+
+
+def _toml_download(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="application/toml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # -- budget ------------------------------------------------------------------

@@ -33,11 +33,16 @@ class PassExpired(PasdienstError):
 
 
 class SchemeInvalid(ValidationFailed):
-    """A scheme file with problems; ``problems`` lists each with its key path."""
+    """A scheme file with problems. ``problems`` says each in English with its
+    key path (``budget[2].amount: ...``), as the CLI and the API do;
+    ``found`` holds them with their codes (``wallet.schemes.SchemeProblem``),
+    whose ``dutch`` the back office shows."""
 
-    def __init__(self, message: str, problems: list[str]) -> None:
+    def __init__(self, message: str, found: list) -> None:
+        problems = [str(problem) for problem in found]
         super().__init__(message, errors=problems)
         self.problems = problems
+        self.found = found
 
 
 class SchemeLocked(Conflict):

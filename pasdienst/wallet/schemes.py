@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +41,8 @@ _BAND_KEYS = {"up_to_pct", "share"}
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 MAX_AGE = 25
 MAX_PCT = 1000
+#: The commented example scheme file that ships with pasdienst.
+EXAMPLE = "regeling-voorbeeld.toml"
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,89 @@ class SchemeSpec:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+#: Each problem a scheme file can have: code -> (English, Dutch). The CLI and
+#: the API say it in English, the back office in Dutch; ``SchemeProblem``
+#: carries the code and its values, so nothing matches on message text.
+_PROBLEMS: dict[str, tuple[str, str]] = {
+    "missing": ("is missing", "ontbreekt"),
+    "unknown_key": ("is not a known key", "is geen bekende sleutel"),
+    "not_toml": ("{reason}", "het bestand is geen geldige TOML-tekst{where}"),
+    "too_deep": ("it nests arrays or tables too deeply", "het bestand nest lijsten of tabellen te diep"),
+    "endless_number": ("it holds a number with too many digits", "het bestand bevat een getal met te veel cijfers"),
+    "not_municipality": ("must be the municipality's code", "moet de code van de gemeente zijn"),
+    "no_municipality": ("no municipality {code!r}", "er is geen gemeente met code {code!r}"),
+    "not_year": ("must be a year such as 2027, not {value!r}", "moet een jaartal zijn zoals 2027, niet {value!r}"),
+    "not_date": ("must be a date written YYYY-MM-DD, not {value!r}",
+                 "moet een datum zijn geschreven als JJJJ-MM-DD (bijvoorbeeld 2027-01-01), niet {value!r}"),
+    "dates_reversed": ("{until} is before valid_from {start}", "{until} ligt vóór valid_from {start}"),
+    "outside_year": ("{start} does not lie in the scheme's year {year}", "{start} ligt niet in het jaar van de regeling ({year})"),
+    "not_pct": ("must be a number (a percentage such as 120), not {value!r}",
+                "moet een getal zijn (een percentage zoals 120), niet {value!r}"),
+    "pct_range": ("must be a percentage above 0 and at most {max}, with at most two decimals",
+                  "moet een percentage boven 0 en hoogstens {max} zijn, met hoogstens twee decimalen"),
+    "not_scale": ("must be a list like [{{ up_to_pct = 130, share = 0.5 }}]",
+                  "moet een lijst zijn zoals [{{ up_to_pct = 130, share = 0.5 }}]"),
+    "band_not_above": ("must be above {what} ({floor:g})", "moet hoger zijn dan {what_nl} ({floor_nl})"),
+    "band_share_grows": ("must not be larger than the share of the band before it",
+                         "mag niet groter zijn dan het deel van de schijf ervoor"),
+    "not_share": ("must be a number between 0 and 1, e.g. 0.5, not {value!r}",
+                  "moet een getal tussen 0 en 1 zijn, bijvoorbeeld 0.5, niet {value!r}"),
+    "share_range": ("must be a number above 0 and at most 1 with at most four decimals, e.g. 0.5, not {value!r}",
+                    "moet een getal boven 0 en hoogstens 1 zijn, met hoogstens vier decimalen, bijvoorbeeld 0.5, niet {value!r}"),
+    "amount_not_text": ('must be a euro amount as a string with two decimals, e.g. "150.00", not {value!r}',
+                        'moet een bedrag tussen aanhalingstekens zijn, met twee decimalen, bijvoorbeeld "150,00", niet {value!r}'),
+    "not_amount": ('must be a euro amount with two decimals, e.g. "150.00", not {value!r}',
+                   'moet een bedrag met twee decimalen zijn, bijvoorbeeld "150,00", niet {value!r}'),
+    "amount_other_digits": ('must be a euro amount with two decimals written with the digits 0-9, e.g. "150.00", not {value!r}',
+                            'moet een bedrag met twee decimalen zijn, geschreven met de cijfers 0-9, bijvoorbeeld "150,00", '
+                            "niet {value!r}"),
+    "amount_not_positive": ("must be more than 0.00", "moet meer dan 0,00 zijn"),
+    "not_ages": ("must be [youngest, oldest], whole years from 0 to {max}, youngest first, e.g. [4, 17]",
+                 "moet [jongste, oudste] zijn, hele jaren van 0 tot en met {max}, de jongste eerst, bijvoorbeeld [4, 17]"),
+    "not_tables": ("must be written as [[{kind}]] tables", "moet geschreven zijn als [[{kind}]]-tabellen"),
+    "not_category": ("{value!r} is not one of {known}", "{value!r} is geen van deze categorieën: {known}"),
+    "not_code": ("must be lowercase letters, digits, '_' or '-', starting with a letter (at most 40)",
+                 "mag alleen kleine letters, cijfers, '_' of '-' bevatten en begint met een letter (hoogstens 40 tekens)"),
+    "not_strips": ("must be a whole number of strips from 1 to 1000, not {value!r}",
+                   "moet een heel aantal strippen van 1 tot en met 1000 zijn, niet {value!r}"),
+    "ages_overlap": ("[{low}, {high}] overlaps [{other_low}, {other_high}] of {other} ({what})",
+                     "[{low}, {high}] overlapt met [{other_low}, {other_high}] van {other} ({what_nl}): "
+                     "welke krijgt het kind dan?"),
+    "code_taken": ("{value!r} is already the code of {other}", "{value!r} is al de code van {other}"),
+    "code_category": ("must be {category}, as in {other} with the same code",
+                      "moet {category} zijn, zoals bij {other} met dezelfde code"),
+    "nothing_given": ("a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]",
+                      "een regeling heeft minstens één [[budget]], [[punchcard]] of [[cheque]] nodig"),
+}
+
+
+@dataclass(frozen=True)
+class SchemeProblem:
+    """One problem of a scheme file at its key path (``budget[2].amount``)."""
+
+    path: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_PROBLEMS[self.code][0].format(**self.params)}"
+
+    @property
+    def dutch(self) -> str:
+        """For the back office: the key path as the file writes it, then what is wrong."""
+        params = {**self.params}
+        if "floor" in params:
+            params["floor_nl"] = f"{params['floor']:g}".replace(".", ",")
+        message = _PROBLEMS[self.code][1].format(**params)
+        return f"{self.path}: {message}" if self.path != "file" else message[:1].upper() + message[1:]
+
+
 @dataclass
 class _Problems:
-    items: list[str] = field(default_factory=list)
+    items: list[SchemeProblem] = field(default_factory=list)
 
-    def add(self, path: str, message: str) -> None:
-        self.items.append(f"{path}: {message}")
+    def add(self, path: str, code: str, **params: Any) -> None:
+        self.items.append(SchemeProblem(path, code, params))
 
 
 def _is_int(value: object) -> bool:
@@ -91,7 +171,7 @@ def _is_int(value: object) -> bool:
 
 def _date(raw: dict[str, Any], key: str, problems: _Problems) -> date | None:
     if key not in raw:
-        problems.add(key, "is missing")
+        problems.add(key, "missing")
         return None
     value = raw[key]
     if isinstance(value, date) and not hasattr(value, "hour"):
@@ -101,34 +181,34 @@ def _date(raw: dict[str, Any], key: str, problems: _Problems) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    problems.add(key, f"must be a date written YYYY-MM-DD, not {value!r}")
+    problems.add(key, "not_date", value=value)
     return None
 
 
 def _pct(value: object, path: str, problems: _Problems) -> int | None:
     """A percentage (``120`` or ``120.5``) in hundredths of a percent."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.add(path, f"must be a number (a percentage such as 120), not {value!r}")
+        problems.add(path, "not_pct", value=value)
         return None
     exact = Decimal(str(value)) * 100
     if exact != exact.to_integral_value() or not (0 < exact <= MAX_PCT * 100):
-        problems.add(path, f"must be a percentage above 0 and at most {MAX_PCT}, with at most two decimals")
+        problems.add(path, "pct_range", max=MAX_PCT)
         return None
     return int(exact)
 
 
 def _euros(value: object, path: str, problems: _Problems) -> int | None:
     if not isinstance(value, str):
-        problems.add(path, f'must be a euro amount as a string with two decimals, e.g. "150.00", not {value!r}')
+        problems.add(path, "amount_not_text", value=value)
         return None
     try:
         cents = parse_euros(value, strict=True)
     except InvalidAmount as exc:
-        digits = " written with the digits 0-9" if exc.details.get("reason") == OTHER_DIGITS else ""
-        problems.add(path, f'must be a euro amount with two decimals{digits}, e.g. "150.00", not {value!r}')
+        other_digits = exc.details.get("reason") == OTHER_DIGITS
+        problems.add(path, "amount_other_digits" if other_digits else "not_amount", value=value)
         return None
     if cents <= 0:
-        problems.add(path, "must be more than 0.00")
+        problems.add(path, "amount_not_positive")
         return None
     return cents
 
@@ -140,7 +220,7 @@ def _ages(value: object, path: str, problems: _Problems) -> tuple[int, int] | No
         or not all(_is_int(v) for v in value)
         or not (0 <= value[0] <= value[1] <= MAX_AGE)
     ):
-        problems.add(path, f"must be [youngest, oldest], whole years from 0 to {MAX_AGE}, youngest first, e.g. [4, 17]")
+        problems.add(path, "not_ages", max=MAX_AGE)
         return None
     return value[0], value[1]
 
@@ -148,28 +228,28 @@ def _ages(value: object, path: str, problems: _Problems) -> tuple[int, int] | No
 def _share(value: object, path: str, problems: _Problems) -> int | None:
     """A share such as ``0.5`` in basis points (at most four decimals)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        problems.add(path, f"must be a number between 0 and 1, e.g. 0.5, not {value!r}")
+        problems.add(path, "not_share", value=value)
         return None
     try:
         exact = Decimal(str(value)) * 10_000
     except InvalidOperation:
         exact = Decimal(-1)
     if exact != exact.to_integral_value() or not (0 < exact <= 10_000):
-        problems.add(path, f"must be a number above 0 and at most 1 with at most four decimals, e.g. 0.5, not {value!r}")
+        problems.add(path, "share_range", value=value)
         return None
     return int(exact)
 
 
 def _unknown(raw: dict[str, Any], allowed: set[str], prefix: str, problems: _Problems) -> None:
     for key in sorted(set(raw) - allowed):
-        problems.add(f"{prefix}{key}", "is not a known key")
+        problems.add(f"{prefix}{key}", "unknown_key")
 
 
 def _items(raw: dict[str, Any], kind: str, problems: _Problems) -> list[tuple[str, ItemSpec]]:
     """The valid tables of one kind, each with its key path."""
     tables = raw.get(kind, [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        problems.add(kind, f"must be written as [[{kind}]] tables")
+        problems.add(kind, "not_tables", kind=kind)
         return []
     found: list[tuple[str, ItemSpec]] = []
     for number, table in enumerate(tables, start=1):
@@ -177,19 +257,19 @@ def _items(raw: dict[str, Any], kind: str, problems: _Problems) -> list[tuple[st
         before = len(problems.items)
         _unknown(table, _ITEM_KEYS[kind], f"{path}.", problems)
         for key in sorted(_ITEM_KEYS[kind] - set(table)):
-            problems.add(f"{path}.{key}", "is missing")
+            problems.add(f"{path}.{key}", "missing")
         category = table.get("category")
         if "category" in table and category not in CATEGORIES:
-            problems.add(f"{path}.category", f"{category!r} is not one of {', '.join(CATEGORIES)}")
+            problems.add(f"{path}.category", "not_category", value=category, known=", ".join(CATEGORIES))
         code = table.get("code")
         if "code" in table and not (isinstance(code, str) and _CODE.match(code)):
-            problems.add(f"{path}.code", "must be lowercase letters, digits, '_' or '-', starting with a letter (at most 40)")
+            problems.add(f"{path}.code", "not_code")
         ages = _ages(table["ages"], f"{path}.ages", problems) if "ages" in table else None
         strips = strip_value = None
         if kind == PUNCHCARD:
             strips = table.get("strips")
             if "strips" in table and not (_is_int(strips) and 1 <= strips <= 1000):
-                problems.add(f"{path}.strips", f"must be a whole number of strips from 1 to 1000, not {strips!r}")
+                problems.add(f"{path}.strips", "not_strips", value=strips)
             strip_value = _euros(table["strip_value"], f"{path}.strip_value", problems) if "strip_value" in table else None
             amount = strips * strip_value if _is_int(strips) and strip_value else None
         else:
@@ -210,19 +290,33 @@ def _check_overlaps(items: list[tuple[str, ItemSpec]], problems: _Problems) -> N
         for path_b, b in items[i + 1 :]:
             same = a.kind == b.kind and (a.category == b.category if a.kind == BUDGET else a.code == b.code)
             if same and a.age_min <= b.age_max and b.age_min <= a.age_max:
-                what = f"category {a.category}" if a.kind == BUDGET else f"code {a.code}"
-                problems.add(
-                    f"{path_b}.ages", f"[{b.age_min}, {b.age_max}] overlaps [{a.age_min}, {a.age_max}] of {path_a} ({what})"
+                what, what_nl = (
+                    (f"category {a.category}", f"categorie {a.category}") if a.kind == BUDGET
+                    else (f"code {a.code}", f"code {a.code}")
                 )
+                problems.add(f"{path_b}.ages", "ages_overlap", low=b.age_min, high=b.age_max, other_low=a.age_min,
+                             other_high=a.age_max, other=path_a, what=what, what_nl=what_nl)
     codes: dict[str, tuple[str, ItemSpec]] = {}
     for path, item in items:
         if item.code is None:
             continue
         first_path, first = codes.setdefault(item.code, (path, item))
         if first.kind != item.kind:
-            problems.add(f"{path}.code", f"{item.code!r} is already the code of {first_path}")
+            problems.add(f"{path}.code", "code_taken", value=item.code, other=first_path)
         elif first.category != item.category:
-            problems.add(f"{path}.category", f"must be {first.category}, as in {first_path} with the same code")
+            problems.add(f"{path}.category", "code_category", category=first.category, other=first_path)
+
+
+def _invalid(problems: list[SchemeProblem]) -> SchemeInvalid:
+    count = len(problems)
+    return SchemeInvalid(
+        f"the scheme file has {count} problem{'s' if count != 1 else ''}: " + "; ".join(map(str, problems)), problems,
+    )
+
+
+def _invalid_toml(problem: SchemeProblem) -> SchemeInvalid:
+    reason = _PROBLEMS[problem.code][0].format(**problem.params)
+    return SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [problem])
 
 
 def parse_scheme(text: str) -> SchemeSpec:
@@ -230,57 +324,60 @@ def parse_scheme(text: str) -> SchemeSpec:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SchemeInvalid(f"the scheme file is not valid TOML ({exc})", [f"file: {exc}"]) from None
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f" (regel {at.group(1)}, kolom {at.group(2)})" if at else " (aan het eind)" if "end of document" in str(exc) else ""
+        raise _invalid_toml(SchemeProblem("file", "not_toml", {"reason": str(exc), "where": where})) from None
     except RecursionError:
         # tomllib recurses into nested arrays and tables; no scheme nests more than three deep.
-        reason = "it nests arrays or tables too deeply"
-        raise SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [f"file: {reason}"]) from None
+        raise _invalid_toml(SchemeProblem("file", "too_deep")) from None
     except ValueError:
         # Python refuses to read an integer of more than 4,300 digits (not a TOMLDecodeError).
-        reason = "it holds a number with too many digits"
-        raise SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [f"file: {reason}"]) from None
+        raise _invalid_toml(SchemeProblem("file", "endless_number")) from None
     problems = _Problems()
     _unknown(raw, _TOP_KEYS, "", problems)
 
     municipality = raw.get("municipality")
     if not isinstance(municipality, str) or not municipality.strip():
-        problems.add("municipality", "is missing" if municipality is None else "must be the municipality's code")
+        problems.add("municipality", "missing" if municipality is None else "not_municipality")
     year = raw.get("year")
     if not (_is_int(year) and 2000 <= year <= 2100):
-        problems.add("year", "is missing" if year is None else f"must be a year such as 2027, not {year!r}")
+        if year is None:
+            problems.add("year", "missing")
+        else:
+            problems.add("year", "not_year", value=year)
     valid_from = _date(raw, "valid_from", problems)
     valid_until = _date(raw, "valid_until", problems)
     if valid_from and valid_until and valid_from > valid_until:
-        problems.add("valid_until", f"{valid_until} is before valid_from {valid_from}")
+        problems.add("valid_until", "dates_reversed", until=valid_until, start=valid_from)
     if valid_from and _is_int(year) and valid_from.year != year:
-        problems.add("valid_from", f"{valid_from} does not lie in the scheme's year {year}")
+        problems.add("valid_from", "outside_year", start=valid_from, year=year)
 
     income_limit = None
     if "income_limit_pct" not in raw:
-        problems.add("income_limit_pct", "is missing")
+        problems.add("income_limit_pct", "missing")
     else:
         income_limit = _pct(raw["income_limit_pct"], "income_limit_pct", problems)
 
     bands: list[tuple[int, int]] = []
     scale = raw.get("sliding_scale", [])
     if not isinstance(scale, list) or not all(isinstance(b, dict) for b in scale):
-        problems.add("sliding_scale", "must be a list like [{ up_to_pct = 130, share = 0.5 }]")
+        problems.add("sliding_scale", "not_scale")
         scale = []
     for number, band in enumerate(scale, start=1):
         path = f"sliding_scale[{number}]"
         _unknown(band, _BAND_KEYS, f"{path}.", problems)
         for key in sorted(_BAND_KEYS - set(band)):
-            problems.add(f"{path}.{key}", "is missing")
+            problems.add(f"{path}.{key}", "missing")
         up_to = _pct(band["up_to_pct"], f"{path}.up_to_pct", problems) if "up_to_pct" in band else None
         share = _share(band["share"], f"{path}.share", problems) if "share" in band else None
         if up_to is None or share is None:
             continue
         floor = bands[-1][0] if bands else income_limit
         if floor is not None and up_to <= floor:
-            what = "the band before it" if bands else "income_limit_pct"
-            problems.add(f"{path}.up_to_pct", f"must be above {what} ({floor / 100:g})")
+            what, what_nl = ("the band before it", "de schijf ervoor") if bands else ("income_limit_pct",) * 2
+            problems.add(f"{path}.up_to_pct", "band_not_above", what=what, what_nl=what_nl, floor=floor / 100)
         elif bands and share > bands[-1][1]:
-            problems.add(f"{path}.share", "must not be larger than the share of the band before it")
+            problems.add(f"{path}.share", "band_share_grows")
         else:
             bands.append((up_to, share))
 
@@ -289,14 +386,10 @@ def parse_scheme(text: str) -> SchemeSpec:
         items.extend(_items(raw, kind, problems))
     _check_overlaps(items, problems)
     if not any(raw.get(kind) for kind in (BUDGET, PUNCHCARD, CHEQUE)):
-        problems.add("budget", "a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]")
+        problems.add("budget", "nothing_given")
 
     if problems.items:
-        count = len(problems.items)
-        raise SchemeInvalid(
-            f"the scheme file has {count} problem{'s' if count != 1 else ''}: " + "; ".join(problems.items),
-            problems.items,
-        )
+        raise _invalid(problems.items)
     return SchemeSpec(
         municipality=municipality.strip().lower(),
         year=year,
@@ -321,10 +414,7 @@ def load_scheme(session: Session, text: str) -> LoadResult:
         select(Municipality).where(Municipality.code == spec.municipality)
     ).scalar_one_or_none()
     if municipality is None:
-        raise SchemeInvalid(
-            f"the scheme file has 1 problem: municipality: no municipality {spec.municipality!r}",
-            [f"municipality: no municipality {spec.municipality!r}"],
-        )
+        raise _invalid([SchemeProblem("municipality", "no_municipality", {"code": spec.municipality})])
     digest = spec.digest()
     scheme = session.execute(
         select(Scheme).where(Scheme.municipality_id == municipality.id, Scheme.year == spec.year).with_for_update()
@@ -376,3 +466,55 @@ def get_scheme(session: Session, municipality_id: int, year: int, *, code: str) 
     if scheme is None:
         raise NotFound(f"no scheme for {code} {year}: load one with 'pasdienst scheme load FILE.toml'")
     return scheme
+
+
+# -- as a file again -------------------------------------------------------------
+
+def _pct_text(hundredths: int) -> str:
+    return str(Decimal(hundredths) / 100)
+
+
+def _share_text(basis_points: int) -> str:
+    return str((Decimal(basis_points) / 10_000).normalize())
+
+
+def _euro_text(cents: int) -> str:
+    return f'"{cents // 100}.{cents % 100:02d}"'
+
+
+def scheme_toml(scheme: Scheme, municipality_code: str) -> str:
+    """A stored scheme written out as a scheme file: loading it again changes nothing."""
+    lines = [
+        f'municipality = "{municipality_code}"',
+        f"year = {scheme.year}",
+        f'valid_from = "{scheme.valid_from.isoformat()}"',
+        f'valid_until = "{scheme.valid_until.isoformat()}"',
+        f"income_limit_pct = {_pct_text(scheme.income_limit)}",
+    ]
+    if scheme.sliding_scale:
+        bands = ", ".join(
+            f"{{ up_to_pct = {_pct_text(up_to)}, share = {_share_text(share)} }}" for up_to, share in scheme.sliding_scale
+        )
+        lines.append(f"sliding_scale = [{bands}]")
+    for kind in (BUDGET, PUNCHCARD, CHEQUE):
+        for item in sorted((i for i in scheme.items if i.kind == kind), key=lambda i: i.position):
+            lines += ["", f"[[{kind}]]"]
+            if item.code:
+                lines.append(f'code = "{item.code}"')
+            lines.append(f'category = "{item.category}"')
+            if kind == PUNCHCARD:
+                lines += [f"strips = {item.strips}", f"strip_value = {_euro_text(item.strip_value_cents or 0)}"]
+            else:
+                lines.append(f"amount = {_euro_text(item.amount_cents)}")
+            lines.append(f"ages = [{item.age_min}, {item.age_max}]")
+    return "\n".join(lines) + "\n"
+
+
+def example_scheme(municipality_code: str, year: int) -> str:
+    """The commented example scheme file (``demo_data/regeling-voorbeeld.toml``)
+    for this municipality and year, to start from."""
+    text = (resources.files("pasdienst") / "demo_data" / EXAMPLE).read_text(encoding="utf-8")
+    text = re.sub(r'^municipality = "[^"]*"', f'municipality = "{municipality_code}"', text, count=1, flags=re.M)
+    text = re.sub(r"^year = \d{4}", f"year = {year}", text, count=1, flags=re.M)
+    text = re.sub(r'^valid_from = "\d{4}-', f'valid_from = "{year}-', text, count=1, flags=re.M)
+    return re.sub(r'^valid_until = "\d{4}-', f'valid_until = "{year}-', text, count=1, flags=re.M)

@@ -181,3 +181,48 @@ def test_a_caseworker_sees_the_scheme_but_cannot_load_one(client, db):
     assert "Regeling laden" not in page
     response = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": SCHEME})
     assert response.status_code == 403
+
+
+def test_the_problems_of_a_scheme_file_are_listed_in_dutch(client, db):
+    login_as(client, "admin")
+    broken = SCHEME.replace('amount = "150.00"', 'amount = "150,001"').replace("income_limit_pct = 120\n", "")
+    page = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": broken}
+                       ).get_data(as_text=True)
+    assert "De regeling is niet geladen." in page
+    assert "budget[1].amount: moet een bedrag met twee decimalen zijn" in page
+    assert "income_limit_pct: ontbreekt" in page
+    assert "must be" not in page and "is missing" not in page
+
+
+def test_a_scheme_with_dutch_amounts_loads(client, db):
+    login_as(client, "admin")
+    dutch = SCHEME.replace('"150.00"', '"150,00"').replace('"4.50"', '"4,50"')
+    response = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": dutch})
+    assert response.status_code == 302
+    assert "10 × € 4,50" in client.get("/admin/regeling").get_data(as_text=True)
+
+
+def test_the_loaded_scheme_downloads_as_a_file_that_loads_again_unchanged(client, db):
+    login_as(client, "admin")
+    client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": SCHEME})
+    assert 'href="/admin/regeling/2027.toml"' in client.get("/admin/regeling").get_data(as_text=True)
+    download = client.get("/admin/regeling/2027.toml")
+    assert download.status_code == 200 and download.mimetype == "application/toml"
+    assert "attachment" in download.headers["Content-Disposition"]
+    again = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"),
+                                                 "text": download.get_data(as_text=True)})
+    assert again.status_code == 302 and audit_count(db, "scheme.update") == 0
+    assert client.get("/admin/regeling/2031.toml").status_code == 404
+
+
+def test_the_example_is_for_the_first_year_without_a_scheme_and_loads(client, db):
+    login_as(client, "caseworker")
+    assert client.get("/admin/regeling/voorbeeld.toml").status_code == 200  # reading is for case workers too
+    login_as(client, "admin")
+    client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": SCHEME})
+    example = client.get("/admin/regeling/voorbeeld.toml").get_data(as_text=True)
+    assert example.startswith("# Voorbeeld van een regeling")
+    assert 'municipality = "testdorp"' in example and "year = 2028" in example  # 2027 has one
+    loaded = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": example})
+    assert loaded.status_code == 302
+    assert last_event(db, "scheme.create").after["year"] == 2028

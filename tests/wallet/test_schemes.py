@@ -19,7 +19,7 @@ BROKEN = [
     ("amount as a number", SCHEME.replace('"150.00"', "150.00"), "budget[1].amount: must be a euro amount as a string"),
     ("amount in Arabic-Indic digits", SCHEME.replace('"150.00"', '"١٥٠.٠٠"'),
      "budget[1].amount: must be a euro amount with two decimals written with the digits 0-9"),
-    ("amount with a comma", SCHEME.replace('"75.01"', '"75,01"'), "cheque[1].amount: must be a euro amount"),
+    ("amount with thousands", SCHEME.replace('"150.00"', '"1.150,00"'), "budget[1].amount: must be a euro amount"),
     ("strip value with three decimals", SCHEME.replace('"4.50"', '"4.505"'), "punchcard[1].strip_value"),
     ("dates out of order", SCHEME.replace('valid_until = "2027-12-31"', 'valid_until = "2026-12-31"'), "valid_until: 2026-12-31 is before valid_from"),
     ("not a date", SCHEME.replace('"2027-12-31"', '"31-12-2027"'), "valid_until: must be a date"),
@@ -134,3 +134,36 @@ def test_scheme_load_on_the_command_line(cli, db, tmp_path):
     assert "budget[1].amount" in result.stderr and "cheque[1].ages" in result.stderr
     missing = cli("scheme", "load", str(tmp_path / "nope.toml"), ok=False)
     assert missing.exit_code == 1 and "no file" in missing.stderr
+
+
+def test_a_dutch_amount_with_a_comma_is_read_as_euros_and_cents():
+    spec = parse_scheme(SCHEME.replace('"75.01"', '"75,01"').replace('"150.00"', '"150,00"'))
+    assert sorted(item.amount_cents for item in spec.items if item.kind != "punchcard") == [7501, 15000]
+
+
+# The back office says each problem in Dutch, at the same key path.
+DUTCH = [
+    (SCHEME.replace('"150.00"', '"150"'), 'budget[1].amount: moet een bedrag met twee decimalen zijn, bijvoorbeeld "150,00", niet \'150\''),
+    (SCHEME.replace("year = 2027", "year = 2027\ncolour = 'blue'"), "colour: is geen bekende sleutel"),
+    (SCHEME.replace("income_limit_pct = 120\n", ""), "income_limit_pct: ontbreekt"),
+    (SCHEME.replace("up_to_pct = 130", "up_to_pct = 110"), "sliding_scale[1].up_to_pct: moet hoger zijn dan income_limit_pct (120)"),
+    (SCHEME.replace('category = "clothing"', 'category = "sweets"'), "cheque[1].category: 'sweets' is geen van deze categorieën"),
+    (SCHEME.replace('valid_until = "2027-12-31"', 'valid_until = "2026-12-31"'), "valid_until: 2026-12-31 ligt vóór valid_from 2027-01-01"),
+    ("year = 2027\nyear = 2028\n", "Het bestand is geen geldige TOML-tekst (regel 2, kolom 12)"),
+    ("year = ", "Het bestand is geen geldige TOML-tekst (aan het eind)"),
+]
+
+
+@pytest.mark.parametrize("text, expected", DUTCH)
+def test_every_problem_has_a_dutch_text_for_the_back_office(text, expected):
+    with pytest.raises(SchemeInvalid) as refused:
+        parse_scheme(text)
+    dutch = [problem.dutch for problem in refused.value.found]
+    assert any(line.startswith(expected) for line in dutch), dutch
+
+
+def test_each_problem_code_has_an_english_and_a_dutch_text():
+    from pasdienst.wallet.schemes import _PROBLEMS
+
+    for code, (english, dutch) in _PROBLEMS.items():
+        assert english and dutch and english != dutch or code == "not_toml", code
