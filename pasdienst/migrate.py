@@ -21,7 +21,9 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "heads") -> None:
+def upgrade(db: Database, revision: str = "head") -> None:
+    # "head", not "heads": two heads (two branches that each added a
+    # migration) are an error to fix in the code, never something to apply.
     command.upgrade(alembic_config(db), revision)
 
 
@@ -38,7 +40,7 @@ def _shipped_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(cfg).get_heads())
 
 
-def head_revisions(db: Database) -> set[str]:
+def head_revisions(db: Database | None = None) -> set[str]:
     return set(_shipped_heads())
 
 

@@ -12,7 +12,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
+@click.option("--revision", default="head", show_default=True)
 @pass_ctx
 def upgrade(ctx: Context, revision: str) -> None:
     """Apply migrations."""
