@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -62,13 +63,16 @@ def png_of(modules: list[list[bool]]) -> bytes:
     return buffer.getvalue()
 
 
-def svg_of(modules: list[list[bool]]) -> str:
-    """One stroked path: each run of dark modules in a row is a line one
-    module thick, reached by a relative move (about 2 KB for version 5)."""
+#: A horizontal run of dark modules: ``(x, y, length)`` in modules, from the top left.
+Run = tuple[int, int, int]
+
+
+def runs(modules: list[list[bool]]) -> list[Run]:
+    """The dark modules as horizontal runs, row by row, left to right."""
+    found: list[Run] = []
     size = len(modules)
-    parts = []
     for y, row in enumerate(modules):
-        x, pen = 0, None
+        x = 0
         while x < size:
             if not row[x]:
                 x += 1
@@ -76,14 +80,49 @@ def svg_of(modules: list[list[bool]]) -> str:
             start = x
             while x < size and row[x]:
                 x += 1
-            parts.append(f"M{start} {y}.5h{x - start}" if pen is None else f"m{start - pen} 0h{x - start}")
-            pen = x
+            found.append((start, y, x - start))
+    return found
+
+
+def svg_of(modules: list[list[bool]]) -> str:
+    """One stroked path: each run of dark modules in a row is a line one
+    module thick, reached by a relative move (about 2 KB for version 5)."""
+    size = len(modules)
+    parts = []
+    row, pen = -1, 0
+    for start, y, length in runs(modules):
+        parts.append(f"M{start} {y}.5h{length}" if y != row else f"m{start - pen} 0h{length}")
+        row, pen = y, start + length
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'shape-rendering="crispEdges" role="img" aria-label="QR-code">'
         f'<rect width="{size}" height="{size}" fill="#fff"/>'
         f'<path fill="none" stroke="#000" stroke-width="1" d="{"".join(parts)}"/></svg>'
     )
+
+
+_VIEWBOX = re.compile(r'viewBox="0 0 (\d+) \1"')
+_PATH = re.compile(r' d="((?:[Mm]\d+ \d+(?:\.5)?h\d+)*)"')
+_STEP = re.compile(r"([Mm])(\d+) (\d+)(?:\.5)?h(\d+)")
+
+
+def runs_of(svg: str) -> tuple[int, list[Run]] | None:
+    """The size and the dark runs of an image :func:`svg_of` drew, read back
+    from its path without rasterising (the letters draw them as rectangles);
+    None for an SVG of another shape."""
+    size = _VIEWBOX.search(svg)
+    path = _PATH.search(svg)
+    if size is None or path is None:
+        return None
+    found: list[Run] = []
+    y = pen = 0
+    for absolute, dx_or_x, y_or_zero, length in _STEP.findall(path.group(1)):
+        x = int(dx_or_x) if absolute == "M" else pen + int(dx_or_x)
+        if absolute == "M":
+            y = int(y_or_zero)
+        pen = x + int(length)
+        found.append((x, y, int(length)))
+    return int(size.group(1)), found
 
 
 def render(payload: str) -> tuple[bytes, str]:

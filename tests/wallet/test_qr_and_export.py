@@ -31,6 +31,16 @@ def test_the_svg_has_exactly_the_dark_modules_of_the_matrix():
     assert sum(runs) == sum(sum(row) for row in modules)
 
 
+def test_the_runs_of_a_stored_svg_are_read_back_exactly():
+    for n in range(5):
+        modules = qr.matrix(f"https://pas.example.nl/p/ABCDEFGHIJK{n:02d}.abcdefghijk")
+        assert qr.runs_of(qr.svg_of(modules)) == (len(modules), qr.runs(modules))
+    # An SVG of another shape is not guessed at (the letters then build the code afresh).
+    assert qr.runs_of('<svg viewBox="0 0 41 41"><path d="M0 0L4 4"/></svg>') is None
+    assert qr.runs_of('<svg viewBox="0 0 41 41"><path d="M0 0.5h3x"/></svg>') is None
+    assert qr.runs_of("<svg/>") is None
+
+
 def test_render_missing_stores_each_image_once(db, settings):
     ids = issued(db, settings)
     assert qr.render_missing(db, settings, pass_ids=ids, workers=1) == 4
