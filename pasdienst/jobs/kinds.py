@@ -6,16 +6,21 @@ attempt after a crash skips what is already done and reports it truly.
 """
 from __future__ import annotations
 
+import io
+
 from .. import faults
 from ..access.services import record_audit
+from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..wallet import qr
 from ..wallet.issuing import issue_passes
+from ..wallet.letters import count_letters, letters_for, newest_pass_id, write_pdf
 from .context import JobContext, JobKind
 
 #: Progress steps, as the job page names them (see ``views.STEP_TITLES``).
 STEP_ISSUE = "issue"
 STEP_QR = "qr"
+STEP_LETTERS = "letters"
 
 
 def issue_passes_job(ctx: JobContext) -> None:
@@ -54,6 +59,43 @@ def issue_passes_job(ctx: JobContext) -> None:
     )
 
 
+def letters_job(ctx: JobContext) -> None:
+    """The year's letters as one PDF: every active pass, or (``after_pass_id``)
+    only the passes issued or reissued since the print run that covered up to it.
+
+    Reads only, so a retry after a crash simply starts again. The summary's
+    ``through_pass_id`` is the highest pass id this run covered: the next
+    "only new" run starts after it (``services.last_letters``).
+    """
+    year = int(ctx.params["year"])
+    after = ctx.params.get("after_pass_id")
+    after = int(after) if after is not None else None
+    with ctx.db.read() as session:
+        municipality_id = get_municipality(session, ctx.municipality_code).id
+    # Images a letter needs that an interrupted issuing run left unrendered.
+    qr.render_missing(
+        ctx.db, ctx.settings, municipality_id=municipality_id,
+        progress=lambda done, total: ctx.progress(done, total, STEP_QR),
+    )
+    with ctx.db.read() as session:
+        through = max(newest_pass_id(session, municipality_id, year) or 0, after or 0) or None
+    pdf = io.BytesIO()
+    with ctx.db.read() as session:
+        municipality = session.get(Municipality, municipality_id)
+        assert municipality is not None
+        span = {"after_pass_id": after, "through_pass_id": through or 0}
+        pages = write_pdf(
+            letters_for(session, municipality, year, settings=ctx.settings, **span),
+            pdf, total=count_letters(session, municipality_id, year, **span),
+            title=f"Brieven kinderpas {municipality.name} {year}",
+            progress=lambda done, total: ctx.progress(done, total, STEP_LETTERS),
+        )
+    ctx.summary.update(year=year, letters=pages, only_new=after is not None, through_pass_id=through)
+    suffix = "-nieuw" if after is not None else ""
+    ctx.attach(f"brieven-{ctx.municipality_code}-{year}{suffix}.pdf", "application/pdf", pdf.getvalue())
+
+
 KINDS: dict[str, JobKind] = {
     "issue_passes": issue_passes_job,
+    "letters": letters_job,
 }

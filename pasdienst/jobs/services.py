@@ -74,6 +74,27 @@ def recent_jobs(session: Session, actor: Actor, limit: int = 30) -> list[Job]:
     )
 
 
+def last_letters(session: Session, municipality_id: int, year: int) -> Job | None:
+    """The finished letters run for ``year`` that covered the newest passes
+    (the highest ``through_pass_id``; the newest such run on a tie): "only
+    new" prints the passes after it."""
+    best: Job | None = None
+    for job in session.scalars(
+        select(Job).where(Job.municipality_id == municipality_id, Job.kind == "letters", Job.state == DONE)
+        .order_by(Job.id)
+    ):
+        if job.params.get("year") != year or "through_pass_id" not in (job.summary or {}):
+            continue
+        if best is None or printed_through(job) >= printed_through(best):
+            best = job
+    return best
+
+
+def printed_through(job: Job) -> int:
+    """The highest pass id a letters run covered (0: none)."""
+    return int((job.summary or {}).get("through_pass_id") or 0)
+
+
 def _claim(db: Database, job_id: int) -> Job | None:
     with db.transaction() as session:
         claimed = session.execute(

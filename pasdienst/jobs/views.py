@@ -1,4 +1,6 @@
-"""``/admin/taken`` (the jobs and their progress) and ``/admin/passen-uitgeven`` (preview, then issue as a job)."""
+"""``/admin/taken`` (the jobs and their progress), ``/admin/passen-uitgeven``
+(preview, then issue as a job) and ``/admin/brieven`` (the letters PDF as a
+job, and the mail-merge CSV)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,14 +10,18 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ..access.web import current_actor, requires
+from ..admin.services import export_passes
 from ..clock import AMSTERDAM, today as clock_today
 from ..config import Settings
+from ..csvsafe import csv_bytes
 from ..db import Database
 from ..errors import PasdienstError
 from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..wallet.issuing import preview_issue
+from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
+from ..wallet.services import EXPORT_COLUMNS
 from ..web import parsing
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
@@ -24,9 +30,9 @@ from .queue import JobQueue, Progress
 bp = Blueprint("jobs", __name__)
 QUEUE_EXTENSION = "pasdienst.jobs"
 
-KIND_TITLES = {"issue_passes": "Passen uitgeven"}
+KIND_TITLES = {"issue_passes": "Passen uitgeven", "letters": "Brieven"}
 STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar", FAILED: "mislukt"}
-STEP_TITLES = {"issue": "Passen uitgeven", "qr": "QR-codes maken"}
+STEP_TITLES = {"issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken"}
 #: Why a job failed, in words for the administrator (by error code).
 FAILURE_TEXT = {
     "insufficient_budget": "Er staat te weinig geld in het fonds. Er is niets uitgegeven; hoog het budget op en probeer het opnieuw.",
@@ -133,6 +139,15 @@ def _scheme_years(session: Any, municipality_id: int) -> list[int]:
     return list(session.scalars(select(Scheme.year).where(Scheme.municipality_id == municipality_id).order_by(Scheme.year)))
 
 
+def _chosen_year(years: list[int], today_year: int) -> int | None:
+    """The year the page shows: ``?jaar=`` when it has a scheme, else the current or next one, else the last."""
+    wanted = parsing.whole_number(request.args.get("jaar"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    if wanted in years:
+        return wanted
+    current = [y for y in years if y >= today_year]
+    return current[0] if current else (years[-1] if years else None)
+
+
 @bp.get("/admin/passen-uitgeven")
 @requires("admin")
 def issue_preview() -> ResponseReturnValue:
@@ -140,11 +155,7 @@ def issue_preview() -> ResponseReturnValue:
     today = clock_today(_settings().today)
     with _db().read() as session:
         years = _scheme_years(session, actor.municipality_id)
-        wanted = parsing.whole_number(request.args.get("jaar"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
-        year = wanted if wanted in years else None
-        if year is None and years:
-            current = [y for y in years if y >= today.year]
-            year = current[0] if current else years[-1]
+        year = _chosen_year(years, today.year)
         preview = (
             preview_issue(session, actor.municipality_code, year, settings=_settings(), today=today)
             if year is not None else None
@@ -175,6 +186,83 @@ def issue_start() -> ResponseReturnValue:
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)
     return redirect(f"/admin/taken/{job_id}")
+
+
+# -- letters ---------------------------------------------------------------------
+
+@bp.get("/admin/brieven")
+@requires("admin")
+def letters() -> ResponseReturnValue:
+    actor = current_actor()
+    today = clock_today(_settings().today)
+    with _db().read() as session:
+        years = _scheme_years(session, actor.municipality_id)
+        year = _chosen_year(years, today.year)
+        counts: dict[str, Any] = {}
+        if year is not None:
+            last = services.last_letters(session, actor.municipality_id, year)
+            counts = {
+                "all": count_letters(session, actor.municipality_id, year),
+                "last": last,
+                "new": count_letters(session, actor.municipality_id, year, after_pass_id=services.printed_through(last))
+                if last else None,
+            }
+    return _page("admin/letters.html", years=years, year=year, active="letters", **counts)
+
+
+def _letters_refused(text: str, year: str = "") -> ResponseReturnValue:
+    flash(text, "error")
+    return redirect(f"/admin/brieven?jaar={year}" if year else "/admin/brieven")
+
+
+@bp.post("/admin/brieven")
+@requires("admin")
+def letters_start() -> ResponseReturnValue:
+    actor = current_actor()
+    raw = (request.form.get("year") or "").strip()
+    which = request.form.get("welke") or ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
+        return _letters_refused("Kies een jaar.")
+    if which not in ("alle", "nieuw"):
+        return _letters_refused("Kies welke brieven u wilt maken.", raw)
+    year = int(raw)
+    try:
+        with _db().transaction() as session:
+            municipality = session.get(Municipality, actor.municipality_id)
+            assert municipality is not None
+            if year not in _scheme_years(session, municipality.id):
+                return _letters_refused(f"Er is geen regeling voor {raw} geladen.")
+            after = None
+            if which == "nieuw":
+                last = services.last_letters(session, municipality.id, year)
+                if last is None:
+                    return _letters_refused(f"Er zijn voor {raw} nog geen brieven gemaakt; maak eerst alle brieven.", raw)
+                after = services.printed_through(last)
+            if not count_letters(session, municipality.id, year, after_pass_id=after):
+                nothing = (f"Er zijn sinds de vorige afdruk geen nieuwe of vervangen passen voor {raw}." if which == "nieuw"
+                           else f"Er zijn voor {raw} geen actieve passen. Geef eerst passen uit.")
+                return _letters_refused(nothing, raw)
+            started = services.start_job(session, actor, municipality, "letters", {"year": year, "after_pass_id": after})
+            job_id = started.id
+    except PasdienstError as exc:
+        return _letters_refused(FAILURE_TEXT.get(exc.code, "Dit kan niet."), raw)
+    # After COMMIT: a worker must find the row the message names.
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
+
+
+@bp.get("/admin/brieven/adressen.csv")
+@requires("admin")
+def letters_csv() -> ResponseReturnValue:
+    """The print house's mail-merge file (the same as ``pasdienst passes export``), audited."""
+    actor = current_actor()
+    with _db().transaction() as session:
+        rows = export_passes(session, actor, settings=_settings(), today=clock_today(_settings().today))
+    data = csv_bytes(EXPORT_COLUMNS, (r.cells() for r in rows))
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="brieven-{actor.municipality_code}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -157,6 +157,10 @@ class ExportRow:
     code: str
     valid_until: str
 
+    def cells(self) -> tuple[str, ...]:
+        """The row's cells in the order of ``EXPORT_COLUMNS``."""
+        return (self.child_ref, self.first_name, self.pass_id, self.url, self.code, self.valid_until)
+
 
 EXPORT_COLUMNS = ("child_ref", "first_name", "pass_id", "url", "code", "valid_until")
 

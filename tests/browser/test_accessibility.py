@@ -158,7 +158,7 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
     for path in ("/admin", f"/admin/kinderen/{site.child_id}", "/admin/import", "/admin/kinderen?q=a",
                  "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
                  "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken",
-                 f"/admin/passen/{pass_id}/vervangen"):
+                 f"/admin/passen/{pass_id}/vervangen", "/admin/brieven"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

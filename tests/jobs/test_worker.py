@@ -5,6 +5,7 @@ as in production.
 """
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from pasdienst.jobs.models import DONE, RUNNING, Job
@@ -112,6 +114,24 @@ def test_the_worker_runs_an_issue_started_from_the_web(db, worker_settings, clie
     assert 'id="job-issued">25<' in client.get(location).get_data(as_text=True)
     with db.read() as s:
         assert verify(s).ok
+
+
+def test_the_worker_makes_the_letters_pdf_started_from_the_web(db, worker_settings, client, start_worker):
+    prepare(db, worker_settings, children=12)
+    login_as(client, "admin", municipality="testdorp")
+    start_worker()
+    post(client, "/admin/passen-uitgeven", {"year": "2027"}, token_from="/admin/passen-uitgeven")
+    _wait_for(lambda: _job(db).finished)
+    location = post(client, "/admin/brieven", {"year": "2027", "welke": "alle"}, token_from="/admin/brieven").headers["Location"]
+
+    def letters() -> Job:
+        with db.read() as s:
+            return s.scalars(select(Job).where(Job.kind == "letters")).one()
+
+    _wait_for(lambda: letters().finished)
+    assert (letters().state, letters().summary["letters"]) == (DONE, 12)
+    pdf = client.get(f"{location}/bestand")
+    assert pdf.mimetype == "application/pdf" and len(PdfReader(io.BytesIO(pdf.data)).pages) == 12
 
 
 @pytest.mark.parametrize("fault", ["jobs.issue.before_commit", "jobs.qr.after_first_batch"])
