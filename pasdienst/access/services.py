@@ -1,4 +1,8 @@
-"""Users, passwords, API tokens, scope checks and the audit log.
+"""Users, passwords, sessions, four eyes, API tokens and reading the audit log.
+
+The actor and the scope checks live in ``policy``, the audit writer in
+``audit`` (both below the municipalities' services, which use them); they
+are re-exported here.
 
 Every function takes the caller's session, flushes and never commits.
 """
@@ -7,13 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,8 +26,16 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant
+from .audit import record_audit as record_audit
+from .audit import scrub as scrub
 from .errors import Forbidden, Unauthenticated, WeakPassword
-from .models import ROLES, STAFF_ROLES, ApiToken, AuditEvent, LoginSession, User
+from .models import ROLES, ApiToken, AuditEvent, LoginSession, User
+# Re-exported: most callers import the actor and the scope checks from here.
+from .policy import CLI_ACTOR as CLI_ACTOR
+from .policy import Actor as Actor
+from .policy import ensure_merchant as ensure_merchant
+from .policy import ensure_municipality as ensure_municipality
+from .policy import ensure_role as ensure_role
 
 #: argon2id with the library's defaults (RFC 9106's second recommendation:
 #: 64 MiB, 3 passes, 4 lanes): about 0.2 s per hash on one core.
@@ -40,54 +49,6 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"'.]{2,}$")
 _TOKEN = re.compile(r"^pd_[A-Za-z0-9_-]{43}$")
-
-#: Snapshot keys containing any of these never reach the audit log: secrets,
-#: and personal data the log has no need for (DOMAIN.md §3.9).
-_SECRET_KEY_PARTS = ("bsn", "token", "password", "income", "secret", "birth_date")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting. Views build it from the session or token; services check scope with it."""
-
-    user_id: int | None
-    email: str
-    role: str
-    municipality_id: int | None
-    municipality_code: str | None
-    merchant_id: int | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-
-#: The command line acts for the operator at the keyboard, with no user row.
-CLI_ACTOR = Actor(user_id=None, email="cli", role="system", municipality_id=None, municipality_code=None)
-
-
-# -- scope ------------------------------------------------------------------
-
-def ensure_role(actor: Actor, *roles: str) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"a {actor.role} may not do this")
-
-
-def ensure_municipality(actor: Actor, municipality_id: int) -> None:
-    """Staff and merchants act only inside their own municipality; the CLI everywhere."""
-    if actor.role == "system":
-        return
-    if actor.municipality_id != municipality_id:
-        raise Forbidden("this belongs to another municipality")
-
-
-def ensure_merchant(actor: Actor, merchant_id: int) -> None:
-    """A merchant user acts only for its own merchant."""
-    if actor.role == "system":
-        return
-    if actor.role != "merchant" or actor.merchant_id != merchant_id:
-        raise Forbidden("this belongs to another merchant")
-
 
 # -- passwords ---------------------------------------------------------------
 
@@ -576,67 +537,6 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor | None = None)
 
 
 # -- audit -------------------------------------------------------------------
-
-def _is_secret(key: str) -> bool:
-    lowered = key.lower()
-    return any(part in lowered for part in _SECRET_KEY_PARTS)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items() if not _is_secret(str(k))}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_jsonable(v) for v in value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, (Decimal, UUID)):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
-
-
-def scrub(snapshot: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """``snapshot`` as plain JSON without secret or personal keys (bsn, token, password, income…)."""
-    if snapshot is None:
-        return None
-    return _jsonable(snapshot)
-
-
-def record_audit(
-    session: Session,
-    actor: Actor | None,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    before: Mapping[str, Any] | None = None,
-    after: Mapping[str, Any] | None = None,
-    *,
-    municipality_id: int | None = None,
-) -> AuditEvent:
-    """Append one audit event in the caller's transaction (it commits or rolls back with the change).
-
-    ``actor`` None means the command line. ``municipality_id`` defaults to
-    the actor's. Secret and personal keys are removed from the snapshots.
-    """
-    actor = actor or CLI_ACTOR
-    event = AuditEvent(
-        at=now_utc(),
-        actor_user_id=actor.user_id,
-        actor_email=actor.email,
-        municipality_id=municipality_id if municipality_id is not None else actor.municipality_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=scrub(before),
-        after=scrub(after),
-    )
-    session.add(event)
-    session.flush()
-    return event
-
 
 def audit_events(
     session: Session,

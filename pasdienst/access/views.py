@@ -12,7 +12,8 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from ..web.api import ACCESS_PROBLEMS, problems
-from ..web.extensions import limiter
+from ..db import Database
+from ..web.extensions import get_db, limiter
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
@@ -35,9 +36,7 @@ _WEAK_PASSWORD_NL = {
 }
 
 
-def _db():  # noqa: ANN202
-    from ..web.app import get_db
-
+def _db() -> Database:
     return get_db(current_app)
 
 

@@ -42,7 +42,7 @@ from flask import current_app, g, redirect, request
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user
 
-from ..web.extensions import csrf, login_manager
+from ..web.extensions import csrf, get_db, login_manager
 from .errors import Forbidden, Unauthenticated
 from .models import ROLES
 from .services import Actor, load_session_user, lookup_token, token_needs_touch, touch_token
@@ -96,8 +96,6 @@ def session_id(user_id: int, version: str, session_key: str) -> str:
 
 @login_manager.user_loader
 def _load_user(value: str) -> LoginUser | None:
-    from ..web.app import get_db
-
     user_id, _, rest = value.partition(":")
     version, _, session_key = rest.partition(":")
     if not user_id.isdigit() or len(user_id) > 18 or not session_key:
@@ -115,8 +113,6 @@ def _is_api() -> bool:
 
 
 def _bearer_actor() -> Actor:
-    from ..web.app import get_db
-
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

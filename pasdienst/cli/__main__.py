@@ -1,3 +1,3 @@
-from . import main
+from .base import main
 
 main()

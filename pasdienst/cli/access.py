@@ -4,7 +4,7 @@ import click
 
 from ..access.models import ROLES
 from ..access.services import create_token, create_user, reset_password, revoke_token, set_user_active
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.group("user")

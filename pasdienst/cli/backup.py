@@ -7,7 +7,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from ..errors import ValidationFailed
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.command("backup")

@@ -4,7 +4,8 @@ import click
 
 from ..money import format_euros
 from ..municipalities.services import budget_figures, topup_budget
-from . import Context, _audit, main, pass_ctx
+from . import _audit
+from .base import Context, main, pass_ctx
 
 
 @main.group("budget")

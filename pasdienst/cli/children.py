@@ -7,7 +7,8 @@ import click
 from ..csvsafe import write_csv
 from ..wallet.children import rejected_rows
 from ..wallet.services import import_children
-from . import Context, _audit, main, pass_ctx
+from . import _audit
+from .base import Context, main, pass_ctx
 from ._files import read_bytes
 
 _SHOWN = 20

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from .. import migrate
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.group("db")

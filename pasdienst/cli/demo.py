@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from ..demo import database_is_empty, load_demo, refuse_in_production
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.command("demo")

@@ -6,7 +6,7 @@ import click
 
 from ..ledger.verify import verify
 from ..plugins import load_verify_checks
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.group("ledger")

@@ -14,7 +14,7 @@ from ..redeem.merchants import (
     voucher_bindings,
 )
 from ..redeem.models import MERCHANT_STATUSES
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.group("merchant")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from ..municipalities.services import add_municipality, set_municipality_iban
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.group("municipality")

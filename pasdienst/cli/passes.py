@@ -21,7 +21,8 @@ from ..wallet.services import (
     reissue_pass,
     replaced_by,
 )
-from . import Context, _audit, main, pass_ctx
+from . import _audit
+from .base import Context, main, pass_ctx
 
 
 class _Bar:

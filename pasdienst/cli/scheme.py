@@ -4,7 +4,8 @@ import click
 
 from ..wallet.schemes import parse_scheme
 from ..wallet.services import load_scheme
-from . import Context, _audit, main, pass_ctx
+from . import _audit
+from .base import Context, main, pass_ctx
 from ._files import read_text
 
 

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from . import main
+from .base import main
 
 
 @main.command("serve")

@@ -32,7 +32,7 @@ from ..settlement.services import (
     user_emails,
     write_statements,
 )
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -7,7 +7,7 @@ import click
 
 from ..jobs.services import STALE_AFTER
 from ..jobs.worker import make_consumer
-from . import Context, main, pass_ctx
+from .base import Context, main, pass_ctx
 
 
 @main.command("worker")

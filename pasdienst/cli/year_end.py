@@ -3,7 +3,8 @@ from __future__ import annotations
 import click
 
 from ..wallet.services import close_year
-from . import Context, _audit, main, pass_ctx
+from . import _audit
+from .base import Context, main, pass_ctx
 
 
 @main.command("year-end")

@@ -7,6 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..banking import normalise_iban
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..money import positive_cents
@@ -51,9 +53,6 @@ def set_municipality_iban(
 
     ``actor`` None is the command line; otherwise an admin of the municipality.
     """
-    # Imported here: the access services import this module.
-    from ..access.services import Actor, ensure_municipality, ensure_role, record_audit
-
     municipality = get_municipality(session, code)
     if isinstance(actor, Actor):
         ensure_role(actor, "admin", "system")

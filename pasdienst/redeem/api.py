@@ -30,7 +30,7 @@ from ..config import ConfigError
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
 from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
-from ..web.extensions import csrf, limiter
+from ..web.extensions import csrf, get_db, get_settings, limiter
 from . import redemptions
 from .errors import RateLimited
 from .schemas import (
@@ -73,8 +73,6 @@ api.record_once(lambda _state: till_limit())
 
 
 def _app_parts():  # noqa: ANN202
-    from ..web.app import get_db, get_settings
-
     settings = get_settings(current_app)
     return get_db(current_app), settings, clock_today(settings.today)
 

@@ -14,6 +14,8 @@ from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
 from ..admin.requests import add_merchant_for_approval
 from .merchants import list_merchants, sees_payee
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
+from ..db import Database
+from ..web.extensions import get_db
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
 
@@ -89,9 +91,7 @@ def _as_dict(merchant: Merchant, *, payee: bool = True) -> dict[str, Any]:
     }
 
 
-def _db():  # noqa: ANN202
-    from ..web.app import get_db
-
+def _db() -> Database:
     return get_db(current_app)
 
 

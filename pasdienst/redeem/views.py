@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..access.web import current_actor, requires
 from .merchants import get_merchant
+from ..web.extensions import get_db
 
 pages = Blueprint("merchant_pages", __name__)
 
@@ -12,8 +13,6 @@ pages = Blueprint("merchant_pages", __name__)
 @pages.get("/merchant")
 @requires("merchant")
 def till() -> str:
-    from ..web.app import get_db
-
     actor = current_actor()
     with get_db(current_app).read() as session:
         merchant = get_merchant(session, actor.merchant_id)

@@ -11,13 +11,12 @@ from ..csvsafe import csv_bytes
 from ..web.api import problems
 from .schemas import PublishedUsageSchema, UsageCsvQuery, UsageQuery, UsageSchema
 from .usage import UsageReport, publication_table, usage_report, usage_table
+from ..web.extensions import get_db
 
 api = Blueprint("reports_api", __name__, url_prefix="/api/v1", description="Usage report")
 
 
 def _report(code: str, year: int) -> UsageReport:
-    from ..web.app import get_db
-
     with get_db(current_app).read() as session:
         return usage_report(session, code, year)
 

@@ -21,6 +21,7 @@ from ..money import format_euros
 from ..wallet.labels import CATEGORY_TITLES
 from . import charts
 from .usage import CSV_TABLES, PUBLICATION_NOTE, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN, report_years, usage_report
+from ..web.extensions import get_db, get_settings
 
 pages = Blueprint("reports_pages", __name__)
 
@@ -157,8 +158,6 @@ def _year(today_year: int) -> int:
 
 
 def _usage_page(*, publication: bool) -> str:
-    from ..web.app import get_db, get_settings
-
     actor = current_actor()
     code = actor.municipality_code
     assert code is not None  # admin and finance always belong to a municipality

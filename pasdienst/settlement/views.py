@@ -25,6 +25,7 @@ from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
 from .schemas import CreateBatchForm
 from .sepa import SepaExportError
 from .statements import STYLESHEET_URL, euros
+from ..web.extensions import get_db, get_settings
 
 pages = Blueprint("settlement_pages", __name__)
 
@@ -45,8 +46,6 @@ RETURN_TITLES = {"requested": "wacht op bevestiging", "confirmed": "bevestigd", 
 
 
 def _parts():  # noqa: ANN202
-    from ..web.app import get_db, get_settings
-
     settings = get_settings(current_app)
     return get_db(current_app), settings
 

@@ -19,6 +19,7 @@ from .errors import InvalidCode, PassBlocked, PassExpired
 from .lifecycle import pass_by_token
 from .models import BLOCKED, EXPIRED, ChildPass
 from .services import PassView, pass_view
+from ..web.extensions import get_db, get_settings
 
 bp = Blueprint("wallet", __name__)
 
@@ -29,13 +30,12 @@ _PRIVATE_HEADERS = {
 }
 
 
-# The extension keys of pasdienst.web.app (not imported: it imports this module).
 def _db() -> Database:
-    return current_app.extensions["pasdienst.db"]
+    return get_db(current_app)
 
 
 def _settings() -> Settings:
-    return current_app.extensions["pasdienst.settings"]
+    return get_settings(current_app)
 
 
 def _unavailable(exc: PasdienstError) -> tuple[str, int]:

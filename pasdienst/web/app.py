@@ -1,4 +1,7 @@
-"""The Flask app factory. ``wsgi.py`` and ``pasdienst serve`` call it."""
+"""The Flask app factory. ``wsgi.py`` and ``pasdienst serve`` call it.
+
+Nothing imports this module but its callers: views get the app's database
+and settings from ``web.extensions`` (``get_db``, ``get_settings``)."""
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -9,6 +12,7 @@ from ..clock import today
 from ..config import Settings, load_settings
 from ..db import Database
 from ..access import views as access_views
+from ..access import web as access_web  # noqa: F401 - registers the login manager's user loader
 from ..admin import views as admin_views
 from ..jobs import views as jobs_views
 from ..redeem import merchant_views
@@ -20,11 +24,10 @@ from ..settlement import views as settlement_views
 from ..reports import api as reports_api
 from ..reports import views as reports_views
 from .api import init_api
+from .extensions import DB_EXTENSION, SETTINGS_EXTENSION, get_db, get_settings
 from .security import install_cache_policy, install_security_headers
 
 API_EXTENSION = "pasdienst.api"
-DB_EXTENSION = "pasdienst.db"
-SETTINGS_EXTENSION = "pasdienst.settings"
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Flask:
@@ -94,9 +97,4 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     return app
 
 
-def get_db(app: Flask) -> Database:
-    return app.extensions[DB_EXTENSION]
-
-
-def get_settings(app: Flask) -> Settings:
-    return app.extensions[SETTINGS_EXTENSION]
+__all__ = ["create_app", "get_db", "get_settings"]

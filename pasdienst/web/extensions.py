@@ -23,6 +23,20 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from ..config import Settings
+from ..db import Database
+
+#: Where ``create_app`` keeps the app's database and settings.
+DB_EXTENSION = "pasdienst.db"
+SETTINGS_EXTENSION = "pasdienst.settings"
+
+
+def get_db(app: Flask) -> Database:
+    """The app's database (views call ``get_db(current_app)``)."""
+    return app.extensions[DB_EXTENSION]
+
+
+def get_settings(app: Flask) -> Settings:
+    return app.extensions[SETTINGS_EXTENSION]
 
 
 class PasdienstCSRF(CSRFProtect):
@@ -88,5 +102,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "access.login"
-    # Loads users from the session: registered by pasdienst.access.web on import.
-    from ..access import web as _access_web  # noqa: F401
+    # The user loader is pasdienst.access.web's, registered when the app
+    # factory imports it (web.app), before this runs.

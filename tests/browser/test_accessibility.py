@@ -64,7 +64,7 @@ def live_app(settings, db):  # noqa: ANN001, ANN201
 @pytest.fixture
 def site(db, live_server, fixed_clock, receipt_numbers) -> Site:  # noqa: ANN001
     """Made at 09:00 on TODAY by the fixed clock: the screenshots show the same times on every run."""
-    from pasdienst.web.app import get_settings
+    from pasdienst.web.extensions import get_settings
 
     settings = get_settings(live_server.app)
     rows, vouchers = issue_world(db, settings)

@@ -56,7 +56,7 @@ def live_app(settings, db):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def world(db: Database, live_server, receipt_numbers) -> World:  # noqa: ANN001
-    from pasdienst.web.app import get_settings
+    from pasdienst.web.extensions import get_settings
 
     settings = get_settings(live_server.app)
     rows, vouchers = issue_world(db, settings)

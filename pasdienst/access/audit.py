@@ -1,0 +1,84 @@
+"""The audit log's writer: one event per staff action, in the caller's
+transaction, without secrets or personal data.
+
+Below every service (the municipalities' too), so it imports none of them;
+reading the log (``services.audit_events``) is scoped like any other query.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+
+from ..clock import now_utc
+from .models import AuditEvent
+from .policy import CLI_ACTOR, Actor
+
+#: Snapshot keys containing any of these never reach the audit log: secrets,
+#: and personal data the log has no need for (DOMAIN.md §3.9).
+_SECRET_KEY_PARTS = ("bsn", "token", "password", "income", "secret", "birth_date")
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(part in lowered for part in _SECRET_KEY_PARTS)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items() if not _is_secret(str(k))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_jsonable(v) for v in value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, UUID)):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def scrub(snapshot: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``snapshot`` as plain JSON without secret or personal keys (bsn, token, password, income…)."""
+    if snapshot is None:
+        return None
+    return _jsonable(snapshot)
+
+
+def record_audit(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    *,
+    municipality_id: int | None = None,
+) -> AuditEvent:
+    """Append one audit event in the caller's transaction (it commits or rolls back with the change).
+
+    ``actor`` None means the command line. ``municipality_id`` defaults to
+    the actor's. Secret and personal keys are removed from the snapshots.
+    """
+    actor = actor or CLI_ACTOR
+    event = AuditEvent(
+        at=now_utc(),
+        actor_user_id=actor.user_id,
+        actor_email=actor.email,
+        municipality_id=municipality_id if municipality_id is not None else actor.municipality_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=scrub(before),
+        after=scrub(after),
+    )
+    session.add(event)
+    session.flush()
+    return event
