@@ -39,3 +39,10 @@ def day_bounds_utc(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min, AMSTERDAM)
     end = datetime.combine(date.fromordinal(day.toordinal() + 1), time.min, AMSTERDAM)
     return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def local_date(moment: datetime) -> date:
+    """The Amsterdam calendar day of an instant (a naive one, as SQLite returns it, is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(AMSTERDAM).date()

@@ -53,7 +53,7 @@ from ..wallet import labels, tokens
 from ..wallet.children import ImportResult, import_children
 from ..wallet.eligibility import award_for, grants_for
 from ..wallet.errors import BudgetShort, PassNotFound, PassStateConflict
-from ..wallet.issuing import PlannedPass, PlannedVoucher, write_passes
+from ..wallet.issuing import PlannedPass, PlannedVoucher, entry_of, first_issue_at, write_passes
 from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
 from ..wallet.models import (
     ACTIVE,
@@ -1312,7 +1312,9 @@ def _issue_one(
         )
     award = award_for(None, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
     assert award is not None  # an override reason always gives the full entitlement
-    grants = grants_for(list(scheme.items), child.birth_date, scheme.valid_from, award)
+    came = entry_of(scheme, child.birth_date, child.created_at, today=today,
+                    first_issue=first_issue_at(session, municipality.id, year))
+    grants = grants_for(list(scheme.items), child.birth_date, came, award, mid_year=scheme.mid_year)
     if not grants:
         raise ValidationFailed(
             f"Volgens de regeling van {year} krijgt een kind van deze leeftijd niets; er is geen pas gemaakt."

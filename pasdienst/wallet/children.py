@@ -84,6 +84,11 @@ _REASONS: dict[str, tuple[str, str]] = {
         "inkomen (income_pct) '{value}' is geen percentage zoals 115 of 115%",
     ),
     "income_too_high": ("income_pct is above 1000%", "inkomen (income_pct) is hoger dan 1000%"),
+    "income_ratio": (
+        "income_pct {value!r} looks like a ratio (1.15 for 115%?): write the percentage of the social minimum, e.g. 115",
+        "inkomen (income_pct) '{value}' lijkt een verhouding (1,15 voor 115%?): "
+        "vul het percentage van het sociaal minimum in, bijvoorbeeld 115",
+    ),
     "bsn_elfproef": ("bsn is not a valid BSN (it fails the elfproef)", "het BSN is niet geldig (het voldoet niet aan de elfproef)"),
     "email": ("email is not an e-mail address", "e-mailadres (email) is geen e-mailadres"),
     "postcode": ("postcode is not a Dutch postcode such as 9251 AA", "postcode is geen Nederlandse postcode zoals 9251 AA"),
@@ -203,6 +208,11 @@ def parse_date(text: str) -> date:
         raise RowProblem("date_unreal", value=text) from None
 
 
+#: Below 10 % of the social minimum an income is a ratio (``1,15``) typed in
+#: the percentage column; 0 stays possible (no income at all).
+MIN_PLAUSIBLE_INCOME = 10_00
+
+
 def parse_income(text: str) -> int:
     """``115``, ``115%``, ``115,5`` → hundredths of a percent."""
     m = _PCT.match(text)
@@ -247,6 +257,10 @@ def _row(line: int, cells: dict[str, str], today: date) -> ChildRow:
     income = parse_income(cells["income_pct"]) if cells.get("income_pct") else None
     if income is not None and income > 100_000:
         raise RowProblem("income_too_high")
+    # Nobody lives on 1.15 % of the social minimum: such a value is a ratio
+    # written as a number and would silently give the full package.
+    if income is not None and 0 < income < MIN_PLAUSIBLE_INCOME:
+        raise RowProblem("income_ratio", value=cells["income_pct"])
     bsn = cells.get("bsn") or None
     if bsn is not None:
         bsn = re.sub(r"[\s.]", "", bsn)

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
-from ..clock import now_utc
+from ..clock import local_date, now_utc
 from ..config import Settings
 from ..ledger.services import Leg, NewTransfer, open_accounts
 from ..money import format_euros
@@ -31,7 +31,7 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from . import codes, keys, tokens
 from .bulk import insert_rows
-from .eligibility import award_for, grants_for
+from .eligibility import Entry, award_for, entry, grants_for
 from .errors import BudgetShort, PassStateConflict
 from .models import ACTIVE, Child, ChildPass, Scheme, Voucher, format_pass_number
 from .schemes import get_scheme
@@ -209,7 +209,7 @@ def issue_passes(
         )
     result = IssueResult(municipality.code, year)
     fund = ledger.get_account(session, books.fund_key(municipality.code))
-    plans = _plan(session, municipality, scheme, settings, fund.id, result)
+    plans = _plan(session, municipality, scheme, settings, fund.id, result, today=today)
     needed = sum(v.cents for plan in plans for v in plan.vouchers)
     available = ledger.balance(session, fund.id)
     if needed > available:
@@ -234,25 +234,49 @@ def issue_passes(
     return result
 
 
+def first_issue_at(session: Session, municipality_id: int, year: int) -> datetime | None:
+    """When the year's first issuing run wrote its passes (None before it):
+    children registered after it are newcomers (``eligibility.entry``)."""
+    return session.execute(
+        select(func.min(ChildPass.created_at)).where(ChildPass.municipality_id == municipality_id, ChildPass.year == year)
+    ).scalar()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def entry_of(scheme: Scheme, birth_date: date, registered_at: datetime | None, *, today: date,
+             first_issue: datetime | None) -> Entry:
+    newcomer = registered_at is not None and first_issue is not None and _utc(registered_at) > _utc(first_issue)
+    return entry(
+        birth_date, valid_from=scheme.valid_from, valid_until=scheme.valid_until, issue_day=today,
+        newcomer_since=local_date(registered_at) if newcomer and registered_at is not None else None,
+    )
+
+
 def _plan(
-    session: Session, municipality: Municipality, scheme: Scheme, settings: Settings, fund_id: int, result: IssueResult
+    session: Session, municipality: Municipality, scheme: Scheme, settings: Settings, fund_id: int, result: IssueResult,
+    *, today: date,
 ) -> list[PlannedPass]:
     has_pass = (
         select(ChildPass.id).where(ChildPass.child_id == Child.id, ChildPass.year == scheme.year).exists()
     )
     rows = session.execute(
-        select(Child.id, Child.birth_date, Child.income_sealed, Child.override_reason)
+        select(Child.id, Child.birth_date, Child.income_sealed, Child.override_reason, Child.created_at)
         .where(Child.municipality_id == municipality.id, ~has_pass)
         .order_by(Child.id)
     ).all()
     items = list(scheme.items)
+    first_issue = first_issue_at(session, municipality.id, scheme.year)
     plans = []
-    for child_id, birth_date, income_sealed, override_reason in rows:
+    for child_id, birth_date, income_sealed, override_reason, registered_at in rows:
         income = None if override_reason else keys.open_income(settings, income_sealed)
         award = award_for(
             income, override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale
         )
-        grants = grants_for(items, birth_date, scheme.valid_from, award) if award else []
+        came = entry_of(scheme, birth_date, registered_at, today=today, first_issue=first_issue)
+        grants = grants_for(items, birth_date, came, award, mid_year=scheme.mid_year) if award else []
         if not grants:
             result.not_eligible += 1
             continue
@@ -301,7 +325,7 @@ def preview_issue(session: Session, municipality_code: str, year: int, *, settin
     scheme = get_scheme(session, municipality.id, year, code=municipality.code)
     fund = ledger.get_account(session, books.fund_key(municipality.code))
     result = IssueResult(municipality.code, year)
-    plans = _plan(session, municipality, scheme, settings, fund.id, result)
+    plans = _plan(session, municipality, scheme, settings, fund.id, result, today=today)
     by_kind: dict[str, tuple[int, int]] = {}
     for plan in plans:
         for voucher in plan.vouchers:

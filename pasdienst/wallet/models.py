@@ -62,6 +62,7 @@ class Scheme(Base):
     __table_args__ = (
         UniqueConstraint("municipality_id", "year", name="uq_wallet_scheme_municipality_year"),
         CheckConstraint("valid_from <= valid_until", name="dates_in_order"),
+        CheckConstraint("mid_year IN ('full', 'pro_rata')", name="mid_year"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,9 @@ class Scheme(Base):
     #: ``[[up_to, share], ...]`` ascending: up to ``up_to`` hundredths of a
     #: percent a child gets ``share`` basis points (5000 = half).
     sliding_scale: Mapped[list[list[int]]] = mapped_column(JSON)
+    #: Budgets of a child entering mid-year: ``full`` or ``pro_rata`` by month
+    #: (``wallet.eligibility``).
+    mid_year: Mapped[str] = mapped_column(String(16), server_default="full")
     #: Hash of the parsed content: loading the same file again is a no-op.
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)

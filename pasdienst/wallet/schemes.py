@@ -25,11 +25,12 @@ from ..clock import now_utc
 from ..errors import NotFound
 from ..money import OTHER_DIGITS, InvalidAmount, parse_euros
 from ..municipalities.models import Municipality
+from .eligibility import MID_YEAR_FULL, MID_YEAR_RULES
 from .errors import SchemeInvalid, SchemeLocked
 from .models import BUDGET, CATEGORIES, CHEQUE, PUNCHCARD, ChildPass, Scheme, SchemeItem
 
 _TOP_KEYS = {
-    "municipality", "year", "valid_from", "valid_until", "income_limit_pct", "sliding_scale",
+    "municipality", "year", "valid_from", "valid_until", "income_limit_pct", "sliding_scale", "mid_year",
     BUDGET, PUNCHCARD, CHEQUE,
 }
 _ITEM_KEYS = {
@@ -68,6 +69,7 @@ class SchemeSpec:
     income_limit: int
     sliding_scale: tuple[tuple[int, int], ...]
     items: tuple[ItemSpec, ...]
+    mid_year: str = MID_YEAR_FULL
 
     def digest(self) -> str:
         body = {
@@ -75,6 +77,8 @@ class SchemeSpec:
             "valid_until": self.valid_until.isoformat(),
             "income_limit": self.income_limit,
             "sliding_scale": [list(b) for b in self.sliding_scale],
+            # Only when set: schemes loaded before the key existed keep their digest.
+            **({"mid_year": self.mid_year} if self.mid_year != MID_YEAR_FULL else {}),
             "items": [list(item.__dict__.values()) for item in self.items],
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
@@ -131,6 +135,7 @@ _PROBLEMS: dict[str, tuple[str, str]] = {
     "code_taken": ("{value!r} is already the code of {other}", "{value!r} is al de code van {other}"),
     "code_category": ("must be {category}, as in {other} with the same code",
                       "moet {category} zijn, zoals bij {other} met dezelfde code"),
+    "not_mid_year": ('must be "full" or "pro_rata", not {value!r}', 'moet "full" (het hele bedrag) of "pro_rata" (naar maanden) zijn, niet {value!r}'),
     "nothing_given": ("a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]",
                       "een regeling heeft minstens één [[budget]], [[punchcard]] of [[cheque]] nodig"),
 }
@@ -352,6 +357,10 @@ def parse_scheme(text: str) -> SchemeSpec:
     if valid_from and _is_int(year) and valid_from.year != year:
         problems.add("valid_from", "outside_year", start=valid_from, year=year)
 
+    mid_year = raw.get("mid_year", MID_YEAR_FULL)
+    if mid_year not in MID_YEAR_RULES:
+        problems.add("mid_year", "not_mid_year", value=mid_year)
+
     income_limit = None
     if "income_limit_pct" not in raw:
         problems.add("income_limit_pct", "missing")
@@ -397,6 +406,7 @@ def parse_scheme(text: str) -> SchemeSpec:
         valid_until=valid_until,  # type: ignore[arg-type]
         income_limit=income_limit,  # type: ignore[arg-type]
         sliding_scale=tuple(bands),
+        mid_year=mid_year,
         items=tuple(item for _path, item in items),
     )
 
@@ -439,6 +449,7 @@ def load_scheme(session: Session, text: str) -> LoadResult:
     scheme.valid_until = spec.valid_until
     scheme.income_limit = spec.income_limit
     scheme.sliding_scale = [list(band) for band in spec.sliding_scale]
+    scheme.mid_year = spec.mid_year
     scheme.digest = digest
     scheme.updated_at = now_utc()
     scheme.items.extend(
@@ -496,6 +507,8 @@ def scheme_toml(scheme: Scheme, municipality_code: str) -> str:
             f"{{ up_to_pct = {_pct_text(up_to)}, share = {_share_text(share)} }}" for up_to, share in scheme.sliding_scale
         )
         lines.append(f"sliding_scale = [{bands}]")
+    if scheme.mid_year != MID_YEAR_FULL:
+        lines.append(f'mid_year = "{scheme.mid_year}"')
     for kind in (BUDGET, PUNCHCARD, CHEQUE):
         for item in sorted((i for i in scheme.items if i.kind == kind), key=lambda i: i.position):
             lines += ["", f"[[{kind}]]"]

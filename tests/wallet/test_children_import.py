@@ -93,6 +93,8 @@ def test_the_file_is_read_whatever_its_encoding_and_delimiter(town, settings, en
         ("K-9;;2017-01-01;;100;;;;", "first_name is missing"),
         ("K-9;Nora;;;100;;;;", "birth_date is missing"),
         ("K-9;Nora;2017-01-01;;honderd;;;;", "income_pct 'honderd' is not a percentage"),
+        ("K-9;Nora;2017-01-01;;1,15;;;;", "income_pct '1,15' looks like a ratio"),
+        ("K-9;Nora;2017-01-01;;0.9;;;;", "income_pct '0.9' looks like a ratio"),
         ("K-9;Nora;2017-01-01;;100;;123456789;;", "fails the elfproef"),
         ("K-9;Nora;2017-01-01;;100;;;geen-mail;", "email is not an e-mail address"),
         ("K-9;Nora;2017-01-01;;100;;;;ABCD 12", "postcode is not a Dutch postcode"),

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from pasdienst.wallet.eligibility import Award, award_for, grants_for
+from pasdienst.wallet.eligibility import Award, award_for, entry, grants_for
 from pasdienst.wallet.models import FULL, OVERRIDE, SLIDING, age_on
 from pasdienst.wallet.schemes import parse_scheme
 
@@ -71,3 +71,29 @@ def test_a_share_too_small_for_one_strip_gives_no_punch_card():
 def test_a_birthday_on_29_february_counts_from_1_march_in_other_years():
     assert age_on(date(2016, 2, 29), date(2027, 2, 28)) == 10
     assert age_on(date(2016, 2, 29), date(2027, 3, 1)) == 11
+
+
+# -- children who come during the year --------------------------------------------
+
+def _entry(born: date, *, issue_day: date = date(2027, 7, 10), newcomer_since: date | None = None):
+    return entry(born, valid_from=START, valid_until=SPEC.valid_until, issue_day=issue_day, newcomer_since=newcomer_since)
+
+
+def test_a_child_born_during_the_year_is_aged_on_the_day_of_issue_and_gets_what_a_newborn_gets():
+    born = date(2027, 3, 5)
+    came = _entry(born)
+    assert came.age_day == date(2027, 7, 10) and (came.months, came.of_months) == (10, 12)
+    assert {g.kind for g in grants_for(SPEC.items, born, came, award(10000))} == {"cheque"}  # 0-17, not the 4-17 ones
+
+
+def test_pro_rata_cuts_budgets_to_the_months_left_and_leaves_cheques_and_punch_cards_whole():
+    newcomer = _entry(date(2016, 5, 1), newcomer_since=date(2027, 9, 20))
+    assert (newcomer.age_day, newcomer.months) == (START, 4)  # September to December
+    full = {g.kind: g.cents for g in grants_for(SPEC.items, date(2016, 5, 1), newcomer, award(10000))}
+    cut = {g.kind: g.cents for g in grants_for(SPEC.items, date(2016, 5, 1), newcomer, award(10000), mid_year="pro_rata")}
+    assert cut == {**full, "budget": full["budget"] * 4 // 12}
+    assert cut["budget"] == 5000  # 150.00 for 4 of 12 months
+
+
+def test_a_child_there_from_the_start_is_entitled_to_every_month():
+    assert not _entry(date(2016, 5, 1)).mid_year and _entry(date(2016, 5, 1)).months == 12

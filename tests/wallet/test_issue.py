@@ -189,3 +189,61 @@ def test_two_issuing_runs_at_once_issue_each_pass_once(db, settings):
     with db.read() as s:
         assert counts(s)["passes"] == 4
     verified(db)
+
+
+# -- children who come during the year (issue 15) -------------------------------------
+
+def _registered_on(db, child_ref: str, day: date) -> None:  # noqa: ANN001
+    """As if the municipality had registered the child on ``day`` (import stamps the real clock)."""
+    from datetime import datetime, time, timezone
+
+    with db.transaction() as s:
+        child = s.execute(select(Child).where(Child.child_ref == child_ref)).scalar_one()
+        child.created_at = datetime.combine(day, time(12), timezone.utc)
+
+
+def _first_run_on(db, day: date) -> None:  # noqa: ANN001
+    from datetime import datetime, time, timezone
+
+    from sqlalchemy import update
+
+    with db.transaction() as s:
+        s.execute(update(ChildPass).values(created_at=datetime.combine(day, time(9), timezone.utc)))
+
+
+def test_a_child_born_after_valid_from_gets_what_a_newborn_gets_at_the_next_run(db, settings):
+    issued(db, settings)
+    summer = date(YEAR, 7, 10)
+    with db.transaction() as s:
+        import_children(s, CODE, csv_of("K-8;Roos;2027-03-05;H7;100;;;;"), settings=settings, today=summer)
+        later = issue_passes(s, CODE, YEAR, settings=settings, today=summer)
+    assert later.issued == 1
+    with db.read() as s:
+        assert balances(s, pass_of(s, "K-8")) == {"fashioncheque": 7501}  # the 0-17 cheque; budgets start at 4
+    verified(db)
+
+
+@pytest.mark.parametrize("rule, budget", [("full", 15000), ("pro_rata", 5000)])
+def test_a_newcomer_after_the_first_run_gets_its_budget_in_full_or_by_the_months_left(db, settings, rule, budget):
+    from pasdienst.wallet.schemes import load_scheme
+
+    from .helpers import SCHEME, municipality
+
+    with db.transaction() as s:
+        municipality(s)
+        load_scheme(s, SCHEME.replace("income_limit_pct = 120", f'income_limit_pct = 120\nmid_year = "{rule}"'))
+        import_children(s, CODE, csv_of("K-1;Omar;2014-03-20;H1;100;;;;"), settings=settings, today=TODAY)
+        issue_passes(s, CODE, YEAR, settings=settings, today=TODAY)
+    _first_run_on(db, date(YEAR, 1, 15))
+    september = date(YEAR, 9, 20)
+    with db.transaction() as s:
+        import_children(s, CODE, csv_of("K-9;Mila;2016-05-01;H9;100;;;;"), settings=settings, today=september)
+    _registered_on(db, "K-9", september)
+    with db.transaction() as s:
+        issue_passes(s, CODE, YEAR, settings=settings, today=september)
+    with db.read() as s:
+        assert balances(s, pass_of(s, "K-1"))["sport_culture"] == 15000  # there from the start: the whole year
+        mila = balances(s, pass_of(s, "K-9"))
+    assert mila["sport_culture"] == budget  # 150.00, or 4 of 12 months (September to December)
+    assert mila["fashioncheque"] == 7501 and mila["zwemmen"] == 4500  # cheques and punch cards stay whole
+    verified(db)
