@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
-from .models import AuditEvent
+from .models import AUDIT_ACTIONS, AuditEvent
 from .policy import CLI_ACTOR, Actor
 
 #: Snapshot keys containing any of these never reach the audit log: secrets,
@@ -67,6 +67,9 @@ def record_audit(
     ``actor`` None means the command line. ``municipality_id`` defaults to
     the actor's. Secret and personal keys are removed from the snapshots.
     """
+    if action not in AUDIT_ACTIONS:
+        # A programming error, found by the tests: an action the pages could not name in Dutch.
+        raise ValueError(f"audit action {action!r} is not in pasdienst.access.models.AUDIT_ACTIONS")
     actor = actor or CLI_ACTOR
     event = AuditEvent(
         at=now_utc(),

@@ -78,6 +78,32 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+#: Every action an audit event can name: ``record_audit`` refuses any other, so
+#: each has its Dutch name on the pages (``pasdienst.labels.AUDIT_ACTION_TITLES``).
+#: Grouped by the dotted prefix the log's filter offers.
+AUDIT_ACTIONS: frozenset[str] = frozenset({
+    # passes and children
+    "pass.issue", "pass.block", "pass.reissue", "passes.issue", "passes.export", "child.register", "children.import",
+    "year.close",
+    "scheme.create", "scheme.update", "job.start",
+    # money of the municipality
+    "budget.topup", "municipality.budget_threshold", "municipality.set_iban",
+    # merchants
+    "merchant.create", "merchant.status", "merchant.rename",
+    "merchant.iban_change_request", "merchant.iban_change_confirm", "merchant.iban_change_cancel",
+    "voucher_binding.create", "voucher_binding.delete",
+    # settlement (``settlement.<status>`` for each state a batch enters)
+    "settlement.draft", "settlement.approved", "settlement.exported", "settlement.paid", "settlement.cancelled",
+    "settlement.correct", "settlement.return_request", "settlement.return_confirm", "settlement.return_withdraw",
+    # people and keys
+    "user.create", "user.login", "user.password_change", "user.password_reset", "user.activate", "user.deactivate",
+    "token.create", "token.revoke", "caseworker_cap.set",
+    # four eyes (``<kind>_<request|confirm|reject|cancel>`` of each kind of request)
+    *(f"{kind}_{step}" for kind in ("user.create", "user.password_reset", "merchant.approve")
+      for step in ("request", "confirm", "reject", "cancel")),
+})
+
+
 class AuditEvent(Base):
     """One staff action, written in the same transaction as the change.
 

@@ -40,7 +40,8 @@ from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
 from ..wallet.errors import SchemeInvalid
 from ..wallet.schemes import example_scheme, scheme_toml
-from . import requests, services
+from .. import labels as dutch
+from . import auditlog, requests, services
 from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
 
@@ -51,16 +52,7 @@ public = Blueprint("admin_public", __name__)
 T = TypeVar("T")
 
 ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
-STATUS_TITLES = {
-    "active": "actief", "blocked": "geblokkeerd", "replaced": "vervangen", "expired": "verlopen",
-    "pending": "aangemeld", "approved": "goedgekeurd", "suspended": "geschorst",
-}
-#: The audit log's entity types as staff call them.
-ENTITY_TITLES = {
-    "user": "gebruiker", "merchant": "aanbieder", "pass": "pas", "child": "kind", "municipality": "gemeente",
-    "scheme": "regeling", "api_token": "API-sleutel", "iban_change": "IBAN-wijziging", "ledger_transfer": "boeking",
-    "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling", "four_eyes_request": "verzoek",
-}
+STATUS_TITLES = dutch.STATUS_TITLES
 KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
 BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
 #: Audit action groups offered in the log's filter (value, Dutch label).
@@ -76,6 +68,9 @@ AUDIT_GROUPS = (
     ("token.", "API-sleutels"),
     ("caseworker_cap.", "Jaarlimiet consulenten"),
     ("municipality.", "Gemeente-instellingen"),
+    ("settlement.", "Afrekeningen"),
+    ("job.", "Taken"),
+    ("year.", "Jaarafsluiting"),
 )
 
 
@@ -117,7 +112,7 @@ def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_actor()
     return render_template(
-        template, actor=actor, role_titles=ROLE_TITLES, status_titles=STATUS_TITLES, entity_titles=ENTITY_TITLES,
+        template, actor=actor, role_titles=ROLE_TITLES, status_titles=STATUS_TITLES,
         euros=services.euros,
         amsterdam=AMSTERDAM, **context,
     ), status
@@ -136,9 +131,11 @@ def _private(body: tuple[str, int]) -> Response:
 @bp.get("/admin")
 @requires("admin", "caseworker")
 def dashboard() -> ResponseReturnValue:
+    actor = current_actor()
     with _db().read() as session:
-        board = services.dashboard(session, current_actor(), today=_today())
-    return _page("admin/dashboard.html", board=board, active="dashboard")
+        board = services.dashboard(session, actor, today=_today())
+        rows = auditlog.audit_rows(session, actor, board.recent_events) if board.recent_events else []
+    return _page("admin/dashboard.html", board=board, rows=rows, active="dashboard")
 
 
 # -- children ----------------------------------------------------------------
@@ -393,9 +390,9 @@ def _import_error_nl(message: str) -> str:
         ("twice", "Het bestand noemt een kolom twee keer."),
         ("not readable as CSV", "Het bestand is niet als CSV te lezen."),
     )
-    for english, dutch in known:
+    for english, in_dutch in known:
         if english in message:
-            return f"{dutch} ({message})" if english == "has no column" else dutch
+            return f"{in_dutch} ({message})" if english == "has no column" else in_dutch
     return message
 
 
@@ -809,8 +806,8 @@ def audit_log() -> ResponseReturnValue:
         until = _day(filters["to"])
     except ValidationFailed as exc:
         # The filter says what is wrong rather than showing everything as if filtered.
-        return _page("access/audit_log.html", 422, events=[], filters=filters, groups=AUDIT_GROUPS, active="auditlog",
-                     older=None, error=exc.message)
+        return _page("access/audit_log.html", 422, rows=[], filters=filters, groups=AUDIT_GROUPS, active="auditlog",
+                     entity_types=list(dutch.ENTITY_TITLES), older=None, error=exc.message)
     before_id = parsing.whole_number(request.args.get("before"), low=1, high=MAX_BIG_ID)
     with _db().read() as session:
         events = audit_events(
@@ -819,11 +816,12 @@ def audit_log() -> ResponseReturnValue:
             entity_type=filters["entity_type"] or None, entity_id=filters["entity_id"] or None,
             since=since, until=until + timedelta(days=1) if until else None,
         )
+        rows = auditlog.audit_rows(session, actor, events)
     older = None
     if len(events) == 100:
         older = "/admin/auditlog?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
-    return _page("access/audit_log.html", events=events, filters=filters, groups=AUDIT_GROUPS, active="auditlog",
-                 older=older, error=None)
+    return _page("access/audit_log.html", rows=rows, filters=filters, groups=AUDIT_GROUPS, active="auditlog",
+                 entity_types=list(dutch.ENTITY_TITLES), older=older, error=None)
 
 
 # -- public: merchant signup and the accessibility statement ---------------------

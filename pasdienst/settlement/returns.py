@@ -54,7 +54,7 @@ from .models import (
     SettlementReturnedItem,
     SettlementReturnedLine,
 )
-from .services import _batch, returned_lines
+from .services import READERS, _batch, returned_lines
 
 _items = SettlementItem.__table__
 _redemptions = Redemption.__table__
@@ -278,7 +278,7 @@ class ReturnView:
 
 def batch_returns(session: Session, actor: Actor, batch_id: int) -> list[ReturnView]:
     """Every return recorded for the batch, oldest first."""
-    batch = _batch(session, actor, batch_id, roles=("finance", "system"))
+    batch = _batch(session, actor, batch_id, roles=READERS)
     rows = session.execute(
         select(SettlementReturn, Merchant.name)
         .outerjoin(Merchant, Merchant.id == SettlementReturn.merchant_id)

@@ -92,6 +92,10 @@ _lines = SettlementLine.__table__
 
 # -- who may ----------------------------------------------------------------------
 
+#: Who may read a batch, its lines and statements: finance, and the municipality's
+#: admins (the audit log links to the batch). Only finance acts on one.
+READERS: tuple[str, ...] = ("finance", "admin", "system")
+
 def _ensure_finance(actor: Actor, municipality_id: int) -> None:
     ensure_role(actor, "finance")
     ensure_municipality(actor, municipality_id)
@@ -674,7 +678,7 @@ def statement_for(session: Session, actor: Actor, batch_id: int, merchant_id: in
         if batch is None or batch.status not in SETTLED_STATUSES:
             raise NotFound(f"no settlement batch {batch_id!r}")
     else:
-        batch = _batch(session, actor, batch_id, roles=("finance", "system"))
+        batch = _batch(session, actor, batch_id, roles=READERS)
     line = session.execute(
         select(SettlementLine).where(SettlementLine.batch_id == batch.id, SettlementLine.merchant_id == merchant_id)
     ).scalar_one_or_none()
@@ -882,7 +886,7 @@ class LineView:
 
 def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]:
     """The batch per merchant: the preview before approval, the payments after it."""
-    batch = _batch(session, actor, batch_id, roles=("finance", "system"))
+    batch = _batch(session, actor, batch_id, roles=READERS)
     views = []
     rows = session.execute(
         select(SettlementLine, Merchant)
@@ -911,7 +915,7 @@ def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]
 
 
 def get_batch(session: Session, actor: Actor, batch_id: int) -> SettlementBatch:
-    return _batch(session, actor, batch_id, roles=("finance", "system"))
+    return _batch(session, actor, batch_id, roles=READERS)
 
 
 def list_batches(session: Session, actor: Actor, municipality_code: str) -> list[SettlementBatch]:
@@ -936,7 +940,7 @@ class TransitionView:
 
 
 def batch_transitions(session: Session, actor: Actor, batch_id: int) -> list[TransitionView]:
-    batch = _batch(session, actor, batch_id, roles=("finance", "system"))
+    batch = _batch(session, actor, batch_id, roles=READERS)
     return [
         TransitionView(t.from_status, t.to_status, t.by_email, t.at)
         for t in session.execute(
@@ -1036,7 +1040,7 @@ def merchant_payouts(session: Session, actor: Actor) -> MerchantPayouts:
 
 def lines_csv_of(session: Session, actor: Actor, batch_id: int) -> bytes:
     """The batch lines as CSV: as approved, or for a draft as they would be paid now."""
-    batch = _batch(session, actor, batch_id, roles=("finance", "system"))
+    batch = _batch(session, actor, batch_id, roles=READERS)
     views = sorted(batch_lines(session, actor, batch_id), key=lambda line: line.merchant_id)
     return lines_csv(
         (BatchLine(v.merchant_id, v.merchant_name, v.iban, v.count, v.total_cents, v.end_to_end_id) for v in views),

@@ -149,7 +149,7 @@ def create() -> ResponseReturnValue:
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>")
-@requires("finance")
+@requires("finance", "admin")  # admins read (the audit log links here); finance acts
 def batch_page(batch_id: int) -> str:
     db, _ = _parts()
     actor = current_actor()
@@ -336,7 +336,7 @@ def sepa_file(batch_id: int) -> ResponseReturnValue:
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>/regels.csv")
-@requires("finance")
+@requires("finance", "admin")  # admins read (the audit log links here); finance acts
 def lines_csv(batch_id: int) -> ResponseReturnValue:
     db, _ = _parts()
     actor = current_actor()
@@ -349,7 +349,7 @@ def lines_csv(batch_id: int) -> ResponseReturnValue:
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>/aanbieder/<int:merchant_id>")
-@requires("finance")
+@requires("finance", "admin")  # admins read (the audit log links here); finance acts
 def statement(batch_id: int, merchant_id: int) -> ResponseReturnValue:
     db, _ = _parts()
     with db.read() as session:

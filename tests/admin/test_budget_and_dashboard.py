@@ -95,7 +95,7 @@ def test_the_dashboard_shows_the_key_figures(client, db, world):
     assert '<span class="figure">2</span> <span class="figure-label">kinderen geregistreerd' in page
     assert '<span class="figure">2</span> <span class="figure-label">kinderen met een pas voor 2027' in page
     assert '<span class="figure">1</span> <span class="figure-label"><a href="/admin/aanbieders">aanbieders wachten' in page
-    assert "Laatste handelingen" in page and "merchant.create" in page
+    assert "Laatste handelingen" in page and "<td>Aanbieder toegevoegd</td>" in page and "merchant.create" not in page
     for link in ("/admin/kinderen", "/admin/regeling", "/admin/budget", "/admin/aanbieders", "/admin/gebruikers",
                  "/admin/auditlog", "/admin/gebruik"):
         assert f'href="{link}"' in page, link

@@ -144,7 +144,7 @@ def test_admins_see_every_award_and_caseworkers_their_own(app, client, db, world
     everything = admin.get("/admin/consulenten").get_data(as_text=True)
     assert "Mila" in everything and "Jesse" in everything and f"{first.email}: 1 van 3" in everything
     log = admin.get("/admin/auditlog?action=child.").get_data(as_text=True)
-    assert log.count("child.register") == 2
+    assert log.count("<td>Kind aangemeld door consulent</td>") == 2
 
 
 def test_a_caseworker_cannot_set_the_cap(client, db, world):

@@ -205,7 +205,7 @@ def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, si
     # Registered, with a pass, paid with it, their share, the free fund, merchants waiting.
     expect(page.locator(".figures li")).to_have_count(6)
     expect(page.locator(".figures li").nth(3)).to_contain_text("50,0 %")
-    expect(page.get_by_role("row").filter(has_text="user.login")).to_contain_text("15-03-2027 16:30")
+    expect(page.get_by_role("row").filter(has_text="Ingelogd")).to_contain_text("15-03-2027 16:30")
     screenshot(page, "admin-dashboard")
     page.goto(f"{site.base}/admin/kinderen/{site.child_id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Sanne")

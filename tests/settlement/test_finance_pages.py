@@ -148,3 +148,26 @@ def test_a_merchant_does_not_see_a_draft_or_another_merchants_statement(app, wor
     approve(world, batch.id)
     assert client.get(f"/merchant/uitbetalingen/{batch.id}").status_code == 200
     assert client.get(f"/finance/afrekeningen/{batch.id}/aanbieder/{world.merchants['sport']}").status_code == 403
+
+
+def test_an_admin_follows_the_audit_log_to_the_batch_and_only_reads_it(app, world: World):
+    a_month(world)
+    batch = create(world)
+    approve(world, batch.id)
+    admin = logged_in(app, world.admin)
+    log = admin.get("/admin/auditlog?action=settlement.").get_data(as_text=True)
+    link = f'afrekening <a href="/finance/afrekeningen/{batch.id}">B{batch.id}</a>'
+    assert link in log and "<td>Afrekening gemaakt</td>" in log and "<td>Afrekening goedgekeurd</td>" in log
+    page = admin.get(f"/finance/afrekeningen/{batch.id}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Sportclub De Sprint" in text and "als beheerder" in text
+    assert "/export" not in text and "/terugboekingen" not in text and "/annuleren" not in text
+    assert admin.get(f"/finance/afrekeningen/{batch.id}/regels.csv").status_code == 200
+    assert admin.get(f"/finance/afrekeningen/{batch.id}/aanbieder/{world.merchants['sport']}").status_code == 200
+    # Acting stays with finance.
+    assert admin.get("/finance").status_code == 403
+    assert admin.get(f"/finance/afrekeningen/{batch.id}/sepa.xml").status_code == 403
+    token = form_token(admin.get("/admin").get_data(as_text=True))
+    assert admin.post(f"/finance/afrekeningen/{batch.id}/export", data={"csrf_token": token}).status_code == 403
+    stranger = logged_in(app, make_user(world.db, "admin", municipality="anderdorp"))
+    assert stranger.get(f"/finance/afrekeningen/{batch.id}").status_code == 404
