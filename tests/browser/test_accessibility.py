@@ -20,6 +20,8 @@ from sqlalchemy import select
 from pasdienst.access.services import actor_for_email
 from pasdienst.admin import requests
 from pasdienst.clock import AMSTERDAM
+from pasdienst.jobs.services import start_job
+from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem.models import Merchant
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass
@@ -152,13 +154,17 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
         load_scheme(s, sample_scheme("testdorp", 2028))
     with db.read() as s:
         pass_id = s.execute(select(ChildPass.id).where(ChildPass.child_id == site.child_id)).scalar_one()
+    with db.transaction() as s:  # a job to show on /admin/taken (queued: no worker runs here)
+        admin = actor_for_email(s, site.admin.email)
+        job_id = start_job(s, admin, s.get(Municipality, admin.municipality_id), "issue_passes", {"year": 2028}).id
     browser = launch_browser(camera=False)
     page = browser.new_context(**DESKTOP, bypass_csp=True).new_page()
     log_in(page, site, site.admin, "/admin")
     for path in ("/admin", f"/admin/kinderen/{site.child_id}", "/admin/import", "/admin/kinderen?q=a",
                  "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
                  "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken",
-                 f"/admin/passen/{pass_id}/vervangen", "/admin/brieven"):
+                 f"/admin/passen/{pass_id}/vervangen", "/admin/brieven", "/admin/passen-uitgeven?jaar=2028",
+                 "/admin/taken", f"/admin/taken/{job_id}"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)
