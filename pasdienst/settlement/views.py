@@ -70,7 +70,7 @@ _HELPERS = {
 def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
     """The refusal in the words of the finance page."""
     if isinstance(exc, NothingToSettle):
-        return "Er is niets af te rekenen: geen verzilveringen vóór die datum die nog niet in een afrekening zitten."
+        return "Er is niets af te rekenen: geen betalingen vóór die datum die nog niet in een afrekening zitten."
     if isinstance(exc, FourEyes) and exc.details.get("lineage"):
         return ("Jouw account en dat van wie deze afrekening maakte, zijn door dezelfde beheerder aangemaakt of "
                 "hersteld, of de een door de ander. Een andere medewerker van financiën moet hem goedkeuren (vier ogen).")
@@ -132,7 +132,7 @@ def create() -> ResponseReturnValue:
     assert actor.municipality_code is not None
     form = CreateBatchForm().load_form(request.form)
     if form is None:
-        flash("Kies de datum tot wanneer de verzilveringen meegaan (bijvoorbeeld de eerste van deze maand).", "error")
+        flash("Kies de datum tot wanneer de betalingen meegaan (bijvoorbeeld de eerste van deze maand).", "error")
         return redirect(url_for("settlement_pages.index"))
     try:
         with db.transaction() as session:
@@ -144,7 +144,7 @@ def create() -> ResponseReturnValue:
     except (NothingToSettle, ValidationFailed) as exc:
         flash(_dutch(exc), "error")
         return redirect(url_for("settlement_pages.index"))
-    flash(f"Afrekening B{batch_id} is gemaakt: {count} verzilveringen, {euros(total)}. Laat een collega hem goedkeuren.", "success")
+    flash(f"Afrekening B{batch_id} is gemaakt: {count} {'betaling' if count == 1 else 'betalingen'}, {euros(total)}. Laat een collega hem goedkeuren.", "success")
     return redirect(_batch_url(batch_id))
 
 
@@ -197,7 +197,7 @@ def approve(batch_id: int) -> ResponseReturnValue:
 def cancel(batch_id: int) -> ResponseReturnValue:
     return _step(
         batch_id, services.cancel_batch,
-        f"Afrekening B{batch_id} is geannuleerd. De verzilveringen gaan mee in de volgende afrekening.",
+        f"Afrekening B{batch_id} is geannuleerd. De betalingen gaan mee in de volgende afrekening.",
     )
 
 
@@ -221,9 +221,9 @@ def _return_refusal(exc: PasdienstError) -> str:
         if "already waits" in exc.message:
             return "Er wacht al een terugboeking van deze afrekening op bevestiging. Bevestig of trek die eerst in."
         if "already returned" in exc.message:
-            return "Die betaling is al teruggeboekt."
+            return "Die uitbetaling is al teruggeboekt."
         if "withdrawn" in exc.message:
-            return "Deze terugboeking is ingetrokken. Leg haar opnieuw vast als de bank de betaling echt heeft teruggestuurd."
+            return "Deze terugboeking is ingetrokken. Leg haar opnieuw vast als de bank de uitbetaling echt heeft teruggestuurd."
         if "was confirmed" in exc.message:
             return "Deze terugboeking is al bevestigd; het geld staat weer bij de aanbieder."
         return "Van deze afrekening kan (nog) niets worden teruggeboekt: alleen een goedgekeurde afrekening is bij de bank geweest."
@@ -250,7 +250,7 @@ def return_request(batch_id: int) -> ResponseReturnValue:
     merchant_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
     # Only an explicit choice returns every payment of the batch.
     if raw != "alle" and merchant_id is None:
-        flash("Kies de aanbieder van wie de betaling terugkwam, of alle betalingen.", "error")
+        flash("Kies de aanbieder van wie de uitbetaling terugkwam, of alle uitbetalingen.", "error")
         return redirect(_batch_url(batch_id))
     reason = request.form.get("reason") or ""
     return _return_step(
@@ -304,7 +304,12 @@ def _sepa_download(export: services.Export) -> Response:
 @pages.post("/finance/afrekeningen/<int:batch_id>/export")
 @requires("finance")
 def export(batch_id: int) -> ResponseReturnValue:
-    """Make the payment file: marks the batch exported (the first time) and hands out the file."""
+    """Make the payment file: marks the batch exported (the first time), then back to the batch.
+
+    A download cannot redirect, so the page that follows offers the file
+    (``sepa.xml``, byte for byte the same each time) and the next step,
+    reporting the batch paid once the bank has executed it.
+    """
     db, settings = _parts()
     actor = current_actor()
     try:
@@ -317,7 +322,9 @@ def export(batch_id: int) -> ResponseReturnValue:
     except (WrongState, SepaExportError) as exc:
         flash(_dutch(exc, batch_id), "error")
         return redirect(_batch_url(batch_id))
-    return _sepa_download(files)
+    flash(f"Het betaalbestand van afrekening B{batch_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
+          "meld de afrekening als betaald zodra de bank de uitbetalingen heeft uitgevoerd.", "success")
+    return redirect(_batch_url(batch_id) + "#volgende-stap", code=303)
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>/sepa.xml")

@@ -49,13 +49,13 @@ def test_finance_runs_the_month_in_the_browser(app, world: World):
     a_month(world)
     maker, checker = logged_in(app, world.finance), logged_in(app, world.finance2)
     page = maker.get("/finance").get_data(as_text=True)
-    assert "Afrekeningen met aanbieders" in page and "<strong>4</strong> verzilveringen" in page and "€ 127,49" in page
+    assert "Afrekeningen met aanbieders" in page and "<strong>4</strong> betalingen" in page and "€ 127,49" in page
 
     made = post(maker, "/finance/afrekeningen", until="2027-03-15")
     assert made.status_code == 302
     batch_id = int(made.headers["Location"].rsplit("/", 1)[-1])
     page = maker.get(made.headers["Location"]).get_data(as_text=True)
-    assert f"Afrekening B{batch_id} is gemaakt: 4 verzilveringen, € 127,49" in page
+    assert f"Afrekening B{batch_id} is gemaakt: 4 betalingen, € 127,49" in page
     assert "Sportclub De Sprint" in page and "€ 32,50" in page and "Mode &amp; Zo" in page
     assert "Een andere medewerker van financiën controleert" in page and "/goedkeuren" not in page
 
@@ -65,7 +65,13 @@ def test_finance_runs_the_month_in_the_browser(app, world: World):
     assert f"/finance/afrekeningen/{batch_id}/goedkeuren" in page
     post(checker, f"/finance/afrekeningen/{batch_id}/goedkeuren")
 
-    download = post(checker, f"/finance/afrekeningen/{batch_id}/export")
+    made = post(checker, f"/finance/afrekeningen/{batch_id}/export")
+    # A download cannot redirect: the batch page that follows offers the file and the next step.
+    assert made.status_code == 303 and made.headers["Location"] == f"/finance/afrekeningen/{batch_id}#volgende-stap"
+    page = checker.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Het betaalbestand van afrekening" in page and "Betaald melden" in page
+    assert f'href="/finance/afrekeningen/{batch_id}/sepa.xml" download>Betaalbestand downloaden' in page
+    download = checker.get(f"/finance/afrekeningen/{batch_id}/sepa.xml")
     assert download.status_code == 200 and download.mimetype == "application/xml"
     assert f'filename="afrekening-B{batch_id}-sepa.xml"' in download.headers["Content-Disposition"]
     validate_pain001(download.data, "pain.001.001.09")
@@ -171,3 +177,23 @@ def test_an_admin_follows_the_audit_log_to_the_batch_and_only_reads_it(app, worl
     assert admin.post(f"/finance/afrekeningen/{batch.id}/export", data={"csrf_token": token}).status_code == 403
     stranger = logged_in(app, make_user(world.db, "admin", municipality="anderdorp"))
     assert stranger.get(f"/finance/afrekeningen/{batch.id}").status_code == 404
+
+
+def test_every_finance_page_calls_a_redemption_a_payment(app, world: World):
+    """One word, as at the till, on the pass page and in the merchant's payouts: "betaling"; the bank
+    transfer to a merchant is an "uitbetaling"."""
+    a_month(world)
+    batch = create(world)
+    approve(world, batch.id)
+    export(world, batch.id)
+    client = logged_in(app, world.finance)
+    merchant = logged_in(app, make_user(world.db, "merchant", merchant_id=world.merchants["sport"]))
+    pages = [
+        client.get("/finance"), client.get(f"/finance/afrekeningen/{batch.id}"),
+        client.get(f"/finance/afrekeningen/{batch.id}/aanbieder/{world.merchants['sport']}"),
+        merchant.get("/merchant/uitbetalingen"), merchant.get(f"/merchant/uitbetalingen/{batch.id}"),
+    ]
+    for response in pages:
+        text = response.get_data(as_text=True).lower()
+        assert response.status_code == 200 and "betaling" in text
+        assert "verzilver" not in text and "transactie" not in text, response.request.path

@@ -354,7 +354,7 @@ def test_the_page_returns_every_payment_only_when_asked_explicitly(world):
     page_url = f"/finance/afrekeningen/{batch.id}"
     for chosen in ("", "12abc", "٣"):
         post(client, f"{page_url}/terugboekingen", merchant_id=chosen, reason="rekening opgeheven")
-        assert "Kies de aanbieder van wie de betaling terugkwam" in client.get(page_url).get_data(as_text=True)
+        assert "Kies de aanbieder van wie de uitbetaling terugkwam" in client.get(page_url).get_data(as_text=True)
     with world.db.read() as s:
         assert s.execute(select(func.count()).select_from(SettlementReturn)).scalar_one() == 0
     post(client, f"{page_url}/terugboekingen", merchant_id="alle", reason="bestand geweigerd")

@@ -59,7 +59,7 @@ def test_the_statement_lists_every_redemption_with_count_and_total():
     assert "03-05-2027 15:05 R-0001 Kinderpas-tegoed Sport en cultuur € 25,00" in text
     assert "17-05-2027 10:00 R-0002 Strippenkaart Sport en cultuur € 4,50" in text
     assert "31-05-2027 R-0003 Cheque Kleding € 1.205,01" in text
-    assert "Totaal (3 verzilveringen) € 1.234,51" in text
+    assert "Totaal (3 betalingen) € 1.234,51" in text
 
 
 def test_the_statement_names_merchant_batch_period_and_account():
@@ -69,7 +69,7 @@ def test_the_statement_names_merchant_batch_period_and_account():
     assert "Rekeningnummer (IBAN) NL44 RABO 0123 4567 89" in text
     assert "Afrekening B42" in text
     assert "Periode 01-05-2027 t/m 31-05-2027" in text
-    assert "Betalingskenmerk KP-B42-M7" in text
+    assert "Kenmerk op uw bankafschrift KP-B42-M7" in text
 
 
 def test_the_statement_says_whether_it_was_paid():
@@ -108,12 +108,12 @@ def test_the_statement_stylesheet_is_served(client):
 
 def test_a_statement_without_redemptions_says_so():
     text = _text(_statement(lines=[]))
-    assert "Geen verzilveringen in deze periode." in text and "Totaal: € 0,00" in text
+    assert "Geen betalingen in deze periode." in text and "Totaal: € 0,00" in text
 
 
 def test_a_single_redemption_is_singular():
     text = _text(_statement(lines=LINES[:1]))
-    assert "Totaal (1 verzilvering) € 25,00" in text
+    assert "Totaal (1 betaling) € 25,00" in text
 
 
 def test_the_lines_csv_has_the_agreed_columns_and_euro_amounts():
