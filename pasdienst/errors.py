@@ -10,6 +10,9 @@ from __future__ import annotations
 class PasdienstError(Exception):
     code = "error"
     status = 400
+    #: Details the API adds to its problem document as extension members
+    #: (RFC 9457), beside ``code``: facts a till acts on, never anything secret.
+    public: tuple[str, ...] = ()
 
     def __init__(self, message: str, **details: object) -> None:
         super().__init__(message)

@@ -5,16 +5,15 @@ from ..errors import Conflict, NotFound, PasdienstError, ValidationFailed
 
 
 class InvalidCode(PasdienstError):
-    """A QR payload or typed code that does not verify, is unknown, or names a
-    pass that has since been replaced by a newer one."""
+    """A QR payload or typed code that does not verify or is unknown."""
 
     code = "invalid_code"
     status = 422
 
 
-#: The one answer for a code that names no usable pass here: unknown, replaced
-#: by a reissue, or another pass than the voucher's. Telling them apart would
-#: tell a guesser which codes are real.
+#: The one answer for a code that names no pass here: unknown, or another pass
+#: than the voucher's. Telling them apart would tell a guesser which codes are
+#: real and usable.
 UNKNOWN_PASS = "unknown pass code"
 
 
@@ -23,8 +22,26 @@ def unknown_pass() -> InvalidCode:
 
 
 class PassBlocked(PasdienstError):
+    """A pass that no longer works: ``reason`` ``blocked`` (lost or stolen,
+    not replaced yet) or ``replaced`` (reissued: the family has a new letter).
+
+    A replaced pass says so, to the till and on the holder's old link, rather
+    than answering as an unknown code: a cashier who is told "invalid" types
+    the code again and again. Its QR carries the server's MAC, so only the
+    real pass can show it; a replaced typed code works nowhere, so a guesser
+    who hits one gains nothing to spend (docs/SECURITY.md)."""
+
     code = "pass_blocked"
     status = 409
+    public = ("reason",)
+
+    def __init__(self, message: str = "this pass is blocked", *, reason: str = "blocked") -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+def pass_replaced() -> PassBlocked:
+    return PassBlocked("this pass was replaced by a new pass (reissued); the family has a new letter", reason="replaced")
 
 
 class PassExpired(PasdienstError):

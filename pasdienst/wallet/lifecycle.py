@@ -3,8 +3,9 @@
 Resolution checks the QR token's MAC, or the typed code's check character,
 before it touches the database; only then does it look the pass up, by its
 handle or by the keyed hash of the code. Which generation is current is the
-database's to say: a replaced pass is unknown from then on (``invalid_code``),
-a blocked one is ``pass_blocked``, one outside its dates ``pass_expired``.
+database's to say: a blocked one is ``pass_blocked``, and so is a replaced
+one (its ``reason`` says ``replaced``: the family has a new letter); one
+outside its dates is ``pass_expired``.
 
 Lock order (docs/ARCHITECTURE.md): voucher accounts in ascending id order,
 then the pass row. Block and reissue lock all the pass's voucher accounts
@@ -39,6 +40,7 @@ from .errors import (
     PassExpired,
     PassNotFound,
     PassStateConflict,
+    pass_replaced,
     unknown_pass,
 )
 from .issuing import PlannedPass, PlannedVoucher, write_passes
@@ -84,7 +86,7 @@ def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> C
 def check_usable(child_pass: ChildPass, today: date) -> ChildPass:
     """Raise unless the pass may be used on ``today`` (Europe/Amsterdam, inclusive)."""
     if child_pass.status == REPLACED:
-        raise unknown_pass()
+        raise pass_replaced()
     if child_pass.status == BLOCKED:
         raise PassBlocked("this pass is blocked")
     if child_pass.status == EXPIRED or not (child_pass.valid_from <= today <= child_pass.valid_until):
@@ -95,10 +97,11 @@ def check_usable(child_pass: ChildPass, today: date) -> ChildPass:
 
 
 def pass_by_token(session: Session, token: str, *, settings: Settings) -> ChildPass:
-    """The current generation named by a QR token (its state not yet checked)."""
+    """The pass generation named by a QR token (its state not yet checked:
+    it may be blocked, replaced or expired)."""
     handle = tokens.verify_token(settings, token)
     found = session.execute(select(ChildPass).where(ChildPass.handle == handle)).scalar_one_or_none()
-    if found is None or found.status == REPLACED:
+    if found is None:
         raise unknown_pass()
     return found
 
@@ -107,8 +110,8 @@ def resolve_pass(session: Session, code: str, *, settings: Settings, today: date
     """The usable pass behind a scanned QR payload (any base URL), a bare
     token, or a typed code with or without hyphens.
 
-    Raises ``InvalidCode`` (forged, tampered, mistyped, unknown or replaced),
-    ``PassBlocked`` or ``PassExpired``.
+    Raises ``InvalidCode`` (forged, tampered, mistyped or unknown),
+    ``PassBlocked`` (blocked, or replaced by a reissue) or ``PassExpired``.
     """
     text = (code or "").strip()
     token = tokens.extract_token(text)

@@ -15,9 +15,10 @@ from ..config import Settings
 from ..db import Database
 from ..errors import PasdienstError
 from . import qr
-from .errors import InvalidCode, PassBlocked, PassExpired
+from ..municipalities.models import Municipality
+from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
 from .lifecycle import pass_by_token
-from .models import BLOCKED, EXPIRED, ChildPass
+from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
 from .services import PassView, pass_view
 from ..web.extensions import get_db, get_settings
 
@@ -38,30 +39,53 @@ def _settings() -> Settings:
     return get_settings(current_app)
 
 
-def _unavailable(exc: PasdienstError) -> tuple[str, int]:
-    if isinstance(exc, PassBlocked):
+def _unavailable(exc: PasdienstError, municipality_name: str | None = None) -> tuple[str, int]:
+    """A Dutch page for a link that shows no pass; ``municipality_name`` when
+    the link names a real pass (a forged or unknown one tells nothing)."""
+    if isinstance(exc, PassBlocked) and exc.reason == "replaced":
+        title = "Deze pas is vervangen"
+        text = ("Er is een nieuwe pas gemaakt, met het tegoed dat nog over was. Daarvoor heeft u een nieuwe brief "
+                "gekregen, of die komt binnenkort. Gebruik de QR-code of de code uit de nieuwe brief: deze pas werkt niet meer.")
+    elif isinstance(exc, PassBlocked):
         title = "Deze pas is geblokkeerd"
-        text = "Deze pas werkt niet meer, bijvoorbeeld omdat hij kwijt is. Heb je een nieuwe pas gekregen? Gebruik dan die."
+        text = ("Deze pas werkt niet meer, bijvoorbeeld omdat hij kwijt is. U krijgt een nieuwe pas met het tegoed "
+                "dat nog over is. Heeft u al een nieuwe pas gekregen? Gebruik dan die.")
     elif isinstance(exc, PassExpired):
         title = "Deze pas is verlopen"
         text = "De geldigheid van deze pas is voorbij. Het tegoed kan niet meer worden gebruikt."
     else:
         title = "Deze pas is niet bekend"
-        text = "Controleer of je de hele link of QR-code hebt gebruikt. Heb je een nieuwe pas gekregen? Gebruik dan die."
-    return render_template("wallet/unavailable.html", title=title, text=text), exc.status
+        text = "Controleer of u de hele link of QR-code heeft gebruikt. Heeft u een nieuwe pas gekregen? Gebruik dan die."
+    page = render_template("wallet/unavailable.html", title=title, text=text, municipality_name=municipality_name)
+    return page, exc.status
+
+
+class _NotShown(Exception):
+    """A real pass whose page may not be shown: why, and whose it is."""
+
+    def __init__(self, error: PasdienstError, municipality_name: str) -> None:
+        self.error = error
+        self.municipality_name = municipality_name
 
 
 def _shown(session: Session, token: str, settings: Settings) -> ChildPass:
     """The pass a holder's address names, if its page may be shown.
 
     A pass whose year has not started yet is shown (the letter arrives
-    before the year does); a blocked or finished one is not.
+    before the year does); a blocked, replaced or finished one is not.
+    Raises ``InvalidCode`` for a forged or unknown link, ``_NotShown`` for a real pass.
     """
     child_pass = pass_by_token(session, token, settings=settings)
-    if child_pass.status == BLOCKED:
-        raise PassBlocked("this pass is blocked")
-    if child_pass.status == EXPIRED or current_day(settings.today) > child_pass.valid_until:
-        raise PassExpired("this pass has expired")
+    error: PasdienstError | None = None
+    if child_pass.status == REPLACED:
+        error = pass_replaced()
+    elif child_pass.status == BLOCKED:
+        error = PassBlocked("this pass is blocked")
+    elif child_pass.status == EXPIRED or current_day(settings.today) > child_pass.valid_until:
+        error = PassExpired("this pass has expired")
+    if error is not None:
+        municipality = session.get(Municipality, child_pass.municipality_id)
+        raise _NotShown(error, municipality.name if municipality else "")
     return child_pass
 
 
@@ -72,12 +96,19 @@ def _view(token: str) -> PassView:
         return pass_view(session, child_pass, settings=settings, today=current_day(settings.today))
 
 
+def _refused(exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, _NotShown):
+        return _unavailable(exc.error, exc.municipality_name)
+    assert isinstance(exc, PasdienstError)
+    return _unavailable(exc)
+
+
 @bp.get("/p/<token>")
 def pass_page(token: str) -> tuple[str, int] | str:
     try:
         view = _view(token)
-    except (InvalidCode, PassBlocked, PassExpired) as exc:
-        return _unavailable(exc)
+    except (InvalidCode, _NotShown) as exc:
+        return _refused(exc)
     return render_template("wallet/pass.html", p=view)
 
 
@@ -85,8 +116,8 @@ def pass_page(token: str) -> tuple[str, int] | str:
 def letter(token: str) -> tuple[str, int] | str:
     try:
         view = _view(token)
-    except (InvalidCode, PassBlocked, PassExpired) as exc:
-        return _unavailable(exc)
+    except (InvalidCode, _NotShown) as exc:
+        return _refused(exc)
     return render_template("wallet/letter.html", p=view)
 
 
@@ -102,8 +133,8 @@ def _image(token: str, kind: str) -> Response | tuple[str, int]:
                 image = qr.image_of(session, _shown(session, token, settings), settings, create=True)
                 assert image is not None
                 data = image.png if kind == "png" else image.svg
-    except (InvalidCode, PassBlocked, PassExpired) as exc:
-        return _unavailable(exc)
+    except (InvalidCode, _NotShown) as exc:
+        return _refused(exc)
     return Response(data, mimetype="image/png" if kind == "png" else "image/svg+xml")
 
 

@@ -43,6 +43,15 @@ class ProblemSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code (CONTRACT.md)"})
     detail = ma.fields.String()
     errors = ma.fields.Dict(metadata={"description": "Per-field messages for validation_error"})
+    reason = ma.fields.String(
+        metadata={"description": "pass_blocked: `blocked` (lost or stolen, not replaced yet) or `replaced` (reissued: "
+                  "the family has a new pass with a new QR code and code)"}
+    )
+    limit = ma.fields.String(
+        metadata={"description": "rate_limited by wrong typed codes: `login` (this till's login or API token), "
+                  "`merchant` (all tills of the merchant together) or `address`; QR codes still work"}
+    )
+    retry_after = ma.fields.Integer(metadata={"description": "rate_limited: seconds until it may be tried again (as Retry-After)"})
 
 
 class Pattern(ma.validate.Regexp):

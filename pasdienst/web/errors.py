@@ -95,7 +95,8 @@ def register(app: Flask) -> None:
         # A limit the service counts itself (e.g. wrong typed codes) says when to retry too.
         headers = {"Retry-After": str(exc.details.get("retry_after", 60))} if exc.status == 429 else {}
         if wants_problem_json():
-            response = problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"))
+            public = {name: exc.details.get(name) for name in exc.public}
+            response = problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"), **public)
             response.headers.update(headers)
             return response
         page = render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=exc.message)

@@ -109,7 +109,8 @@ def test_a_reissued_pass_carries_the_balance_and_the_old_one_stops(client, db, w
     assert new.pass_number in page and "Brief met deze pas afdrukken" in page
     assert f"Vervangende pas {new.pass_number} gemaakt, tegoed overgezet (reden: kwijt)" in page
     old_url = world.rows["T-1"].url.replace("https://pas.example.nl", "")
-    assert client.get(old_url).status_code == 422  # replaced: unknown from now on
+    replaced = client.get(old_url)  # the holder's old link says what happened
+    assert replaced.status_code == 409 and "Deze pas is vervangen" in replaced.get_data(as_text=True)
 
 
 def test_reissuing_starts_with_a_page_that_says_what_stops_working(client, db, world):

@@ -57,3 +57,21 @@ def test_the_pass_page_fits_a_phone_and_its_qr_scans_off_the_screen(
     reader = phone_page(launch_browser(qr_video(shot, tmp_path / "screen.y4m")))
     reader.goto(f"{serve(make_app())}/harness/decode")
     expect(reader.locator("#out")).to_have_text(f"https://pas.example.nl/p/{token}", timeout=15_000)
+
+
+def test_the_old_link_of_a_replaced_pass_says_a_new_letter_came_and_fits_a_phone(live_server, launch_browser, db, settings):
+    from pasdienst.wallet.services import reissue_pass
+
+    issued(db, settings)
+    with db.transaction() as s:
+        old = pass_of(s, "K-2")
+        token = tokens.token_for(settings, old.handle)
+        reissue_pass(s, old.pass_number, settings=settings, today=TODAY)
+
+    page = phone_page(launch_browser(camera=False))
+    page.goto(f"{live_server.url}/p/{token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deze pas is vervangen")
+    expect(page.get_by_text("Gebruik de QR-code of de code uit de nieuwe brief")).to_be_visible()
+    expect(page.locator(".pass-header")).to_have_text("Gemeente Opsterland")
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
+    screenshot(page, "pass-replaced")

@@ -13,7 +13,9 @@ from datetime import datetime, timezone
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from .harness import BLOCKED_CODE, EXPIRED_CODE, QR_PAYLOAD, TYPED_CODE, FakeTill, make_app
+from .harness import (
+    BLOCKED_CODE, EXPIRED_CODE, QR_PAYLOAD, REPLACED_CODE, REPLACED_QR, TYPED_CODE, FakeTill, make_app,
+)
 from .helpers import PHONE, phone_page, qr_video, screenshot, still_video
 
 pytestmark = pytest.mark.browser
@@ -177,9 +179,14 @@ def test_an_amount_with_a_point_is_read_as_euros_and_cents(browser, base, till):
     assert till.redemption_calls()[0][2]["amount_cents"] == 1250
 
 
+REPLACED_MESSAGE = (
+    "Deze pas is vervangen door een nieuwe pas. Het gezin heeft een nieuwe brief met een nieuwe QR-code en code: "
+    "scan of typ die. Deze oude pas werkt niet meer."
+)
 REFUSED_CODES = [
     ("ZZZZ-ZZZZ-ZZZZ", "Deze code is ongeldig."),
-    (BLOCKED_CODE, "Deze pas is geblokkeerd."),
+    (BLOCKED_CODE, "Deze pas is geblokkeerd, bijvoorbeeld omdat hij kwijt is. Het gezin krijgt een nieuwe pas."),
+    (REPLACED_CODE, REPLACED_MESSAGE),
     (EXPIRED_CODE, "Deze pas is verlopen of nog niet geldig."),
     ("ABC-123", "Een code heeft 12 letters en cijfers, bijvoorbeeld ABCD-EFGH-JKLM."),
 ]
@@ -192,8 +199,16 @@ def test_a_refused_code_gets_a_clear_dutch_message(browser, base, till):
         expect(page.locator("#code-error")).to_have_text(message)
         expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
         expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
-    assert [c[2]["code"] for c in till.calls if c[1] == "/api/v1/scan"] == [c for c, _ in REFUSED_CODES[:3]]
+    assert [c[2]["code"] for c in till.calls if c[1] == "/api/v1/scan"] == [c for c, _ in REFUSED_CODES[:4]]
     assert till.redemption_calls() == []
+
+
+def test_a_scanned_qr_of_a_replaced_pass_says_the_family_has_a_new_letter(launch_browser, base, till, tmp_path):
+    page = open_till(phone_page(launch_browser(qr_video(REPLACED_QR, tmp_path / "old.y4m"))), base)
+    expect(page.get_by_role("alert")).to_have_text(REPLACED_MESSAGE, timeout=15_000)
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert {c[2]["code"] for c in till.calls if c[1] == "/api/v1/scan"} == {REPLACED_QR}
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
 
 
 def test_a_refusal_by_the_server_is_final_and_clears_the_pending_payment(browser, base, till):

@@ -2,7 +2,7 @@
 
 Each redemption has one clear outcome: it succeeds before the reissue (whose
 carry-over is that much smaller) or the block, or it is refused as a
-replaced (``invalid_code``) or blocked (``pass_blocked``) pass; never a 5xx,
+replaced or blocked pass (``pass_blocked``, its ``reason`` says which); never a 5xx,
 never a deadlock, and the books add up. On PostgreSQL this rests on one lock
 order (docs/ARCHITECTURE.md): voucher accounts, then the pass. A till debits
 the voucher's account and then reads the pass; a block or reissue locks all
@@ -146,7 +146,7 @@ def test_tills_redeeming_while_the_pass_is_reissued_succeed_before_or_hear_it_wa
 
     answers = _tills_during(till, lambda: _reissue_via(how, db, till, cli, old.id))
 
-    succeeded = _each_till_took_money_then_was_refused(answers, (422, "invalid_code"))
+    succeeded = _each_till_took_money_then_was_refused(answers, (409, "pass_blocked"))
     # What the tills took before the reissue is exactly what it did not carry over.
     assert _carried(db, old.id) == FULL - succeeded * CENTS
     _books_add_up(db, till, succeeded * CENTS)
@@ -254,7 +254,7 @@ def test_a_reissue_waits_for_a_till_that_has_debited_and_carries_over_the_rest(d
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-@pytest.mark.parametrize("action, refusal", [("reissue", (422, "invalid_code")), ("block", (409, "pass_blocked"))])
+@pytest.mark.parametrize("action, refusal", [("reissue", (409, "pass_blocked")), ("block", (409, "pass_blocked"))])
 def test_a_till_that_waited_for_a_reissue_or_block_is_refused_and_takes_nothing(db, till, monkeypatch, action, refusal):
     old = _pass_of(db, till.vouchers[("budget", "sport_culture")])
     locked, go, pids = threading.Event(), threading.Event(), {}

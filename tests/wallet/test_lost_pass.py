@@ -10,7 +10,6 @@ from pasdienst.ledger.models import Transfer
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet import codes, tokens
 from pasdienst.wallet.errors import (
-    InvalidCode,
     PassBlocked,
     PassNotFound,
     PassStateConflict,
@@ -116,8 +115,9 @@ def test_after_reissue_only_the_new_qr_and_code_work(db, settings):
         new_scans = (tokens.token_for(settings, new.handle), codes.code_of(settings, new.handle, new.code_hash))
     with db.read() as s:
         for scanned in old_scans:
-            with pytest.raises(InvalidCode):
+            with pytest.raises(PassBlocked) as refused:
                 resolve_pass(s, scanned, settings=settings, today=TODAY)
+            assert refused.value.reason == "replaced"
         for scanned in new_scans:
             assert resolve_pass(s, scanned, settings=settings, today=TODAY).generation == 2
 

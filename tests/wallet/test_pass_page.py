@@ -148,12 +148,18 @@ def test_a_blocked_pass_gets_a_friendly_dutch_page(page_app, nora, db):
         assert "geblokkeerd" in response.get_data(as_text=True)
 
 
-def test_a_replaced_pass_is_unknown_and_the_new_one_shows_the_carried_balance(page_app, nora, db, settings):
+def test_a_replaced_pass_says_so_and_the_new_one_shows_the_carried_balance(page_app, nora, db, settings):
     with db.transaction() as s:
         new = reissue_pass(s, nora["number"], settings=settings, today=TODAY)
         new_token = tokens.token_for(settings, new.handle)
     client = page_app.test_client()
-    assert client.get(f"/p/{nora['token']}").status_code == 422
+    for path in ("", "/brief", "/qr.svg"):
+        old = client.get(f"/p/{nora['token']}{path}")
+        words = visible_text(old.get_data(as_text=True))
+        assert old.status_code == 409 and "Deze pas is vervangen" in words and "nieuwe brief" in words
+        assert "Gemeente Opsterland" in words  # whom to ask: the pass's own municipality
+    forged = client.get(f"/p/{nora['token'][:-2]}xx")
+    assert forged.status_code == 422 and "Deze pas is niet bekend" in visible_text(forged.get_data(as_text=True))
     response = client.get(f"/p/{new_token}")
     assert response.status_code == 200 and "€ 124,50" in visible_text(response.get_data(as_text=True))
 

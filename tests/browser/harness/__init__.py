@@ -40,11 +40,14 @@ QR_PAYLOAD = "https://pas.example.nl/p/TESTTOKEN123.abcdefghijk"
 TYPED_CODE = "ABCD-EFGH-JKLM"
 BLOCKED_CODE = "BBBB-BBBB-BBBB"
 EXPIRED_CODE = "EEEE-EEEE-EEEE"
+#: The code of a pass that was reissued: the family has a new letter.
+REPLACED_CODE = "RRRR-RRRR-RRRR"
+REPLACED_QR = "https://pas.example.nl/p/OLDTOKEN0000.abcdefghijk"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def _problem(status: int, code: str, detail: str = "") -> Response:
-    body = {"type": f"about:blank#{code}", "title": code, "status": status, "code": code, "detail": detail or code}
+def _problem(status: int, code: str, detail: str = "", **extra: Any) -> Response:
+    body = {"type": f"about:blank#{code}", "title": code, "status": status, "code": code, "detail": detail or code, **extra}
     return Response(json.dumps(body), status=status, mimetype="application/problem+json")
 
 
@@ -93,7 +96,9 @@ class FakeTill:
         def scan() -> Response | dict[str, Any]:
             code = (request.get_json(silent=True) or {}).get("code")
             if code == BLOCKED_CODE:
-                return _problem(409, "pass_blocked")
+                return _problem(409, "pass_blocked", reason="blocked")
+            if code in (REPLACED_CODE, REPLACED_QR):
+                return _problem(409, "pass_blocked", reason="replaced")
             if code == EXPIRED_CODE:
                 return _problem(409, "pass_expired")
             if code not in (QR_PAYLOAD, TYPED_CODE):

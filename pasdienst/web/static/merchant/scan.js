@@ -26,7 +26,7 @@ export const KINDS = { budget: "Tegoed", punchcard: "Strippenkaart", cheque: "Ch
 
 export const MESSAGES = {
   invalid_code: "Deze code is ongeldig.",
-  pass_blocked: "Deze pas is geblokkeerd.",
+  pass_blocked: "Deze pas is geblokkeerd, bijvoorbeeld omdat hij kwijt is. Het gezin krijgt een nieuwe pas.",
   pass_expired: "Deze pas is verlopen of nog niet geldig.",
   not_accepted_here: "Dit tegoed is niet geldig bij deze aanbieder.",
   insufficient_balance: "Onvoldoende tegoed.",
@@ -38,6 +38,10 @@ export const MESSAGES = {
   forbidden: "U mag dit niet doen met deze inlog.",
   not_found: "Niet gevonden.",
 };
+// A reissued pass: the old code will never work again, so typing it again only costs tries.
+const REPLACED =
+  "Deze pas is vervangen door een nieuwe pas. Het gezin heeft een nieuwe brief met een nieuwe QR-code en code: " +
+  "scan of typ die. Deze oude pas werkt niet meer.";
 const UNKNOWN_ERROR = "Er ging iets mis. Probeer het opnieuw.";
 const FOREIGN_PENDING =
   "Op deze telefoon stond nog een betaling van een andere inlog waarvan niet bekend was of die gelukt is. " +
@@ -170,7 +174,9 @@ function start(root) {
 
   function problemMessage(result) {
     // Only known codes get their own text: a server's detail is English.
-    return MESSAGES[result.data?.code] ?? UNKNOWN_ERROR;
+    const code = result.data?.code;
+    if (code === "pass_blocked" && result.data.reason === "replaced") return REPLACED;
+    return MESSAGES[code] ?? UNKNOWN_ERROR;
   }
 
   function toLogin() {
