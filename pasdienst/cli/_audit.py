@@ -22,7 +22,6 @@ from ..wallet.children import ImportResult
 from ..wallet.issuing import IssueResult
 from ..wallet.models import ChildPass, Scheme
 from ..wallet.schemes import LoadResult, SchemeSpec
-from ..wallet.yearend import YearEndResult
 
 
 def pass_blocked(session: Session, before: dict[str, Any], blocked: ChildPass) -> None:
@@ -82,9 +81,10 @@ def budget_topped_up(session: Session, posted: Posted) -> None:
     )
 
 
-# The admin pages issue one pass at a time (``pass.issue`` per pass) and have
-# no year end; the command line does both for a whole municipality, so one
-# event sums the run up rather than one per pass.
+# The admin pages issue one pass at a time (``pass.issue`` per pass); the
+# command line issues for a whole municipality, so one event sums the run up
+# rather than one per pass. (Year end records its own ``year.close``:
+# ``wallet.yearend.close_year``.)
 
 def passes_issued(session: Session, result: IssueResult) -> None:
     if not result.issued:
@@ -97,14 +97,3 @@ def passes_issued(session: Session, result: IssueResult) -> None:
         municipality_id=municipality.id,
     )
 
-
-def year_closed(session: Session, result: YearEndResult) -> None:
-    if not (result.passes_expired or result.returned_cents):
-        return
-    municipality = get_municipality(session, result.municipality)
-    record_audit(
-        session, None, "year.close", "municipality", municipality.id,
-        after={"year": result.year, "passes_expired": result.passes_expired,
-               "vouchers_emptied": result.vouchers_emptied, "returned_cents": result.returned_cents},
-        municipality_id=municipality.id,
-    )

@@ -15,12 +15,14 @@ from ..municipalities.services import get_municipality
 from ..wallet import qr
 from ..wallet.issuing import issue_passes
 from ..wallet.letters import count_letters, letters_for, newest_pass_id, write_pdf
+from ..wallet.yearend import close_year
 from .context import JobContext, JobKind
 
 #: Progress steps, as the job page names them (see ``views.STEP_TITLES``).
 STEP_ISSUE = "issue"
 STEP_QR = "qr"
 STEP_LETTERS = "letters"
+STEP_YEAR_END = "year_end"
 
 
 def issue_passes_job(ctx: JobContext) -> None:
@@ -95,7 +97,31 @@ def letters_job(ctx: JobContext) -> None:
     ctx.attach(f"brieven-{ctx.municipality_code}-{year}{suffix}.pdf", "application/pdf", pdf.getvalue())
 
 
+def close_year_job(ctx: JobContext) -> None:
+    """Close the year: its passes expire and their unused money returns to the fund, once.
+
+    ``close_year`` records ``year.close`` in the audit log in the same
+    transaction as the money and the summary; a retry after a crash that
+    came after the commit finds the summary and does nothing again.
+    """
+    year = int(ctx.params["year"])
+    if "passes_expired" in ctx.summary:
+        return
+    with ctx.db.transaction() as session:
+        result = close_year(
+            session, ctx.municipality_code, year, today=ctx.today, actor=ctx.actor, once=True,
+            progress=lambda done, total: ctx.progress(done, total, STEP_YEAR_END),
+        )
+        ctx.save_summary(
+            session, year=year, passes_expired=result.passes_expired, vouchers_emptied=result.vouchers_emptied,
+            returned_cents=result.returned_cents,
+            lines=[[line.kind, line.category, line.vouchers, line.cents] for line in result.lines],
+        )
+        faults.checkpoint("jobs.year_end.before_commit")
+
+
 KINDS: dict[str, JobKind] = {
     "issue_passes": issue_passes_job,
     "letters": letters_job,
+    "year_end": close_year_job,
 }

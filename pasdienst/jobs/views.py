@@ -1,6 +1,7 @@
 """``/admin/taken`` (the jobs and their progress), ``/admin/passen-uitgeven``
-(preview, then issue as a job) and ``/admin/brieven`` (the letters PDF as a
-job, and the mail-merge CSV)."""
+(preview, then issue as a job), ``/admin/brieven`` (the letters PDF as a
+job, and the mail-merge CSV) and ``/admin/jaarafsluiting`` (preview, a typed
+confirmation, then close the year as a job)."""
 from __future__ import annotations
 
 from typing import Any
@@ -18,10 +19,12 @@ from ..db import Database
 from ..errors import PasdienstError
 from ..money import format_euros
 from ..municipalities.models import Municipality
+from ..wallet import labels
 from ..wallet.issuing import preview_issue
 from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
 from ..wallet.services import EXPORT_COLUMNS
+from ..wallet.yearend import preview_year_end
 from ..web import parsing
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
@@ -30,18 +33,26 @@ from .queue import JobQueue, Progress
 bp = Blueprint("jobs", __name__)
 QUEUE_EXTENSION = "pasdienst.jobs"
 
-KIND_TITLES = {"issue_passes": "Passen uitgeven", "letters": "Brieven"}
+KIND_TITLES = {"issue_passes": "Passen uitgeven", "letters": "Brieven", "year_end": "Jaarafsluiting"}
 STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar", FAILED: "mislukt"}
-STEP_TITLES = {"issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken"}
+STEP_TITLES = {
+    "issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken",
+    "year_end": "Tegoeden terug naar het fonds",
+}
 #: Why a job failed, in words for the administrator (by error code).
 FAILURE_TEXT = {
     "insufficient_budget": "Er staat te weinig geld in het fonds. Er is niets uitgegeven; hoog het budget op en probeer het opnieuw.",
     "pass_state": "Het jaar van deze regeling is voorbij; er kunnen geen passen meer voor worden uitgegeven.",
     "not_found": "Er is voor dit jaar geen regeling geladen.",
     "interrupted": "De verwerker is tijdens deze taak meermaals gestopt. Er is niets half gedaan; start de taak opnieuw.",
+    "year_not_over": "Het jaar is nog niet voorbij: de passen zijn nog geldig. Er is niets veranderd.",
+    "year_closed": "Dit jaar is al afgesloten. Er is niets veranderd.",
+    "nothing_to_close": "Er zijn voor dit jaar geen passen uitgegeven; er is niets af te sluiten.",
     "internal_error": "Er ging iets onverwachts mis. Er is niets half gedaan; probeer het opnieuw of neem contact op met de beheerder van pasdienst.",
 }
 KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
+#: One voucher of each kind, as a table row names it.
+KIND_TITLES_ONE = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
 
 
 def _db() -> Database:
@@ -68,6 +79,7 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
         template, actor=current_actor(), euros=_euros, amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
         state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=FAILURE_TEXT, kind_words=KIND_WORDS,
+        voucher_kind_titles=KIND_TITLES_ONE, category_titles=labels.CATEGORY_TITLES, long_date=labels.long_date,
         **context,
     ), status
 
@@ -263,6 +275,67 @@ def letters_csv() -> ResponseReturnValue:
     response.headers["Content-Disposition"] = f'attachment; filename="brieven-{actor.municipality_code}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# -- year end --------------------------------------------------------------------
+
+YEAR_END = "/admin/jaarafsluiting"
+
+
+@bp.get(YEAR_END)
+@requires("admin")
+def year_end_preview() -> ResponseReturnValue:
+    actor = current_actor()
+    today = clock_today(_settings().today)
+    with _db().read() as session:
+        years = _scheme_years(session, actor.municipality_id)
+        wanted = parsing.whole_number(request.args.get("jaar"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+        year = wanted if wanted in years else None
+        if year is None and years:
+            # The newest year that has ended; before any has, the oldest (the page says it is not over yet).
+            over = [y for y in years if y < today.year]
+            year = over[-1] if over else years[0]
+        preview = preview_year_end(session, actor.municipality_code, year, today=today) if year is not None else None
+    return _page("admin/year_end.html", years=years, year=year, preview=preview, active="yearend")
+
+
+@bp.post(YEAR_END)
+@requires("admin")
+def year_end_start() -> ResponseReturnValue:
+    actor = current_actor()
+    raw = (request.form.get("year") or "").strip()
+    year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    if year is None:
+        flash("Kies een jaar.", "error")
+        return redirect(YEAR_END)
+    back = f"{YEAR_END}?jaar={year}"
+    if (request.form.get("confirm") or "").strip() != str(year):
+        flash(f"Typ het jaartal {year} in het vak om te bevestigen dat u het jaar wilt afsluiten.", "error")
+        return redirect(back)
+    today = clock_today(_settings().today)
+    try:
+        with _db().transaction() as session:
+            municipality = session.get(Municipality, actor.municipality_id)
+            assert municipality is not None
+            if year not in _scheme_years(session, municipality.id):
+                flash(f"Er is geen regeling voor {year} geladen.", "error")
+                return redirect(YEAR_END)
+            # Refused here already, in Dutch, rather than as a failed job; the
+            # job decides again under the lock (two starts close it once).
+            refusal = preview_year_end(session, municipality.code, year, today=today).refusal
+            if refusal is not None:
+                flash(FAILURE_TEXT[refusal], "error")
+                return redirect(back)
+            started = services.start_job(session, actor, municipality, "year_end", {"year": year})
+            job_id = started.id
+    except PasdienstError as exc:
+        if exc.status in (401, 403):
+            raise
+        flash(FAILURE_TEXT.get(exc.code, "Dit kan niet."), "error")
+        return redirect(back)
+    # After COMMIT: a worker must find the row the message names.
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
 
 
 def init_app(app: Flask) -> None:

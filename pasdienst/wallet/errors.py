@@ -90,3 +90,21 @@ class PassStateConflict(Conflict):
     """Blocking, reissuing or closing a pass that is not in a state for it."""
 
     code = "pass_state"
+
+
+class YearNotOver(PassStateConflict):
+    """Closing a year whose passes are still valid."""
+
+    code = "year_not_over"
+
+
+class YearAlreadyClosed(Conflict):
+    """Closing a year once more when it has been closed (the back office asks for once)."""
+
+    code = "year_closed"
+
+
+class NothingToClose(Conflict):
+    """Closing a year that has no passes at all."""
+
+    code = "nothing_to_close"

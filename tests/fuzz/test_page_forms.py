@@ -40,7 +40,8 @@ from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
 from pasdienst.settlement import returns
-from pasdienst.wallet.services import import_children
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
 from tests.access.helpers import TEST_IBANS, TEST_PASSWORD, api_headers, make_user
 from tests.settlement import conftest as sw
@@ -316,6 +317,9 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         admin_services.request_iban_change(s, world.actor(world.admin), world.merchants["sport"], TEST_IBANS[2])
         requests.request_account(s, world.actor(world.admin), "nieuw@testdorp.example", "finance")
         returns.request_return(s, world.actor(world.finance), approved.id, merchant_id=world.merchants["school"], reason="rekening opgeheven")
+        # A year that is over and has passes (2026), so that the year end offers its confirmation form.
+        load_scheme(s, sample_scheme("testdorp", 2026))
+        issue_passes(s, "testdorp", 2026, settings=world_settings, today=date(2026, 3, 2))
         # A child without a pass yet, so that issuing has something to offer.
         import_children(s, "testdorp", CHILD_WITHOUT_PASS, settings=world_settings, today=sw.TODAY)
     users = {

@@ -10,9 +10,10 @@ from pasdienst import books
 from pasdienst.ledger.models import Transfer
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet import tokens
-from pasdienst.wallet.errors import PassExpired, PassStateConflict
+from pasdienst.wallet.errors import NothingToClose, PassExpired, PassStateConflict, YearAlreadyClosed
 from pasdienst.wallet.models import ChildPass
-from pasdienst.wallet.services import block_pass, close_year, resolve_pass
+from pasdienst.wallet.services import block_pass, close_year, reissue_pass, resolve_pass
+from pasdienst.wallet.yearend import preview_year_end
 
 from .helpers import (
     CODE,
@@ -20,8 +21,10 @@ from .helpers import (
     YEAR,
     balances,
     counts,
+    TODAY,
     issued,
     pass_of,
+    prepared,
     spend,
     verified,
 )
@@ -86,3 +89,59 @@ def test_year_end_on_the_command_line(cli, db, settings):
     refused = cli("year-end", CODE, "--year", "2026", ok=False, env={"PASDIENST_TODAY": "2028-01-02"})
     assert refused.exit_code == 1 and "no scheme for opsterland 2026" in refused.stderr
     assert "ledger ok" in cli("ledger", "verify").stdout
+
+
+def test_the_preview_counts_exactly_what_closing_then_moves(db, settings):
+    issued(db, settings)
+    spend(db, "K-1", "sport_culture", 2500)
+    spend(db, "K-2", "zwemmen", 900)
+    with db.transaction() as s:
+        block_pass(s, pass_of(s, "K-2").pass_number, reason="lost")
+        reissue_pass(s, pass_of(s, "K-3").pass_number, settings=settings, today=TODAY)
+    with db.read() as s:
+        before = counts(s)
+        preview = preview_year_end(s, CODE, YEAR, today=AFTER)
+        assert counts(s) == before  # a preview writes nothing
+    assert preview.refusal is None
+    assert preview.passes_expiring == 4 and preview.passes_total == 5  # the replaced pass does not expire again
+    assert {(line.kind, line.category) for line in preview.lines} == {
+        ("budget", "sport_culture"), ("punchcard", "sport_culture"), ("cheque", "clothing"),
+    }
+    with db.transaction() as s:
+        result = close_year(s, CODE, YEAR, today=AFTER)
+    assert (result.passes_expired, result.vouchers_emptied, result.returned_cents, result.lines) == (
+        preview.passes_expiring, preview.vouchers, preview.total_cents, preview.lines,
+    )
+    assert preview.total_cents == EXPECTED - 2500 - 900
+    with db.read() as s:
+        after = preview_year_end(s, CODE, YEAR, today=AFTER)
+    assert (after.refusal, after.passes_expiring, after.total_cents) == ("year_closed", 0, 0)
+    verified(db)
+
+
+def test_before_the_year_is_over_the_preview_says_so_and_still_counts(db, settings):
+    issued(db, settings)
+    with db.read() as s:
+        preview = preview_year_end(s, CODE, YEAR, today=date(2027, 12, 31))
+    assert preview.refusal == "year_not_over" and preview.closes_from == date(2028, 1, 1)
+    assert preview.passes_expiring == 4 and preview.total_cents == EXPECTED
+
+
+def test_closing_once_refuses_a_year_that_is_closed_or_has_no_passes(db, settings):
+    issued(db, settings)
+    with db.transaction() as s:
+        close_year(s, CODE, YEAR, today=AFTER, once=True)
+    with db.read() as s:
+        before = counts(s)
+    with pytest.raises(YearAlreadyClosed), db.transaction() as s:
+        close_year(s, CODE, YEAR, today=AFTER, once=True)
+    with db.read() as s:
+        assert counts(s) == before
+
+
+def test_a_year_without_passes_has_nothing_to_close(db, settings):
+    prepared(db, settings)
+    with db.read() as s:
+        assert preview_year_end(s, CODE, YEAR, today=AFTER).refusal == "nothing_to_close"
+    with pytest.raises(NothingToClose), db.transaction() as s:
+        close_year(s, CODE, YEAR, today=AFTER, once=True)
