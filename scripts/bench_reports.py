@@ -100,7 +100,7 @@ def build(db: Database, settings: Settings, children: int, redemptions: int) -> 
 
     def do_import():  # noqa: ANN202
         with db.transaction() as s:
-            return import_children(s, CODE, data, settings=settings, today=TODAY)
+            return import_children(s, CODE, data, settings=settings, today=TODAY, file_name="bench-children.csv")
 
     def do_issue():  # noqa: ANN202
         with db.transaction() as s:

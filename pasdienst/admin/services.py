@@ -502,13 +502,16 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 def import_children_file(
-    session: Session, actor: Actor, data: bytes, *, settings: Settings, today: date, dry_run: bool = False
+    session: Session, actor: Actor, data: bytes, *, settings: Settings, today: date, dry_run: bool = False,
+    file_name: str | None = None,
 ) -> ImportResult:
     """The children CSV through the page: the same service and rules as ``pasdienst children import``."""
     municipality = _municipality(session, actor, ADMIN)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed("Het bestand is groter dan 5 MB. Splits het in kleinere bestanden.")
-    result = import_children(session, municipality.code, data, settings=settings, today=today, dry_run=dry_run)
+    result = import_children(
+        session, municipality.code, data, settings=settings, today=today, dry_run=dry_run, file_name=file_name
+    )
     if not dry_run:
         record_audit(
             session, actor, "children.import", "municipality", municipality.id,

@@ -358,7 +358,9 @@ def import_upload() -> ResponseReturnValue:
                 result = services.import_children_file(session, actor, data, settings=settings, today=_today(), dry_run=True)
         else:
             with _db().transaction() as session:
-                result = services.import_children_file(session, actor, data, settings=settings, today=_today())
+                result = services.import_children_file(
+                    session, actor, data, settings=settings, today=_today(), file_name=upload.filename
+                )
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, result=None, error=_import_error_nl(exc.message), active="import", max_mb=max_mb)
     header, rows = rejected_rows(result, dutch=True)

@@ -38,7 +38,9 @@ def import_cmd(ctx: Context, municipality: str, file: str, dry_run: bool) -> Non
             result = import_children(session, municipality, data, settings=ctx.settings, today=ctx.today, dry_run=True)
     else:
         with ctx.db.transaction() as session:
-            result = import_children(session, municipality, data, settings=ctx.settings, today=ctx.today)
+            result = import_children(
+                session, municipality, data, settings=ctx.settings, today=ctx.today, file_name=Path(file).name
+            )
             _audit.children_imported(session, municipality, result)
     for rejected in result.rejected[:_SHOWN]:
         click.echo(f"line {rejected.line}: {rejected.reason}")

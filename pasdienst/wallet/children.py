@@ -31,7 +31,7 @@ from ..municipalities.services import get_municipality
 from . import keys
 from .bulk import insert_rows
 from .errors import ImportFileInvalid
-from .models import Child
+from .models import Child, ChildImport
 
 COLUMNS = (
     "child_ref", "first_name", "birth_date", "household_ref", "income_pct",
@@ -162,6 +162,8 @@ class ImportResult:
     header: list[str]
     delimiter: str
     dry_run: bool
+    #: The recorded import (``wallet_child_import``) when a named file added or changed children.
+    import_id: int | None = None
 
     def summary(self) -> str:
         return f"imported {self.imported}, updated {self.updated}, rejected {len(self.rejected)}"
@@ -374,6 +376,11 @@ def _digest(key: bytes, row: ChildRow) -> str:
     return hmac.new(key, json.dumps(body).encode(), hashlib.sha256).hexdigest()
 
 
+def _base_name(file_name: str) -> str:
+    """The file's own name: a browser may send its folders along (``C:\\Users\\…\\kinderen.csv``)."""
+    return re.split(r"[\\/]", file_name)[-1].strip()[:255] or "(zonder naam)"
+
+
 def import_children(
     session: Session,
     municipality_code: str,
@@ -383,11 +390,15 @@ def import_children(
     today: date,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
+    file_name: str | None = None,
 ) -> ImportResult:
     """Import the rows of a children CSV; ``dry_run`` computes without writing.
 
     A row updates the child with the same ``child_ref``, or else the child
     with the same BSN (the municipality renumbered it), or adds a new child.
+    With ``file_name`` (a file from the page or the command line) the run is
+    recorded as a ``ChildImport`` and every child it adds or changes names it;
+    a child written without one (a case worker's registration) names none.
     """
     municipality = get_municipality(session, municipality_code)
     parsed = read_children(data, today=today)
@@ -447,6 +458,18 @@ def import_children(
             updates.append({**values, "target_id": target})
     rejected.sort(key=lambda r: r.line)
 
+    import_id: int | None = None
+    if not dry_run and file_name is not None and (inserts or updates):
+        record = ChildImport(
+            municipality_id=municipality.id, file_name=_base_name(file_name), imported_at=now,
+            imported=len(inserts), updated=len(updates),
+        )
+        session.add(record)
+        session.flush()
+        import_id = record.id
+    for values in (*inserts, *updates):
+        values["import_id"] = import_id
+
     if not dry_run:
         table = Child.__table__
         for start in range(0, len(inserts), _CHUNK):
@@ -467,4 +490,5 @@ def import_children(
         header=parsed.header,
         delimiter=parsed.delimiter,
         dry_run=dry_run,
+        import_id=import_id,
     )

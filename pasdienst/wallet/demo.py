@@ -50,7 +50,9 @@ def load_wallet_demo(session: Session, report: Report, settings: Settings, today
     ).scalar()
     if has_scheme is None:
         load_scheme(session, sample_scheme(municipality.code, year))
-    imported = import_children(session, municipality.code, sample_children(), settings=settings, today=today)
+    imported = import_children(
+        session, municipality.code, sample_children(), settings=settings, today=today, file_name=SAMPLE
+    )
     issue_passes(session, municipality.code, year, settings=settings, today=today)
     render_missing_qr(session, municipality.id, settings)
     passes = session.execute(

@@ -118,6 +118,22 @@ class SchemeItem(Base):
     scheme: Mapped[Scheme] = relationship(back_populates="items")
 
 
+class ChildImport(Base):
+    """One children file imported (the page or ``pasdienst children import``), for the back office's filter."""
+
+    __tablename__ = "wallet_child_import"
+    __table_args__ = (Index("ix_wallet_child_import_municipality_id_imported_at", "municipality_id", "imported_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    #: The file's name as uploaded or given on the command line (without its folder).
+    file_name: Mapped[str] = mapped_column(String(255))
+    imported_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Children the file added, and children whose data it changed.
+    imported: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+
+
 class Child(Base):
     """An eligible child as the municipality's own systems export it."""
 
@@ -145,6 +161,9 @@ class Child(Base):
     postcode: Mapped[str | None] = mapped_column(String(7))
     #: Keyed hash of the imported row: re-importing the same row changes nothing.
     digest: Mapped[str] = mapped_column(String(64))
+    #: The import file that added the child or last changed its data (None:
+    #: registered or last changed by a case worker, or before imports were recorded).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("wallet_child_import.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc)
 
