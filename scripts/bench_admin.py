@@ -7,7 +7,10 @@ after one warm-up each, median and best of ``--runs`` page loads:
 
 * ``/admin`` (the dashboard: counts, usage share, budget, recent audit events);
 * ``/admin/kinderen?q=B-00012`` (a reference prefix) and ``?q=kind`` (a first
-  name every child has: the first 50);
+  name every child has: the first page of 50 and the count);
+* the child list without a search: its first and last page by name, the
+  children without a pass, active passes by age (descending) on page 300,
+  an award basis with an age range, and the children of the import file;
 * ``/admin/kinderen/<id>`` of a child with payments;
 * ``/admin/budget`` and ``/admin/auditlog``.
 
@@ -36,7 +39,7 @@ from pasdienst import migrate  # noqa: E402
 from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
 from pasdienst.redeem.models import Redemption  # noqa: E402
-from pasdienst.wallet.models import ChildPass  # noqa: E402
+from pasdienst.wallet.models import ChildImport, ChildPass  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_reports", Path(__file__).with_name("bench_reports.py"))
 assert _spec is not None and _spec.loader is not None
@@ -55,15 +58,23 @@ def measure(db: Database, settings: Settings, runs: int) -> dict[str, tuple[floa
     app = create_app(replace(settings, today=bench_reports.TODAY), db=db)
     logging.getLogger("pasdienst.request").setLevel(logging.WARNING)  # one JSON line per request: not here
     client = app.test_client()
-    login_as(client, make_user(db, "admin", municipality=bench_reports.CODE))
+    # A fresh admin each run: --sqlite-file measures the same world again.
+    login_as(client, make_user(db, "admin", municipality=bench_reports.CODE, email=f"admin-{time.time_ns()}@bench.example"))
     with db.read() as s:
         child_id = s.execute(
             select(ChildPass.child_id).join(Redemption, Redemption.pass_id == ChildPass.id).limit(1)
         ).scalar_one()
+        import_id = s.execute(select(ChildImport.id).limit(1)).scalar_one()
     pages = {
         "dashboard": "/admin",
         "search ref": "/admin/kinderen?q=B-00012",
         "search name": "/admin/kinderen?q=kind",
+        "list": "/admin/kinderen",
+        "list last page": "/admin/kinderen?pagina=600",
+        "list no pass": "/admin/kinderen?pas=zonder",
+        "list active by age": "/admin/kinderen?pas=actief&sorteer=leeftijd&volgorde=af&pagina=300",
+        "list basis+age": "/admin/kinderen?inkomen=glijdend&leeftijd_van=10&leeftijd_tot=14",
+        "list import": f"/admin/kinderen?import={import_id}&sorteer=aangemeld&pagina=100",
         "child": f"/admin/kinderen/{child_id}",
         "budget": "/admin/budget",
         "auditlog": "/admin/auditlog",
@@ -78,7 +89,7 @@ def measure(db: Database, settings: Settings, runs: int) -> dict[str, tuple[floa
             times.append(time.perf_counter() - start)
             assert response.status_code == 200, path
         results[label] = (statistics.median(times), min(times))
-        print(f"  {label:<14} {path:<32} median {results[label][0]:.3f} s, best {results[label][1]:.3f} s", flush=True)
+        print(f"  {label:<20} {path:<72} median {results[label][0]:.3f} s, best {results[label][1]:.3f} s", flush=True)
     return results
 
 

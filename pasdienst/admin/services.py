@@ -85,7 +85,6 @@ ADMIN = "admin"
 CASEWORKER = "caseworker"
 #: Roles a staff member may give another through the users page.
 ASSIGNABLE_ROLES: tuple[str, ...] = STAFF_ROLES
-SEARCH_LIMIT = 50
 
 
 # -- scope -------------------------------------------------------------------
@@ -134,69 +133,6 @@ def _own_merchant(session: Session, actor: Actor, merchant_id: int) -> Merchant:
 
 
 # -- children ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ChildHit:
-    id: int
-    child_ref: str
-    first_name: str
-    birth_year: int
-    #: The newest pass's number and status, if the child has one.
-    pass_number: str | None
-    pass_status: str | None
-
-
-_LIKE_SPECIAL = re.compile(r"([\\%_])")
-
-
-def search_children(session: Session, actor: Actor, query: str, *, limit: int = SEARCH_LIMIT) -> list[ChildHit]:
-    """Children of the actor's municipality by municipal reference, first name or pass number.
-
-    Never by BSN: the BSN is only stored as a keyed hash and the search does
-    not even try it, so a nine-digit query matches references only.
-    """
-    municipality_id = _staff(actor)
-    text = " ".join((query or "").split())
-    if not text:
-        return []
-    if len(text) > 100:
-        raise ValidationFailed("Zoek op hoogstens 100 tekens.")
-    pattern = _LIKE_SPECIAL.sub(r"\\\1", text.lower())
-    condition = (
-        (func.lower(Child.child_ref) == text.lower())
-        | func.lower(Child.child_ref).like(pattern + "%", escape="\\")
-        | func.lower(Child.first_name).like("%" + pattern + "%", escape="\\")
-    )
-    match = re.match(r"^KP-(\d{4})-(\d+)$", text.upper())
-    if match:
-        condition = condition | Child.id.in_(
-            select(ChildPass.child_id).where(ChildPass.id == int(match.group(2)), ChildPass.year == int(match.group(1)))
-        )
-    children = session.execute(
-        select(Child).where(Child.municipality_id == municipality_id, condition)
-        .order_by(Child.first_name, Child.child_ref).limit(limit)
-    ).scalars().all()
-    newest = _newest_passes(session, [c.id for c in children])
-    return [
-        ChildHit(
-            c.id, c.child_ref, c.first_name, c.birth_date.year,
-            newest[c.id].pass_number if c.id in newest else None,
-            newest[c.id].status if c.id in newest else None,
-        )
-        for c in children
-    ]
-
-
-def _newest_passes(session: Session, child_ids: list[int]) -> dict[int, ChildPass]:
-    if not child_ids:
-        return {}
-    found: dict[int, ChildPass] = {}
-    for child_pass in session.execute(
-        select(ChildPass).where(ChildPass.child_id.in_(child_ids)).order_by(ChildPass.year, ChildPass.generation)
-    ).scalars():
-        found[child_pass.child_id] = child_pass
-    return found
-
 
 @dataclass(frozen=True)
 class VoucherLine:

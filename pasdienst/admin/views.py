@@ -41,7 +41,7 @@ from ..wallet.children import rejected_rows
 from ..wallet.errors import SchemeInvalid
 from ..wallet.schemes import example_scheme, scheme_toml
 from .. import labels as dutch
-from . import auditlog, requests, services
+from . import auditlog, browse, requests, services
 from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
 
@@ -140,18 +140,96 @@ def dashboard() -> ResponseReturnValue:
 
 # -- children ----------------------------------------------------------------
 
+#: The child list's query string: Dutch names, each mapped to what it selects.
+PASS_CHOICES = (
+    ("", "Alle kinderen"), ("zonder", "Zonder pas"), ("actief", "Pas actief"), ("geblokkeerd", "Pas geblokkeerd"),
+    ("vervangen", "Pas vervangen"), ("verlopen", "Pas verlopen"),
+)
+_PASS_VALUES = {"zonder": browse.NO_PASS, "actief": "active", "geblokkeerd": "blocked", "vervangen": "replaced",
+                "verlopen": "expired"}
+BASIS_CHOICES = (
+    ("", "Alle"), ("volledig", "Volledig (inkomen tot de grens)"), ("glijdend", "Glijdende schaal"),
+    ("consulent", "Besluit consulent"),
+)
+_BASIS_VALUES = {"volledig": "full", "glijdend": "sliding", "consulent": "override"}
+SORT_CHOICES = (("naam", "Voornaam"), ("klantnummer", "Klantnummer"), ("leeftijd", "Leeftijd"), ("aangemeld", "Aangemeld"))
+_SORT_VALUES = {"naam": "name", "klantnummer": "ref", "leeftijd": "age", "aangemeld": "registered"}
+#: The ages the filter takes (a child's passes end at 17; staff may look a little wider).
+AGE_MAX = 99
+_CHILD_ARGS = ("q", "pas", "jaar", "leeftijd_van", "leeftijd_tot", "peildatum", "inkomen", "import", "sorteer",
+               "volgorde", "pagina")
+
+
+def _child_filters() -> tuple[browse.ChildFilters, dict[str, str], dict[str, str]]:
+    """The list's filters from the query string, what was typed (to show it again) and, per field, what is wrong.
+
+    Choices from the page's own selects and links (pass status, year, basis,
+    import, sort, direction, page) that are not one of their values are
+    ignored; what a person types (ages, the reference date) is answered with
+    a Dutch message rather than silently dropped.
+    """
+    raw = {name: (request.args.get(name) or "").strip() for name in _CHILD_ARGS}
+    errors: dict[str, str] = {}
+
+    def age(name: str) -> int | None:
+        if not raw[name]:
+            return None
+        value = parsing.whole_number(raw[name], low=0, high=AGE_MAX)
+        if value is None:
+            errors[name] = f"Vul een leeftijd in van 0 tot en met {AGE_MAX} jaar, in cijfers."
+        return value
+
+    age_min, age_max = age("leeftijd_van"), age("leeftijd_tot")
+    if age_min is not None and age_max is not None and age_min > age_max:
+        errors["leeftijd_tot"] = "De leeftijd ‘tot en met’ is lager dan ‘van’."
+    age_on = parsing.day(raw["peildatum"]) if raw["peildatum"] else None
+    if raw["peildatum"] and age_on is None:
+        errors["peildatum"] = f"Vul de peildatum in als JJJJ-MM-DD, tussen {parsing.YEAR_MIN} en {parsing.YEAR_MAX}."
+    if len(" ".join(raw["q"].split())) > browse.MAX_QUERY:
+        errors["q"] = f"Zoek op hoogstens {browse.MAX_QUERY} tekens."
+    filters = browse.ChildFilters(
+        query=raw["q"],
+        pass_status=_PASS_VALUES.get(raw["pas"]),
+        year=parsing.whole_number(raw["jaar"], low=parsing.YEAR_MIN, high=parsing.YEAR_MAX),
+        age_min=age_min, age_max=age_max, age_on=age_on,
+        basis=_BASIS_VALUES.get(raw["inkomen"]),
+        import_id=parsing.whole_number(raw["import"], low=1, high=MAX_BIG_ID),
+        sort=_SORT_VALUES.get(raw["sorteer"], "name"),
+        descending=raw["volgorde"] == "af",
+        page=parsing.whole_number(raw["pagina"], low=1, high=MAX_BIG_ID) or 1,
+    )
+    return filters, raw, errors
+
+
+def _children_url(raw: dict[str, str], **changes: object) -> str:
+    """The list's address with the current filters and ``changes`` (a new page, sort…); empty values left out."""
+    values = {**raw, **{k: str(v) for k, v in changes.items()}}
+    if "pagina" not in changes:
+        values["pagina"] = ""  # a new filter or sort starts at the first page
+    query = urlencode([(k, v) for k, v in values.items() if v and k in _CHILD_ARGS])
+    return "/admin/kinderen" + (f"?{query}" if query else "")
+
+
 @bp.get("/admin/kinderen")
 @requires("admin", "caseworker")
 def children() -> ResponseReturnValue:
-    query = (request.args.get("q") or "").strip()
-    error = None
-    hits: list[services.ChildHit] = []
-    try:
-        with _db().read() as session:
-            hits = services.search_children(session, current_actor(), query)
-    except ValidationFailed as exc:
-        error = exc.message
-    return _page("admin/children.html", 422 if error else 200, query=query, hits=hits, error=error, active="children")
+    actor = current_actor()
+    filters, raw, errors = _child_filters()
+    listing = None
+    with _db().read() as session:
+        if not errors:
+            try:
+                listing = browse.browse_children(session, actor, filters, today=_today())
+            except ValidationFailed as exc:
+                errors["q"] = exc.message
+        imports = browse.recent_imports(session, actor, keep=filters.import_id)
+        years = browse.scheme_years(session, actor)
+    return _page(
+        "admin/children.html", 422 if errors else 200, listing=listing, filters=filters, raw=raw, errors=errors,
+        imports=imports, years=years, pass_choices=PASS_CHOICES, basis_choices=BASIS_CHOICES,
+        sort_choices=SORT_CHOICES, basis_titles=BASIS_TITLES, url=lambda **changes: _children_url(raw, **changes),
+        active="children",
+    )
 
 
 @bp.get("/admin/kinderen/<int:child_id>")

@@ -9,7 +9,7 @@ violation reported in the console fails them.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +164,16 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
                  "/admin/aanbieders", "/admin/budget", "/admin/gebruikers", "/admin/auditlog", "/admin/regeling",
                  "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken",
                  f"/admin/passen/{pass_id}/vervangen", "/admin/brieven", "/admin/passen-uitgeven?jaar=2028",
-                 "/admin/taken", f"/admin/taken/{job_id}"):
+                 "/admin/taken", f"/admin/taken/{job_id}", "/admin/kinderen",
+                 "/admin/kinderen?pas=actief&leeftijd_van=99&leeftijd_tot=1", "/admin/jaarafsluiting"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)
+    # The year end's preview and confirmation, as they show once the year is over.
+    site.app.extensions["pasdienst.settings"] = replace(site.app.extensions["pasdienst.settings"], today=date(2028, 1, 2))
+    page.goto(site.base + "/admin/jaarafsluiting")
+    expect(page.get_by_label("Typ het jaartal 2027 om te bevestigen")).to_be_visible()
+    check(page, "/admin/jaarafsluiting after the year")
 
 
 def test_the_login_form_works_with_the_keyboard_alone(launch_browser, site):
