@@ -115,7 +115,8 @@ def _job_done(page: Page) -> None:
 def test_a_new_administrator_runs_the_year_from_the_web(db, year_settings, admin, worker, launch_browser, tmp_path):
     browser = launch_browser(camera=False)
     worker(SPRING)
-    with serving(create_app(year_settings, db=db)) as base:
+    app = create_app(year_settings, db=db)
+    with serving(app) as base:
         page = browser.new_context(**DESKTOP).new_page()
         _log_in(page, base, admin)
 
@@ -164,6 +165,18 @@ def test_a_new_administrator_runs_the_year_from_the_web(db, year_settings, admin
         expect(page.get_by_role("heading", level=1)).to_contain_text("Noor")
         expect(page.locator("body")).to_contain_text("KP-2027-")
 
+        # After the year: the passes expire and what is left on them returns to the fund, once.
+        app.extensions["pasdienst.settings"] = replace(year_settings, today=NEXT_WINTER)
+        worker(NEXT_WINTER)
+        page.goto(f"{base}/admin/jaarafsluiting")
+        expect(page.locator("#yearend-passes")).to_have_text("5")
+        page.get_by_label("Typ het jaartal 2027 om te bevestigen").fill("2027")
+        page.get_by_role("button", name="Jaar 2027 afsluiten").click()
+        _job_done(page)
+        expect(page.locator("#job-expired")).to_have_text("5")
+        page.goto(f"{base}/admin/jaarafsluiting")
+        expect(page.locator("#yearend-refused")).to_contain_text("Het jaar 2027 is al afgesloten.")
+
     with db.read() as s:
-        assert s.scalar(select(func.count()).select_from(ChildPass).where(ChildPass.status == "active")) == 5
+        assert s.scalar(select(func.count()).select_from(ChildPass).where(ChildPass.status == "expired")) == 5
         assert verify(s).ok
