@@ -116,6 +116,26 @@ AUDIT_FIELD_TITLES = {
 }
 
 
+#: The usage report's CSV columns (``reports.usage.usage_table``) as the page downloads name them. The
+#: API's CSV keeps the machine names, which integrations read.
+USAGE_COLUMN_TITLES = {
+    "figure": "Kengetal", "value": "Waarde",
+    "category": "Categorie", "band": "Leeftijd", "month": "Maand",
+    "merchant_id": "Nummer aanbieder", "name": "Aanbieder",
+    "children_awarded": "Kinderen met tegoed", "eligible_children": "Kinderen met een pas",
+    "children_with_redemption": "Kinderen die betaalden", "usage_share": "Gebruik (deel van 1)",
+    "redemptions": "Betalingen", "awarded_eur": "Toegekend (euro)", "spent_eur": "Besteed (euro)",
+    "expired_eur": "Vervallen (euro)", "outstanding_eur": "Nog te besteden (euro)",
+}
+#: The rows of the usage report's summary table (its ``figure`` column).
+USAGE_FIGURE_TITLES = {
+    "municipality": "Gemeente", "year": "Jaar", "eligible_children": "Kinderen met een pas",
+    "children_with_redemption": "Kinderen die de pas gebruikten", "usage_share": "Gebruik (deel van 1)",
+    "usage_band": "Gebruiksklasse", "awarded_eur": "Toegekend (euro)", "spent_eur": "Besteed (euro)",
+    "expired_eur": "Vervallen (euro)", "outstanding_eur": "Nog te besteden (euro)",
+}
+
+
 def audit_action(code: str | None) -> str:
     return AUDIT_ACTION_TITLES.get(code or "", code or "")
 

@@ -10,17 +10,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import Markup
+
+from .. import labels as dutch
 
 from ..access.web import current_actor, requires
 from ..clock import today as clock_today
+from ..csvsafe import csv_bytes
 from ..errors import ValidationFailed
 from ..web import parsing
 from ..money import format_euros
 from ..wallet.labels import CATEGORY_TITLES
 from . import charts
-from .usage import CSV_TABLES, PUBLICATION_NOTE, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN, report_years, usage_report
+from .usage import (
+    CSV_TABLES,
+    PUBLICATION_NOTE,
+    SUPPRESSED,
+    USAGE_BANDS,
+    YEAR_MAX,
+    YEAR_MIN,
+    report_years,
+    usage_report,
+    usage_table,
+)
 from ..web.extensions import get_db, get_settings
 
 pages = Blueprint("reports_pages", __name__)
@@ -173,7 +186,7 @@ def _usage_page(*, publication: bool) -> str:
         r=shown,
         publication=publication,
         publication_note=PUBLICATION_NOTE,
-        csv_path=f"/api/v1/municipalities/{code}/usage{'/publication' if publication else ''}.csv",
+        csv_path="/admin/gebruik/publicatie.csv" if publication else "/admin/gebruik.csv",
         municipality_name=report.municipality_name,
         reference_date=report.reference_date,
         year=year,
@@ -195,6 +208,64 @@ def _usage_page(*, publication: bool) -> str:
 @requires("admin", "finance")
 def usage_page() -> str:
     return _usage_page(publication=False)
+
+
+def dutch_table(report: dict[str, Any], table: str) -> tuple[list[str], list[list[object]]]:
+    """One table of the report as the page's CSV download: the API's table (``usage_table``, the same
+    figures) with Dutch column titles, and categories, age bands and the usage band named as on the page."""
+    header, rows = usage_table(report, table)
+    named = {
+        "category": category_title, "band": lambda b: AGE_BAND_TITLES.get(b, b),
+        "figure": lambda f: dutch.USAGE_FIGURE_TITLES.get(f, f),
+    }
+    out = []
+    for row in rows:
+        cells = [named[column](value) if column in named and isinstance(value, str) else value
+                 for column, value in zip(header, row)]
+        if table == "summary" and row[0] == "usage_band" and row[1]:
+            cells[1] = USAGE_BAND_TITLES.get(str(row[1]), row[1])
+        out.append(cells)
+    return [dutch.USAGE_COLUMN_TITLES.get(column, column) for column in header], out
+
+
+def _usage_csv(*, publication: bool) -> Response:
+    actor = current_actor()
+    code = actor.municipality_code
+    assert code is not None
+    year = _year(clock_today(get_settings(current_app).today).year)
+    table = (request.args.get("table") or "").strip()
+    if table not in CSV_TABLES:
+        raise ValidationFailed("Kies een van de tabellen van de pagina om te downloaden.")
+    with get_db(current_app).read() as session:
+        report = usage_report(session, code, year)
+    header, rows = dutch_table(report.published() if publication else report.figures(), table)
+    if publication:
+        # The note that explains the hidden cells is the file's first line, wherever it goes.
+        header, rows = [PUBLICATION_NOTE], [header, *rows]
+    kind = "gebruik-publicatie" if publication else "gebruik"
+    return Response(csv_bytes(header, rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{kind}-{code}-{year}-{CSV_FILE_NAMES[table]}.csv"',
+    })
+
+
+#: The tables' names in the downloaded file's name.
+CSV_FILE_NAMES = {
+    "summary": "kerncijfers", "by_category": "per-categorie", "by_age_band": "per-leeftijd",
+    "by_month": "per-maand", "by_merchant": "per-aanbieder",
+}
+
+
+@pages.get("/admin/gebruik.csv")
+@requires("admin", "finance")
+def usage_page_csv() -> Response:
+    """A table of the page as CSV for Excel, with Dutch column titles (the API's ``usage.csv`` keeps its own)."""
+    return _usage_csv(publication=False)
+
+
+@pages.get("/admin/gebruik/publicatie.csv")
+@requires("admin", "finance")
+def usage_publication_page_csv() -> Response:
+    return _usage_csv(publication=True)
 
 
 @pages.get("/admin/gebruik/publicatie")

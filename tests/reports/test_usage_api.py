@@ -231,7 +231,7 @@ def test_the_page_draws_every_chart_and_lists_the_same_numbers(world, client):
     assert "€ 1.750,00" in html and "€ 284,00" in html and "€ 1.466,00" in html
     assert "september 2027" in html and "start schooljaar" in html
     for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant"):
-        assert f"/api/v1/municipalities/{CODE}/usage.csv?year=2027&amp;table={table}" in html
+        assert f'"/admin/gebruik.csv?year=2027&amp;table={table}"' in html  # Dutch headers; the API's keep theirs
     assert '<a href="/admin/gebruik/publicatie?year=2027">publicatieversie</a>' in html
     # The strict CSP allows no inline style or script.
     assert "style=" not in html and "<script" not in html
@@ -248,9 +248,67 @@ def test_the_publication_page_hides_small_cells_and_says_so(world, client):
     assert "<dd>7</dd>" in html and html.count("<dd>&lt;5</dd>") == 2  # children who used it, and the share
     assert len(re.findall(r"<svg [^>]*>", html)) == 5
     for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant"):
-        assert f"/api/v1/municipalities/{CODE}/usage/publication.csv?year=2027&amp;table={table}" in html
-    assert "/usage.csv?" not in html
+        assert f'"/admin/gebruik/publicatie.csv?year=2027&amp;table={table}"' in html
+    assert "/gebruik.csv?" not in html
     assert "style=" not in html and "<script" not in html
+
+
+def _page_csv(client, path: str, table: str) -> list[str]:  # noqa: ANN001
+    response = client.get(path, query_string={"year": 2027, "table": table})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return response.get_data(as_text=True)[1:].split("\r\n")[:-1]
+
+
+@pytest.mark.money
+def test_the_pages_csv_downloads_have_dutch_headers_and_the_apis_figures(world, client, db):
+    login_as(client, "finance")
+    headers = admin_headers(db)
+    assert _page_csv(client, "/admin/gebruik.csv", "summary") == [
+        "Kengetal;Waarde", f"Gemeente;{CODE}", "Jaar;2027", "Kinderen met een pas;7", "Kinderen die de pas gebruikten;4",
+        "Gebruik (deel van 1);0,5714", "Gebruiksklasse;50 tot 75 %", "Toegekend (euro);1750,00", "Besteed (euro);284,00",
+        "Vervallen (euro);0,00", "Nog te besteden (euro);1466,00",
+    ]
+    assert _page_csv(client, "/admin/gebruik.csv", "by_category")[:2] == [
+        "Categorie;Kinderen met tegoed;Kinderen die betaalden;Gebruik (deel van 1);Betalingen;Toegekend (euro);"
+        "Besteed (euro);Vervallen (euro);Nog te besteden (euro)",
+        "Sport en cultuur;5;1;0,2000;2;975,00;109,00;0,00;866,00",
+    ]
+    assert _page_csv(client, "/admin/gebruik.csv", "by_age_band")[:2] == [
+        "Leeftijd;Kinderen met een pas;Kinderen die betaalden;Gebruik (deel van 1)", "0 t/m 3 jaar;2;1;0,5000",
+    ]
+    assert _page_csv(client, "/admin/gebruik.csv", "by_month")[0] == "Maand;Betalingen;Besteed (euro);Kinderen die betaalden"
+    assert _page_csv(client, "/admin/gebruik.csv", "by_merchant")[0] == (
+        "Nummer aanbieder;Aanbieder;Betalingen;Besteed (euro);Kinderen die betaalden"
+    )
+    # The same figures as the API's file, row by row; only the names differ.
+    for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant"):
+        page = [line.split(";")[1:] for line in _page_csv(client, "/admin/gebruik.csv", table)[1:]]
+        api = [line.split(";")[1:] for line in csv_table(client, headers, CSV, table)[1:]]
+        if table == "summary":
+            page, api = page[:5] + page[6:], api[:5] + api[6:]  # the usage band is named in Dutch
+        assert page == api, table
+    response = client.get("/admin/gebruik.csv", query_string={"year": 2027, "table": "by_month"})
+    assert response.headers["Content-Disposition"] == f'attachment; filename="gebruik-{CODE}-2027-per-maand.csv"'
+
+
+@pytest.mark.money
+def test_the_publication_pages_csv_starts_with_the_note_in_dutch(world, client):
+    login_as(client, "admin")
+    lines = _page_csv(client, "/admin/gebruik/publicatie.csv", "summary")
+    assert lines[0] == '"' + PUBLICATION_NOTE.replace('"', '""') + '"'
+    assert lines[1] == "Kengetal;Waarde" and "Kinderen die de pas gebruikten;<5" in lines
+
+
+@pytest.mark.parametrize("query", [{"year": 2027}, {"year": 2027, "table": "bsn"}, {"year": "abc", "table": "summary"}])
+def test_a_page_csv_without_a_known_table_or_year_is_refused_in_dutch(client, db, query):
+    login_as(client, "admin")
+    response = client.get("/admin/gebruik.csv", query_string=query)
+    assert response.status_code == 422 and "Kies" in response.get_data(as_text=True)
+
+
+def test_caseworkers_get_no_usage_csv(client, db):
+    login_as(client, "caseworker")
+    assert client.get("/admin/gebruik.csv", query_string={"year": 2027, "table": "summary"}).status_code == 403
 
 
 def _dashboard_figures(html: str) -> dict[str, str]:
@@ -277,6 +335,30 @@ def test_the_dashboard_and_the_usage_page_give_the_same_figures(world, client, a
     assert board["kinderen met een pas voor 2027"] == "7"
     assert board["kinderen betaalden er al mee"] == str(used)
     assert board["van de kinderen met een pas betaalde er al mee"] == share
+
+
+def _usage_figures(html: str) -> dict[str, str]:
+    return dict(re.findall(r"<div><dt>([^<]*)</dt><dd>([^<]*)</dd></div>", html))
+
+
+@pytest.mark.money
+@pytest.mark.parametrize("today", ["2027-03-20", "2027-09-30", "2027-12-20", "2028-01-10"])
+def test_on_any_day_the_dashboard_shows_the_usage_pages_figures_of_this_year(world, client, app, today):
+    """Read from both pages as they are (not from expected numbers): the same three figures, whatever the
+    day; in a new year before its passes are issued both say 0, 0 and –."""
+    from dataclasses import replace
+    from datetime import date
+
+    app.extensions["pasdienst.settings"] = replace(app.extensions["pasdienst.settings"], today=date.fromisoformat(today))
+    login_as(client, "admin")
+    year = today[:4]
+    usage = _usage_figures(client.get("/admin/gebruik").get_data(as_text=True))
+    board = _dashboard_figures(client.get("/admin").get_data(as_text=True))
+    assert (board[f"kinderen met een pas voor {year}"], board["kinderen betaalden er al mee"],
+            board["van de kinderen met een pas betaalde er al mee"]) == (
+        usage["Kinderen met een pas"], usage["Kinderen die de pas gebruikten"], usage["Gebruik"])
+    if year == "2028":
+        assert usage["Kinderen met een pas"] == "0" and usage["Gebruik"] == "–"
 
 
 # -- access and bad input (nothing moves money: SQLite only) -------------------------
