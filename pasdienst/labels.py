@@ -37,6 +37,10 @@ AUDIT_ACTION_TITLES = {
     "child.register": "Kind aangemeld door consulent",
     "children.import": "Kinderen geïmporteerd",
     "year.close": "Jaar afgesloten",
+    "reach.export": "Lijst huishoudens zonder gebruik gedownload",
+    "reminder.plan": "Herinnering per e-mail gepland",
+    "reminder.cancel": "Geplande herinnering geschrapt",
+    "reminder.opt_out": "Adres afgemeld voor herinneringen",
     "scheme.create": "Regeling geladen",
     "scheme.update": "Regeling gewijzigd",
     "job.start": "Taak gestart",
@@ -89,6 +93,7 @@ ENTITY_TITLES = {
     "scheme": "regeling", "api_token": "API-sleutel", "iban_change": "IBAN-wijziging", "ledger_transfer": "boeking",
     "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling", "four_eyes_request": "verzoek",
     "settlement_batch": "afrekening", "redemption": "betaling", "job": "taak",
+    "reminder_moment": "herinnering",
 }
 
 #: The states of passes, merchants, batches and requests, as the pages write them.
@@ -113,6 +118,8 @@ AUDIT_FIELD_TITLES = {
     "low_budget_threshold_cents": "waarschuwingsgrens", "issued": "uitgegeven", "vouchers": "tegoeden",
     "until": "betalingen vóór", "message_id": "kenmerk bij de bank", "execution_date": "uitvoerdatum",
     "voucher_code": "tegoed", "kind": "soort", "passes": "passen", "merchant": "aanbieder", "user": "gebruiker", "job": "taak",
+    "spent_until": "besteed tot en met", "under_cents": "besteed minder dan", "households": "huishoudens",
+    "children": "kinderen", "addresses": "adressen", "send_on": "verstuurdatum", "title": "naam", "moment": "herinnering",
 }
 
 

@@ -85,6 +85,8 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     # passes and children
     "pass.issue", "pass.block", "pass.reissue", "passes.issue", "passes.export", "child.register", "children.import",
     "year.close",
+    # reaching families who have not used the pass
+    "reach.export", "reminder.plan", "reminder.cancel", "reminder.opt_out",
     "scheme.create", "scheme.update", "job.start",
     # money of the municipality
     "budget.topup", "municipality.budget_threshold", "municipality.set_iban",

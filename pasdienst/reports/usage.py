@@ -460,6 +460,10 @@ def _counted(municipality_id: int) -> ColumnElement[bool]:
     )
 
 
+#: The same rule for the package's other reports (``nonusers``, ``reach``).
+counted = _counted
+
+
 def _scheme_dates(session: Session, municipality_id: int, year: int) -> Row[tuple[date, date]] | None:
     return session.execute(
         select(Scheme.valid_from, Scheme.valid_until).where(Scheme.municipality_id == municipality_id, Scheme.year == year)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
 from markupsafe import Markup
 
 from .. import labels as dutch
@@ -20,9 +22,10 @@ from ..clock import today as clock_today
 from ..csvsafe import csv_bytes
 from ..errors import ValidationFailed
 from ..web import parsing
-from ..money import format_euros
+from ..money import format_euros, parse_euros
 from ..wallet.labels import CATEGORY_TITLES
 from . import charts
+from .nonusers import CSV_COLUMNS, MAX_UNDER_CENTS, Criteria, csv_rows, export_non_users, non_users
 from .usage import (
     CSV_TABLES,
     PUBLICATION_NOTE,
@@ -272,3 +275,69 @@ def usage_publication_page_csv() -> Response:
 @requires("admin", "finance")
 def usage_publication_page() -> str:
     return _usage_page(publication=True)
+
+
+# -- households that have not used the pass ------------------------------------------
+
+def _reach_criteria(this_year: int, today: Any) -> tuple[Criteria, dict[str, str], str | None]:
+    """The list's filter from the query: year, day, amount. Returns the criteria, the values as typed, an error."""
+    typed = {
+        "jaar": (request.args.get("jaar") or "").strip(),
+        "tot": (request.args.get("tot") or "").strip(),
+        "onder": (request.args.get("onder") or "").strip(),
+    }
+    error = None
+    year = parsing.whole_number(typed["jaar"], low=YEAR_MIN, high=YEAR_MAX) if typed["jaar"] else this_year
+    if year is None:
+        error, year = f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.", this_year
+    until = parsing.day(typed["tot"]) if typed["tot"] else today
+    if until is None:
+        error, until = "Vul een datum in als 31-08-2027 (jjjj-mm-dd).", today
+    under = None
+    if typed["onder"]:
+        try:
+            under = parse_euros(typed["onder"])
+        except ValidationFailed:
+            error = "Vul een bedrag in euro's in, zoals 10,00, of laat het leeg."
+        else:
+            if not 0 < under <= MAX_UNDER_CENTS:
+                error, under = "Vul een bedrag van meer dan € 0,00 in, of laat het leeg.", None
+    return Criteria(year, until, under), typed, error
+
+
+@pages.get("/admin/bereik")
+@requires("admin", "caseworker")
+def non_users_page() -> Any:
+    actor = current_actor()
+    settings = get_settings(current_app)
+    today = clock_today(settings.today)
+    criteria, typed, error = _reach_criteria(today.year, today)
+    page = parsing.whole_number(request.args.get("pagina"), low=1, high=1_000_000) or 1
+    with get_db(current_app).read() as session:
+        years = sorted(set(report_years(session, actor.municipality_code or "")) | {today.year, criteria.year}, reverse=True)
+        found = None if error else non_users(session, actor, criteria, settings=settings, page=page)
+    query = {"jaar": criteria.year, "tot": criteria.until.isoformat(), **({"onder": typed["onder"]} if criteria.under_cents else {})}
+    return render_template(
+        "reports/non_users.html", active="reach", years=years, criteria=criteria, typed=typed, error=error,
+        found=found, query=urlencode(query), count_text=count_text, euro_text=euro_text,
+    ), (422 if error else 200)
+
+
+@pages.get("/admin/bereik.csv")
+@requires("admin", "caseworker")
+def non_users_csv() -> Any:
+    """The whole list for a letter run; the download is audited."""
+    actor = current_actor()
+    settings = get_settings(current_app)
+    today = clock_today(settings.today)
+    criteria, _, error = _reach_criteria(today.year, today)
+    if error:
+        flash(error, "error")
+        return redirect("/admin/bereik")
+    with get_db(current_app).transaction() as session:
+        rows = export_non_users(session, actor, criteria, settings=settings)
+    name = f"bereik-{actor.municipality_code}-{criteria.year}-{criteria.until.isoformat()}.csv"
+    response = Response(csv_bytes(CSV_COLUMNS, csv_rows(rows)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
