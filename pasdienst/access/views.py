@@ -31,8 +31,8 @@ ROLE_HOME = {"merchant": "/merchant", "finance": "/finance", "admin": "/admin", 
 _WEAK_PASSWORD_NL = {
     "too_short": f"Kies een wachtwoord van minstens {MIN_PASSWORD_LENGTH} tekens.",
     "too_long": "Dat wachtwoord is te lang.",
-    "is_email": "Je wachtwoord mag niet je e-mailadres zijn.",
-    "unchanged": "Kies een ander wachtwoord dan je huidige.",
+    "is_email": "Uw wachtwoord mag niet uw e-mailadres zijn.",
+    "unchanged": "Kies een ander wachtwoord dan uw huidige.",
 }
 
 
@@ -110,7 +110,7 @@ def logout() -> ResponseReturnValue:
         end_session(db_session, current_actor().user_id, current_user.session_key)
     logout_user()
     session.clear()
-    flash("Je bent uitgelogd.", "success")
+    flash("U bent uitgelogd.", "success")
     response = redirect("/login")
     # What the pages kept in the browser goes too: an unresolved payment on
     # the till (with its pass code) must not outlive its login.
@@ -140,14 +140,14 @@ def password() -> ResponseReturnValue:
                 user = change_password(db_session, actor.user_id, current, new)
                 session_key = start_session(db_session, user.id)
         except Unauthenticated:
-            error = "Je huidige wachtwoord klopt niet."
+            error = "Uw huidige wachtwoord klopt niet."
         except WeakPassword as exc:
             error = _WEAK_PASSWORD_NL.get(str(exc.details.get("reason")), "Kies een ander wachtwoord.")
     if error:
         return render_template("access/password.html", next=target or "", forced=forced, error=error), 422
     # The new password ended every session, this one too: start it again.
     _start_session(user, actor, session_key)
-    flash("Je wachtwoord is gewijzigd.", "success")
+    flash("Uw wachtwoord is gewijzigd.", "success")
     return redirect(target or _home(actor.role))
 
 

@@ -72,10 +72,10 @@ def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
     if isinstance(exc, NothingToSettle):
         return "Er is niets af te rekenen: geen betalingen vóór die datum die nog niet in een afrekening zitten."
     if isinstance(exc, FourEyes) and exc.details.get("lineage"):
-        return ("Jouw account en dat van wie deze afrekening maakte, zijn door dezelfde beheerder aangemaakt of "
+        return ("Uw account en dat van wie deze afrekening maakte, zijn door dezelfde beheerder aangemaakt of "
                 "hersteld, of de een door de ander. Een andere medewerker van financiën moet hem goedkeuren (vier ogen).")
     if isinstance(exc, FourEyes):
-        return "Je hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
+        return "U hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
     if isinstance(exc, WrongState):
         return f"Dat kan niet in deze status van afrekening B{batch_id}. Vernieuw de pagina."
     if isinstance(exc, SepaExportError) and exc.message.startswith("cannot approve"):

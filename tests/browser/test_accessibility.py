@@ -117,6 +117,8 @@ def test_the_public_pages_have_no_serious_accessibility_problems(launch_browser,
     page = phone.new_page()
     for path, heading in (
         (site.pass_path, "Sanne"),
+        (site.pass_path + "/brief", "De kinderpas van Sanne"),
+        ("/", "Kindpakket"),
         ("/login", "Inloggen"),
         ("/merchant/signup", "Aanmelden als aanbieder"),
         ("/toegankelijkheid", "Toegankelijkheidsverklaring"),
