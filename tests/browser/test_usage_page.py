@@ -67,3 +67,7 @@ def test_the_usage_page_has_no_serious_accessibility_problems(live_server, launc
     open_usage(page, live_server.url, admin)
     problems = serious_violations(page)
     assert problems == [], "/admin/gebruik:\n  " + "\n  ".join(problems)
+    page.goto(f"{live_server.url}/admin/gebruik/publicatie")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    problems = serious_violations(page)
+    assert problems == [], "/admin/gebruik/publicatie:\n  " + "\n  ".join(problems)
