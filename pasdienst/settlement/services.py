@@ -319,6 +319,16 @@ class StepResult:
     changed: bool
 
 
+def four_eyes_blocker(session: Session, actor: Actor, batch: SettlementBatch) -> str | None:
+    """Why ``actor`` may not approve ``batch`` (``"own"`` or ``"lineage"``), or None:
+    the page offers the button only to someone who may press it."""
+    if actor.user_id is None or actor.user_id == batch.created_by_user_id:
+        return "own"
+    if same_hands(session, actor.user_id, batch.created_by_user_id):
+        return "lineage"
+    return None
+
+
 def approve_batch(
     session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None, schema: str = DEFAULT_SCHEMA
 ) -> StepResult:
@@ -338,11 +348,12 @@ def approve_batch(
         return StepResult(batch, False)
     if batch.status != DRAFT:
         raise WrongState(f"batch {batch.id} is {batch.status}; only a draft can be approved")
-    if actor.user_id is None or actor.user_id == batch.created_by_user_id:
+    blocker = four_eyes_blocker(session, actor, batch)
+    if blocker == "own":
         raise FourEyes(
             f"batch {batch.id} was created by {actor.email}; another finance user must approve it (four eyes)"
         )
-    if same_hands(session, actor.user_id, batch.created_by_user_id):
+    if blocker == "lineage":
         raise FourEyes(
             f"batch {batch.id} was created by an account of {actor.email}'s lineage (one sponsored the other, "
             "or one admin created or reset the password of both); another finance user must approve it (four eyes)",

@@ -161,10 +161,11 @@ def batch_page(batch_id: int) -> str:
             session, {batch.created_by_user_id, batch.approved_by_user_id, batch.paid_by_user_id, batch.cancelled_by_user_id}
         )
         batch_returns = returns.batch_returns(session, actor, batch_id)
+        blocker = services.four_eyes_blocker(session, actor, batch)
     returned = [line for line in lines if line.returned_at is not None]
     return render_template(
         "finance/batch.html", batch=batch, lines=lines, steps=steps, emails=emails, active="finance",
-        own_batch=batch.created_by_user_id == actor.user_id, problems=[line for line in lines if line.problem],
+        own_batch=blocker == "own", lineage_blocked=blocker == "lineage", problems=[line for line in lines if line.problem],
         returns=batch_returns, returned_cents=sum(line.total_cents for line in returned),
         returnable=[line for line in lines if line.returned_at is None], actor=actor, **_HELPERS,
     )
