@@ -214,6 +214,23 @@ def rate_limit_key() -> str:
     return "ip:" + (get_remote_address() or "-")
 
 
+def token_login(token_hash: str) -> str:
+    """``till_login`` of an API token, from its SHA-256 (hex)."""
+    return "t:" + token_hash[:20]
+
+
+def till_login() -> str:
+    """Which till login is asking, for counting its wrong typed codes: the API
+    token, else the login session (not the user: one merchant account may be
+    logged in on several phones, each a till of its own), as a short hash."""
+    header = request.headers.get("Authorization", "")
+    if _is_api() and header.lower().startswith("bearer "):
+        return token_login(hashlib.sha256(header[7:].strip().encode()).hexdigest())
+    if current_user.is_authenticated:
+        return "s:" + hashlib.sha256(current_user.session_key.encode()).hexdigest()[:20]
+    return "-"
+
+
 def access_rule(view: Callable[..., Any], method: str) -> tuple[frozenset[str], str | None] | None:
     """The roles and scope a view allows for ``method``, or None when it is not behind :func:`requires`.
 

@@ -23,13 +23,14 @@ from flask_smorest import Blueprint
 from limits import RateLimitItem, parse_many
 
 from ..access.services import touch_token
-from ..access.web import current_actor, rate_limit_key, requires
+from ..access.web import current_actor, rate_limit_key, requires, till_login, token_login
 from ..clock import now_utc
 from ..clock import today as clock_today
 from ..config import ConfigError
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
 from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
+from ..web.errors import TYPED_CODE_SCOPE
 from ..web.extensions import csrf, get_db, get_settings, limiter
 from . import redemptions
 from .errors import RateLimited
@@ -45,9 +46,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
 #: ``PASDIENST_TILL_RATE_LIMIT`` overrides it, e.g. for a load test.
 TILL_LIMIT = "300 per minute"
-#: Wrong typed codes per address, scans and redemptions together; the
-#: per-merchant count lives in the database.
-TYPED_CODE_LIMIT = "20 per 10 minutes"
+#: Wrong typed codes per address, scans and redemptions together: above the
+#: merchant's own ceiling (``redemptions.TYPED_CODES_PER_MERCHANT``), so a
+#: shop's tills on one network meet their own limits first. The counts per
+#: till login and per merchant live in the database.
+TYPED_CODE_LIMIT = "40 per 10 minutes"
 
 
 @lru_cache(maxsize=8)
@@ -91,7 +94,7 @@ def _not_typed() -> bool:
 
 #: Shared by scan and redemption: a guesser gains nothing by switching between them.
 typed_code_limit = limiter.shared_limit(
-    TYPED_CODE_LIMIT, "typed_code", key_func=get_remote_address, deduct_when=_typed_code_failed, exempt_when=_not_typed,
+    TYPED_CODE_LIMIT, TYPED_CODE_SCOPE, key_func=get_remote_address, deduct_when=_typed_code_failed, exempt_when=_not_typed,
 )
 
 
@@ -148,7 +151,9 @@ def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[
     return decorate
 
 
-def _record_refusal(action: str, typed: bool, exc: PasdienstError, actor: Any, touch_token_id: int | None = None) -> None:
+def _record_refusal(
+    action: str, typed: bool, exc: PasdienstError, actor: Any, touch_token_id: int | None = None, *, till: str,
+) -> None:
     """Log a refused scan or redemption (never the code), in a transaction of its own."""
     if exc.status >= 500 or exc.code in ("rate_limited", "request_in_progress"):
         return
@@ -157,7 +162,7 @@ def _record_refusal(action: str, typed: bool, exc: PasdienstError, actor: Any, t
     with db.transaction() as session:
         redemptions.record_refusal(
             session, actor, action=action, reason=exc.code, typed_code=g.typed_code_failed,
-            remote_addr=get_remote_address(),
+            remote_addr=get_remote_address(), till=till,
         )
         if touch_token_id is not None:
             touch_token(session, touch_token_id)
@@ -167,7 +172,7 @@ def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
     try:
         return work()
     except PasdienstError as exc:
-        _record_refusal(action, typed, exc, current_actor())
+        _record_refusal(action, typed, exc, current_actor(), till=till_login())
         raise
 
 
@@ -191,7 +196,7 @@ def scan(body: dict[str, Any]) -> redemptions.ScanResult:
     def work() -> redemptions.ScanResult:
         with db.transaction() as session:
             if typed:
-                redemptions.check_typed_code_budget(session, actor)
+                redemptions.check_typed_code_budget(session, actor, till=till_login())
             return redemptions.scan(session, actor, body["code"], settings=settings, today=today)
 
     return _refused("scan", typed, work)
@@ -245,7 +250,9 @@ def _redeem_lean() -> Response | None:
         actor = g.actor = caller.actor
         if actor is not None and actor.role == "merchant":
             stale = caller.token_needs_touch(now_utc())
-            _record_refusal("redeem", False, exc, actor, caller.token_id if stale else None)
+            _record_refusal(
+                "redeem", False, exc, actor, caller.token_id if stale else None, till=token_login(caller.token_hash or ""),
+            )
         raise
     g.actor = caller.actor
     return _redemption_response(result)
@@ -288,7 +295,7 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
     def work() -> redemptions.RedemptionResult:
         return redemptions.redeem_now(
             db,
-            redemptions.Caller(actor=actor),
+            redemptions.Caller(actor=actor, till=till_login()),
             code=body["code"],
             voucher_id=body["voucher_id"],
             amount_cents=body.get("amount_cents"),

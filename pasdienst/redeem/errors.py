@@ -26,5 +26,9 @@ class IdempotencyKeyReused(ValidationFailed):
 
 
 class RateLimited(PasdienstError):
+    """Too many requests: ``retry_after`` seconds to wait; for wrong typed
+    codes also ``limit`` (``login`` or ``merchant``), which the till names."""
+
     code = "rate_limited"
     status = 429
+    public = ("retry_after", "limit")

@@ -126,3 +126,6 @@ class Refusal(Base):
     #: True when a typed code (not a QR) failed: those are limited far tighter.
     typed_code: Mapped[bool] = mapped_column(Boolean, server_default=false())
     remote_addr: Mapped[str | None] = mapped_column(String(64))
+    #: The till login it came from (``access.web.till_login``: a hash of its
+    #: login session or API token): wrong typed codes count per login too.
+    till: Mapped[str | None] = mapped_column(String(24))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import threading
 import uuid
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
@@ -185,6 +186,8 @@ class Caller:
     actor: Actor | None = None
     token_id: int | None = None
     token_last_used_at: datetime | None = None
+    #: The till login (``access.web.till_login``) its wrong typed codes count for.
+    till: str | None = None
 
     def token_needs_touch(self, now: datetime) -> bool:
         return self.token_id is not None and (
@@ -367,7 +370,7 @@ def _redeem_on(conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Reques
         if found.voucher_id is None:
             raise ValidationFailed("no such voucher", errors={"voucher_id": ["no such voucher"]})
         if req.code.typed:
-            _check_typed_code_budget(conn, dialect, found.id)
+            _typed_code_budget(conn, dialect, found.id, caller.till, now_utc())
         # A code of any other pass (another child's, or the replaced one of a
         # reissue) is refused exactly as an unknown code, with no look-up of
         # it: nothing in the answer or the work done says that it is real.
@@ -683,14 +686,22 @@ def day_redemptions(session: Session, actor: Actor, *, day: date, today: date) -
     ]
 
 
-# -- refusals and the typed-code limit ------------------------------------------
+# -- refusals and the typed-code limits ------------------------------------------
+#
+# Wrong typed codes are counted in the database (``redeem_refusal``), so the
+# limits hold across workers and hosts: per till login (its login session or
+# API token), so a careless till locks out only itself, and per merchant, a
+# higher ceiling over all its tills together, so that many logins cannot add
+# up to many guesses. QR codes are never held back: the limits are on guessing.
 
-TYPED_CODE_FAILURES_ALLOWED = 10
+TYPED_CODES_PER_LOGIN = 10
+TYPED_CODES_PER_MERCHANT = 30
 TYPED_CODE_WINDOW = timedelta(minutes=10)
 
 
 def record_refusal(
-    session: Session, actor: Actor | None, *, action: str, reason: str, typed_code: bool, remote_addr: str | None
+    session: Session, actor: Actor | None, *, action: str, reason: str, typed_code: bool, remote_addr: str | None,
+    till: str | None = None,
 ) -> None:
     session.add(
         Refusal(
@@ -700,35 +711,49 @@ def record_refusal(
             reason=reason,
             typed_code=typed_code,
             remote_addr=remote_addr,
+            till=till,
         )
     )
 
 
-def _check_typed_code_budget(conn: Any, dialect: tillsql.Dialect, merchant_id: int) -> None:
-    """``check_typed_code_budget`` on the redemption's own connection."""
-    params = {"merchant_id": merchant_id, "since": dialect.value(now_utc() - TYPED_CODE_WINDOW)}
-    failures = _one(conn.execute(dialect.typed_failures, params))[0]  # type: ignore[index]
-    if failures >= TYPED_CODE_FAILURES_ALLOWED:
-        raise _typed_codes_exhausted()
+def _typed_code_budget(conn: Any, dialect: tillsql.Dialect, merchant_id: int, till: str | None, now: datetime) -> None:
+    """Raise ``RateLimited`` while the till login or the merchant has typed
+    too many wrong codes in the window; on the driver connection ``conn``
+    (the redemption's own, or a session's). Its ``limit`` says which limit
+    (``login`` or ``merchant``), ``retry_after`` the seconds until typing
+    works again there: when the failure that tipped it ages out."""
+    params = {"merchant_id": merchant_id, "since": dialect.value(now - TYPED_CODE_WINDOW), "till": till or ""}
+    merchant_failures, login_failures = _one(conn.execute(dialect.typed_failures, params))  # type: ignore[misc]
+    waits = [
+        (_typed_codes_wait(conn, dialect, scope, {**params, "skip": allowed - 1}, now), scope)
+        for scope, failures, allowed in (
+            ("login", login_failures, TYPED_CODES_PER_LOGIN), ("merchant", merchant_failures, TYPED_CODES_PER_MERCHANT),
+        )
+        if failures >= allowed
+    ]
+    if waits:
+        seconds, scope = max(waits)
+        raise RateLimited(
+            f"too many wrong codes typed ({'at this till login' if scope == 'login' else 'at this merchant'}); "
+            f"typing works again in {seconds} s, scanning the QR code works now",
+            retry_after=seconds, limit=scope,
+        )
 
 
-def _typed_codes_exhausted() -> RateLimited:
-    return RateLimited(
-        "too many wrong codes typed; wait ten minutes or scan the QR code",
-        retry_after=int(TYPED_CODE_WINDOW.total_seconds()),
-    )
+def _typed_codes_wait(conn: Any, dialect: tillsql.Dialect, scope: str, params: dict[str, Any], now: datetime) -> int:
+    row = _one(conn.execute(dialect.typed_failure_at[scope], params))
+    moment = tillsql._utc(row[0]) if row else None
+    if moment is None:  # aged out meanwhile
+        return 1
+    return max(1, math.ceil((moment + TYPED_CODE_WINDOW - now).total_seconds()))
 
 
-def check_typed_code_budget(session: Session, actor: Actor, *, now: datetime | None = None) -> None:
-    """Refuse look-ups once a merchant has typed too many wrong codes lately.
-
-    Counted in the database so the limit holds across workers and hosts.
-    """
-    since = (now or now_utc()) - TYPED_CODE_WINDOW
-    failures = session.execute(
-        select(func.count())
-        .select_from(Refusal)
-        .where(Refusal.merchant_id == actor.merchant_id, Refusal.typed_code.is_(True), Refusal.at >= since)
-    ).scalar_one()
-    if failures >= TYPED_CODE_FAILURES_ALLOWED:
-        raise _typed_codes_exhausted()
+def check_typed_code_budget(session: Session, actor: Actor, *, till: str | None = None, now: datetime | None = None) -> None:
+    """Refuse typed-code look-ups once this till login or its merchant has
+    typed too many wrong codes lately (``RateLimited``, with ``limit`` and
+    ``retry_after``). ``till``: the login (``access.web.till_login``)."""
+    if actor.merchant_id is None:
+        raise Forbidden("only a merchant can scan and redeem passes")
+    conn = session.connection()
+    dialect = tillsql.DIALECTS[conn.dialect.name]
+    _typed_code_budget(conn.connection.driver_connection, dialect, actor.merchant_id, till, now or now_utc())

@@ -148,9 +148,14 @@ RETURNING id, balance_after_cents, strips_left"""
 _TOUCH = """UPDATE access_token SET last_used_at = :now
 WHERE id = :token_id AND (last_used_at IS NULL OR last_used_at < :touch_before)"""
 _BALANCE = "SELECT balance FROM ledger_account WHERE id = :source"
-# Wrong typed codes of this merchant lately (redemptions.check_typed_code_budget).
-_TYPED_FAILURES = """SELECT count(*) FROM redeem_refusal
+# Wrong typed codes lately, of this merchant and of this till login among them
+# (redemptions.check_typed_code_budget); then, only when refused, the moment
+# of the failure whose ageing out lifts the limit (the limit-th newest).
+_TYPED_FAILURES = """SELECT count(*), count(CASE WHEN till = :till THEN 1 END) FROM redeem_refusal
 WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since"""
+_TYPED_FAILURE_AT = """SELECT at FROM redeem_refusal
+WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since{login}
+ORDER BY at DESC LIMIT 1 OFFSET :skip"""
 
 
 def _pg(sql: str) -> str:
@@ -207,6 +212,10 @@ class Dialect:
         self.touch = convert(_TOUCH)
         self.balance = convert(_BALANCE)
         self.typed_failures = convert(_TYPED_FAILURES.format(true=truth))
+        self.typed_failure_at = {
+            scope: convert(_TYPED_FAILURE_AT.format(true=truth, login=login))
+            for scope, login in (("login", " AND till = :till"), ("merchant", ""))
+        }
 
     def row(self, raw: tuple | None, by_token: bool) -> Row | None:
         if raw is None:

@@ -20,6 +20,8 @@ from ..errors import PasdienstError
 from .extensions import limiter
 from .requestlog import loggable_path
 
+#: The flask-limiter scope of the per-address limit on wrong typed codes (``redeem.api``).
+TYPED_CODE_SCOPE = "typed_code"
 #: A full disk does not clear in seconds; the till retries its payment with the same key.
 STORAGE_FULL_RETRY_AFTER = "60"
 STORAGE_FULL_NL = (
@@ -115,7 +117,11 @@ def register(app: Flask) -> None:
             detail = data.get("message") or (
                 "the request is not valid: see errors" if errors else exc.description or exc.name
             )
-            response = problem(status, _HTTP_CODES.get(status, "error"), detail, errors=errors)
+            extra: dict[str, object] = {}
+            if isinstance(exc, RateLimitExceeded) and exc.limit.scope == TYPED_CODE_SCOPE:
+                # The till names the limit and the wait, as for its own counts (redeem.errors.RateLimited).
+                extra = {"limit": "address", "retry_after": int(_retry_after(exc))}
+            response = problem(status, _HTTP_CODES.get(status, "error"), detail, errors=errors, **extra)
             # RFC 9110: a 405 names the methods that would work.
             for name, value in exc.get_headers():
                 if name == "Allow":

@@ -8,6 +8,7 @@ ends by reading the ledger itself.
 """
 from __future__ import annotations
 
+import re
 import urllib.request
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -27,8 +28,9 @@ from pasdienst.wallet.services import resolve_pass
 from pasdienst.web.app import create_app
 from tests.access.helpers import MadeUser, make_merchant, make_user
 from tests.redeem.conftest import TODAY, issue_world
+from tests.redeem.test_wrong_codes import unknown_typed_code
 
-from .helpers import phone_page, qr_video, screenshot
+from .helpers import PHONE, phone_page, qr_video, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -238,3 +240,26 @@ def test_a_connection_lost_during_confirm_is_retried_with_the_same_key_and_charg
     assert len(keys) >= 2 and set(keys) == {row.idempotency_key}
     assert balance(db, world.sport_account) == SPORT_BUDGET - 1250
     ledger_is_sound(db)
+
+
+def test_a_till_locked_out_of_typing_says_how_long_and_still_scans_the_qr(db, world, launch_browser, tmp_path: Path):  # noqa: ANN001
+    """Ten wrong codes on this till: typing stops here (a colleague's till
+    would go on), the page says for how long, and the same login scans the QR."""
+    typing = phone_page(launch_browser(camera=False))
+    log_in(typing, world)
+    for n in range(10):
+        type_code(typing, unknown_typed_code(n))
+        expect(typing.locator("#code-error")).to_have_text("Deze code is ongeldig.")
+        typing.get_by_label("Of typ de code van de pas").fill("")  # the next try shows its own answer
+    type_code(typing, world.code)
+    expect(typing.locator("#code-error")).to_have_text(
+        re.compile(r"^Op deze kassa is te vaak een verkeerde code getypt\. Over (9|10) minuten kan het weer\. "
+                   r"Een QR-code scannen kan gewoon\.$")
+    )
+    assert typing.evaluate("() => document.documentElement.scrollWidth") == 360
+
+    # The same login (its cookies) on a phone whose camera sees the pass.
+    video = qr_video(stored_qr_png(db, world), tmp_path / "pass.y4m")
+    scanning = launch_browser(video).new_context(**PHONE, storage_state=typing.context.storage_state()).new_page()
+    scanning.goto(f"{world.base}/merchant")
+    confirm_shows_sanne(scanning, "€ 150,00")

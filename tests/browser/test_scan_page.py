@@ -211,6 +211,50 @@ def test_a_scanned_qr_of_a_replaced_pass_says_the_family_has_a_new_letter(launch
     assert page.evaluate("() => document.documentElement.scrollWidth") == 360
 
 
+TYPED_LIMITS = [
+    ({"limit": "login", "retry_after": 361},
+     "Op deze kassa is te vaak een verkeerde code getypt. Over 7 minuten kan het weer. Een QR-code scannen kan gewoon."),
+    ({"limit": "merchant", "retry_after": 59},
+     "Op alle kassa's van Sportwinkel De Bal samen is te vaak een verkeerde code getypt. Over 59 seconden kan het weer. "
+     "Een QR-code scannen kan gewoon."),
+    ({"limit": "address", "retry_after": 60},
+     "Vanaf dit netwerk is te vaak een verkeerde code getypt. Over 1 minuut kan het weer. Een QR-code scannen kan gewoon."),
+]
+
+
+def test_a_typed_code_lockout_says_which_limit_how_long_and_that_the_qr_still_works(
+    launch_browser, base, till, tmp_path
+):
+    page = open_till(phone_page(launch_browser(still_video(tmp_path / "wall.y4m"))), base)
+    for limit, message in TYPED_LIMITS:
+        till.typed_limit = limit
+        type_code(page, TYPED_CODE)
+        expect(page.locator("#code-error")).to_have_text(message)
+        expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+        assert page.evaluate("() => document.documentElement.scrollWidth") == 360
+        if limit["limit"] == "login":
+            screenshot(page, "scan-typed-limit")
+    expect(page.locator("#camera")).to_have_class(re.compile(r"\blive\b"))  # the camera keeps looking
+
+
+def test_a_typed_code_lockout_at_the_payment_is_final_at_once_and_nothing_stays_pending(browser, base, till):
+    """Charged nothing (429): the cashier is told at once, not after minutes of
+    retries, and can scan the QR code instead."""
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    till.answer_next.append((429, "rate_limited", {"limit": "merchant", "retry_after": 240}))
+    pay(page, "1,00")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Op alle kassa's van Sportwinkel De Bal samen is te vaak een verkeerde code getypt. Over 4 minuten kan het weer. "
+        "Een QR-code scannen kan gewoon."
+    )
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_visible()
+    assert len(till.redemption_calls()) == 1 and till.redemptions == []
+    page.reload()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()  # nothing left to resolve
+
+
 def test_a_refusal_by_the_server_is_final_and_clears_the_pending_payment(browser, base, till):
     page = open_till(phone_page(browser), base)
     type_code(page, TYPED_CODE)

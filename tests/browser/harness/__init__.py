@@ -65,10 +65,14 @@ class FakeTill:
     calls: list[tuple[str, str, Any, str | None]] = field(default_factory=list)
     redemptions: list[dict[str, Any]] = field(default_factory=list)
     by_key: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
-    #: Answers to give to the next redemption POSTs before handling them, e.g. (409, "request_in_progress").
-    answer_next: list[tuple[int, str]] = field(default_factory=list)
+    #: Answers to give to the next redemption POSTs before handling them, e.g. (409, "request_in_progress"),
+    #: with the problem's extension members as a third item if any.
+    answer_next: list[tuple] = field(default_factory=list)
     #: POSTs still to be refused as if the page's CSRF token had gone stale.
     stale_csrf_next: int = 0
+    #: While set, typed codes are refused as the server's typed-code limits do,
+    #: e.g. ``{"limit": "login", "retry_after": 361}``; QR codes pass.
+    typed_limit: dict[str, Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def redemption_calls(self) -> list[tuple[str, str, Any, str | None]]:
@@ -95,6 +99,10 @@ class FakeTill:
         @api.post("/scan")
         def scan() -> Response | dict[str, Any]:
             code = (request.get_json(silent=True) or {}).get("code")
+            if self.typed_limit and "/" not in str(code):
+                response = _problem(429, "rate_limited", **self.typed_limit)
+                response.headers["Retry-After"] = str(self.typed_limit["retry_after"])
+                return response
             if code == BLOCKED_CODE:
                 return _problem(409, "pass_blocked", reason="blocked")
             if code in (REPLACED_CODE, REPLACED_QR):
@@ -113,8 +121,8 @@ class FakeTill:
                 return _problem(422, "validation_error", "Idempotency-Key must be a UUID")
             with self.lock:
                 if self.answer_next:
-                    status, code = self.answer_next.pop(0)
-                    response = _problem(status, code)
+                    status, code, *extra = self.answer_next.pop(0)
+                    response = _problem(status, code, **(extra[0] if extra else {}))
                     if status in (409, 429):
                         response.headers["Retry-After"] = "1"
                     return response

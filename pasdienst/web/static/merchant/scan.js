@@ -42,6 +42,13 @@ export const MESSAGES = {
 const REPLACED =
   "Deze pas is vervangen door een nieuwe pas. Het gezin heeft een nieuwe brief met een nieuwe QR-code en code: " +
   "scan of typ die. Deze oude pas werkt niet meer.";
+// Wrong typed codes are limited per till login, per merchant (all its tills) and
+// per network address; QR codes never are.
+const TYPED_LIMITS = {
+  login: () => "Op deze kassa is te vaak een verkeerde code getypt.",
+  merchant: (name) => `Op alle kassa's van ${name || "deze aanbieder"} samen is te vaak een verkeerde code getypt.`,
+  address: () => "Vanaf dit netwerk is te vaak een verkeerde code getypt.",
+};
 const UNKNOWN_ERROR = "Er ging iets mis. Probeer het opnieuw.";
 const FOREIGN_PENDING =
   "Op deze telefoon stond nog een betaling van een andere inlog waarvan niet bekend was of die gelukt is. " +
@@ -115,6 +122,13 @@ function formatTime(date) {
   return date.toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", timeZone: "Europe/Amsterdam" });
 }
 
+/** 45 → "45 seconden"; 61 → "2 minuten" (rounded up: never too early). */
+export function waitText(seconds) {
+  if (seconds < 60) return seconds === 1 ? "1 seconde" : `${Math.ceil(seconds)} seconden`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? "1 minuut" : `${minutes} minuten`;
+}
+
 function strips(n) {
   return n === 1 ? "1 strip" : `${n} strippen`;
 }
@@ -176,7 +190,14 @@ function start(root) {
     // Only known codes get their own text: a server's detail is English.
     const code = result.data?.code;
     if (code === "pass_blocked" && result.data.reason === "replaced") return REPLACED;
+    if (code === "rate_limited" && TYPED_LIMITS[result.data.limit]) return typedLimitMessage(result.data);
     return MESSAGES[code] ?? UNKNOWN_ERROR;
+  }
+
+  function typedLimitMessage({ limit, retry_after: seconds }) {
+    const wait = Number.isFinite(seconds) && seconds > 0 ? ` Over ${waitText(seconds)} kan het weer.` : "";
+    const who = limit === "merchant" ? document.querySelector(".merchant-name")?.textContent.trim() : "";
+    return `${TYPED_LIMITS[limit](who)}${wait} Een QR-code scannen kan gewoon.`;
   }
 
   function toLogin() {
@@ -541,7 +562,8 @@ function start(root) {
       // The session's CSRF token went stale (a new login elsewhere): nothing
       // was charged, and a fresh page with the same key settles it.
       const staleToken = status === 403 && /CSRF/.test(result.data?.detail ?? "");
-      if ((status === 409 && code === "request_in_progress") || status === 429) {
+      const typedLimit = status === 429 && TYPED_LIMITS[result.data?.limit];
+      if ((status === 409 && code === "request_in_progress") || (status === 429 && !typedLimit)) {
         // Nothing decided yet; the server asks us to wait and send the same key again.
         if (busy++ < BUSY_RETRIES) {
           say(status === 429 ? MESSAGES.rate_limited : "De betaling wordt nog verwerkt…");
