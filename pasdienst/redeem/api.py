@@ -29,6 +29,7 @@ from ..clock import today as clock_today
 from ..config import ConfigError
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
+from ..wallet.lifecycle import voucher_now
 from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
 from ..web.errors import TYPED_CODE_SCOPE
 from ..web.extensions import csrf, get_db, get_settings, limiter
@@ -319,14 +320,18 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
     429: "rate_limited",
 })
 def void(redemption_id: int) -> dict[str, Any]:
-    """Undo a redemption of today (only the merchant who took it, before settlement)."""
+    """Undo a redemption of today (only the merchant who took it, before settlement); says what the voucher holds now."""
     db, _settings, today = _app_parts()
     actor = current_actor()
 
     def work() -> dict[str, Any]:
         with db.transaction() as session:
             voided = redemptions.void(session, actor, redemption_id, today=today)
-            return {"id": voided.id, "receipt_no": voided.receipt_no, "voided_at": voided.voided_at}
+            now = voucher_now(session, voided.voucher_id)  # the receipt shows the state after the void
+            return {
+                "id": voided.id, "receipt_no": voided.receipt_no, "voided_at": voided.voided_at,
+                "balance_after_cents": now[0] if now else None, "strips_left": now[1] if now else None,
+            }
 
     return _refused("void", False, work)
 

@@ -68,6 +68,8 @@ class VoucherView:
     balance_cents: int
     strips_left: int | None
     valid_until: date
+    #: The scheme's code of a punch card or cheque (``zwemmen``); None for a budget.
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ def scan(session: Session, actor: Actor, code: str, *, settings: Settings, today
             VoucherView(
                 voucher.id, voucher.kind, voucher.category, balance,
                 _strips_left(voucher.kind, voucher.strip_value_cents, balance), voucher.valid_until,
+                voucher.code if voucher.kind != "budget" else None,
             )
         )
     return ScanResult(child_pass.pass_number, child_pass.child.first_name, child_pass.child.age_on(today), views)

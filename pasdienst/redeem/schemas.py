@@ -29,6 +29,11 @@ class VoucherOut(ma.Schema):
     balance_cents = ma.fields.Integer(required=True)
     strips_left = ma.fields.Integer(allow_none=True)
     valid_until = ma.fields.Date(required=True)
+    code = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The scheme's code of a punch card or cheque (e.g. zwemmen, fashioncheque); null for a budget",
+                  "example": "zwemmen"},
+    )
 
 
 class ScanOut(ma.Schema):
@@ -83,6 +88,12 @@ class VoidOut(ma.Schema):
     id = ma.fields.Integer(required=True)
     receipt_no = ma.fields.String(required=True)
     voided_at = ma.fields.DateTime(required=True)
+    balance_after_cents = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "What the voucher holds now the amount is back (after a reissue: the child's current "
+                  "pass); null once its year is closed and the amount went back to the fund"},
+    )
+    strips_left = ma.fields.Integer(allow_none=True, metadata={"description": "Punch cards: strips left now"})
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

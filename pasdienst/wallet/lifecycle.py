@@ -48,6 +48,7 @@ from .models import (
     ACTIVE,
     BLOCKED,
     EXPIRED,
+    PUNCHCARD,
     REPLACED,
     ChildPass,
     Voucher,
@@ -264,6 +265,24 @@ def follow_child(session: Session, voucher_id: int, amount: int, *, reference: s
             )
             return "fund"
         return where
+
+
+def voucher_now(session: Session, voucher_id: int) -> tuple[int, int | None] | None:
+    """Where the child's money of voucher ``voucher_id`` is now, as a till
+    shows it: the balance in cents and, for a punch card, the strips left, of
+    this voucher or (after a reissue) the matching voucher of the child's
+    current pass; None once its year is closed (the money went to the fund)."""
+    voucher = session.get(Voucher, voucher_id)
+    while voucher is not None:
+        status = session.execute(select(ChildPass.status).where(ChildPass.id == voucher.pass_id)).scalar_one()
+        if status == EXPIRED:
+            return None
+        if status != REPLACED:
+            balance = int(ledger.balance(session, voucher.account_id))
+            strip = voucher.strip_value_cents if voucher.kind == PUNCHCARD else None
+            return balance, (balance // strip if strip else None)
+        voucher = session.execute(select(Voucher).where(Voucher.carried_from_id == voucher.id)).scalar_one_or_none()
+    return None
 
 
 def replaced_by(session: Session, child_pass: ChildPass) -> str | None:

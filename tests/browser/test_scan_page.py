@@ -69,7 +69,7 @@ def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, ba
     expect(page.get_by_role("heading", name="Bevestigen")).to_be_focused()
     expect(page.locator("#holder-name")).to_have_text("Sanne")
     expect(page.locator("#holder-age")).to_have_text("9 jaar")
-    expect(budget_form(page).locator(".voucher-title")).to_have_text("Sport en cultuur · Tegoed")
+    expect(budget_form(page).locator(".voucher-title")).to_have_text("Tegoed sport en cultuur")
     expect(budget_form(page).locator(".voucher-balance")).to_have_text("Tegoed € 40,00")
     expect(budget_form(page).locator(".voucher-valid")).to_have_text("Geldig t/m 31-12-2027")
     assert page.evaluate("() => document.documentElement.scrollWidth") == 360
@@ -78,6 +78,7 @@ def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, ba
 
     expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
     expect(page.locator("#receipt-no")).to_have_text("B-00001")
+    expect(page.locator("#receipt-voucher")).to_have_text("Tegoed sport en cultuur")  # what was charged
     expect(page.locator("#receipt-amount")).to_have_text("€ 12,50")
     expect(page.locator("#receipt-left")).to_have_text("€ 27,50")
     expect(page.locator("#receipt-time")).to_have_text("14:05")  # Amsterdam time
@@ -90,7 +91,13 @@ def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, ba
     page.get_by_role("button", name="Ja, annuleren").click()
     expect(page.locator("#receipt-voided")).to_be_visible()
     expect(page.get_by_role("heading", name="Geannuleerd")).to_be_visible()
+    # the state after the void, once: what the voucher holds again, not the old "Nog over"
+    expect(page.locator("#receipt-left-label")).to_have_text("Nu op de pas")
+    expect(page.locator("#receipt-left")).to_have_text("€ 40,00")
+    expect(page.get_by_text("Nog over")).to_have_count(0)
+    expect(page.locator("#status")).to_be_empty()
     assert till.redemptions[0]["voided"] and till.vouchers[11]["balance_cents"] == 4000
+    screenshot(page, "scan-receipt-voided")
 
     page.get_by_role("button", name="Volgende klant").click()
     expect(page.get_by_role("heading", name="Pas scannen")).to_be_focused()
@@ -109,9 +116,20 @@ def test_a_scanned_qr_opens_the_pass_and_a_punch_card_is_charged_with_the_steppe
     card.get_by_role("button", name="Eén strip meer").click()
     card.get_by_role("button", name="Afrekenen").click()
 
+    expect(page.locator("#receipt-voucher")).to_have_text("Strippenkaart zwemmen")
     expect(page.locator("#receipt-amount")).to_have_text("3 strippen (€ 13,50)")
     expect(page.locator("#receipt-left")).to_have_text("7 strippen")
     assert till.redemption_calls()[0][2] == {"code": QR_PAYLOAD, "voucher_id": 12, "strips": 3}
+
+    # Voided: the receipt says the 10 strips are back, not "Nog over 7 strippen".
+    page.get_by_role("button", name="Annuleren").click()
+    page.get_by_role("button", name="Ja, annuleren").click()
+    expect(page.get_by_role("heading", name="Geannuleerd")).to_be_visible()
+    expect(page.locator("#receipt-left-label")).to_have_text("Nu op de pas")
+    expect(page.locator("#receipt-left")).to_have_text("10 strippen")
+    expect(page.locator("#receipt-voucher")).to_have_text("Strippenkaart zwemmen")
+    expect(page.locator("#receipt-amount")).to_have_class("voided")
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
 
 
 #: Stands in for Android Chrome's built-in detector: it "sees" the pass QR on

@@ -37,6 +37,8 @@ def test_a_scan_shows_only_first_name_age_and_what_may_be_spent_here(till):
     assert kinds == [("budget", "sport_culture"), ("punchcard", "sport_culture")]
     card = next(v for v in body["vouchers"] if v["kind"] == "punchcard")
     assert card["strips_left"] == 10 and card["balance_cents"] == 4500
+    # named as the scheme names it, so the receipt can say what was charged
+    assert card["code"] == "zwemmen" and next(v for v in body["vouchers"] if v["kind"] == "budget")["code"] is None
     text = response.get_data(as_text=True)
     for secret in ("111222333", "income", "bsn", "T-1", "birth"):
         assert secret not in text
@@ -234,6 +236,8 @@ def test_a_redemption_can_be_voided_the_same_day_and_the_money_returns(db, till)
     made = till.redeem(voucher_id=voucher, amount_cents=1250).json
     response = till.post(f"/api/v1/redemptions/{made['id']}/void")
     assert response.status_code == 200 and response.json["receipt_no"] == made["receipt_no"]
+    # the state after the void, for the receipt (not the balance the payment left)
+    assert (response.json["balance_after_cents"], response.json["strips_left"]) == (15000, None)
     assert till.post(f"/api/v1/redemptions/{made['id']}/void").status_code == 200  # a retry is harmless
     scan = till.post("/api/v1/scan", json={"code": till.payload}).json
     assert next(v for v in scan["vouchers"] if v["id"] == voucher)["balance_cents"] == 15000
@@ -241,6 +245,26 @@ def test_a_redemption_can_be_voided_the_same_day_and_the_money_returns(db, till)
     assert day["total_cents"] == 0 and day["items"][0]["voided"] is True and day["items"][0]["can_void"] is False
     with db.read() as s:
         assert verify(s).ok
+
+
+def test_a_voided_punch_card_payment_says_how_many_strips_are_back_on_the_pass(db, till):
+    card = till.vouchers[("punchcard", "sport_culture")]
+    till.redeem("one", voucher_id=card, strips=1)
+    made = till.redeem("two", voucher_id=card, strips=2).json
+    assert made["strips_left"] == 7
+    voided = till.post(f"/api/v1/redemptions/{made['id']}/void").json
+    assert (voided["strips_left"], voided["balance_after_cents"]) == (9, 9 * 450)
+
+
+def test_a_void_after_a_reissue_says_what_the_childs_new_pass_holds(db, till):
+    from pasdienst.wallet.services import reissue_pass, resolve_pass
+
+    made = till.redeem(voucher_id=till.vouchers[("budget", "sport_culture")], amount_cents=1250).json
+    with db.transaction() as s:
+        old = resolve_pass(s, till.payload, settings=till.settings, today=TODAY)
+        reissue_pass(s, old.pass_number, settings=till.settings, today=TODAY)
+    voided = till.post(f"/api/v1/redemptions/{made['id']}/void").json
+    assert voided["balance_after_cents"] == 15000  # carried over to the new pass with the rest
 
 
 def test_only_the_merchant_who_redeemed_can_void(db, till):

@@ -58,7 +58,7 @@ class FakeTill:
     vouchers: dict[int, dict[str, Any]] = field(
         default_factory=lambda: {
             11: {"id": 11, "kind": "budget", "category": "sport_culture", "balance_cents": 4000, "strips_left": None, "valid_until": "2027-12-31"},
-            12: {"id": 12, "kind": "punchcard", "category": "sport_culture", "balance_cents": 4500, "strips_left": 10, "valid_until": "2027-12-31", "strip_value_cents": 450},
+            12: {"id": 12, "kind": "punchcard", "category": "sport_culture", "balance_cents": 4500, "strips_left": 10, "valid_until": "2027-12-31", "strip_value_cents": 450, "code": "zwemmen"},
         }
     )
     #: Every call the page made: (method, path, json body, Idempotency-Key).
@@ -189,7 +189,10 @@ class FakeTill:
                 if redemption["strips"]:
                     voucher["strips_left"] += redemption["strips"]
                 redemption.update(voided=True, can_void=False)
-                return {"id": redemption_id, "voided": True}
+                return {
+                    "id": redemption_id, "receipt_no": redemption["receipt_no"], "voided_at": "2027-03-01T13:06:00+00:00",
+                    "balance_after_cents": voucher["balance_cents"], "strips_left": voucher["strips_left"],
+                }
 
         @api.get("/redemptions")
         def today() -> Response | dict[str, Any]:

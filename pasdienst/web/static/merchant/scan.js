@@ -13,16 +13,31 @@ const BUSY_RETRIES = 20; // 409 request_in_progress / 429: the server told us to
 const SCAN_INTERVAL_MS = 120;
 const REJECTED_CODE_QUIET_MS = 4000; // don't resubmit a refused QR still in view
 
+// The names of pasdienst/wallet/labels.py, which the pass page and the letter use:
+// the cashier and the family call a voucher the same.
 export const CATEGORIES = {
   sport_culture: "Sport en cultuur",
   school: "School",
   transport: "Vervoer",
-  clothing: "Kleding",
-  digital: "Laptop/tablet",
+  clothing: "Kleding en schoenen",
+  digital: "Laptop of tablet",
   other: "Overig",
 };
 
 export const KINDS = { budget: "Tegoed", punchcard: "Strippenkaart", cheque: "Cheque" };
+
+function pretty(code) {
+  const text = String(code).replace(/[_-]/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1).toLowerCase();
+}
+
+/** A voucher as the family's letter names it: "Tegoed sport en cultuur", "Strippenkaart zwemmen", "Fashioncheque". */
+export function voucherName(voucher) {
+  if (voucher.kind === "punchcard") return `Strippenkaart ${pretty(voucher.code ?? voucher.category).toLowerCase()}`;
+  if (voucher.kind === "cheque") return pretty(voucher.code ?? "cheque");
+  if (voucher.category === "other" || !CATEGORIES[voucher.category]) return "Tegoed";
+  return `Tegoed ${CATEGORIES[voucher.category].toLowerCase()}`;
+}
 
 export const MESSAGES = {
   invalid_code: "Deze code is ongeldig.",
@@ -404,7 +419,7 @@ function start(root) {
     form.setAttribute("aria-labelledby", `${id}-title`);
     const title = form.querySelector(".voucher-title");
     title.id = `${id}-title`;
-    title.textContent = `${CATEGORIES[voucher.category] ?? voucher.category} · ${KINDS[voucher.kind] ?? voucher.kind}`;
+    title.textContent = voucherName(voucher);
     const left = isCard ? voucher.strips_left ?? 0 : voucher.balance_cents ?? 0;
     form.querySelector(".voucher-balance").textContent = isCard ? `Nog ${strips(left)}` : `Tegoed ${formatEuro(left)}`;
     form.querySelector(".voucher-valid").textContent = voucher.valid_until
@@ -453,7 +468,7 @@ function start(root) {
         label = formatEuro(parsed.cents);
       }
       fieldError(form, input, null);
-      charge({ code: current.code, voucher_id: voucher.id, ...extra }, label);
+      charge({ code: current.code, voucher_id: voucher.id, ...extra }, label, voucherName(voucher));
     });
     return form;
   }
@@ -495,11 +510,11 @@ function start(root) {
     localStorage.removeItem(PENDING_KEY);
   }
 
-  function charge(body, label) {
+  function charge(body, label, voucher) {
     // The key is made once, when the cashier confirms, and stored before the
     // first byte leaves the phone: every retry, even after a reload or a
     // crash, sends this same key, so the server charges at most once.
-    const pending = { key: newKey(), body, label, at: new Date().toISOString() };
+    const pending = { key: newKey(), body, label, voucher, at: new Date().toISOString() };
     savePending(pending);
     showPending(pending, false);
     send();
@@ -624,9 +639,15 @@ function start(root) {
 
   function showReceipt(data, pending) {
     const byStrips = pending.body.strips !== undefined;
-    lastReceipt = data;
+    lastReceipt = { ...data, byStrips };
     current = null;
+    $("receipt-title").textContent = "Betaald";
     $("receipt-no").textContent = data.receipt_no;
+    $("receipt-voucher").textContent = pending.voucher ?? "";
+    $("receipt-voucher-row").hidden = !pending.voucher;
+    $("receipt-amount").classList.remove("voided");
+    $("receipt-left-label").textContent = "Nog over";
+    $("receipt-left-row").hidden = false;
     $("receipt-amount").textContent = byStrips
       ? `${strips(pending.body.strips)}${data.amount_cents ? ` (${formatEuro(data.amount_cents)})` : ""}`
       : formatEuro(data.amount_cents);
@@ -649,19 +670,27 @@ function start(root) {
   });
   $("void-yes").addEventListener("click", async () => {
     $("void-yes").disabled = true;
-    const ok = await voidRedemption(lastReceipt.id);
+    const voided = await voidRedemption(lastReceipt.id, { quiet: true });
     $("void-yes").disabled = false;
-    if (ok) {
+    if (voided) {
+      // The receipt now tells what is true after the void, once: the amount
+      // struck through, and what the voucher holds again instead of "Nog over".
       $("void-confirm").hidden = true;
       $("receipt-void").hidden = true;
       $("receipt-voided").hidden = false;
       $("receipt-title").textContent = "Geannuleerd";
+      $("receipt-amount").classList.add("voided");
+      const back = lastReceipt.byStrips ? voided.strips_left : voided.balance_after_cents;
+      $("receipt-left-label").textContent = "Nu op de pas";
+      $("receipt-left").textContent = lastReceipt.byStrips ? strips(back ?? 0) : formatEuro(back ?? 0);
+      $("receipt-left-row").hidden = back === null || back === undefined;
+      $("announce").textContent = `Geannuleerd: bon ${lastReceipt.receipt_no}. ${$("receipt-voided").textContent}`;
       $("next-customer").focus();
     }
   });
 
-  /** POST …/void; true when voided. Shows the reason otherwise. */
-  async function voidRedemption(id) {
+  /** POST …/void; the answer when voided (false otherwise, with the reason shown). */
+  async function voidRedemption(id, { quiet = false } = {}) {
     alertMessage(null);
     let result;
     try {
@@ -678,8 +707,8 @@ function start(root) {
       alertMessage(problemMessage(result));
       return false;
     }
-    say("Geannuleerd. Het bedrag staat weer op de pas.");
-    return true;
+    if (!quiet) say("Geannuleerd. Het bedrag staat weer op de pas.");
+    return result.data ?? {};
   }
 
   // -------------------------------------------------------------- today ---
