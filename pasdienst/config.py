@@ -7,10 +7,12 @@ values the web app does, and tests can build their own without touching
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/pasdienst.db"
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -32,6 +34,12 @@ class Settings:
     sepa_schema: str = "pain.001.001.09"
     #: The background jobs' queue (huey): ``sqlite:///PATH`` or ``redis://…``; empty: ``instance/queue.db``.
     queue_url: str = ""
+    #: Where reminder e-mails go (``reminders/mail.py``): ``smtp://[USER:PASSWORD@]HOST[:PORT][?starttls=1]``,
+    #: ``smtps://…`` (TLS from the start) or ``console://`` (written to the worker's log, not sent);
+    #: empty: ``console://`` in development, no e-mail in production.
+    smtp_url: str = ""
+    #: The sender of reminder e-mails; empty: ``kinderpas@`` the host of ``base_url``.
+    mail_from: str = ""
 
     @property
     def secret_key(self) -> str:
@@ -41,6 +49,58 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+
+_MAIL_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """``PASDIENST_SMTP_URL`` read: how reminder e-mails leave (``reminders/mail.py`` sends them)."""
+
+    #: ``smtp`` (plain, optionally upgraded with STARTTLS), ``smtps`` (TLS from the start) or ``console``.
+    scheme: str
+    host: str = ""
+    port: int = 0
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    #: Seconds to wait for the server before a send counts as failed.
+    timeout: float = 10.0
+
+
+def parse_smtp_url(url: str) -> SmtpTarget | None:
+    """The SMTP target of ``url``; None for an empty one. Raises ``ConfigError`` on anything else."""
+    raw = url.strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    scheme = parts.scheme.lower()
+    if scheme == "console":
+        return SmtpTarget("console")
+    # The URL may hold a password: the message never repeats it.
+    problem = "PASDIENST_SMTP_URL must be smtp://HOST:PORT, smtps://HOST:PORT or console://"
+    if scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(problem)
+    try:
+        port = parts.port or (465 if scheme == "smtps" else 25)
+    except ValueError:
+        raise ConfigError(problem) from None
+    options = dict(parse_qsl(parts.query))
+    unknown = set(options) - {"starttls", "timeout"}
+    if unknown:
+        raise ConfigError(f"PASDIENST_SMTP_URL: unknown option {sorted(unknown)[0]!r} (starttls, timeout)")
+    starttls = options.get("starttls", "0").lower() in ("1", "true", "yes")
+    try:
+        timeout = float(options.get("timeout", "10"))
+    except ValueError:
+        raise ConfigError("PASDIENST_SMTP_URL: timeout must be a number of seconds") from None
+    if not 0 < timeout <= 300:
+        raise ConfigError("PASDIENST_SMTP_URL: timeout must be more than 0 and at most 300 seconds")
+    return SmtpTarget(
+        scheme, parts.hostname, port, unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password else None, starttls, timeout,
+    )
 
 
 def _secret_keys(env: str, instance: Path, environ: dict[str, str]) -> tuple[str, ...]:
@@ -90,8 +150,14 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         instance_path=instance,
         sepa_schema=env_vars.get("PASDIENST_SEPA_SCHEMA", "").strip() or "pain.001.001.09",
         queue_url=env_vars.get("PASDIENST_QUEUE_URL", "").strip(),
+        smtp_url=env_vars.get("PASDIENST_SMTP_URL", "").strip(),
+        mail_from=env_vars.get("PASDIENST_MAIL_FROM", "").strip(),
     )
     values.update(overrides)
+    parse_smtp_url(str(values["smtp_url"]))  # a typo stops the service at start-up, not at the first reminder
+    mail_from = str(values["mail_from"])
+    if mail_from and not _MAIL_ADDRESS.fullmatch(mail_from):
+        raise ConfigError(f"PASDIENST_MAIL_FROM must be an e-mail address such as kinderpas@gemeente.nl, not {mail_from!r}")
     if "secret_keys" not in values:
         values["secret_keys"] = _secret_keys(env, instance, env_vars)
     return Settings(**values)  # type: ignore[arg-type]

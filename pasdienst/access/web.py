@@ -61,9 +61,9 @@ PUBLIC_RULES: frozenset[str] = frozenset(
         "/api/v1/openapi.json",
     }
 )
-#: Rule prefixes anyone may call: static files and the holder's own pass page
-#: (its signed token is the credential).
-PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/p/")
+#: Rule prefixes anyone may call: static files, the holder's own pass page and
+#: the unsubscribe link of a reminder (their signed tokens are the credential).
+PUBLIC_PREFIXES: tuple[str, ...] = ("/static/", "/p/", "/afmelden/")
 PUBLIC_ENDPOINTS: frozenset[str] = frozenset({"static"})
 
 #: Endpoints a user with a one-time password may still use.

@@ -12,6 +12,7 @@ from .. import faults
 from ..access.services import record_audit
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
+from ..reminders.sending import send_moment
 from ..wallet import qr
 from ..wallet.issuing import issue_passes
 from ..wallet.letters import count_letters, letters_for, newest_pass_id, write_pdf
@@ -120,8 +121,14 @@ def close_year_job(ctx: JobContext) -> None:
         faults.checkpoint("jobs.year_end.before_commit")
 
 
+def reminders_job(ctx: JobContext) -> None:
+    """E-mail the households of a reminder moment that have not used their pass (``reminders/sending.py``)."""
+    send_moment(ctx)
+
+
 KINDS: dict[str, JobKind] = {
     "issue_passes": issue_passes_job,
     "letters": letters_job,
     "year_end": close_year_job,
+    "reminders": reminders_job,
 }

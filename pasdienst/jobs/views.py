@@ -33,11 +33,13 @@ from .queue import JobQueue, Progress
 bp = Blueprint("jobs", __name__)
 QUEUE_EXTENSION = "pasdienst.jobs"
 
-KIND_TITLES = {"issue_passes": "Passen uitgeven", "letters": "Brieven", "year_end": "Jaarafsluiting"}
+KIND_TITLES = {
+    "issue_passes": "Passen uitgeven", "letters": "Brieven", "year_end": "Jaarafsluiting", "reminders": "Herinneringen",
+}
 STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar", FAILED: "mislukt"}
 STEP_TITLES = {
     "issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken",
-    "year_end": "Tegoeden terug naar het fonds",
+    "year_end": "Tegoeden terug naar het fonds", "mail": "E-mails versturen",
 }
 #: Why a job failed, in words for the administrator (by error code).
 FAILURE_TEXT = {
@@ -48,6 +50,8 @@ FAILURE_TEXT = {
     "year_not_over": "Het jaar is nog niet voorbij: de passen zijn nog geldig. Er is niets veranderd.",
     "year_closed": "Dit jaar is al afgesloten. Er is niets veranderd.",
     "nothing_to_close": "Er zijn voor dit jaar geen passen uitgegeven; er is niets af te sluiten.",
+    "mail_not_configured": "Er is geen mailserver ingesteld (PASDIENST_SMTP_URL). Er is niets verstuurd.",
+    "mail_unavailable": "De mailserver was niet bereikbaar. Wat al verstuurd was, staat in het overzicht; start de herinnering opnieuw om de rest te versturen.",
     "internal_error": "Er ging iets onverwachts mis. Er is niets half gedaan; probeer het opnieuw of neem contact op met de beheerder van pasdienst.",
 }
 KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}

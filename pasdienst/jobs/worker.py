@@ -7,9 +7,10 @@ from datetime import timedelta
 from huey import crontab
 from huey.consumer import Consumer
 
-from ..clock import today
+from ..clock import now as clock_now, today
 from ..config import Settings
 from ..db import Database
+from ..reminders.runs import start_due
 from .queue import JobQueue
 from .services import STALE_AFTER, reap_stale, run_job
 
@@ -30,6 +31,13 @@ def make_consumer(
     @queue.huey.periodic_task(crontab(minute="*"), name="pasdienst.jobs.reap")
     def reap() -> None:
         reap_stale(db, queue, stale_after=stale_after)
+
+    @queue.huey.periodic_task(crontab(minute="*"), name="pasdienst.reminders.due")
+    def reminders_due() -> None:
+        # Planned reminder moments whose day (and hour) has come: each starts its job once.
+        started = start_due(db, queue.enqueue, now=clock_now(settings.today))
+        if started:
+            log.info("reminder moments due: jobs %s started", started)
 
     @queue.huey.on_startup()
     def reap_at_start() -> None:

@@ -15,6 +15,7 @@ from ..access import views as access_views
 from ..access import web as access_web  # noqa: F401 - registers the login manager's user loader
 from ..admin import views as admin_views
 from ..jobs import views as jobs_views
+from ..reminders import views as reminders_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
 from . import assets, errors, extensions, inputguard, parsing, requestlog
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # (rate limits per address, HSTS and Secure cookies need them).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     wallet_views.init_app(app)  # before the security headers: see its docstring
+    reminders_views.init_public(app)  # /afmelden/<token>, the same reason
     install_security_headers(app, settings)
     install_cache_policy(app)
     app.extensions[API_EXTENSION] = init_api(app)
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.register_blueprint(settlement_views.pages)  # /finance, /merchant/uitbetalingen
     admin_views.init_app(app)  # /admin, /merchant/signup, /toegankelijkheid
     jobs_views.init_app(app)  # /admin/taken, /admin/passen-uitgeven
+    reminders_views.init_app(app)  # /admin/herinneringen, /afmelden/<token>
     app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
     app.register_blueprint(reports_views.pages)
 

@@ -23,6 +23,7 @@ from pasdienst.clock import AMSTERDAM
 from pasdienst.jobs.services import start_job
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem.models import Merchant
+from pasdienst.reminders import optout
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass
 from pasdienst.wallet.sample import sample_scheme
@@ -56,6 +57,7 @@ class Site:
     app: Any
     payload: str
     vouchers: dict
+    unsubscribe_path: str
 
 
 @pytest.fixture
@@ -81,7 +83,13 @@ def site(db, live_server, fixed_clock, receipt_numbers) -> Site:  # noqa: ANN001
     return Site(
         live_server.url, rows["T-1"].url.replace("https://pas.example.nl", ""), child_id, admin, merchant,
         live_server.app, rows["T-1"].url, vouchers[int(number.rsplit("-", 1)[1])],
+        "/afmelden/" + optout.opt_out_token(settings, municipality_id_of(db), "ouders@example.nl"),
     )
+
+
+def municipality_id_of(db) -> int:  # noqa: ANN001
+    with db.read() as s:
+        return s.execute(select(Municipality.id).where(Municipality.code == "testdorp")).scalar_one()
 
 
 def log_in(page: Page, site: Site, user: MadeUser, target: str) -> None:
@@ -122,6 +130,7 @@ def test_the_public_pages_have_no_serious_accessibility_problems(launch_browser,
         ("/login", "Inloggen"),
         ("/merchant/signup", "Aanmelden als aanbieder"),
         ("/toegankelijkheid", "Toegankelijkheidsverklaring"),
+        (site.unsubscribe_path, "Afmelden voor herinneringen"),
     ):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
@@ -167,7 +176,8 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
                  "/admin/consulenten", "/admin/kinderen/aanmelden", "/admin/verzoeken",
                  f"/admin/passen/{pass_id}/vervangen", "/admin/brieven", "/admin/passen-uitgeven?jaar=2028",
                  "/admin/taken", f"/admin/taken/{job_id}", "/admin/kinderen",
-                 "/admin/kinderen?pas=actief&leeftijd_van=99&leeftijd_tot=1", "/admin/jaarafsluiting"):
+                 "/admin/kinderen?pas=actief&leeftijd_van=99&leeftijd_tot=1", "/admin/jaarafsluiting",
+                 "/admin/bereik?jaar=2027", "/admin/bereik?onder=abc", "/admin/herinneringen?jaar=2027"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

@@ -39,6 +39,9 @@ from pasdienst.access.services import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
+from pasdienst.jobs.models import Job
+from pasdienst.reminders import optout
+from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
@@ -322,6 +325,16 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         issue_passes(s, "testdorp", 2026, settings=world_settings, today=date(2026, 3, 2))
         # A child without a pass yet, so that issuing has something to offer.
         import_children(s, "testdorp", CHILD_WITHOUT_PASS, settings=world_settings, today=sw.TODAY)
+    with db.transaction() as s:
+        # Reminders: a planned moment to cancel, one whose run failed to start again.
+        planner = world.actor(world.admin)
+        reminder_runs.plan_moment(s, planner, year=2027, send_on=date(2027, 9, 1), title="Start schooljaar",
+                                  under_cents=None, today=sw.TODAY)
+        failed = reminder_runs.start_now(s, planner, year=2027, title="Eerder", under_cents=None, today=sw.TODAY)
+        s.execute(update(Job).where(Job.id == failed.id).values(state="failed", error_code="mail_unavailable"))
+    # The unsubscribe page of a reminder (its form posts without a session).
+    unsubscribe = "/afmelden/" + optout.opt_out_token(world_settings, world.municipality_id, "ouder@example.nl")
+    monkeypatch.setitem(START, "anonymous", [*START["anonymous"], unsubscribe])
     users = {
         "admin": make_user(db, "admin").id,
         "caseworker": make_user(db, "caseworker").id,

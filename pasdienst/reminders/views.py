@@ -1,0 +1,243 @@
+"""``/admin/herinneringen`` (plan reminder moments, start one now; admin) and the public
+unsubscribe page ``/afmelden/<token>``.
+
+The admin views parse the form, call one service in one transaction, queue a
+started job after COMMIT and redirect with a Dutch message. The unsubscribe
+page is public: its signed token is the credential (like ``/p/<token>``), so
+its POST needs no CSRF token, which lets a mail client's one-click
+unsubscribe (RFC 8058: a POST of ``List-Unsubscribe=One-Click``) work as well
+as the button on the page.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from ..access.web import current_actor, requires
+from ..clock import AMSTERDAM, today as clock_today
+from ..config import Settings
+from ..db import Database
+from ..errors import NotFound, PasdienstError, ValidationFailed
+from ..jobs.views import job_queue
+from ..money import format_euros, parse_euros
+from ..municipalities.models import Municipality
+from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
+from ..web import parsing
+from ..web.extensions import csrf, get_db, get_settings
+from . import mail, optout, runs
+
+bp = Blueprint("reminders", __name__)
+public = Blueprint("reminders_public", __name__)
+
+STATUS_TITLES = {
+    "planned": "gepland", "cancelled": "geschrapt", "queued": "wacht op de verwerker", "running": "wordt verstuurd",
+    "done": "verstuurd", "failed": "mislukt",
+}
+_PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+
+
+def _db() -> Database:
+    return get_db(current_app)
+
+
+def _settings() -> Settings:
+    return get_settings(current_app)
+
+
+def _euros(cents: int) -> str:
+    return format_euros(cents, dutch=True, symbol=True)
+
+
+def _under(raw: str) -> int | None:
+    """The optional "spent less than" amount of a form; ``ValidationFailed`` in Dutch."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        cents = parse_euros(raw)
+    except ValidationFailed:
+        raise ValidationFailed("Vul een bedrag in euro's in, zoals 10,00, of laat het leeg.") from None
+    if not 0 < cents <= MAX_UNDER_CENTS:
+        raise ValidationFailed("Vul een bedrag van meer dan € 0,00 in, of laat het leeg.")
+    return cents
+
+
+def _year(raw: str | None, default: int) -> int:
+    return parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX) or default
+
+
+def _example(settings: Settings, municipality_name: str, year: int) -> str:
+    """The text of a reminder with made-up children, for the administrator to read before sending."""
+    message = mail.reminder_message(
+        settings=settings, to="ouder@voorbeeld.nl", municipality_name=municipality_name,
+        passes=[mail.PassLink("Sanne", f"{settings.base_url}/p/…", date(year, 12, 31)),
+                mail.PassLink("Daan", f"{settings.base_url}/p/…", date(year, 12, 31))],
+        unsubscribe_url=f"{settings.base_url}/afmelden/…",
+    )
+    return f"Onderwerp: {message['Subject']}\n\n{message.get_content()}"
+
+
+@bp.get("/admin/herinneringen")
+@requires("admin")
+def reminders() -> ResponseReturnValue:
+    actor = current_actor()
+    settings = _settings()
+    today = clock_today(settings.today)
+    year = _year(request.args.get("jaar"), today.year)
+    with _db().read() as session:
+        municipality = session.get(Municipality, actor.municipality_id)
+        assert municipality is not None
+        rows = runs.moments(session, actor, year)
+        preview = runs.preview(session, actor, settings, Criteria(year, today))
+        opted_out = optout.opt_out_count(session, municipality.id)
+        years = sorted({today.year, today.year + 1, year}, reverse=True)
+    return render_template(
+        "reminders/reminders.html", active="reminders", year=year, years=years, rows=rows, preview=preview,
+        opted_out=opted_out, mail_target=mail.describe(settings), mail_ready=mail.target(settings) is not None,
+        example=_example(settings, municipality.name, year), today=today, euros=_euros, amsterdam=AMSTERDAM,
+        status_titles=STATUS_TITLES, send_hour=runs.SEND_HOUR,
+    )
+
+
+def _back(year: int | str | None = None) -> ResponseReturnValue:
+    return redirect(f"/admin/herinneringen?jaar={year}" if year else "/admin/herinneringen")
+
+
+def _form(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+@bp.post("/admin/herinneringen")
+@requires("admin")
+def plan() -> ResponseReturnValue:
+    actor = current_actor()
+    today = clock_today(_settings().today)
+    year = parsing.whole_number(_form("year"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    send_on = parsing.day(_form("send_on"))
+    if year is None:
+        flash("Kies een jaar.", "error")
+        return _back()
+    if send_on is None:
+        flash("Vul de dag in waarop de herinnering verstuurd wordt, als 2027-08-30.", "error")
+        return _back(year)
+    try:
+        with _db().transaction() as session:
+            moment = runs.plan_moment(session, actor, year=year, send_on=send_on, title=_form("title"),
+                                      under_cents=_under(_form("under")), today=today)
+            text = f"Herinnering ‘{moment.title}’ gepland op {send_on.strftime('%d-%m-%Y')}."
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return _back(year)
+    flash(text, "success")
+    return _back(year)
+
+
+@bp.post("/admin/herinneringen/nu")
+@requires("admin")
+def send_now() -> ResponseReturnValue:
+    actor = current_actor()
+    settings = _settings()
+    today = clock_today(settings.today)
+    year = parsing.whole_number(_form("year"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    if year is None:
+        flash("Kies een jaar.", "error")
+        return _back()
+    if mail.target(settings) is None:
+        flash("Er is geen mailserver ingesteld (PASDIENST_SMTP_URL); er kan niets verstuurd worden.", "error")
+        return _back(year)
+    try:
+        with _db().transaction() as session:
+            job_id = runs.start_now(session, actor, year=year, title=_form("title") or "Herinnering",
+                                    under_cents=_under(_form("under")), today=today).id
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return _back(year)
+    # After COMMIT: a worker must find the row the message names.
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
+
+
+@bp.post("/admin/herinneringen/<int:moment_id>/schrappen")
+@requires("admin")
+def cancel(moment_id: int) -> ResponseReturnValue:
+    try:
+        with _db().transaction() as session:
+            moment = runs.cancel_moment(session, current_actor(), moment_id)
+            year, title = moment.year, moment.title
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return _back()
+    flash(f"Herinnering ‘{title}’ geschrapt.", "success")
+    return _back(year)
+
+
+@bp.post("/admin/herinneringen/<int:moment_id>/opnieuw")
+@requires("admin")
+def again(moment_id: int) -> ResponseReturnValue:
+    try:
+        with _db().transaction() as session:
+            job_id = runs.start_again(session, current_actor(), moment_id).id
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(exc.message, "error")
+        return _back()
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
+
+
+# -- public: the unsubscribe link of every reminder ----------------------------------
+
+def _opt_out_page(template_context: dict[str, Any], status: int = 200) -> ResponseReturnValue:
+    return render_template("reminders/opt_out.html", **template_context), status
+
+
+@public.get("/afmelden/<token>")
+def opt_out_form(token: str) -> ResponseReturnValue:
+    try:
+        with _db().read() as session:
+            municipality, _, done = optout.municipality_of(session, _settings(), token)
+            name = municipality.name
+    except NotFound:
+        return _opt_out_page({"invalid": True}, 404)
+    return _opt_out_page({"municipality_name": name, "done": done, "token": token})
+
+
+@public.post("/afmelden/<token>")
+def opt_out(token: str) -> ResponseReturnValue:
+    try:
+        with _db().transaction() as session:
+            municipality, _ = optout.opt_out(session, _settings(), token)
+            name = municipality.name
+    except NotFound:
+        return _opt_out_page({"invalid": True}, 404)
+    return _opt_out_page({"municipality_name": name, "done": True, "just_now": True, "token": token})
+
+
+csrf.exempt(opt_out)
+
+
+def _private(response: Response) -> Response:
+    if request.blueprint == public.name:
+        response.headers.update(_PRIVATE_HEADERS)
+    return response
+
+
+def init_public(app: Flask) -> None:
+    """The unsubscribe page. Call before the security headers are installed (as
+    ``wallet.views.init_app``): its stricter ``Referrer-Policy`` must be the one sent."""
+    app.register_blueprint(public)
+    app.after_request(_private)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
