@@ -1,16 +1,94 @@
-"""The Dutch names the staff pages give to the codes pasdienst stores.
+"""The Dutch names the pages give to the codes pasdienst stores, and its Dutch numbers and dates.
 
-One table per kind of code, plain dictionaries and nothing else (no Flask,
-no database), so services, views and tests can all read them. The app
-factory registers them once as Jinja filters (:data:`FILTERS`); templates
-write ``{{ event.action|audit_action }}`` and never keep a table of their own.
-The holder's words (categories, voucher titles) are in ``wallet/labels.py``.
+One table per kind of code, plain dictionaries and Babel's formatting with
+the locale ``nl_NL`` and nothing else (no Flask, no database), so services,
+views, jobs, letters and tests can all read them. The app factory registers
+them once as Jinja filters (:data:`FILTERS`) and functions (:data:`GLOBALS`);
+templates write ``{{ event.action|audit_action }}`` or ``{{ euros(cents) }}``
+and never keep a table or a formatter of their own. Refusals (an error's
+code and parameters) become Dutch sentences in ``web/dutch.py``, from the
+gettext catalogue. The holder's words about where to spend a voucher are in
+``wallet/labels.py``.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 
-from .money import format_euros
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+#: The locale of every Dutch page, letter and file, and the time zone their times are read in.
+LOCALE = "nl_NL"
+TIMEZONE = "Europe/Amsterdam"
+
+
+# -- numbers and dates ---------------------------------------------------------
+
+def euros(cents: int) -> str:
+    """``€ 1.234,50``, with a no-break space after the euro sign (Babel's ``nl_NL``), so the
+    sign never ends a line without its amount."""
+    return format_currency(Decimal(cents).scaleb(-2), "EUR", locale=LOCALE)
+
+
+def whole_euros(cents: float) -> str:
+    """``€ 1.235``: rounded to whole euros, for a chart's labels."""
+    return format_currency(round(cents / 100), "EUR", format="\xa4\xa0#,##0", locale=LOCALE, currency_digits=False)
+
+
+def number(value: int) -> str:
+    """``12.345``: a count with the Dutch thousands separator."""
+    return format_decimal(value, locale=LOCALE)
+
+
+def day(value: date | datetime | None) -> str:
+    """``31-12-2027``; a moment is read in Amsterdam. Empty for no date."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd-MM-y", tzinfo=TIMEZONE, locale=LOCALE)
+    return format_date(value, "dd-MM-y", locale=LOCALE)
+
+
+def moment(value: datetime | None) -> str:
+    """``31-12-2027 14:05`` in Amsterdam. Empty for no moment."""
+    return format_datetime(value, "dd-MM-y HH:mm", tzinfo=TIMEZONE, locale=LOCALE) if value is not None else ""
+
+
+def long_date(value: date) -> str:
+    """``2 december 2027``, as a letter writes a date."""
+    return format_date(value, "long", locale=LOCALE)
+
+
+# -- names of codes ------------------------------------------------------------
+
+#: The categories of CONTRACT.md, as the pass page, the letter, the till's statement and the back office name them.
+CATEGORY_TITLES = {
+    "sport_culture": "Sport en cultuur",
+    "school": "School",
+    "transport": "Vervoer",
+    "clothing": "Kleding en schoenen",
+    "digital": "Laptop of tablet",
+    "other": "Overig",
+}
+
+
+def category_title(code: str | None) -> str:
+    return CATEGORY_TITLES.get(code or "", (code or "").replace("_", " ").capitalize())
+
+
+#: One voucher of each kind, as the back office names it.
+VOUCHER_KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
+
+#: The kinds of a line on a merchant's statement (a correction is a line of its own).
+STATEMENT_KIND_TITLES = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque", "correction": "Correctie"}
+
+#: The roles of a login.
+ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
+
+#: Why a child has its pass (``ChildPass.award_basis``).
+BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
 
 #: Why a pass is reissued (``wallet.models.REISSUE_REASONS``), as the form offers them.
 REISSUE_REASON_TITLES = {
@@ -166,7 +244,7 @@ def audit_value(value: object, key: str = "") -> str:
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if key.endswith("_cents") and isinstance(value, int):
-        return format_euros(value, dutch=True, symbol=True)
+        return euros(value)
     if key == "status" and isinstance(value, str):
         return status_title(value)
     if key == "reason" and value in REISSUE_REASON_TITLES:
@@ -184,4 +262,23 @@ FILTERS: dict[str, Callable[..., str]] = {
     "status_title": status_title,
     "audit_field": audit_field,
     "audit_value": audit_value,
+    "category_title": category_title,
+    "euros": euros,
+    "day": day,
+    "moment": moment,
+    "long_date": long_date,
+}
+
+#: The functions templates call (``app.jinja_env.globals.update(GLOBALS)``): ``{{ euros(b.total_cents) }}``.
+GLOBALS: dict[str, object] = {
+    "euros": euros,
+    "whole_euros": whole_euros,
+    "number": number,
+    "day": day,
+    "moment": moment,
+    "long_date": long_date,
+    "category_titles": CATEGORY_TITLES,
+    "role_titles": ROLE_TITLES,
+    "basis_titles": BASIS_TITLES,
+    "voucher_kind_titles": VOUCHER_KIND_TITLES,
 }

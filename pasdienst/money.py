@@ -52,11 +52,8 @@ def positive_cents(text: str, *, strict: bool = False) -> int:
     return cents
 
 
-def format_euros(cents: int, *, dutch: bool = False, symbol: bool = False) -> str:
+def format_euros(cents: int) -> str:
+    """``1234.50``: euros for the command line, files and English messages (pages use ``labels.euros``)."""
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
-    if dutch:
-        text = f"{sign}{whole:,}".replace(",", ".") + f",{frac:02d}"
-    else:
-        text = f"{sign}{whole}.{frac:02d}"
-    return f"€ {text}" if symbol else text
+    return f"{sign}{whole}.{frac:02d}"

@@ -1,6 +1,8 @@
 import pytest
 
+from pasdienst.labels import euros
 from pasdienst.money import OTHER_DIGITS, InvalidAmount, format_euros, parse_euros, positive_cents
+from tests.text import spaced
 
 
 @pytest.mark.parametrize(
@@ -41,5 +43,6 @@ def test_zero_is_not_a_positive_amount():
 
 def test_formatting():
     assert format_euros(1250) == "12.50"
-    assert format_euros(123456789, dutch=True, symbol=True) == "€ 1.234.567,89"
+    assert spaced(euros(123456789)) == "€ 1.234.567,89"
+    assert euros(-5) == "€\xa0-0,05"  # a no-break space: the sign never ends a line without its amount
     assert format_euros(-5) == "-0.05"

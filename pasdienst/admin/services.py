@@ -35,7 +35,7 @@ from ..clock import now_utc
 from ..config import Settings
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..ledger.models import Account, Transfer
-from ..money import OTHER_DIGITS, InvalidAmount, format_euros, parse_euros, positive_cents
+from ..money import OTHER_DIGITS, InvalidAmount, parse_euros, positive_cents
 from ..municipalities.models import Municipality
 from ..municipalities.services import BudgetFigures, budget_figures, topup_budget
 from ..redeem.merchants import (
@@ -1335,7 +1335,3 @@ def dashboard(session: Session, actor: Actor, *, today: date, recent: int = 10) 
         cap=cap_status(session, actor, year) if actor.role == CASEWORKER else None,
     )
 
-
-def euros(cents: int) -> str:
-    """``€ 1.234,50`` for the pages."""
-    return format_euros(cents, dutch=True, symbol=True)

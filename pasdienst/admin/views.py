@@ -35,12 +35,13 @@ from ..redeem.models import CATEGORIES
 from ..web import parsing
 from ..web.api import MAX_BIG_ID
 from ..web.extensions import limiter
-from ..wallet import labels, qr
+from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
 from ..wallet.errors import SchemeInvalid
 from ..wallet.schemes import example_scheme, scheme_toml
 from .. import labels as dutch
+from ..labels import euros
 from . import auditlog, browse, requests, services
 from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
@@ -51,10 +52,7 @@ public = Blueprint("admin_public", __name__)
 
 T = TypeVar("T")
 
-ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
 STATUS_TITLES = dutch.STATUS_TITLES
-KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
-BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
 #: Audit action groups offered in the log's filter (value, Dutch label).
 AUDIT_GROUPS = (
     ("", "Alle handelingen"),
@@ -112,9 +110,7 @@ def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_actor()
     return render_template(
-        template, actor=actor, role_titles=ROLE_TITLES, status_titles=STATUS_TITLES,
-        euros=services.euros,
-        amsterdam=AMSTERDAM, **context,
+        template, actor=actor, status_titles=STATUS_TITLES, amsterdam=AMSTERDAM, **context,
     ), status
 
 
@@ -227,7 +223,7 @@ def children() -> ResponseReturnValue:
     return _page(
         "admin/children.html", 422 if errors else 200, listing=listing, filters=filters, raw=raw, errors=errors,
         imports=imports, years=years, pass_choices=PASS_CHOICES, basis_choices=BASIS_CHOICES,
-        sort_choices=SORT_CHOICES, basis_titles=BASIS_TITLES, url=lambda **changes: _children_url(raw, **changes),
+        sort_choices=SORT_CHOICES, url=lambda **changes: _children_url(raw, **changes),
         active="children",
     )
 
@@ -249,8 +245,8 @@ def _child_page(child_id: int, status: int = 200, **context: Any) -> ResponseRet
     context.setdefault("award_values", {})
     context.setdefault("award_error", None)
     return _page(
-        "admin/child.html", status, c=detail, active="children", kind_titles=KIND_TITLES, basis_titles=BASIS_TITLES,
-        category_titles=labels.CATEGORY_TITLES, award_years=years, caps=caps, **context,
+        "admin/child.html", status, c=detail, active="children",
+        award_years=years, caps=caps, **context,
     )
 
 
@@ -270,7 +266,7 @@ def _reissue_page(preview: services.ReissuePreview, status: int = 200, *, values
                   error: str | None = None) -> ResponseReturnValue:
     return _page(
         "admin/reissue.html", status if preview.can_reissue else 409, p=preview, values=values or {}, error=error,
-        reasons=REISSUE_REASONS, category_titles=labels.CATEGORY_TITLES, active="children",
+        reasons=REISSUE_REASONS, active="children",
     )
 
 
@@ -403,7 +399,7 @@ def _awarded(done: services.Registration, settings: Settings) -> ResponseReturnV
     left = f" U kunt dit jaar nog {done.cap.left} keer toekennen." if done.cap is not None else ""
     if done.cap is not None and done.cap.year != _today().year:
         left = f" U kunt voor {done.cap.year} nog {done.cap.left} keer toekennen."
-    flash(f"Pas {done.pass_number} is gemaakt ({services.euros(done.total_cents)}). Druk de brief af.{left}", "success")
+    flash(f"Pas {done.pass_number} is gemaakt ({euros(done.total_cents)}). Druk de brief af.{left}", "success")
     return redirect(f"/admin/kinderen/{done.child_id}")
 
 
@@ -496,8 +492,7 @@ def rejected_download() -> ResponseReturnValue:
 def scheme() -> ResponseReturnValue:
     with _db().read() as session:
         schemes = services.schemes_of(session, current_actor())
-    return _page("admin/scheme.html", schemes=schemes, text="", error=None, problems=[], active="scheme",
-                 category_titles=labels.CATEGORY_TITLES, kind_titles=KIND_TITLES)
+    return _page("admin/scheme.html", schemes=schemes, text="", error=None, problems=[], active="scheme")
 
 
 @bp.post("/admin/regeling")
@@ -535,8 +530,7 @@ def scheme_load() -> ResponseReturnValue:
             return redirect("/admin/regeling")
     with _db().read() as session:
         schemes = services.schemes_of(session, actor)
-    return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme",
-                 category_titles=labels.CATEGORY_TITLES, kind_titles=KIND_TITLES)
+    return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme")
 
 
 @bp.get("/admin/regeling/<int:year>.toml")
@@ -587,7 +581,7 @@ def budget_topup() -> ResponseReturnValue:
     actor = current_actor()
     return _change(
         lambda s: services.topup(s, actor, _form("amount"), reference=_form("reference"), idempotency_key=_form("form_key") or None),
-        success=lambda cents: f"Het budget is opgehoogd met {services.euros(cents)}.",
+        success=lambda cents: f"Het budget is opgehoogd met {euros(cents)}.",
         target="/admin/budget",
     )
 
@@ -598,7 +592,7 @@ def budget_threshold() -> ResponseReturnValue:
     actor = current_actor()
     return _change(
         lambda s: services.set_budget_threshold(s, actor, _form("threshold")),
-        success=lambda cents: f"De waarschuwingsgrens is nu {services.euros(cents)}." if cents else "De waarschuwing staat uit.",
+        success=lambda cents: f"De waarschuwingsgrens is nu {euros(cents)}." if cents else "De waarschuwing staat uit.",
         target="/admin/budget",
     )
 
@@ -617,7 +611,7 @@ def _merchants_page(status: int = 200, **context: Any) -> ResponseReturnValue:
     context.setdefault("values", {})
     context.setdefault("error", None)
     return _page("admin/merchants.html", status, rows=rows, categories=CATEGORIES,
-                 category_titles=labels.CATEGORY_TITLES, active="merchants", **context)
+                 active="merchants", **context)
 
 
 @bp.get("/admin/aanbieders")
@@ -918,8 +912,7 @@ def _signup_page(status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("values", {})
     context.setdefault("error", None)
     return render_template(
-        "admin/signup.html", municipalities=_municipalities(), categories=CATEGORIES,
-        category_titles=labels.CATEGORY_TITLES, **context,
+        "admin/signup.html", municipalities=_municipalities(), categories=CATEGORIES, **context,
     ), status
 
 

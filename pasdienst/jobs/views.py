@@ -17,9 +17,7 @@ from ..config import Settings
 from ..csvsafe import csv_bytes
 from ..db import Database
 from ..errors import PasdienstError
-from ..money import format_euros
 from ..municipalities.models import Municipality
-from ..wallet import labels
 from ..wallet.issuing import preview_issue
 from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
@@ -55,8 +53,6 @@ FAILURE_TEXT = {
     "internal_error": "Er ging iets onverwachts mis. Er is niets half gedaan; probeer het opnieuw of neem contact op met de beheerder van pasdienst.",
 }
 KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
-#: One voucher of each kind, as a table row names it.
-KIND_TITLES_ONE = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque"}
 
 
 def _db() -> Database:
@@ -75,15 +71,10 @@ def job_queue(app: Flask) -> JobQueue:
     return queue
 
 
-def _euros(cents: int) -> str:
-    return format_euros(cents, dutch=True, symbol=True)
-
-
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
-        template, actor=current_actor(), euros=_euros, amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
+        template, actor=current_actor(), amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
         state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=FAILURE_TEXT, kind_words=KIND_WORDS,
-        voucher_kind_titles=KIND_TITLES_ONE, category_titles=labels.CATEGORY_TITLES, long_date=labels.long_date,
         **context,
     ), status
 

@@ -37,6 +37,7 @@ from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import day_bounds_utc
 from ..config import Settings
 from ..errors import ValidationFailed
+from ..labels import euros
 from ..ledger.models import Account
 from ..money import format_euros
 from ..municipalities.models import Municipality
@@ -70,7 +71,7 @@ class Criteria:
             raise ValidationFailed(f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.", errors={"year": ["out of range"]})
         if self.under_cents is not None and not 0 < self.under_cents <= MAX_UNDER_CENTS:
             raise ValidationFailed(
-                f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {format_euros(MAX_UNDER_CENTS, dutch=True, symbol=True)}.",
+                f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {euros(MAX_UNDER_CENTS)}.",
                 errors={"under": ["out of range"]},
             )
         return self

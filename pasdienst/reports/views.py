@@ -22,8 +22,7 @@ from ..clock import today as clock_today
 from ..csvsafe import csv_bytes
 from ..errors import ValidationFailed
 from ..web import parsing
-from ..money import format_euros, parse_euros
-from ..wallet.labels import CATEGORY_TITLES
+from ..money import parse_euros
 from . import charts
 from .nonusers import CSV_COLUMNS, MAX_UNDER_CENTS, Criteria, csv_rows, export_non_users, non_users
 from .usage import (
@@ -52,8 +51,7 @@ MONTHS_SHORT = ("jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "
 TOP_MERCHANTS = 10
 
 
-def category_title(code: str) -> str:
-    return CATEGORY_TITLES.get(code, code.replace("_", " ").capitalize())
+category_title = dutch.category_title
 
 
 def month_title(month: str, *, short: bool = False) -> str:
@@ -66,7 +64,7 @@ def month_title(month: str, *, short: bool = False) -> str:
 def count_text(value: int | str) -> str:
     if isinstance(value, str):
         return value
-    return f"{value:,}".replace(",", ".")
+    return dutch.number(value)
 
 
 def percent_text(value: float | str | None) -> str:
@@ -77,12 +75,8 @@ def percent_text(value: float | str | None) -> str:
     return f"{value * 100:.1f}".replace(".", ",") + " %"
 
 
-def euro_text(cents: int) -> str:
-    return format_euros(cents, dutch=True, symbol=True)
-
-
-def _whole_euros(cents: float) -> str:
-    return "€ " + f"{round(cents / 100):,}".replace(",", ".")
+euro_text = dutch.euros
+_whole_euros = dutch.whole_euros
 
 
 def _share_bars(rows: list[dict[str, Any]], title_of: Any, key: str) -> list[charts.Bar]:

@@ -82,7 +82,8 @@ from .models import (
     SettlementTransition,
 )
 from .sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001, end_to_end_id_for, message_id_for, parse_summary, remittance_for
-from .statements import BatchLine, StatementLine, euros, lines_csv, render_statement
+from ..labels import euros
+from .statements import BatchLine, StatementLine, lines_csv, render_statement
 
 _items = SettlementItem.__table__
 _redemptions = Redemption.__table__

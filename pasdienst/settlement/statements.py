@@ -28,22 +28,13 @@ from schwifty.exceptions import SchwiftyException
 
 from ..clock import AMSTERDAM
 from ..csvsafe import csv_bytes
+from ..labels import CATEGORY_TITLES, STATEMENT_KIND_TITLES, day, euros, moment
 from ..money import format_euros
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 STYLESHEET = Path(__file__).resolve().parent.parent / "web" / "static" / "settlement" / "statement.css"
 #: Where the web app serves the statement's stylesheet.
 STYLESHEET_URL = "/static/settlement/statement.css"
-
-VOUCHER_KINDS = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque", "correction": "Correctie"}
-CATEGORIES = {
-    "sport_culture": "Sport en cultuur",
-    "school": "School",
-    "transport": "Vervoer",
-    "clothing": "Kleding",
-    "digital": "Digitaal",
-    "other": "Overig",
-}
 
 LINES_CSV_HEADER = (
     "merchant_id",
@@ -112,8 +103,8 @@ def render_statement(
         {
             "date": _when(line.date),
             "receipt_no": line.receipt_no,
-            "voucher_kind": VOUCHER_KINDS.get(line.voucher_kind, line.voucher_kind),
-            "category": CATEGORIES.get(line.category, line.category),
+            "voucher_kind": STATEMENT_KIND_TITLES.get(line.voucher_kind, line.voucher_kind),
+            "category": CATEGORY_TITLES.get(line.category, line.category),
             "amount": euros(line.amount_cents),
             "negative": line.amount_cents < 0,
         }
@@ -125,13 +116,13 @@ def render_statement(
         merchant_name=merchant_name,
         merchant_iban=_formatted_iban(merchant_iban),
         batch_id=batch_id,
-        period_from=_day(period_from),
-        period_until=_day(period_until),
+        period_from=day(period_from),
+        period_until=day(period_until),
         rows=rows,
         count=len(rows),
         total=euros(total),
-        paid_at=_day(paid_at) if paid_at is not None else None,
-        returned={"date": _day(returned[0]), "reason": returned[1]} if returned else None,
+        paid_at=day(paid_at) if paid_at is not None else None,
+        returned={"date": day(returned[0]), "reason": returned[1]} if returned else None,
         end_to_end_id=end_to_end_id,
         stylesheet_url=stylesheet_url,
         inline_css=None if stylesheet_url else Markup(STYLESHEET.read_text(encoding="utf-8")),
@@ -175,11 +166,6 @@ def statement_csv(lines: Iterable[StatementLine]) -> bytes:
     )
 
 
-def euros(cents: int) -> str:
-    """``€ 1.234,56``"""
-    return format_euros(cents, dutch=True, symbol=True)
-
-
 def csv_euros(cents: int) -> str:
     """``1234,56``: a number to Excel set to Dutch."""
     return format_euros(cents).replace(".", ",")
@@ -196,17 +182,8 @@ def _environment() -> Environment:
     )
 
 
-def _day(value: date | datetime) -> str:
-    if isinstance(value, datetime):
-        value = value.astimezone(AMSTERDAM).date() if value.tzinfo else value.date()
-    return f"{value:%d-%m-%Y}"
-
-
 def _when(value: date | datetime) -> str:
-    if isinstance(value, datetime):
-        local = value.astimezone(AMSTERDAM) if value.tzinfo else value
-        return f"{local:%d-%m-%Y %H:%M}"
-    return f"{value:%d-%m-%Y}"
+    return moment(value) if isinstance(value, datetime) else day(value)
 
 
 def _iso_when(value: date | datetime) -> str:

@@ -8,23 +8,21 @@ hand out the identical file.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..access.web import current_actor, requires
 from ..banking import InvalidIBAN
-from ..clock import AMSTERDAM
 from ..clock import now as clock_now
 from ..clock import today as clock_today
 from ..errors import NotFound, PasdienstError, ValidationFailed
+from ..labels import euros
 from . import returns, services
 from .errors import FourEyes, NothingToSettle, WrongState
 from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
 from .schemas import CreateBatchForm
 from .sepa import SepaExportError
-from .statements import STYLESHEET_URL, euros
+from .statements import STYLESHEET_URL
 from ..web.extensions import get_db, get_settings
 
 pages = Blueprint("settlement_pages", __name__)
@@ -50,21 +48,7 @@ def _parts():  # noqa: ANN202
     return get_db(current_app), settings
 
 
-def _day(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y")
-    return value.strftime("%d-%m-%Y")
-
-
-def _moment(value: datetime | None) -> str:
-    return value.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if value else ""
-
-
-_HELPERS = {
-    "euros": euros, "day": _day, "moment": _moment, "status_title": STATUS_TITLES.get, "return_title": RETURN_TITLES.get,
-}
+_HELPERS = {"status_title": STATUS_TITLES.get, "return_title": RETURN_TITLES.get}
 
 
 def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:

@@ -2,22 +2,15 @@
 
 They describe what a voucher is for and where it can be spent, the way a
 gift card does, and never why a child has it: no income, no scheme name.
+The names of categories, amounts and dates are the common ones of
+``pasdienst/labels.py`` (re-exported here for the wallet's pages and letter).
 """
 from __future__ import annotations
 
-from datetime import date
-
-from ..money import format_euros
+from ..labels import CATEGORY_TITLES, euros, long_date
 from .models import BUDGET, CHEQUE, PUNCHCARD
 
-CATEGORY_TITLES = {
-    "sport_culture": "Sport en cultuur",
-    "school": "School",
-    "transport": "Vervoer",
-    "clothing": "Kleding en schoenen",
-    "digital": "Laptop of tablet",
-    "other": "Overig",
-}
+__all__ = ["CATEGORY_TITLES", "WHERE_TO_SPEND", "euros", "long_date", "voucher_title"]
 
 #: Which kinds of places take a voucher of each category.
 WHERE_TO_SPEND = {
@@ -28,19 +21,6 @@ WHERE_TO_SPEND = {
     "digital": "computerwinkels, voor een laptop of tablet",
     "other": "winkels en organisaties die meedoen",
 }
-
-_MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni",
-    "juli", "augustus", "september", "oktober", "november", "december",
-)
-
-
-def long_date(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def euros(cents: int) -> str:
-    return format_euros(cents, dutch=True, symbol=True)
 
 
 def _pretty(code: str) -> str:

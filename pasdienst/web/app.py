@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)
     app.jinja_env.filters.update(labels.FILTERS)  # the Dutch names of codes, once for every page
+    app.jinja_env.globals.update(labels.GLOBALS)  # euros(), day(), moment() and the title tables
     extensions.init_app(app, settings)
     inputguard.init_app(app)  # after the limiter and CSRF: NUL, deep JSON, endless numbers
     access_views.register(app, app.extensions[API_EXTENSION])

@@ -7,6 +7,7 @@ from pasdienst.municipalities.services import budget_figures
 from tests.access.helpers import login_as, make_merchant
 
 from .conftest import audit_count, flashes, last_event, post
+from tests.text import spaced
 
 
 def _fund(db) -> int:
@@ -27,7 +28,7 @@ def test_a_top_up_through_the_page_moves_money_once_and_is_audited(client, db):
     assert audit_count(db, "budget.topup") == 1
     event = last_event(db, "budget.topup")
     assert event.after == {"amount_cents": 250050, "reference": "raadsbesluit 2027-04"}
-    page = client.get("/admin/budget").get_data(as_text=True)
+    page = spaced(client.get("/admin/budget").get_data(as_text=True))
     assert "€ 2.500,50" in page and "raadsbesluit 2027-04" in page
 
 
@@ -64,7 +65,7 @@ def test_the_budget_warns_under_the_threshold_on_the_page_and_the_dashboard(clie
     event = last_event(db, "municipality.budget_threshold")
     assert event.before == {"low_budget_threshold_cents": 0} and event.after == {"low_budget_threshold_cents": 100000}
     for path in ("/admin/budget", "/admin"):
-        page = client.get(path).get_data(as_text=True)
+        page = spaced(client.get(path).get_data(as_text=True))
         assert "Let op: er is nog € 0,00 vrij in het fonds, minder dan de grens van € 1.000,00" in page, path
 
 

@@ -10,6 +10,7 @@ from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_municipality
 from tests.redeem.conftest import SCHEME
 
 from .conftest import audit_count, form_token, last_event
+from tests.text import spaced
 
 GOOD_AND_BAD = (
     "child_ref;first_name;birth_date;income_pct;bsn\n"
@@ -149,7 +150,7 @@ def test_a_scheme_is_loaded_and_shown(client, db):
     login_as(client, "admin")
     response = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": SCHEME})
     assert response.status_code == 302
-    page = client.get("/admin/regeling").get_data(as_text=True)
+    page = spaced(client.get("/admin/regeling").get_data(as_text=True))
     assert "De regeling voor 2027 is geladen." in page
     assert "zwemmen" in page and "10 × € 4,50" in page and "4 t/m 17 jaar" in page
     assert last_event(db, "scheme.create").after["year"] == 2027
@@ -199,7 +200,7 @@ def test_a_scheme_with_dutch_amounts_loads(client, db):
     dutch = SCHEME.replace('"150.00"', '"150,00"').replace('"4.50"', '"4,50"')
     response = client.post("/admin/regeling", data={"csrf_token": form_token(client, "/admin/regeling"), "text": dutch})
     assert response.status_code == 302
-    assert "10 × € 4,50" in client.get("/admin/regeling").get_data(as_text=True)
+    assert "10 × € 4,50" in spaced(client.get("/admin/regeling").get_data(as_text=True))
 
 
 def test_the_loaded_scheme_downloads_as_a_file_that_loads_again_unchanged(client, db):

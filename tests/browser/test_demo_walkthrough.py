@@ -19,10 +19,12 @@ from playwright.sync_api import Page, expect
 
 from pasdienst.config import load_settings
 from pasdienst.db import Database
+from pasdienst.labels import euros
 from pasdienst.ledger.verify import verify
-from pasdienst.money import format_euros, parse_euros
+from pasdienst.money import parse_euros
 from pasdienst.web.app import create_app
 from tests.conftest import Cli
+from tests.text import spaced
 
 from .helpers import phone_page, serving
 
@@ -85,7 +87,7 @@ def test_a_newcomer_logs_in_as_the_printed_demo_merchant_and_redeems_a_printed_d
 
     expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
     expect(page.locator("#receipt-amount")).to_have_text("€ 12,50")
-    left = format_euros(before - 1250, dutch=True, symbol=True)
+    left = spaced(euros(before - 1250))
     expect(page.locator("#receipt-left")).to_have_text(left)
 
     page.goto(holder_page)  # the family's own page shows what is left

@@ -20,6 +20,7 @@ from tests.access.helpers import api_headers, login_as
 from tests.admin.conftest import flashes, post
 
 from .conftest import TODAY, prepare
+from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
@@ -73,7 +74,7 @@ def test_the_letters_pdf_has_one_a4_page_per_pass_with_its_number_code_and_qr(db
     assert len(pdf.pages) == 3
     for pdf_page, (number, code) in zip(pdf.pages, sorted(codes.items()), strict=True):
         assert (float(pdf_page.mediabox.width), float(pdf_page.mediabox.height)) == pytest.approx(A4, abs=0.5)
-        text = pdf_page.extract_text()
+        text = spaced(pdf_page.extract_text())
         assert number in text and code in text
         assert "Gemeente Testdorp" in text and "€ 150,00" in text and "10 strippen" in text
         assert not any(word in text.lower() for word in STIGMA)

@@ -17,7 +17,7 @@ from pasdienst.jobs.models import DONE, FAILED, QUEUED, Job
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
 from pasdienst.ledger.verify import verify
-from pasdienst.money import format_euros
+from pasdienst.labels import euros
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet.models import ChildPass, Voucher
@@ -25,6 +25,7 @@ from pasdienst.wallet.services import block_pass, issue_passes
 from pasdienst.wallet.yearend import preview_year_end
 from tests.access.helpers import api_headers, login_as
 from tests.admin.conftest import flashes, post
+from tests.text import spaced
 
 from .conftest import TODAY, prepare
 
@@ -238,4 +239,4 @@ def test_the_nav_offers_the_year_end_to_admins_only(app, db, job_settings, clien
 
 
 def _euros(cents: int) -> str:
-    return format_euros(cents, dutch=True, symbol=True)
+    return spaced(euros(cents))  # as _text reads the page

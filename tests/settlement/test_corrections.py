@@ -134,7 +134,7 @@ def test_todays_redemptions_are_not_counted_as_owed_because_the_till_can_still_v
     made, _ = settled_month(world)
     today = at(17, 9)
     todays = world.redeem("mode", 7500, today, child="T-2", voucher=("cheque", "clothing"))
-    with pytest.raises(CorrectionRefused, match="has € 0,00 waiting to be settled"):
+    with pytest.raises(CorrectionRefused, match=r"has €\s0,00 waiting to be settled"):
         correct(world, made["mode"][0], when=at(17, 12))
     assert corrections(world) == 0
     # The till voids it later that day: the merchant is owed nothing, never less.

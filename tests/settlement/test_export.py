@@ -14,6 +14,7 @@ from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary, validate_pain001
 
 from .conftest import TODAY, World, a_month, approve, create, export
+from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
@@ -97,7 +98,7 @@ def test_a_statement_lists_each_redemption_of_the_merchant(world, tmp_path):
     with world.db.read() as s:
         written = svc.write_statements(s, world.actor(world.finance), batch.id, tmp_path)
     assert len(written) == 3
-    sport = (tmp_path / f"afrekening-B{batch.id}-M{world.merchants['sport']}.html").read_text()
+    sport = spaced((tmp_path / f"afrekening-B{batch.id}-M{world.merchants['sport']}.html").read_text())
     assert "Sportclub De Sprint" in sport and "02-03-2027 12:00" in sport and "09-03-2027 18:00" in sport
     assert "€ 12,50" in sport and "€ 20,00" in sport and "€ 32,50" in sport and "Kinderpas-tegoed" in sport
     assert len(re.findall(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b", sport)) == 2  # receipt numbers

@@ -13,6 +13,7 @@ from pasdienst.web.app import create_app
 from tests.access.helpers import login_as, make_user
 
 from .conftest import World, a_month, approve, at, create, export, pay
+from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
@@ -48,13 +49,13 @@ def flashes(client, path: str) -> str:  # noqa: ANN001
 def test_finance_runs_the_month_in_the_browser(app, world: World):
     a_month(world)
     maker, checker = logged_in(app, world.finance), logged_in(app, world.finance2)
-    page = maker.get("/finance").get_data(as_text=True)
+    page = spaced(maker.get("/finance").get_data(as_text=True))
     assert "Afrekeningen met aanbieders" in page and "<strong>4</strong> betalingen" in page and "€ 127,49" in page
 
     made = post(maker, "/finance/afrekeningen", until="2027-03-15")
     assert made.status_code == 302
     batch_id = int(made.headers["Location"].rsplit("/", 1)[-1])
-    page = maker.get(made.headers["Location"]).get_data(as_text=True)
+    page = spaced(maker.get(made.headers["Location"]).get_data(as_text=True))
     assert f"Afrekening B{batch_id} is gemaakt: 4 betalingen, € 127,49" in page
     assert "Sportclub De Sprint" in page and "€ 32,50" in page and "Mode &amp; Zo" in page
     assert "Een andere medewerker van financiën controleert" in page and "/goedkeuren" not in page
@@ -134,10 +135,10 @@ def test_a_merchant_sees_its_redemptions_per_batch_and_when_it_was_paid(app, wor
     world.redeem("sport", 500, at(15, 9))
     user = make_user(world.db, "merchant", merchant_id=world.merchants["sport"])
     client = logged_in(app, user)
-    page = client.get("/merchant/uitbetalingen").get_data(as_text=True)
+    page = spaced(client.get("/merchant/uitbetalingen").get_data(as_text=True))
     assert f"B{batch.id}" in page and "Betaald op" in page and "€ 32,50" in page
     assert "<strong>1</strong> betaling, samen <strong>€ 5,00</strong>" in page
-    statement = client.get(f"/merchant/uitbetalingen/{batch.id}").get_data(as_text=True)
+    statement = spaced(client.get(f"/merchant/uitbetalingen/{batch.id}").get_data(as_text=True))
     assert "Sportclub De Sprint" in statement and "€ 12,50" in statement and "Uitbetaald op" in statement
     assert "Mode" not in statement
     assert client.get("/merchant/uitbetalingen/987654").status_code == 404

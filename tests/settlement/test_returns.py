@@ -19,6 +19,7 @@ from pasdienst.settlement.models import SettlementBatch, SettlementItem, Settlem
 from pasdienst.settlement.sepa import parse_summary
 
 from .conftest import World, a_month, approve, at, balance, create, export, lines, pay, payable
+from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
@@ -326,7 +327,7 @@ def test_finance_records_and_a_colleague_confirms_a_return_in_the_browser(world)
 
     post(checker, f"{page_url}/terugboekingen/{return_id}/bevestigen")
     page = checker.get(page_url).get_data(as_text=True)
-    assert f"Terugboeking T{return_id} is bevestigd: € 75,00 staat weer bij de aanbieder" in page
+    assert f"Terugboeking T{return_id} is bevestigd: € 75,00 staat weer bij de aanbieder" in spaced(page)
     assert "Teruggeboekt door de bank op 15-03-2027" in page
     assert payable(world, "mode") == 7500 and world.verify() == []
 

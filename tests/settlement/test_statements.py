@@ -58,7 +58,7 @@ def test_the_statement_lists_every_redemption_with_count_and_total():
     # Amsterdam time: 13:05 UTC in May is 15:05 there.
     assert "03-05-2027 15:05 R-0001 Kinderpas-tegoed Sport en cultuur € 25,00" in text
     assert "17-05-2027 10:00 R-0002 Strippenkaart Sport en cultuur € 4,50" in text
-    assert "31-05-2027 R-0003 Cheque Kleding € 1.205,01" in text
+    assert "31-05-2027 R-0003 Cheque Kleding en schoenen € 1.205,01" in text
     assert "Totaal (3 betalingen) € 1.234,51" in text
 
 
