@@ -28,7 +28,7 @@ from ..db import Database
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..jobs.models import FAILED, Job
 from ..jobs.services import start_job
-from ..money import format_euros
+from ..labels import euros
 from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria, all_non_users
 from ..wallet.models import Scheme
@@ -94,7 +94,7 @@ def _title(title: str) -> str:
 def _under(under_cents: int | None) -> int | None:
     if under_cents is not None and not 0 < under_cents <= MAX_UNDER_CENTS:
         raise ValidationFailed(
-            f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {format_euros(MAX_UNDER_CENTS, dutch=True, symbol=True)}.",
+            f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {euros(MAX_UNDER_CENTS)}.",
             errors={"under": ["out of range"]},
         )
     return under_cents

@@ -22,7 +22,7 @@ from ..config import Settings
 from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..jobs.views import job_queue
-from ..money import format_euros, parse_euros
+from ..money import parse_euros
 from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
 from ..web import parsing
@@ -45,10 +45,6 @@ def _db() -> Database:
 
 def _settings() -> Settings:
     return get_settings(current_app)
-
-
-def _euros(cents: int) -> str:
-    return format_euros(cents, dutch=True, symbol=True)
 
 
 def _under(raw: str) -> int | None:
@@ -97,7 +93,7 @@ def reminders() -> ResponseReturnValue:
     return render_template(
         "reminders/reminders.html", active="reminders", year=year, years=years, rows=rows, preview=preview,
         opted_out=opted_out, mail_target=mail.describe(settings), mail_ready=mail.target(settings) is not None,
-        example=_example(settings, municipality.name, year), today=today, euros=_euros, amsterdam=AMSTERDAM,
+        example=_example(settings, municipality.name, year), today=today, amsterdam=AMSTERDAM,
         status_titles=STATUS_TITLES, send_hour=runs.SEND_HOUR,
     )
 
