@@ -173,7 +173,7 @@ def requires(*roles: str, scope: str | None = None, before_password_change: bool
             if actor.role not in allowed:
                 raise Forbidden(
                     f"a {actor.role} may not use this" if _is_api()
-                    else "Je hebt geen toegang tot deze pagina met dit account."
+                    else "U heeft geen toegang tot deze pagina met dit account."
                 )
             if scope is not None and kwargs.get(scope) != actor.municipality_code:
                 raise Forbidden(

@@ -33,6 +33,8 @@ from tests.access.helpers import MadeUser, make_merchant, make_user
 from tests.redeem.conftest import TODAY, issue_world
 
 from .helpers import screenshot
+from .test_merchant_pages import settled  # noqa: F401
+from tests.settlement.conftest import world, world_settings  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -253,3 +255,46 @@ def test_the_checker_does_find_a_problem_when_there_is_one(launch_browser):
     )
     problems = serious_violations(page)
     assert any("label" in p for p in problems) and any("color-contrast" in p for p in problems), problems
+
+
+def test_the_merchant_pages_have_no_serious_accessibility_problems_in_each_state(launch_browser, live_server, settled, world):  # noqa: F811
+    """The till's new states (menu open, a wrong code, the typed-code lockout,
+    a voided receipt) and the payouts and a statement, on a phone."""
+    batch_id, user = settled
+    page = launch_browser(camera=False).new_context(**PHONE, bypass_csp=True).new_page()
+    base = live_server.url
+    page.goto(f"{base}/login?next=/merchant")
+    page.get_by_label("E-mailadres").fill(user.email)
+    page.get_by_label("Wachtwoord").fill(user.password)
+    page.get_by_role("button", name="Inloggen").click()
+    expect(page.locator("#scan-app")).to_have_attribute("data-ready", "1")
+    check(page, "/merchant without a camera")
+    page.get_by_role("button", name="Menu").click()
+    check(page, "/merchant with the menu open")
+    page.keyboard.press("Escape")
+
+    code = page.get_by_label("Of typ de code van de pas")
+    for n in range(10):
+        code.fill(f"ZZZZ-ZZZZ-ZZ{n}Z")
+        page.get_by_role("button", name="Code controleren").click()
+        expect(page.locator("#code-error")).not_to_be_empty()
+        code.fill("")
+    code.fill("ZZZZ-ZZZZ-ZZZZ")
+    page.get_by_role("button", name="Code controleren").click()
+    expect(page.locator("#code-error")).to_contain_text("Een QR-code scannen kan gewoon.")
+    check(page, "/merchant, typing held back")
+
+    code.fill(world.passes["T-1"][0])  # the pass link, as a scanner would send it
+    page.get_by_role("button", name="Code controleren").click()
+    budget = page.locator("form.voucher[data-kind=budget]")
+    budget.get_by_label("Bedrag in euro").fill("2,50")
+    budget.get_by_role("button", name="Afrekenen").click()
+    page.get_by_role("button", name="Annuleren").click()
+    page.get_by_role("button", name="Ja, annuleren").click()
+    expect(page.get_by_role("heading", name="Geannuleerd")).to_be_visible()
+    check(page, "/merchant, a voided receipt")
+
+    for path in ("/merchant/uitbetalingen", f"/merchant/uitbetalingen/{batch_id}"):
+        page.goto(base + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check(page, path)

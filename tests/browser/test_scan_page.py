@@ -52,12 +52,97 @@ def pay(page: Page, amount: str) -> None:
     form.get_by_role("button", name="Afrekenen").click()
 
 
+def on_one_screen(page: Page) -> None:
+    """The header is one slim row and the whole scan step, the typed code's
+    button included, is on the 360 x 740 screen without scrolling."""
+    header = page.locator("header").bounding_box()
+    assert header is not None and header["height"] <= 60, header
+    button = page.get_by_role("button", name="Code controleren").bounding_box()
+    assert button is not None and button["y"] + button["height"] <= 740, button
+    assert page.evaluate("() => [window.scrollY, document.documentElement.scrollWidth]") == [0, 360]
+
+
 def test_the_scan_page_fits_a_360_px_phone_without_horizontal_scroll(launch_browser, base, tmp_path):
     page = open_till(phone_page(launch_browser(still_video(tmp_path / "wall.y4m"))), base)
     expect(page.locator("#camera")).to_have_class(re.compile(r"\blive\b"))
     widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths == [360, 360]
+    on_one_screen(page)
     screenshot(page, "scan-page")
+
+
+@pytest.mark.parametrize("query", ["", "?camera=off"])
+def test_without_a_camera_the_scan_step_still_fits_one_screen(launch_browser, base, query):
+    """No camera at all, or the camera refused: the black box goes, so the
+    typed code and its button are on the screen."""
+    page = open_till(phone_page(launch_browser(camera=False)), base, query)
+    expect(page.locator("#camera")).to_be_hidden()
+    expect(page.locator("#camera-message")).not_to_have_text("Houd de QR-code van de pas voor de camera.")
+    on_one_screen(page)
+    if not query:
+        screenshot(page, "scan-page-no-camera")
+
+
+def test_the_menu_holds_payouts_and_logout_and_closes_again(browser, base):
+    page = open_till(phone_page(browser), base)
+    menu = page.get_by_role("button", name="Menu")
+    expect(page.get_by_role("link", name="Uitbetalingen")).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("link", name="Uitbetalingen")).to_be_visible()
+    expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("link", name="Uitbetalingen")).to_be_hidden()
+    expect(menu).to_be_focused()
+    menu.click()
+    page.locator("#code-help").click()  # a tap elsewhere
+    expect(menu).to_have_attribute("aria-expanded", "false")
+
+
+def test_back_goes_to_the_previous_step_of_the_till_not_out_of_it(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert page.url == f"{base}/merchant"
+    type_code(page, TYPED_CODE)
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_visible()
+
+    pay(page, "2,00")
+    expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
+    page.go_back()  # from the receipt: the next scan, not the confirm step of a paid pass
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert page.url == f"{base}/merchant"
+
+    page.get_by_role("button", name="Vandaag").click()
+    expect(page.get_by_role("heading", name="Vandaag")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    page.get_by_role("button", name="Vandaag").click()
+    expect(page.get_by_role("heading", name="Vandaag")).to_be_visible()
+    page.get_by_role("button", name="Terug naar scannen").click()
+    type_code(page, TYPED_CODE)
+    page.get_by_role("button", name="Andere pas scannen").click()
+    page.go_back()  # that pass was put away: a new scan rather than its stale confirm step
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert page.url == f"{base}/merchant" and len(till.redemptions) == 1
+
+
+def test_back_cannot_leave_a_payment_whose_outcome_is_unknown(browser, base, till):
+    page = open_till(phone_page(browser), base)
+    type_code(page, TYPED_CODE)
+    expect(page.get_by_role("heading", name="Bevestigen")).to_be_visible()
+    page.route("**/api/v1/redemptions", lambda route: route.abort())
+    pay(page, "3,00")
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Betaling controleren")).to_be_visible()
+    assert page.url == f"{base}/merchant"
+    page.unroute("**/api/v1/redemptions")
+    page.get_by_role("button", name="Opnieuw proberen").click()
+    expect(page.get_by_role("heading", name="Betaald")).to_be_visible(timeout=15_000)
 
 
 def test_a_typed_code_is_charged_12_50_and_the_receipt_can_be_voided(browser, base, till):
@@ -446,3 +531,11 @@ def test_without_the_camera_the_cashier_is_sent_to_the_typed_code(browser, base)
     expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
     type_code(page, TYPED_CODE)
     expect(page.locator("#holder-name")).to_have_text("Sanne")
+
+
+def test_a_pasted_pass_link_is_sent_whole(browser, base, till):
+    """A link is longer than a code: the field must not cut it off (it did at 40 characters)."""
+    page = open_till(phone_page(browser), base)
+    type_code(page, QR_PAYLOAD)
+    expect(page.locator("#holder-name")).to_have_text("Sanne")
+    assert [c[2] for c in till.calls if c[1] == "/api/v1/scan"] == [{"code": QR_PAYLOAD}]

@@ -174,6 +174,7 @@ def test_logging_out_clears_the_unresolved_payment(db, shop, phone):  # noqa: AN
     log_in(page, shop, shop.a)
     charge_and_lose_the_answer(page, shop)
 
+    page.get_by_role("button", name="Menu").click()
     page.get_by_role("button", name="Uitloggen").click()
     expect(page.get_by_role("heading", name="Inloggen")).to_be_visible()
     assert stored_entries(phone) == []

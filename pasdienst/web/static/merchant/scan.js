@@ -234,17 +234,48 @@ function start(root) {
 
   // -------------------------------------------------------------- steps ---
 
-  function show(name, { focus = true } = {}) {
+  function show(name, { focus = true, history: record = true } = {}) {
     if (name !== "pending" && loadPending()) name = "pending"; // resolve first, then anything else
+    const previous = step;
     step = name;
     for (const s of steps) $(`step-${s}`).hidden = s !== name;
     if (name === "scan") startScanner();
     else stopScanner();
+    if (record) remember(previous, name);
     // Move focus to the new step's heading so screen readers and keyboards follow.
     if (focus) $(`step-${name}`).querySelector("h1").focus();
   }
 
-  function go(name) {
+  // The browser's Back goes to the previous step of the till, not away from
+  // it: each step is an entry in the page's history. A payment and its receipt
+  // take the place of the confirm step they came from, so Back from a receipt
+  // goes to the scan (a paid pass is scanned again for its new balance), and a
+  // payment whose outcome is unknown cannot be left by Back at all.
+  function remember(previous, name) {
+    const state = { till: name };
+    if (previous === null || previous === "pending" || name === "pending" || name === "receipt") {
+      history.replaceState(state, "");
+    } else if (previous !== name) {
+      history.pushState(state, "");
+    }
+  }
+
+  window.addEventListener("popstate", (event) => {
+    const wanted = event.state?.till;
+    if (!steps.includes(wanted)) return;
+    if (loadPending()) {
+      history.pushState({ till: "pending" }, ""); // settle it first
+      if (step !== "pending") show("pending", { history: false });
+      return;
+    }
+    // A step whose content is gone (the pass after "Andere pas scannen") is a new scan.
+    const stale = wanted === "pending" || (wanted === "confirm" && !current) || (wanted === "receipt" && !lastReceipt);
+    const target = stale ? "scan" : wanted;
+    if (stale) history.replaceState({ till: target }, "");
+    go(target, { history: false });
+  });
+
+  function go(name, { history: record = true } = {}) {
     alertMessage(null);
     say("");
     if (name === "scan") {
@@ -252,8 +283,8 @@ function start(root) {
       $("code-input").value = "";
       codeError(null);
     }
-    if (name === "today") loadToday();
-    else show(name);
+    if (name === "today") loadToday({ history: record });
+    else show(name, { history: record });
   }
 
   // ------------------------------------------------------------ scanner ---
@@ -265,6 +296,7 @@ function start(root) {
     }
     scannerStarting = true;
     $("camera-start").hidden = true;
+    $("camera").hidden = false;
     const video = $("camera-video");
     try {
       const { openCamera, createDetector } = await import(root.dataset.detector);
@@ -325,9 +357,11 @@ function start(root) {
       decoder: "Scannen lukt niet op dit toestel. Typ de code van de pas in.",
     }[err?.reason] ?? "De camera kan niet starten. Typ de code van de pas in.";
     $("camera").classList.remove("live");
+    // No picture to aim at: the box goes, so the typed code is on the screen.
+    $("camera").hidden = true;
     $("camera-message").textContent = why;
     $("camera-start").hidden = err?.reason === "missing" || err?.reason === "insecure";
-    say(why);
+    $("announce").textContent = why; // shown once, beside the camera; announced for screen readers
     if (step === "scan") $("code-input").focus();
   }
 
@@ -713,7 +747,7 @@ function start(root) {
 
   // -------------------------------------------------------------- today ---
 
-  async function loadToday() {
+  async function loadToday({ history: record = true } = {}) {
     if (loadPending()) return show("pending");
     say("Betalingen van vandaag laden…");
     let result;
@@ -730,7 +764,7 @@ function start(root) {
     }
     renderToday(result.data);
     say("");
-    if (step !== "today") show("today");
+    if (step !== "today") show("today", { history: record });
   }
 
   function renderToday(data) {
@@ -785,6 +819,23 @@ function start(root) {
     button.addEventListener("click", () => go(button.dataset.go));
   }
   $("camera-start").addEventListener("click", () => startScanner());
+  // The header's menu (Uitbetalingen, Uitloggen): a disclosure button that
+  // closes on a tap elsewhere or Escape, as menus do.
+  const menuButton = $("menu-button");
+  function openMenu(open) {
+    menuButton.setAttribute("aria-expanded", String(open));
+    $("till-menu-items").hidden = !open;
+  }
+  menuButton.addEventListener("click", () => openMenu(menuButton.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest(".till-menu")) openMenu(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menuButton.getAttribute("aria-expanded") === "true") {
+      openMenu(false);
+      menuButton.focus();
+    }
+  });
   document.addEventListener("visibilitychange", () => {
     // Release the camera when the phone locks or the tab is hidden.
     if (document.hidden) stopScanner();
