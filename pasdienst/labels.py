@@ -42,6 +42,11 @@ def number(value: int) -> str:
     return format_decimal(value, locale=LOCALE)
 
 
+def decimal(value: float) -> str:
+    """``120,5``: a number with a decimal comma, as many decimals as it has (at most three)."""
+    return format_decimal(value, locale=LOCALE)
+
+
 def day(value: date | datetime | None) -> str:
     """``31-12-2027``; a moment is read in Amsterdam. Empty for no date."""
     if value is None:
@@ -86,6 +91,19 @@ STATEMENT_KIND_TITLES = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaa
 
 #: The roles of a login.
 ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
+
+#: The columns of the children CSV (CONTRACT.md) as the import's Dutch reasons name them: what
+#: it is, and the column's name in the file beside it.
+CHILD_COLUMN_TITLES = {
+    "child_ref": "kindnummer (child_ref)",
+    "first_name": "voornaam (first_name)",
+    "birth_date": "geboortedatum (birth_date)",
+    "household_ref": "huishouden (household_ref)",
+    "income_pct": "inkomen (income_pct)",
+    "override_reason": "reden consulent (override_reason)",
+    "bsn": "BSN",
+    "email": "e-mailadres (email)",
+}
 
 #: Why a child has its pass (``ChildPass.award_basis``).
 BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}

@@ -1132,7 +1132,9 @@ def register_child_by_caseworker(
         writer.writerow([values[name] for name in _CHILD_FIELDS])
         result = import_children(session, municipality.code, buffer.getvalue().encode(), settings=settings, today=today)
         if result.rejected:
-            raise ValidationFailed(f"Deze gegevens kloppen niet: {result.rejected[0].reason_nl}.")
+            problem = result.rejected[0].problem
+            raise ValidationFailed(f"the child's details are not valid: {problem}", refusal="child_details_invalid",
+                                   problem=problem)
         child = session.execute(
             select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
         ).scalar_one()

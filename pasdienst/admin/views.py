@@ -32,6 +32,7 @@ from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
 from ..redeem.models import CATEGORIES
+from ..web import dutch
 from ..web import parsing
 from ..web.api import MAX_BIG_ID
 from ..web.extensions import limiter
@@ -40,7 +41,7 @@ from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
 from ..wallet.errors import SchemeInvalid
 from ..wallet.schemes import example_scheme, scheme_toml
-from .. import labels as dutch
+from .. import labels
 from ..labels import euros
 from . import auditlog, browse, requests, services
 from .errors import ShortValidity
@@ -52,7 +53,7 @@ public = Blueprint("admin_public", __name__)
 
 T = TypeVar("T")
 
-STATUS_TITLES = dutch.STATUS_TITLES
+STATUS_TITLES = labels.STATUS_TITLES
 #: Audit action groups offered in the log's filter (value, Dutch label).
 AUDIT_GROUPS = (
     ("", "Alle handelingen"),
@@ -101,7 +102,7 @@ def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], 
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return redirect(target)
     flash(success(result) if callable(success) else success, "success")
     return redirect(target)
@@ -217,7 +218,7 @@ def children() -> ResponseReturnValue:
             try:
                 listing = browse.browse_children(session, actor, filters, today=_today())
             except ValidationFailed as exc:
-                errors["q"] = exc.message
+                errors["q"] = dutch.refusal(exc)
         imports = browse.recent_imports(session, actor, keep=filters.import_id)
         years = browse.scheme_years(session, actor)
     return _page(
@@ -301,7 +302,7 @@ def reissue(pass_id: int) -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _reissue_page(preview, exc.status, values=values, error=exc.message)
+        return _reissue_page(preview, exc.status, values=values, error=dutch.refusal(exc))
     # After the commit, as the command line does: a rendering problem never undoes a reissue.
     qr.render_missing(_db(), settings, pass_ids=[new_id])
     flash(f"Vervangende pas {number} gemaakt met het tegoed dat over was. De oude QR-code en brief werken niet meer: "
@@ -367,7 +368,7 @@ def register() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
-        return _register_page(exc.status, values=values, error=exc.message, short=isinstance(exc, ShortValidity))
+        return _register_page(exc.status, values=values, error=dutch.refusal(exc), short=isinstance(exc, ShortValidity))
     return _awarded(done, settings)
 
 
@@ -388,7 +389,7 @@ def award(child_id: int) -> ResponseReturnValue:
         if exc.status in (401, 403, 404):
             raise
         values = {"override_reason": _form("override_reason"), "year": _form("year")}
-        return _child_page(child_id, exc.status, award_values=values, award_error=exc.message,
+        return _child_page(child_id, exc.status, award_values=values, award_error=dutch.refusal(exc),
                            short=isinstance(exc, ShortValidity))
     return _awarded(done, settings)
 
@@ -437,7 +438,7 @@ def import_upload() -> ResponseReturnValue:
                 )
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, result=None, error=_import_error_nl(exc.message), active="import", max_mb=max_mb)
-    header, rows = rejected_rows(result, dutch=True)
+    header, rows = rejected_rows(result, reason=dutch.row_problem, reason_column="reden")
     packed = _rejected_signer().dumps(zlib.compress(json.dumps([header, rows]).encode()).hex()) if rows else None
     return _page(
         "admin/import.html", result=result, error=None, active="import", max_mb=max_mb, filename=upload.filename,
@@ -517,9 +518,9 @@ def scheme_load() -> ResponseReturnValue:
                 year, outcome = result.scheme.year, result.outcome
         except SchemeInvalid as exc:
             error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
-            problems = [problem.dutch for problem in exc.found]
+            problems = [dutch.scheme_problem(problem) for problem in exc.found]
         except ValidationFailed as exc:
-            error = exc.message
+            error = dutch.refusal(exc)
         except PasdienstError as exc:
             if exc.status in (401, 403, 404):
                 raise
@@ -640,7 +641,7 @@ def merchant_add() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _merchants_page(422, values=values, error=exc.message)
+        return _merchants_page(422, values=values, error=dutch.refusal(exc))
     flash(f"{name} is toegevoegd. Een andere beheerder moet de goedkeuring bevestigen (vier ogen); "
           "tot dan kan zij niet inloggen en wordt er niet aan haar betaald.", "success")
     return redirect("/admin/aanbieders")
@@ -716,7 +717,7 @@ def merchant_login(merchant_id: int) -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return redirect("/admin/aanbieders")
     return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/aanbieders",
                           back_title="Terug naar de aanbieders", active="merchants"))
@@ -742,7 +743,7 @@ def user_add() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return redirect("/admin/gebruikers")
     return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
                           back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
@@ -770,7 +771,7 @@ def user_password(user_id: int) -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return redirect("/admin/gebruikers")
     return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
                           reset=True, back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
@@ -881,7 +882,7 @@ def audit_log() -> ResponseReturnValue:
     except ValidationFailed as exc:
         # The filter says what is wrong rather than showing everything as if filtered.
         return _page("access/audit_log.html", 422, rows=[], filters=filters, groups=AUDIT_GROUPS, active="auditlog",
-                     entity_types=list(dutch.ENTITY_TITLES), older=None, error=exc.message)
+                     entity_types=list(labels.ENTITY_TITLES), older=None, error=dutch.refusal(exc))
     before_id = parsing.whole_number(request.args.get("before"), low=1, high=MAX_BIG_ID)
     with _db().read() as session:
         events = audit_events(
@@ -895,7 +896,7 @@ def audit_log() -> ResponseReturnValue:
     if len(events) == 100:
         older = "/admin/auditlog?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
     return _page("access/audit_log.html", rows=rows, filters=filters, groups=AUDIT_GROUPS, active="auditlog",
-                 entity_types=list(dutch.ENTITY_TITLES), older=older, error=None)
+                 entity_types=list(labels.ENTITY_TITLES), older=older, error=None)
 
 
 # -- public: merchant signup and the accessibility statement ---------------------
@@ -934,7 +935,7 @@ def signup() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
-        return _signup_page(422, values=values, error=exc.message, done=False)
+        return _signup_page(422, values=values, error=dutch.refusal(exc), done=False)
     return redirect("/merchant/signup?ontvangen=1")
 
 

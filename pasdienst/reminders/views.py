@@ -25,7 +25,7 @@ from ..jobs.views import job_queue
 from ..money import parse_euros
 from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
-from ..web import parsing
+from ..web import dutch, parsing
 from ..web.extensions import csrf, get_db, get_settings
 from . import mail, optout, runs
 
@@ -127,7 +127,7 @@ def plan() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return _back(year)
     flash(text, "success")
     return _back(year)
@@ -153,7 +153,7 @@ def send_now() -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return _back(year)
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)
@@ -170,7 +170,7 @@ def cancel(moment_id: int) -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return _back()
     flash(f"Herinnering ‘{title}’ geschrapt.", "success")
     return _back(year)
@@ -185,7 +185,7 @@ def again(moment_id: int) -> ResponseReturnValue:
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
-        flash(exc.message, "error")
+        flash(dutch.refusal(exc), "error")
         return _back()
     job_queue(current_app).enqueue(job_id)
     return redirect(f"/admin/taken/{job_id}")

@@ -64,55 +64,28 @@ class ChildRow:
     cells: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
-#: Why a row is rejected, per problem code: English for the command line and
-#: its FILE.rejected.csv (CONTRACT.md), Dutch for the back office's page and
-#: download. ``{column}`` is the column's name in the file; in Dutch it comes
-#: with a description (``_COLUMNS_NL``).
-_REASONS: dict[str, tuple[str, str]] = {
-    "missing": ("{column} is missing", "{column} ontbreekt"),
-    "control_characters": ("{column} contains control characters", "{column} bevat stuurtekens"),
-    "too_long": ("{column} is longer than {limit} characters", "{column} is langer dan {limit} tekens"),
-    "date_format": (
-        "birth_date {value!r} is not YYYY-MM-DD or DD-MM-YYYY",
-        "geboortedatum (birth_date) '{value}' is geen datum als JJJJ-MM-DD of DD-MM-JJJJ",
-    ),
-    "date_unreal": ("birth_date {value!r} is not a real date", "geboortedatum (birth_date) '{value}' bestaat niet"),
-    "date_future": ("birth_date {value} lies in the future", "geboortedatum (birth_date) {value} ligt in de toekomst"),
-    "date_too_old": ("birth_date {value} is too long ago", "geboortedatum (birth_date) {value} ligt te ver terug"),
-    "income_format": (
-        "income_pct {value!r} is not a percentage such as 115 or 115%",
-        "inkomen (income_pct) '{value}' is geen percentage zoals 115 of 115%",
-    ),
-    "income_too_high": ("income_pct is above 1000%", "inkomen (income_pct) is hoger dan 1000%"),
-    "income_ratio": (
-        "income_pct {value!r} looks like a ratio (1.15 for 115%?): write the percentage of the social minimum, e.g. 115",
-        "inkomen (income_pct) '{value}' lijkt een verhouding (1,15 voor 115%?): "
-        "vul het percentage van het sociaal minimum in, bijvoorbeeld 115",
-    ),
-    "bsn_elfproef": ("bsn is not a valid BSN (it fails the elfproef)", "het BSN is niet geldig (het voldoet niet aan de elfproef)"),
-    "email": ("email is not an e-mail address", "e-mailadres (email) is geen e-mailadres"),
-    "postcode": ("postcode is not a Dutch postcode such as 9251 AA", "postcode is geen Nederlandse postcode zoals 9251 AA"),
-    "field_count": (
-        "the row has {fields} fields where the header has {columns}",
-        "de rij heeft {fields} velden, de kopregel {columns}",
-    ),
-    "duplicate_ref": ("child_ref {ref} is already on line {line}", "kindnummer (child_ref) {ref} staat al op regel {line}"),
-    "duplicate_bsn": ("the same bsn is already on line {line}", "hetzelfde BSN staat al op regel {line}"),
-    "bsn_of_other_child": ("the bsn belongs to another child ({ref})", "het BSN hoort bij een ander kind ({ref})"),
-    "bsn_of_child_in_file": (
-        "the bsn belongs to child {ref}, also in this file",
-        "het BSN hoort bij kind {ref}, dat ook in dit bestand staat",
-    ),
-}
-_COLUMNS_NL = {
-    "child_ref": "kindnummer (child_ref)",
-    "first_name": "voornaam (first_name)",
-    "birth_date": "geboortedatum (birth_date)",
-    "household_ref": "huishouden (household_ref)",
-    "income_pct": "inkomen (income_pct)",
-    "override_reason": "reden consulent (override_reason)",
-    "bsn": "BSN",
-    "email": "e-mailadres (email)",
+#: Why a row is rejected, per problem code: in English, as the command line and its
+#: FILE.rejected.csv say it (CONTRACT.md). The back office's page and download say it in
+#: Dutch from the code and its values (``web/dutch.py``: ``row.<code>`` in the catalogue).
+_REASONS: dict[str, str] = {
+    "missing": "{column} is missing",
+    "control_characters": "{column} contains control characters",
+    "too_long": "{column} is longer than {limit} characters",
+    "date_format": "birth_date {value!r} is not YYYY-MM-DD or DD-MM-YYYY",
+    "date_unreal": "birth_date {value!r} is not a real date",
+    "date_future": "birth_date {value} lies in the future",
+    "date_too_old": "birth_date {value} is too long ago",
+    "income_format": "income_pct {value!r} is not a percentage such as 115 or 115%",
+    "income_too_high": "income_pct is above 1000%",
+    "income_ratio": "income_pct {value!r} looks like a ratio (1.15 for 115%?): write the percentage of the social minimum, e.g. 115",
+    "bsn_elfproef": "bsn is not a valid BSN (it fails the elfproef)",
+    "email": "email is not an e-mail address",
+    "postcode": "postcode is not a Dutch postcode such as 9251 AA",
+    "field_count": "the row has {fields} fields where the header has {columns}",
+    "duplicate_ref": "child_ref {ref} is already on line {line}",
+    "duplicate_bsn": "the same bsn is already on line {line}",
+    "bsn_of_other_child": "the bsn belongs to another child ({ref})",
+    "bsn_of_child_in_file": "the bsn belongs to child {ref}, also in this file",
 }
 
 
@@ -120,7 +93,7 @@ class RowProblem(ValueError):
     """Why one row cannot be imported: a code from ``_REASONS`` and its values."""
 
     def __init__(self, code: str, **params: object) -> None:
-        super().__init__(_REASONS[code][0].format(**params))
+        super().__init__(_REASONS[code].format(**params))
         self.code = code
         self.params = params
 
@@ -136,13 +109,6 @@ class Rejected:
         """In English, as the command line prints it and writes it to FILE.rejected.csv."""
         return str(self.problem)
 
-    @property
-    def reason_nl(self) -> str:
-        """In Dutch, for the back office."""
-        params = dict(self.problem.params)
-        if "column" in params:
-            params["column"] = _COLUMNS_NL.get(str(params["column"]), params["column"])
-        return _REASONS[self.problem.code][1].format(**params)
 
 
 @dataclass
@@ -351,16 +317,18 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
     return parsed
 
 
-def rejected_rows(result: ImportResult, *, dutch: bool = False) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of ``FILE.rejected.csv``: the input columns plus ``reason``
-    (``dutch``: ``reden``, in Dutch, for the back office).
+def rejected_rows(
+    result: ImportResult, *, reason: Callable[[RowProblem], str] = str, reason_column: str = "reason"
+) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of ``FILE.rejected.csv``: the input columns plus ``reason``, in English
+    (the back office passes the Dutch layer's ``row_problem`` and ``reden``).
 
     The BSN column stays empty: the file is a to-do list for staff and must
     not become a copy of citizens' numbers.
     """
-    header = [c for c in result.header if c] + ["reden" if dutch else "reason"]
+    header = [c for c in result.header if c] + [reason_column]
     rows = [
-        [("" if name == "bsn" else r.cells.get(name, "")) for name in header[:-1]] + [r.reason_nl if dutch else r.reason]
+        [("" if name == "bsn" else r.cells.get(name, "")) for name in header[:-1]] + [reason(r.problem)]
         for r in result.rejected
     ]
     return header, rows

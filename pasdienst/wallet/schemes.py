@@ -84,82 +84,59 @@ class SchemeSpec:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-#: Each problem a scheme file can have: code -> (English, Dutch). The CLI and
-#: the API say it in English, the back office in Dutch; ``SchemeProblem``
-#: carries the code and its values, so nothing matches on message text.
-_PROBLEMS: dict[str, tuple[str, str]] = {
-    "missing": ("is missing", "ontbreekt"),
-    "unknown_key": ("is not a known key", "is geen bekende sleutel"),
-    "not_toml": ("{reason}", "het bestand is geen geldige TOML-tekst{where}"),
-    "too_deep": ("it nests arrays or tables too deeply", "het bestand nest lijsten of tabellen te diep"),
-    "endless_number": ("it holds a number with too many digits", "het bestand bevat een getal met te veel cijfers"),
-    "not_municipality": ("must be the municipality's code", "moet de code van de gemeente zijn"),
-    "no_municipality": ("no municipality {code!r}", "er is geen gemeente met code {code!r}"),
-    "not_year": ("must be a year such as 2027, not {value!r}", "moet een jaartal zijn zoals 2027, niet {value!r}"),
-    "not_date": ("must be a date written YYYY-MM-DD, not {value!r}",
-                 "moet een datum zijn geschreven als JJJJ-MM-DD (bijvoorbeeld 2027-01-01), niet {value!r}"),
-    "dates_reversed": ("{until} is before valid_from {start}", "{until} ligt vóór valid_from {start}"),
-    "outside_year": ("{start} does not lie in the scheme's year {year}", "{start} ligt niet in het jaar van de regeling ({year})"),
-    "not_pct": ("must be a number (a percentage such as 120), not {value!r}",
-                "moet een getal zijn (een percentage zoals 120), niet {value!r}"),
-    "pct_range": ("must be a percentage above 0 and at most {max}, with at most two decimals",
-                  "moet een percentage boven 0 en hoogstens {max} zijn, met hoogstens twee decimalen"),
-    "not_scale": ("must be a list like [{{ up_to_pct = 130, share = 0.5 }}]",
-                  "moet een lijst zijn zoals [{{ up_to_pct = 130, share = 0.5 }}]"),
-    "band_not_above": ("must be above {what} ({floor:g})", "moet hoger zijn dan {what_nl} ({floor_nl})"),
-    "band_share_grows": ("must not be larger than the share of the band before it",
-                         "mag niet groter zijn dan het deel van de schijf ervoor"),
-    "not_share": ("must be a number between 0 and 1, e.g. 0.5, not {value!r}",
-                  "moet een getal tussen 0 en 1 zijn, bijvoorbeeld 0.5, niet {value!r}"),
-    "share_range": ("must be a number above 0 and at most 1 with at most four decimals, e.g. 0.5, not {value!r}",
-                    "moet een getal boven 0 en hoogstens 1 zijn, met hoogstens vier decimalen, bijvoorbeeld 0.5, niet {value!r}"),
-    "amount_not_text": ('must be a euro amount as a string with two decimals, e.g. "150.00", not {value!r}',
-                        'moet een bedrag tussen aanhalingstekens zijn, met twee decimalen, bijvoorbeeld "150,00", niet {value!r}'),
-    "not_amount": ('must be a euro amount with two decimals, e.g. "150.00", not {value!r}',
-                   'moet een bedrag met twee decimalen zijn, bijvoorbeeld "150,00", niet {value!r}'),
-    "amount_other_digits": ('must be a euro amount with two decimals written with the digits 0-9, e.g. "150.00", not {value!r}',
-                            'moet een bedrag met twee decimalen zijn, geschreven met de cijfers 0-9, bijvoorbeeld "150,00", '
-                            "niet {value!r}"),
-    "amount_not_positive": ("must be more than 0.00", "moet meer dan 0,00 zijn"),
-    "not_ages": ("must be [youngest, oldest], whole years from 0 to {max}, youngest first, e.g. [4, 17]",
-                 "moet [jongste, oudste] zijn, hele jaren van 0 tot en met {max}, de jongste eerst, bijvoorbeeld [4, 17]"),
-    "not_tables": ("must be written as [[{kind}]] tables", "moet geschreven zijn als [[{kind}]]-tabellen"),
-    "not_category": ("{value!r} is not one of {known}", "{value!r} is geen van deze categorieën: {known}"),
-    "not_code": ("must be lowercase letters, digits, '_' or '-', starting with a letter (at most 40)",
-                 "mag alleen kleine letters, cijfers, '_' of '-' bevatten en begint met een letter (hoogstens 40 tekens)"),
-    "not_strips": ("must be a whole number of strips from 1 to 1000, not {value!r}",
-                   "moet een heel aantal strippen van 1 tot en met 1000 zijn, niet {value!r}"),
-    "ages_overlap": ("[{low}, {high}] overlaps [{other_low}, {other_high}] of {other} ({what})",
-                     "[{low}, {high}] overlapt met [{other_low}, {other_high}] van {other} ({what_nl}): "
-                     "welke krijgt het kind dan?"),
-    "code_taken": ("{value!r} is already the code of {other}", "{value!r} is al de code van {other}"),
-    "code_category": ("must be {category}, as in {other} with the same code",
-                      "moet {category} zijn, zoals bij {other} met dezelfde code"),
-    "not_mid_year": ('must be "full" or "pro_rata", not {value!r}', 'moet "full" (het hele bedrag) of "pro_rata" (naar maanden) zijn, niet {value!r}'),
-    "nothing_given": ("a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]",
-                      "een regeling heeft minstens één [[budget]], [[punchcard]] of [[cheque]] nodig"),
+#: Each problem a scheme file can have: code -> English, as the CLI and the API say it. The back
+#: office says it in Dutch from the code and its values (``web/dutch.py``: ``scheme.<code>`` in the
+#: catalogue); nothing matches on message text.
+_PROBLEMS: dict[str, str] = {
+    "missing": "is missing",
+    "unknown_key": "is not a known key",
+    "not_toml": "{reason}",
+    "not_toml_at": "{reason}",
+    "not_toml_end": "{reason}",
+    "too_deep": "it nests arrays or tables too deeply",
+    "endless_number": "it holds a number with too many digits",
+    "not_municipality": "must be the municipality's code",
+    "no_municipality": "no municipality {code!r}",
+    "not_year": "must be a year such as 2027, not {value!r}",
+    "not_date": "must be a date written YYYY-MM-DD, not {value!r}",
+    "dates_reversed": "{until} is before valid_from {start}",
+    "outside_year": "{start} does not lie in the scheme's year {year}",
+    "not_pct": "must be a number (a percentage such as 120), not {value!r}",
+    "pct_range": "must be a percentage above 0 and at most {max}, with at most two decimals",
+    "not_scale": "must be a list like [{{ up_to_pct = 130, share = 0.5 }}]",
+    "band_not_above_limit": "must be above income_limit_pct ({floor:g})",
+    "band_not_above_band": "must be above the band before it ({floor:g})",
+    "band_share_grows": "must not be larger than the share of the band before it",
+    "not_share": "must be a number between 0 and 1, e.g. 0.5, not {value!r}",
+    "share_range": "must be a number above 0 and at most 1 with at most four decimals, e.g. 0.5, not {value!r}",
+    "amount_not_text": 'must be a euro amount as a string with two decimals, e.g. "150.00", not {value!r}',
+    "not_amount": 'must be a euro amount with two decimals, e.g. "150.00", not {value!r}',
+    "amount_other_digits": 'must be a euro amount with two decimals written with the digits 0-9, e.g. "150.00", not {value!r}',
+    "amount_not_positive": "must be more than 0.00",
+    "not_ages": "must be [youngest, oldest], whole years from 0 to {max}, youngest first, e.g. [4, 17]",
+    "not_tables": "must be written as [[{kind}]] tables",
+    "not_category": "{value!r} is not one of {known}",
+    "not_code": "must be lowercase letters, digits, '_' or '-', starting with a letter (at most 40)",
+    "not_strips": "must be a whole number of strips from 1 to 1000, not {value!r}",
+    "ages_overlap": "[{low}, {high}] overlaps [{other_low}, {other_high}] of {other} (category {category})",
+    "ages_overlap_code": "[{low}, {high}] overlaps [{other_low}, {other_high}] of {other} (code {code})",
+    "code_taken": "{value!r} is already the code of {other}",
+    "code_category": "must be {category}, as in {other} with the same code",
+    "not_mid_year": 'must be "full" or "pro_rata", not {value!r}',
+    "nothing_given": "a scheme needs at least one [[budget]], [[punchcard]] or [[cheque]]",
 }
 
 
 @dataclass(frozen=True)
 class SchemeProblem:
-    """One problem of a scheme file at its key path (``budget[2].amount``)."""
+    """One problem of a scheme file at its key path (``budget[2].amount``): a code of ``_PROBLEMS`` and its values."""
 
     path: str
     code: str
     params: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.path}: {_PROBLEMS[self.code][0].format(**self.params)}"
-
-    @property
-    def dutch(self) -> str:
-        """For the back office: the key path as the file writes it, then what is wrong."""
-        params = {**self.params}
-        if "floor" in params:
-            params["floor_nl"] = f"{params['floor']:g}".replace(".", ",")
-        message = _PROBLEMS[self.code][1].format(**params)
-        return f"{self.path}: {message}" if self.path != "file" else message[:1].upper() + message[1:]
+        return f"{self.path}: {_PROBLEMS[self.code].format(**self.params)}"
 
 
 @dataclass
@@ -295,12 +272,11 @@ def _check_overlaps(items: list[tuple[str, ItemSpec]], problems: _Problems) -> N
         for path_b, b in items[i + 1 :]:
             same = a.kind == b.kind and (a.category == b.category if a.kind == BUDGET else a.code == b.code)
             if same and a.age_min <= b.age_max and b.age_min <= a.age_max:
-                what, what_nl = (
-                    (f"category {a.category}", f"categorie {a.category}") if a.kind == BUDGET
-                    else (f"code {a.code}", f"code {a.code}")
-                )
-                problems.add(f"{path_b}.ages", "ages_overlap", low=b.age_min, high=b.age_max, other_low=a.age_min,
-                             other_high=a.age_max, other=path_a, what=what, what_nl=what_nl)
+                ages = {"low": b.age_min, "high": b.age_max, "other_low": a.age_min, "other_high": a.age_max, "other": path_a}
+                if a.kind == BUDGET:
+                    problems.add(f"{path_b}.ages", "ages_overlap", **ages, category=a.category)
+                else:
+                    problems.add(f"{path_b}.ages", "ages_overlap_code", **ages, code=a.code)
     codes: dict[str, tuple[str, ItemSpec]] = {}
     for path, item in items:
         if item.code is None:
@@ -320,7 +296,7 @@ def _invalid(problems: list[SchemeProblem]) -> SchemeInvalid:
 
 
 def _invalid_toml(problem: SchemeProblem) -> SchemeInvalid:
-    reason = _PROBLEMS[problem.code][0].format(**problem.params)
+    reason = _PROBLEMS[problem.code].format(**problem.params)
     return SchemeInvalid(f"the scheme file is not valid TOML ({reason})", [problem])
 
 
@@ -329,9 +305,15 @@ def parse_scheme(text: str) -> SchemeSpec:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        # Where the file goes wrong, from tomllib's message: it has no line or column attributes.
         at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        where = f" (regel {at.group(1)}, kolom {at.group(2)})" if at else " (aan het eind)" if "end of document" in str(exc) else ""
-        raise _invalid_toml(SchemeProblem("file", "not_toml", {"reason": str(exc), "where": where})) from None
+        if at:
+            problem = SchemeProblem("file", "not_toml_at", {"reason": str(exc), "line": int(at[1]), "column": int(at[2])})
+        elif "end of document" in str(exc):
+            problem = SchemeProblem("file", "not_toml_end", {"reason": str(exc)})
+        else:
+            problem = SchemeProblem("file", "not_toml", {"reason": str(exc)})
+        raise _invalid_toml(problem) from None
     except RecursionError:
         # tomllib recurses into nested arrays and tables; no scheme nests more than three deep.
         raise _invalid_toml(SchemeProblem("file", "too_deep")) from None
@@ -383,8 +365,7 @@ def parse_scheme(text: str) -> SchemeSpec:
             continue
         floor = bands[-1][0] if bands else income_limit
         if floor is not None and up_to <= floor:
-            what, what_nl = ("the band before it", "de schijf ervoor") if bands else ("income_limit_pct",) * 2
-            problems.add(f"{path}.up_to_pct", "band_not_above", what=what, what_nl=what_nl, floor=floor / 100)
+            problems.add(f"{path}.up_to_pct", "band_not_above_band" if bands else "band_not_above_limit", floor=floor / 100)
         elif bands and share > bands[-1][1]:
             problems.add(f"{path}.share", "band_share_grows")
         else:

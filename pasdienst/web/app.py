@@ -18,7 +18,7 @@ from ..jobs import views as jobs_views
 from ..reminders import views as reminders_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
-from . import assets, errors, extensions, inputguard, parsing, requestlog
+from . import assets, dutch, errors, extensions, inputguard, parsing, requestlog
 from ..redeem import api as redeem_api
 from ..redeem import views as redeem_views
 from ..settlement import views as settlement_views
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     assets.init_app(app)
     app.jinja_env.filters.update(labels.FILTERS)  # the Dutch names of codes, once for every page
     app.jinja_env.globals.update(labels.GLOBALS)  # euros(), day(), moment() and the title tables
+    dutch.init_app(app)  # Flask-Babel (nl, Amsterdam) and refusals in Dutch from the catalogue
     extensions.init_app(app, settings)
     inputguard.init_app(app)  # after the limiter and CSRF: NUL, deep JSON, endless numbers
     access_views.register(app, app.extensions[API_EXTENSION])

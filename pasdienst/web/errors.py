@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..db import DRIVER_ERRORS, is_disk_full
 from ..errors import PasdienstError
+from . import dutch
 from .extensions import limiter
 from .requestlog import loggable_path
 
@@ -101,7 +102,8 @@ def register(app: Flask) -> None:
             response = problem(exc.status, exc.code, exc.message, errors=exc.details.get("errors"), **public)
             response.headers.update(headers)
             return response
-        page = render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=exc.message)
+        detail = dutch.refusal(exc)
+        page = render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=detail)
         return page, exc.status, headers
 
     @app.errorhandler(HTTPException)

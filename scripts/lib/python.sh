@@ -35,4 +35,12 @@ ensure_venv() {  # ensure_venv [extras]
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
     touch "$stamp"
   fi
+  # The Dutch catalogue (pasdienst/web/dutch.py): compiled here, and by the app when a .po is newer.
+  local po
+  for po in pasdienst/translations/*/LC_MESSAGES/messages.po; do
+    if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+      .venv/bin/pybabel -q compile -d pasdienst/translations -D messages
+      break
+    fi
+  done
 }

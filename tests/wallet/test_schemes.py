@@ -1,12 +1,15 @@
 """Scheme files: every problem reported with its key path, all or nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from pasdienst.wallet.errors import SchemeInvalid, SchemeLocked
 from pasdienst.wallet.models import Scheme, SchemeItem
-from pasdienst.wallet.schemes import parse_scheme
+from pasdienst.wallet.schemes import SchemeProblem, parse_scheme
+from pasdienst.web.dutch import scheme_problem
 from pasdienst.wallet.services import load_scheme
 
 from .helpers import SCHEME, municipality
@@ -158,12 +161,14 @@ DUTCH = [
 def test_every_problem_has_a_dutch_text_for_the_back_office(text, expected):
     with pytest.raises(SchemeInvalid) as refused:
         parse_scheme(text)
-    dutch = [problem.dutch for problem in refused.value.found]
+    dutch = [scheme_problem(problem) for problem in refused.value.found]
     assert any(line.startswith(expected) for line in dutch), dutch
 
 
 def test_each_problem_code_has_an_english_and_a_dutch_text():
     from pasdienst.wallet.schemes import _PROBLEMS
 
-    for code, (english, dutch) in _PROBLEMS.items():
-        assert english and dutch and english != dutch or code == "not_toml", code
+    for code, english in _PROBLEMS.items():
+        names = set(re.findall(r"\{(\w+)", english)) | {"line", "column"}
+        dutch = scheme_problem(SchemeProblem("file", code, {name: 1.5 for name in names}))
+        assert english and dutch and english != dutch, code

@@ -1,0 +1,174 @@
+"""The one place where a refusal becomes Dutch: its code looked up in the ``nl`` catalogue.
+
+Services say no with an error that carries a stable code (``exc.refusal``,
+e.g. ``pass_block_reason_missing``; by default the error's API code such as
+``pass_blocked``) and its parameters (``exc.details``), beside an English
+``message`` for the command line and the API's ``detail``. They never write
+Dutch, and nothing decides by matching their text. The pages and the error
+pages turn the code into a Dutch sentence here: :func:`refusal` reads
+``pasdienst/translations/nl/LC_MESSAGES/messages.po``, whose ``msgid`` is the
+code and whose ``msgstr`` names its parameters (``%(pass)s``); amounts
+(``*_cents``), dates, states and categories among them are written the Dutch
+way (``labels.py``) first. The import's row problems and the scheme file's
+problems (codes of their own) are said here too.
+
+The catalogue is read with Babel and the locale ``nl`` named explicitly, so
+a job, a test or a page reads the same sentences (Flask-Babel's ``gettext``
+would silently answer the code itself outside a request). Flask-Babel serves
+the pages' side (``nl``, Europe/Amsterdam, ``_()`` in templates) from the same
+compiled catalogue. That is ``messages.mo``, compiled when the project is
+installed (``scripts/lib/python.sh``) and again on first use when it is missing
+or older than the ``.po`` (into the temporary directory when the package
+cannot be written to), so an edit of the ``.po`` is never silently ignored.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from flask import Flask
+from flask_babel import Babel
+
+from .. import labels
+from ..errors import PasdienstError
+from ..wallet.children import RowProblem
+from ..wallet.schemes import SchemeProblem
+
+log = logging.getLogger(__name__)
+
+#: The catalogues shipped with the package (``<dir>/nl/LC_MESSAGES/messages.po``).
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+LOCALE = "nl"
+DOMAIN = "messages"
+
+
+def catalogue(directory: Path = TRANSLATIONS, locale: str = LOCALE) -> Path:
+    """The ``.po`` file of ``locale``."""
+    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def compile_catalogue(source: Path = TRANSLATIONS, target: Path | None = None) -> Path:
+    """Write ``messages.mo`` beside each ``messages.po`` under ``target`` (default: ``source``)
+    when it is missing or older; returns the directory that holds the compiled catalogues.
+
+    Written to a temporary file and renamed, so workers starting together never read half a
+    file. Fuzzy entries are not compiled (gettext's rule); ``tests/test_dutch.py`` refuses them.
+    """
+    target = target or source
+    for po in sorted(source.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo = target / po.relative_to(source).with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with po.open("rb") as file:
+            messages = read_po(file, locale=po.parent.parent.name, domain=DOMAIN)
+        handle, temporary = tempfile.mkstemp(dir=mo.parent, prefix=".messages-", suffix=".mo")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                write_mo(out, messages)
+            os.replace(temporary, mo)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return target
+
+
+@functools.cache
+def compiled() -> Path:
+    """The directory of the compiled catalogues, compiling them first when needed."""
+    try:
+        return compile_catalogue()
+    except OSError:
+        # An installation nobody may write to (a read-only site-packages).
+        fallback = Path(tempfile.gettempdir()) / f"pasdienst-translations-{os.getuid()}"
+        log.warning("cannot write the compiled catalogue beside %s; compiling it into %s", TRANSLATIONS, fallback)
+        return compile_catalogue(TRANSLATIONS, fallback)
+
+
+@functools.cache
+def _translations() -> Translations:
+    found = Translations.load(str(compiled()), [LOCALE], DOMAIN)
+    if not isinstance(found, Translations):
+        raise RuntimeError(f"no compiled {LOCALE} catalogue in {compiled()}")
+    return found
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Babel for the pages: Dutch as the only locale, Amsterdam's time, the compiled catalogue."""
+    Babel(app, default_locale=LOCALE, default_timezone=labels.TIMEZONE,
+          default_translation_directories=str(compiled()))
+    app.jinja_env.filters["refusal"] = refusal
+
+
+def _dutch_value(name: str, value: object) -> object:
+    if isinstance(value, RowProblem):
+        return row_problem(value)
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if name.endswith("_cents") and isinstance(value, int):
+        return labels.euros(value)
+    if isinstance(value, datetime):
+        return labels.moment(value)
+    if isinstance(value, date):
+        return labels.day(value)
+    if name == "status" and isinstance(value, str):
+        return labels.status_title(value)
+    if name == "category" and isinstance(value, str):
+        return labels.category_title(value)
+    if name == "role" and isinstance(value, str):
+        return labels.ROLE_TITLES.get(value, value)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(_dutch_value(name, item)) for item in value)
+    return value
+
+
+def say(code: str, params: Mapping[str, object] | None = None) -> str | None:
+    """The catalogue's sentence for ``code`` with ``params`` filled in Dutch; None when it has none."""
+    try:
+        return _sentence(code, params or {})
+    except LookupError:
+        return None
+
+
+def refusal(exc: PasdienstError) -> str:
+    """What a page says for ``exc``: the catalogue's sentence for its refusal code.
+
+    Until every service names its refusals, an error whose code has no sentence yet shows its
+    own message (those services still write it in Dutch themselves).
+    """
+    found = say(exc.refusal, exc.details)
+    return exc.message if found is None else found
+
+
+def row_problem(problem: RowProblem) -> str:
+    """Why a row of the children CSV was rejected, in Dutch (``row.<code>``)."""
+    params = dict(problem.params)
+    if "column" in params:
+        params["column"] = labels.CHILD_COLUMN_TITLES.get(str(params["column"]), params["column"])
+    return _sentence(f"row.{problem.code}", params)
+
+
+def scheme_problem(problem: SchemeProblem) -> str:
+    """A problem of a scheme file, in Dutch (``scheme.<code>``): its key path as the file writes it, then what is wrong.
+
+    Values are shown as the file has them (a date as ``2027-01-01``), numbers with a decimal comma.
+    """
+    params = {name: labels.decimal(value) if isinstance(value, float) else value for name, value in problem.params.items()}
+    message = _sentence(f"scheme.{problem.code}", params, as_written=True)
+    return f"{problem.path}: {message}" if problem.path != "file" else message[:1].upper() + message[1:]
+
+
+def _sentence(code: str, params: Mapping[str, object], *, as_written: bool = False) -> str:
+    text = _translations().gettext(code)
+    if text == code:
+        raise LookupError(f"the nl catalogue has no sentence for {code!r}")
+    values = params if as_written else {name: _dutch_value(name, value) for name, value in params.items()}
+    return text % values if "%" in text else text

@@ -1,0 +1,118 @@
+"""One Dutch layer: every refusal code the code raises has a Dutch sentence in the nl catalogue.
+
+Services name their refusals (``refusal="..."``, an error class's ``code``,
+a children row's or a scheme file's problem code); the pages say them in
+Dutch from ``pasdienst/translations/nl/LC_MESSAGES/messages.po`` through
+``pasdienst/web/dutch.py``. These tests read the source for the codes, so a
+new refusal without a sentence, a sentence no code uses any more, a fuzzy or
+empty entry, or a placeholder the sentence cannot fill fails here.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+import pasdienst
+from pasdienst.errors import ValidationFailed
+from pasdienst.wallet.children import _REASONS
+from pasdienst.wallet.schemes import _PROBLEMS
+from pasdienst.web import dutch
+
+SOURCE = Path(pasdienst.__file__).resolve().parent
+#: The kinds of error rather than refusals of their own (CONTRACT.md's generic codes).
+GENERIC = {"error", "validation_error", "not_found", "conflict", "forbidden", "unauthenticated"}
+#: Error classes whose services still write the page's sentence themselves (issue 12, section 1):
+#: each leaves this set when its raises name their refusals.
+NOT_YET = {
+    "already_reversed", "caseworker_cap_reached", "demo_refused", "idempotency_key_reused", "insufficient_balance",
+    "insufficient_budget", "invalid_code", "mail_not_configured", "mail_unavailable", "not_accepted_here",
+    "nothing_to_close", "pass_blocked", "pass_expired", "pass_state", "rate_limited", "request_in_progress",
+    "scheme_locked", "short_validity", "void_window_closed", "year_closed", "year_not_over",
+}
+
+
+def _catalogue():
+    with dutch.catalogue().open("rb") as file:
+        return read_po(file, locale="nl", domain="messages")
+
+
+def _entries() -> dict[str, str]:
+    return {message.id: message.string for message in _catalogue() if message.id}
+
+
+def _raised_codes() -> set[str]:
+    """``refusal="..."`` in the source and the ``code = "..."`` of error classes."""
+    found: set[str] = set()
+    for path in SOURCE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        found.update(re.findall(r'\brefusal="([a-z0-9_.]+)"', text))
+        found.update(re.findall(r'^    code = "([a-z0-9_.]+)"', text, flags=re.M))
+    return found - GENERIC
+
+
+def _problem_codes() -> set[str]:
+    return {f"row.{code}" for code in _REASONS} | {f"scheme.{code}" for code in _PROBLEMS}
+
+
+def test_every_refusal_the_code_raises_has_a_dutch_sentence():
+    missing = sorted((_raised_codes() | _problem_codes()) - set(_entries()) - NOT_YET)
+    assert not missing, f"add these to {dutch.catalogue()}: {missing}"
+
+
+def test_every_sentence_belongs_to_a_refusal_the_code_raises():
+    unused = sorted(set(_entries()) - _raised_codes() - _problem_codes() - GENERIC)
+    assert not unused, f"no code raises these any more: {unused}"
+
+
+def test_no_entry_is_fuzzy_or_empty():
+    # gettext skips a fuzzy entry without a word, and the page would fall back to the code.
+    catalogue = _catalogue()
+    assert not catalogue.fuzzy
+    bad = [m.id for m in catalogue if m.id and (m.fuzzy or not m.string or not m.string.strip())]
+    assert not bad
+
+
+def test_every_sentence_fills_its_placeholders():
+    for code, sentence in _entries().items():
+        values = defaultdict(lambda: "x")
+        assert "{" not in re.sub(r"\[\{[^]]*\}\]", "", sentence), code  # no str.format left over
+        sentence % values  # raises on a lone % or a broken placeholder
+
+
+def test_a_refusal_is_said_with_its_parameters_in_dutch():
+    refused = ValidationFailed("the child's details are not valid", refusal="child_details_invalid",
+                               problem=__import__("pasdienst.wallet.children", fromlist=["RowProblem"]).RowProblem(
+                                   "missing", column="birth_date"))
+    assert dutch.refusal(refused) == "Deze gegevens kloppen niet: geboortedatum (birth_date) ontbreekt."
+
+
+def test_amounts_and_dates_among_the_parameters_are_written_the_dutch_way():
+    assert dutch._dutch_value("needed_cents", 123456) == "€\xa01.234,56"
+    assert dutch._dutch_value("status", "blocked") == "geblokkeerd"
+    assert dutch._dutch_value("category", "clothing") == "Kleding en schoenen"
+
+
+def test_the_catalogue_is_compiled_again_when_the_po_is_newer(tmp_path):
+    source = tmp_path / "translations"
+    po = dutch.catalogue(source)
+    po.parent.mkdir(parents=True)
+    po.write_bytes(dutch.catalogue().read_bytes())
+    compiled = dutch.compile_catalogue(source)
+    mo = po.with_suffix(".mo")
+    assert compiled == source and mo.stat().st_size > 0
+    before = mo.stat().st_mtime
+    os.utime(po, (before + 10, before + 10))
+    dutch.compile_catalogue(source)
+    assert mo.stat().st_mtime > before
+
+
+@pytest.mark.parametrize("code", ["row.missing", "scheme.missing"])
+def test_the_package_catalogue_is_compiled(code):
+    assert dutch.say(code, {"column": "x"}) is not None
