@@ -205,7 +205,8 @@ def test_a_blocked_pass_is_refused_as_blocked(db, settings):
 
 
 @pytest.mark.money
-def test_an_older_generation_is_refused_as_invalid(db, settings):
+def test_an_older_generation_is_refused_as_replaced(db, settings):
+    """Issue 14: the till and the holder's old link say the pass was replaced (the family has a new letter)."""
     issued(db, settings)
     with db.transaction() as s:
         old = pass_of(s, "K-1")
@@ -215,9 +216,10 @@ def test_an_older_generation_is_refused_as_invalid(db, settings):
         new_token = tokens.token_for(settings, new.handle)
     with db.read() as s:
         for scanned in (old_token, old_code):
-            with pytest.raises(InvalidCode) as refused:
+            with pytest.raises(PassBlocked) as refused:
                 resolve_pass(s, scanned, settings=settings, today=TODAY)
-            assert (refused.value.code, refused.value.status) == ("invalid_code", 422)
+            assert (refused.value.code, refused.value.status) == ("pass_blocked", 409)
+            assert refused.value.details["reason"] == "replaced"
         assert resolve_pass(s, new_token, settings=settings, today=TODAY).id == new.id
 
 
