@@ -29,7 +29,9 @@ class MerchantSchema(ma.Schema):
     # The rules of redeem.merchants.add_merchant, so that the document states them.
     id = ma.fields.Integer(dump_only=True)
     name = ma.fields.String(
-        required=True, validate=[ma.validate.Length(min=1, max=200), Pattern(LINE, error="a merchant needs a name on one line")]
+        required=True, validate=[ma.validate.Length(min=1, max=200), Pattern(LINE, error="a merchant needs a name on one line")],
+        metadata={"description": "The name the bank knows the account by: at least one letter or digit must survive "
+                                 "SEPA transliteration (emoji and symbols are dropped), else 422 validation_error"},
     )
     categories = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(CATEGORIES)), required=True, validate=ma.validate.Length(min=1)

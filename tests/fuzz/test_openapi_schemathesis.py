@@ -163,10 +163,13 @@ PROBLEM_CODES = {
 CONTRACT_REFUSALS = {"invalid_code", "idempotency_key_reused"}
 #: Fields a schema-valid request may still fail validation on, because no
 #: JSON schema can say it: an IBAN's check digits and bank (and the BIC they
-#: imply); whether a voucher is on the pass that was scanned, and whether it
-#: is a punch card (taking strips) or not (taking an amount).
+#: imply); whether a merchant's name keeps a letter or digit after SEPA
+#: transliteration (a table over all of Unicode, not a pattern: "中文书店"
+#: does, "★★★" and many unassigned code points do not; the field's
+#: description says so); whether a voucher is on the pass that was scanned,
+#: and whether it is a punch card (taking strips) or not (taking an amount).
 SERVER_ONLY_RULES = {
-    ("POST", "/api/v1/municipalities/{code}/merchants"): {"iban", "bic"},
+    ("POST", "/api/v1/municipalities/{code}/merchants"): {"iban", "bic", "name"},
     ("POST", "/api/v1/redemptions"): {"voucher_id", "amount_cents", "strips"},
 }
 
