@@ -229,6 +229,11 @@ USAGE_COLUMN_TITLES = {
     "children_with_redemption": "Kinderen die betaalden", "usage_share": "Gebruik (deel van 1)",
     "redemptions": "Betalingen", "awarded_eur": "Toegekend (euro)", "spent_eur": "Besteed (euro)",
     "expired_eur": "Vervallen (euro)", "outstanding_eur": "Nog te besteden (euro)",
+    "week": "Week", "starts": "Vanaf", "new_children": "Kinderen voor het eerst", "reached_children": "Kinderen bereikt tot dan",
+    "reached_share": "Bereikt (deel van 1)", "district": "Postcodegebied", "send_on": "Dag", "title": "Herinnering",
+    "households": "Huishoudens gemaild", "children": "Kinderen in de e-mails", "households_used": "Huishoudens die daarna betaalden",
+    "children_used": "Kinderen die daarna betaalden", "share_used": "Daarna gebruikt (deel van 1)",
+    "window_weeks": "Binnen weken", "window_closed": "Periode voorbij",
 }
 #: The rows of the usage report's summary table (its ``figure`` column).
 USAGE_FIGURE_TITLES = {

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from .. import faults
-from ..clock import now_utc
+from ..clock import now as clock_now
 from ..errors import NotFound
 from ..jobs.context import JobContext
 from ..municipalities.models import Municipality
@@ -143,7 +143,7 @@ def _claim(ctx: JobContext, municipality_id: int, moment_id: int, chunk: list[Re
     with ctx.db.transaction() as session:
         rows = [
             ReminderSend(municipality_id=municipality_id, moment_id=moment_id, job_id=ctx.job_id, email=r.email,
-                         children=len(r.children), outcome=SENDING, at=now_utc())
+                         children=len(r.children), outcome=SENDING, at=clock_now(ctx.settings.today))
             for r in chunk
         ]
         session.add_all(rows)
@@ -166,7 +166,7 @@ def _record(ctx: JobContext, outcomes: dict[int, tuple[str, str | None]], *, chi
     """The outcomes of a chunk, and the summary, in one transaction; ``unclaim``: rows never tried, removed."""
     sent = [i for i, (outcome, _) in outcomes.items() if outcome == SENT]
     failed = {i: reason for i, (outcome, reason) in outcomes.items() if outcome == FAILED}
-    now = now_utc()
+    now = clock_now(ctx.settings.today)  # PASDIENST_TODAY moves it, as it moves receipts
     with ctx.db.transaction() as session:
         if sent:
             session.execute(update(ReminderSend).where(ReminderSend.id.in_(sent)).values(outcome=SENT, at=now))

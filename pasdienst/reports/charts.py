@@ -191,18 +191,24 @@ def line_chart(
     value_text: Callable[[float], str],
     spans: Sequence[tuple[int, int, str]] = (),
     whole: bool = True,
+    axis_labels: Sequence[str] | None = None,
+    maximum: float | None = None,
 ) -> Markup:
     """A line through ``points`` (x labels, values) with a y axis from 0.
 
     ``spans`` shade ranges of points (first index, last index, label), e.g.
-    the start of the school year and December.
+    the start of the school year and December. ``axis_labels`` (one per
+    point, empty for none) replace the point labels under the axis when there
+    are too many points to name each (weeks); the points keep their own
+    label in their tooltip. ``maximum`` fixes the top of the axis (100 for
+    a percentage).
     """
     left, right, top, bottom = 56, 16, 26, 30
     height = 280
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     n = max(len(points), 1)
     step = plot_w / n
-    ticks = nice_ticks(max((v for _, v in points), default=0), whole=whole)
+    ticks = nice_ticks(maximum if maximum is not None else max((v for _, v in points), default=0), whole=whole)
     scale = plot_h / ticks[-1]
     body: list[str] = []
     for first, last, label in spans:
@@ -224,14 +230,17 @@ def line_chart(
         x = left + (i + 0.5) * step
         y = top + plot_h - value * scale
         coords.append((x, y, label, value))
-        body.append(
-            f'<text x="{_n(x)}" y="{height - 10}" text-anchor="middle" fill="{MUTED}" font-size="11">{escape(label)}</text>'
-        )
+        shown = label if axis_labels is None else axis_labels[i]
+        if shown:
+            body.append(
+                f'<text x="{_n(x)}" y="{height - 10}" text-anchor="middle" fill="{MUTED}" font-size="11">{escape(shown)}</text>'
+            )
     if coords:
         path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _, _ in coords)
         body.append(f'<polyline points="{path}" fill="none" stroke="{BAR}" stroke-width="2.5" stroke-linejoin="round"/>')
+    radius = 4 if len(coords) <= 24 else 2.5
     for x, y, label, value in coords:
         body.append(
-            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="4" fill="{BAR}"><title>{escape(label)}: {escape(value_text(value))}</title></circle>'
+            f'<circle cx="{_n(x)}" cy="{_n(y)}" r="{radius}" fill="{BAR}"><title>{escape(label)}: {escape(value_text(value))}</title></circle>'
         )
     return _svg(chart_id, height, title, desc, body)

@@ -101,6 +101,40 @@ class MerchantUsageSchema(ma.Schema):
     children_with_redemption = _children("Distinct children paying there")
 
 
+class WeekUsageSchema(ma.Schema):
+    week = ma.fields.String(metadata={"description": "ISO week of its first day, e.g. 2027-W36 (Europe/Amsterdam)"})
+    starts = ma.fields.String(metadata={"description": "Its first day, YYYY-MM-DD (the first week starts at valid_from)"})
+    redemptions = ma.fields.Integer()
+    spent_cents = ma.fields.Integer()
+    children_with_redemption = _children("Distinct children paying that week")
+    new_children = _children("Children paying for the first time that year")
+    reached_children = _children("Children who paid at least once up to the end of that week")
+    reached_share = _share("reached_children / eligible_children")
+
+
+class DistrictUsageSchema(ma.Schema):
+    district = ma.fields.String(metadata={"description": 'The four digits of the postcode area, or "unknown"'})
+    eligible_children = _children("Children with a pass living there")
+    children_with_redemption = _children("Of them, children with a redemption")
+    usage_share = _share("children_with_redemption / eligible_children")
+    redemptions = ma.fields.Integer()
+    spent_cents = ma.fields.Integer()
+
+
+class ReminderUsageSchema(ma.Schema):
+    moment_id = ma.fields.Integer()
+    title = ma.fields.String()
+    send_on = ma.fields.String(metadata={"description": "The planned day, YYYY-MM-DD"})
+    sent_at = ma.fields.String(metadata={"description": "When its first e-mail went out (ISO 8601, UTC)"})
+    households = _children("Households (e-mails) reached")
+    children = _children("Children named in those e-mails")
+    households_used = _children("Of those households, those with a redemption within window_weeks after the e-mail")
+    children_used = _children("Of those children, those with a redemption within window_weeks after the e-mail")
+    share_used = _share("households_used / households")
+    window_weeks = ma.fields.Integer()
+    window_closed = ma.fields.Boolean(metadata={"description": "Whether the weeks counted are over (until then the figure can grow)"})
+
+
 class UsageSchema(ma.Schema):
     """The usage report of one municipality and pass year, exact: the
     municipality's own figures for its own staff."""
@@ -119,6 +153,12 @@ class UsageSchema(ma.Schema):
     by_month = ma.fields.List(ma.fields.Nested(MonthUsageSchema))
     money = ma.fields.Nested(MoneySchema)
     by_merchant = ma.fields.List(ma.fields.Nested(MerchantUsageSchema))
+    by_week = ma.fields.List(ma.fields.Nested(WeekUsageSchema), metadata={"description": "Reach over time, week by week"})
+    by_district = ma.fields.List(ma.fields.Nested(DistrictUsageSchema), metadata={"description": "Per postcode area"})
+    reminders = ma.fields.List(
+        ma.fields.Nested(ReminderUsageSchema),
+        metadata={"description": "Per reminder moment: families reached by e-mail, and who used the pass afterwards"},
+    )
 
 
 # -- the publication version: small cells hidden ------------------------------------
@@ -148,6 +188,31 @@ class PublishedMerchantUsageSchema(MerchantUsageSchema):
     children_with_redemption = _hidden_children("Distinct children paying there")
 
 
+class PublishedWeekUsageSchema(WeekUsageSchema):
+    class Meta:
+        exclude = ("new_children",)
+
+    children_with_redemption = _hidden_children("Distinct children paying that week")
+    reached_children = _hidden_children(
+        "Children reached up to that week; also hidden when it grew by fewer than five since the last value shown"
+    )
+    reached_share = _hidden_share("reached_children / eligible_children")
+
+
+class PublishedDistrictUsageSchema(DistrictUsageSchema):
+    eligible_children = _hidden_children("Children with a pass living there")
+    children_with_redemption = _hidden_children("Of them, children with a redemption")
+    usage_share = _hidden_share("children_with_redemption / eligible_children")
+
+
+class PublishedReminderUsageSchema(ReminderUsageSchema):
+    households = _hidden_children("Households (e-mails) reached")
+    children = _hidden_children("Children named in those e-mails")
+    households_used = _hidden_children("Of those households, those with a redemption afterwards")
+    children_used = _hidden_children("Of those children, those with a redemption afterwards")
+    share_used = _hidden_share("households_used / households")
+
+
 class PublishedUsageSchema(UsageSchema):
     """The usage report as published outside the municipality: every count of
     fewer than five children, and every share resting on one, is "<5"."""
@@ -165,3 +230,6 @@ class PublishedUsageSchema(UsageSchema):
     by_age_band = ma.fields.List(ma.fields.Nested(PublishedAgeBandUsageSchema), required=True)
     by_month = ma.fields.List(ma.fields.Nested(PublishedMonthUsageSchema), required=True)
     by_merchant = ma.fields.List(ma.fields.Nested(PublishedMerchantUsageSchema), required=True)
+    by_week = ma.fields.List(ma.fields.Nested(PublishedWeekUsageSchema), required=True)
+    by_district = ma.fields.List(ma.fields.Nested(PublishedDistrictUsageSchema), required=True)
+    reminders = ma.fields.List(ma.fields.Nested(PublishedReminderUsageSchema), required=True)

@@ -40,6 +40,13 @@ All figures are about one municipality and the passes of one year.
   that, in the same transaction; carried-over vouchers are not new money),
   less any reversed issue; *expired* comes from the year-end transfers.
 
+Reach over time, districts, reminders
+-------------------------------------
+``by_week``, ``by_district`` and ``reminders`` (issue 15) are computed in
+``outreach.py`` and described there; they are extra keys of the same report
+(the contract's keys are unchanged), with their own CSV tables, and hidden
+the same way in the publication version (``UsageReport._published_reach``).
+
 Cost
 ----
 A handful of queries, none of which returns single redemptions: the
@@ -88,7 +95,7 @@ from sqlalchemy import ColumnElement, Integer, Row, case, distinct, exists, func
 from sqlalchemy.orm import Session
 
 from .. import books
-from ..clock import AMSTERDAM
+from ..clock import AMSTERDAM, now_utc
 from ..errors import ValidationFailed
 from ..ledger.models import Account, Posting, Transfer
 from ..money import format_euros
@@ -96,6 +103,8 @@ from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant, Redemption
 from ..settlement.models import SettlementCorrection
 from ..wallet.models import CATEGORIES, Child, ChildPass, Scheme, Voucher
+from . import outreach
+from .outreach import DistrictRow, ReminderRow, WeekRow, reminders_figures
 
 #: What a hidden count of children reads as in the publication version.
 SUPPRESSED = "<5"
@@ -108,7 +117,9 @@ OTHER_BAND = "other"
 USAGE_BANDS: tuple[str, ...] = ("<25", "25-50", "50-75", ">75")
 
 #: The tables one can download as CSV.
-CSV_TABLES: tuple[str, ...] = ("summary", "by_category", "by_age_band", "by_month", "by_merchant")
+CSV_TABLES: tuple[str, ...] = (
+    "summary", "by_category", "by_age_band", "by_month", "by_merchant", "by_week", "by_district", "reminders",
+)
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
 
@@ -203,6 +214,10 @@ class UsageReport:
     by_month: tuple[MonthRow, ...]
     by_merchant: tuple[MerchantRow, ...]
     money: Money
+    #: Reach over time, per district, after reminders (``outreach.py``).
+    by_week: tuple[WeekRow, ...] = ()
+    by_district: tuple[DistrictRow, ...] = ()
+    reminders: tuple[ReminderRow, ...] = ()
 
     @property
     def usage_share(self) -> float | None:
@@ -265,6 +280,34 @@ class UsageReport:
                     "children_with_redemption": m.children_with_redemption,
                 }
                 for m in self.by_merchant
+            ],
+            "by_week": [
+                {
+                    "week": w.week,
+                    "starts": w.starts.isoformat(),
+                    "redemptions": w.redemptions,
+                    "spent_cents": w.spent_cents,
+                    "children_with_redemption": w.children_with_redemption,
+                    "new_children": w.new_children,
+                    "reached_children": w.reached_children,
+                    "reached_share": share(w.reached_children, self.eligible_children),
+                }
+                for w in self.by_week
+            ],
+            "by_district": [
+                {
+                    "district": d.district,
+                    "eligible_children": d.eligible_children,
+                    "children_with_redemption": d.children_with_redemption,
+                    "usage_share": share(d.children_with_redemption, d.eligible_children),
+                    "redemptions": d.redemptions,
+                    "spent_cents": d.spent_cents,
+                }
+                for d in self.by_district
+            ],
+            "reminders": [
+                {**row, "share_used": share(int(row["households_used"]), int(row["households"]))}
+                for row in reminders_figures(self.reminders)
             ],
         }
 
@@ -339,6 +382,65 @@ class UsageReport:
                 }
                 for m in self.by_merchant
             ],
+            **self._published_reach(),
+        }
+
+    def _published_reach(self) -> dict[str, Any]:
+        """The weeks, districts and reminders with small cells hidden.
+
+        Weeks: children per week below five are hidden; the running total of
+        children reached is shown only where it is five or more and grew by
+        none or by five or more since the last value shown (else the
+        difference would name a handful of children); the first-time counts
+        per week are left out (they are those differences). Districts are a
+        column that adds up to the total, like the age bands. Reminders:
+        households and children below five are hidden, and the share with them.
+        """
+        weeks, last_shown = [], 0
+        for w in self.by_week:
+            grew = w.reached_children - last_shown
+            reached_hidden = w.reached_children < MIN_CHILDREN or 0 < grew < MIN_CHILDREN
+            if not reached_hidden:
+                last_shown = w.reached_children
+            weeks.append({
+                "week": w.week,
+                "starts": w.starts.isoformat(),
+                "redemptions": w.redemptions,
+                "spent_cents": w.spent_cents,
+                "children_with_redemption": _count(w.children_with_redemption),
+                "reached_children": _count(w.reached_children, reached_hidden),
+                "reached_share": SUPPRESSED
+                if reached_hidden or self.eligible_children < MIN_CHILDREN
+                else share(w.reached_children, self.eligible_children),
+            })
+        districts = self.by_district
+        eligible_hidden = hidden_cells([d.eligible_children for d in districts], self.eligible_children)
+        used_hidden = hidden_cells([d.children_with_redemption for d in districts], self.children_with_redemption)
+        reminders = []
+        for row in reminders_figures(self.reminders):
+            hidden = {k: int(row[k]) < MIN_CHILDREN for k in ("households", "children", "households_used", "children_used")}
+            reminders.append({
+                **row,
+                **{k: _count(int(row[k]), hidden[k]) for k in hidden},
+                "share_used": SUPPRESSED if hidden["households"] or hidden["households_used"]
+                else share(int(row["households_used"]), int(row["households"])),
+            })
+        return {
+            "by_week": weeks,
+            "by_district": [
+                {
+                    "district": d.district,
+                    "eligible_children": _count(d.eligible_children, eligible_hidden[i]),
+                    "children_with_redemption": _count(d.children_with_redemption, used_hidden[i]),
+                    "usage_share": SUPPRESSED
+                    if eligible_hidden[i] or used_hidden[i]
+                    else share(d.children_with_redemption, d.eligible_children),
+                    "redemptions": d.redemptions,
+                    "spent_cents": d.spent_cents,
+                }
+                for i, d in enumerate(districts)
+            ],
+            "reminders": reminders,
         }
 
 
@@ -460,7 +562,7 @@ def _counted(municipality_id: int) -> ColumnElement[bool]:
     )
 
 
-#: The same rule for the package's other reports (``nonusers``, ``reach``).
+#: The same rule for the package's other reports (``nonusers``, ``outreach``).
 counted = _counted
 
 
@@ -522,7 +624,7 @@ def reach(session: Session, municipality_code: str, year: int) -> Reach:
     return _reach(session, municipality.id, year, scheme.valid_from if scheme is not None else None)
 
 
-def usage_report(session: Session, municipality_code: str, year: int) -> UsageReport:
+def usage_report(session: Session, municipality_code: str, year: int, *, now: datetime | None = None) -> UsageReport:
     """The exact usage figures of one municipality's passes for ``year``.
 
     Raises ``NotFound`` for an unknown municipality and ``ValidationFailed``
@@ -695,6 +797,9 @@ def usage_report(session: Session, municipality_code: str, year: int) -> UsageRe
         by_month=by_month,
         by_merchant=by_merchant,
         money=money,
+        by_week=outreach.by_week(session, municipality.id, year, first, last, counted, _bucket),
+        by_district=outreach.by_district(session, municipality.id, year, counted),
+        reminders=outreach.after_reminders(session, municipality.id, year, counted, now=now or now_utc()),
     )
 
 
@@ -768,6 +873,35 @@ def usage_table(report: dict[str, Any], table: str) -> tuple[list[str], list[lis
         return header, [
             [m["merchant_id"], m["name"], m["redemptions"], _euros(m["spent_cents"]), m["children_with_redemption"]]
             for m in p["by_merchant"]
+        ]
+    if table == "by_week":
+        # The publication version has no first-time counts (see ``_published_reach``).
+        first_times = "publication" not in p
+        header = [
+            "week", "starts", "redemptions", "spent_eur", "children_with_redemption",
+            *(["new_children"] if first_times else []), "reached_children", "reached_share",
+        ]
+        return header, [
+            [w["week"], w["starts"], w["redemptions"], _euros(w["spent_cents"]), w["children_with_redemption"],
+             *([w["new_children"]] if first_times else []), w["reached_children"], _decimal(w["reached_share"])]
+            for w in p["by_week"]
+        ]
+    if table == "by_district":
+        header = ["district", "eligible_children", "children_with_redemption", "usage_share", "redemptions", "spent_eur"]
+        return header, [
+            [d["district"], d["eligible_children"], d["children_with_redemption"], _decimal(d["usage_share"]),
+             d["redemptions"], _euros(d["spent_cents"])]
+            for d in p["by_district"]
+        ]
+    if table == "reminders":
+        header = [
+            "send_on", "title", "households", "children", "households_used", "children_used", "share_used",
+            "window_weeks", "window_closed",
+        ]
+        return header, [
+            [r["send_on"], r["title"], r["households"], r["children"], r["households_used"], r["children_used"],
+             _decimal(r["share_used"]), r["window_weeks"], r["window_closed"]]
+            for r in p["reminders"]
         ]
     raise ValidationFailed(f"unknown table {table!r}: one of {', '.join(CSV_TABLES)}", errors={"table": ["unknown table"]})
 

@@ -24,6 +24,7 @@ from ..errors import ValidationFailed
 from ..web import parsing
 from ..money import parse_euros
 from . import charts
+from .outreach import REMINDER_WEEKS, UNKNOWN_DISTRICT
 from .nonusers import CSV_COLUMNS, MAX_UNDER_CENTS, Criteria, csv_rows, export_non_users, non_users
 from .usage import (
     CSV_TABLES,
@@ -91,6 +92,88 @@ def _share_bars(rows: list[dict[str, Any]], title_of: Any, key: str) -> list[cha
 _BAND_TICKS = [(0, "0 %"), (25, "25 %"), (50, "50 %"), (75, "75 %"), (100, "100 %")]
 
 
+def week_title(starts: str) -> str:
+    """``2027-09-06`` → ``6 sep``: the week by its first day, as the table and the chart name it."""
+    year, month, day = starts.split("-")
+    return f"{int(day)} {MONTHS_SHORT[int(month) - 1]}"
+
+
+def district_title(code: str) -> str:
+    return "Onbekend" if code == UNKNOWN_DISTRICT else code
+
+
+def _week_spans(weeks: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    """The weeks that start in the school-start season (15 August to 30 September) and in December."""
+    spans = []
+    for label, test in (
+        ("start schooljaar", lambda m, d: (m == 8 and d >= 15) or m == 9),
+        ("december", lambda m, d: m == 12),
+    ):
+        found = [i for i, w in enumerate(weeks) if test(int(w["starts"][5:7]), int(w["starts"][8:10]))]
+        if found:
+            spans.append((found[0], found[-1], label))
+    return spans
+
+
+def _week_axis(weeks: list[dict[str, Any]]) -> list[str]:
+    """Under the weekly charts: the month's short name at its first week, nothing at the others."""
+    labels, seen = [], set()
+    for w in weeks:
+        month = w["starts"][5:7]
+        labels.append("" if month in seen else MONTHS_SHORT[int(month) - 1])
+        seen.add(month)
+    return labels
+
+
+def _reach_charts(p: dict[str, Any], hidden_note: str) -> dict[str, Markup]:
+    weeks = p.get("by_week", [])
+    spans, axis = _week_spans(weeks), _week_axis(weeks)
+    # A hidden running total (publication) draws at the last value shown, so the line never drops.
+    reached, last = [], 0.0
+    for w in weeks:
+        value = w["reached_share"]
+        if isinstance(value, (int, float)):
+            last = value * 100
+        reached.append((f"week van {week_title(w['starts'])}", last))
+    districts = p.get("by_district", [])
+    reminders = p.get("reminders", [])
+    return {
+        "week": charts.line_chart(
+            "chart-week",
+            "Betalingen per week",
+            "Lijndiagram: het aantal betalingen met de pas per week (maandag tot en met zondag, Nederlandse tijd). "
+            "Gemarkeerd: de weken rond de start van het schooljaar en december, de verwachte pieken.",
+            [(f"week van {week_title(w['starts'])}", w["redemptions"]) for w in weeks],
+            value_text=lambda v: count_text(int(v)), spans=spans, axis_labels=axis,
+        ),
+        "reached": charts.line_chart(
+            "chart-reached",
+            "Bereik door het jaar",
+            "Lijndiagram: per week het deel van de kinderen met een pas dat er tot en met die week minstens één "
+            "keer mee betaalde." + hidden_note,
+            reached,
+            value_text=lambda v: f"{v:.0f} %", spans=spans, axis_labels=axis, maximum=100, whole=False,
+        ),
+        "district": charts.bar_chart(
+            "chart-district",
+            "Gebruik per postcodegebied",
+            "Staafdiagram: per postcodegebied (de vier cijfers van de postcode) het deel van de kinderen met een "
+            "pas dat er minstens één keer mee betaalde, met hulplijnen bij 25, 50 en 75 %." + hidden_note,
+            _share_bars(districts, district_title, "district"),
+            maximum=100, ticks=_BAND_TICKS,
+        ),
+        "reminders": charts.bar_chart(
+            "chart-reminders",
+            "Gebruik na een herinnering",
+            "Staafdiagram: per herinnering het deel van de gemailde huishoudens dat de pas daarna binnen de "
+            "gekozen weken gebruikte." + hidden_note,
+            [charts.Bar(r["title"], None if isinstance(r["share_used"], str) or r["share_used"] is None
+                        else r["share_used"] * 100, percent_text(r["share_used"])) for r in reminders],
+            maximum=100, ticks=_BAND_TICKS,
+        ),
+    }
+
+
 def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, Markup]:
     """The page's charts, from the report's figures or its publication version."""
     hidden_note = f' Een groep van minder dan vijf kinderen staat er als "{SUPPRESSED}" zonder staaf.' if publication else ""
@@ -110,7 +193,7 @@ def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, M
     m = p["money"]
     money_rows.insert(0, ("Totaal", (m["spent_cents"], m["expired_cents"], m["outstanding_cents"]), _whole_euros(m["awarded_cents"])))
     merchants = p["by_merchant"][:TOP_MERCHANTS]
-    return {
+    return {**_reach_charts(p, hidden_note), **{
         "category": charts.bar_chart(
             "chart-category",
             "Gebruik per categorie",
@@ -154,7 +237,7 @@ def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, M
             [charts.Bar(x["name"], x["spent_cents"], _whole_euros(x["spent_cents"])) for x in merchants],
             label_width=200,
         ),
-    }
+    }}
 
 
 def _year(today_year: int) -> int:
@@ -194,6 +277,9 @@ def _usage_page(*, publication: bool) -> str:
         category_title=category_title,
         age_band_title=lambda b: AGE_BAND_TITLES.get(b, b),
         month_title=month_title,
+        week_title=week_title,
+        district_title=district_title,
+        reminder_weeks=REMINDER_WEEKS,
         count_text=count_text,
         percent_text=percent_text,
         euro_text=euro_text,
@@ -213,7 +299,7 @@ def dutch_table(report: dict[str, Any], table: str) -> tuple[list[str], list[lis
     header, rows = usage_table(report, table)
     named = {
         "category": category_title, "band": lambda b: AGE_BAND_TITLES.get(b, b),
-        "figure": lambda f: dutch.USAGE_FIGURE_TITLES.get(f, f),
+        "figure": lambda f: dutch.USAGE_FIGURE_TITLES.get(f, f), "district": district_title,
     }
     out = []
     for row in rows:
@@ -248,7 +334,8 @@ def _usage_csv(*, publication: bool) -> Response:
 #: The tables' names in the downloaded file's name.
 CSV_FILE_NAMES = {
     "summary": "kerncijfers", "by_category": "per-categorie", "by_age_band": "per-leeftijd",
-    "by_month": "per-maand", "by_merchant": "per-aanbieder",
+    "by_month": "per-maand", "by_merchant": "per-aanbieder", "by_week": "per-week", "by_district": "per-postcodegebied",
+    "reminders": "na-herinneringen",
 }
 
 

@@ -18,7 +18,8 @@ from .test_accessibility import DESKTOP, serious_violations
 pytestmark = pytest.mark.browser
 
 CHARTS = ("Gebruik per categorie", "Gebruik per leeftijd", "Betalingen per maand",
-          "Geld: toegekend, besteed, vervallen", "Besteding per aanbieder")
+          "Geld: toegekend, besteed, vervallen", "Besteding per aanbieder", "Betalingen per week",
+          "Bereik door het jaar", "Gebruik per postcodegebied")
 
 
 @pytest.fixture

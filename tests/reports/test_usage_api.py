@@ -46,6 +46,16 @@ def _hidden_band(band, lo, hi):  # noqa: ANN001, ANN202
             "children_with_redemption": "<5", "usage_share": "<5"}
 
 
+#: Keys issue 15 added (weeks, districts, reminders): tests/reports/test_reach_figures.py checks them.
+REACH_KEYS = ("by_week", "by_district", "reminders")
+
+
+def contract_keys(body: dict) -> dict:  # noqa: ANN001
+    """The report without the keys issue 15 added, which must be there as lists."""
+    assert all(isinstance(body.pop(key), list) for key in REACH_KEYS)
+    return body
+
+
 BUSY = {"02": (1, 3000), "08": (1, 5000), "09": (2, 10900), "10": (1, 7500), "12": (1, 2000)}
 
 
@@ -53,7 +63,7 @@ BUSY = {"02": (1, 3000), "08": (1, 5000), "09": (2, 10900), "10": (1, 7500), "12
 def test_the_api_gives_the_municipalitys_own_staff_every_count_exactly(world, client, db):
     response = client.get(USAGE, query_string={"year": 2027}, headers=admin_headers(db))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {
+    assert contract_keys(response.get_json()) == {
         "municipality": CODE,
         "year": 2027,
         "eligible_children": 7,
@@ -94,7 +104,7 @@ def test_the_api_gives_the_municipalitys_own_staff_every_count_exactly(world, cl
 def test_the_publication_version_hides_every_count_under_five_and_says_so(world, client, db):
     response = client.get(PUBLICATION, query_string={"year": 2027}, headers=admin_headers(db))
     assert response.status_code == 200, response.get_json()
-    body = response.get_json()
+    body = contract_keys(response.get_json())
     assert body.pop("publication") == {"min_children": 5, "note": PUBLICATION_NOTE}
     assert body == {
         "municipality": CODE,
@@ -222,8 +232,9 @@ def test_the_page_draws_every_chart_and_lists_the_same_numbers(world, client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     svgs = re.findall(r"<svg [^>]*>", html)
-    assert len(svgs) == 5
-    for chart in ("chart-category", "chart-age", "chart-month", "chart-money", "chart-merchant"):
+    assert len(svgs) == 8  # the reminders' chart only once e-mails went out
+    for chart in ("chart-category", "chart-age", "chart-month", "chart-money", "chart-merchant",
+                  "chart-week", "chart-reached", "chart-district"):
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in html
         assert f'<title id="{chart}-title">' in html and f'<desc id="{chart}-desc">' in html
     assert "Mode &amp; Zo" in html and "Mode & Zo" not in html  # escaped in the SVG and the table
@@ -247,8 +258,8 @@ def test_the_publication_page_hides_small_cells_and_says_so(world, client):
     assert "publicatieversie" in html and 'class="warning publication-note"' in html
     assert "Publicatieversie: aantallen van minder dan vijf kinderen" in html
     assert "<dd>7</dd>" in html and html.count("<dd>&lt;5</dd>") == 2  # children who used it, and the share
-    assert len(re.findall(r"<svg [^>]*>", html)) == 5
-    for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant"):
+    assert len(re.findall(r"<svg [^>]*>", html)) == 8
+    for table in ("summary", "by_category", "by_age_band", "by_month", "by_merchant", "by_week", "by_district"):
         assert f'"/admin/gebruik/publicatie.csv?year=2027&amp;table={table}"' in html
     assert "/gebruik.csv?" not in html
     assert "style=" not in html and "<script" not in html
