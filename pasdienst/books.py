@@ -5,6 +5,17 @@ funding source into its fund (a top-up), is reserved onto vouchers when
 passes are issued, moves to a merchant's payable when redeemed, to settlement
 clearing when a batch is approved, and out to the bank when the batch is
 paid. Unused balances return to the fund at year end.
+
+A cooperation of municipalities (``pasdienst/cooperations/``) changes none of
+this: a child's money stays in its own municipality's partition wherever it
+is spent. A merchant of the cooperation has a payable in every member's
+partition (the same key, ``<member>:merchant:<id>``), credited by that
+member's children. When the cooperation pays the merchants from one account,
+each member's share leaves its clearing for its ``remitted`` account
+(``remit_to_cooperation``) and enters the cooperation's own partition
+(``sv.<code>``) from that member's ``cooperation_share`` account
+(``received_from_member``): two labelled transfers, one in each partition,
+recorded together (``cooperation_remittance``), never one that crosses.
 """
 from __future__ import annotations
 
@@ -27,6 +38,12 @@ BANK_RETURN = "bank_return"  # a paid settlement payment the bank sent back: ban
 EXPIRE = "expire"
 RETURN = "return"
 CARRY_OVER = "carry_over"
+REMIT = "remit_to_cooperation"  # a member's clearing → its remitted account: its share of a cooperation's payment run
+RECEIVE = "received_from_member"  # in the cooperation's partition: the member's share account → cooperation clearing
+
+# Account kinds of cooperations
+REMITTED = "remitted"  # in a member's partition: handed to its cooperation to pay merchants with
+COOPERATION_SHARE = "cooperation_share"  # in a cooperation's partition: what one member handed over (negative, as a source)
 
 
 def source_key(code: str) -> str:
@@ -57,6 +74,19 @@ def merchant_key(code: str, merchant_id: int) -> str:
     return f"{code}:merchant:{merchant_id}"
 
 
+def cooperation_ledger(code: str) -> str:
+    """A cooperation's partition: ``sv.<code>`` (no municipality code holds a dot)."""
+    return f"sv.{code}"
+
+
+def remitted_key(member_code: str, cooperation_code: str) -> str:
+    return f"{member_code}:remitted:{cooperation_code}"
+
+
+def share_key(cooperation_code: str, member_code: str) -> str:
+    return f"{cooperation_ledger(cooperation_code)}:member:{member_code}"
+
+
 #: The accounts every municipality has from the start: (key maker, kind, non-negative).
 MUNICIPALITY_ACCOUNTS = (
     (source_key, SOURCE, False),
@@ -64,4 +94,10 @@ MUNICIPALITY_ACCOUNTS = (
     (clearing_key, CLEARING, True),
     (bank_key, BANK, True),
     (expired_key, EXPIRED, True),
+)
+
+#: The accounts every cooperation has (key maker of its code, kind, non-negative).
+COOPERATION_ACCOUNTS = (
+    (lambda code: clearing_key(cooperation_ledger(code)), CLEARING, True),
+    (lambda code: bank_key(cooperation_ledger(code)), BANK, True),
 )

@@ -160,6 +160,13 @@ AUDIT_ACTION_TITLES = {
     "settlement.return_request": "Terugboeking door de bank vastgelegd",
     "settlement.return_confirm": "Terugboeking door de bank bevestigd",
     "settlement.return_withdraw": "Terugboeking door de bank ingetrokken",
+    "cooperation.create": "Samenwerkingsverband opgericht",
+    "cooperation.invite": "Uitgenodigd voor samenwerkingsverband",
+    "cooperation.join": "Toegetreden tot samenwerkingsverband",
+    "cooperation.leave": "Samenwerkingsverband verlaten",
+    "cooperation.payout": "Uitbetaling samenwerkingsverband ingesteld",
+    "cooperation.merchant_admit": "Aanbieder toegelaten in samenwerkingsverband",
+    "cooperation.merchant_withdraw": "Aanbieder teruggetrokken uit samenwerkingsverband",
     "user.create": "Account aangemaakt",
     "user.login": "Ingelogd",
     "user.password_change": "Wachtwoord gewijzigd",
@@ -189,7 +196,7 @@ ENTITY_TITLES = {
     "scheme": "regeling", "api_token": "API-sleutel", "iban_change": "IBAN-wijziging", "ledger_transfer": "boeking",
     "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling", "four_eyes_request": "verzoek",
     "settlement_batch": "afrekening", "redemption": "betaling", "job": "taak",
-    "reminder_moment": "herinnering",
+    "reminder_moment": "herinnering", "cooperation": "samenwerkingsverband",
 }
 
 #: The states of passes, merchants, batches and requests, as the pages write them.
@@ -198,6 +205,7 @@ STATUS_TITLES = {
     "pending": "aangemeld", "approved": "goedgekeurd", "suspended": "geschorst", "rejected": "afgewezen",
     "draft": "concept", "exported": "betaalbestand gemaakt", "paid": "betaald", "cancelled": "geannuleerd",
     "requested": "aangevraagd", "confirmed": "bevestigd", "withdrawn": "ingetrokken",
+    "invited": "uitgenodigd",
 }
 
 #: The fields of an audit event's before and after.
@@ -216,6 +224,14 @@ AUDIT_FIELD_TITLES = {
     "voucher_code": "tegoed", "kind": "soort", "passes": "passen", "merchant": "aanbieder", "user": "gebruiker", "job": "taak",
     "spent_until": "besteed tot en met", "under_cents": "besteed minder dan", "households": "huishoudens",
     "children": "kinderen", "addresses": "adressen", "send_on": "verstuurdatum", "title": "naam", "moment": "herinnering",
+    "cooperation": "samenwerkingsverband", "code": "code", "payout": "uitbetaling", "lead": "penvoerder",
+    "municipality": "gemeente", "members": "leden",
+}
+
+#: Who pays a cooperation's merchants (``cooperations.models.PAYOUTS``).
+PAYOUT_TITLES = {
+    "members": "elke gemeente betaalt zelf",
+    "cooperation": "het samenwerkingsverband betaalt uit één rekening",
 }
 
 
@@ -270,6 +286,8 @@ def audit_value(value: object, key: str = "") -> str:
         return euros(value)
     if key == "status" and isinstance(value, str):
         return status_title(value)
+    if key == "payout" and value in PAYOUT_TITLES:
+        return PAYOUT_TITLES[str(value)]
     if key == "reason" and value in REISSUE_REASON_TITLES:
         return REISSUE_REASON_TITLES[str(value)]
     if isinstance(value, list) and all(isinstance(item, str | int) for item in value):

@@ -97,6 +97,9 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     # settlement (``settlement.<status>`` for each state a batch enters)
     "settlement.draft", "settlement.approved", "settlement.exported", "settlement.paid", "settlement.cancelled",
     "settlement.correct", "settlement.return_request", "settlement.return_confirm", "settlement.return_withdraw",
+    # cooperations of municipalities
+    "cooperation.create", "cooperation.invite", "cooperation.join", "cooperation.leave", "cooperation.payout",
+    "cooperation.merchant_admit", "cooperation.merchant_withdraw",
     # people and keys
     "user.create", "user.login", "user.password_change", "user.password_reset", "user.activate", "user.deactivate",
     "token.create", "token.revoke", "caseworker_cap.set",

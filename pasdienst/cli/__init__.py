@@ -13,6 +13,7 @@ from . import (  # noqa: F401 - each registers its commands
     backup,
     budget,
     children,
+    cooperation,
     db,
     demo,
     ledger,

@@ -1,0 +1,173 @@
+"""``pasdienst cooperation …``: municipalities that run one kindpakket together.
+
+The operator forms the cooperation at the request of its lead and invites
+the members; each member's admin agrees (``join --by``) and admits its own
+merchants. Without ``--by`` a command acts as the operator.
+"""
+from __future__ import annotations
+
+import click
+
+from ..access.services import Actor, actor_for_email
+from ..cooperations.models import PAYOUTS, Cooperation
+from ..cooperations.services import (
+    admit_merchant,
+    create_cooperation,
+    describe,
+    invite_member,
+    join_cooperation,
+    leave_cooperation,
+    list_cooperations,
+    set_payout,
+    withdraw_merchant,
+)
+from .base import Context, main, pass_ctx
+
+
+def _admin(session, email: str | None) -> Actor | None:  # noqa: ANN001
+    return actor_for_email(session, email, roles=("admin",)) if email else None
+
+
+@main.group("cooperation")
+def cooperation_group() -> None:
+    """Cooperations of municipalities (samenwerkingsverbanden): members, merchants, payment runs."""
+
+
+@cooperation_group.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="Display name, e.g. 'Kindpakket Zuidoost-Friesland'.")
+@click.option("--lead", required=True, help="The lead municipality (penvoerder); its first member.")
+@click.option("--payout", type=click.Choice(PAYOUTS), default="members", show_default=True,
+              help="members: each member pays from its own IBAN; cooperation: one file from the cooperation's IBAN.")
+@click.option("--iban", help="The account the cooperation pays merchants from (needed for --payout cooperation).")
+@click.option("--bic", help="Optional; derived from the IBAN where possible.")
+@pass_ctx
+def create(ctx: Context, code: str, name: str, lead: str, payout: str, iban: str | None, bic: str | None) -> None:
+    """Form a cooperation with its lead as first member; prints its code last."""
+    with ctx.db.transaction() as session:
+        cooperation = create_cooperation(session, code, name=name, lead=lead, payout=payout, iban=iban, bic=bic)
+        code = cooperation.code
+        summary = f"created cooperation {code} ({cooperation.name}), lead {lead.strip().lower()}, payout {cooperation.payout}"
+    click.echo(summary)
+    click.echo(f"next: pasdienst cooperation add-member {code} MUNICIPALITY, then that member's admin joins")
+    click.echo(code)
+
+
+@cooperation_group.command("add-member")
+@click.argument("code")
+@click.argument("municipality")
+@pass_ctx
+def add_member(ctx: Context, code: str, municipality: str) -> None:
+    """Invite a municipality; it becomes a member when its admin joins."""
+    with ctx.db.transaction() as session:
+        member = invite_member(session, code, municipality)
+        status = member.status
+    click.echo(
+        f"{municipality.strip().lower()} is a member of {code.strip().lower()}" if status == "active"
+        else f"invited {municipality.strip().lower()} to {code.strip().lower()}; its admin joins with "
+        f"'pasdienst cooperation join {municipality.strip().lower()} --by EMAIL' or on /admin/samenwerking"
+    )
+
+
+@cooperation_group.command("join")
+@click.argument("municipality")
+@click.option("--by", "by", required=True, help="E-mail address of an admin of that municipality, who agrees.")
+@pass_ctx
+def join(ctx: Context, municipality: str, by: str) -> None:
+    """A member's admin agrees to the invitation: the cooperation's merchants take its passes from now on."""
+    with ctx.db.transaction() as session:
+        joined = join_cooperation(session, _admin(session, by), municipality)
+        cooperation = describe(session, _code_of(session, joined.member.cooperation_id))
+    click.echo(
+        f"{municipality.strip().lower()} joined {cooperation.code}: {len(cooperation.merchants)} merchant(s) of the "
+        "cooperation take its passes"
+        if joined.changed else f"{municipality.strip().lower()} was already a member of {cooperation.code}"
+    )
+
+
+def _code_of(session, cooperation_id: int) -> str:  # noqa: ANN001
+    return session.get(Cooperation, cooperation_id).code
+
+
+@cooperation_group.command("leave")
+@click.argument("municipality")
+@click.option("--by", "by", help="E-mail address of an admin of that municipality (default: the operator).")
+@pass_ctx
+def leave(ctx: Context, municipality: str, by: str | None) -> None:
+    """A member leaves (or declines the invitation); what was spent is still settled."""
+    with ctx.db.transaction() as session:
+        cooperation = leave_cooperation(session, _admin(session, by), municipality)
+        code = cooperation.code
+    click.echo(f"{municipality.strip().lower()} left {code}")
+
+
+@cooperation_group.command("add-merchant")
+@click.argument("merchant_id", type=int)
+@click.option("--by", "by", help="E-mail address of an admin of the merchant's municipality (default: the operator).")
+@pass_ctx
+def add_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
+    """Admit a merchant to its municipality's cooperation: it takes every member's passes."""
+    with ctx.db.transaction() as session:
+        admission = admit_merchant(session, _admin(session, by), merchant_id)
+        summary = (
+            f"{admission.merchant.name} (merchant {merchant_id}) takes the passes of "
+            + (", ".join(admission.members) or "no other member yet")
+            + f" besides its own in {admission.cooperation.code}"
+        )
+        if not admission.changed:
+            summary += " (already admitted)"
+    click.echo(summary)
+
+
+@cooperation_group.command("remove-merchant")
+@click.argument("merchant_id", type=int)
+@click.option("--by", "by", help="E-mail address of an admin of the merchant's municipality (default: the operator).")
+@pass_ctx
+def remove_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
+    """Withdraw a merchant from the cooperation: it takes its own municipality's passes only."""
+    with ctx.db.transaction() as session:
+        admission = withdraw_merchant(session, _admin(session, by), merchant_id)
+        summary = (
+            f"{admission.merchant.name} (merchant {merchant_id}) left {admission.cooperation.code}"
+            if admission.changed else f"{admission.merchant.name} (merchant {merchant_id}) was not admitted"
+        )
+    click.echo(summary)
+
+
+@cooperation_group.command("set-payout")
+@click.argument("code")
+@click.argument("payout", type=click.Choice(PAYOUTS))
+@click.option("--iban", help="The account the cooperation pays merchants from.")
+@click.option("--bic", help="Optional; derived from the IBAN where possible.")
+@pass_ctx
+def payout(ctx: Context, code: str, payout: str, iban: str | None, bic: str | None) -> None:
+    """Who pays the merchants: each member (members) or the cooperation from one account (cooperation)."""
+    with ctx.db.transaction() as session:
+        cooperation = set_payout(session, code, payout, iban=iban, bic=bic)
+        summary = f"{cooperation.code} pays by {cooperation.payout}" + (
+            f" from IBAN {cooperation.iban}" if cooperation.payout == "cooperation" else ""
+        )
+    click.echo(summary)
+
+
+@cooperation_group.command("show")
+@click.argument("code")
+@pass_ctx
+def show(ctx: Context, code: str) -> None:
+    """The cooperation's members and merchants."""
+    with ctx.db.read() as session:
+        view = describe(session, code)
+    click.echo(f"{view.code}  {view.name}  payout {view.payout}" + (f"  IBAN {view.iban}" if view.iban else ""))
+    for member in view.members:
+        click.echo(f"member    {member.code:<24} {member.status:<8}{'  lead' if member.lead else ''}")
+    for merchant in view.merchants:
+        click.echo(f"merchant  {merchant.id:>6}  {merchant.municipality_code:<24} {merchant.status:<9} {merchant.name}")
+
+
+@cooperation_group.command("list")
+@pass_ctx
+def list_(ctx: Context) -> None:
+    """Every cooperation: code, payout, name."""
+    with ctx.db.read() as session:
+        for cooperation in list_cooperations(session):
+            click.echo(f"{cooperation.code:<24} {cooperation.payout:<12} {cooperation.name}")

@@ -1,0 +1,3 @@
+"""Cooperations of municipalities (samenwerkingsverbanden): ``models``,
+``services`` (forming one, members joining, merchants admitted), ``runs``
+(the cooperation's own payment runs) and ``checks`` (``ledger verify``)."""
