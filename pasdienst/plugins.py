@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib
 
-VERIFY_CHECK_MODULES: tuple[str, ...] = ("pasdienst.wallet.checks", "pasdienst.settlement.checks")
+VERIFY_CHECK_MODULES: tuple[str, ...] = (
+    "pasdienst.wallet.checks", "pasdienst.settlement.checks", "pasdienst.cooperations.checks",
+)
 
 
 def load_verify_checks() -> None:

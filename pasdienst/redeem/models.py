@@ -84,6 +84,9 @@ class Redemption(Base):
 
     #: Monotonic: settlement takes everything up to a high-water mark.
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    #: The pass's municipality: its fund pays, its finance settles, its usage
+    #: report counts it; at a merchant of a fellow member of its cooperation
+    #: too (the merchant's own municipality is ``merchant.municipality_id``).
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
     pass_id: Mapped[int] = mapped_column(ForeignKey("wallet_pass.id"), index=True)

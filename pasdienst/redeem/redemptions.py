@@ -38,6 +38,7 @@ from ..access.services import TOKEN_TOUCH_INTERVAL, Actor
 from ..clock import day_bounds_utc, now_utc
 from ..clock import now as clock_now
 from ..config import Settings
+from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
 from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
@@ -114,20 +115,32 @@ def _bindings(session: Session, municipality_id: int) -> dict[str, set[int]]:
     return bound
 
 
-def _takes(
-    municipality_id: int, categories: frozenset[str], voucher_municipality_id: int, category: str, binding_allows: bool
-) -> bool:
-    """The rule: a voucher of the merchant's own municipality, of one of its
-    categories, and, when the voucher's code is bound to named merchants, one of them."""
-    return voucher_municipality_id == municipality_id and category in categories and binding_allows
+def _takes(takes_passes: bool, categories: frozenset[str], category: str, binding_allows: bool) -> bool:
+    """The rule: a voucher of a municipality whose passes the merchant takes
+    (its own; or, once admitted to its municipality's cooperation, those of
+    every active member: it then has a payable in that member's ledger
+    partition, ``payable_for``), of one of its categories, and, when the
+    voucher's code is bound to named merchants (by the pass's municipality),
+    one of them."""
+    return takes_passes and category in categories and binding_allows
 
 
-def accepts(merchant: Merchant, voucher: Voucher, bindings: dict[str, set[int]]) -> bool:
+def payable_for(session: Session, merchant: Merchant, municipality_id: int) -> int | None:
+    """The payable ``merchant`` credits for a pass of ``municipality_id``: its
+    own for its own municipality, its payable in a fellow member's partition
+    while it takes that member's passes, otherwise None (it does not)."""
+    if municipality_id == merchant.municipality_id:
+        return merchant.account_id
+    return session.execute(
+        select(CooperationPayable.account_id).where(
+            CooperationPayable.merchant_id == merchant.id, CooperationPayable.municipality_id == municipality_id
+        )
+    ).scalar()
+
+
+def accepts(merchant: Merchant, voucher: Voucher, bindings: dict[str, set[int]], takes_passes: bool) -> bool:
     bound = bindings.get(voucher.code or "")
-    return _takes(
-        merchant.municipality_id, merchant.category_set, voucher.municipality_id, voucher.category,
-        bound is None or merchant.id in bound,
-    )
+    return _takes(takes_passes, merchant.category_set, voucher.category, bound is None or merchant.id in bound)
 
 
 def _strips_left(kind: str, strip_value_cents: int | None, balance: int) -> int | None:
@@ -143,12 +156,14 @@ def scan(session: Session, actor: Actor, code: str, *, settings: Settings, today
     age and the acceptable vouchers; nothing else about the child."""
     merchant = merchant_of(session, actor)
     child_pass = resolve_pass(session, code, settings=settings, today=today)
-    if child_pass.municipality_id != merchant.municipality_id:
+    if payable_for(session, merchant, child_pass.municipality_id) is None:
         raise NotAcceptedHere("this pass is not valid at this merchant")
-    bindings = _bindings(session, merchant.municipality_id)
+    # Bindings are the pass's municipality's: which of its punch cards and
+    # cheques only named merchants take.
+    bindings = _bindings(session, child_pass.municipality_id)
     views = []
     for voucher in child_pass.vouchers:
-        if not accepts(merchant, voucher, bindings) or voucher.valid_until < today:
+        if not accepts(merchant, voucher, bindings, True) or voucher.valid_until < today:
             continue
         balance = ledger.balance(session, voucher.account_id)
         views.append(
@@ -382,8 +397,10 @@ def _redeem_on(conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Reques
         check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), req.today)  # type: ignore[arg-type]
         categories = frozenset(c for c in found.categories.split(",") if c)
         may_take = _takes(
-            found.municipality_id, categories, found.voucher_municipality_id, found.voucher_category,
-            found.voucher_bindings == 0 or found.voucher_bound_here > 0,
+            # The payable the context found is in the voucher's partition: the
+            # merchant's own municipality, or a member whose passes it takes.
+            found.payable_ledger is not None and found.payable_ledger == found.voucher_ledger,
+            categories, found.voucher_category, found.voucher_bindings == 0 or found.voucher_bound_here > 0,
         )
         if not may_take:
             raise NotAcceptedHere("this voucher cannot be spent at this merchant")
@@ -428,7 +445,9 @@ def _write(
         "amount": amount, "source": source, "destination": destination, "transfer_id": value(uuid.uuid4()),
         "ledger": found.voucher_ledger, "kind": move.kind, "reference": move.reference,
         "fingerprint": move.fingerprint(), "created_at": value(req.now),
-        "municipality_id": found.municipality_id, "merchant_id": found.id, "pass_id": found.voucher_pass_id,
+        # The pass's municipality, whose fund pays (and settles) it, also at a
+        # merchant of another member of its cooperation.
+        "municipality_id": found.voucher_municipality_id, "merchant_id": found.id, "pass_id": found.voucher_pass_id,
         "voucher_id": req.voucher_id, "user_id": caller.actor.user_id if caller.actor else None,
         "strips": req.strips, "strip_value": strip_value or None, "receipt_no": receipt_no, "key": req.key,
         "request_hash": req.fingerprint,

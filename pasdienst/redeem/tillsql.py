@@ -43,7 +43,7 @@ _COLUMNS = (
 )
 
 _SELECT = """
-  m.id, m.municipality_id, m.status, m.categories, m.account_id, pa.ledger, pa.balance_cached,
+  m.id, m.municipality_id, m.status, m.categories, pa.id, pa.ledger, pa.balance_cached,
   r.id, r.receipt_no, r.amount_cents, r.balance_after_cents, r.strips_left, r.created_at, r.request_hash,
   v.id, v.pass_id, v.municipality_id, v.kind, v.category, v.account_id, v.strip_value_cents, v.valid_until,
   va.ledger, va.balance_cached,
@@ -53,10 +53,16 @@ _SELECT = """
     WHERE b.municipality_id = v.municipality_id AND b.voucher_code = v.code AND b.merchant_id = m.id),
   p.status, p.handle, p.code_hash, p.valid_from, p.valid_until"""
 
+# The payable the redemption credits: the merchant's own, or, for a pass of
+# another member of its cooperation, its payable in that member's partition
+# (``cooperation_payable``, there while the merchant takes that member's
+# passes). Found in the voucher's partition or not at all: that is the rule
+# of whose passes a merchant takes (``redemptions._takes``).
 _JOINS = """
-  LEFT JOIN ledger_account pa ON pa.id = m.account_id
   LEFT JOIN redemption r ON r.merchant_id = m.id AND r.idempotency_key = :key
   LEFT JOIN wallet_voucher v ON v.id = :voucher_id
+  LEFT JOIN cooperation_payable cp ON cp.merchant_id = m.id AND cp.municipality_id = v.municipality_id
+  LEFT JOIN ledger_account pa ON pa.id = COALESCE(cp.account_id, m.account_id)
   LEFT JOIN ledger_account va ON va.id = v.account_id
   LEFT JOIN wallet_pass p ON p.id = v.pass_id"""
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from .. import books
 from ..ledger.models import Account, Posting, Transfer
 from ..ledger.verify import Problem, register_check
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
 from .models import (
     APPROVED,
     CANCELLED,
@@ -138,10 +138,17 @@ def transfers_match_lines(session: Session) -> list[Problem]:
         .where(Posting.amount < 0)
         .subquery()
     )
+    # The merchant's payable in the batch's partition: its own, or (a merchant
+    # of the municipality's cooperation) the one it has there.
+    payable = Account.__table__.alias("payable")
     rows = session.execute(
-        select(SettlementLine.batch_id, SettlementLine.merchant_id, SettlementBatch.status, Transfer.kind, Transfer.amount, SettlementLine.total_cents, payable_leg.c.aid, Merchant.account_id)
+        select(SettlementLine.batch_id, SettlementLine.merchant_id, SettlementBatch.status, Transfer.kind, Transfer.amount, SettlementLine.total_cents, payable_leg.c.aid, payable.c.id)
         .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
-        .join(Merchant, Merchant.id == SettlementLine.merchant_id)
+        .join(Municipality, Municipality.id == SettlementBatch.municipality_id)
+        .outerjoin(
+            payable,
+            payable.c.key == Municipality.code + literal(":merchant:") + cast(SettlementLine.merchant_id, String),
+        )
         .outerjoin(Transfer, Transfer.id == SettlementLine.settle_transfer_id)
         .outerjoin(payable_leg, payable_leg.c.tid == SettlementLine.settle_transfer_id)
     ).all()

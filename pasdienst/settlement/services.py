@@ -384,21 +384,22 @@ def approve_batch(
         )
     _dry_run_export(batch, municipality, rows, accounts, now=now, schema=schema)
     clearing = ledger.get_account(session, books.clearing_key(municipality.code)).id
-    owed = ledger.balances(session, (merchant.account_id for _, merchant in rows))
+    payables = payable_accounts(session, municipality.code, [merchant.id for _, merchant in rows])
+    owed = ledger.balances(session, payables.values())
     for line, merchant in rows:
-        if owed[merchant.account_id] < line.total_cents:
+        if owed[payables[merchant.id]] < line.total_cents:
             raise ledger.InsufficientFunds(
                 f"batch {batch.id} would pay {merchant.name!r} {line.total_cents} cents, "
-                f"more than the {owed[merchant.account_id]} owed",
+                f"more than the {owed[payables[merchant.id]]} owed",
                 account_key=books.merchant_key(municipality.code, merchant.id),
-                balance=owed[merchant.account_id],
+                balance=owed[payables[merchant.id]],
                 requested=line.total_cents,
             )
     posted = ledger.post_many(
         session,
         [
             ledger.NewTransfer.move(
-                books.SETTLE, merchant.account_id, clearing, line.total_cents,
+                books.SETTLE, payables[merchant.id], clearing, line.total_cents,
                 reference=f"settlement B{batch.id}", idempotency_key=f"settle:{batch.id}:{merchant.id}",
             )
             for line, merchant in rows
@@ -434,6 +435,24 @@ def approve_batch(
     batch.approved_at = now
     _transition(session, batch, actor, APPROVED, now)
     return StepResult(batch, True)
+
+
+def payable_accounts(session: Session, municipality_code: str, merchant_ids: list[int]) -> dict[int, int]:
+    """Each merchant's payable in the municipality's partition, by merchant id:
+    its own payable (``Merchant.account_id``) for a merchant of the
+    municipality, its payable there as a merchant of the municipality's
+    cooperation otherwise; both are ``books.merchant_key``."""
+    keys = {books.merchant_key(municipality_code, m): m for m in merchant_ids}
+    found = {
+        keys[key]: account_id
+        for account_id, key in session.execute(
+            select(ledger.Account.id, ledger.Account.key).where(ledger.Account.key.in_(list(keys)))
+        )
+    }
+    missing = sorted(set(merchant_ids) - set(found))
+    if missing:
+        raise ledger.UnknownAccount(f"unknown account {books.merchant_key(municipality_code, missing[0])!r}")
+    return found
 
 
 def _dry_run_export(
@@ -820,15 +839,23 @@ def correct_redemption(
             "(the merchant can void it on the day it was made)"
         )
     merchant = session.get(Merchant, redemption.merchant_id)
-    assert merchant is not None and merchant.account_id is not None
+    assert merchant is not None
+    code = session.execute(select(Municipality.code).where(Municipality.id == redemption.municipality_id)).scalar_one()
+    # The merchant's payable in the redemption's municipality (its own, or
+    # as a merchant of that municipality's cooperation), and only what that
+    # municipality owes it.
+    payable = payable_accounts(session, code, [merchant.id])[merchant.id]
     now = now or now_utc()
-    waiting = ledger.balance(session, merchant.account_id) - int(
+    waiting = ledger.balance(session, payable) - int(
         session.execute(
             select(func.coalesce(func.sum(SettlementLine.total_cents), 0))
             .join(SettlementBatch, SettlementBatch.id == SettlementLine.batch_id)
-            .where(SettlementLine.merchant_id == merchant.id, SettlementBatch.status == DRAFT)
+            .where(
+                SettlementLine.merchant_id == merchant.id, SettlementBatch.status == DRAFT,
+                SettlementBatch.municipality_id == redemption.municipality_id,
+            )
         ).scalar_one()
-    ) - _still_voidable(session, merchant.id, now)
+    ) - _still_voidable(session, merchant.id, redemption.municipality_id, now)
     if waiting < redemption.amount_cents:
         raise CorrectionRefused(
             f"{merchant.name} has {euros(waiting)} waiting to be settled, less than the {euros(redemption.amount_cents)} "
@@ -857,7 +884,7 @@ def correct_redemption(
     return correction
 
 
-def _still_voidable(session: Session, merchant_id: int, now: datetime) -> int:
+def _still_voidable(session: Session, merchant_id: int, municipality_id: int, now: datetime) -> int:
     """What the merchant's redemptions of today add up to: the till can still
     void them (a void waits for the settlement lock we hold, then takes the
     money back off the payable), so they are not yet money the merchant is
@@ -868,6 +895,7 @@ def _still_voidable(session: Session, merchant_id: int, now: datetime) -> int:
         session.execute(
             select(func.coalesce(func.sum(_redemptions.c.amount_cents), 0)).where(
                 _redemptions.c.merchant_id == merchant_id,
+                _redemptions.c.municipality_id == municipality_id,
                 _redemptions.c.voided_at.is_(None),
                 _redemptions.c.created_at >= start,
                 ~select(_items.c.redemption_id).where(_items.c.redemption_id == _redemptions.c.id).exists(),
