@@ -24,7 +24,11 @@ SEPA_COUNTRIES = frozenset(
 
 
 class InvalidIBAN(ValidationFailed):
-    pass
+    """An IBAN or BIC that does not check out; ``field`` says which of the two (``iban``, ``bic``)."""
+
+    def __init__(self, message: str, *, refusal: str, field: str = "iban", **details: object) -> None:
+        super().__init__(message, refusal=refusal, **details)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -34,30 +38,38 @@ class BankAccount:
     bank_name: str | None
 
 
+#: schwifty's refusals of an IBAN: the English reason and the refusal code.
+_IBAN_PROBLEMS = {
+    "InvalidChecksumDigits": {"reason": "its check digits are wrong (a typo?)", "refusal": "iban_check_digits"},
+    "InvalidLength": {"reason": "it has the wrong length", "refusal": "iban_length"},
+    "InvalidStructure": {"reason": "it contains characters an IBAN cannot have", "refusal": "iban_characters"},
+    "InvalidCountryCode": {"reason": "its country code is unknown", "refusal": "iban_country"},
+}
+
+
 def normalise_iban(text: str, bic: str | None = None) -> BankAccount:
     raw = (text or "").strip()
+    if not raw:
+        raise InvalidIBAN("an IBAN is required", refusal="iban_missing")
     try:
         iban = IBAN(raw)
     except SchwiftyException as exc:
-        reason = {
-            "InvalidChecksumDigits": "its check digits are wrong (a typo?)",
-            "InvalidLength": "it has the wrong length",
-            "InvalidStructure": "it contains characters an IBAN cannot have",
-            "InvalidCountryCode": "its country code is unknown",
-        }.get(type(exc).__name__, str(exc))
-        raise InvalidIBAN(f"IBAN {raw!r} is not valid: {reason}") from None
+        known = _IBAN_PROBLEMS.get(type(exc).__name__, {"reason": str(exc), "refusal": "iban_invalid"})
+        raise InvalidIBAN(f"IBAN {raw!r} is not valid: {known['reason']}", refusal=known["refusal"]) from None
     if iban.country_code not in SEPA_COUNTRIES:
-        raise InvalidIBAN(f"IBAN {iban.formatted} is outside the SEPA area")
+        raise InvalidIBAN(f"IBAN {iban.formatted} is outside the SEPA area", refusal="iban_outside_sepa")
     if iban.country_code == "NL" and iban.bank is None:
-        raise InvalidIBAN(f"IBAN {iban.formatted} names no known Dutch bank (bank code {iban.bank_code})")
+        raise InvalidIBAN(f"IBAN {iban.formatted} names no known Dutch bank (bank code {iban.bank_code})",
+                          refusal="iban_unknown_bank")
     derived = str(iban.bic) if iban.bic else None
     if bic:
         try:
             given = BIC(bic.strip())
         except SchwiftyException:
-            raise InvalidIBAN(f"BIC {bic!r} is not valid") from None
+            raise InvalidIBAN(f"BIC {bic!r} is not valid", refusal="bic_invalid", field="bic") from None
         if derived and str(given)[:6] != derived[:6]:
-            raise InvalidIBAN(f"BIC {given} does not belong to IBAN {iban.formatted} (expected {derived})")
+            raise InvalidIBAN(f"BIC {given} does not belong to IBAN {iban.formatted} (expected {derived})",
+                              refusal="bic_mismatch", field="bic")
         derived = str(given)
     return BankAccount(iban.compact, derived, iban.bank_name)
 

@@ -20,12 +20,15 @@ class PasdienstError(Exception):
     #: (RFC 9457), beside ``code``: facts a till acts on, never anything secret.
     public: tuple[str, ...] = ()
 
+    #: Which refusal this is: a code of the ``nl`` catalogue, with ``details`` as its parameters.
+    #: A class may name its own (else it is ``code``), a raise a more precise one.
+    refusal = ""
+
     def __init__(self, message: str, *, refusal: str | None = None, **details: object) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
-        #: Which refusal this is: a code of the ``nl`` catalogue, with ``details`` as its parameters.
-        self.refusal = refusal or self.code
+        self.refusal = refusal or type(self).refusal or self.code
 
 
 class ValidationFailed(PasdienstError):

@@ -46,14 +46,16 @@ def _entries() -> dict[str, str]:
 
 
 def _raised_codes() -> set[str]:
-    """``refusal="..."`` in the source and the ``code = "..."`` of error classes."""
+    """``refusal="..."`` in the source, the ``code = "..."`` and ``refusal = "..."`` of error classes, and
+    the ``("sepa.creditor_iban", {...})`` pairs of an error's ``reasons``."""
     found: set[str] = set()
     for path in SOURCE.rglob("*.py"):
         if "migrations" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        found.update(re.findall(r'\brefusal="([a-z0-9_.]+)"', text))
-        found.update(re.findall(r'^    code = "([a-z0-9_.]+)"', text, flags=re.M))
+        found.update(re.findall(r'\brefusal"?(?:=|: )"([a-z0-9_.]+)"', text))  # refusal="x" or "refusal": "x"
+        found.update(re.findall(r'\("([a-z0-9_]+\.[a-z0-9_]+)", \{', text))  # a sub-refusal among "reasons"
+        found.update(re.findall(r'^    (?:code|refusal) = "([a-z0-9_.]+)"', text, flags=re.M))
     return found - GENERIC
 
 

@@ -18,8 +18,11 @@ class UnknownAccount(LedgerError, NotFound):
 class InsufficientFunds(LedgerError, Conflict):
     code = "insufficient_balance"
 
-    def __init__(self, message: str, *, account_key: str, balance: int, requested: int) -> None:
-        super().__init__(message, account=account_key, balance_cents=balance, requested_cents=requested)
+    def __init__(
+        self, message: str, *, account_key: str, balance: int, requested: int, refusal: str | None = None, **details: object
+    ) -> None:
+        super().__init__(message, refusal=refusal, account=account_key, balance_cents=balance, requested_cents=requested,
+                         **details)
         self.account_key = account_key
         self.balance = balance
         self.requested = requested

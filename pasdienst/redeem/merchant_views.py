@@ -141,5 +141,4 @@ def merchants_add(body: dict[str, Any], code: str) -> dict[str, Any] | Response:
         response.status_code = 202
         return response
     except InvalidIBAN as exc:
-        field = "bic" if exc.message.startswith("BIC") else "iban"
-        raise ValidationFailed(exc.message, errors={field: [exc.message]}) from None
+        raise ValidationFailed(exc.message, refusal=exc.refusal, errors={exc.field: [exc.message]}) from None

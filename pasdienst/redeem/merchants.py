@@ -34,11 +34,10 @@ MAX_NAME = 200
 
 
 class MerchantNameRefused(ValidationFailed):
-    """A merchant name that cannot be stored; ``dutch`` says why on the pages."""
+    """A merchant name that cannot be stored (its ``refusal`` says why, for the pages)."""
 
-    def __init__(self, message: str, dutch: str) -> None:
-        super().__init__(message, errors={"name": [message]})
-        self.dutch = dutch
+    def __init__(self, message: str, *, refusal: str, **details: object) -> None:
+        super().__init__(message, refusal=refusal, errors={"name": [message]}, **details)
 
 
 def clean_merchant_name(name: str | None) -> str:
@@ -53,22 +52,18 @@ def clean_merchant_name(name: str | None) -> str:
     """
     cleaned = " ".join((name or "").split())
     if not cleaned:
-        raise MerchantNameRefused("a merchant needs a name", "Vul de naam van de winkel, club of school in.")
+        raise MerchantNameRefused("a merchant needs a name", refusal="merchant_name_missing")
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in cleaned):
         # NUL and other control characters: PostgreSQL refuses NUL in text.
-        raise MerchantNameRefused(
-            "a merchant's name cannot hold control characters", "De naam bevat tekens die niet in een naam horen."
-        )
+        raise MerchantNameRefused("a merchant's name cannot hold control characters", refusal="merchant_name_control")
     if len(cleaned) > MAX_NAME:
-        raise MerchantNameRefused(
-            f"a merchant's name is at most {MAX_NAME} characters", f"De naam is te lang (hoogstens {MAX_NAME} tekens)."
-        )
+        raise MerchantNameRefused(f"a merchant's name is at most {MAX_NAME} characters", refusal="merchant_name_too_long",
+                                  limit=MAX_NAME)
     if bank_name(cleaned) is None:
         raise MerchantNameRefused(
             f"merchant name {cleaned!r} has no letter or digit a bank can use in a payment "
             "(emoji and symbols are dropped from SEPA payments); give the name the bank knows the account by",
-            f"De naam '{cleaned}' bevat geen letters of cijfers die een bank kan gebruiken: emoji en "
-            "symbolen vallen weg in een betaalopdracht. Vul de naam in waaronder de bank de rekening kent.",
+            refusal="merchant_name_unusable", name=cleaned,
         )
     return cleaned
 

@@ -9,9 +9,13 @@ class NothingToSettle(Conflict):
     """No redemption is waiting: not an error for the command line (it says so
     and exits 0), and no empty batch is made."""
 
+    refusal = "nothing_to_settle"
+
 
 class WrongState(Conflict):
-    """The batch is not in a state that allows this step."""
+    """The batch is not in a state that allows this step (``batch``: its id)."""
+
+    refusal = "batch_wrong_state"
 
 
 class FourEyes(Forbidden):

@@ -63,11 +63,12 @@ _redemptions = Redemption.__table__
 def _reason(text: str | None) -> str:
     reason = " ".join((text or "").split())
     if not reason:
-        raise ValidationFailed("a return needs the bank's reason (e.g. 'account closed', 'name does not match')")
+        raise ValidationFailed("a return needs the bank's reason (e.g. 'account closed', 'name does not match')",
+                               refusal="return_reason_missing")
     if len(reason) > 200:
-        raise ValidationFailed("a reason is at most 200 characters")
+        raise ValidationFailed("a reason is at most 200 characters", refusal="return_reason_too_long", limit=200)
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in reason):
-        raise ValidationFailed("a reason cannot hold control characters")
+        raise ValidationFailed("a reason cannot hold control characters", refusal="return_reason_control")
     return reason
 
 
@@ -100,10 +101,12 @@ def request_return(
     if batch.status not in SETTLED_STATUSES:
         raise WrongState(
             f"batch {batch.id} is {batch.status}; only an approved, exported or paid batch has payments to return"
-            + (" (a draft is cancelled instead)" if batch.status == "draft" else "")
+            + (" (a draft is cancelled instead)" if batch.status == "draft" else ""),
+            refusal="return_not_settled", batch=batch.id,
         )
     if actor.user_id is None:
-        raise FourEyes("a return is recorded by a finance user, so that another one can confirm it")
+        raise FourEyes("a return is recorded by a finance user, so that another one can confirm it",
+                       refusal="return_needs_finance_user")
     lines = {
         line.merchant_id: line
         for line in session.execute(select(SettlementLine).where(SettlementLine.batch_id == batch.id)).scalars()
@@ -113,13 +116,16 @@ def request_return(
         if merchant_id not in lines:
             raise NotFound(f"merchant {merchant_id} is not in batch {batch.id}")
         if merchant_id in done:
-            raise WrongState(f"the payment to merchant {merchant_id} in batch {batch.id} was already returned")
+            raise WrongState(f"the payment to merchant {merchant_id} in batch {batch.id} was already returned",
+                             refusal="return_already_returned", batch=batch.id)
     elif set(lines) <= set(done):
-        raise WrongState(f"every payment of batch {batch.id} was already returned")
+        raise WrongState(f"every payment of batch {batch.id} was already returned", refusal="return_already_returned",
+                         batch=batch.id)
     for pending in _open_requests(session, batch.id):
         if pending.merchant_id is None or merchant_id is None or pending.merchant_id == merchant_id:
             raise WrongState(
-                f"return {pending.id} of batch {batch.id} already waits for confirmation; confirm or withdraw it first"
+                f"return {pending.id} of batch {batch.id} already waits for confirmation; confirm or withdraw it first",
+                refusal="return_pending", batch=batch.id, return_id=pending.id,
             )
     entry = SettlementReturn(
         batch_id=batch.id, merchant_id=merchant_id, reason=reason, status=RETURN_REQUESTED,
@@ -161,17 +167,20 @@ def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datet
     if entry.status == RETURN_CONFIRMED:
         return ReturnResult(entry, False)
     if entry.status != RETURN_REQUESTED:
-        raise WrongState(f"return {entry.id} was withdrawn; record it again if the bank did return the payment")
+        raise WrongState(f"return {entry.id} was withdrawn; record it again if the bank did return the payment",
+                         refusal="return_withdrawn", batch=batch.id, return_id=entry.id)
     if actor.user_id is None or actor.user_id == entry.requested_by_user_id:
-        raise FourEyes(f"return {entry.id} was recorded by {actor.email}; another finance user must confirm it (four eyes)")
+        raise FourEyes(f"return {entry.id} was recorded by {actor.email}; another finance user must confirm it (four eyes)",
+                       refusal="return_four_eyes_own")
     if same_hands(session, actor.user_id, entry.requested_by_user_id):
         raise FourEyes(
             f"return {entry.id} was recorded by an account of {actor.email}'s lineage (one sponsored the other, "
             "or one admin created or reset the password of both); another finance user must confirm it (four eyes)",
-            lineage=True,
+            refusal="return_four_eyes_lineage", lineage=True,
         )
     if batch.status not in SETTLED_STATUSES:  # the trigger keeps a settled batch settled; belt and braces
-        raise WrongState(f"batch {batch.id} is {batch.status}; it has no payments to return")
+        raise WrongState(f"batch {batch.id} is {batch.status}; it has no payments to return", refusal="return_not_settled",
+                         batch=batch.id)
     lock_municipality(session, batch.municipality_id)
     now = now or now_utc()
     code = session.execute(select(Municipality.code).where(Municipality.id == batch.municipality_id)).scalar_one()
@@ -181,7 +190,8 @@ def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datet
         query = query.where(SettlementLine.merchant_id == entry.merchant_id)
     lines = [line for line in session.execute(query).scalars() if line.merchant_id not in done]
     if not lines:
-        raise WrongState(f"nothing of return {entry.id} is left to take back: batch {batch.id}'s payments were returned already")
+        raise WrongState(f"nothing of return {entry.id} is left to take back: batch {batch.id}'s payments were returned already",
+                         refusal="return_already_returned", batch=batch.id)
     clearing = ledger.get_account(session, books.clearing_key(code)).id
     bank = ledger.get_account(session, books.bank_key(code)).id
     for line in lines:
@@ -251,7 +261,8 @@ def withdraw_return(session: Session, actor: Actor, return_id: int, *, now: date
     if entry.status == RETURN_WITHDRAWN:
         return ReturnResult(entry, False)
     if entry.status != RETURN_REQUESTED:
-        raise WrongState(f"return {entry.id} was confirmed; its money is back on the payables already")
+        raise WrongState(f"return {entry.id} was confirmed; its money is back on the payables already",
+                         refusal="return_confirmed", batch=batch.id, return_id=entry.id)
     entry.status, entry.decided_by_user_id, entry.decided_at = RETURN_WITHDRAWN, actor.user_id, now or now_utc()
     session.flush()
     record_audit(

@@ -58,10 +58,15 @@ _SEPA_ID = re.compile(r"^[A-Za-z0-9/\-?:().,'+]+$")
 
 class SepaExportError(PasdienstError):
     """The batch cannot become a payment file as it stands (a merchant's or
-    the municipality's bank details, or the batch itself, need fixing)."""
+    the municipality's bank details, or the batch itself, need fixing).
+
+    ``reasons`` (when known) says what, for the pages: pairs of a refusal code
+    (``sepa.creditor_name_unusable``…) and its parameters.
+    """
 
     code = "conflict"
     status = 409
+    refusal = "sepa_export_failed"
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,8 @@ def _xsd(schema: str) -> Any:
 def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
     """Everything validated and cleaned, or one error listing every problem."""
     problems: list[str] = []
+    #: What the pages say of it (``SepaExportError.reasons``); anything but names and accounts is "other".
+    reasons: list[tuple[str, dict[str, Any]]] = []
     problems += _id_problems("message id", order.message_id)
     if not isinstance(order.created_at, datetime) or order.created_at.tzinfo is None:
         problems.append("the creation time must be a timezone-aware datetime")
@@ -267,17 +274,20 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
     debtor: dict[str, str | None] = {"name": bank_name(order.debtor_name), "iban": None, "bic": None}
     if not debtor["name"]:
         problems.append(f"the paying municipality's name {order.debtor_name!r} has no characters a bank accepts")
+        reasons.append(("sepa.debtor_name_unusable", {}))
     if not (order.debtor_iban or "").strip():
         problems.append(
             f"the municipality {order.debtor_name!r} has no IBAN to pay from; "
             "give it one with: pasdienst municipality set-iban CODE --iban IBAN"
         )
+        reasons.append(("sepa.debtor_iban_missing", {}))
     else:
         try:
             account = normalise_iban(order.debtor_iban or "", order.debtor_bic)
             debtor["iban"], debtor["bic"] = account.iban, account.bic
         except InvalidIBAN as exc:
             problems.append(f"the municipality's account: {exc.message}")
+            reasons.append(("sepa.debtor_iban", {}))
 
     if not order.payments:
         problems.append(f"batch {order.batch_id} has no payments")
@@ -289,6 +299,7 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
         name = bank_name(payment.name)
         if not name:
             mine.append("its name has no characters a bank accepts")
+            reasons.append(("sepa.creditor_name_unusable", {"name": payment.name}))
         remittance = sepa_text(payment.remittance, MAX_REMITTANCE)
         if not remittance:
             mine.append("the remittance text is empty")
@@ -310,6 +321,7 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
             iban, bic = account.iban, account.bic
         except InvalidIBAN as exc:
             mine.append(exc.message)
+            reasons.append(("sepa.creditor_iban", {"name": payment.name}))
         problems += [f"{who}: {problem}" for problem in mine]
         if not mine:
             entry: dict[str, Any] = {
@@ -324,8 +336,10 @@ def _checked(order: PaymentOrder) -> tuple[dict[str, str | None], list[dict[str,
                 entry["BIC"] = bic
             payments.append(entry)
     if problems:
+        if len(reasons) < len(problems):
+            reasons.append(("sepa.other", {}))
         raise SepaExportError(
-            f"cannot export batch {order.batch_id} as SEPA: " + "; ".join(problems), errors=problems
+            f"cannot export batch {order.batch_id} as SEPA: " + "; ".join(problems), errors=problems, reasons=reasons
         )
     return debtor, payments
 

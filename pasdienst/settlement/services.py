@@ -177,14 +177,15 @@ def create_batch(
     municipality = get_municipality(session, municipality_code)
     _ensure_finance(actor, municipality.id)
     if isinstance(until, datetime) or not isinstance(until, date):
-        raise ValidationFailed("until must be a date (YYYY-MM-DD)")
+        raise ValidationFailed("until must be a date (YYYY-MM-DD)", refusal="settlement_until_not_date")
     if until.year < 2000:
         # No redemption is that old, and year 1 cannot even be moved to UTC.
-        raise ValidationFailed(f"--until {until.isoformat()} is before 2000: no redemption is that old")
+        raise ValidationFailed(f"--until {until.isoformat()} is before 2000: no redemption is that old",
+                               refusal="settlement_until_too_old")
     if until > today:
         raise ValidationFailed(
             f"--until {until.isoformat()} is after today ({today.isoformat()}): a batch takes only days "
-            "that are over, so that nothing in it can still be voided"
+            "that are over, so that nothing in it can still be voided", refusal="settlement_until_future",
         )
     cutoff, _ = day_bounds_utc(until)
     now = now or now_utc()
@@ -249,7 +250,7 @@ def create_batch(
     if not paid:
         raise NothingToSettle(
             f"nothing to pay for {municipality.code} before {until.isoformat()}: "
-            "every merchant's corrections outweigh its redemptions"
+            "every merchant's corrections outweigh its redemptions", refusal="nothing_to_pay",
         )
     session.execute(
         insert(_lines),
@@ -348,17 +349,18 @@ def approve_batch(
     if batch.status in SETTLED_STATUSES:
         return StepResult(batch, False)
     if batch.status != DRAFT:
-        raise WrongState(f"batch {batch.id} is {batch.status}; only a draft can be approved")
+        raise WrongState(f"batch {batch.id} is {batch.status}; only a draft can be approved", batch=batch.id)
     blocker = four_eyes_blocker(session, actor, batch)
     if blocker == "own":
         raise FourEyes(
-            f"batch {batch.id} was created by {actor.email}; another finance user must approve it (four eyes)"
+            f"batch {batch.id} was created by {actor.email}; another finance user must approve it (four eyes)",
+            refusal="batch_four_eyes_own",
         )
     if blocker == "lineage":
         raise FourEyes(
             f"batch {batch.id} was created by an account of {actor.email}'s lineage (one sponsored the other, "
             "or one admin created or reset the password of both); another finance user must approve it (four eyes)",
-            lineage=True,
+            refusal="batch_four_eyes_lineage", lineage=True,
         )
     lock_municipality(session, batch.municipality_id)
     now = now or now_utc()
@@ -380,7 +382,8 @@ def approve_batch(
             problems.append(f"merchant {merchant.name!r} (id {merchant.id}): {exc.message}")
     if problems:
         raise ValidationFailed(
-            f"cannot approve batch {batch.id}: fix these bank accounts first: " + "; ".join(problems), errors=problems
+            f"cannot approve batch {batch.id}: fix these bank accounts first: " + "; ".join(problems), errors=problems,
+            refusal="batch_bank_accounts",
         )
     _dry_run_export(batch, municipality, rows, accounts, now=now, schema=schema)
     clearing = ledger.get_account(session, books.clearing_key(municipality.code)).id
@@ -394,6 +397,7 @@ def approve_batch(
                 account_key=books.merchant_key(municipality.code, merchant.id),
                 balance=owed[payables[merchant.id]],
                 requested=line.total_cents,
+                refusal="batch_payable_short", batch=batch.id, name=merchant.name,
             )
     posted = ledger.post_many(
         session,
@@ -488,7 +492,8 @@ def _dry_run_export(
             f"cannot approve batch {batch.id}: its payment file could not be built: " + "; ".join(problems)
             + f". Fix this (e.g. pasdienst merchant rename ID --name NAME, pasdienst municipality set-iban "
             f"{municipality.code} --iban IBAN) and approve again, or cancel the batch",
-            errors=problems,
+            errors=problems, refusal="batch_approve_sepa", batch=batch.id,
+            reasons=exc.details.get("reasons") or [("sepa.other", {})],
         ) from None
 
 
@@ -498,7 +503,7 @@ def cancel_batch(session: Session, actor: Actor, batch_id: int, *, now: datetime
     if batch.status == CANCELLED:
         return StepResult(batch, False)
     if batch.status != DRAFT:
-        raise WrongState(f"batch {batch.id} is {batch.status}; only a draft can be cancelled")
+        raise WrongState(f"batch {batch.id} is {batch.status}; only a draft can be cancelled", batch=batch.id)
     lock_municipality(session, batch.municipality_id)
     now = now or now_utc()
     session.execute(delete(_items).where(_items.c.batch_id == batch.id))
@@ -519,10 +524,12 @@ def mark_paid(session: Session, actor: Actor, batch_id: int, *, now: datetime | 
         return StepResult(batch, False)
     if batch.status != EXPORTED:
         hint = "export its payment file first" if batch.status == APPROVED else "approve and export it first"
-        raise WrongState(f"batch {batch.id} is {batch.status}; {hint}" if batch.status != CANCELLED else f"batch {batch.id} is cancelled")
+        raise WrongState(f"batch {batch.id} is {batch.status}; {hint}" if batch.status != CANCELLED else f"batch {batch.id} is cancelled",
+                         batch=batch.id)
     returned_count, returned_cents = returned_before_payout(session, batch.id)
     if returned_cents >= batch.total_cents:
-        raise WrongState(f"every payment of batch {batch.id} was returned by the bank; there is nothing to pay")
+        raise WrongState(f"every payment of batch {batch.id} was returned by the bank; there is nothing to pay",
+                         refusal="batch_all_returned", batch=batch.id)
     now = now or now_utc()
     code = session.execute(select(Municipality.code).where(Municipality.id == batch.municipality_id)).scalar_one()
     # Lines the bank returned before this never left clearing with the rest.
@@ -571,7 +578,8 @@ def build_export(
     if batch.status not in SETTLED_STATUSES:
         raise WrongState(
             f"batch {batch.id} is {batch.status}; "
-            + ("approve it first (four eyes)" if batch.status == DRAFT else "a cancelled batch is never paid")
+            + ("approve it first (four eyes)" if batch.status == DRAFT else "a cancelled batch is never paid"),
+            batch=batch.id,
         )
     municipality = session.get(Municipality, batch.municipality_id)
     assert municipality is not None and batch.approved_at is not None and batch.message_id is not None
@@ -583,7 +591,8 @@ def build_export(
         if not municipality.iban:
             raise SepaExportError(
                 f"municipality {municipality.code} has no IBAN to pay from; set one with: "
-                f"pasdienst municipality set-iban {municipality.code} --iban IBAN"
+                f"pasdienst municipality set-iban {municipality.code} --iban IBAN",
+                refusal="export_municipality_iban_missing",
             )
         execution_date = max(today, _local_date(batch.approved_at))
         debtor = (municipality.name, municipality.iban, municipality.bic)
@@ -600,7 +609,8 @@ def build_export(
         if line.merchant_id not in unsent
     ]
     if not lines:
-        raise WrongState(f"every payment of batch {batch.id} was returned before it was exported; there is no file to make")
+        raise WrongState(f"every payment of batch {batch.id} was returned before it was exported; there is no file to make",
+                         refusal="batch_all_returned_before_export", batch=batch.id)
     remittance = remittance_for(batch.id, *period)
     order = PaymentOrder(
         batch_id=batch.id,
@@ -618,7 +628,11 @@ def build_export(
             for line in lines
         ),
     )
-    xml = build_pain001(order, schema=schema)
+    try:
+        xml = build_pain001(order, schema=schema)
+    except SepaExportError as exc:
+        raise SepaExportError(exc.message, refusal="batch_export_sepa", batch=batch.id, errors=exc.details.get("errors"),
+                              reasons=exc.details.get("reasons") or [("sepa.other", {})]) from None
     summary = parse_summary(xml)
     if summary["nb_of_txs"] != len(lines) or summary["ctrl_sum_cents"] != sum(line.total_cents for line in lines):
         raise RuntimeError(f"the payment file of batch {batch.id} does not add up to the batch")
@@ -642,7 +656,7 @@ def record_export(session: Session, actor: Actor, export: Export, *, now: dateti
     if batch.status in (EXPORTED, PAID):
         return StepResult(batch, False)
     if batch.status != APPROVED:
-        raise WrongState(f"batch {batch.id} is {batch.status}; it cannot be exported")
+        raise WrongState(f"batch {batch.id} is {batch.status}; it cannot be exported", batch=batch.id)
     now = now or now_utc()
     batch.exported_at = now
     batch.execution_date = export.execution_date

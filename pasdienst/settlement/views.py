@@ -12,10 +12,9 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask.typing import ResponseReturnValue
 
 from ..access.web import current_actor, requires
-from ..banking import InvalidIBAN
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..errors import NotFound, PasdienstError, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..labels import euros
 from . import returns, services
 from .errors import FourEyes, NothingToSettle, WrongState
@@ -23,6 +22,8 @@ from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
 from .schemas import CreateBatchForm
 from .sepa import SepaExportError
 from .statements import STYLESHEET_URL
+from ..ledger.errors import InsufficientFunds
+from ..web import dutch
 from ..web.extensions import get_db, get_settings
 
 pages = Blueprint("settlement_pages", __name__)
@@ -49,41 +50,6 @@ def _parts():  # noqa: ANN202
 
 
 _HELPERS = {"status_title": STATUS_TITLES.get, "return_title": RETURN_TITLES.get}
-
-
-def _dutch(exc: PasdienstError, batch_id: int | None = None) -> str:
-    """The refusal in the words of the finance page."""
-    if isinstance(exc, NothingToSettle):
-        return "Er is niets af te rekenen: geen betalingen vóór die datum die nog niet in een afrekening zitten."
-    if isinstance(exc, FourEyes) and exc.details.get("lineage"):
-        return ("Uw account en dat van wie deze afrekening maakte, zijn door dezelfde beheerder aangemaakt of "
-                "hersteld, of de een door de ander. Een andere medewerker van financiën moet hem goedkeuren (vier ogen).")
-    if isinstance(exc, FourEyes):
-        return "U hebt deze afrekening zelf gemaakt. Een andere medewerker van financiën moet hem goedkeuren (vier ogen)."
-    if isinstance(exc, WrongState):
-        return f"Dat kan niet in deze status van afrekening B{batch_id}. Vernieuw de pagina."
-    if isinstance(exc, SepaExportError) and exc.message.startswith("cannot approve"):
-        reasons = []
-        if "has no IBAN" in exc.message:
-            reasons.append("de gemeente heeft nog geen rekeningnummer om van te betalen (beheer stelt het in)")
-        if "name has no characters" in exc.message:
-            reasons.append("de naam van een aanbieder bevat geen letters of cijfers die een bank kan gebruiken "
-                           "(beheer past de naam aan onder Aanbieders)")
-        return (
-            f"Goedkeuren kan niet: de bank zou het betaalbestand van afrekening B{batch_id} weigeren"
-            + (": " + "; ".join(reasons) if reasons else "")
-            + ". Er is geen geld verschoven. Herstel het en keur opnieuw goed, of annuleer de afrekening. "
-            + "Details: " + "; ".join(exc.details.get("errors") or [exc.message])
-        )
-    if isinstance(exc, SepaExportError):
-        if "has no IBAN" in exc.message:
-            return "De gemeente heeft nog geen rekeningnummer om van te betalen. Vraag beheer het in te stellen."
-        return "Het betaalbestand kan niet worden gemaakt: " + exc.message
-    if isinstance(exc, InvalidIBAN) or (isinstance(exc, ValidationFailed) and "bank accounts" in exc.message):
-        return "Goedkeuren kan niet: het rekeningnummer van een aanbieder klopt niet. Zie de regels hieronder."
-    if isinstance(exc, ValidationFailed) and "after today" in exc.message:
-        return "Kies vandaag of een eerdere datum: een afrekening neemt alleen dagen mee die voorbij zijn."
-    return exc.message
 
 
 def _batch_url(batch_id: int) -> str:
@@ -126,7 +92,7 @@ def create() -> ResponseReturnValue:
             )
             batch_id, count, total = batch.id, batch.count, batch.total_cents
     except (NothingToSettle, ValidationFailed) as exc:
-        flash(_dutch(exc), "error")
+        flash(dutch.refusal(exc), "error")
         return redirect(url_for("settlement_pages.index"))
     flash(f"Afrekening B{batch_id} is gemaakt: {count} {'betaling' if count == 1 else 'betalingen'}, {euros(total)}. Laat een collega hem goedkeuren.", "success")
     return redirect(_batch_url(batch_id))
@@ -160,8 +126,8 @@ def _step(batch_id: int, work, success: str, **options: object) -> ResponseRetur
     try:
         with db.transaction() as session:
             result = work(session, current_actor(), batch_id, now=clock_now(settings.today), **options)
-    except (WrongState, FourEyes, ValidationFailed, SepaExportError) as exc:
-        flash(_dutch(exc, batch_id), "error")
+    except (WrongState, FourEyes, ValidationFailed, SepaExportError, InsufficientFunds) as exc:
+        flash(dutch.refusal(exc), "error")
         return redirect(_batch_url(batch_id))
     flash(success if result.changed else "Dat was al gebeurd; er is niets veranderd.", "success")
     return redirect(_batch_url(batch_id))
@@ -194,27 +160,6 @@ def paid(batch_id: int) -> ResponseReturnValue:
 
 # -- payments the bank returned (four eyes) ------------------------------------------------
 
-def _return_refusal(exc: PasdienstError) -> str:
-    if isinstance(exc, FourEyes) and exc.details.get("lineage"):
-        return ("Uw account en dat van wie deze terugboeking vastlegde, zijn door dezelfde beheerder aangemaakt of "
-                "hersteld, of de een door de ander. Een andere medewerker van financiën moet haar bevestigen (vier ogen).")
-    if isinstance(exc, FourEyes):
-        return "U heeft deze terugboeking zelf vastgelegd. Een andere medewerker van financiën moet haar bevestigen (vier ogen)."
-    if isinstance(exc, ValidationFailed):
-        return "Vul de reden in die de bank opgeeft (bijvoorbeeld: rekening opgeheven, naam klopt niet)."
-    if isinstance(exc, WrongState):
-        if "already waits" in exc.message:
-            return "Er wacht al een terugboeking van deze afrekening op bevestiging. Bevestig of trek die eerst in."
-        if "already returned" in exc.message:
-            return "Die uitbetaling is al teruggeboekt."
-        if "withdrawn" in exc.message:
-            return "Deze terugboeking is ingetrokken. Leg haar opnieuw vast als de bank de uitbetaling echt heeft teruggestuurd."
-        if "was confirmed" in exc.message:
-            return "Deze terugboeking is al bevestigd; het geld staat weer bij de aanbieder."
-        return "Van deze afrekening kan (nog) niets worden teruggeboekt: alleen een goedgekeurde afrekening is bij de bank geweest."
-    return exc.message
-
-
 def _return_step(batch_id: int, work, success) -> ResponseReturnValue:  # noqa: ANN001
     db, settings = _parts()
     try:
@@ -222,7 +167,7 @@ def _return_step(batch_id: int, work, success) -> ResponseReturnValue:  # noqa: 
             result = work(session, current_actor(), clock_now(settings.today))
             message = success(result)
     except (WrongState, FourEyes, ValidationFailed) as exc:
-        flash(_return_refusal(exc), "error")
+        flash(dutch.refusal(exc), "error")
         return redirect(_batch_url(batch_id))
     flash(message, "success")
     return redirect(_batch_url(batch_id))
@@ -305,7 +250,7 @@ def export(batch_id: int) -> ResponseReturnValue:
         with db.transaction() as session:
             services.record_export(session, actor, files, now=clock_now(settings.today))
     except (WrongState, SepaExportError) as exc:
-        flash(_dutch(exc, batch_id), "error")
+        flash(dutch.refusal(exc), "error")
         return redirect(_batch_url(batch_id))
     flash(f"Het betaalbestand van afrekening B{batch_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
           "meld de afrekening als betaald zodra de bank de uitbetalingen heeft uitgevoerd.", "success")

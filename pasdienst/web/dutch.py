@@ -111,6 +111,9 @@ def init_app(app: Flask) -> None:
 def _dutch_value(name: str, value: object) -> object:
     if isinstance(value, RowProblem):
         return row_problem(value)
+    if name == "reasons" and isinstance(value, list | tuple):
+        # Several sub-refusals, each a (code, parameters) pair: said one after the other.
+        return "; ".join(_sentence(code, params) for code, params in value)
     if isinstance(value, bool):
         return "ja" if value else "nee"
     if name.endswith("_cents") and isinstance(value, int):

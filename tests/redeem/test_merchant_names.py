@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from pasdienst.errors import Conflict
 from pasdienst.redeem.merchants import MerchantNameRefused, clean_merchant_name, rename_merchant
 from pasdienst.redeem.models import Merchant
+from pasdienst.web.dutch import refusal
 from tests.access.helpers import api_headers, login_as, make_merchant, make_municipality
 from tests.admin.conftest import last_event, post
 
@@ -18,7 +19,7 @@ UNUSABLE = ["🎈🎈🎈", "★★★", "•••", " ... ", "🎈 & ★"]
 def test_a_name_with_a_control_character_is_refused_before_the_database_sees_it():
     with pytest.raises(MerchantNameRefused, match="control characters") as refused:
         clean_merchant_name("Winkel\x00 De Ster")
-    assert refused.value.dutch == "De naam bevat tekens die niet in een naam horen."
+    assert refusal(refused.value) == "De naam bevat tekens die niet in een naam horen."
 
 
 def _merchants(db) -> int:
@@ -36,7 +37,7 @@ def test_a_name_with_no_letter_or_digit_left_after_sepa_transliteration_is_refus
     with pytest.raises(MerchantNameRefused) as refused:
         clean_merchant_name(name)
     assert refused.value.code == "validation_error" and "no letter or digit a bank can use" in refused.value.message
-    assert "geen letters of cijfers die een bank kan gebruiken" in refused.value.dutch
+    assert "geen letters of cijfers die een bank kan gebruiken" in refusal(refused.value)
 
 
 @pytest.mark.parametrize("name, stored", [
