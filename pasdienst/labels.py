@@ -146,6 +146,7 @@ AUDIT_ACTION_TITLES = {
     "merchant.create": "Aanbieder toegevoegd",
     "merchant.status": "Status aanbieder gewijzigd",
     "merchant.rename": "Naam aanbieder gewijzigd",
+    "merchant.listing": "Vermelding aanbieder op de pas gewijzigd",
     "merchant.iban_change_request": "IBAN-wijziging aangevraagd",
     "merchant.iban_change_confirm": "IBAN-wijziging bevestigd",
     "merchant.iban_change_cancel": "IBAN-wijziging ingetrokken",
@@ -226,6 +227,7 @@ AUDIT_FIELD_TITLES = {
     "children": "kinderen", "addresses": "adressen", "send_on": "verstuurdatum", "title": "naam", "moment": "herinnering",
     "cooperation": "samenwerkingsverband", "code": "code", "payout": "uitbetaling", "lead": "penvoerder",
     "municipality": "gemeente", "members": "leden",
+    "place": "plaats", "offer": "aanbod", "website": "website",
 }
 
 #: Who pays a cooperation's merchants (``cooperations.models.PAYOUTS``).

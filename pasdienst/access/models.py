@@ -91,7 +91,7 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     # money of the municipality
     "budget.topup", "municipality.budget_threshold", "municipality.set_iban",
     # merchants
-    "merchant.create", "merchant.status", "merchant.rename",
+    "merchant.create", "merchant.status", "merchant.rename", "merchant.listing",
     "merchant.iban_change_request", "merchant.iban_change_confirm", "merchant.iban_change_cancel",
     "voucher_binding.create", "voucher_binding.delete",
     # settlement (``settlement.<status>`` for each state a batch enters)

@@ -31,6 +31,8 @@ from ..csvsafe import csv_bytes
 from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
+from ..fields import FieldRefused
+from ..redeem.merchants import set_listing
 from ..redeem.models import CATEGORIES
 from ..web import dutch
 from ..web import parsing
@@ -611,6 +613,7 @@ def _merchants_page(status: int = 200, **context: Any) -> ResponseReturnValue:
         rows = services.merchants_overview(session, current_actor())
     context.setdefault("values", {})
     context.setdefault("error", None)
+    context.setdefault("listing_error", None)
     return _page("admin/merchants.html", status, rows=rows, categories=CATEGORIES,
                  active="merchants", **context)
 
@@ -671,6 +674,23 @@ def merchant_rename(merchant_id: int) -> ResponseReturnValue:
         success=lambda m: f"De aanbieder heet nu {m.name}. Een afrekening die al is goedgekeurd houdt de oude naam.",
         target="/admin/aanbieders",
     )
+
+
+@bp.post("/admin/aanbieders/<int:merchant_id>/vermelding")
+@requires("admin")
+def merchant_listing(merchant_id: int) -> ResponseReturnValue:
+    """What families read about the merchant on the pass page and the letter."""
+    actor = current_actor()
+    values = {name: _form(name) for name in ("place", "offer", "website")}
+    try:
+        with _db().transaction() as session:
+            merchant = set_listing(session, merchant_id, actor=actor, **values)
+            name = merchant.name
+    except FieldRefused as exc:
+        error = {"merchant_id": merchant_id, "message": exc.dutch, "typed": values}
+        return _merchants_page(422, listing_error=error)
+    flash(f"De vermelding van {name} op de pas is opgeslagen.", "success")
+    return redirect("/admin/aanbieders")
 
 
 @bp.post("/admin/aanbieders/<int:merchant_id>/iban")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .. import books, ledger
+from .. import books, fields, ledger
 from ..access.services import Actor, ensure_municipality, ensure_role, normalise_email, record_audit
 from ..banking import bank_name, normalise_iban
 from ..clock import now_utc
@@ -24,6 +25,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
+from . import redemptions
 from .models import CATEGORIES, MERCHANT_STATUSES, Merchant, VoucherBinding
 
 # ASCII digits only: \d also takes other scripts' digits, and $ a trailing newline.
@@ -91,6 +93,88 @@ def merchant_snapshot(merchant: Merchant) -> dict[str, Any]:
         "status": merchant.status,
         "kvk_number": merchant.kvk_number,
     }
+
+
+def _listing(merchant: Merchant) -> dict[str, Any]:
+    return {"place": merchant.place, "offer": merchant.offer, "website": merchant.website}
+
+
+def set_listing(
+    session: Session, merchant_id: int, *, place: str | None, offer: str | None, website: str | None,
+    actor: Actor | None = None,
+) -> Merchant:
+    """What families read about a merchant on the pass page and the letter: its
+    town, what it offers and its own web address (each optional; empty clears
+    it). An admin of its municipality (``actor`` None is the command line).
+    Raises ``fields.FieldRefused`` (with its Dutch ``dutch``), ``NotFound``, ``Forbidden``.
+    """
+    merchant = get_merchant(session, merchant_id)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, merchant.municipality_id)
+    wanted = {
+        "place": fields.short_text(place, field="place", title="De plaats", limit=100),
+        "offer": fields.short_text(offer, field="offer", title="Wat de aanbieder biedt", limit=300),
+        "website": fields.website(website),
+    }
+    before = _listing(merchant)
+    if wanted == before:
+        return merchant
+    merchant.place, merchant.offer, merchant.website = wanted["place"], wanted["offer"], wanted["website"]
+    session.flush()
+    record_audit(
+        session, actor, "merchant.listing", "merchant", merchant.id,
+        before=before, after=_listing(merchant), municipality_id=merchant.municipality_id,
+    )
+    return merchant
+
+
+# -- where a pass can be spent ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """A merchant as the pass page and the letter show it."""
+
+    name: str
+    place: str | None
+    offer: str | None
+    website: str | None
+
+
+class WhereToSpend:
+    """The approved merchants of one municipality, read once, and which of them
+    take a voucher: the rule of the till itself (``redemptions.accepts``:
+    the merchant's categories, and a voucher code's bindings if it has any)."""
+
+    def __init__(self, session: Session, municipality_id: int) -> None:
+        self.municipality_id = municipality_id
+        self.merchants = list(session.execute(
+            select(Merchant).where(Merchant.municipality_id == municipality_id, Merchant.status == "approved")
+            .order_by(Merchant.name, Merchant.id)
+        ).scalars())
+        self.bindings: dict[str, set[int]] = {}
+        for code, merchant_id in session.execute(
+            select(VoucherBinding.voucher_code, VoucherBinding.merchant_id)
+            .where(VoucherBinding.municipality_id == municipality_id)
+        ):
+            self.bindings.setdefault(code, set()).add(merchant_id)
+        self._cache: dict[tuple[str, str | None], tuple[Place, ...]] = {}
+
+    def bound(self, code: str | None) -> bool:
+        """Whether vouchers with this scheme code go only to the merchants bound to it."""
+        return bool(code) and code in self.bindings
+
+    def places(self, category: str, code: str | None) -> tuple[Place, ...]:
+        """The merchants that take a voucher of this category and scheme code, by name."""
+        key = (category, code)
+        if key not in self._cache:
+            voucher = SimpleNamespace(municipality_id=self.municipality_id, category=category, code=code)
+            self._cache[key] = tuple(
+                Place(m.name, m.place, m.offer, m.website) for m in self.merchants
+                if redemptions.accepts(m, voucher, self.bindings)  # type: ignore[arg-type]
+            )
+        return self._cache[key]
 
 
 def add_merchant(

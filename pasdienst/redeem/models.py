@@ -39,6 +39,11 @@ class Merchant(Base):
     kvk_number: Mapped[str | None] = mapped_column(String(8))
     address: Mapped[str | None] = mapped_column(String(300))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    #: What families read on the pass page and the letter (``merchants.set_listing``):
+    #: the town, what it offers ("zwemles en vrij zwemmen"), a link to its own site.
+    place: Mapped[str | None] = mapped_column(String(100))
+    offer: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(300))
     #: Its ledger payable (``books.merchant_key``). Set right after the row is
     #: flushed, because the account key needs the merchant's id.
     account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_account.id"), unique=True)

@@ -85,6 +85,11 @@ class VoucherView:
     strips_total: int | None
     valid_until: str
     where: str
+    id: int = 0
+    #: The scheme's code (``zwemmen``), which bindings to merchants go by.
+    code: str | None = None
+    #: A punch card's value per strip (``€ 4,50``).
+    strip_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,9 @@ def pass_view(session: Session, child_pass: ChildPass, *, settings: Settings, to
                 strips_total=voucher.initial_cents // strip if strip else None,
                 valid_until=labels.long_date(voucher.valid_until),
                 where=labels.WHERE_TO_SPEND[voucher.category],
+                id=voucher.id,
+                code=voucher.code,
+                strip_value=labels.euros(strip) if strip else None,
             )
         )
     code = codes.code_of(settings, child_pass.handle, child_pass.code_hash)

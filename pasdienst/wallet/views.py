@@ -7,6 +7,8 @@ each is for and where it can be spent; nothing about why the child has it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 from sqlalchemy.orm import Session
 
@@ -16,6 +18,8 @@ from ..db import Database
 from ..errors import PasdienstError
 from . import qr
 from ..municipalities.models import Municipality
+from ..redeem.merchants import Place, WhereToSpend
+from . import labels
 from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
 from .lifecycle import pass_by_token
 from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
@@ -89,11 +93,29 @@ def _shown(session: Session, token: str, settings: Settings) -> ChildPass:
     return child_pass
 
 
-def _view(token: str) -> PassView:
+@dataclass(frozen=True)
+class Spend:
+    """Where one voucher can be spent: the merchants that take it, as the till decides."""
+
+    bound: bool
+    places: tuple[Place, ...]
+    #: The letter's line (``wallet.labels.where_text``).
+    text: str
+
+
+def _view(token: str) -> tuple[PassView, dict[int, Spend]]:
+    """The pass and, per voucher id, where it can be spent."""
     settings = _settings()
     with _db().read() as session:
         child_pass = _shown(session, token, settings)
-        return pass_view(session, child_pass, settings=settings, today=current_day(settings.today))
+        view = pass_view(session, child_pass, settings=settings, today=current_day(settings.today))
+        where = WhereToSpend(session, child_pass.municipality_id)
+    spend = {}
+    for v in view.vouchers:
+        bound, places = where.bound(v.code), where.places(v.category, v.code)
+        text = labels.where_text(v.category, bound, [(p.name, p.place) for p in places])
+        spend[v.id] = Spend(bound, places, text)
+    return view, spend
 
 
 def _refused(exc: Exception) -> tuple[str, int]:
@@ -106,19 +128,19 @@ def _refused(exc: Exception) -> tuple[str, int]:
 @bp.get("/p/<token>")
 def pass_page(token: str) -> tuple[str, int] | str:
     try:
-        view = _view(token)
+        view, spend = _view(token)
     except (InvalidCode, _NotShown) as exc:
         return _refused(exc)
-    return render_template("wallet/pass.html", p=view)
+    return render_template("wallet/pass.html", p=view, spend=spend)
 
 
 @bp.get("/p/<token>/brief")
 def letter(token: str) -> tuple[str, int] | str:
     try:
-        view = _view(token)
+        view, spend = _view(token)
     except (InvalidCode, _NotShown) as exc:
         return _refused(exc)
-    return render_template("wallet/letter.html", p=view)
+    return render_template("wallet/letter.html", p=view, spend=spend)
 
 
 def _image(token: str, kind: str) -> Response | tuple[str, int]:

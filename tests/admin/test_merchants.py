@@ -157,3 +157,50 @@ def test_an_admin_of_another_municipality_gets_not_found(client, db):
     assert "Boekhandel" not in client.get("/admin/aanbieders").get_data(as_text=True)
     merchant = _merchant(db, merchant_id)
     assert merchant.status == "approved" and merchant.iban == "NL91ABNA0417164300"
+
+
+def test_an_admin_sets_what_families_read_about_a_merchant_on_the_pass(client, db):
+    merchant_id = make_merchant(db, name="Zwembad De Golf", categories=("sport_culture",))
+    login_as(client, "admin")
+    response = post(client, f"/admin/aanbieders/{merchant_id}/vermelding", {
+        "place": " Beetsterzwaag ", "offer": "Zwemles  en vrij zwemmen", "website": "www.degolf.example/jeugd",
+    }, token_from="/admin/aanbieders")
+    assert response.status_code == 302 and "opgeslagen" in flashes(client)[0]
+    merchant = _merchant(db, merchant_id)
+    assert (merchant.place, merchant.offer, merchant.website) == (
+        "Beetsterzwaag", "Zwemles en vrij zwemmen", "https://www.degolf.example/jeugd",
+    )
+    event = last_event(db, "merchant.listing")
+    assert event.before == {"place": None, "offer": None, "website": None}
+    assert event.after["website"] == "https://www.degolf.example/jeugd"
+    page = client.get("/admin/aanbieders").get_data(as_text=True)
+    assert "Beetsterzwaag · Zwemles en vrij zwemmen · https://www.degolf.example/jeugd" in page
+    # Saving it unchanged records nothing; emptying a field clears it.
+    post(client, f"/admin/aanbieders/{merchant_id}/vermelding", {
+        "place": "Beetsterzwaag", "offer": "Zwemles en vrij zwemmen", "website": "https://www.degolf.example/jeugd",
+    }, token_from="/admin/aanbieders")
+    assert audit_count(db, "merchant.listing") == 1
+    post(client, f"/admin/aanbieders/{merchant_id}/vermelding", {"place": "Beetsterzwaag", "offer": "", "website": ""},
+         token_from="/admin/aanbieders")
+    assert (_merchant(db, merchant_id).offer, _merchant(db, merchant_id).website) == (None, None)
+
+
+def test_a_link_that_is_no_web_address_is_refused_in_dutch_keeping_the_form(client, db):
+    merchant_id = make_merchant(db, name="Zwembad De Golf", categories=("sport_culture",))
+    login_as(client, "admin")
+    for website in ("javascript:alert(1)", "ftp://degolf.example", "de golf", "https://localhost"):
+        response = post(client, f"/admin/aanbieders/{merchant_id}/vermelding", {
+            "place": "Beetsterzwaag", "offer": "Zwemles", "website": website,
+        }, token_from="/admin/aanbieders")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and "Het webadres" in page, website
+        assert 'value="Beetsterzwaag"' in page  # what was typed stays
+    assert _merchant(db, merchant_id).place is None and audit_count(db, "merchant.listing") == 0
+
+
+def test_another_municipalitys_merchant_listing_cannot_be_changed(client, db):
+    merchant_id = make_merchant(db, OTHER_MUNICIPALITY, name="Elders")
+    login_as(client, "admin")
+    response = post(client, f"/admin/aanbieders/{merchant_id}/vermelding", {"place": "X"}, token_from="/admin/aanbieders")
+    assert response.status_code in (403, 404)
+    assert _merchant(db, merchant_id).place is None

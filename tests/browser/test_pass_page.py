@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from pasdienst.wallet import tokens
 from tests.wallet.helpers import TODAY, issued, pass_of
+from tests.wallet.test_pass_page import opsterland_merchants
 
 from .harness import make_app
 from .helpers import phone_page, qr_video, screenshot
@@ -36,6 +37,7 @@ def test_the_pass_page_fits_a_phone_and_its_qr_scans_off_the_screen(
     handles = iter(base64.b32encode((4242 + n).to_bytes(8, "big")).decode().rstrip("=") for n in range(100))
     monkeypatch.setattr(tokens, "new_handle", lambda: next(handles))
     issued(db, settings)
+    opsterland_merchants(db)
     with db.read() as s:
         handle = pass_of(s, "K-2").handle
     token = tokens.token_for(settings, handle)
@@ -43,14 +45,21 @@ def test_the_pass_page_fits_a_phone_and_its_qr_scans_off_the_screen(
     browser = launch_browser()
     page = phone_page(browser)
     page.goto(f"{live_server.url}/p/{token}")
+    # Where each voucher can be spent: the merchants that take it, the swimming card only at the pool.
+    swim = page.locator("li.voucher").filter(has=page.get_by_role("heading", name="Strippenkaart zwemmen"))
+    expect(swim.locator("summary")).to_have_text("Alleen te gebruiken bij 1 aanbieder")
+    expect(swim.locator(".places li")).to_have_text(["Zwembad De Golf, Beetsterzwaag Zwemles (A, B en C) en vrij zwemmen"])
+    sport = page.locator("li.voucher").filter(has=page.get_by_role("heading", name="Tegoed sport en cultuur"))
+    expect(sport.get_by_role("link", name="Sportclub De Sprint")).to_have_attribute("href", "https://www.desprint.example")
     qr = page.locator("img.pass-qr")
     expect(qr).to_be_visible()
     box = qr.bounding_box()
     # Big on a 360 px screen, square, and nothing sticks out sideways.
     assert box is not None and box["width"] >= 250 and box["width"] == box["height"]
-    for element in ("main", ".pass-card", ".vouchers"):
+    for element in ("main", ".pass-card", ".vouchers", ".places"):
         area = page.locator(element).first.bounding_box()
         assert area is not None and area["x"] >= 0 and area["x"] + area["width"] <= 360, element
+    assert page.evaluate("() => document.documentElement.scrollWidth") == 360
     screenshot(page, "pass-page")
     shot = qr.screenshot()
 

@@ -178,4 +178,57 @@ def test_a_pass_whose_year_has_not_started_is_shown_with_its_start_date(nora, db
     app = create_app(replace(settings, today=date(2026, 12, 1)), db=db)
     response = app.test_client().get(f"/p/{nora['token']}")
     assert response.status_code == 200
-    assert "Je pas werkt vanaf 1 januari 2027" in visible_text(response.get_data(as_text=True))
+    assert "Deze pas werkt vanaf 1 januari 2027" in visible_text(response.get_data(as_text=True))
+
+
+# -- where the pass can be spent ---------------------------------------------------
+
+def opsterland_merchants(db) -> dict[str, int]:  # noqa: ANN001
+    """A sports club, a pool bound to the swimming card, a clothes shop, a bike
+    shop (no voucher of its kind on the pass) and a dance school still waiting for approval."""
+    from pasdienst.redeem.merchants import bind_voucher_code, set_listing
+    from tests.access.helpers import make_merchant
+
+    made = {
+        "club": make_merchant(db, "opsterland", name="Sportclub De Sprint", categories=("sport_culture",)),
+        "pool": make_merchant(db, "opsterland", name="Zwembad De Golf", categories=("sport_culture",)),
+        "shop": make_merchant(db, "opsterland", name="Mode & Zo", categories=("clothing",)),
+        "bikes": make_merchant(db, "opsterland", name="Fietsenmaker Van Dam", categories=("transport",)),
+        "dance": make_merchant(db, "opsterland", name="Dansschool Swing", categories=("sport_culture",), status="pending"),
+    }
+    with db.transaction() as s:
+        set_listing(s, made["club"], place="Gorredijk", offer="Voetbal, judo en atletiek", website="www.desprint.example")
+        set_listing(s, made["pool"], place="Beetsterzwaag", offer="Zwemles (A, B en C) en vrij zwemmen", website=None)
+        set_listing(s, made["shop"], place="Gorredijk", offer=None, website="https://modeenzo.example/kinderen")
+        bind_voucher_code(s, made["pool"], "zwemmen")
+    return made
+
+
+def test_the_pass_page_lists_per_voucher_the_merchants_that_take_it_honouring_bindings(page_app, nora, db):
+    opsterland_merchants(db)
+    html = page_app.test_client().get(f"/p/{nora['token']}").get_data(as_text=True)
+    cards = {
+        title: visible_text(body)
+        for title, body in re.findall(r'<h3>([^<]+)</h3>(.*?)</li>\s*(?=<li class="voucher|</ul>\s*<section)', html, re.S)
+    }
+    assert set(cards) == {"Tegoed sport en cultuur", "Strippenkaart zwemmen", "Fashioncheque"}
+    sport, swim, cheque = cards["Tegoed sport en cultuur"], cards["Strippenkaart zwemmen"], cards["Fashioncheque"]
+    assert "Te gebruiken bij 2 aanbieders" in sport and "Sportclub De Sprint , Gorredijk" in sport
+    assert "Voetbal, judo en atletiek" in sport and "Zwembad De Golf , Beetsterzwaag" in sport
+    # the swimming card is bound to the pool: not "every sports club"
+    assert "Alleen te gebruiken bij 1 aanbieder" in swim and "Zwembad De Golf" in swim and "Sprint" not in swim
+    assert "sportclubs" not in swim
+    assert "Mode &amp; Zo" in cheque or "Mode & Zo" in cheque
+    for everywhere in (sport, swim, cheque):
+        assert "Fietsenmaker" not in everywhere and "Dansschool" not in everywhere  # no such voucher; not approved
+    assert '<a href="https://www.desprint.example" rel="noopener noreferrer nofollow">Sportclub De Sprint</a>' in html
+    assert '<a href="https://modeenzo.example/kinderen" rel="noopener noreferrer nofollow">Mode &amp; Zo</a>' in html
+    assert "Eén strip is € 4,50 waard." in visible_text(html).replace("\xa0", " ")
+
+
+def test_a_voucher_no_merchant_takes_yet_says_what_kind_of_place_will(page_app, nora, db):
+    from tests.access.helpers import make_merchant
+
+    make_merchant(db, "opsterland", name="Fietsenmaker Van Dam", categories=("transport",))
+    words = visible_text(page_app.test_client().get(f"/p/{nora['token']}").get_data(as_text=True))
+    assert "Te gebruiken bij kleding- en schoenenwinkels. Nog geen aanbieder in de buurt doet mee" in words
