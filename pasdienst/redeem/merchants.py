@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from .. import books, fields, ledger
@@ -22,6 +22,7 @@ from ..access.services import Actor, ensure_municipality, ensure_role, normalise
 from ..banking import bank_name, normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..cooperations.models import CooperationPayable
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
@@ -143,14 +144,18 @@ class Place:
 
 
 class WhereToSpend:
-    """The approved merchants of one municipality, read once, and which of them
-    take a voucher: the rule of the till itself (``redemptions.accepts``:
-    the merchant's categories, and a voucher code's bindings if it has any)."""
+    """The approved merchants that take one municipality's passes, read once
+    (its own, and those of fellow cooperation members admitted to take them:
+    ``redemptions.payable_for``), and which of them take a voucher: the rule
+    of the till itself (``redemptions.accepts``: the merchant's categories,
+    and the municipality's bindings of a voucher code if it has any)."""
 
     def __init__(self, session: Session, municipality_id: int) -> None:
         self.municipality_id = municipality_id
+        fellows = select(CooperationPayable.merchant_id).where(CooperationPayable.municipality_id == municipality_id)
         self.merchants = list(session.execute(
-            select(Merchant).where(Merchant.municipality_id == municipality_id, Merchant.status == "approved")
+            select(Merchant)
+            .where(Merchant.status == "approved", or_(Merchant.municipality_id == municipality_id, Merchant.id.in_(fellows)))
             .order_by(Merchant.name, Merchant.id)
         ).scalars())
         self.bindings: dict[str, set[int]] = {}
@@ -172,7 +177,7 @@ class WhereToSpend:
             voucher = SimpleNamespace(municipality_id=self.municipality_id, category=category, code=code)
             self._cache[key] = tuple(
                 Place(m.name, m.place, m.offer, m.website) for m in self.merchants
-                if redemptions.accepts(m, voucher, self.bindings)  # type: ignore[arg-type]
+                if redemptions.accepts(m, voucher, self.bindings, True)  # type: ignore[arg-type]
             )
         return self._cache[key]
 

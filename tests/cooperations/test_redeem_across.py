@@ -167,3 +167,20 @@ def test_a_void_at_the_other_members_merchant_gives_the_money_back_to_the_childs
     assert region.payable("mode", "noord") == 0
     assert region.balance(books.merchant_key("zuid", region.merchants["mode"])) == 0
     assert region.verify() == []
+
+
+def test_the_pass_page_lists_the_other_members_merchants_that_take_the_pass(db, region):
+    """Where a child from zuid can spend its pass: zuid's own clothes shop and
+    noord's admitted sports club, not noord's bookshop (not admitted) nor elders'."""
+    from pasdienst.redeem.merchants import WhereToSpend
+
+    with db.read() as s:
+        where = WhereToSpend(s, region.ids["zuid"])
+        sport = [p.name for p in where.places("sport_culture", None)]
+        clothes = [p.name for p in where.places("clothing", "fashioncheque")]
+    assert sport == ["Mode Zuid", "Sportclub Noord"]
+    assert clothes == ["Mode Zuid"]
+    with db.transaction() as s:
+        coop.withdraw_merchant(s, None, region.merchants["sport"])
+    with db.read() as s:
+        assert [p.name for p in WhereToSpend(s, region.ids["zuid"]).places("sport_culture", None)] == ["Mode Zuid"]
