@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -85,6 +85,35 @@ class Base(DeclarativeBase):
     def __repr__(self) -> str:
         pk = ", ".join(f"{c.key}={getattr(self, c.key, None)!r}" for c in self.__mapper__.primary_key)
         return f"<{type(self).__name__} {pk}>"
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The name of the unique or primary key constraint ``exc`` violated, as the naming convention
+    (``NAMING_CONVENTION``) or the model named it, on either database; None for anything else.
+
+    PostgreSQL names it (``diag.constraint_name``); SQLite names only the columns
+    (``UNIQUE constraint failed: ledger_transfer.idempotency_key``), which the models' metadata
+    maps back to the constraint. ``exc`` may be SQLAlchemy's wrapper or the bare driver's error.
+    Callers compare names, never a message's text.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    name = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    if not isinstance(orig, sqlite3.IntegrityError):
+        return None
+    message = str(orig)
+    prefix = "UNIQUE constraint failed: "
+    if not message.startswith(prefix):
+        return None
+    parts = [part.strip().partition(".") for part in message[len(prefix):].split(",")]
+    table = Base.metadata.tables.get(parts[0][0])
+    columns = {column for _, _, column in parts}
+    if table is None:
+        return None
+    keys = [c for c in table.constraints if isinstance(c, UniqueConstraint | PrimaryKeyConstraint)]
+    keys += [index for index in table.indexes if index.unique]
+    return next((str(key.name) for key in keys if {c.name for c in key.columns} == columns), None)
 
 
 def _prepare_sqlite(engine: Engine) -> None:

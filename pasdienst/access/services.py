@@ -72,11 +72,13 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def check_password_policy(password: str, *, email: str | None = None) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", reason="too_short")
+        raise WeakPassword(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", reason="too_short",
+                           refusal="password_too_short", limit=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise WeakPassword(f"a password has at most {MAX_PASSWORD_LENGTH} characters", reason="too_long")
+        raise WeakPassword(f"a password has at most {MAX_PASSWORD_LENGTH} characters", reason="too_long",
+                           refusal="password_too_long", limit=MAX_PASSWORD_LENGTH)
     if email and password.strip().lower() == email.lower():
-        raise WeakPassword("a password cannot be the e-mail address", reason="is_email")
+        raise WeakPassword("a password cannot be the e-mail address", reason="is_email", refusal="password_is_email")
 
 
 def _one_time_password() -> str:
@@ -330,7 +332,8 @@ def change_password(session: Session, user_id: int, current_password: str, new_p
         raise Unauthenticated("the current password is wrong")
     check_password_policy(new_password, email=user.email)
     if _verify(user.password_hash, new_password):
-        raise WeakPassword("the new password must differ from the current one", reason="unchanged")
+        raise WeakPassword("the new password must differ from the current one", reason="unchanged",
+                           refusal="password_unchanged")
     user.password_hash = hash_password(new_password)
     user.must_change_password = False
     end_all_sessions(session, user.id)

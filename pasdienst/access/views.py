@@ -11,6 +11,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from ..web import dutch
 from ..web.api import ACCESS_PROBLEMS, problems
 from ..db import Database
 from ..web.extensions import get_db, limiter
@@ -18,7 +19,7 @@ from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
 from .services import (
-    MIN_PASSWORD_LENGTH, actor_for, audit_events, authenticate, change_password, end_session, session_version, start_session,
+    actor_for, audit_events, authenticate, change_password, end_session, session_version, start_session,
 )
 from .web import LoginUser, current_actor, rate_limit_key, requires
 
@@ -27,14 +28,6 @@ api = ApiBlueprint("access_api", __name__, url_prefix="/api/v1", description="Wh
 
 #: Where each role lands after logging in.
 ROLE_HOME = {"merchant": "/merchant", "finance": "/finance", "admin": "/admin", "caseworker": "/admin"}
-
-_WEAK_PASSWORD_NL = {
-    "too_short": f"Kies een wachtwoord van minstens {MIN_PASSWORD_LENGTH} tekens.",
-    "too_long": "Dat wachtwoord is te lang.",
-    "is_email": "Uw wachtwoord mag niet uw e-mailadres zijn.",
-    "unchanged": "Kies een ander wachtwoord dan uw huidige.",
-}
-
 
 def _db() -> Database:
     return get_db(current_app)
@@ -142,7 +135,7 @@ def password() -> ResponseReturnValue:
         except Unauthenticated:
             error = "Uw huidige wachtwoord klopt niet."
         except WeakPassword as exc:
-            error = _WEAK_PASSWORD_NL.get(str(exc.details.get("reason")), "Kies een ander wachtwoord.")
+            error = dutch.refusal(exc)
     if error:
         return render_template("access/password.html", next=target or "", forced=forced, error=error), 422
     # The new password ended every session, this one too: start it again.

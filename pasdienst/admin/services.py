@@ -51,7 +51,7 @@ from ..reports.usage import Reach, reach
 from ..wallet import labels, tokens
 from ..wallet.children import ImportResult, import_children
 from ..wallet.eligibility import award_for, grants_for
-from ..wallet.errors import BudgetShort, PassNotFound, PassStateConflict
+from ..wallet.errors import BudgetShort, ImportFileInvalid, PassNotFound, PassStateConflict
 from ..wallet.issuing import PlannedPass, PlannedVoucher, entry_of, first_issue_at, write_passes
 from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
 from ..wallet.models import (
@@ -443,7 +443,8 @@ def import_children_file(
     """The children CSV through the page: the same service and rules as ``pasdienst children import``."""
     municipality = _municipality(session, actor, ADMIN)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationFailed("Het bestand is groter dan 5 MB. Splits het in kleinere bestanden.")
+        raise ImportFileInvalid(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", refusal="import_too_large",
+                                limit_mb=MAX_UPLOAD_BYTES // (1024 * 1024))
     result = import_children(
         session, municipality.code, data, settings=settings, today=today, dry_run=dry_run, file_name=file_name
     )

@@ -439,7 +439,7 @@ def import_upload() -> ResponseReturnValue:
                     session, actor, data, settings=settings, today=_today(), file_name=upload.filename
                 )
     except ValidationFailed as exc:
-        return _page("admin/import.html", 422, result=None, error=_import_error_nl(exc.message), active="import", max_mb=max_mb)
+        return _page("admin/import.html", 422, result=None, error=dutch.refusal(exc), active="import", max_mb=max_mb)
     header, rows = rejected_rows(result, reason=dutch.row_problem, reason_column="reden")
     packed = _rejected_signer().dumps(zlib.compress(json.dumps([header, rows]).encode()).hex()) if rows else None
     return _page(
@@ -455,24 +455,6 @@ def _too_large(_exc: Exception) -> ResponseReturnValue:
     max_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
     message = f"Het bestand is groter dan {max_mb} MB. Splits het in kleinere bestanden en importeer ze een voor een."
     return render_template("error.html", status=413, title="Bestand te groot", detail=message), 413
-
-
-def _import_error_nl(message: str) -> str:
-    """The whole-file refusals of the import, in Dutch (the wallet's messages are for the CLI)."""
-    known = (
-        ("larger than", f"Het bestand is groter dan {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Splits het in kleinere bestanden."),
-        ("5 MB", f"Het bestand is groter dan {MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Splits het in kleinere bestanden."),
-        ("is empty", "Het bestand is leeg."),
-        ("binary data", "Dit is geen CSV-bestand (het bevat binaire gegevens)."),
-        ("control characters", "Dit is geen CSV-bestand (het bevat stuurtekens)."),
-        ("has no column", "De eerste regel moet de kolommen noemen; child_ref, first_name en birth_date zijn verplicht."),
-        ("twice", "Het bestand noemt een kolom twee keer."),
-        ("not readable as CSV", "Het bestand is niet als CSV te lezen."),
-    )
-    for english, in_dutch in known:
-        if english in message:
-            return f"{in_dutch} ({message})" if english == "has no column" else in_dutch
-    return message
 
 
 @bp.post("/admin/import/afgewezen.csv")
@@ -526,7 +508,7 @@ def scheme_load() -> ResponseReturnValue:
         except PasdienstError as exc:
             if exc.status in (401, 403, 404):
                 raise
-            error = "De regeling is niet geladen: er zijn al passen uitgegeven onder deze regeling." if exc.code == "scheme_locked" else exc.message
+            error = dutch.refusal(exc)
         else:
             flash({"created": f"De regeling voor {year} is geladen.", "updated": f"De regeling voor {year} is bijgewerkt.",
                    "unchanged": f"De regeling voor {year} was al zo; er is niets veranderd."}[outcome], "success")

@@ -23,7 +23,7 @@ from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
 from ..wallet.services import EXPORT_COLUMNS
 from ..wallet.yearend import preview_year_end
-from ..web import parsing
+from ..web import dutch, parsing
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
 from .queue import JobQueue, Progress
@@ -38,19 +38,6 @@ STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar"
 STEP_TITLES = {
     "issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken",
     "year_end": "Tegoeden terug naar het fonds", "mail": "E-mails versturen",
-}
-#: Why a job failed, in words for the administrator (by error code).
-FAILURE_TEXT = {
-    "insufficient_budget": "Er staat te weinig geld in het fonds. Er is niets uitgegeven; hoog het budget op en probeer het opnieuw.",
-    "pass_state": "Het jaar van deze regeling is voorbij; er kunnen geen passen meer voor worden uitgegeven.",
-    "not_found": "Er is voor dit jaar geen regeling geladen.",
-    "interrupted": "De verwerker is tijdens deze taak meermaals gestopt. Er is niets half gedaan; start de taak opnieuw.",
-    "year_not_over": "Het jaar is nog niet voorbij: de passen zijn nog geldig. Er is niets veranderd.",
-    "year_closed": "Dit jaar is al afgesloten. Er is niets veranderd.",
-    "nothing_to_close": "Er zijn voor dit jaar geen passen uitgegeven; er is niets af te sluiten.",
-    "mail_not_configured": "Er is geen mailserver ingesteld (PASDIENST_SMTP_URL). Er is niets verstuurd.",
-    "mail_unavailable": "De mailserver was niet bereikbaar. Wat al verstuurd was, staat in het overzicht; start de herinnering opnieuw om de rest te versturen.",
-    "internal_error": "Er ging iets onverwachts mis. Er is niets half gedaan; probeer het opnieuw of neem contact op met de beheerder van pasdienst.",
 }
 KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
 
@@ -74,7 +61,7 @@ def job_queue(app: Flask) -> JobQueue:
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
         template, actor=current_actor(), amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
-        state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=FAILURE_TEXT, kind_words=KIND_WORDS,
+        state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=dutch.job_failure, kind_words=KIND_WORDS,
         **context,
     ), status
 
@@ -188,7 +175,7 @@ def issue_start() -> ResponseReturnValue:
             started = services.start_job(session, actor, municipality, "issue_passes", {"year": int(raw)})
             job_id = started.id
     except PasdienstError as exc:
-        flash(FAILURE_TEXT.get(exc.code, "Dit kan niet."), "error")
+        flash(dutch.refusal(exc), "error")
         return redirect("/admin/passen-uitgeven")
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)
@@ -252,7 +239,7 @@ def letters_start() -> ResponseReturnValue:
             started = services.start_job(session, actor, municipality, "letters", {"year": year, "after_pass_id": after})
             job_id = started.id
     except PasdienstError as exc:
-        return _letters_refused(FAILURE_TEXT.get(exc.code, "Dit kan niet."), raw)
+        return _letters_refused(dutch.refusal(exc), raw)
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)
     return redirect(f"/admin/taken/{job_id}")
@@ -319,14 +306,14 @@ def year_end_start() -> ResponseReturnValue:
             # job decides again under the lock (two starts close it once).
             refusal = preview_year_end(session, municipality.code, year, today=today).refusal
             if refusal is not None:
-                flash(FAILURE_TEXT[refusal], "error")
+                flash(dutch.say(refusal) or dutch.job_failure(refusal), "error")
                 return redirect(back)
             started = services.start_job(session, actor, municipality, "year_end", {"year": year})
             job_id = started.id
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
-        flash(FAILURE_TEXT.get(exc.code, "Dit kan niet."), "error")
+        flash(dutch.refusal(exc), "error")
         return redirect(back)
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
+from ..db import violated_constraint
 from .errors import (
     AlreadyReversed,
     IdempotencyKeyReused,
@@ -457,12 +458,12 @@ def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], cre
             conn.execute(_INSERT_POSTINGS, [dict(zip(_POSTING_COLUMNS, r)) for r in postings])
             conn.execute(_INSERT_TRANSFERS, [dict(zip(_TRANSFER_COLUMNS, r)) for r in transfers])
     except (IntegrityError, DBAPIError) as exc:
-        text = str(getattr(exc, "orig", exc))
-        if "idempotency_key" in text:
+        violated = violated_constraint(exc)
+        if violated == "uq_ledger_transfer_idempotency_key":
             raise IdempotencyKeyReused(
                 "a transfer with this idempotency key was written concurrently; retry to read it"
             ) from exc
-        if "reverses_id" in text:
+        if violated == "uq_ledger_transfer_reverses_id":
             raise AlreadyReversed("this transfer has already been reversed") from exc
         raise
 

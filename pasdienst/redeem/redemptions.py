@@ -40,7 +40,7 @@ from ..clock import now as clock_now
 from ..config import Settings
 from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
-from ..db import Database
+from ..db import Database, violated_constraint
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
@@ -512,14 +512,16 @@ def _debited(conn: Any, debit: Any) -> None:
     (``tests/redeem/test_reissue_race.py``)."""
 
 
+#: The unique keys a twin's commit makes this attempt violate: the redemption's key per
+#: merchant, or the ledger transfer's idempotency key (``db.violated_constraint`` names them).
+_KEY_CONSTRAINTS = frozenset({"uq_redemption_merchant_id_idempotency_key", "uq_ledger_transfer_idempotency_key"})
+
+
 def _twin(exc: Exception) -> Exception:
     """A unique violation of the key: a twin committed between our look-up's
     snapshot and taking its lock. This attempt rolls back whole, and a retry
     reads the twin's answer."""
-    constraint = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
-    if type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3") and (
-        "idempotency_key" in constraint or "idempotency_key" in str(exc)
-    ):
+    if violated_constraint(exc) in _KEY_CONSTRAINTS:
         return RequestInProgress("a request with this Idempotency-Key was just processed; retry to read it")
     return exc
 

@@ -139,9 +139,9 @@ class ImportResult:
 
 def _decode(data: bytes) -> str:
     if not data.strip():
-        raise ImportFileInvalid("the file is empty")
+        raise ImportFileInvalid("the file is empty", refusal="import_empty")
     if b"\x00" in data[:65536]:
-        raise ImportFileInvalid("the file is not CSV text (it contains binary data)")
+        raise ImportFileInvalid("the file is not CSV text (it contains binary data)", refusal="import_binary")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -150,7 +150,7 @@ def _decode(data: bytes) -> str:
         text = data.decode("cp1252", errors="replace")
     sample = text[:65536]
     if len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
-        raise ImportFileInvalid("the file is not CSV text (it contains control characters)")
+        raise ImportFileInvalid("the file is not CSV text (it contains control characters)", refusal="import_control")
     return text
 
 
@@ -263,7 +263,8 @@ def _row(line: int, cells: dict[str, str], today: date) -> ChildRow:
 def read_children(data: bytes, *, today: date) -> ParsedFile:
     """Parse the whole file; rows that fail go to ``rejected`` with a reason."""
     if len(data) > MAX_BYTES:
-        raise ImportFileInvalid(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise ImportFileInvalid(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", refusal="import_too_large",
+                                limit_mb=MAX_BYTES // (1024 * 1024))
     text = _decode(data)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = _sniff(first_line)
@@ -271,17 +272,18 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
     try:
         header_cells = next((r for r in reader if any(c.strip() for c in r)), None)
         if header_cells is None:
-            raise ImportFileInvalid("the file is empty")
+            raise ImportFileInvalid("the file is empty", refusal="import_empty")
         header = [_header_name(c) for c in header_cells]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
             raise ImportFileInvalid(
                 f"the file has no column {', '.join(missing)}; its first line must name the columns "
-                f"({', '.join(COLUMNS)})"
+                f"({', '.join(COLUMNS)})", refusal="import_no_column", missing=missing,
             )
         doubled = sorted({c for c in header if c and header.count(c) > 1})
         if doubled:
-            raise ImportFileInvalid(f"the file names the column {', '.join(doubled)} twice")
+            raise ImportFileInvalid(f"the file names the column {', '.join(doubled)} twice", refusal="import_column_twice",
+                                    columns=doubled)
         parsed = ParsedFile(header=header, delimiter=delimiter)
         seen_refs: dict[str, int] = {}
         seen_bsn: dict[str, int] = {}
@@ -313,7 +315,7 @@ def read_children(data: bytes, *, today: date) -> ParsedFile:
                 seen_bsn[row.bsn] = line
             parsed.rows.append(row)
     except csv.Error as exc:
-        raise ImportFileInvalid(f"the file is not readable as CSV ({exc})") from None
+        raise ImportFileInvalid(f"the file is not readable as CSV ({exc})", refusal="import_unreadable") from None
     return parsed
 
 

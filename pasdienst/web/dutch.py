@@ -151,6 +151,16 @@ def refusal(exc: PasdienstError) -> str:
     return exc.message if found is None else found
 
 
+def job_failure(code: str | None) -> str:
+    """Why a background job failed, from its stored error code: ``job.<code>`` (what it means for the job,
+    e.g. that nothing was issued), else the refusal's own sentence, else "something unexpected"."""
+    for key in (f"job.{code}", code or ""):
+        found = say(key)
+        if found is not None:
+            return found
+    return say("job.internal_error") or "Dit kan niet."
+
+
 def row_problem(problem: RowProblem) -> str:
     """Why a row of the children CSV was rejected, in Dutch (``row.<code>``)."""
     params = dict(problem.params)
