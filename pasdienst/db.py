@@ -23,16 +23,20 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.errors
+from psycopg.adapt import Transformer
+from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -172,6 +176,7 @@ def _replan_now_and_then(engine: Engine) -> None:
             return
         record.info["pasdienst_transactions"] = 0
         record.info["pasdienst_planned_at"] = now
+        record.info[_PREPARED_KEY] = None  # psycopg may DEALLOCATE ALL after the rollback
         try:
             dbapi_conn.execute("DISCARD PLANS")
             dbapi_conn.rollback()  # leave the connection idle, as the pool returned it
@@ -393,18 +398,19 @@ class Database:
             yield session
 
     @contextlib.contextmanager
-    def driver(self) -> Iterator[Any]:
-        """A write transaction on a pooled connection of the bare driver
-        (psycopg or sqlite3), for the one hot path that cannot afford
-        SQLAlchemy's layers (the till's redemption).
+    def driver(self, statements: tuple[Prepared, ...] = ()) -> Iterator[Any]:
+        """A write transaction on a pooled connection of the bare driver, for
+        the one hot path that cannot afford SQLAlchemy's layers (the till's
+        redemption).
 
         The transaction is begun here and committed when the block ends; any
-        exception rolls it back. On SQLite it is ``BEGIN IMMEDIATE`` after
-        the writer queue. On PostgreSQL the connection is in pipeline mode:
-        ``BEGIN`` goes out with the block's first statement whose result it
-        reads, and everything the block queues after its last read goes out
-        with the ``COMMIT`` in one round trip when the block ends; results of
-        those statements can be read after the block. A connection that died
+        exception rolls it back. On SQLite the block gets the ``sqlite3``
+        connection, after the writer queue and ``BEGIN IMMEDIATE``. On
+        PostgreSQL it gets a :class:`Batch` of ``statements``: prepared once per
+        connection, queued until a result is needed and then sent in one
+        message; ``BEGIN`` goes out with the first of them, and what the block
+        queues after its last read goes out with the ``COMMIT`` when the block
+        ends (results can be read after the block). A connection that died
         with the server is dropped and the pool renewed, as SQLAlchemy does
         for its own connections.
         """
@@ -424,17 +430,20 @@ class Database:
                             conn.execute("ROLLBACK")
                         raise
                     return
-                # BEGIN and COMMIT as statements of the pipeline: psycopg's own
+                # BEGIN and COMMIT go in the batch's messages: psycopg's own
                 # BEGIN would cost a round trip of its own.
                 conn.autocommit = True
                 try:
-                    with conn.pipeline():
-                        conn.execute("BEGIN")
-                        yield conn
-                        conn.execute("COMMIT")
+                    batch = Batch(conn, fairy.info, statements, begin=True)
+                    yield batch
+                    batch.commit()
                 finally:
                     # Only when the block failed is there anything to roll
                     # back; an idle connection sends nothing.
+                    if conn.info.transaction_status != TransactionStatus.IDLE:
+                        # psycopg may follow the ROLLBACK with DEALLOCATE ALL:
+                        # the next batch asks the server what is prepared.
+                        fairy.info[_PREPARED_KEY] = None
                     with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
                         conn.rollback()
                         conn.autocommit = False
@@ -462,3 +471,205 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# -- PostgreSQL: prepared statements, several to a message --------------------------
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):(\w+)")
+#: The pool's record of a connection (``ConnectionRecord.info``, cleared when
+#: the connection is replaced): the names this module prepared on it.
+_PREPARED_KEY = "pasdienst_prepared"
+_LITERALS_KEY = "pasdienst_literals"
+_NONE_PREPARED: frozenset[str] = frozenset()
+
+
+class Prepared:
+    """A PostgreSQL statement prepared once per connection (``PREPARE``) and
+    run by name (``EXECUTE``) in a :class:`Batch`, so that several go to the
+    server in one simple-query message and none is parsed or planned again.
+    ``sql`` names its parameters ``:name``."""
+
+    __slots__ = ("name", "params", "prepare")
+
+    def __init__(self, name: str, sql: str) -> None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        self.name = name
+        # On one line (logs, traces): no literal in these statements holds a
+        # run of white space.
+        self.prepare = f"PREPARE {name} AS {' '.join(_PLACEHOLDER.sub(number, sql).split())}".encode()
+        self.params = tuple(names)
+
+    def __repr__(self) -> str:
+        return f"<Prepared {self.name}>"
+
+
+class Pending:
+    """The result of a statement queued in a :class:`Batch`; reading it sends
+    what is queued."""
+
+    __slots__ = ("_batch", "_rows", "rowcount")
+
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
+        self._rows: list[tuple[Any, ...]] | None = None
+        self.rowcount = -1
+
+    def _read(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._batch.flush()
+        assert self._rows is not None
+        return self._rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows, self._rows = self._read(), []
+        return rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self._read()
+        return rows.pop(0) if rows else None
+
+
+class Batch:
+    """Statements of one transaction on a psycopg connection, sent through
+    the simple query protocol: queued until a result is needed, then all that
+    is queued in one message (one round trip). Each runs as a prepared
+    statement (:class:`Prepared`): those of ``statements`` that this
+    connection has not met are prepared in the transaction's first message,
+    any other in the message that first runs it.
+
+    ``begin``: the batch owns the transaction (the connection is in
+    autocommit mode): ``BEGIN`` goes with the first message, :meth:`commit`
+    sends ``COMMIT`` with the last. Should the server have forgotten the
+    prepared statements (psycopg sends ``DEALLOCATE ALL`` after a rollback on
+    a connection where it prepared its own), the first message is sent again
+    after preparing them anew. Else the statements run in the caller's
+    transaction (psycopg begins it as usual), after asking the server which
+    are prepared.
+
+    A statement that fails stops the message there (PostgreSQL runs none of
+    the rest, ``COMMIT`` included) and raises the driver's error; the
+    transaction is then the caller's to roll back.
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], info: dict[str, Any], statements: tuple[Prepared, ...], *, begin: bool
+    ) -> None:
+        self._conn = conn
+        self._cursor = conn.cursor()
+        self._info = info
+        self._statements = statements
+        self._begin = begin
+        literals = info.get(_LITERALS_KEY)
+        if literals is None:
+            literals = info[_LITERALS_KEY] = Transformer(conn).as_literal
+        self._literal = literals
+        self._queue: list[tuple[Prepared | bytes, Mapping[str, Any] | None, Pending | None]] = []
+        self._known: set[str] | frozenset[str] | None = None  # before the first message: not asked yet
+
+    @property
+    def info(self) -> Any:
+        """The connection's ``info`` (``backend_pid`` ...)."""
+        return self._conn.info
+
+    def command(self, sql: bytes) -> None:
+        """Queue a statement without parameters whose result nobody reads."""
+        self._queue.append((sql, None, None))
+
+    def execute(self, statement: Prepared, params: Mapping[str, Any]) -> Pending:
+        pending = Pending(self)
+        self._queue.append((statement, params, pending))
+        return pending
+
+    def commit(self) -> None:
+        self._queue.append((b"COMMIT", None, None))
+        self.flush()
+
+    def flush(self) -> None:
+        if not self._queue:
+            return
+        queue, self._queue = self._queue, []
+        if self._known is not None:
+            self._send(queue, begin=False)
+            return
+        # A connection this pool never saw prepare anything has none of ours;
+        # None: it is not known which (ask the server).
+        known = self._info.get(_PREPARED_KEY, _NONE_PREPARED) if self._begin else None
+        self._known = known if known is not None else self._prepared_on_server()
+        try:
+            self._send(queue, begin=self._begin)
+        except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
+            if not self._begin:
+                raise
+            self._conn.rollback()
+            self._known = self._prepared_on_server()
+            self._send(queue, begin=True)
+
+    def _prepared_on_server(self) -> set[str]:
+        self._cursor.execute(b"SELECT name FROM pg_prepared_statements", prepare=False)
+        return {name for (name,) in self._cursor.fetchall()}
+
+    def _send(
+        self, queue: list[tuple[Prepared | bytes, Mapping[str, Any] | None, Pending | None]], *, begin: bool
+    ) -> None:
+        known = self._known
+        assert known is not None
+        literal = self._literal
+        parts: list[bytes] = [b"BEGIN"] if begin else []
+        fresh: list[str] = []
+        if begin or not self._begin and not known.issuperset(s.name for s in self._statements):
+            for statement in self._statements:
+                if statement.name not in known:
+                    parts.append(statement.prepare)
+                    fresh.append(statement.name)
+        slots: list[Pending | None] = [None] * len(parts)
+        for statement, params, pending in queue:
+            if type(statement) is bytes:
+                parts.append(statement)
+                slots.append(pending)
+                continue
+            assert isinstance(statement, Prepared) and params is not None
+            if statement.name not in known and statement.name not in fresh:
+                parts.append(statement.prepare)
+                slots.append(None)
+                fresh.append(statement.name)
+            values = []
+            for name in statement.params:
+                value = params[name]
+                kind = type(value)
+                if value is None:
+                    values.append(b"NULL")
+                elif kind is int:
+                    values.append(b"%d" % value)
+                elif kind is bool:
+                    values.append(b"true" if value else b"false")
+                else:
+                    values.append(literal(value))
+            parts.append(b"EXECUTE %s(%s)" % (statement.name.encode(), b", ".join(values)))
+            slots.append(pending)
+        cursor = self._cursor
+        try:
+            cursor.execute(b"; ".join(parts), prepare=False)
+        except BaseException:
+            if fresh:
+                # Which of them ran before the error is not known: ask next time.
+                self._info[_PREPARED_KEY] = None
+            raise
+        if fresh or (self._begin and self._info.get(_PREPARED_KEY) is None):
+            self._known = known = known | set(fresh)
+            # In the caller's transaction the record is not kept: its rollback
+            # may be followed by psycopg's DEALLOCATE ALL. The next batch asks.
+            self._info[_PREPARED_KEY] = known if self._begin else None
+        for number, pending in enumerate(slots):
+            if number:
+                cursor.nextset()
+            if pending is not None:
+                result = cursor.pgresult
+                rows = cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
+                pending._rows = rows  # noqa: SLF001
+                pending.rowcount = cursor.rowcount

@@ -40,7 +40,7 @@ from ..clock import now as clock_now
 from ..config import Settings
 from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
-from ..db import Database, violated_constraint
+from ..db import Batch, Database, violated_constraint
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
@@ -561,11 +561,13 @@ def redeem(
     conn = session.connection()
     dialect = tillsql.DIALECTS[conn.dialect.name]
     driver: Any = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        driver = Batch(driver, conn.connection.info, dialect.statements, begin=False)
     try:
-        if dialect.name == "postgresql":
-            with driver.pipeline():
-                return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
-        return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
+        answer = _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)
+        if isinstance(driver, Batch):
+            driver.flush()
+        return answer()
     except _Refused as refused:
         raise _insufficient(ledger.balance(session, refused.account), refused.amount) from None
 
@@ -596,7 +598,9 @@ def redeem_now(
     pipelined = dialect.name == "postgresql"
     answer: Answer | None = None
     try:
-        with db.driver() as conn:
+        with db.driver(dialect.statements) as conn:
+            if pipelined:
+                conn.command(tillsql.PG_INDEX_PROBES)
             answer = _redeem_on(conn, dialect, caller, req, pipelined=pipelined)
     except _Refused as refused:  # SQLite: the debit was read before going on
         with db.read() as session:
@@ -780,4 +784,7 @@ def check_typed_code_budget(session: Session, actor: Actor, *, till: str | None 
         raise Forbidden("only a merchant can scan and redeem passes")
     conn = session.connection()
     dialect = tillsql.DIALECTS[conn.dialect.name]
-    _typed_code_budget(conn.connection.driver_connection, dialect, actor.merchant_id, till, now or now_utc())
+    driver: Any = conn.connection.driver_connection
+    if dialect.name == "postgresql":
+        driver = Batch(driver, conn.connection.info, dialect.statements, begin=False)
+    _typed_code_budget(driver, dialect, actor.merchant_id, till, now or now_utc())

@@ -6,28 +6,45 @@ processing cost more than the database work; docs/benchmarks.md) and are
 written out per dialect here. Everything else in the product goes through
 SQLAlchemy; the tables and their rules are the same.
 
-Two statements carry a redemption on PostgreSQL, each one round trip:
+On PostgreSQL they are prepared statements (``db.Prepared``: ``PREPARE``
+once per connection, then ``EXECUTE`` by name), sent several to a
+simple-query message (``db.Batch``), and a redemption is two round trips:
 
-1. ``CONTEXT``: who is asking (the API token, its user and merchant; or the
-   merchant of a session user), a stored answer for the key, the voucher with
-   its bindings and accounts, and its pass; it takes the key's advisory lock
-   and (pipelined) the transaction's BEGIN.
-2. the write tail, pipelined with the COMMIT: the guarded debit and the two
-   postings in one statement, the sealing transfer row and the redemption row
-   (its balance read back from the account) in the next, and the token's
-   ``last_used_at`` when due. When the guard refuses the debit, no postings are written, so
-   the transfer row's trigger (at least two postings that sum to zero)
-   refuses the transfer: the pipeline stops there and nothing commits.
+1. ``BEGIN``, ``PG_INDEX_PROBES`` and ``CONTEXT``: who is asking (the API
+   token, its user and merchant; or the merchant of a session user), a
+   stored answer for the key, the voucher with its bindings and accounts,
+   and its pass; it takes the key's advisory lock.
+2. the write tail with the ``COMMIT``: the guarded debit and the two
+   postings in one statement, the sealing transfer row and the redemption
+   row (its balance read back from the account) in the next, and the token's
+   ``last_used_at`` when due. When the guard refuses the debit, no postings
+   are written, so the transfer row's trigger (at least two postings that sum
+   to zero) refuses the transfer: the server runs nothing after it in the
+   message, ``COMMIT`` included.
+
+psycopg's own pipeline mode gave the same two round trips for about 1.5 times
+the client CPU (a flush and a poll per statement, a cursor per statement).
 
 SQLite runs the same steps as single statements under ``BEGIN IMMEDIATE``.
 """
 from __future__ import annotations
 
-import re
 import uuid
 from collections import namedtuple
 from datetime import date, datetime, timezone
 from typing import Any
+
+from ..db import Prepared
+
+#: The first statement of a till's transaction on PostgreSQL: its statements,
+#: and the foreign-key checks of the rows it writes, are planned as index
+#: probes however small a table was when the plan was made. A connection
+#: keeps its plans (``db._replan_now_and_then``), and on a young database
+#: (a new municipality, a load test) plans made while ``ledger_transfer``
+#: or ``redemption`` held a few pages scanned them whole as they grew: the
+#: key look-up and the checks of each posting's transfer cost more with every
+#: redemption. The ledger's triggers do the same (migration 0010).
+PG_INDEX_PROBES = b"SET LOCAL enable_seqscan = off"
 
 _WHO_COLUMNS = (
     "user_id", "email", "role", "user_municipality_id", "municipality_code", "user_merchant_id", "token_id",
@@ -153,7 +170,6 @@ WHERE a.id = :source
 RETURNING id, balance_after_cents, strips_left"""
 _TOUCH = """UPDATE access_token SET last_used_at = :now
 WHERE id = :token_id AND (last_used_at IS NULL OR last_used_at < :touch_before)"""
-_BALANCE = "SELECT balance FROM ledger_account WHERE id = :source"
 # Wrong typed codes lately, of this merchant and of this till login among them
 # (redemptions.check_typed_code_budget); then, only when refused, the moment
 # of the failure whose ageing out lifts the limit (the limit-th newest).
@@ -162,10 +178,6 @@ WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since"""
 _TYPED_FAILURE_AT = """SELECT at FROM redeem_refusal
 WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since{login}
 ORDER BY at DESC LIMIT 1 OFFSET :skip"""
-
-
-def _pg(sql: str) -> str:
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
 class Row(namedtuple("Row", _WHO_COLUMNS + _COLUMNS + ("locked",))):  # type: ignore[misc]
@@ -199,29 +211,39 @@ _BOOLS = tuple(Row._fields.index(n) for n in ("payable_cached", "voucher_cached"
 
 
 class Dialect:
-    """The statements and value conversions of one database."""
+    """The statements and value conversions of one database. On PostgreSQL
+    the statements are prepared once per connection and sent several to a
+    message (``db.Batch``); ``statements`` lists them all."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         pg = name == "postgresql"
         lock = _PG_LOCK if pg else ",\n  1"
         truth = "true" if pg else "1"
-        convert = _pg if pg else (lambda s: s)
-        self.by_token = convert(_BY_TOKEN.format(lock=lock, true=truth))
-        self.by_merchant = convert(_BY_MERCHANT.format(lock=lock, true=truth))
-        self.debit = convert(_PG_DEBIT if pg else _SQLITE_DEBIT)
+
+        def statement(key: str, sql: str) -> Any:
+            return Prepared(f"pasdienst_till_{key}", sql) if pg else sql
+
+        self.by_token = statement("by_token", _BY_TOKEN.format(lock=lock, true=truth))
+        self.by_merchant = statement("by_merchant", _BY_MERCHANT.format(lock=lock, true=truth))
+        self.debit = statement("debit", _PG_DEBIT if pg else _SQLITE_DEBIT)
         self.postings = None if pg else _SQLITE_POSTINGS
-        self.credit = convert(_CREDIT)
+        self.credit = statement("credit", _CREDIT)
         # PostgreSQL writes the transfer row with the redemption.
         self.transfer = None if pg else _TRANSFER
-        self.redemption = convert(_PG_SEAL_AND_RECORD if pg else _REDEMPTION)
-        self.touch = convert(_TOUCH)
-        self.balance = convert(_BALANCE)
-        self.typed_failures = convert(_TYPED_FAILURES.format(true=truth))
+        self.redemption = statement("redemption", _PG_SEAL_AND_RECORD if pg else _REDEMPTION)
+        self.touch = statement("touch", _TOUCH)
+        self.typed_failures = statement("typed_failures", _TYPED_FAILURES.format(true=truth))
         self.typed_failure_at = {
-            scope: convert(_TYPED_FAILURE_AT.format(true=truth, login=login))
+            scope: statement(f"typed_failure_at_{scope}", _TYPED_FAILURE_AT.format(true=truth, login=login))
             for scope, login in (("login", " AND till = :till"), ("merchant", ""))
         }
+        # Prepared with a till's first transaction on a connection; the rest
+        # (the credit, for a payable that still keeps a cached balance; when a
+        # typed code is refused, the moment it may be typed again) when used.
+        self.statements: tuple[Prepared, ...] = (
+            (self.by_token, self.by_merchant, self.debit, self.redemption, self.touch, self.typed_failures) if pg else ()
+        )
 
     def row(self, raw: tuple | None, by_token: bool) -> Row | None:
         if raw is None:

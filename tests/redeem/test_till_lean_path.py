@@ -220,3 +220,40 @@ def test_a_twin_holding_the_keys_lock_gets_request_in_progress_on_the_lean_path(
     assert counts(db) == (0, 0)
     assert till.redeem("held", voucher_id=till.vouchers[("budget", "sport_culture")], amount_cents=100).status_code == 201
 
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_tills_prepared_statements_are_prepared_again_when_the_server_forgot_them(db, till):
+    from pasdienst.redeem import redemptions
+
+    voucher = till.vouchers[("budget", "sport_culture")]
+    assert till.redeem("p-1", voucher_id=voucher, amount_cents=100).status_code == 201
+
+    def forget() -> None:
+        # What psycopg sends after a rollback on a connection where it prepared its own.
+        fairies = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+        for fairy in fairies:
+            fairy.driver_connection.execute("DEALLOCATE ALL")
+            fairy.driver_connection.commit()
+            fairy.close()
+
+    forget()
+    assert till.redeem("p-2", voucher_id=voucher, amount_cents=100).json["balance_after_cents"] == 14_800
+    # A refusal rolls back; the session path prepares in the caller's transaction.
+    assert till.redeem("p-3", voucher_id=voucher, amount_cents=99_999).status_code == 409
+    with db.read() as s:
+        from pasdienst.access.models import User
+        from pasdienst.access.services import actor_for_email
+
+        actor = actor_for_email(s, s.execute(select(User.email).where(User.merchant_id == till.merchant_id)).scalar_one())
+    with db.transaction() as s:
+        redemptions.redeem(
+            s, actor, code=till.payload, voucher_id=voucher, amount_cents=100, idempotency_key="p-4",
+            settings=till.settings, today=till.settings.today,
+        )
+    forget()
+    assert till.redeem("p-5", voucher_id=voucher, amount_cents=100).json["balance_after_cents"] == 14_600
+    assert till.redeem("p-6", voucher_id=voucher, amount_cents=100).json["balance_after_cents"] == 14_500
+    assert counts(db) == (5, 1)
+    with db.read() as s:
+        assert verify(s).ok
