@@ -511,18 +511,19 @@ class Prepared:
 
 class Pending:
     """The result of a statement queued in a :class:`Batch`; reading it sends
-    what is queued."""
+    what is queued. Its rows are loaded when read (or before the next message
+    goes out)."""
 
-    __slots__ = ("_batch", "_rows", "rowcount")
+    __slots__ = ("_batch", "_rows", "_slot")
 
     def __init__(self, batch: Batch) -> None:
         self._batch = batch
         self._rows: list[tuple[Any, ...]] | None = None
-        self.rowcount = -1
+        self._slot = -1  # its result's place in the message it went in
 
     def _read(self) -> list[tuple[Any, ...]]:
         if self._rows is None:
-            self._batch.flush()
+            self._batch._load(self)  # noqa: SLF001
         assert self._rows is not None
         return self._rows
 
@@ -571,6 +572,8 @@ class Batch:
         self._literal = literals
         self._queue: list[tuple[Prepared | bytes, Mapping[str, Any] | None, Pending | None]] = []
         self._known: set[str] | frozenset[str] | None = None  # before the first message: not asked yet
+        self._sent: list[Pending | None] = []  # the last message's statements
+        self._position = 0  # the cursor's result among them
 
     @property
     def info(self) -> Any:
@@ -609,6 +612,25 @@ class Batch:
             self._conn.rollback()
             self._known = self._prepared_on_server()
             self._send(queue, begin=True)
+
+    def _load(self, pending: Pending) -> None:
+        if pending._slot < 0:  # noqa: SLF001 - not sent yet
+            self.flush()
+        self._advance(pending._slot)  # noqa: SLF001
+
+    def _advance(self, slot: int) -> None:
+        """Load the rows of the results up to ``slot`` that are still to be read."""
+        cursor, sent = self._cursor, self._sent
+        while True:
+            pending = sent[self._position]
+            if pending is not None and pending._rows is None:  # noqa: SLF001
+                result = cursor.pgresult
+                ok = result is not None and result.status == ExecStatus.TUPLES_OK
+                pending._rows = cursor.fetchall() if ok else []  # noqa: SLF001
+            if self._position >= slot:
+                return
+            cursor.nextset()
+            self._position += 1
 
     def _prepared_on_server(self) -> set[str]:
         self._cursor.execute(b"SELECT name FROM pg_prepared_statements", prepare=False)
@@ -652,6 +674,9 @@ class Batch:
                     values.append(literal(value))
             parts.append(b"EXECUTE %s(%s)" % (statement.name.encode(), b", ".join(values)))
             slots.append(pending)
+        unread = [p._slot for p in self._sent if p is not None and p._rows is None]  # noqa: SLF001
+        if unread:
+            self._advance(max(unread))
         cursor = self._cursor
         try:
             cursor.execute(b"; ".join(parts), prepare=False)
@@ -666,10 +691,6 @@ class Batch:
             # may be followed by psycopg's DEALLOCATE ALL. The next batch asks.
             self._info[_PREPARED_KEY] = known if self._begin else None
         for number, pending in enumerate(slots):
-            if number:
-                cursor.nextset()
             if pending is not None:
-                result = cursor.pgresult
-                rows = cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
-                pending._rows = rows  # noqa: SLF001
-                pending.rowcount = cursor.rowcount
+                pending._slot = number  # noqa: SLF001
+        self._sent, self._position = slots, 0
