@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import math
 import os
@@ -33,6 +34,9 @@ from ..wallet.lifecycle import voucher_now
 from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
 from ..web.errors import TYPED_CODE_SCOPE
 from ..web.extensions import csrf, get_db, get_settings, limiter
+from ..web.inputguard import json_problem
+from ..web.requestlog import log_request, request_id
+from ..web.security import fixed_headers
 from . import redemptions
 from .errors import RateLimited
 from .schemas import (
@@ -104,12 +108,13 @@ def _limit_items(raw: str) -> tuple[RateLimitItem, ...]:
     return tuple(parse_many(raw))
 
 
-def _till_limited(scope: str) -> None:
+def _till_limited(scope: str, key: str | None = None) -> None:
     """The till limit (``till_limit()``, per endpoint as ``@limiter.limit``
-    counted it): one increment in the limiter's storage (one Redis round
-    trip); the window is read only for a refused request's Retry-After."""
+    counted it, per ``rate_limit_key()`` unless ``key`` is given): one
+    increment in the limiter's storage (one Redis round trip); the window is
+    read only for a refused request's Retry-After."""
     strategy = limiter.limiter
-    key = rate_limit_key()
+    key = key or rate_limit_key()
     for item in _limit_items(till_limit()):
         if not strategy.hit(item, "pasdienst", key, scope):
             reset = strategy.get_window_stats(item, "pasdienst", key, scope).reset_time
@@ -139,6 +144,9 @@ def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            handed = request.environ.pop(LANE_KEY, None)
+            if handed is not None:  # refused in the till's lane (``TillLane``)
+                handed.replay()
             _till_limited(scope)
             if fast is not None:
                 answer = fast(*args, **kwargs)
@@ -230,48 +238,187 @@ def _lean_body(body: Any) -> tuple[str, int, int | None, int | None] | None:
     return None
 
 
-def _redeem_lean() -> Response | None:
-    header = request.headers.get("Authorization")
-    matched = _BEARER.match(header) if header and request.path.startswith("/api/") else None
-    key = request.headers.get("Idempotency-Key")
+def _lean_request(header: str | None, key: str | None, body: Any) -> tuple[str, tuple[str, int, int | None, int | None]] | None:
+    """The token and (code, voucher id, amount, strips) of a request the lean
+    path takes: a Bearer token, a sane key, a well-formed body, a QR code."""
+    matched = _BEARER.match(header) if header else None
     if matched is None or key is None or not 1 <= len(key) <= 200 or _CONTROL_CHARS.search(key):
         return None
-    parsed = _lean_body(request.get_json(silent=True))
+    parsed = _lean_body(body)
     if parsed is None or looks_like_typed_code(parsed[0]):
         return None  # a typed code also answers to the typed-code limits (flask-limiter's, per address)
+    return matched.group(1), parsed
+
+
+def _redeem(
+    db: Any, settings: Any, today: Any, caller: redemptions.Caller, key: str,
+    parsed: tuple[str, int, int | None, int | None],
+) -> redemptions.RedemptionResult:
     code, voucher_id, amount_cents, strips = parsed
-    db, settings, today = _app_parts()
-    caller = redemptions.Caller(token_hash=hashlib.sha256(matched.group(1).encode()).hexdigest())
-    try:
-        result = redemptions.redeem_now(
-            db, caller, code=code, voucher_id=voucher_id, amount_cents=amount_cents, strips=strips,
-            idempotency_key=key, settings=settings, today=today,
+    return redemptions.redeem_now(
+        db, caller, code=code, voucher_id=voucher_id, amount_cents=amount_cents, strips=strips,
+        idempotency_key=key, settings=settings, today=today,
+    )
+
+
+def _caller(token: str) -> redemptions.Caller:
+    return redemptions.Caller(token_hash=hashlib.sha256(token.encode()).hexdigest())
+
+
+def _refused_on_lean_path(exc: Exception, caller: redemptions.Caller) -> None:
+    """A refusal of the lean path, as the full path handles one: the log line
+    names who it was, a refusal is logged for a merchant."""
+    if not isinstance(exc, PasdienstError):
+        return
+    actor = g.actor = caller.actor
+    if actor is not None and actor.role == "merchant":
+        stale = caller.token_needs_touch(now_utc())
+        _record_refusal(
+            "redeem", False, exc, actor, caller.token_id if stale else None, till=token_login(caller.token_hash or ""),
         )
-    except PasdienstError as exc:
-        actor = g.actor = caller.actor
-        if actor is not None and actor.role == "merchant":
-            stale = caller.token_needs_touch(now_utc())
-            _record_refusal(
-                "redeem", False, exc, actor, caller.token_id if stale else None, till=token_login(caller.token_hash or ""),
-            )
+
+
+def _redeem_lean() -> Response | None:
+    header = request.headers.get("Authorization") if request.path.startswith("/api/") else None
+    taken = _lean_request(header, request.headers.get("Idempotency-Key"), request.get_json(silent=True))
+    if taken is None:
+        return None
+    token, parsed = taken
+    db, settings, today = _app_parts()
+    caller = _caller(token)
+    try:
+        result = _redeem(db, settings, today, caller, request.headers["Idempotency-Key"], parsed)
+    except Exception as exc:
+        _refused_on_lean_path(exc, caller)
         raise
     g.actor = caller.actor
     return _redemption_response(result)
 
 
-def _redemption_response(result: redemptions.RedemptionResult) -> Response:
+def _redemption_body(result: redemptions.RedemptionResult) -> str:
     """``RedemptionOut`` of the result, as its schema would write it."""
-    body = {
+    return json.dumps({
         "id": result.id,
         "receipt_no": result.receipt_no,
         "amount_cents": result.amount_cents,
         "balance_after_cents": result.balance_after_cents,
         "strips_left": result.strips_left,
         "created_at": result.created_at.isoformat(),
-    }
-    response = current_app.response_class(json.dumps(body), status=201, mimetype="application/json")
+    })
+
+
+def _redemption_response(result: redemptions.RedemptionResult) -> Response:
+    response = current_app.response_class(_redemption_body(result), status=201, mimetype="application/json")
     response.headers["Idempotent-Replayed"] = "true" if result.replayed else "false"
     return response
+
+
+# -- the till's lane ------------------------------------------------------------------
+#
+# The busiest request of the service, a till's QR redemption with a Bearer
+# token, answered in front of Flask (``create_app`` installs ``TillLane``
+# around the WSGI app, inside the proxy fix): Flask's request cycle with its
+# dozen hooks cost more CPU than the redemption's own statements
+# (docs/benchmarks.md). What the hooks do for this request the lane does
+# itself: the request id and the JSON log line (``web/requestlog.py``), the
+# input guard's checks of the body, the security headers of every response
+# (``web/security.py``) and ``Cache-Control: no-store``; the session, CSRF,
+# flask-login and flask-limiter have nothing to do for it. It takes only what
+# ``_redeem_lean`` would take, and answers only a redemption made or replayed;
+# a refusal (or any error) is handed to Flask with the request, and the
+# view raises it again where ``_redeem_lean`` would have raised it, so that
+# it is logged, recorded and answered by the same code as before.
+
+LANE_KEY = "pasdienst.till_lane"
+#: A till's body is about 150 bytes; anything much larger goes through Flask.
+_LANE_MAX_BODY = 4096
+_REDEEM_PATH = "/api/v1/redemptions"
+
+
+class _Handed:
+    """A lane's request that did not end in a redemption: raised again in
+    the view (``till_action``), after Flask's hooks, as on Flask's own path."""
+
+    __slots__ = ("caller", "exc")
+
+    def __init__(self, exc: Exception, caller: redemptions.Caller | None) -> None:
+        self.exc, self.caller = exc, caller
+
+    def replay(self) -> None:
+        if self.caller is not None:
+            _refused_on_lean_path(self.exc, self.caller)
+        raise self.exc
+
+
+def _is_json(content_type: str) -> bool:
+    mimetype = content_type.partition(";")[0].strip().lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+class TillLane:
+    """WSGI middleware: ``POST /api/v1/redemptions`` that the lean path takes,
+    answered without Flask's request cycle; everything else, and every
+    refusal, goes on to Flask."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._next = app.wsgi_app
+        self._scope = f"{redeem.__module__}.{redeem.__name__}"  # the till limit's, as ``till_action`` counts it
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") == _REDEEM_PATH and environ.get("REQUEST_METHOD") == "POST":
+            answered = self._redeem(environ, start_response)
+            if answered is not None:
+                return answered
+        return self._next(environ, start_response)
+
+    def _redeem(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes] | None:
+        started = time.perf_counter()
+        header, key = environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_IDEMPOTENCY_KEY")
+        length = environ.get("CONTENT_LENGTH") or ""
+        if (
+            not header or key is None or environ.get("QUERY_STRING") or not _is_json(environ.get("CONTENT_TYPE") or "")
+            or not length.isdigit() or not 0 < int(length) <= _LANE_MAX_BODY
+        ):
+            return None
+        data = environ["wsgi.input"].read(int(length))
+        environ["wsgi.input"] = io.BytesIO(data)  # Flask reads the same, should the lane not answer
+        if len(data) != int(length) or json_problem(data) is not None:
+            return None
+        try:
+            body = json.loads(data)
+        except ValueError:
+            return None
+        taken = _lean_request(header, key, body)
+        if taken is None:
+            return None
+        token, parsed = taken
+        app = self._app
+        settings = get_settings(app)
+        try:
+            _till_limited(self._scope, "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:24])
+        except Exception as exc:
+            environ[LANE_KEY] = _Handed(exc, None)
+            return None
+        caller = _caller(token)
+        try:
+            result = _redeem(get_db(app), settings, clock_today(settings.today), caller, key, parsed)
+        except Exception as exc:
+            environ[LANE_KEY] = _Handed(exc, caller)
+            return None
+        payload = _redemption_body(result).encode()
+        secure = environ.get("wsgi.url_scheme") in ("https", "wss") or environ.get("HTTP_X_FORWARDED_PROTO", "http") == "https"
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        start_response("201 CREATED", [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Idempotent-Replayed", "true" if result.replayed else "false"),
+            ("Cache-Control", "no-store"),
+            *fixed_headers(app, secure),
+            ("X-Request-ID", rid),
+        ])
+        log_request(rid, "POST", _REDEEM_PATH, 201, started, caller.actor)
+        return [payload]
 
 
 @api.route("/redemptions", methods=["POST"])

@@ -84,6 +84,29 @@ def loggable_path(path: str) -> str:
     return _PASS_PATH.sub("/p/<token>", path)
 
 
+def request_id(incoming: str) -> str:
+    """The load balancer's ``X-Request-ID`` when sane, else a new one."""
+    return incoming if _SANE_ID.match(incoming) else secrets.token_hex(8)
+
+
+def log_request(
+    request_id: str | None, method: str, path: str, status: int, started: float | None, actor: object
+) -> None:
+    """The request's one JSON line."""
+    logger.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": method,
+            "path": loggable_path(path),
+            "status": status,
+            "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+            "user_id": getattr(actor, "user_id", None),
+            "merchant_id": getattr(actor, "merchant_id", None),
+        },
+    )
+
+
 def init_app(app: Flask) -> None:
     configure_logging()
     # Flask logs an unhandled exception as "Exception on <path> [<method>]".
@@ -91,27 +114,13 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _SANE_ID.match(incoming) else secrets.token_hex(8)
+        g.request_id = request_id(request.headers.get("X-Request-ID", ""))
         g.request_started = time.perf_counter()
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers["X-Request-ID"] = request_id
-        started = g.get("request_started")
-        actor = g.get("actor")
-        logger.info(
-            "request",
-            extra={
-                "request_id": request_id,
-                "method": request.method,
-                "path": loggable_path(request.path),
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
-                "user_id": getattr(actor, "user_id", None),
-                "merchant_id": getattr(actor, "merchant_id", None),
-            },
-        )
+        rid = g.get("request_id")
+        if rid:
+            response.headers["X-Request-ID"] = rid
+        log_request(rid, request.method, request.path, response.status_code, g.get("request_started"), g.get("actor"))
         return response

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 from flask_talisman import Talisman
 
 from ..config import Settings
@@ -54,21 +54,38 @@ class _Talisman(Talisman):
         return None  # no content_security_policy_nonce_in: there is no nonce to make
 
     def _set_response_headers(self, response: Response) -> Response:
-        secure = request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        headers = response.headers
+        for name, value in self.fixed_headers(request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"):
+            headers[name] = value
+        return response
+
+    def fixed_headers(self, secure: bool) -> list[tuple[str, str]]:
+        """The headers of every response to a request over https (``secure``)
+        or not; also for answers written without Flask (the till's lane,
+        ``redeem/api.py``)."""
         fixed = self._fixed.get(secure)
         if fixed is None:
             scratch = Response()
             scratch.headers.clear()
-            super()._set_response_headers(scratch)
+            if has_request_context():
+                super()._set_response_headers(scratch)
+            else:
+                with self.app.test_request_context(base_url="https://localhost" if secure else "http://localhost"):
+                    super()._set_response_headers(scratch)
             fixed = self._fixed[secure] = list(scratch.headers.items())
-        headers = response.headers
-        for name, value in fixed:
-            headers[name] = value
-        return response
+        return fixed
+
+
+TALISMAN_EXTENSION = "pasdienst.talisman"
+
+
+def fixed_headers(app: Flask, secure: bool) -> list[tuple[str, str]]:
+    """The security headers every response of ``app`` carries (see ``_Talisman``)."""
+    return app.extensions[TALISMAN_EXTENSION].fixed_headers(secure)
 
 
 def install_security_headers(app: Flask, settings: Settings) -> None:
-    _Talisman(
+    app.extensions[TALISMAN_EXTENSION] = _Talisman(
         app,
         # TLS is terminated by the load balancer in production; redirecting
         # here would loop behind it. HSTS still tells browsers to stay on https.
