@@ -434,7 +434,7 @@ class Database:
                 # BEGIN would cost a round trip of its own.
                 conn.autocommit = True
                 try:
-                    batch = Batch(conn, fairy.info, statements, begin=True)
+                    batch = Batch(conn, fairy.info, statements)
                     yield batch
                     batch.commit()
                 finally:
@@ -486,10 +486,11 @@ _NONE_PREPARED: frozenset[str] = frozenset()
 class Prepared:
     """A PostgreSQL statement prepared once per connection (``PREPARE``) and
     run by name (``EXECUTE``) in a :class:`Batch`, so that several go to the
-    server in one simple-query message and none is parsed or planned again.
-    ``sql`` names its parameters ``:name``."""
+    server in one simple-query message and none is parsed or planned again;
+    or run as it is in a caller's transaction (:class:`Direct`). ``sql``
+    names its parameters ``:name``."""
 
-    __slots__ = ("name", "params", "prepare")
+    __slots__ = ("name", "params", "prepare", "sql")
 
     def __init__(self, name: str, sql: str) -> None:
         names: list[str] = []
@@ -502,11 +503,30 @@ class Prepared:
         self.name = name
         # On one line (logs, traces): no literal in these statements holds a
         # run of white space.
-        self.prepare = f"PREPARE {name} AS {' '.join(_PLACEHOLDER.sub(number, sql).split())}".encode()
+        self.sql = " ".join(_PLACEHOLDER.sub(number, sql).split())
+        self.prepare = f"PREPARE {name} AS {self.sql}".encode()
         self.params = tuple(names)
 
     def __repr__(self) -> str:
         return f"<Prepared {self.name}>"
+
+
+class Direct:
+    """:class:`Prepared` statements on a psycopg connection in the caller's
+    transaction (a SQLAlchemy session's), one round trip each, as psycopg
+    runs any statement (and prepares it after a few runs)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    @property
+    def info(self) -> Any:
+        return self._conn.info
+
+    def execute(self, statement: Prepared, params: Mapping[str, Any]) -> psycopg.Cursor[Any]:
+        cursor = psycopg.RawCursor(self._conn)
+        cursor.execute(statement.sql, [params[name] for name in statement.params])
+        return cursor
 
 
 class Pending:
@@ -536,41 +556,37 @@ class Pending:
         return rows.pop(0) if rows else None
 
 
+_Queued = tuple["Prepared | bytes", "Mapping[str, Any] | None", "Pending | None"]
+
+
 class Batch:
-    """Statements of one transaction on a psycopg connection, sent through
-    the simple query protocol: queued until a result is needed, then all that
-    is queued in one message (one round trip). Each runs as a prepared
-    statement (:class:`Prepared`): those of ``statements`` that this
-    connection has not met are prepared in the transaction's first message,
-    any other in the message that first runs it.
+    """One transaction on a psycopg connection in autocommit mode, its
+    statements sent through the simple query protocol: queued until a
+    result is needed, then all that is queued in one message (one round
+    trip). ``BEGIN`` goes with the first message, :meth:`commit` sends
+    ``COMMIT`` with the last. Each statement runs as a prepared statement
+    (:class:`Prepared`): those of ``statements`` that this connection has not
+    met are prepared in the first message, any other in the message that
+    first runs it.
 
-    ``begin``: the batch owns the transaction (the connection is in
-    autocommit mode): ``BEGIN`` goes with the first message, :meth:`commit`
-    sends ``COMMIT`` with the last. Should the server have forgotten the
-    prepared statements (psycopg sends ``DEALLOCATE ALL`` after a rollback on
-    a connection where it prepared its own), the first message is sent again
-    after preparing them anew. Else the statements run in the caller's
-    transaction (psycopg begins it as usual), after asking the server which
-    are prepared.
-
-    A statement that fails stops the message there (PostgreSQL runs none of
+    Should the server have forgotten the prepared statements (psycopg sends
+    ``DEALLOCATE ALL`` after a rollback on a connection where it prepared
+    its own), the first message is sent again after preparing them anew. A
+    statement that fails stops the message there (PostgreSQL runs none of
     the rest, ``COMMIT`` included) and raises the driver's error; the
     transaction is then the caller's to roll back.
     """
 
-    def __init__(
-        self, conn: psycopg.Connection[Any], info: dict[str, Any], statements: tuple[Prepared, ...], *, begin: bool
-    ) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], info: dict[str, Any], statements: tuple[Prepared, ...]) -> None:
         self._conn = conn
         self._cursor = conn.cursor()
         self._info = info
         self._statements = statements
-        self._begin = begin
         literals = info.get(_LITERALS_KEY)
         if literals is None:
             literals = info[_LITERALS_KEY] = Transformer(conn).as_literal
         self._literal = literals
-        self._queue: list[tuple[Prepared | bytes, Mapping[str, Any] | None, Pending | None]] = []
+        self._queue: list[_Queued] = []
         self._known: set[str] | frozenset[str] | None = None  # before the first message: not asked yet
         self._sent: list[Pending | None] = []  # the last message's statements
         self._position = 0  # the cursor's result among them
@@ -598,20 +614,18 @@ class Batch:
             return
         queue, self._queue = self._queue, []
         if self._known is not None:
-            self._send(queue, begin=False)
+            self._send(queue, first=False)
             return
         # A connection this pool never saw prepare anything has none of ours;
         # None: it is not known which (ask the server).
-        known = self._info.get(_PREPARED_KEY, _NONE_PREPARED) if self._begin else None
+        known = self._info.get(_PREPARED_KEY, _NONE_PREPARED)
         self._known = known if known is not None else self._prepared_on_server()
         try:
-            self._send(queue, begin=self._begin)
+            self._send(queue, first=True)
         except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
-            if not self._begin:
-                raise
             self._conn.rollback()
             self._known = self._prepared_on_server()
-            self._send(queue, begin=True)
+            self._send(queue, first=True)
 
     def _load(self, pending: Pending) -> None:
         if pending._slot < 0:  # noqa: SLF001 - not sent yet
@@ -636,15 +650,13 @@ class Batch:
         self._cursor.execute(b"SELECT name FROM pg_prepared_statements", prepare=False)
         return {name for (name,) in self._cursor.fetchall()}
 
-    def _send(
-        self, queue: list[tuple[Prepared | bytes, Mapping[str, Any] | None, Pending | None]], *, begin: bool
-    ) -> None:
+    def _send(self, queue: list[_Queued], *, first: bool) -> None:
         known = self._known
         assert known is not None
         literal = self._literal
-        parts: list[bytes] = [b"BEGIN"] if begin else []
+        parts: list[bytes] = [b"BEGIN"] if first else []
         fresh: list[str] = []
-        if begin or not self._begin and not known.issuperset(s.name for s in self._statements):
+        if first:
             for statement in self._statements:
                 if statement.name not in known:
                     parts.append(statement.prepare)
@@ -677,19 +689,15 @@ class Batch:
         unread = [p._slot for p in self._sent if p is not None and p._rows is None]  # noqa: SLF001
         if unread:
             self._advance(max(unread))
-        cursor = self._cursor
         try:
-            cursor.execute(b"; ".join(parts), prepare=False)
+            self._cursor.execute(b"; ".join(parts), prepare=False)
         except BaseException:
             if fresh:
                 # Which of them ran before the error is not known: ask next time.
                 self._info[_PREPARED_KEY] = None
             raise
-        if fresh or (self._begin and self._info.get(_PREPARED_KEY) is None):
-            self._known = known = known | set(fresh)
-            # In the caller's transaction the record is not kept: its rollback
-            # may be followed by psycopg's DEALLOCATE ALL. The next batch asks.
-            self._info[_PREPARED_KEY] = known if self._begin else None
+        if fresh or self._info.get(_PREPARED_KEY) is None:
+            self._known = self._info[_PREPARED_KEY] = known | set(fresh)
         for number, pending in enumerate(slots):
             if pending is not None:
                 pending._slot = number  # noqa: SLF001

@@ -40,7 +40,7 @@ from ..clock import now as clock_now
 from ..config import Settings
 from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
-from ..db import Batch, Database, violated_constraint
+from ..db import Database, Direct, violated_constraint
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
@@ -564,12 +564,9 @@ def redeem(
     dialect = tillsql.DIALECTS[conn.dialect.name]
     driver: Any = conn.connection.driver_connection
     if dialect.name == "postgresql":
-        driver = Batch(driver, conn.connection.info, dialect.statements, begin=False)
+        driver = Direct(driver)
     try:
-        answer = _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)
-        if isinstance(driver, Batch):
-            driver.flush()
-        return answer()
+        return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
     except _Refused as refused:
         raise _insufficient(ledger.balance(session, refused.account), refused.amount) from None
 
@@ -788,5 +785,5 @@ def check_typed_code_budget(session: Session, actor: Actor, *, till: str | None 
     dialect = tillsql.DIALECTS[conn.dialect.name]
     driver: Any = conn.connection.driver_connection
     if dialect.name == "postgresql":
-        driver = Batch(driver, conn.connection.info, dialect.statements, begin=False)
+        driver = Direct(driver)
     _typed_code_budget(driver, dialect, actor.merchant_id, till, now or now_utc())
