@@ -168,6 +168,10 @@ AUDIT_ACTION_TITLES = {
     "cooperation.payout": "Uitbetaling samenwerkingsverband ingesteld",
     "cooperation.merchant_admit": "Aanbieder toegelaten in samenwerkingsverband",
     "cooperation.merchant_withdraw": "Aanbieder teruggetrokken uit samenwerkingsverband",
+    "cooperation.run": "Betaalrun samenwerkingsverband gemaakt",
+    "cooperation.run_exported": "Betaalbestand samenwerkingsverband gemaakt",
+    "cooperation.run_paid": "Betaalrun samenwerkingsverband als betaald gemeld",
+    "settlement.remit": "Afrekening overgedragen aan samenwerkingsverband",
     "user.create": "Account aangemaakt",
     "user.login": "Ingelogd",
     "user.password_change": "Wachtwoord gewijzigd",
@@ -198,6 +202,7 @@ ENTITY_TITLES = {
     "caseworker_cap": "jaarlimiet", "voucher_binding": "koppeling", "four_eyes_request": "verzoek",
     "settlement_batch": "afrekening", "redemption": "betaling", "job": "taak",
     "reminder_moment": "herinnering", "cooperation": "samenwerkingsverband",
+    "cooperation_run": "betaalrun samenwerkingsverband",
 }
 
 #: The states of passes, merchants, batches and requests, as the pages write them.
@@ -206,7 +211,7 @@ STATUS_TITLES = {
     "pending": "aangemeld", "approved": "goedgekeurd", "suspended": "geschorst", "rejected": "afgewezen",
     "draft": "concept", "exported": "betaalbestand gemaakt", "paid": "betaald", "cancelled": "geannuleerd",
     "requested": "aangevraagd", "confirmed": "bevestigd", "withdrawn": "ingetrokken",
-    "invited": "uitgenodigd",
+    "invited": "uitgenodigd", "remitted": "overgedragen",
 }
 
 #: The fields of an audit event's before and after.
@@ -226,7 +231,7 @@ AUDIT_FIELD_TITLES = {
     "spent_until": "besteed tot en met", "under_cents": "besteed minder dan", "households": "huishoudens",
     "children": "kinderen", "addresses": "adressen", "send_on": "verstuurdatum", "title": "naam", "moment": "herinnering",
     "cooperation": "samenwerkingsverband", "code": "code", "payout": "uitbetaling", "lead": "penvoerder",
-    "municipality": "gemeente", "members": "leden",
+    "municipality": "gemeente", "members": "leden", "run": "betaalrun", "batches": "afrekeningen",
     "place": "plaats", "offer": "aanbod", "website": "website",
 }
 

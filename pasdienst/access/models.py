@@ -100,6 +100,7 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     # cooperations of municipalities
     "cooperation.create", "cooperation.invite", "cooperation.join", "cooperation.leave", "cooperation.payout",
     "cooperation.merchant_admit", "cooperation.merchant_withdraw",
+    "cooperation.run", "cooperation.run_exported", "cooperation.run_paid", "settlement.remit",
     # people and keys
     "user.create", "user.login", "user.password_change", "user.password_reset", "user.activate", "user.deactivate",
     "token.create", "token.revoke", "caseworker_cap.set",

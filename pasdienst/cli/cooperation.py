@@ -2,13 +2,23 @@
 
 The operator forms the cooperation at the request of its lead and invites
 the members; each member's admin agrees (``join --by``) and admits its own
-merchants. Without ``--by`` a command acts as the operator.
+merchants. Without ``--by`` a command acts as the operator. When the
+cooperation pays the merchants, a finance user of the lead makes its
+payment runs (``settle``, ``export``, ``paid``).
 """
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+
 import click
 
-from ..access.services import Actor, actor_for_email
+from ..access.services import CLI_ACTOR, Actor, actor_for_email
+from ..clock import now as clock_now
+from ..cooperations.runs import build_run_export, create_run, list_runs, mark_run_paid, record_run_export, waiting_batches
+from ..csvsafe import write_atomically
+from ..money import format_euros
+from ..settlement.errors import NothingToSettle
 from ..cooperations.models import PAYOUTS, Cooperation
 from ..cooperations.services import (
     admit_merchant,
@@ -171,3 +181,90 @@ def list_(ctx: Context) -> None:
     with ctx.db.read() as session:
         for cooperation in list_cooperations(session):
             click.echo(f"{cooperation.code:<24} {cooperation.payout:<12} {cooperation.name}")
+
+
+# -- payment runs (payout cooperation) ----------------------------------------------------
+
+
+def _finance(session, email: str) -> Actor:  # noqa: ANN001
+    return actor_for_email(session, email, roles=("finance",))
+
+
+def _now(ctx: Context) -> datetime:
+    return clock_now(ctx.settings.today)
+
+
+@cooperation_group.command("settle")
+@click.argument("code")
+@click.option("--by", "by", required=True, help="E-mail address of a finance user of the lead municipality.")
+@pass_ctx
+def settle(ctx: Context, code: str, by: str) -> None:
+    """A payment run of every approved batch of the members; their shares move to the cooperation. Prints the run id last.
+
+    Nothing waiting: says so, makes nothing, exits 0.
+    """
+    try:
+        def work(session):  # noqa: ANN001, ANN202
+            run = create_run(session, _finance(session, by), code, now=_now(ctx), schema=ctx.settings.sepa_schema)
+            return run.id, (
+                f"made payment run {run.id} of {code.strip().lower()}: {run.count} redemptions, "
+                f"{format_euros(run.total_cents)} EUR, {run.period_from} to {run.period_until}"
+            )
+
+        run_id, summary = ctx.db.run(work)
+    except NothingToSettle as exc:
+        click.echo(exc.message)
+        return
+    click.echo(summary)
+    click.echo(f"next: pasdienst cooperation export {run_id} --sepa FILE.xml --csv FILE.csv")
+    click.echo(str(run_id))
+
+
+@cooperation_group.command("export")
+@click.argument("run_id", type=int)
+@click.option("--sepa", "sepa", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Where to write the pain.001 file.")
+@click.option("--csv", "csv", type=click.Path(dir_okay=False, path_type=Path), help="Also the allocation of each payment to the members' batches.")
+@pass_ctx
+def export(ctx: Context, run_id: int, sepa: Path, csv: Path | None) -> None:
+    """Write the run's SEPA file from the cooperation's account (again: the identical file)."""
+    with ctx.db.read() as session:
+        files = build_run_export(session, CLI_ACTOR, run_id, schema=ctx.settings.sepa_schema, today=ctx.today)
+    write_atomically(sepa, files.sepa)
+    if csv is not None:
+        write_atomically(csv, files.csv)
+    with ctx.db.transaction() as session:
+        result = record_run_export(session, CLI_ACTOR, files, now=_now(ctx))
+    click.echo(
+        f"wrote {sepa}: {files.schema}, {files.nb_of_txs} transfers, CtrlSum {format_euros(files.ctrl_sum_cents)} EUR, "
+        f"execution date {files.execution_date}"
+    )
+    if csv is not None:
+        click.echo(f"wrote {csv}")
+    click.echo(f"run {run_id} is now exported" if result.changed else f"run {run_id} was exported before: the same file again")
+
+
+@cooperation_group.command("paid")
+@click.argument("run_id", type=int)
+@click.option("--by", "by", required=True, help="E-mail address of a finance user of the lead municipality.")
+@pass_ctx
+def paid(ctx: Context, run_id: int, by: str) -> None:
+    """The bank executed the run's file: it and the members' batches are paid."""
+    with ctx.db.transaction() as session:
+        result = mark_run_paid(session, _finance(session, by), run_id, now=_now(ctx))
+        message = (
+            f"run {run_id} is paid: {format_euros(result.run.total_cents)} EUR left the cooperation's account"
+            if result.changed else f"run {run_id} was already paid"
+        )
+    click.echo(message)
+
+
+@cooperation_group.command("runs")
+@click.argument("code")
+@pass_ctx
+def runs(ctx: Context, code: str) -> None:
+    """The cooperation's payment runs, newest first, and the members' batches waiting for the next."""
+    with ctx.db.read() as session:
+        for run in list_runs(session, CLI_ACTOR, code):
+            click.echo(f"R{run.id:<6} {run.status:<9} {run.period_from} to {run.period_until}  {format_euros(run.total_cents):>12} EUR")
+        for member, batch in waiting_batches(session, CLI_ACTOR, code):
+            click.echo(f"waiting  B{batch.id:<6} {member:<24} {format_euros(batch.total_cents):>12} EUR")

@@ -165,13 +165,20 @@ def _not_elsewhere(session: Session, municipality: Municipality) -> None:
     if found is not None:
         raise Conflict(
             f"{municipality.code} is already {'a member' if found[1].status == ACTIVE else 'invited'} "
-            f"of cooperation {found[0].code}; a municipality is in one cooperation at a time"
+            f"of cooperation {found[0].code}; a municipality is in one cooperation at a time",
+            refusal="cooperation_member_elsewhere", municipality=municipality.name,
         )
 
 
-def invite_member(session: Session, code: str, municipality_code: str, *, now: datetime | None = None) -> CooperationMember:
-    """The operator invites a municipality; its admin then agrees (``join``)."""
+def invite_member(
+    session: Session, code: str, municipality_code: str, *, actor: Actor | None = None, now: datetime | None = None
+) -> CooperationMember:
+    """The operator (``actor`` None) or an admin of the lead invites a
+    municipality; its own admin then agrees (``join``)."""
     cooperation = get_cooperation(session, code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, cooperation.lead_municipality_id)
     municipality = get_municipality(session, municipality_code)
     found = membership(session, municipality.id)
     if found is not None and found[0].id == cooperation.id:
@@ -182,10 +189,11 @@ def invite_member(session: Session, code: str, municipality_code: str, *, now: d
     )
     session.add(member)
     session.flush()
-    record_audit(
-        session, None, "cooperation.invite", "cooperation", cooperation.code,
-        after={"municipality": municipality.code, "status": INVITED}, municipality_id=municipality.id,
-    )
+    for audited in {municipality.id, cooperation.lead_municipality_id}:  # in the log of both
+        record_audit(
+            session, actor, "cooperation.invite", "cooperation", cooperation.code,
+            after={"municipality": municipality.code, "status": INVITED}, municipality_id=audited,
+        )
     return member
 
 
@@ -294,7 +302,10 @@ def admit_merchant(session: Session, actor: Actor | None, merchant_id: int, *, n
     merchant, home = _merchant(session, actor, merchant_id)
     found = membership(session, home.id)
     if found is None or found[1].status != ACTIVE:
-        raise ValidationFailed(f"{home.code} is not a member of a cooperation, so {merchant.name} cannot be admitted to one")
+        raise ValidationFailed(
+            f"{home.code} is not a member of a cooperation, so {merchant.name} cannot be admitted to one",
+            refusal="cooperation_not_member", merchant=merchant.name,
+        )
     cooperation = found[0]
     others = [m for m in active_members(session, cooperation.id) if m.id != home.id]
     if session.get(CooperationMerchant, merchant.id) is not None:
@@ -353,7 +364,8 @@ def leave_cooperation(session: Session, actor: Actor | None, municipality_code: 
     cooperation, member = found
     if cooperation.lead_municipality_id == municipality.id:
         raise ValidationFailed(
-            f"{municipality.code} is the lead of cooperation {cooperation.code} and cannot leave it"
+            f"{municipality.code} is the lead of cooperation {cooperation.code} and cannot leave it",
+            refusal="cooperation_lead_stays", cooperation=cooperation.name,
         )
     own = select(Merchant.id).where(Merchant.municipality_id == municipality.id)
     session.execute(
@@ -450,3 +462,17 @@ def describe(session: Session, code: str) -> CooperationView:
 
 def list_cooperations(session: Session) -> list[Cooperation]:
     return list(session.execute(select(Cooperation).order_by(Cooperation.code)).scalars())
+
+
+def invitable(session: Session, actor: Actor, code: str) -> list[Municipality]:
+    """Municipalities the lead's admin may invite: those in no cooperation."""
+    cooperation = get_cooperation(session, code)
+    ensure_role(actor, "admin", "system")
+    ensure_municipality(actor, cooperation.lead_municipality_id)
+    return list(
+        session.execute(
+            select(Municipality)
+            .where(~select(CooperationMember.id).where(CooperationMember.municipality_id == Municipality.id).exists())
+            .order_by(Municipality.name, Municipality.code)
+        ).scalars()
+    )

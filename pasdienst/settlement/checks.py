@@ -5,7 +5,8 @@ exactly what was redeemed: every batch's lines add up to the redemptions it
 claimed (minus the corrections it nets off), every approved batch moved
 exactly its lines out of the payables (and a line the bank returned moved
 exactly that back), and clearing holds exactly what was approved, not
-returned and not yet paid (so it is zero once every batch is paid), and no
+returned, not handed to a cooperation and not yet paid (so it is zero once
+every batch is paid), and no
 merchant payable is below zero (they keep no balance of their own since
 migration 0009, so the ledger cannot guard them: settlement does, and this
 proves it did).
@@ -18,6 +19,7 @@ from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from .. import books
+from ..cooperations.models import CooperationRemittance
 from ..ledger.models import Account, Posting, Transfer
 from ..ledger.verify import Problem, register_check
 from ..municipalities.models import Municipality
@@ -165,13 +167,17 @@ def transfers_match_lines(session: Session) -> list[Problem]:
         .subquery()
     )
     payout_due = SettlementBatch.total_cents - func.coalesce(unpaid_returns.c.cents, 0)
+    # A batch a cooperation's payment run paid has no payout of its own: its
+    # money left clearing for the cooperation (cooperations/checks.py).
+    own = CooperationRemittance.batch_id.is_(None)
     payouts = session.execute(
         select(SettlementBatch.id)
         .outerjoin(Transfer, Transfer.id == SettlementBatch.payout_transfer_id)
         .outerjoin(unpaid_returns, unpaid_returns.c.bid == SettlementBatch.id)
+        .outerjoin(CooperationRemittance, CooperationRemittance.batch_id == SettlementBatch.id)
         .where(
-            ((SettlementBatch.status == PAID) & ((Transfer.kind != books.PAYOUT) | (Transfer.amount != payout_due) | Transfer.id.is_(None)))
-            | ((SettlementBatch.status != PAID) & SettlementBatch.payout_transfer_id.is_not(None))
+            ((SettlementBatch.status == PAID) & own & ((Transfer.kind != books.PAYOUT) | (Transfer.amount != payout_due) | Transfer.id.is_(None)))
+            | (((SettlementBatch.status != PAID) | ~own) & SettlementBatch.payout_transfer_id.is_not(None))
         )
         .order_by(SettlementBatch.id)
     ).scalars().all()
@@ -231,6 +237,14 @@ def clearing_holds_unpaid_batches(session: Session) -> list[Problem]:
         .group_by(SettlementBatch.municipality_id)
     ):
         unpaid[municipality_id] -= int(returned)
+    # Taken into a cooperation's payment run: the share left clearing then.
+    for municipality_id, remitted in session.execute(
+        select(SettlementBatch.municipality_id, func.sum(CooperationRemittance.amount_cents))
+        .join(SettlementBatch, SettlementBatch.id == CooperationRemittance.batch_id)
+        .where(SettlementBatch.status.in_(tuple(s for s in SETTLED_STATUSES if s != PAID)))
+        .group_by(SettlementBatch.municipality_id)
+    ):
+        unpaid[municipality_id] -= int(remitted)
     bad = []
     for municipality_id, code, balance in session.execute(
         select(Municipality.id, Municipality.code, Account.balance)

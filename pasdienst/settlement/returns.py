@@ -54,7 +54,7 @@ from .models import (
     SettlementReturnedItem,
     SettlementReturnedLine,
 )
-from .services import READERS, _batch, returned_lines
+from .services import READERS, _batch, cooperation_run_of, returned_lines
 
 _items = SettlementItem.__table__
 _redemptions = Redemption.__table__
@@ -104,6 +104,7 @@ def request_return(
             + (" (a draft is cancelled instead)" if batch.status == "draft" else ""),
             refusal="return_not_settled", batch=batch.id,
         )
+    _not_in_cooperation_run(session, batch.id)
     if actor.user_id is None:
         raise FourEyes("a return is recorded by a finance user, so that another one can confirm it",
                        refusal="return_needs_finance_user")
@@ -138,6 +139,20 @@ def request_return(
         after={"return_id": entry.id, **_snapshot(entry)}, municipality_id=batch.municipality_id,
     )
     return entry
+
+
+def _not_in_cooperation_run(session: Session, batch_id: int) -> None:
+    """A batch in a cooperation's payment run was paid (or is being paid) from
+    the cooperation's account: its money has left this municipality's
+    clearing, so a payment the bank returned is settled with the cooperation
+    outside pasdienst."""
+    in_run = cooperation_run_of(session, batch_id)
+    if in_run is not None:
+        raise WrongState(
+            f"batch {batch_id} is paid by cooperation {in_run[0]} in run R{in_run[1]}: a payment the bank "
+            "returned is settled with the cooperation, outside pasdienst",
+            refusal="return_in_cooperation_run", batch=batch_id, run=in_run[1],
+        )
 
 
 def _own_return(session: Session, actor: Actor, return_id: int) -> tuple[SettlementReturn, SettlementBatch]:
@@ -181,6 +196,7 @@ def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datet
     if batch.status not in SETTLED_STATUSES:  # the trigger keeps a settled batch settled; belt and braces
         raise WrongState(f"batch {batch.id} is {batch.status}; it has no payments to return", refusal="return_not_settled",
                          batch=batch.id)
+    _not_in_cooperation_run(session, batch.id)
     lock_municipality(session, batch.municipality_id)
     now = now or now_utc()
     code = session.execute(select(Municipality.code).where(Municipality.id == batch.municipality_id)).scalar_one()

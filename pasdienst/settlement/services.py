@@ -55,6 +55,8 @@ from ..access.models import User
 from ..access.services import Actor, ensure_municipality, ensure_role, record_audit, same_hands
 from ..banking import InvalidIBAN, normalise_iban
 from ..clock import AMSTERDAM, day_bounds_utc, now_utc
+from ..cooperations.models import Cooperation, CooperationRemittance, CooperationRun
+from ..cooperations.services import paying_cooperation
 from ..csvsafe import write_atomically
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
@@ -136,6 +138,62 @@ def _transition(session: Session, batch: SettlementBatch, actor: Actor, to_statu
 
 def _local_date(moment: datetime) -> date:
     return moment.astimezone(AMSTERDAM).date()
+
+
+# -- a cooperation that pays (pasdienst/cooperations/runs.py) -------------------------------
+
+def cooperation_run_of(session: Session, batch_id: int) -> tuple[str, int] | None:
+    """(cooperation code, run id) of the cooperation payment run that took this batch, if any."""
+    found = session.execute(
+        select(Cooperation.code, CooperationRemittance.run_id)
+        .join(CooperationRun, CooperationRun.cooperation_id == Cooperation.id)
+        .join(CooperationRemittance, CooperationRemittance.run_id == CooperationRun.id)
+        .where(CooperationRemittance.batch_id == batch_id)
+    ).first()
+    return (found[0], int(found[1])) if found is not None else None
+
+
+def _paid_by_cooperation(session: Session, batch: SettlementBatch, step: str) -> None:
+    """Refuse ``step`` (export, paid) for a batch its cooperation pays: one in
+    a cooperation's payment run, or of a member whose cooperation pays."""
+    in_run = cooperation_run_of(session, batch.id)
+    if in_run is not None:
+        raise WrongState(
+            f"batch {batch.id} is paid by cooperation {in_run[0]} in its payment run R{in_run[1]}: "
+            f"its lead's finance users {step} the run (pasdienst cooperation {step} {in_run[1]})",
+            refusal="batch_in_cooperation_run", batch=batch.id, run=in_run[1],
+        )
+    cooperation = paying_cooperation(session, batch.municipality_id)
+    if cooperation is not None and batch.status == APPROVED:
+        raise WrongState(
+            f"batch {batch.id} is paid by cooperation {cooperation.code}: its lead's finance users take it "
+            f"into a payment run (pasdienst cooperation settle {cooperation.code})",
+            refusal="batch_paid_by_cooperation", batch=batch.id, cooperation=cooperation.name,
+        )
+
+
+def follow_cooperation_run(
+    session: Session, actor: Actor, batch_ids: list[int], to_status: str, *, now: datetime, cooperation: str,
+    run_id: int, execution_date: date | None = None, schema: str | None = None,
+    debtor: tuple[str, str, str | None] | None = None, message_id: str | None = None,
+) -> None:
+    """The batches of a cooperation's payment run follow it: exported with its
+    file (whose values they keep), paid when it is paid (the money left the
+    cooperation's clearing, not the member's: no payout transfer of their own)."""
+    batches = session.execute(
+        select(SettlementBatch).where(SettlementBatch.id.in_(batch_ids)).order_by(SettlementBatch.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalars().all()
+    for batch in batches:
+        if to_status == EXPORTED:
+            assert batch.status == APPROVED and execution_date is not None and debtor is not None
+            batch.exported_at, batch.execution_date, batch.sepa_schema = now, execution_date, schema
+            batch.debtor_name, batch.debtor_iban, batch.debtor_bic = debtor
+            _transition(session, batch, actor, EXPORTED, now, cooperation=cooperation, run=run_id, message_id=message_id)
+        else:
+            assert to_status == PAID and batch.status == EXPORTED
+            batch.paid_by_user_id, batch.paid_at = actor.user_id, now
+            _transition(session, batch, actor, PAID, now, cooperation=cooperation, run=run_id)
 
 
 # -- returned lines (pasdienst/settlement/returns.py takes them back) -----------------
@@ -385,7 +443,9 @@ def approve_batch(
             f"cannot approve batch {batch.id}: fix these bank accounts first: " + "; ".join(problems), errors=problems,
             refusal="batch_bank_accounts",
         )
-    _dry_run_export(batch, municipality, rows, accounts, now=now, schema=schema)
+    paid_by = paying_cooperation(session, municipality.id)
+    debtor = (paid_by.name, paid_by.iban, paid_by.bic) if paid_by is not None else (municipality.name, municipality.iban, municipality.bic)
+    _dry_run_export(batch, municipality, rows, accounts, now=now, schema=schema, debtor=debtor)
     clearing = ledger.get_account(session, books.clearing_key(municipality.code)).id
     payables = payable_accounts(session, municipality.code, [merchant.id for _, merchant in rows])
     owed = ledger.balances(session, payables.values())
@@ -461,10 +521,11 @@ def payable_accounts(session: Session, municipality_code: str, merchant_ids: lis
 
 def _dry_run_export(
     batch: SettlementBatch, municipality: Municipality, rows: list, accounts: dict[int, tuple[str, str | None]],
-    *, now: datetime, schema: str,
+    *, now: datetime, schema: str, debtor: tuple[str, str | None, str | None],
 ) -> None:
     """Build (in memory, validated, never written) the payment file approval
-    would lead to; ``build_export`` makes it from the same values."""
+    would lead to; ``build_export`` makes it from the same values (from the
+    cooperation's account when the cooperation pays)."""
     assert batch.message_id is not None and batch.period_from is not None and batch.period_until is not None
     remittance = remittance_for(batch.id, batch.period_from, batch.period_until)
     order = PaymentOrder(
@@ -472,9 +533,9 @@ def _dry_run_export(
         message_id=batch.message_id,
         created_at=now,
         execution_date=_local_date(now),
-        debtor_name=municipality.name,
-        debtor_iban=municipality.iban,
-        debtor_bic=municipality.bic,
+        debtor_name=debtor[0],
+        debtor_iban=debtor[1],
+        debtor_bic=debtor[2],
         payments=tuple(
             Payment(
                 name=merchant.name, iban=accounts[merchant.id][0], bic=accounts[merchant.id][1],
@@ -522,6 +583,7 @@ def mark_paid(session: Session, actor: Actor, batch_id: int, *, now: datetime | 
     batch = _batch(session, actor, batch_id, lock=True)
     if batch.status == PAID:
         return StepResult(batch, False)
+    _paid_by_cooperation(session, batch, "paid")
     if batch.status != EXPORTED:
         hint = "export its payment file first" if batch.status == APPROVED else "approve and export it first"
         raise WrongState(f"batch {batch.id} is {batch.status}; {hint}" if batch.status != CANCELLED else f"batch {batch.id} is cancelled",
@@ -581,6 +643,7 @@ def build_export(
             + ("approve it first (four eyes)" if batch.status == DRAFT else "a cancelled batch is never paid"),
             batch=batch.id,
         )
+    _paid_by_cooperation(session, batch, "export")
     municipality = session.get(Municipality, batch.municipality_id)
     assert municipality is not None and batch.approved_at is not None and batch.message_id is not None
     if batch.exported_at is not None:
@@ -655,6 +718,7 @@ def record_export(session: Session, actor: Actor, export: Export, *, now: dateti
     batch = _batch(session, actor, export.batch_id, lock=True, roles=("finance", "system"))
     if batch.status in (EXPORTED, PAID):
         return StepResult(batch, False)
+    _paid_by_cooperation(session, batch, "export")
     if batch.status != APPROVED:
         raise WrongState(f"batch {batch.id} is {batch.status}; it cannot be exported", batch=batch.id)
     now = now or now_utc()
