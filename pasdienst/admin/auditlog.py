@@ -203,8 +203,11 @@ _LOOKUPS = {
 
 
 def _from_snapshot(event: AuditEvent) -> EntityRef | None:
-    """A record that is gone (a deleted voucher binding) named from the event's own snapshot."""
+    """A record that is gone (a deleted voucher binding) named from the event's own snapshot, or one named by its code."""
     snapshot = event.after or event.before or {}
+    if event.entity_type == "cooperation":
+        # Named by its code: the page of the municipality's own cooperation.
+        return EntityRef(event.entity_id or "", "/admin/samenwerking")
     if event.entity_type == "voucher_binding" and snapshot.get("merchant_id") is not None:
         return EntityRef(f"{snapshot.get('voucher_code')} bij {snapshot.get('merchant')}",
                          f"/admin/aanbieders#merchant-{snapshot['merchant_id']}")

@@ -70,6 +70,7 @@ AUDIT_GROUPS = (
     ("caseworker_cap.", "Jaarlimiet consulenten"),
     ("municipality.", "Gemeente-instellingen"),
     ("settlement.", "Afrekeningen"),
+    ("cooperation.", "Samenwerking"),
     ("job.", "Taken"),
     ("year.", "Jaarafsluiting"),
 )

@@ -14,6 +14,7 @@ from ..db import Database
 from ..access import views as access_views
 from ..access import web as access_web  # noqa: F401 - registers the login manager's user loader
 from ..admin import views as admin_views
+from ..cooperations import views as cooperation_views
 from ..jobs import views as jobs_views
 from ..reminders import views as reminders_views
 from ..redeem import merchant_views
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     admin_views.init_app(app)  # /admin, /merchant/signup, /toegankelijkheid
     jobs_views.init_app(app)  # /admin/taken, /admin/passen-uitgeven
     reminders_views.init_app(app)  # /admin/herinneringen, /afmelden/<token>
+    cooperation_views.init_app(app)  # /admin/samenwerking
     app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
     app.register_blueprint(reports_views.pages)
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from pasdienst.access.services import actor_for_email
 from pasdienst.admin import requests
 from pasdienst.clock import AMSTERDAM
+from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.services import start_job
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem.models import Merchant
@@ -29,7 +30,7 @@ from pasdienst.wallet.models import ChildPass
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import load_scheme
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_merchant, make_user
+from tests.access.helpers import MadeUser, make_merchant, make_municipality, make_user
 from tests.redeem.conftest import TODAY, issue_world
 
 from .helpers import screenshot
@@ -165,6 +166,10 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
         requests.request_merchant_approval(s, actor_for_email(s, colleague.email), pending)
     with db.transaction() as s:  # next year's scheme: the award forms offer two years
         load_scheme(s, sample_scheme("testdorp", 2028))
+    with db.transaction() as s:  # a cooperation led by testdorp, its merchant admitted, a municipality to invite
+        cooperations.create_cooperation(s, "regio", name="Kindpakket De Regio", lead="testdorp")
+        cooperations.admit_merchant(s, None, s.execute(select(Merchant.id).where(Merchant.status == "approved")).scalars().first())
+    make_municipality(db, "anderdorp")
     with db.read() as s:
         pass_id = s.execute(select(ChildPass.id).where(ChildPass.child_id == site.child_id)).scalar_one()
     with db.transaction() as s:  # a job to show on /admin/taken (queued: no worker runs here)
@@ -179,7 +184,8 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
                  f"/admin/passen/{pass_id}/vervangen", "/admin/brieven", "/admin/passen-uitgeven?jaar=2028",
                  "/admin/taken", f"/admin/taken/{job_id}", "/admin/kinderen",
                  "/admin/kinderen?pas=actief&leeftijd_van=99&leeftijd_tot=1", "/admin/jaarafsluiting",
-                 "/admin/bereik?jaar=2027", "/admin/bereik?onder=abc", "/admin/herinneringen?jaar=2027"):
+                 "/admin/bereik?jaar=2027", "/admin/bereik?onder=abc", "/admin/herinneringen?jaar=2027",
+                 "/admin/samenwerking"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

@@ -39,6 +39,7 @@ from pasdienst.access.services import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
+from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.models import Job
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
@@ -46,7 +47,7 @@ from pasdienst.settlement import returns
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
-from tests.access.helpers import TEST_IBANS, TEST_PASSWORD, api_headers, make_user
+from tests.access.helpers import OTHER_MUNICIPALITY, TEST_IBANS, TEST_PASSWORD, api_headers, make_municipality, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures: passes, merchants, finance users
 
@@ -332,6 +333,11 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
                                   under_cents=None, today=sw.TODAY)
         failed = reminder_runs.start_now(s, planner, year=2027, title="Eerder", under_cents=None, today=sw.TODAY)
         s.execute(update(Job).where(Job.id == failed.id).values(state="failed", error_code="mail_unavailable"))
+    with db.transaction() as s:
+        # A cooperation led by testdorp: its admin invites (anderdorp is free), admits and withdraws merchants.
+        cooperations.create_cooperation(s, "regio", name="Kindpakket De Regio", lead="testdorp")
+        cooperations.admit_merchant(s, None, world.merchants["sport"])
+    make_municipality(db, OTHER_MUNICIPALITY)
     # The unsubscribe page of a reminder (its form posts without a session).
     unsubscribe = "/afmelden/" + optout.opt_out_token(world_settings, world.municipality_id, "ouder@example.nl")
     monkeypatch.setitem(START, "anonymous", [*START["anonymous"], unsubscribe])
