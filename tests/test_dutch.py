@@ -29,10 +29,10 @@ GENERIC = {"error", "validation_error", "not_found", "conflict", "forbidden", "u
 #: Error classes whose services still write the page's sentence themselves (issue 12, section 1):
 #: each leaves this set when its raises name their refusals.
 NOT_YET = {
-    "already_reversed", "caseworker_cap_reached", "demo_refused", "idempotency_key_reused", "insufficient_balance",
-    "insufficient_budget", "invalid_code", "mail_not_configured", "mail_unavailable", "not_accepted_here",
+    "already_reversed", "demo_refused", "idempotency_key_reused", "insufficient_balance",
+    "invalid_code", "mail_not_configured", "mail_unavailable", "not_accepted_here",
     "pass_blocked", "pass_expired", "pass_state", "rate_limited", "request_in_progress",
-    "short_validity", "void_window_closed",
+    "void_window_closed",
 }
 #: What a failed background job stores besides an error's code (``jobs/services.py``).
 JOB_CODES = {"interrupted", "internal_error"}

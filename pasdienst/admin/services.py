@@ -60,7 +60,6 @@ from ..wallet.models import (
     EXPIRED,
     PUNCHCARD,
     REISSUE_REASONS,
-    REPLACED,
     Child,
     ChildPass,
     Scheme,
@@ -92,14 +91,14 @@ def _staff(actor: Actor, *roles: str) -> int:
     """The actor's municipality id, after checking the role."""
     ensure_role(actor, *(roles or (ADMIN, CASEWORKER)))
     if actor.municipality_id is None:
-        raise NotFound("geen gemeente bij dit account")
+        raise NotFound("this account belongs to no municipality", refusal="no_municipality")
     return actor.municipality_id
 
 
 def _municipality(session: Session, actor: Actor, *roles: str) -> Municipality:
     municipality = session.get(Municipality, _staff(actor, *roles))
     if municipality is None:
-        raise NotFound("geen gemeente bij dit account")
+        raise NotFound("this account belongs to no municipality", refusal="no_municipality")
     return municipality
 
 
@@ -107,7 +106,7 @@ def _own_child(session: Session, actor: Actor, child_id: int) -> Child:
     child = session.get(Child, child_id) if isinstance(child_id, int) else None
     # Another municipality's child is "not found": its existence stays private.
     if child is None or child.municipality_id != actor.municipality_id:
-        raise NotFound("Dit kind is niet gevonden.")
+        raise NotFound("no such child in this municipality", refusal="child_not_found")
     return child
 
 
@@ -115,9 +114,9 @@ def _own_pass(session: Session, actor: Actor, pass_ref: str | int, *, for_update
     try:
         child_pass = find_pass(session, str(pass_ref), for_update=for_update)
     except (PassNotFound, ValidationFailed):
-        raise NotFound(f"Pas {pass_ref} is niet gevonden.") from None
+        raise NotFound(f"pass {pass_ref} not found", refusal="pass_not_found", pass_ref=str(pass_ref)) from None
     if child_pass.municipality_id != actor.municipality_id:
-        raise NotFound(f"Pas {pass_ref} is niet gevonden.")
+        raise NotFound(f"pass {pass_ref} not found", refusal="pass_not_found", pass_ref=str(pass_ref))
     return child_pass
 
 
@@ -125,9 +124,9 @@ def _own_merchant(session: Session, actor: Actor, merchant_id: int) -> Merchant:
     try:
         merchant = get_merchant(session, merchant_id)
     except NotFound:
-        raise NotFound("Deze aanbieder is niet gevonden.") from None
+        raise NotFound("no such merchant in this municipality", refusal="merchant_not_found") from None
     if merchant.municipality_id != actor.municipality_id:
-        raise NotFound("Deze aanbieder is niet gevonden.")
+        raise NotFound("no such merchant in this municipality", refusal="merchant_not_found")
     return merchant
 
 
@@ -350,13 +349,14 @@ def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, rea
     before = child_pass.audit_snapshot()
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Geef een reden om de pas te blokkeren, bijvoorbeeld 'kwijt, gemeld door ouder'.")
+        raise ValidationFailed("give a reason to block the pass", refusal="pass_block_reason_missing")
     if len(reason) > 500:
-        raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
+        raise ValidationFailed("the reason is longer than 500 characters", refusal="reason_too_long", limit=500)
     try:
         blocked = block_pass(session, child_pass.pass_number, reason=reason)
     except PassStateConflict:
-        raise PassStateConflict(f"Pas {child_pass.pass_number} is niet actief en kan niet worden geblokkeerd.") from None
+        raise PassStateConflict(f"pass {child_pass.pass_number} is not active: it cannot be blocked", refusal="pass_not_blockable",
+                                pass_ref=child_pass.pass_number) from None
     record_audit(session, actor, "pass.block", "pass", blocked.pass_number, before=before, after=blocked.audit_snapshot())
     return blocked
 
@@ -408,18 +408,17 @@ def reissue_child_pass(
     reason = (reason or "").strip()
     note = " ".join((note or "").split())
     if reason not in REISSUE_REASONS:
-        raise ValidationFailed("Kies waarom de pas wordt vervangen: kwijt, gestolen, beschadigd of anders.")
+        raise ValidationFailed("choose why the pass is replaced", refusal="reissue_reason_missing")
     if reason == "other" and not note:
-        raise ValidationFailed("Schrijf bij 'anders' in een paar woorden waarom de pas wordt vervangen.")
+        raise ValidationFailed("say in a few words why the pass is replaced", refusal="reissue_note_missing")
     if len(note) > 500:
-        raise ValidationFailed("De toelichting is te lang (hoogstens 500 tekens).")
+        raise ValidationFailed("the note is longer than 500 characters", refusal="note_too_long", limit=500)
     before = old.audit_snapshot()
     try:
         new = reissue_pass(session, old.pass_number, settings=settings, today=today)
     except PassStateConflict:
-        raise PassStateConflict(
-            f"Pas {old.pass_number} is {_STATUS_NL.get(old.status, old.status)} en kan niet worden vervangen."
-        ) from None
+        raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued",
+                                refusal="pass_not_reissuable", pass_ref=old.pass_number, status=old.status) from None
     record_audit(
         session, actor, "pass.reissue", "pass", new.pass_number,
         before=before,
@@ -428,7 +427,6 @@ def reissue_child_pass(
     return new
 
 
-_STATUS_NL = {ACTIVE: "actief", BLOCKED: "geblokkeerd", REPLACED: "vervangen", EXPIRED: "verlopen"}
 
 
 # -- import and scheme -------------------------------------------------------
@@ -474,9 +472,8 @@ def load_scheme_text(session: Session, actor: Actor, text: str) -> LoadResult:
     municipality = _municipality(session, actor, ADMIN)
     spec = parse_scheme(text)  # every problem at once, before anything is read or written
     if spec.municipality != municipality.code:
-        raise ValidationFailed(
-            f"Dit regelingbestand is voor gemeente '{spec.municipality}', niet voor '{municipality.code}'."
-        )
+        raise ValidationFailed(f"this scheme file is for municipality {spec.municipality!r}, not {municipality.code!r}",
+                               refusal="scheme_other_municipality", file_code=spec.municipality, code=municipality.code)
     before = session.execute(
         select(Scheme.digest).where(Scheme.municipality_id == municipality.id, Scheme.year == spec.year)
     ).scalar()
@@ -539,14 +536,15 @@ def budget_overview(session: Session, actor: Actor, *, topups: int = 20) -> Budg
 
 
 def _euros_nl(text: str, what: str, *, positive: bool) -> int:
+    """Cents from a euro amount a person typed (``what`` names it in the English message)."""
     try:
         return positive_cents(text) if positive else parse_euros(text)
     except InvalidAmount as exc:
         if exc.details.get("reason") == OTHER_DIGITS:
-            raise ValidationFailed(
-                f"{what} '{text}' bevat andere cijfers dan 0 tot en met 9. Typ het bedrag met de cijfers 0-9, zoals 2500,00."
-            ) from None
-        raise ValidationFailed(f"{what} '{text}' is geen bedrag in euro's, zoals 2500,00.") from None
+            raise ValidationFailed(f"{what} {text!r} has digits other than 0-9", refusal="amount_other_digits",
+                                   text=text) from None
+        raise ValidationFailed(f"{what} {text!r} is not an amount in euros", refusal="amount_not_euros",
+                               text=text) from None
 
 
 def topup(session: Session, actor: Actor, amount: str, *, reference: str, idempotency_key: str | None = None) -> int:
@@ -555,12 +553,12 @@ def topup(session: Session, actor: Actor, amount: str, *, reference: str, idempo
     The form's one-off key makes a double click or a resubmitted form top up once.
     """
     municipality = _municipality(session, actor, ADMIN)
-    cents = _euros_nl(amount, "Het bedrag", positive=True)
+    cents = _euros_nl(amount, "the amount", positive=True)
     reference = (reference or "").strip()
     if not reference:
-        raise ValidationFailed("Geef een kenmerk op, bijvoorbeeld het raadsbesluit of het factuurnummer.")
+        raise ValidationFailed("give a reference for the top-up", refusal="topup_reference_missing")
     if len(reference) > 200:
-        raise ValidationFailed("Het kenmerk is te lang (hoogstens 200 tekens).")
+        raise ValidationFailed("the reference is longer than 200 characters", refusal="topup_reference_too_long", limit=200)
     key = f"admin:topup:{municipality.code}:{idempotency_key}"[:200] if idempotency_key else None
     posted = topup_budget(session, municipality.code, cents, reference=reference, idempotency_key=key)
     if not posted.replayed:
@@ -574,7 +572,7 @@ def topup(session: Session, actor: Actor, amount: str, *, reference: str, idempo
 def set_budget_threshold(session: Session, actor: Actor, amount: str) -> int:
     """The level under which the budget page and the dashboard warn; ``0`` switches the warning off."""
     municipality = _municipality(session, actor, ADMIN)
-    cents = _euros_nl(amount, "De grens", positive=False)
+    cents = _euros_nl(amount, "the threshold", positive=False)
     before = municipality.low_budget_threshold_cents
     if before != cents:
         municipality.low_budget_threshold_cents = cents
@@ -648,7 +646,8 @@ def add_merchant_by_admin(
             bic=account.bic, kvk_number=kvk_number, address=address, contact_email=contact_email,
         )
     except Conflict:
-        raise Conflict(f"Er is al een aanbieder met de naam '{' '.join(name.split())}'.") from None
+        raise Conflict(f"a merchant is already called {' '.join(name.split())!r}", refusal="merchant_name_taken",
+                       name=" ".join(name.split())) from None
 
 
 _KVK = re.compile(r"^\d{8}$")
@@ -662,19 +661,19 @@ def _check_merchant_fields(
     _dutch_name(name)
     chosen = [c for c in categories if c]
     if not chosen:
-        raise ValidationFailed("Kies minstens één categorie.")
+        raise ValidationFailed("choose at least one category", refusal="categories_missing")
     if any(c not in CATEGORIES for c in chosen):
-        raise ValidationFailed("Kies alleen categorieën uit de lijst.")
+        raise ValidationFailed("unknown category", refusal="category_unknown")
     kvk = (kvk_number or "").replace(" ", "")
     if required and not kvk:
-        raise ValidationFailed("Vul het KvK-nummer in (8 cijfers).")
+        raise ValidationFailed("the KvK number is missing", refusal="kvk_missing")
     if kvk and not _KVK.match(kvk):
-        raise ValidationFailed("Een KvK-nummer bestaat uit 8 cijfers.")
+        raise ValidationFailed("a KvK number has 8 digits", refusal="kvk_invalid")
     email = (contact_email or "").strip()
     if required and not email:
-        raise ValidationFailed("Vul een e-mailadres in waarop de gemeente u kan bereiken.")
+        raise ValidationFailed("a contact e-mail address is needed", refusal="contact_email_missing")
     if email and (len(email) > 254 or not _EMAIL.match(email.lower())):
-        raise ValidationFailed(f"'{email}' is geen e-mailadres.")
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email)
 
 
 def _dutch_name(name: str) -> str:
@@ -690,7 +689,7 @@ def rename(session: Session, actor: Actor, merchant_id: int, name: str) -> Merch
     try:
         return rename_merchant(session, merchant.id, cleaned, actor=actor)
     except Conflict:
-        raise Conflict(f"Er is al een aanbieder met de naam '{cleaned}'.") from None
+        raise Conflict(f"a merchant is already called {cleaned!r}", refusal="merchant_name_taken", name=cleaned) from None
 
 
 #: The audit log's name for a merchant's own application at /merchant/signup.
@@ -706,12 +705,12 @@ def signup_merchant(
         select(Municipality).where(Municipality.code == (municipality_code or "").strip().lower())
     ).scalar_one_or_none()
     if municipality is None:
-        raise ValidationFailed("Kies de gemeente waar u het kindpakket wilt aannemen.")
+        raise ValidationFailed("choose a municipality", refusal="signup_municipality_missing")
     _check_merchant_fields(name, categories, kvk_number, contact_email, required=True)
     if not (address or "").strip():
-        raise ValidationFailed("Vul het adres van de winkel, club of school in.")
+        raise ValidationFailed("the address is missing", refusal="address_missing")
     if len(address.strip()) > 300:
-        raise ValidationFailed("Het adres is te lang (hoogstens 300 tekens).")
+        raise ValidationFailed("the address is longer than 300 characters", refusal="address_too_long", limit=300)
     account = normalise_iban(iban)
     try:
         return add_merchant(
@@ -720,10 +719,8 @@ def signup_merchant(
             actor=SIGNUP_ACTOR,
         )
     except Conflict:
-        raise Conflict(
-            f"Er is bij deze gemeente al een aanbieder '{' '.join(name.split())}' aangemeld. "
-            "Neem contact op met de gemeente als u dat niet zelf was."
-        ) from None
+        raise Conflict(f"a merchant called {' '.join(name.split())!r} already signed up here", refusal="signup_name_taken",
+                       name=" ".join(name.split())) from None
 
 
 def set_status(
@@ -733,7 +730,7 @@ def set_status(
     _staff(actor, ADMIN)
     merchant = _own_merchant(session, actor, merchant_id)
     if status not in ("approved", "suspended"):
-        raise ValidationFailed("Een aanbieder kan alleen worden goedgekeurd of geschorst.")
+        raise ValidationFailed("a merchant can only be approved or suspended", refusal="merchant_status_unknown")
     if status == "approved":
         return merchant, requests.request_merchant_approval(session, actor, merchant)
     return set_merchant_status(session, merchant.id, status, actor=actor), None
@@ -753,12 +750,12 @@ def request_iban_change(
     """
     _staff(actor, ADMIN)
     if actor.user_id is None:
-        raise SecondAdminRequired("Een IBAN-wijziging vraagt een ingelogde beheerder.")
+        raise SecondAdminRequired("an IBAN change needs a signed-in admin", refusal="iban_change_needs_admin")
     merchant = _own_merchant(session, actor, merchant_id)
     session.execute(select(Merchant.id).where(Merchant.id == merchant.id).with_for_update())
     account = normalise_iban(iban, bic)
     if account.iban == merchant.iban:
-        raise ValidationFailed("Dit is al het IBAN van deze aanbieder.")
+        raise ValidationFailed("this already is the merchant's IBAN", refusal="iban_unchanged")
     now = now_utc()
     for old in session.execute(
         select(IbanChangeRequest).where(IbanChangeRequest.merchant_id == merchant.id, IbanChangeRequest.status == IBAN_PENDING)
@@ -779,9 +776,9 @@ def request_iban_change(
 def _own_change(session: Session, actor: Actor, change_id: int) -> IbanChangeRequest:
     change = session.get(IbanChangeRequest, change_id, with_for_update=True) if isinstance(change_id, int) else None
     if change is None or change.municipality_id != actor.municipality_id:
-        raise NotFound("Deze IBAN-wijziging is niet gevonden.")
+        raise NotFound("no such IBAN change", refusal="iban_change_not_found")
     if change.status != IBAN_PENDING:
-        raise Conflict("Deze IBAN-wijziging is al afgehandeld.")
+        raise Conflict("this IBAN change was already decided", refusal="iban_change_decided")
     return change
 
 
@@ -790,13 +787,11 @@ def confirm_iban_change(session: Session, actor: Actor, change_id: int) -> Merch
     _staff(actor, ADMIN)
     change = _own_change(session, actor, change_id)
     if same_hands(session, actor.user_id, change.requested_by_user_id):
-        raise SecondAdminRequired(
-            "Een andere beheerder moet deze IBAN-wijziging bevestigen: niet wie haar aanvroeg, niet wie diens "
-            "account aanmaakte of diens wachtwoord herstelde, en niet wie door dezelfde beheerder is aangemaakt (vier ogen)."
-        )
+        raise SecondAdminRequired("another admin, outside the requester's lineage, must confirm this IBAN change",
+                                  refusal="iban_change_four_eyes")
     merchant = _own_merchant(session, actor, change.merchant_id)
     if merchant.iban != change.old_iban:
-        raise Conflict("Het IBAN van deze aanbieder is intussen veranderd; vraag de wijziging opnieuw aan.")
+        raise Conflict("the merchant's IBAN changed meanwhile; ask again", refusal="iban_changed_meanwhile")
     before = merchant_snapshot(merchant)
     merchant.iban, merchant.bic = change.iban, change.bic
     change.status, change.decided_by_user_id, change.decided_at = IBAN_CONFIRMED, actor.user_id, now_utc()
@@ -825,10 +820,10 @@ def create_merchant_login(
     _staff(actor, ADMIN)
     merchant = _own_merchant(session, actor, merchant_id)
     if not merchant.approved:
-        raise Conflict("Keur de aanbieder eerst goed; pas dan kan hij inloggen.")
+        raise Conflict("approve the merchant first", refusal="merchant_not_approved")
     address = (email or "").strip() or merchant.contact_email
     if not address:
-        raise ValidationFailed("Deze aanbieder heeft geen e-mailadres; vul er een in.")
+        raise ValidationFailed("this merchant has no e-mail address", refusal="merchant_email_missing")
     return _create_user_nl(session, actor, address, role="merchant", merchant_id=merchant.id)
 
 
@@ -836,14 +831,15 @@ def _create_user_nl(
     session: Session, actor: Actor, email: str, *, role: str, merchant_id: int | None = None
 ) -> tuple[User, str]:
     if not _EMAIL.match((email or "").strip().lower()):
-        raise ValidationFailed(f"'{email}' is geen e-mailadres.")
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email)
     try:
         return create_user(
             session, email, role=role, municipality_code=None if role == "merchant" else actor.municipality_code,
             merchant_id=merchant_id, actor=actor,
         )
     except Conflict:
-        raise Conflict(f"Er is al een account met e-mailadres {email.strip().lower()}.") from None
+        raise Conflict(f"an account with e-mail address {email.strip().lower()} exists", refusal="account_exists",
+                       email=email.strip().lower()) from None
 
 
 # -- users -------------------------------------------------------------------
@@ -888,7 +884,7 @@ def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> One
     finance account once a second admin confirms (``requests.request_account``)."""
     _staff(actor, ADMIN)
     if role not in ASSIGNABLE_ROLES:
-        raise ValidationFailed("Kies een rol: beheerder, financiën of consulent.")
+        raise ValidationFailed("choose a role", refusal="role_unknown")
     if role in requests.GUARDED_ROLES:
         request, password = requests.request_account(session, actor, email, role)
         assert request.email is not None
@@ -900,7 +896,7 @@ def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> One
 def _own_user(session: Session, actor: Actor, user_id: int) -> User:
     user = session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None or user.municipality_id != actor.municipality_id:
-        raise NotFound("Dit account is niet gevonden.")
+        raise NotFound("no such account", refusal="account_not_found")
     return user
 
 
@@ -909,7 +905,7 @@ def set_user_access(session: Session, actor: Actor, user_id: int, active: bool) 
     _staff(actor, ADMIN)
     user = _own_user(session, actor, user_id)
     if user.id == actor.user_id and not active:
-        raise Conflict("U kunt uw eigen account niet blokkeren.")
+        raise Conflict("you cannot block your own account", refusal="block_own_account")
     return set_user_active(session, user.email, active, actor=actor)
 
 
@@ -963,11 +959,11 @@ def set_caseworker_cap(session: Session, actor: Actor, year: int, max_passes: in
     try:
         value = int(str(max_passes).strip())
     except ValueError:
-        raise ValidationFailed("Het maximum is een heel getal, zoals 25.") from None
+        raise ValidationFailed("the cap is a whole number", refusal="cap_not_number") from None
     if not 0 <= value <= 100_000:
-        raise ValidationFailed("Het maximum ligt tussen 0 en 100.000.")
+        raise ValidationFailed("the cap lies between 0 and 100,000", refusal="cap_range")
     if not 2000 <= year <= 2100:
-        raise ValidationFailed("Kies een jaar tussen 2000 en 2100.")
+        raise ValidationFailed("choose a year between 2000 and 2100", refusal="cap_year_range")
     cap = session.execute(
         select(CaseworkerCap).where(CaseworkerCap.municipality_id == municipality_id, CaseworkerCap.year == year)
         .with_for_update()
@@ -1064,11 +1060,12 @@ def _award_year(session: Session, municipality: Municipality, year: int | None, 
     """This year or next (``None``: this year), and only once its scheme is loaded."""
     year = year or today.year
     if year not in (today.year, today.year + 1):
-        raise ValidationFailed(f"Een consulent kent een pas toe voor {today.year} of {today.year + 1}.")
+        raise ValidationFailed(f"a caseworker awards a pass for {today.year} or {today.year + 1}", refusal="award_year",
+                               this_year=today.year, next_year=today.year + 1)
     if session.execute(
         select(Scheme.id).where(Scheme.municipality_id == municipality.id, Scheme.year == year)
     ).scalar() is None:
-        raise NotFound(f"Er is geen regeling voor {year}; de beheerder moet die eerst laden.")
+        raise NotFound(f"there is no scheme for {year}", refusal="no_scheme", year=year)
     return year
 
 
@@ -1090,9 +1087,9 @@ def register_child_by_caseworker(
     year = _award_year(session, municipality, year, today)
     values = {name: " ".join(str(fields.get(name) or "").split()) for name in _CHILD_FIELDS}
     if not values["override_reason"]:
-        raise ValidationFailed("Geef de reden van de toekenning, bijvoorbeeld 'keukentafelgesprek 12 maart'.")
+        raise ValidationFailed("give the reason for the award", refusal="award_reason_missing")
     if not values["child_ref"] or not values["first_name"] or not values["birth_date"]:
-        raise ValidationFailed("Vul het klantnummer, de voornaam en de geboortedatum van het kind in.")
+        raise ValidationFailed("the child's reference, first name and birth date are needed", refusal="award_child_missing")
     existing = session.execute(
         select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
     ).scalar_one_or_none()
@@ -1136,7 +1133,7 @@ def award_child(
     year = _award_year(session, municipality, year, today)
     reason = " ".join(str(override_reason or "").split())
     if not reason:
-        raise ValidationFailed("Geef de reden van de toekenning, bijvoorbeeld 'keukentafelgesprek 12 maart'.")
+        raise ValidationFailed("give the reason for the award", refusal="award_reason_missing")
     _no_pass_yet(session, child, child.child_ref, year)
     cap = _within_cap(session, actor, municipality, year)
     before = _set_override_reason(child, reason)
@@ -1149,7 +1146,8 @@ def _no_pass_yet(session: Session, child: Child | None, child_ref: str, year: in
     if child is not None and session.execute(
         select(ChildPass.id).where(ChildPass.child_id == child.id, ChildPass.year == year).limit(1)
     ).scalar() is not None:
-        raise Conflict(f"Kind {child_ref} heeft al een pas voor {year}.")
+        raise Conflict(f"child {child_ref} already has a pass for {year}", refusal="child_has_pass", child_ref=child_ref,
+                       year=year)
 
 
 def _within_cap(session: Session, actor: Actor, municipality: Municipality, year: int) -> CapStatus | None:
@@ -1161,17 +1159,16 @@ def _within_cap(session: Session, actor: Actor, municipality: Municipality, year
     session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
     cap = CapStatus(year, cap_of(session, municipality.id, year), _awards_of(session, actor.user_id, year))
     if cap.max_passes is None:
-        raise CapReached(f"Er is nog geen jaarlimiet voor consulenten ingesteld voor {year}; vraag de beheerder.")
+        raise CapReached(f"no caseworker cap is set for {year}", refusal="caseworker_cap_unset", year=year)
     if cap.used >= cap.max_passes:
-        raise CapReached(
-            f"U hebt uw jaarlimiet van {cap.max_passes} toekenningen voor {year} bereikt; vraag de beheerder."
-        )
+        raise CapReached(f"the yearly cap of {cap.max_passes} awards for {year} is reached",
+                         max_passes=cap.max_passes, year=year)
     return cap
 
 
 def _set_override_reason(child: Child, reason: str) -> dict[str, Any]:
     if len(reason) > 500:
-        raise ValidationFailed("De reden is te lang (hoogstens 500 tekens).")
+        raise ValidationFailed("the reason is longer than 500 characters", refusal="reason_too_long", limit=500)
     before = _child_snapshot(child)
     child.override_reason = reason
     child.updated_at = now_utc()
@@ -1215,15 +1212,15 @@ def _issue_one(
     try:
         scheme = get_scheme(session, municipality.id, year, code=municipality.code)
     except NotFound:
-        raise NotFound(f"Er is geen regeling voor {year}; de beheerder moet die eerst laden.") from None
+        raise NotFound(f"there is no scheme for {year}", refusal="no_scheme", year=year) from None
     if today > scheme.valid_until:
-        raise PassStateConflict(f"De regeling van {year} is voorbij; er kunnen geen passen meer voor worden gemaakt.")
+        raise PassStateConflict(f"the {year} scheme is over; no passes can be issued for it", refusal="scheme_over", year=year)
     days_left = (scheme.valid_until - today).days
     if days_left < SHORT_VALIDITY_DAYS and not accept_short:
         raise ShortValidity(
-            f"Een pas voor {year} is nog maar {days_left} {'dag' if days_left == 1 else 'dagen'} geldig "
-            f"(tot en met {scheme.valid_until.strftime('%d-%m-%Y')}). Vink aan dat u dat weet, of kies een ander jaar.",
-            days_left=days_left, valid_until=scheme.valid_until.isoformat(),
+            f"a pass for {year} would be valid for {days_left} days only (until {scheme.valid_until}): confirm it",
+            refusal="short_validity_one_day" if days_left == 1 else "short_validity",
+            year=year, days_left=days_left, valid_until=scheme.valid_until,
         )
     award = award_for(None, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
     assert award is not None  # an override reason always gives the full entitlement
@@ -1231,18 +1228,13 @@ def _issue_one(
                     first_issue=first_issue_at(session, municipality.id, year))
     grants = grants_for(list(scheme.items), child.birth_date, came, award, mid_year=scheme.mid_year)
     if not grants:
-        raise ValidationFailed(
-            f"Volgens de regeling van {year} krijgt een kind van deze leeftijd niets; er is geen pas gemaakt."
-        )
+        raise ValidationFailed(f"the {year} scheme gives a child of this age nothing; no pass was made",
+                               refusal="award_nothing_for_age", year=year)
     fund = ledger.get_account(session, books.fund_key(municipality.code))
     needed = sum(g.cents for g in grants)
     available = ledger.balance(session, fund.id)
     if needed > available:
-        raise BudgetShort(
-            f"Het fonds heeft {labels.euros(available)}, de pas kost {labels.euros(needed)}: "
-            f"er is {labels.euros(needed - available)} te weinig. De beheerder moet het budget eerst ophogen.",
-            needed=needed, available=available,
-        )
+        raise BudgetShort(f"the fund holds {available} cents, the pass needs {needed}", needed=needed, available=available)
     plan = PlannedPass(
         child_id=child.id, scheme_id=scheme.id, year=year, generation=1,
         valid_from=scheme.valid_from, valid_until=scheme.valid_until,
