@@ -125,7 +125,7 @@ class ImportChoice:
 def _municipality_id(actor: Actor) -> int:
     ensure_role(actor, "admin", "caseworker")
     if actor.municipality_id is None:
-        raise NotFound("geen gemeente bij dit account")
+        raise NotFound("this account belongs to no municipality", refusal="no_municipality")
     return actor.municipality_id
 
 
@@ -215,7 +215,7 @@ def browse_children(session: Session, actor: Actor, filters: ChildFilters, *, to
     municipality_id = _municipality_id(actor)
     text = " ".join((filters.query or "").split())
     if len(text) > MAX_QUERY:
-        raise ValidationFailed(f"Zoek op hoogstens {MAX_QUERY} tekens.")
+        raise ValidationFailed(f"search for at most {MAX_QUERY} characters", refusal="search_too_long", limit=MAX_QUERY)
     day = filters.age_on or today
 
     conditions: list[ColumnElement[bool]] = [Child.municipality_id == municipality_id]

@@ -57,16 +57,16 @@ from .models import (
 #: Roles whose accounts and passwords need a second admin: they approve money and changes.
 GUARDED_ROLES: tuple[str, ...] = ("admin", "finance")
 ROLE_NL = {"admin": "beheerder", "finance": "financiën", "caseworker": "consulent", "merchant": "aanbieder"}
-NOT_TWO_PEOPLE = (
-    "Dit verzoek moet een andere beheerder bevestigen: niet wie het aanvroeg, niet wie diens account "
-    "aanmaakte of diens wachtwoord herstelde, en niet wie door dezelfde beheerder is aangemaakt (vier ogen)."
-)
+def not_two_people() -> SecondAdminRequired:
+    """Why an admin of the requester's lineage may not confirm."""
+    return SecondAdminRequired("another admin, outside the requester's lineage, must confirm this request",
+                               refusal="request_four_eyes")
 
 
 def _admin(actor: Actor) -> int:
     ensure_role(actor, "admin")
     if actor.municipality_id is None or actor.user_id is None:
-        raise SecondAdminRequired("Een verzoek vraagt een ingelogde beheerder.")
+        raise SecondAdminRequired("a request needs a signed-in admin", refusal="request_needs_admin")
     return actor.municipality_id
 
 
@@ -105,15 +105,15 @@ def request_account(session: Session, actor: Actor, email: str, role: str) -> tu
     """
     municipality_id = _admin(actor)
     if role not in GUARDED_ROLES:
-        raise ValidationFailed("Alleen een beheerder of financiën-account vraagt een tweede beheerder.")
+        raise ValidationFailed("only an admin or finance account needs a second admin", refusal="request_role")
     try:
         address = normalise_email(email)
     except ValidationFailed:
-        raise ValidationFailed(f"'{email}' is geen e-mailadres.") from None
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email) from None
     if session.execute(select(User.id).where(User.email == address)).scalar() is not None:
-        raise Conflict(f"Er is al een account met e-mailadres {address}.")
+        raise Conflict(f"an account with e-mail address {address} exists", refusal="account_exists", email=address)
     if _pending(session, kind=USER_CREATE, email=address):
-        raise Conflict(f"Er is al een verzoek om een account voor {address}; het wacht op een tweede beheerder.")
+        raise Conflict(f"an account for {address} is already requested", refusal="account_requested", email=address)
     password, password_hash = one_time_password()
     request = _new(session, actor, USER_CREATE, email=address, role=role, password_hash=password_hash)
     assert request.municipality_id == municipality_id
@@ -129,9 +129,9 @@ def request_password_reset(session: Session, actor: Actor, user: User) -> tuple[
     _admin(actor)
     ensure_municipality(actor, user.municipality_id)
     if user.role not in GUARDED_ROLES:
-        raise ValidationFailed("Alleen het wachtwoord van een beheerder of financiën vraagt een tweede beheerder.")
+        raise ValidationFailed("only an admin's or finance's password needs a second admin", refusal="reset_role")
     if user.id == actor.user_id:
-        raise ValidationFailed("Uw eigen wachtwoord wijzigt u zelf, via ‘Wachtwoord wijzigen’.")
+        raise ValidationFailed("change your own password yourself", refusal="reset_own_password")
     for older in _pending(session, kind=USER_PASSWORD_RESET, user_id=user.id):
         _decide(session, actor, older, REQUEST_CANCELLED)
     password, password_hash = one_time_password()
@@ -144,9 +144,10 @@ def request_merchant_approval(session: Session, actor: Actor, merchant: Merchant
     ensure_municipality(actor, merchant.municipality_id)
     session.execute(select(Merchant.id).where(Merchant.id == merchant.id).with_for_update())
     if merchant.status == "approved":
-        raise Conflict(f"{merchant.name} is al goedgekeurd.")
+        raise Conflict(f"{merchant.name} is already approved", refusal="merchant_approved_already", name=merchant.name)
     if _pending(session, kind=MERCHANT_APPROVE, merchant_id=merchant.id):
-        raise Conflict(f"De goedkeuring van {merchant.name} is al aangevraagd; een andere beheerder moet haar bevestigen.")
+        raise Conflict(f"the approval of {merchant.name} is already requested", refusal="merchant_approval_requested",
+                       name=merchant.name)
     return _new(session, actor, MERCHANT_APPROVE, merchant_id=merchant.id)
 
 
@@ -176,9 +177,9 @@ def add_merchant_for_approval(
 def _own_request(session: Session, actor: Actor, request_id: int) -> FourEyesRequest:
     request = session.get(FourEyesRequest, request_id, with_for_update=True) if isinstance(request_id, int) else None
     if request is None or request.municipality_id != actor.municipality_id:
-        raise NotFound("Dit verzoek is niet gevonden.")
+        raise NotFound("no such request", refusal="request_not_found")
     if request.status != REQUEST_PENDING:
-        raise Conflict("Dit verzoek is al afgehandeld.")
+        raise Conflict("this request was already decided", refusal="request_decided")
     return request
 
 
@@ -190,14 +191,15 @@ def _decide(session: Session, actor: Actor, request: FourEyesRequest, status: st
     record_audit(session, actor, f"{request.kind}_{verb}", "four_eyes_request", request.id, after=_snapshot(request))
 
 
-def refusal(session: Session, actor: Actor, request: FourEyesRequest) -> str | None:
-    """Why ``actor`` may not confirm ``request`` (None: they may)."""
+def refusal(session: Session, actor: Actor, request: FourEyesRequest) -> SecondAdminRequired | None:
+    """Why ``actor`` may not confirm ``request`` (None: they may); the page shows it, confirming raises it."""
     if actor.role != "admin":
-        return "Alleen een beheerder bevestigt verzoeken."
+        return SecondAdminRequired("only an admin confirms requests", refusal="request_needs_admin")
     if same_hands(session, actor.user_id, request.requested_by_user_id):
-        return NOT_TWO_PEOPLE
+        return not_two_people()
     if request.kind == USER_PASSWORD_RESET and request.user_id == actor.user_id:
-        return "Een nieuw wachtwoord voor uw eigen account bevestigt een andere beheerder."
+        return SecondAdminRequired("another admin confirms a new password for your own account",
+                                   refusal="request_own_password")
     return None
 
 
@@ -208,26 +210,14 @@ class Outcome:
     user: User | None = None
     merchant: Merchant | None = None
 
-    @property
-    def message(self) -> str:
-        if self.request.kind == USER_CREATE and self.user is not None:
-            return (f"Het account {self.user.email} ({ROLE_NL[self.user.role]}) bestaat nu; "
-                    "het eenmalige wachtwoord van de aanvrager werkt vanaf nu.")
-        if self.request.kind == USER_PASSWORD_RESET and self.user is not None:
-            return (f"Het nieuwe wachtwoord van {self.user.email} werkt nu; het oude niet meer "
-                    "en open sessies zijn beëindigd.")
-        if self.merchant is not None:
-            return f"{self.merchant.name} is goedgekeurd: zij kan inloggen en wordt betaald op {self.merchant.iban}."
-        return "Het verzoek is bevestigd."
-
 
 def confirm_request(session: Session, actor: Actor, request_id: int) -> Outcome:
     """A second person confirms: the account, password or approval takes effect now."""
     _admin(actor)
     request = _own_request(session, actor, request_id)
-    reason = refusal(session, actor, request)
-    if reason is not None:
-        raise SecondAdminRequired(reason)
+    refused = refusal(session, actor, request)
+    if refused is not None:
+        raise refused
     if request.kind == USER_CREATE:
         outcome = _confirm_account(session, actor, request)
     elif request.kind == USER_PASSWORD_RESET:
@@ -241,7 +231,8 @@ def confirm_request(session: Session, actor: Actor, request_id: int) -> Outcome:
 def _confirm_account(session: Session, actor: Actor, request: FourEyesRequest) -> Outcome:
     assert request.email and request.role and request.password_hash
     if session.execute(select(User.id).where(User.email == request.email)).scalar() is not None:
-        raise Conflict(f"Er is intussen al een account met e-mailadres {request.email}; wijs dit verzoek af.")
+        raise Conflict(f"an account with e-mail address {request.email} exists meanwhile", refusal="account_exists_meanwhile",
+                       email=request.email)
     user, _ = create_user(
         session, request.email, role=request.role, municipality_code=actor.municipality_code,
         password_hash=request.password_hash, must_change_password=True, actor=actor, sponsor_user_id=request.requested_by_user_id,
@@ -254,7 +245,7 @@ def _confirm_password(session: Session, actor: Actor, request: FourEyesRequest) 
     assert request.password_hash
     user = session.get(User, request.user_id, with_for_update=True)
     if user is None or user.municipality_id != actor.municipality_id:
-        raise NotFound("Dit account is niet gevonden.")
+        raise NotFound("no such account", refusal="account_not_found")
     set_one_time_password(session, user, request.password_hash, sponsor_user_id=request.requested_by_user_id)
     record_audit(
         session, actor, "user.password_reset", "user", user.id,
@@ -266,9 +257,9 @@ def _confirm_password(session: Session, actor: Actor, request: FourEyesRequest) 
 def _confirm_merchant(session: Session, actor: Actor, request: FourEyesRequest) -> Outcome:
     merchant = session.get(Merchant, request.merchant_id, with_for_update=True)
     if merchant is None or merchant.municipality_id != actor.municipality_id:
-        raise NotFound("Deze aanbieder is niet gevonden.")
+        raise NotFound("no such merchant in this municipality", refusal="merchant_not_found")
     if merchant.status == "approved":
-        raise Conflict(f"{merchant.name} is al goedgekeurd.")
+        raise Conflict(f"{merchant.name} is already approved", refusal="merchant_approved_already", name=merchant.name)
     return Outcome(request, merchant=set_merchant_status(session, merchant.id, "approved", actor=actor))
 
 
@@ -292,7 +283,7 @@ class RequestRow:
     #: Facts a confirming admin checks (label, value).
     details: list[tuple[str, str]]
     #: Why this admin may not confirm (None: they may).
-    refusal: str | None
+    refusal: SecondAdminRequired | None
     #: The acting admin asked for it (and may withdraw it).
     mine: bool
 
@@ -329,7 +320,7 @@ class IbanChangeRow:
     change: IbanChangeRequest
     merchant_name: str
     requested_by: str
-    refusal: str | None
+    refusal: SecondAdminRequired | None
     mine: bool
 
 
@@ -346,7 +337,7 @@ def pending_iban_changes(session: Session, actor: Actor) -> list[IbanChangeRow]:
     return [
         IbanChangeRow(
             change, name, email,
-            NOT_TWO_PEOPLE if same_hands(session, actor.user_id, change.requested_by_user_id) else None,
+            not_two_people() if same_hands(session, actor.user_id, change.requested_by_user_id) else None,
             change.requested_by_user_id == actor.user_id,
         )
         for change, name, email in rows

@@ -801,10 +801,23 @@ def request_confirm(request_id: int) -> ResponseReturnValue:
         flash("Vink eerst aan dat u het verzoek hebt gecontroleerd.", "error")
         return redirect("/admin/verzoeken")
     return _change(
-        lambda s: requests.confirm_request(s, actor, request_id).message,
+        lambda s: _confirmed(requests.confirm_request(s, actor, request_id)),
         success=lambda message: message,
         target="/admin/verzoeken",
     )
+
+
+def _confirmed(outcome: requests.Outcome) -> str:
+    """What now holds after a confirmation, for the flash message."""
+    if outcome.request.kind == requests.USER_CREATE and outcome.user is not None:
+        return (f"Het account {outcome.user.email} ({labels.ROLE_TITLES.get(outcome.user.role, outcome.user.role).lower()}) "
+                "bestaat nu; het eenmalige wachtwoord van de aanvrager werkt vanaf nu.")
+    if outcome.request.kind == requests.USER_PASSWORD_RESET and outcome.user is not None:
+        return (f"Het nieuwe wachtwoord van {outcome.user.email} werkt nu; het oude niet meer "
+                "en open sessies zijn beëindigd.")
+    if outcome.merchant is not None:
+        return f"{outcome.merchant.name} is goedgekeurd: zij kan inloggen en wordt betaald op {outcome.merchant.iban}."
+    return "Het verzoek is bevestigd."
 
 
 @bp.post("/admin/verzoeken/<int:request_id>/afwijzen")

@@ -22,6 +22,7 @@ from pasdienst.admin.errors import SecondAdminRequired
 from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest
 from pasdienst.errors import Conflict
 from pasdienst.redeem.models import Merchant
+from pasdienst.web import dutch
 from tests.access.helpers import (
     TEST_PASSWORD,
     api_headers,
@@ -364,8 +365,9 @@ def test_confirmations_take_effect_once_on_both_databases(db):
             requests.confirm_request(s, actor_for_email(s, asker.email), request.id)
         with db.transaction() as s:
             requests.confirm_request(s, actor_for_email(s, confirmer.email), request.id)
-        with db.transaction() as s, pytest.raises(Conflict, match="al afgehandeld"):
+        with db.transaction() as s, pytest.raises(Conflict) as refused:
             requests.confirm_request(s, actor_for_email(s, confirmer.email), request.id)
+        assert dutch.refusal(refused.value) == "Dit verzoek is al afgehandeld."
     with db.transaction() as s:
         assert authenticate(s, "nieuw@testdorp.example", password).sponsor_user_id == asker.id
         assert authenticate(s, finance.email, reset_password).sponsor_user_id == asker.id
@@ -434,7 +436,7 @@ def test_two_admins_confirming_at_once_make_one_account(db):
                 requests.confirm_request(s, actor, request.id)
             outcomes.append("confirmed")
         except Conflict as exc:
-            outcomes.append(exc.message)
+            outcomes.append(dutch.refusal(exc))
 
     threads = [threading.Thread(target=confirm, args=(actor,)) for actor in actors]
     for thread in threads:
