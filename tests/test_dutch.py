@@ -26,14 +26,6 @@ from pasdienst.web import dutch
 SOURCE = Path(pasdienst.__file__).resolve().parent
 #: The kinds of error rather than refusals of their own (CONTRACT.md's generic codes).
 GENERIC = {"error", "validation_error", "not_found", "conflict", "forbidden", "unauthenticated"}
-#: Error classes whose services still write the page's sentence themselves (issue 12, section 1):
-#: each leaves this set when its raises name their refusals.
-NOT_YET = {
-    "already_reversed", "demo_refused", "idempotency_key_reused", "insufficient_balance",
-    "invalid_code", "mail_not_configured", "mail_unavailable", "not_accepted_here",
-    "pass_blocked", "pass_expired", "pass_state", "rate_limited", "request_in_progress",
-    "void_window_closed",
-}
 #: What a failed background job stores besides an error's code (``jobs/services.py``).
 JOB_CODES = {"interrupted", "internal_error"}
 
@@ -66,12 +58,12 @@ def _problem_codes() -> set[str]:
 
 
 def test_every_refusal_the_code_raises_has_a_dutch_sentence():
-    missing = sorted((_raised_codes() | _problem_codes()) - set(_entries()) - NOT_YET)
+    missing = sorted((_raised_codes() | _problem_codes()) - set(_entries()))
     assert not missing, f"add these to {dutch.catalogue()}: {missing}"
 
 
 def test_every_sentence_belongs_to_a_refusal_the_code_raises():
-    known = _raised_codes() | _problem_codes() | GENERIC | NOT_YET
+    known = _raised_codes() | _problem_codes() | GENERIC
     # job.<code>: what a job that failed with that code did (nothing), on its page.
     unused = sorted(code for code in _entries() if code.removeprefix("job.") not in known | JOB_CODES)
     assert not unused, f"no code raises these any more: {unused}"

@@ -35,13 +35,14 @@ class PassBlocked(PasdienstError):
     status = 409
     public = ("reason",)
 
-    def __init__(self, message: str = "this pass is blocked", *, reason: str = "blocked") -> None:
-        super().__init__(message, reason=reason)
+    def __init__(self, message: str = "this pass is blocked", *, reason: str = "blocked", refusal: str | None = None) -> None:
+        super().__init__(message, refusal=refusal, reason=reason)
         self.reason = reason
 
 
 def pass_replaced() -> PassBlocked:
-    return PassBlocked("this pass was replaced by a new pass (reissued); the family has a new letter", reason="replaced")
+    return PassBlocked("this pass was replaced by a new pass (reissued); the family has a new letter", reason="replaced",
+                       refusal="pass_replaced")
 
 
 class PassExpired(PasdienstError):

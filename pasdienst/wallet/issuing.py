@@ -205,7 +205,8 @@ def issue_passes(
     scheme = get_scheme(session, municipality.id, year, code=municipality.code)
     if today > scheme.valid_until:
         raise PassStateConflict(
-            f"the {year} scheme of {municipality.code} ended on {scheme.valid_until}; no passes can be issued for it"
+            f"the {year} scheme of {municipality.code} ended on {scheme.valid_until}; no passes can be issued for it",
+            refusal="scheme_over", year=year,
         )
     result = IssueResult(municipality.code, year)
     fund = ledger.get_account(session, books.fund_key(municipality.code))

@@ -147,7 +147,8 @@ def block_pass(session: Session, pass_ref: str, *, reason: str) -> ChildPass:
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active: it cannot be blocked")
+        raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active: it cannot be blocked",
+                                refusal="pass_not_blockable", pass_ref=child_pass.pass_number)
     session.refresh(child_pass)
     return child_pass
 
@@ -166,9 +167,11 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     balances = _lock_accounts(session, target.id)
     old = find_pass(session, str(target.id), for_update=True)
     if old.status not in (ACTIVE, BLOCKED):
-        raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued")
+        raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued",
+                                refusal="pass_not_reissuable", pass_ref=old.pass_number, status=old.status)
     if today > old.valid_until:
-        raise PassStateConflict(f"pass {old.pass_number} expired on {old.valid_until}: it cannot be reissued")
+        raise PassStateConflict(f"pass {old.pass_number} expired on {old.valid_until}: it cannot be reissued",
+                                refusal="pass_reissue_expired", pass_ref=old.pass_number, valid_until=old.valid_until)
     municipality = session.get(Municipality, old.municipality_id)
     assert municipality is not None
     vouchers = session.execute(select(Voucher).where(Voucher.pass_id == old.id).order_by(Voucher.id)).scalars().all()
