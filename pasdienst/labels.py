@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
@@ -22,6 +23,7 @@ from babel.numbers import format_currency, format_decimal
 #: The locale of every Dutch page, letter and file, and the time zone their times are read in.
 LOCALE = "nl_NL"
 TIMEZONE = "Europe/Amsterdam"
+_ZONE = ZoneInfo(TIMEZONE)
 
 
 # -- numbers and dates ---------------------------------------------------------
@@ -52,13 +54,13 @@ def day(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, "dd-MM-y", tzinfo=TIMEZONE, locale=LOCALE)
+        return format_datetime(value, "dd-MM-y", tzinfo=_ZONE, locale=LOCALE)
     return format_date(value, "dd-MM-y", locale=LOCALE)
 
 
 def moment(value: datetime | None) -> str:
     """``31-12-2027 14:05`` in Amsterdam. Empty for no moment."""
-    return format_datetime(value, "dd-MM-y HH:mm", tzinfo=TIMEZONE, locale=LOCALE) if value is not None else ""
+    return format_datetime(value, "dd-MM-y HH:mm", tzinfo=_ZONE, locale=LOCALE) if value is not None else ""
 
 
 def long_date(value: date) -> str:

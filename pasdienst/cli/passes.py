@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -24,6 +25,8 @@ from ..wallet.services import (
 from . import _audit
 from .base import Context, main, pass_ctx
 
+T = TypeVar("T")
+
 
 class _Bar:
     """A progress bar that appears on the first report (when the total is
@@ -32,7 +35,7 @@ class _Bar:
 
     def __init__(self, label: str) -> None:
         self.label = label
-        self.bar = None
+        self.bar: Any = None  # click's ProgressBar, opened on the first call
         self.shown = 0
 
     def __call__(self, done: int, total: int) -> None:
@@ -49,7 +52,7 @@ class _Bar:
             self.bar.__exit__(None, None, None)
 
 
-def _with_bar(label: str, work: Callable[[_Bar], object]) -> object:
+def _with_bar(label: str, work: Callable[[_Bar], T]) -> T:
     bar = _Bar(label)
     try:
         return work(bar)

@@ -96,7 +96,7 @@ def _maybe_gzip(response: Response, path: Path) -> None:
     etag, weak = response.get_etag()
     if etag:
         # A different representation needs a different validator.
-        response.set_etag(f"{etag}-gz", weak=weak)
+        response.set_etag(f"{etag}-gz", weak=bool(weak))
         response.make_conditional(request)
 
 
