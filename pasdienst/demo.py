@@ -25,10 +25,18 @@ from .db import Database
 from .errors import PasdienstError
 from .access.models import User
 from .municipalities.models import Municipality
-from .municipalities.services import add_municipality, topup_budget
+from .municipalities.services import add_municipality, get_municipality, set_contact, topup_budget
 
 DEMO_MUNICIPALITY = "demodorp"
 DEMO_IBAN = "NL91ABNA0417164300"
+#: Whom the demo's families call about their pass (``.example``: a domain that is nobody's).
+DEMO_CONTACT = {
+    "phone": "14 0599",
+    "email": "kinderpas@demodorp.example",
+    "website": "https://www.demodorp.example/kinderpas",
+    "desk": "Gemeentehuis, Dorpsstraat 1, Demodorp",
+    "hours": "maandag t/m vrijdag 9.00-12.30 uur",
+}
 
 
 @dataclass
@@ -46,6 +54,8 @@ def _municipality(session: Session, report: DemoReport) -> None:
         topup_budget(
             session, DEMO_MUNICIPALITY, "50000.00", reference="Demo: rijksbijdrage kindpakket", idempotency_key="demo:topup:1"
         )
+    if not get_municipality(session, DEMO_MUNICIPALITY).contact.given:  # an admin's own details stay
+        set_contact(session, DEMO_MUNICIPALITY, **DEMO_CONTACT)
     report.add(f"municipality {DEMO_MUNICIPALITY} (Gemeente Demodorp), fund topped up with 50000.00")
 
 

@@ -6,8 +6,9 @@ page and printed on the letters, so one rule for each, wherever they are
 stored: whitespace collapsed, no control characters (PostgreSQL refuses NUL,
 and a letter cannot print a tab), a length limit, and for a web address only
 ``http``/``https`` with a real host name (a ``javascript:`` link on the pass
-page would run in the family's browser). Refusals carry an English message
-and a Dutch one (``dutch``) for the pages.
+page would run in the family's browser). A refusal names its code and the
+field (``refusal``, ``details["field"]``); the pages say it in Dutch from the
+catalogue, naming the field by ``labels.FIELD_TITLES``.
 """
 from __future__ import annotations
 
@@ -18,27 +19,26 @@ from .errors import ValidationFailed
 
 
 class FieldRefused(ValidationFailed):
-    """A typed value that cannot be stored; ``dutch`` says why on the pages."""
+    """A typed value that cannot be stored: which field (``field``, also a parameter of the refusal)."""
 
-    def __init__(self, field: str, message: str, dutch: str) -> None:
-        super().__init__(message, errors={field: [message]})
+    def __init__(self, field: str, message: str, *, refusal: str, **details: object) -> None:
+        super().__init__(message, refusal=refusal, field=field, errors={field: [message]}, **details)
         self.field = field
-        self.dutch = dutch
 
 
 def _control(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
 
 
-def short_text(value: str | None, *, field: str, title: str, limit: int) -> str | None:
-    """``value`` with its whitespace collapsed; None when empty. ``title``: the field's Dutch name."""
+def short_text(value: str | None, *, field: str, limit: int) -> str | None:
+    """``value`` with its whitespace collapsed; None when empty."""
     cleaned = " ".join((value or "").split())
     if not cleaned:
         return None
     if _control(cleaned):
-        raise FieldRefused(field, f"{field} cannot hold control characters", f"{title} bevat tekens die daar niet in horen.")
+        raise FieldRefused(field, f"{field} cannot hold control characters", refusal="field_control_characters")
     if len(cleaned) > limit:
-        raise FieldRefused(field, f"{field} is at most {limit} characters", f"{title} is te lang (hoogstens {limit} tekens).")
+        raise FieldRefused(field, f"{field} is at most {limit} characters", refusal="field_too_long", limit=limit)
     return cleaned
 
 
@@ -47,55 +47,55 @@ def short_text(value: str | None, *, field: str, title: str, limit: int) -> str 
 _HOST = re.compile(r"^(?=.{4,253}$)([^\W_]([\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}$", re.UNICODE)
 
 
-def website(value: str | None, *, field: str = "website", title: str = "Het webadres") -> str | None:
+def website(value: str | None, *, field: str = "website") -> str | None:
     """A web address as stored: ``desprint.nl/jeugd`` becomes ``https://desprint.nl/jeugd``;
     only ``http`` and ``https``; None when empty."""
     cleaned = (value or "").strip()
     if not cleaned:
         return None
-    example = "Vul een webadres in zoals www.voorbeeld.nl."
     if _control(cleaned) or any(c.isspace() for c in cleaned):
-        raise FieldRefused(field, f"{field} is not a web address", f"{title} mag geen spaties bevatten. {example}")
-    if len(cleaned) > 300:
-        raise FieldRefused(field, f"{field} is at most 300 characters", f"{title} is te lang (hoogstens 300 tekens).")
+        raise FieldRefused(field, f"{field} is not a web address", refusal="website_spaces")
     if "://" not in cleaned:
         cleaned = "https://" + cleaned
+    # Counted as stored, scheme included: the columns hold 300 characters.
+    if len(cleaned) > 300:
+        raise FieldRefused(field, f"{field} is at most 300 characters", refusal="field_too_long", limit=300)
     try:
         parts = urlsplit(cleaned)
     except ValueError:  # "https://[[]]": brackets that are no IPv6 address
-        raise FieldRefused(field, f"{field} is not a web address", f"{title} klopt niet. {example}") from None
+        raise FieldRefused(field, f"{field} is not a web address", refusal="website_invalid") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise FieldRefused(field, f"{field} must start with http:// or https://", f"{title} moet met http:// of https:// beginnen.")
+        raise FieldRefused(field, f"{field} must start with http:// or https://", refusal="website_scheme")
     try:
         host = parts.hostname or ""
         parts.port  # noqa: B018 - raises ValueError for a port that is no number
     except ValueError:
         host = ""
     if parts.username or parts.password or not _HOST.match(host):
-        raise FieldRefused(field, f"{field} is not a web address", f"{title} klopt niet. {example}")
+        raise FieldRefused(field, f"{field} is not a web address", refusal="website_invalid")
     return cleaned
 
 
-def email(value: str | None, *, field: str = "email", title: str = "Het e-mailadres") -> str | None:
+def email(value: str | None, *, field: str = "email") -> str | None:
     """An e-mail address to show (not to log in with): one ``@``, a host with a dot; None when empty."""
     cleaned = (value or "").strip()
     if not cleaned:
         return None
     local, _, host = cleaned.rpartition("@")
     if len(cleaned) > 254 or _control(cleaned) or any(c.isspace() for c in cleaned) or not local or not _HOST.match(host):
-        raise FieldRefused(field, f"{field} is not an e-mail address", f"{title} klopt niet: typ het zoals info@voorbeeld.nl.")
+        raise FieldRefused(field, f"{field} is not an e-mail address", refusal="email_invalid")
     return cleaned
 
 
 _PHONE = re.compile(r"^\+?[0-9(][0-9 ()\-]{5,23}$")
 
 
-def phone(value: str | None, *, field: str = "phone", title: str = "Het telefoonnummer") -> str | None:
+def phone(value: str | None, *, field: str = "phone") -> str | None:
     """A phone number as typed (``0513 - 123 456``, ``14 0513``, ``+31 513 123456``); None when empty."""
     cleaned = " ".join((value or "").split())
     if not cleaned:
         return None
     digits = sum(c.isdigit() for c in cleaned)
     if not cleaned.isascii() or not _PHONE.match(cleaned) or not 5 <= digits <= 15:
-        raise FieldRefused(field, f"{field} is not a phone number", f"{title} klopt niet: typ het zoals 0513 123 456 of 14 0513.")
+        raise FieldRefused(field, f"{field} is not a phone number", refusal="phone_invalid")
     return cleaned

@@ -107,6 +107,23 @@ CHILD_COLUMN_TITLES = {
     "email": "e-mailadres (email)",
 }
 
+#: The fields staff type for families to read (``pasdienst.fields``), as a refusal names them: a merchant's
+#: listing on the pass and the municipality's contact details.
+FIELD_TITLES = {
+    "place": "De plaats",
+    "offer": "Wat de aanbieder biedt",
+    "website": "Het webadres",
+    "email": "Het e-mailadres",
+    "phone": "Het telefoonnummer",
+    "desk": "Het adres van de balie",
+    "hours": "De regel met openingstijden",
+}
+
+
+def field_title(code: str | None) -> str:
+    return FIELD_TITLES.get(code or "", code or "")
+
+
 #: Why a child has its pass (``ChildPass.award_basis``).
 BASIS_TITLES = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
 
@@ -145,6 +162,7 @@ AUDIT_ACTION_TITLES = {
     "budget.topup": "Budget opgehoogd",
     "municipality.budget_threshold": "Waarschuwingsgrens budget ingesteld",
     "municipality.set_iban": "Rekeningnummer gemeente ingesteld",
+    "municipality.contact": "Contactgegevens voor gezinnen gewijzigd",
     "merchant.create": "Aanbieder toegevoegd",
     "merchant.status": "Status aanbieder gewijzigd",
     "merchant.rename": "Naam aanbieder gewijzigd",
@@ -235,6 +253,7 @@ AUDIT_FIELD_TITLES = {
     "cooperation": "samenwerkingsverband", "code": "code", "payout": "uitbetaling", "lead": "penvoerder",
     "municipality": "gemeente", "members": "leden", "run": "betaalrun", "batches": "afrekeningen",
     "place": "plaats", "offer": "aanbod", "website": "website",
+    "phone": "telefoonnummer", "desk": "balie (adres)", "hours": "openingstijden",
 }
 
 #: Who pays a cooperation's merchants (``cooperations.models.PAYOUTS``).

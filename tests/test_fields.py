@@ -5,6 +5,7 @@ import pytest
 
 from pasdienst import fields
 from pasdienst.fields import FieldRefused
+from pasdienst.web import dutch
 
 
 @pytest.mark.parametrize("typed, stored", [
@@ -25,7 +26,7 @@ def test_a_web_address_is_stored_with_its_scheme(typed, stored):
 def test_anything_else_is_refused_with_a_dutch_reason(typed):
     with pytest.raises(FieldRefused) as refused:
         fields.website(typed)
-    assert refused.value.dutch.startswith("Het webadres")
+    assert refused.value.field == "website" and dutch.refusal(refused.value).startswith("Het webadres")
 
 
 @pytest.mark.parametrize("typed, ok", [
@@ -41,10 +42,10 @@ def test_a_phone_number(typed, ok):
 
 
 def test_short_text_collapses_whitespace_and_refuses_control_characters_and_length():
-    assert fields.short_text("  Zwemles \n en  vrij zwemmen ", field="offer", title="Het aanbod", limit=40) == (
+    assert fields.short_text("  Zwemles \n en  vrij zwemmen ", field="offer", limit=40) == (
         "Zwemles en vrij zwemmen"
     )
-    assert fields.short_text("   ", field="offer", title="Het aanbod", limit=40) is None
+    assert fields.short_text("   ", field="offer", limit=40) is None
     for bad in ("a\x00b", "x" * 41):
         with pytest.raises(FieldRefused):
-            fields.short_text(bad, field="offer", title="Het aanbod", limit=40)
+            fields.short_text(bad, field="offer", limit=40)

@@ -90,6 +90,8 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     "scheme.create", "scheme.update", "job.start",
     # money of the municipality
     "budget.topup", "municipality.budget_threshold", "municipality.set_iban",
+    # how families reach the municipality (the pass page and the letter)
+    "municipality.contact",
     # merchants
     "merchant.create", "merchant.status", "merchant.rename", "merchant.listing",
     "merchant.iban_change_request", "merchant.iban_change_confirm", "merchant.iban_change_cancel",

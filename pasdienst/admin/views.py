@@ -670,7 +670,7 @@ def merchant_listing(merchant_id: int) -> ResponseReturnValue:
             merchant = set_listing(session, merchant_id, actor=actor, **values)
             name = merchant.name
     except FieldRefused as exc:
-        error = {"merchant_id": merchant_id, "message": exc.dutch, "typed": values}
+        error = {"merchant_id": merchant_id, "message": dutch.refusal(exc), "typed": values}
         return _merchants_page(422, listing_error=error)
     flash(f"De vermelding van {name} op de pas is opgeslagen.", "success")
     return redirect("/admin/aanbieders")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from ..municipalities.services import add_municipality, set_municipality_iban
+from ..municipalities.services import add_municipality, get_municipality, set_contact, set_municipality_iban
 from .base import Context, main, pass_ctx
 
 
@@ -40,3 +40,33 @@ def set_iban(ctx: Context, code: str, iban: str, bic: str | None) -> None:
             f", BIC {municipality.bic}" if municipality.bic else ""
         )
     click.echo(summary)
+
+
+@municipality_group.command("set-contact")
+@click.argument("code")
+@click.option("--phone", help="Phone number families call about their pass, e.g. '14 0513'.")
+@click.option("--email", help="E-mail address, e.g. kinderpas@opsterland.nl.")
+@click.option("--website", help="Web address, e.g. www.opsterland.nl/kinderpas (https:// is added).")
+@click.option("--desk", help="The desk's address, e.g. 'Gemeentehuis, Stationsweg 1, Gorredijk'.")
+@click.option("--hours", help="The desk's opening hours, e.g. 'ma t/m vr 9.00-12.30 uur'.")
+@pass_ctx
+def set_contact_command(
+    ctx: Context, code: str, phone: str | None, email: str | None, website: str | None, desk: str | None,
+    hours: str | None,
+) -> None:
+    """Set whom families contact about their pass (shown on the pass page and the letters).
+
+    An option left out keeps its value; an empty one ('') clears it.
+    """
+    given = {"phone": phone, "email": email, "website": website, "desk": desk, "hours": hours}
+    with ctx.db.transaction() as session:
+        current = get_municipality(session, code).contact.as_dict()
+        wanted = {name: current[name] if value is None else value for name, value in given.items()}
+        municipality = set_contact(
+            session, code, phone=wanted["phone"], email=wanted["email"], website=wanted["website"],
+            desk=wanted["desk"], hours=wanted["hours"],
+        )
+        contact = municipality.contact.as_dict()
+        name = municipality.code
+    shown = ", ".join(f"{key} {value}" for key, value in contact.items() if value) or "none (the pages name the municipality only)"
+    click.echo(f"municipality {name} contact: {shown}")

@@ -88,7 +88,7 @@ def letters_job(ctx: JobContext) -> None:
         assert municipality is not None
         span = {"after_pass_id": after, "through_pass_id": through or 0}
         pages = write_pdf(
-            letters_for(session, municipality, year, settings=ctx.settings, **span),
+            letters_for(session, municipality, year, settings=ctx.settings, today=ctx.today, **span),
             pdf, total=count_letters(session, municipality_id, year, **span),
             title=f"Brieven kinderpas {municipality.name} {year}",
             progress=lambda done, total: ctx.progress(done, total, STEP_LETTERS),

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import books, ledger
+from .. import books, fields, ledger
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..banking import normalise_iban
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..money import positive_cents
-from .models import Municipality
+from .models import DESK_LIMIT, HOURS_LIMIT, Contact, Municipality
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 
@@ -66,6 +66,45 @@ def set_municipality_iban(
     record_audit(
         session, actor if isinstance(actor, Actor) else None, "municipality.set_iban", "municipality", municipality.id,
         before=before, after={"iban": municipality.iban, "bic": municipality.bic}, municipality_id=municipality.id,
+    )
+    return municipality
+
+
+def set_contact(
+    session: Session, code: str, *, phone: str | None, email: str | None, website: str | None,
+    desk: str | None, hours: str | None, actor: Actor | None = None,
+) -> Municipality:
+    """Whom families call about their pass: the phone number, e-mail address,
+    web address, and the desk's address and opening hours that the pass page
+    and the letters show. Each is optional (empty clears it) and checked by
+    ``pasdienst.fields``; nothing is stored unless all five pass. Audited
+    (``municipality.contact``) when something changed.
+
+    ``actor`` None is the command line; otherwise an admin of the municipality.
+    Raises ``fields.FieldRefused`` (naming the field), ``NotFound``, ``Forbidden``.
+    """
+    municipality = get_municipality(session, code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
+    wanted = Contact(
+        phone=fields.phone(phone, field="phone"),
+        email=fields.email(email, field="email"),
+        website=fields.website(website, field="website"),
+        desk=fields.short_text(desk, field="desk", limit=DESK_LIMIT),
+        hours=fields.short_text(hours, field="hours", limit=HOURS_LIMIT),
+    )
+    before = municipality.contact
+    if wanted == before:
+        return municipality
+    municipality.contact_phone, municipality.contact_email, municipality.contact_website = (
+        wanted.phone, wanted.email, wanted.website,
+    )
+    municipality.contact_desk, municipality.contact_hours = wanted.desk, wanted.hours
+    session.flush()
+    record_audit(
+        session, actor, "municipality.contact", "municipality", municipality.id,
+        before=before.as_dict(), after=wanted.as_dict(), municipality_id=municipality.id,
     )
     return municipality
 

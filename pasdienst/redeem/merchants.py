@@ -107,15 +107,15 @@ def set_listing(
     """What families read about a merchant on the pass page and the letter: its
     town, what it offers and its own web address (each optional; empty clears
     it). An admin of its municipality (``actor`` None is the command line).
-    Raises ``fields.FieldRefused`` (with its Dutch ``dutch``), ``NotFound``, ``Forbidden``.
+    Raises ``fields.FieldRefused`` (naming the field), ``NotFound``, ``Forbidden``.
     """
     merchant = get_merchant(session, merchant_id)
     if actor is not None:
         ensure_role(actor, "admin", "system")
         ensure_municipality(actor, merchant.municipality_id)
     wanted = {
-        "place": fields.short_text(place, field="place", title="De plaats", limit=100),
-        "offer": fields.short_text(offer, field="offer", title="Wat de aanbieder biedt", limit=300),
+        "place": fields.short_text(place, field="place", limit=100),
+        "offer": fields.short_text(offer, field="offer", limit=300),
         "website": fields.website(website),
     }
     before = _listing(merchant)

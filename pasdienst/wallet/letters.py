@@ -2,11 +2,13 @@
 
 Each page says what ``/p/<token>/brief`` says, the way a gift card letter
 does (what the pass is for and where it can be spent, never why a child has
-it): the municipality, a greeting, the QR code at 45 mm (1 mm a module for
-the usual version-5 code; scanners want at least 30 mm), the typed code, the
-pass number, the dates, the balance per voucher in Dutch amounts, and whom
-to call when the pass is lost. ``Kenmerk`` is the municipality's own
-reference for the child, to match a letter with an address.
+it): the municipality and the date, a greeting, the QR code at 45 mm (1 mm a
+module for the usual version-5 code; scanners want at least 30 mm), the typed
+code, the pass number, the dates, the balance per voucher in Dutch amounts
+(a punch card's strips with what one strip is worth), and whom to call with a
+question or when the pass is lost: the municipality's own contact details
+(``Municipality.contact``). ``Kenmerk`` is the municipality's own reference
+for the child, to match a letter with an address.
 
 Drawn with reportlab's canvas, not its flowables: a page is a fixed layout,
 and 10,000 letters must take well under a minute (``scripts/bench_letters.py``).
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import BinaryIO
 
@@ -38,7 +41,7 @@ from text_unidecode import unidecode
 
 from ..config import Settings
 from ..ledger.models import Account
-from ..municipalities.models import Municipality
+from ..municipalities.models import Contact, Municipality
 from . import codes, labels, qr, tokens
 from .models import ACTIVE, PUNCHCARD, Child, ChildPass, PassImage, Voucher, format_pass_number
 
@@ -66,6 +69,8 @@ class LetterVoucher:
     #: ``€ 150,00`` or ``10 strippen``.
     amount: str
     where: str
+    #: A punch card's ``€ 4,50`` a strip; None for other vouchers.
+    strip_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,10 @@ class Letter:
     #: Modules across, quiet zone included, and the dark runs (``qr.runs``).
     qr_size: int
     qr_runs: tuple[qr.Run, ...]
+    #: The day the letters were made, as a letter writes it: ``3 december 2026``.
+    date: str
+    #: Whom to call about the pass: the municipality's details (parts may be None).
+    contact: Contact
 
 
 def _letter_query(municipality_id: int, year: int, after_pass_id: int | None, through_pass_id: int | None):  # noqa: ANN202
@@ -132,17 +141,19 @@ def _amount(kind: str, balance: int, strip_value: int | None) -> str:
 
 
 def letters_for(
-    session: Session, municipality: Municipality, year: int, *, settings: Settings,
+    session: Session, municipality: Municipality, year: int, *, settings: Settings, today: date,
     after_pass_id: int | None = None, through_pass_id: int | None = None,
 ) -> Iterator[Letter]:
     """The letters of the municipality's active passes of ``year``, in pass
     number order: those with an id above ``after_pass_id`` (a reissue makes
-    a new pass, so "new" includes reissued) and up to ``through_pass_id``.
+    a new pass, so "new" includes reissued) and up to ``through_pass_id``;
+    each dated ``today``.
 
     Blocked, replaced and expired passes get none (their QR no longer
     works). Reads ``CHUNK`` passes a query inside the caller's transaction.
     """
     last = after_pass_id
+    dated, contact = labels.long_date(today), municipality.contact
     while True:
         query = _letter_query(municipality.id, year, last, through_pass_id).with_only_columns(
             ChildPass.id, ChildPass.handle, ChildPass.code_hash, ChildPass.valid_from, ChildPass.valid_until,
@@ -169,6 +180,7 @@ def letters_for(
                     title=labels.voucher_title(kind, category, code),
                     amount=_amount(kind, int(balance), strip_value),
                     where=labels.WHERE_TO_SPEND[category],
+                    strip_value=labels.euros(strip_value) if kind == PUNCHCARD and strip_value else None,
                 )
             )
         for pass_id, handle, code_hash, valid_from, valid_until, child_ref, first_name, svg in rows:
@@ -191,6 +203,8 @@ def letters_for(
                 vouchers=tuple(vouchers[pass_id]),
                 qr_size=drawn[0],
                 qr_runs=tuple(drawn[1]),
+                date=dated,
+                contact=contact,
             )
         last = rows[-1][0]
 
@@ -307,11 +321,13 @@ def draw_letter(canvas: Canvas, letter: Letter) -> None:
 
     page.text(LEFT, municipality, BOLD, 11)
     page.text(RIGHT, f"Kenmerk {printable(letter.child_ref)}", REGULAR, 8.5, grey=True, right=True)
-    page.y -= 18 * mm
+    page.y -= 5.5 * mm
+    page.text(RIGHT, letter.date, REGULAR, 10.5, right=True)
+    page.y -= 12.5 * mm
     title = f"De kinderpas van {name}"
     page.text(LEFT, title, BOLD, _fitting_size(title, BOLD, 20, width, 11))
     page.y -= 11 * mm
-    page.paragraph(f"Hallo {name},")
+    page.paragraph(GREETING)
     page.y -= 4
     page.paragraph(
         f"Hier is de kinderpas van {name}. Je betaalt ermee bij winkels, clubs en scholen die meedoen: "
@@ -340,27 +356,85 @@ def draw_letter(canvas: Canvas, letter: Letter) -> None:
     page.text(column + 30 * mm, f"t/m {letter.valid_until}", REGULAR, 10.5)
     page.y = box_top - box_height - 10 * mm
 
-    # What is on the pass; what follows it always keeps its room on the page.
-    notes = _footer_lines(letter, name, municipality)
-    footer_height = 14 * mm + sum(len(wrap(note, REGULAR, 10.5, width - 4 * mm)) for note in notes) * 14.5
+    # What is on the pass; what follows it (whom to call above all) always keeps its room on the page.
+    closing = _closing(letter, name, municipality)
     page.text(LEFT, "Tegoed op je pas", BOLD, 13)
     page.y -= 7 * mm
-    _vouchers(page, letter.vouchers, bottom=BOTTOM + footer_height)
-
-    page.y -= 7 * mm
-    page.text(LEFT, "Goed om te weten", BOLD, 13)
-    page.y -= 7 * mm
-    for note in notes:
-        page.paragraph(note, bullet=True)
+    _vouchers(page, letter.vouchers, bottom=BOTTOM + _height(closing))
+    _draw(page, closing)
 
 
-def _footer_lines(letter: Letter, name: str, municipality: str) -> list[str]:
-    return [
-        f"De pas is van {name}. Laat de QR-code en de code alleen zien als je betaalt.",
-        f"Je ziet je tegoed altijd op {letter.url} (de QR-code opent die pagina ook).",
-        (f"Pas kwijt? Neem contact op met {municipality} en noem het pasnummer {letter.pass_number}. "
-         "Je krijgt een nieuwe pas met het tegoed dat nog over is."),
+#: How the letter greets its reader: whoever opens it at home, with nothing about why the child has the pass.
+GREETING = "Beste ouder of verzorger,"
+#: Where a contact detail's value starts, right of its label.
+_CONTACT_VALUE = LEFT + 25 * mm
+_LEADING = 14.5
+
+@dataclass(frozen=True)
+class _Block:
+    """A piece of the letter's end: a ``heading``, ``bullet`` or ``paragraph`` (``text``), a ``contact``
+    detail (``label`` and ``text``), or a ``gap`` of ``space`` points."""
+
+    kind: str
+    text: str = ""
+    label: str = ""
+    space: float = 0
+
+
+def _closing(letter: Letter, name: str, municipality: str) -> list[_Block]:
+    """What follows the vouchers: good to know, whom to call (the municipality's own details), the sign-off."""
+    blocks = [
+        _Block("gap", space=7 * mm),
+        _Block("heading", "Goed om te weten"),
+        _Block("bullet", f"De pas is van {name}. Laat de QR-code en de code alleen zien als je betaalt."),
+        _Block("bullet", f"Je ziet je tegoed altijd op {letter.url} (de QR-code opent die pagina ook)."),
+        _Block("gap", space=3 * mm),
+        _Block("heading", "Vragen of pas kwijt?"),
+        _Block("paragraph", f"Neem contact op met {municipality} en noem het pasnummer {letter.pass_number}. "
+                            "Is de pas kwijt, dan krijg je een nieuwe pas met het tegoed dat nog over is."),
     ]
+    contact = letter.contact
+    if contact.given:
+        details = [("Telefoon", contact.phone), ("E-mail", contact.email), ("Website", contact.website_text),
+                   ("Balie", contact.desk), ("" if contact.desk else "Balie", contact.hours)]
+        blocks += [_Block("contact", printable(value), label) for label, value in details if value]
+    else:
+        blocks.append(_Block(
+            "paragraph", f"Bel het algemene telefoonnummer van {municipality}, of kijk op de website van de gemeente."
+        ))
+    return [*blocks, _Block("gap", space=4 * mm), _Block("paragraph", "Met vriendelijke groet,"),
+            _Block("paragraph", municipality)]
+
+
+def _lines(block: _Block) -> tuple[str, ...]:
+    if block.kind == "bullet":
+        return wrap(block.text, REGULAR, 10.5, RIGHT - LEFT - 4 * mm)
+    if block.kind == "paragraph":
+        return wrap(block.text, REGULAR, 10.5, RIGHT - LEFT)
+    if block.kind == "contact":
+        return wrap(block.text, REGULAR, 10.5, RIGHT - _CONTACT_VALUE)
+    return ()
+
+
+def _height(blocks: list[_Block]) -> float:
+    """How much of the page ``blocks`` take, as :func:`_draw` draws them."""
+    return sum(block.space + (7 * mm if block.kind == "heading" else len(_lines(block)) * _LEADING) for block in blocks)
+
+
+def _draw(page: _Page, blocks: list[_Block]) -> None:
+    for block in blocks:
+        page.y -= block.space
+        if block.kind == "heading":
+            page.text(LEFT, block.text, BOLD, 13)
+            page.y -= 7 * mm
+        elif block.kind == "contact":
+            if block.label:
+                page.text(LEFT, block.label, REGULAR, 9, grey=True)
+            for line in _lines(block):
+                page.text(_CONTACT_VALUE, line, REGULAR, 10.5)
+                page.y -= _LEADING
+        elif block.kind in ("bullet", "paragraph"):
+            page.paragraph(block.text, bullet=block.kind == "bullet", leading=_LEADING)
 
 
 #: The voucher table's columns: what, amount (right-aligned at its end), where.
@@ -373,26 +447,30 @@ def _vouchers(page: _Page, vouchers: tuple[LetterVoucher, ...], *, bottom: float
         return
     what_width, where_width = 60 * mm, RIGHT - _WHERE
 
-    def rows(size: float) -> list[tuple[tuple[str, ...], str, tuple[str, ...]]]:
-        return [
-            (wrap(printable(v.title), REGULAR, size, what_width), v.amount, wrap(v.where, REGULAR, size, where_width))
-            for v in vouchers
-        ]
+    def rows(size: float) -> list[tuple[tuple[str, ...], int, str, tuple[str, ...]]]:
+        """Per voucher: the lines of its title, then of its strip value (how many), its amount, where."""
+        laid = []
+        for v in vouchers:
+            strip = wrap(f"Eén strip is {v.strip_value} waard", REGULAR, size, what_width) if v.strip_value else ()
+            what = wrap(printable(v.title), REGULAR, size, what_width) + strip
+            laid.append((what, len(strip), v.amount, wrap(v.where, REGULAR, size, where_width)))
+        return laid
 
     # Many vouchers: a smaller size, and past the room left a line that points to the pass page.
     for size in (10.5, 9, 8):
         leading = size + 3
         laid = rows(size)
-        height = sum(max(len(w), len(h)) * leading + 3 for w, _, h in laid) + leading
+        height = sum(max(len(w), len(h)) * leading + 3 for w, _, _, h in laid) + leading
         if page.y - height >= bottom:
             break
     page.text(_WHAT, "Wat", REGULAR, 8.5, grey=True)
     page.text(_AMOUNT_END, "Tegoed", REGULAR, 8.5, grey=True, right=True)
     page.text(_WHERE, "Waar", REGULAR, 8.5, grey=True)
     page.y -= leading
-    for n, (what, amount, where) in enumerate(laid):
+    for n, (what, strip_lines, amount, where) in enumerate(laid):
         lines = max(len(what), len(where))
-        if page.y - lines * leading < bottom:
+        # A voucher that is not the last leaves a line for "En nog …", should the next one not fit.
+        if page.y - (lines + (n < len(laid) - 1)) * leading < bottom:
             left = len(laid) - n
             page.paragraph(f"En nog {left} {'tegoed' if left == 1 else 'tegoeden'}: je ziet ze op de pagina van je pas.",
                            size=size, leading=leading)
@@ -402,7 +480,7 @@ def _vouchers(page: _Page, vouchers: tuple[LetterVoucher, ...], *, bottom: float
         for m in range(lines):
             page.y = top - m * leading
             if m < len(what):
-                page.text(_WHAT, what[m], REGULAR, size)
+                page.text(_WHAT, what[m], REGULAR, size, grey=m >= len(what) - strip_lines)
             if m < len(where):
                 page.text(_WHERE, where[m], REGULAR, size)
         page.y = top - lines * leading - 3

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..ledger.models import Account
-from ..municipalities.models import Municipality
+from ..municipalities.models import Contact, Municipality
 from ..municipalities.services import get_municipality
 from . import codes, labels, tokens
 from .children import ImportResult, import_children
@@ -106,6 +106,10 @@ class PassView:
     not_yet_valid: bool
     expired: bool
     vouchers: list[VoucherView]
+    #: Whom to call about the pass (the municipality's own details; parts may be None).
+    contact: Contact
+    #: Today as a letter is dated: ``3 december 2026``.
+    letter_date: str
 
 
 def pass_view(session: Session, child_pass: ChildPass, *, settings: Settings, today: date) -> PassView:
@@ -153,6 +157,8 @@ def pass_view(session: Session, child_pass: ChildPass, *, settings: Settings, to
         not_yet_valid=today < child_pass.valid_from,
         expired=child_pass.status == EXPIRED or today > child_pass.valid_until,
         vouchers=vouchers,
+        contact=municipality.contact,
+        letter_date=labels.long_date(today),
     )
 
 

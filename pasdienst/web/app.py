@@ -16,6 +16,7 @@ from ..access import web as access_web  # noqa: F401 - registers the login manag
 from ..admin import views as admin_views
 from ..cooperations import views as cooperation_views
 from ..jobs import views as jobs_views
+from ..municipalities import views as municipality_views
 from ..reminders import views as reminders_views
 from ..redeem import merchant_views
 from ..wallet import views as wallet_views
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     jobs_views.init_app(app)  # /admin/taken, /admin/passen-uitgeven
     reminders_views.init_app(app)  # /admin/herinneringen, /afmelden/<token>
     cooperation_views.init_app(app)  # /admin/samenwerking
+    municipality_views.init_app(app)  # /admin/contact
     app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
     app.register_blueprint(reports_views.pages)
 

@@ -128,6 +128,8 @@ def _dutch_value(name: str, value: object) -> object:
         return labels.category_title(value)
     if name == "role" and isinstance(value, str):
         return labels.ROLE_TITLES.get(value, value)
+    if name == "field" and isinstance(value, str):
+        return labels.field_title(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(_dutch_value(name, item)) for item in value)
     return value

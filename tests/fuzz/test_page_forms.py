@@ -41,6 +41,7 @@ from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
 from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.models import Job
+from pasdienst.municipalities.services import set_contact
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
@@ -337,6 +338,9 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         # A cooperation led by testdorp: its admin invites (anderdorp is free), admits and withdraws merchants.
         cooperations.create_cooperation(s, "regio", name="Kindpakket De Regio", lead="testdorp")
         cooperations.admit_merchant(s, None, world.merchants["sport"])
+        # Contact details for families, so /admin/contact's form carries every field filled in.
+        set_contact(s, "testdorp", phone="14 0513", email="kinderpas@testdorp.example", website="www.testdorp.example",
+                    desk="Gemeentehuis, Dorpsstraat 1", hours="maandag t/m vrijdag 9.00-12.30 uur")
     make_municipality(db, OTHER_MUNICIPALITY)
     # The unsubscribe page of a reminder (its form posts without a session).
     unsubscribe = "/afmelden/" + optout.opt_out_token(world_settings, world.municipality_id, "ouder@example.nl")

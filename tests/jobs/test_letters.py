@@ -14,6 +14,8 @@ from pasdienst.access.models import AuditEvent
 from pasdienst.jobs.models import DONE, QUEUED, Job
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
+from pasdienst.municipalities.models import Contact
+from pasdienst.municipalities.services import set_contact
 from pasdienst.wallet import letters, qr
 from pasdienst.wallet.services import block_pass, export_rows, import_children, reissue_pass
 from tests.access.helpers import api_headers, login_as
@@ -65,6 +67,9 @@ def _text(response) -> str:  # noqa: ANN001
 
 def test_the_letters_pdf_has_one_a4_page_per_pass_with_its_number_code_and_qr(db, job_settings, client, admin):
     _issue(db, job_settings, client, children=3)
+    with db.transaction() as s:
+        set_contact(s, "testdorp", phone="14 0513", email="kinderpas@testdorp.example", website="www.testdorp.example/kinderpas",
+                    desk="Dorpsstraat 1, Testdorp", hours=None)
     page = _text(client.get("/admin/brieven"))
     assert 'id="letters-all">3<' in page and "nog niet" in page and "Alle 3 brieven maken" in page
     assert "Alleen de" not in page  # nothing printed yet, so nothing is "new since"
@@ -77,6 +82,10 @@ def test_the_letters_pdf_has_one_a4_page_per_pass_with_its_number_code_and_qr(db
         text = spaced(pdf_page.extract_text())
         assert number in text and code in text
         assert "Gemeente Testdorp" in text and "€ 150,00" in text and "10 strippen" in text
+        assert "15 maart 2027" in text and "Beste ouder of verzorger," in text and "Eén strip is € 4,50 waard" in text
+        flat = re.sub(r"\s+", "", text)  # a label and its value: one line, however the reader spaces them
+        assert "Telefoon140513" in flat and "E-mailkinderpas@testdorp.example" in flat
+        assert "Websitewww.testdorp.example/kinderpas" in flat and "BalieDorpsstraat1,Testdorp" in flat
         assert not any(word in text.lower() for word in STIGMA)
     done = _text(client.get(job_url))
     assert 'id="job-letters">3<' in done and "brieven-testdorp-2027.pdf downloaden" in done
@@ -201,6 +210,14 @@ def test_only_admins_make_letters_or_download_the_csv(db, job_settings, client, 
 
 # -- drawing, without a database --------------------------------------------------------------
 
+#: Every detail a municipality can give, each as long as its check allows (what the letter must keep room for).
+FULL_CONTACT = Contact(
+    phone="+31 (0)513 - 12 - 34 - 5", email="k" * 40 + "@gemeente-testdorp.example",
+    website="https://www.gemeente-testdorp.example/" + "kinderpas/" * 25, desk="Gemeentehuis, " + "Dorpsstraat 1, " * 12,
+    hours="maandag t/m vrijdag 9.00-12.30 uur, " * 5,
+)
+
+
 def _letter(**changes) -> letters.Letter:  # noqa: ANN003
     url = "https://pas.example.nl/p/ABCDEFGHIJKLM.abcdefghijk"
     modules = qr.matrix(url)
@@ -208,9 +225,17 @@ def _letter(**changes) -> letters.Letter:  # noqa: ANN003
     values = dict(
         pass_id=7, pass_number="KP-2027-000007", child_ref="J-7", first_name="Nora", municipality_name="Gemeente Testdorp",
         code="ABCD-EFGH-JK01", url=url, valid_from="1 januari 2027", valid_until="31 december 2027",
-        vouchers=(voucher,), qr_size=len(modules), qr_runs=tuple(qr.runs(modules)),
+        vouchers=(voucher,), qr_size=len(modules), qr_runs=tuple(qr.runs(modules)), date="15 maart 2027", contact=Contact(),
     )
     return letters.Letter(**{**values, **changes})
+
+
+def test_without_contact_details_the_letter_says_to_call_the_municipality_as_one_would_anyway():
+    buffer = io.BytesIO()
+    letters.write_pdf([_letter()], buffer)
+    text = " ".join(PdfReader(io.BytesIO(buffer.getvalue())).pages[0].extract_text().split())
+    assert "Bel het algemene telefoonnummer van Gemeente Testdorp, of kijk op de website van de gemeente." in text
+    assert "Telefoon" not in text
 
 
 def test_a_letter_stays_on_one_page_with_many_vouchers_a_long_name_and_letters_outside_the_font():
@@ -223,6 +248,24 @@ def test_a_letter_stays_on_one_page_with_many_vouchers_a_long_name_and_letters_o
     first = pdf.pages[0].extract_text()
     assert "Ondrej-" in first  # ř is not in the font: its plain letter, never a blank box
     assert "En nog" in first and "je ziet ze op de pagina van je pas" in first
-    assert "Pas kwijt? Neem contact op met Gemeente Testdorp" in first  # the contact line keeps its room
+    assert "Vragen of pas kwijt?" in first and "Neem contact op met Gemeente Testdorp" in first  # keeps its room
     assert "Er staat geen tegoed op deze pas." in pdf.pages[1].extract_text()
+
+
+def test_a_letter_with_many_vouchers_keeps_room_for_every_contact_detail_at_its_longest():
+    many = tuple(letters.LetterVoucher(f"Strippenkaart nummer {n}", f"{n} strippen", "winkels en organisaties die meedoen",
+                                       strip_value="€\xa04,50") for n in range(30))
+    buffer = io.BytesIO()
+    assert letters.write_pdf([_letter(vouchers=many, contact=FULL_CONTACT)], buffer) == 1
+    page = PdfReader(io.BytesIO(buffer.getvalue())).pages[0]
+    text = spaced(page.extract_text())
+    assert "En nog" in text and "Eén strip is € 4,50 waard" in text
+    flat = re.sub(r"\s+", "", text)
+    c = FULL_CONTACT
+    for detail in (c.phone, c.email, c.website_text, c.desk, c.hours):  # the web address as people type it
+        assert re.sub(r"\s+", "", detail) in flat, detail
+    assert "Met vriendelijke groet," in text
+    # Nothing is drawn below the bottom margin (the sign-off included).
+    lowest = min(float(y) for y in re.findall(r"1 0 0 1 [\d.]+ ([\d.]+) Tm", page.get_contents().get_data().decode("latin-1")))
+    assert lowest >= letters.BOTTOM - 1
 

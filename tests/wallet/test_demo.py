@@ -42,5 +42,8 @@ def test_the_demo_pass_pages_open(db, settings):
     report = load_demo(db, settings, DAY)
     url = re.search(r"https://pas\.example\.nl(/p/\S+)", next(line for line in report.lines if line.startswith("pass "))).group(1)
     client = create_app(replace(settings, today=DAY), db=db).test_client()
-    assert client.get(url).status_code == 200
+    page = client.get(url)
+    assert page.status_code == 200
+    # Whom the demo's families call: the demo municipality's own details.
+    assert '<a href="tel:140599">14 0599</a>' in page.get_data(as_text=True)
     assert client.get(url + "/qr.png").status_code == 200
