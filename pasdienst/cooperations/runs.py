@@ -343,11 +343,7 @@ def build_run_export(
     else:
         execution_date = max(today, run.created_at.astimezone(AMSTERDAM).date())
         debtor = (cooperation.name, cooperation.iban, cooperation.bic)
-    payments = list(
-        session.execute(
-            select(CooperationPayment).where(CooperationPayment.run_id == run.id).order_by(CooperationPayment.id)
-        ).scalars()
-    )
+    payments = _payments_of(session, run.id)
     xml = build_pain001(_order(cooperation, run, payments, execution_date=execution_date, debtor=debtor), schema=schema)
     summary = parse_summary(xml)
     if summary["nb_of_txs"] != len(payments) or summary["ctrl_sum_cents"] != run.total_cents:
@@ -381,17 +377,60 @@ def allocation(session: Session, run_id: int) -> list[tuple[int, str, int, int, 
     ]
 
 
-def _allocation_csv(session: Session, run_id: int, payments: list[CooperationPayment]) -> bytes:
+@dataclass(frozen=True)
+class Allocated:
+    """One member's batch's part of one payment of a run."""
+
+    end_to_end_id: str
+    merchant_id: int
+    merchant_name: str
+    iban: str
+    payment_cents: int
+    member: str
+    batch_id: int
+    count: int
+    cents: int
+
+
+def _allocated(session: Session, run_id: int, payments: list[CooperationPayment]) -> list[Allocated]:
     by_account = {(p.merchant_id, p.creditor_iban, p.creditor_bic, p.creditor_name): p for p in payments}
     rows = []
     for merchant_id, code, batch_id, count, cents, account in allocation(session, run_id):
         payment = by_account[(merchant_id, *account)]
-        rows.append((
-            payment.end_to_end_id, merchant_id, payment.creditor_name, payment.creditor_iban,
-            csv_euros(payment.amount_cents), code, batch_id, count, csv_euros(cents),
+        rows.append(Allocated(
+            payment.end_to_end_id, merchant_id, payment.creditor_name, payment.creditor_iban, payment.amount_cents,
+            code, batch_id, count, cents,
         ))
-    rows.sort(key=lambda r: (r[0], r[6]))
-    return csv_bytes(ALLOCATION_HEADER, rows)
+    rows.sort(key=lambda r: (r.end_to_end_id, r.batch_id))
+    return rows
+
+
+def _allocation_csv(session: Session, run_id: int, payments: list[CooperationPayment]) -> bytes:
+    return csv_bytes(ALLOCATION_HEADER, [
+        (a.end_to_end_id, a.merchant_id, a.merchant_name, a.iban, csv_euros(a.payment_cents), a.member, a.batch_id,
+         a.count, csv_euros(a.cents))
+        for a in _allocated(session, run_id, payments)
+    ])
+
+
+def _payments_of(session: Session, run_id: int) -> list[CooperationPayment]:
+    return list(
+        session.execute(
+            select(CooperationPayment).where(CooperationPayment.run_id == run_id).order_by(CooperationPayment.id)
+        ).scalars()
+    )
+
+
+def run_allocation(session: Session, actor: Actor, run_id: int) -> list[Allocated]:
+    """Every payment of the run split over the members' batches that owe it (its readers)."""
+    run, _ = _readable_run(session, actor, run_id)
+    return _allocated(session, run.id, _payments_of(session, run.id))
+
+
+def allocation_csv_of(session: Session, actor: Actor, run_id: int) -> bytes:
+    """The allocation CSV of the export, for every reader of the run (the payment file is the lead's)."""
+    run, _ = _readable_run(session, actor, run_id)
+    return _allocation_csv(session, run.id, _payments_of(session, run.id))
 
 
 @dataclass(frozen=True)
@@ -487,8 +526,29 @@ class RunView:
     payments: tuple[tuple[str, str, str, int], ...]
 
 
+def _readable_run(session: Session, actor: Actor, run_id: int) -> tuple[CooperationRun, Cooperation]:
+    """A run its readers may see: the lead's finance staff (and the system),
+    and the finance staff of a member whose batch it paid; for anyone else
+    it does not exist."""
+    ensure_role(actor, "finance", "system")
+    run = session.get(CooperationRun, run_id) if isinstance(run_id, int) else None
+    cooperation = session.get(Cooperation, run.cooperation_id) if run is not None else None
+    if run is None or cooperation is None:
+        raise NotFound(f"no cooperation payment run {run_id!r}")
+    if actor.role != "system" and actor.municipality_id != cooperation.lead_municipality_id:
+        remitted = session.scalar(
+            select(CooperationRemittance.batch_id).where(
+                CooperationRemittance.run_id == run.id, CooperationRemittance.municipality_id == actor.municipality_id
+            ).limit(1)
+        )
+        if remitted is None:
+            raise NotFound(f"no cooperation payment run {run_id!r}")
+    return run, cooperation
+
+
 def run_view(session: Session, actor: Actor, run_id: int) -> RunView:
-    run, cooperation = _run(session, actor, run_id, system=True)
+    """The run with each member's share and each payment (its readers: see ``_readable_run``)."""
+    run, cooperation = _readable_run(session, actor, run_id)
     members = session.execute(
         select(Municipality.code, Municipality.name, CooperationRemittance.batch_id, SettlementBatch.count,
                CooperationRemittance.amount_cents)

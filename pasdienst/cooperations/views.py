@@ -24,7 +24,7 @@ from ..municipalities.models import Municipality
 from ..redeem.models import Merchant
 from ..web import dutch
 from ..web.extensions import get_db
-from . import services
+from . import finance_views, services
 from .models import ACTIVE, CooperationMerchant
 
 bp = Blueprint("cooperations", __name__)
@@ -145,3 +145,4 @@ def merchant(merchant_id: int) -> ResponseReturnValue:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    finance_views.init_app(app)  # /finance/samenwerking

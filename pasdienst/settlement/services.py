@@ -153,6 +153,27 @@ def cooperation_run_of(session: Session, batch_id: int) -> tuple[str, int] | Non
     return (found[0], int(found[1])) if found is not None else None
 
 
+@dataclass(frozen=True)
+class CooperationPayer:
+    """Who pays a batch when its municipality's cooperation does: for the batch page."""
+
+    name: str
+    #: The payment run that took it; None while it waits for one.
+    run_id: int | None
+
+
+def cooperation_payer(session: Session, batch: SettlementBatch) -> CooperationPayer | None:
+    """The cooperation that pays (or paid) ``batch``, with its run; None when the municipality pays it itself."""
+    in_run = cooperation_run_of(session, batch.id)
+    if in_run is not None:
+        cooperation = session.execute(select(Cooperation).where(Cooperation.code == in_run[0])).scalar_one()
+        return CooperationPayer(cooperation.name, in_run[1])
+    cooperation = paying_cooperation(session, batch.municipality_id)
+    if cooperation is not None and batch.status in (DRAFT, APPROVED):
+        return CooperationPayer(cooperation.name, None)
+    return None
+
+
 def _paid_by_cooperation(session: Session, batch: SettlementBatch, step: str) -> None:
     """Refuse ``step`` (export, paid) for a batch its cooperation pays: one in
     a cooperation's payment run, or of a member whose cooperation pays."""

@@ -112,12 +112,13 @@ def batch_page(batch_id: int) -> str:
         )
         batch_returns = returns.batch_returns(session, actor, batch_id)
         blocker = services.four_eyes_blocker(session, actor, batch)
+        payer = services.cooperation_payer(session, batch)
     returned = [line for line in lines if line.returned_at is not None]
     return render_template(
         "finance/batch.html", batch=batch, lines=lines, steps=steps, emails=emails, active="finance",
         own_batch=blocker == "own", lineage_blocked=blocker == "lineage", problems=[line for line in lines if line.problem],
         returns=batch_returns, returned_cents=sum(line.total_cents for line in returned),
-        returnable=[line for line in lines if line.returned_at is None], actor=actor, **_HELPERS,
+        returnable=[line for line in lines if line.returned_at is None], actor=actor, payer=payer, **_HELPERS,
     )
 
 

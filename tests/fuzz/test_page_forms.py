@@ -22,7 +22,7 @@ import inspect
 import io
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from html.parser import HTMLParser
 from typing import Any
@@ -39,15 +39,19 @@ from pasdienst.access.services import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
+from pasdienst.cooperations import runs as cooperation_runs
 from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.models import Job
 from pasdienst.municipalities.services import set_contact
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
+from pasdienst.settlement import services as settlement
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
+from tests.cooperations import conftest as coop
+from tests.cooperations.conftest import form_region
 from tests.access.helpers import OTHER_MUNICIPALITY, TEST_IBANS, TEST_PASSWORD, api_headers, make_municipality, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures: passes, merchants, finance users
@@ -336,11 +340,13 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         s.execute(update(Job).where(Job.id == failed.id).values(state="failed", error_code="mail_unavailable"))
     with db.transaction() as s:
         # A cooperation led by testdorp: its admin invites (anderdorp is free), admits and withdraws merchants.
-        cooperations.create_cooperation(s, "regio", name="Kindpakket De Regio", lead="testdorp")
+        cooperations.create_cooperation(s, "dorpen", name="Kindpakket De Dorpen", lead="testdorp")
         cooperations.admit_merchant(s, None, world.merchants["sport"])
         # Contact details for families, so /admin/contact's form carries every field filled in.
         set_contact(s, "testdorp", phone="14 0513", email="kinderpas@testdorp.example", website="www.testdorp.example",
                     desk="Gemeentehuis, Dorpsstraat 1", hours="maandag t/m vrijdag 9.00-12.30 uur")
+    lead_finance = _paying_cooperation(db, world_settings)
+    monkeypatch.setitem(START, "lead_finance", ["/finance/samenwerking"])
     make_municipality(db, OTHER_MUNICIPALITY)
     # The unsubscribe page of a reminder (its form posts without a session).
     unsubscribe = "/afmelden/" + optout.opt_out_token(world_settings, world.municipality_id, "ouder@example.nl")
@@ -350,6 +356,7 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         "caseworker": make_user(db, "caseworker").id,
         "finance": world.finance2.id,
         "merchant": make_user(db, "merchant", merchant_id=world.merchants["sport"]).id,
+        "lead_finance": lead_finance,
     }
     with db.transaction() as s:
         cheap = access_services.hash_password(TEST_PASSWORD)
@@ -357,6 +364,32 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
     app = create_app(world_settings, db=db)
     app.config.update(TESTING=False)  # a 500 is an answer here, not an exception in the test
     return Site(app, users)
+
+
+def _paying_cooperation(db, settings) -> int:  # noqa: ANN001
+    """``tests/cooperations``' region, paid by the cooperation: one run exported, one to export, and a
+    batch of zuid waiting for the next; returns the lead's finance user, who crawls ``/finance/samenwerking``
+    (role ``lead_finance``: a finance user of another municipality than testdorp's)."""
+    region = form_region(db, replace(settings, today=coop.TODAY), payout="cooperation")
+    lead = region.actor(region.finance["noord"][0])
+    maker, checker = (region.actor(user) for user in region.finance["zuid"])
+    for day, run in ((2, "exported"), (4, "remitted"), (6, None)):
+        region.redeem("sport", "zuid", 1000 + day, when=coop.at(day))
+        until = coop.at(day + 1).date()
+        with db.transaction() as s:
+            batch_id = settlement.create_batch(s, maker, "zuid", until=until, today=until).id
+        with db.transaction() as s:
+            settlement.approve_batch(s, checker, batch_id)
+        if run is None:
+            continue
+        with db.transaction() as s:
+            run_id = cooperation_runs.create_run(s, lead, "regio", now=coop.at(day + 1, 14)).id
+        if run == "exported":
+            with db.read() as s:
+                files = cooperation_runs.build_run_export(s, lead, run_id, today=coop.TODAY)
+            with db.transaction() as s:
+                cooperation_runs.record_run_export(s, lead, files, now=coop.at(day + 1, 15))
+    return region.finance["noord"][0].id
 
 
 #: What goes into the ``<int:…>`` and ``<…>`` parts of page addresses.
