@@ -9,6 +9,7 @@ fixed passwords.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from .access.demo import load_access_demo
 from .admin.demo import load_admin_demo
+from .cooperations.demo import load_cooperation_demo
 from .redeem.demo import load_redeem_demo
+from .reminders.demo import run_reminders_demo
 from .settlement.demo import load_settlement_demo
 from .wallet.demo import load_wallet_demo
 from .config import Settings
@@ -66,6 +69,12 @@ STEPS.append(load_wallet_demo)  # scheme, children, passes
 STEPS.append(load_redeem_demo)  # payments of the past months; how to try the till
 STEPS.append(load_settlement_demo)  # last month settled and paid, this month waiting
 STEPS.append(load_admin_demo)  # the case workers' cap and an award, a blocked and a replaced pass
+STEPS.append(load_cooperation_demo)  # demodorp and buurdorp share a club; a payment across
+
+#: Then the jobs a worker would run, each in its own transactions (they are given the database).
+RUNS: list[Callable[[Database, DemoReport, Settings, date], None]] = [
+    run_reminders_demo,  # buurdorp's reminder to the families who have not used the pass, sent
+]
 
 
 class DemoRefused(PasdienstError):
@@ -93,4 +102,6 @@ def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:
                 step(session, report)
             else:
                 step(session, report, settings, today)  # type: ignore[call-arg]
+    for run in RUNS:
+        run(db, report, settings, today)
     return report

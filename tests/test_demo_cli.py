@@ -40,7 +40,7 @@ def test_if_empty_loads_the_demo_into_an_empty_database_only_and_never_issues_to
     first = cli("demo", "--if-empty", env=TODAY).output
     assert "demo logins at /login" in first and "pass KP-2027-" in first
     loaded = _counts(db)
-    assert loaded[0] == 1 and loaded[2] > 0
+    assert loaded[0] == 2 and loaded[2] > 0  # demodorp and its neighbour in the cooperation, buurdorp
 
     # The operator imports a child by hand and has not issued its pass yet.
     csv = tmp_path / "nieuw.csv"

@@ -52,12 +52,16 @@ def _hash(password: str) -> str:
     return hash_password(password)
 
 
-def _user(session: Session, email: str, password: str, *, role: str, merchant_id: int | None = None) -> None:
+def demo_user(
+    session: Session, email: str, password: str, *, role: str, merchant_id: int | None = None,
+    municipality_code: str = DEMO_MUNICIPALITY,
+) -> None:
+    """A login with a fixed password, unless it is there (other demo steps add their municipality's too)."""
     if session.execute(select(User.id).where(User.email == email)).scalar() is not None:
         return
     create_user(
         session, email, role=role,
-        municipality_code=None if role == "merchant" else DEMO_MUNICIPALITY,
+        municipality_code=None if role == "merchant" else municipality_code,
         merchant_id=merchant_id, password=password, password_hash=_hash(password), must_change_password=False,
     )
 
@@ -66,7 +70,7 @@ def load_access_demo(session: Session, report: Report) -> None:
     municipality = get_municipality(session, DEMO_MUNICIPALITY)
     report.add("demo logins at /login (fixed passwords: for a local demo only, never in production):")
     for email, role, password in DEMO_STAFF:
-        _user(session, email, password, role=role)
+        demo_user(session, email, password, role=role)
         report.add(f"  {role:<10} {email} / {password}")
     for name, category, bank, account, email, password in DEMO_MERCHANTS:
         merchant = session.execute(
@@ -75,5 +79,5 @@ def load_access_demo(session: Session, report: Report) -> None:
         if merchant is None:
             iban = IBAN.generate("NL", bank_code=bank, account_code=account).compact
             merchant = add_merchant(session, DEMO_MUNICIPALITY, name=name, categories=[category], iban=iban)
-        _user(session, email, password, role="merchant", merchant_id=merchant.id)
+        demo_user(session, email, password, role="merchant", merchant_id=merchant.id)
         report.add(f"  merchant   {email} / {password}  ({merchant.name}, {category}, merchant {merchant.id})")
