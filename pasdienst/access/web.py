@@ -171,15 +171,9 @@ def requires(*roles: str, scope: str | None = None, before_password_change: bool
                         raise Forbidden("change your one-time password first")
                     return redirect("/account/wachtwoord?" + urlencode({"next": request.path}))
             if actor.role not in allowed:
-                raise Forbidden(
-                    f"a {actor.role} may not use this" if _is_api()
-                    else "U heeft geen toegang tot deze pagina met dit account."
-                )
+                raise Forbidden(f"a {actor.role} may not use this", refusal="forbidden_role")
             if scope is not None and kwargs.get(scope) != actor.municipality_code:
-                raise Forbidden(
-                    "this belongs to another municipality" if _is_api()
-                    else "Deze pagina hoort bij een andere gemeente."
-                )
+                raise Forbidden("this belongs to another municipality", refusal="forbidden_municipality")
             g.actor = actor
             return view(*args, **kwargs)
 

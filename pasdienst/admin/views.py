@@ -333,7 +333,7 @@ def _award_form() -> tuple[int | None, bool]:
     raw = _form("year")
     year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX) if raw else None
     if raw and year is None:
-        raise ValidationFailed("Kies het jaar waarvoor de pas is.")
+        raise ValidationFailed("choose the year the pass is for", refusal="award_year_missing")
     return year, request.form.get("accept_short") == "1"
 
 
@@ -464,7 +464,7 @@ def rejected_download() -> ResponseReturnValue:
     try:
         header, rows = json.loads(zlib.decompress(bytes.fromhex(_rejected_signer().loads(_form("rows")))))
     except (BadSignature, ValueError, zlib.error):
-        raise ValidationFailed("Deze download is verlopen; importeer het bestand opnieuw.") from None
+        raise ValidationFailed("this download expired; import the file again", refusal="rejects_download_expired") from None
     response = Response(csv_bytes(header, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="kinderen.rejected.csv"'
     response.headers["Cache-Control"] = "no-store"
@@ -527,7 +527,7 @@ def scheme_file(year: int) -> ResponseReturnValue:
     with _db().read() as session:
         scheme = next((s for s in services.schemes_of(session, actor) if s.year == year), None)
         if scheme is None:
-            raise NotFound(f"Er is geen regeling voor {year}.")
+            raise NotFound(f"there is no scheme for {year}", refusal="scheme_not_found", year=year)
         text = scheme_toml(scheme, actor.municipality_code or "")
     return _toml_download(text, f"regeling-{actor.municipality_code}-{year}.toml")
 
@@ -841,7 +841,8 @@ def _year_arg(default: int) -> int:
     year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     if year is None:
         # Not the default instead: a limit set "for" a mistyped year would land on this year.
-        raise ValidationFailed(f"Kies een jaar van {parsing.YEAR_MIN} tot en met {parsing.YEAR_MAX}.")
+        raise ValidationFailed(f"choose a year from {parsing.YEAR_MIN} to {parsing.YEAR_MAX}", refusal="year_range",
+                               low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     return year
 
 
@@ -880,7 +881,8 @@ def _day(raw: str) -> datetime | None:
         return None
     found = parsing.day(raw)
     if found is None:
-        raise ValidationFailed(f"Vul een datum in als JJJJ-MM-DD, tussen {parsing.YEAR_MIN} en {parsing.YEAR_MAX}.")
+        raise ValidationFailed(f"a date is YYYY-MM-DD, from {parsing.YEAR_MIN} to {parsing.YEAR_MAX}", refusal="date_format",
+                               low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     return datetime.combine(found, time.min, AMSTERDAM)
 
 

@@ -276,7 +276,7 @@ def admitted_merchants(session: Session, cooperation_id: int) -> list[Merchant]:
 def _merchant(session: Session, actor: Actor | None, merchant_id: int) -> tuple[Merchant, Municipality]:
     merchant = session.get(Merchant, merchant_id) if isinstance(merchant_id, int) else None
     if merchant is None:
-        raise NotFound(f"no merchant {merchant_id!r}")
+        raise NotFound(f"no merchant {merchant_id!r}", refusal="merchant_not_found")
     if actor is not None:
         ensure_role(actor, "admin", "system")
         ensure_municipality(actor, merchant.municipality_id)

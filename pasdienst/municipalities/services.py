@@ -114,7 +114,7 @@ def get_municipality(session: Session, code: str) -> Municipality:
         select(Municipality).where(Municipality.code == (code or "").strip().lower())
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"no municipality {code!r}")
+        raise NotFound(f"no municipality {code!r}", refusal="municipality_not_found")
     return found
 
 

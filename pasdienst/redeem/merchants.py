@@ -272,7 +272,7 @@ def sees_payee(actor: Actor) -> bool:
 def get_merchant(session: Session, merchant_id: int) -> Merchant:
     merchant = session.get(Merchant, merchant_id) if isinstance(merchant_id, int) else None
     if merchant is None:
-        raise NotFound(f"no merchant {merchant_id!r}")
+        raise NotFound(f"no merchant {merchant_id!r}", refusal="merchant_not_found")
     return merchant
 
 

@@ -28,7 +28,6 @@ from ..db import Database
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..jobs.models import FAILED, Job
 from ..jobs.services import start_job
-from ..labels import euros
 from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria, all_non_users
 from ..wallet.models import Scheme
@@ -68,7 +67,7 @@ def _municipality(session: Session, actor: Actor, *roles: str) -> Municipality:
     ensure_role(actor, *roles)
     municipality = session.get(Municipality, actor.municipality_id) if actor.municipality_id else None
     if municipality is None:
-        raise NotFound("geen gemeente bij dit account")
+        raise NotFound("this account belongs to no municipality", refusal="no_municipality")
     ensure_municipality(actor, municipality.id)
     return municipality
 
@@ -78,25 +77,25 @@ def _scheme(session: Session, municipality_id: int, year: int) -> Scheme:
         select(Scheme).where(Scheme.municipality_id == municipality_id, Scheme.year == year)
     ).scalar_one_or_none()
     if scheme is None:
-        raise ValidationFailed(f"Er is geen regeling voor {year} geladen.", errors={"year": ["no scheme"]})
+        raise ValidationFailed(f"there is no scheme for {year}", refusal="reminder_no_scheme", year=year,
+                               errors={"year": ["no scheme"]})
     return scheme
 
 
 def _title(title: str) -> str:
     text = _CONTROL.sub("", title or "").strip()
     if not text:
-        raise ValidationFailed("Geef de herinnering een naam, zoals ‘Start schooljaar’.", errors={"title": ["required"]})
+        raise ValidationFailed("give the reminder a name", refusal="reminder_title_missing", errors={"title": ["required"]})
     if len(text) > 100:
-        raise ValidationFailed("De naam is te lang: hoogstens 100 tekens.", errors={"title": ["too long"]})
+        raise ValidationFailed("the name is longer than 100 characters", refusal="reminder_title_too_long", limit=100,
+                               errors={"title": ["too long"]})
     return text
 
 
 def _under(under_cents: int | None) -> int | None:
     if under_cents is not None and not 0 < under_cents <= MAX_UNDER_CENTS:
-        raise ValidationFailed(
-            f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {euros(MAX_UNDER_CENTS)}.",
-            errors={"under": ["out of range"]},
-        )
+        raise ValidationFailed(f"the amount is more than 0 and at most {MAX_UNDER_CENTS} cents", refusal="under_range",
+                               max_cents=MAX_UNDER_CENTS, errors={"under": ["out of range"]})
     return under_cents
 
 
@@ -107,12 +106,11 @@ def plan_moment(
     municipality = _municipality(session, actor, "admin")
     scheme = _scheme(session, municipality.id, year)
     if send_on < today:
-        raise ValidationFailed("Kies vandaag of een dag in de toekomst.", errors={"send_on": ["in the past"]})
+        raise ValidationFailed("choose today or a later day", refusal="reminder_day_past", errors={"send_on": ["in the past"]})
     if send_on > scheme.valid_until:
-        raise ValidationFailed(
-            f"De passen van {year} zijn geldig tot en met {scheme.valid_until.strftime('%d-%m-%Y')}: kies een dag daarvoor.",
-            errors={"send_on": ["after the year"]},
-        )
+        raise ValidationFailed(f"the passes of {year} are valid until {scheme.valid_until}: choose a day before",
+                               refusal="reminder_day_after_year", year=year, valid_until=scheme.valid_until,
+                               errors={"send_on": ["after the year"]})
     moment = ReminderMoment(
         municipality_id=municipality.id, year=year, send_on=send_on, title=_title(title), under_cents=_under(under_cents),
         state=PLANNED, created_by_user_id=actor.user_id, created_by_email=actor.email, created_at=now_utc(),
@@ -134,7 +132,7 @@ def _own_moment(session: Session, actor: Actor, moment_id: int, *, lock: bool = 
         query = query.with_for_update()
     moment = session.execute(query).scalar_one_or_none()
     if moment is None or moment.municipality_id != actor.municipality_id:
-        raise NotFound("Deze herinnering is niet gevonden.")
+        raise NotFound("no such reminder", refusal="reminder_not_found")
     return moment
 
 
@@ -143,7 +141,7 @@ def cancel_moment(session: Session, actor: Actor, moment_id: int) -> ReminderMom
     _municipality(session, actor, "admin")
     moment = _own_moment(session, actor, moment_id, lock=True)
     if moment.state != PLANNED:
-        raise Conflict("Deze herinnering is al verstuurd of geschrapt.")
+        raise Conflict("this reminder was sent or cancelled", refusal="reminder_done")
     before = _snapshot(moment)
     moment.state = CANCELLED
     session.flush()
@@ -175,7 +173,7 @@ def start_again(session: Session, actor: Actor, moment_id: int) -> Job:
     moment = _own_moment(session, actor, moment_id, lock=True)
     job = session.get(Job, moment.job_id) if moment.job_id else None
     if moment.state != STARTED or job is None or job.state != FAILED:
-        raise Conflict("Alleen een herinnering waarvan het versturen is mislukt, kan opnieuw worden gestart.")
+        raise Conflict("only a reminder whose sending failed can start again", refusal="reminder_not_failed")
     return _start(session, actor, municipality, moment)
 
 

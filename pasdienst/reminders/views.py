@@ -55,9 +55,9 @@ def _under(raw: str) -> int | None:
     try:
         cents = parse_euros(raw)
     except ValidationFailed:
-        raise ValidationFailed("Vul een bedrag in euro's in, zoals 10,00, of laat het leeg.") from None
+        raise ValidationFailed("the amount is not in euros", refusal="under_not_euros") from None
     if not 0 < cents <= MAX_UNDER_CENTS:
-        raise ValidationFailed("Vul een bedrag van meer dan € 0,00 in, of laat het leeg.")
+        raise ValidationFailed("the amount is not more than 0", refusal="under_not_positive")
     return cents
 
 

@@ -36,8 +36,7 @@ from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import day_bounds_utc
 from ..config import Settings
-from ..errors import ValidationFailed
-from ..labels import euros
+from ..errors import NotFound, ValidationFailed
 from ..ledger.models import Account
 from ..money import format_euros
 from ..municipalities.models import Municipality
@@ -68,12 +67,11 @@ class Criteria:
 
     def check(self) -> Criteria:
         if isinstance(self.year, bool) or not YEAR_MIN <= self.year <= YEAR_MAX:
-            raise ValidationFailed(f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.", errors={"year": ["out of range"]})
+            raise ValidationFailed(f"choose a year from {YEAR_MIN} to {YEAR_MAX}", refusal="year_range", low=YEAR_MIN,
+                                   high=YEAR_MAX, errors={"year": ["out of range"]})
         if self.under_cents is not None and not 0 < self.under_cents <= MAX_UNDER_CENTS:
-            raise ValidationFailed(
-                f"Het bedrag moet meer dan € 0,00 zijn en hoogstens {euros(MAX_UNDER_CENTS)}.",
-                errors={"under": ["out of range"]},
-            )
+            raise ValidationFailed(f"the amount is more than 0 and at most {MAX_UNDER_CENTS} cents", refusal="under_range",
+                                   max_cents=MAX_UNDER_CENTS, errors={"under": ["out of range"]})
         return self
 
     def params(self) -> dict[str, Any]:
@@ -239,7 +237,7 @@ def _scope(session: Session, actor: Actor) -> Municipality:
     ensure_role(actor, "admin", "caseworker")
     municipality = session.get(Municipality, actor.municipality_id) if actor.municipality_id else None
     if municipality is None:
-        raise ValidationFailed("geen gemeente bij dit account")
+        raise NotFound("this account belongs to no municipality", refusal="no_municipality")
     ensure_municipality(actor, municipality.id)
     return municipality
 

@@ -246,7 +246,7 @@ def _year(today_year: int) -> int:
         return today_year
     year = parsing.whole_number(raw, low=YEAR_MIN, high=YEAR_MAX)
     if year is None:
-        raise ValidationFailed(f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.")
+        raise ValidationFailed(f"choose a year from {YEAR_MIN} to {YEAR_MAX}", refusal="year_range", low=YEAR_MIN, high=YEAR_MAX)
     return year
 
 
@@ -318,7 +318,7 @@ def _usage_csv(*, publication: bool) -> Response:
     year = _year(clock_today(get_settings(current_app).today).year)
     table = (request.args.get("table") or "").strip()
     if table not in CSV_TABLES:
-        raise ValidationFailed("Kies een van de tabellen van de pagina om te downloaden.")
+        raise ValidationFailed("choose one of the page's tables to download", refusal="report_table_unknown")
     with get_db(current_app).read() as session:
         report = usage_report(session, code, year)
     header, rows = dutch_table(report.published() if publication else report.figures(), table)

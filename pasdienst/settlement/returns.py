@@ -158,7 +158,7 @@ def _not_in_cooperation_run(session: Session, batch_id: int) -> None:
 def _own_return(session: Session, actor: Actor, return_id: int) -> tuple[SettlementReturn, SettlementBatch]:
     entry = session.get(SettlementReturn, return_id) if isinstance(return_id, int) else None
     if entry is None:
-        raise NotFound(f"no settlement return {return_id!r}")
+        raise NotFound(f"no settlement return {return_id!r}", refusal="return_not_found")
     # The batch row lock first (as approve and paid take it), then the return.
     batch = _batch(session, actor, entry.batch_id, lock=True)
     session.refresh(entry, with_for_update=True)

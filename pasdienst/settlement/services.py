@@ -114,7 +114,7 @@ def _batch(session: Session, actor: Actor, batch_id: int, *, lock: bool = False,
         query = query.with_for_update().execution_options(populate_existing=True)
     batch = session.execute(query).scalar_one_or_none() if isinstance(batch_id, int) else None
     if batch is None or (actor.role != "system" and batch.municipality_id != actor.municipality_id):
-        raise NotFound(f"no settlement batch {batch_id!r}")
+        raise NotFound(f"no settlement batch {batch_id!r}", refusal="batch_not_found")
     return batch
 
 
@@ -806,7 +806,7 @@ def statement_for(session: Session, actor: Actor, batch_id: int, merchant_id: in
             raise NotFound(f"no statement for merchant {merchant_id} in batch {batch_id}")
         batch = session.get(SettlementBatch, batch_id) if isinstance(batch_id, int) else None
         if batch is None or batch.status not in SETTLED_STATUSES:
-            raise NotFound(f"no settlement batch {batch_id!r}")
+            raise NotFound(f"no settlement batch {batch_id!r}", refusal="batch_not_found")
     else:
         batch = _batch(session, actor, batch_id, roles=READERS)
     line = session.execute(

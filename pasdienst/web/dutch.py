@@ -144,13 +144,13 @@ def say(code: str, params: Mapping[str, object] | None = None) -> str | None:
 
 
 def refusal(exc: PasdienstError) -> str:
-    """What a page says for ``exc``: the catalogue's sentence for its refusal code.
-
-    Until every service names its refusals, an error whose code has no sentence yet shows its
-    own message (those services still write it in Dutch themselves).
-    """
-    found = say(exc.refusal, exc.details)
-    return exc.message if found is None else found
+    """What a page says for ``exc``: the catalogue's sentence for its refusal code, else the one for its
+    kind of error (``not_found``, ``validation_error``, …). Never its English message."""
+    for code in (exc.refusal, exc.code, PasdienstError.code):
+        found = say(code, exc.details)
+        if found is not None:
+            return found
+    raise LookupError(f"the nl catalogue has no sentence for {PasdienstError.code!r}")
 
 
 def job_failure(code: str | None) -> str:

@@ -11,8 +11,11 @@ fields, and ids beyond 64 bits (or NUL) in the variable parts of every page
 address. Every other field keeps the value the page filled in, so each
 hostile value reaches the code behind the field it is in.
 
-The rule: no answer is a 5xx. Refusals are 4xx (or a page that says what is
-wrong); the world behind the forms is real (passes, redemptions, settlement
+The rules: no answer is a 5xx, and no page says a refusal in English or by
+its code. Refusals are 4xx (or a page that says in Dutch what is wrong:
+every error a service raised while the page was made is recorded, and
+neither its English message nor its refusal code may be in the page's
+visible text); the world behind the forms is real (passes, redemptions, settlement
 batches in each state, an IBAN change waiting), so the forms reach their
 services. ``@pytest.mark.money``: NUL only fails on PostgreSQL.
 """
@@ -41,6 +44,7 @@ from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
 from pasdienst.cooperations import runs as cooperation_runs
 from pasdienst.cooperations import services as cooperations
+from pasdienst.errors import PasdienstError
 from pasdienst.jobs.models import Job
 from pasdienst.municipalities.services import set_contact
 from pasdienst.reminders import optout
@@ -123,6 +127,62 @@ class Form:
 
     def key(self) -> tuple[str, str, tuple[str, ...]]:
         return (self.method, self.endpoint, tuple(sorted({*self.fields, *self.files})))
+
+
+class _Text(HTMLParser):
+    """A page's visible text (no scripts, styles or attribute values)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "template"):
+            self._hidden += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    parser = _Text()
+    parser.feed(html)
+    return " ".join(" ".join(parser.parts).split())
+
+
+class Raised:
+    """Every ``PasdienstError`` made while a page answers, to hold its answer against."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.errors: list[PasdienstError] = []
+        init = PasdienstError.__init__
+
+        def recording(error: PasdienstError, *args: Any, **kwargs: Any) -> None:
+            init(error, *args, **kwargs)
+            self.errors.append(error)
+
+        monkeypatch.setattr(PasdienstError, "__init__", recording)
+
+    def said_wrongly(self, html: str) -> list[str]:
+        """The recorded errors whose English message or refusal code the page shows (then forgets them)."""
+        errors, self.errors = self.errors, []
+        if "<html" not in html[:200].lower():
+            return []
+        text = visible_text(html)
+        found = []
+        for error in errors:
+            message = " ".join(error.message.split())
+            if len(message) > 12 and message in text:
+                found.append(f"its message {message!r}, not the catalogue's sentence")
+            if "_" in error.refusal and re.search(rf"(?<![\w.]){re.escape(error.refusal)}(?![\w.])", text):
+                found.append(f"raw code {error.refusal!r}")
+        return found
 
 
 class _Page(HTMLParser):
@@ -211,7 +271,8 @@ class Site:
         return name
 
 
-def _crawl(site: Site, role: str, extra_pages: list[tuple[str, str, dict[str, tuple[bytes, str]]]]) -> list[Form]:
+def _crawl(site: Site, role: str, extra_pages: list[tuple[str, str, dict[str, tuple[bytes, str]]]],
+           raised: Raised, wrong: list[str]) -> list[Form]:
     """Every form on every page ``role`` can reach (and on the answers to ``extra_pages``)."""
     seen: set[str] = set()
     per_endpoint: dict[str, int] = defaultdict(int)
@@ -229,6 +290,7 @@ def _crawl(site: Site, role: str, extra_pages: list[tuple[str, str, dict[str, tu
         if response.mimetype != "text/html":
             continue
         html = response.get_data(as_text=True)
+        wrong.extend(f"{role} GET {url}: {said}" for said in raised.said_wrongly(html))
         pages.append((url, html))
         parser = _Page()
         parser.feed(html)
@@ -244,6 +306,7 @@ def _crawl(site: Site, role: str, extra_pages: list[tuple[str, str, dict[str, tu
         data = {name: (io.BytesIO(content), filename) for name, (content, filename) in files.items()}
         response = client.open(url, method=method, data=data, headers=api_headers(client), content_type="multipart/form-data")
         pages.append((url, response.get_data(as_text=True)))
+        wrong.extend(f"{role} {method} {url}: {said}" for said in raised.said_wrongly(pages[-1][1]))
     forms = []
     for url, html in pages:
         parser = _Page()
@@ -429,10 +492,14 @@ ANSWERS = {
 }
 
 
-def test_no_hostile_value_in_any_page_form_or_filter_is_a_server_error(site: Site, capsys) -> None:  # noqa: ANN001
+def test_no_hostile_value_in_any_page_form_or_filter_is_a_server_error_or_refused_in_english(
+    site: Site, capsys, monkeypatch,  # noqa: ANN001
+) -> None:
+    raised = Raised(monkeypatch)
+    wrong: list[str] = []  # pages that say a refusal in English or by its code
     forms: dict[tuple, Form] = {}
     for role in START:
-        for form in _crawl(site, role, ANSWERS.get(role, [])):
+        for form in _crawl(site, role, ANSWERS.get(role, []), raised, wrong):
             forms.setdefault(form.key(), form)
     # Every query parameter a page reads, whether or not a form on it names it.
     for endpoint, names in _page_args(site.app).items():
@@ -458,7 +525,8 @@ def test_no_hostile_value_in_any_page_form_or_filter_is_a_server_error(site: Sit
     failures: list[str] = []
     sent = 0
     for role, method, url in _path_targets(site):
-        status, _ = _send(site, Form(role, method, url), "", None)
+        status, body = _send(site, Form(role, method, url), "", None)
+        wrong.extend(f"{role} {method} {url[:80]}: {said}" for said in raised.said_wrongly(body))
         sent += 1
         if status >= 500:
             failures.append(f"{role} {method} {url[:80]}: {status}")
@@ -467,13 +535,17 @@ def test_no_hostile_value_in_any_page_form_or_filter_is_a_server_error(site: Sit
         targets += [(name, None, upload) for name in form.files for upload in HOSTILE_FILES]
         for name, value, upload in targets:
             status, body = _send(site, form, name, value, upload)
+            shown = repr(value if upload is None else upload)[:60]
+            wrong.extend(f"{form.role} {form.method} {form.action} {name}={shown}: {said}" for said in raised.said_wrongly(body))
             sent += 1
             if "Formulier verlopen" in body or (status in (401, 403) and form.role != "anonymous"):
                 failures.append(f"{form.role} {form.method} {form.action}: {status}, the request never reached the form's view")
             elif status >= 500:
-                shown = repr(value if upload is None else upload)[:60]
                 failures.append(f"{form.role} {form.method} {form.action} {name}={shown}: {status}")
     with capsys.disabled():
         print(f"\npage forms: {sent} hostile requests over {len(forms)} forms and filters")
     assert sent > 1000
     assert failures == [], f"{len(failures)} server errors:\n" + "\n".join(failures[:80])
+    # One line per wrongly said refusal, with the first page that said it.
+    first = {said.split(": ", 1)[1]: said for said in reversed(wrong)}
+    assert wrong == [], f"{len(wrong)} pages say a refusal by its message or code:\n" + "\n".join(sorted(first.values()))
