@@ -51,6 +51,12 @@ def children_imported(session: Session, municipality_code: str, result: ImportRe
     )
 
 
+def passes_exported(session: Session, municipality_code: str, count: int) -> None:
+    municipality = get_municipality(session, municipality_code)
+    record_audit(session, None, "passes.export", "municipality", municipality.id, after={"passes": count},
+                 municipality_id=municipality.id)
+
+
 def scheme_digest_before(session: Session, spec: SchemeSpec) -> str | None:
     """The stored scheme's digest for the file's municipality and year, read before loading it."""
     return session.execute(

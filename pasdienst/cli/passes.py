@@ -113,10 +113,12 @@ def render(ctx: Context, municipality: str) -> None:
 @pass_ctx
 def export(ctx: Context, municipality: str, csv_path: str) -> None:
     """The print house's mail-merge file: one row per pass that is neither
-    blocked nor expired, with its QR payload and typed code."""
-    with ctx.db.read() as session:
+    blocked nor expired, with its QR payload and typed code. Audited like the
+    admin page's download (the file is as good as the passes)."""
+    with ctx.db.transaction() as session:
         rows = export_rows(session, municipality, settings=ctx.settings, today=ctx.today)
-    count = write_csv(csv_path, EXPORT_COLUMNS, (r.cells() for r in rows))
+        count = write_csv(csv_path, EXPORT_COLUMNS, (r.cells() for r in rows))
+        _audit.passes_exported(session, municipality, count)
     click.echo(f"exported {count} passes to {csv_path}")
 
 

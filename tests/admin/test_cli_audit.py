@@ -137,6 +137,21 @@ def test_a_top_up_is_audited_like_the_budget_page(db, cli):
     assert _shape(by_admin) == _shape(event) and by_admin.municipality_id == event.municipality_id
 
 
+def test_exporting_the_mail_merge_file_on_the_command_line_is_audited_like_the_admin_download(
+    db, cli, world, admin_settings, tmp_path,
+):
+    target = tmp_path / "passen.csv"
+    cli("passes", "export", "testdorp", "--csv", str(target), env=ON_TODAY)
+    event = last_event(db, "passes.export")
+    exported = len(target.read_text(encoding="utf-8").splitlines()) - 1
+    assert event.actor_email == "cli" and event.after == {"passes": exported} and exported > 0
+
+    _as_admin(db, lambda s, actor: admin.export_passes(s, actor, settings=admin_settings, today=TODAY))
+    by_admin = last_event(db, "passes.export")
+    assert by_admin.actor_email != "cli"
+    assert _shape(by_admin) == _shape(event) and by_admin.municipality_id == event.municipality_id
+
+
 def test_issuing_and_closing_a_year_on_the_command_line_each_leave_one_summary_event(db, cli, tmp_path):
     cli("municipality", "add", "testdorp", "--name", "Gemeente Testdorp")
     scheme, children = tmp_path / "regeling.toml", tmp_path / "kinderen.csv"
