@@ -63,6 +63,11 @@ def moment(value: datetime | None) -> str:
     return format_datetime(value, "dd-MM-y HH:mm", tzinfo=_ZONE, locale=LOCALE) if value is not None else ""
 
 
+def day_and_time(value: datetime) -> str:
+    """``3 december 14:05`` in Amsterdam: when a figure was read, as a sentence on the pass page says it."""
+    return format_datetime(value, "d MMMM HH:mm", tzinfo=_ZONE, locale=LOCALE)
+
+
 def long_date(value: date) -> str:
     """``2 december 2027``, as a letter writes a date."""
     return format_date(value, "long", locale=LOCALE)
@@ -335,6 +340,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "euros": euros,
     "day": day,
     "moment": moment,
+    "day_and_time": day_and_time,
     "long_date": long_date,
 }
 

@@ -4,18 +4,27 @@ The address is a bearer secret, so every answer here says ``no-store``,
 ``no-referrer`` and ``noindex``. The token's MAC is checked before the
 database is read. The pages look like an ordinary gift card: balances, what
 each is for and where it can be spent; nothing about why the child has it.
+
+The pass page also works on a phone without data once it has been opened:
+its web app manifest (``/p/<token>/manifest.webmanifest``) lets it be added
+to the home screen, and a service worker (``/p/sw.js``, registered by
+``static/wallet/pass.js`` with the scope ``/p/<token>``: that one pass,
+nothing else) keeps the page, its QR code and styles, and shows the kept copy
+with the moment its balances were read.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from ..clock import today as current_day
+from ..clock import now as current_moment, today as current_day
 from ..config import Settings
 from ..db import Database
 from ..errors import PasdienstError
+from ..labels import day_and_time
 from . import qr
 from ..municipalities.models import Municipality
 from ..redeem.merchants import Place, WhereToSpend
@@ -24,6 +33,7 @@ from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
 from .lifecycle import pass_by_token
 from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
 from .services import PassView, pass_view
+from ..web.assets import asset_url
 from ..web.extensions import get_db, get_settings
 
 bp = Blueprint("wallet", __name__)
@@ -131,7 +141,61 @@ def pass_page(token: str) -> tuple[str, int] | str:
         view, spend = _view(token)
     except (InvalidCode, _NotShown) as exc:
         return _refused(exc)
-    return render_template("wallet/pass.html", p=view, spend=spend)
+    # A logged-in browser is a cashier's or a case worker's (a cashier may
+    # open a pass with the phone's camera app instead of the till): it shows
+    # the pass, but keeps no copy of a child that is not its own.
+    offline = not current_user.is_authenticated
+    read_at = day_and_time(current_moment(_settings().today))
+    return render_template("wallet/pass.html", p=view, spend=spend, token=token, offline=offline, read_at=read_at)
+
+
+@bp.get("/p/<token>/manifest.webmanifest")
+def manifest(token: str) -> Response | tuple[str, int]:
+    """The web app manifest of one pass: the home screen opens this pass.
+
+    Its name is the page's own ("Kinderpas van Sanne"): nothing about why the
+    child has it, and no municipality's scheme, on a phone's home screen.
+    """
+    settings = _settings()
+    try:
+        with _db().read() as session:
+            view = pass_view(session, _shown(session, token, settings), settings=settings, today=current_day(settings.today))
+    except (InvalidCode, _NotShown) as exc:
+        return _refused(exc)
+    home = f"/p/{token}"
+    short = f"Pas {view.first_name}"
+    body = {
+        "id": home,
+        "name": f"Kinderpas van {view.first_name}",
+        # Under the icon; a long first name gets the plain word.
+        "short_name": short if len(short) <= 12 else "Kinderpas",
+        "lang": "nl",
+        "dir": "ltr",
+        "start_url": home,
+        "scope": home,
+        "display": "standalone",
+        "background_color": "#eef2f6",
+        "theme_color": "#ffffff",
+        "icons": [
+            {"src": asset_url("wallet/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": asset_url("wallet/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": asset_url("wallet/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.get("/p/sw.js")
+def service_worker() -> Response:
+    """The pass page's service worker (``static/wallet/sw.js``).
+
+    Served from ``/p/`` and not ``/static/``: a worker may only be given a
+    scope under its own folder, and its scope is one pass, ``/p/<token>``.
+    No token in this address, so one script serves every pass on a phone.
+    """
+    return current_app.send_static_file("wallet/sw.js")
 
 
 @bp.get("/p/<token>/brief")

@@ -3,6 +3,10 @@
 The CSP allows no inline script or style anywhere. ``'wasm-unsafe-eval'`` is
 there for the merchant scanner's WebAssembly QR decoder (ECOSYSTEM §A10), and
 the camera is allowed for our own origin only (the scan page needs it).
+The pass page's service worker and web app manifest are our own files too
+(``worker-src``/``manifest-src 'self'``, said outright rather than left to
+the fallbacks), so a phone without data keeps the pass without any script
+source being loosened.
 
 Every answer that does not say otherwise is ``Cache-Control: no-store``: the
 staff pages (``/admin``, ``/finance``, ``/merchant``, ``/account`` and all
@@ -26,6 +30,8 @@ CSP = {
     "img-src": "'self' data: blob:",
     "media-src": "'self' blob:",
     "connect-src": "'self'",
+    "worker-src": "'self'",
+    "manifest-src": "'self'",
     "font-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",

@@ -151,6 +151,18 @@ def test_the_public_pages_have_no_serious_accessibility_problems(launch_browser,
     check(page, "/merchant/signup with an error")
 
 
+def test_the_pass_page_kept_for_a_phone_without_data_has_no_serious_accessibility_problems(launch_browser, site):
+    browser = launch_browser(camera=False)
+    phone = browser.new_context(**{**PHONE, "permissions": []}, bypass_csp=True)
+    page = phone.new_page()
+    page.goto(site.base + site.pass_path)
+    expect(page.locator("html")).to_have_attribute("data-offline", "ready")  # the copy is kept
+    phone.set_offline(True)
+    page.reload()
+    expect(page.locator(".pass-stored")).to_be_visible()
+    check(page, f"{site.pass_path} without data")
+
+
 def test_the_merchant_scan_page_has_no_serious_accessibility_problems(launch_browser, site):
     browser = launch_browser()
     page = browser.new_context(**PHONE, bypass_csp=True).new_page()

@@ -81,7 +81,7 @@ def test_the_stigma_check_itself_would_catch_a_word():
 
 
 def test_the_pass_page_is_private_uncached_and_unindexed(page_app, nora):
-    for path in ("", "/qr.svg", "/qr.png", "/brief"):
+    for path in ("", "/qr.svg", "/qr.png", "/brief", "/manifest.webmanifest"):
         response = page_app.test_client().get(f"/p/{nora['token']}{path}")
         assert response.status_code == 200, path
         assert response.headers["Cache-Control"] == "no-store"
@@ -92,8 +92,13 @@ def test_the_pass_page_is_private_uncached_and_unindexed(page_app, nora):
 def test_the_pass_pages_have_no_inline_script_or_style(page_app, nora):
     for path in ("", "/brief"):
         html = page_app.test_client().get(f"/p/{nora['token']}{path}").get_data(as_text=True)
-        assert "<script" not in html and "style=" not in html and "<style" not in html
+        # Scripts only from our own files (the pass page's pass.js), never inline.
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
+        assert all(re.search(r'\bsrc="/static/', attributes) and not body.strip() for attributes, body in scripts), scripts
+        assert html.count("<script") == len(scripts)
+        assert "style=" not in html and "<style" not in html
         assert "/static/wallet/pass.css" in html
+    assert len(re.findall("<script", page_app.test_client().get(f"/p/{nora['token']}/brief").get_data(as_text=True))) == 0
 
 
 def test_the_qr_images_hold_the_pass_url_and_are_rendered_once_then_stored(page_app, nora, db, settings):
@@ -232,3 +237,101 @@ def test_a_voucher_no_merchant_takes_yet_says_what_kind_of_place_will(page_app, 
     make_merchant(db, "opsterland", name="Fietsenmaker Van Dam", categories=("transport",))
     words = visible_text(page_app.test_client().get(f"/p/{nora['token']}").get_data(as_text=True))
     assert "Te gebruiken bij kleding- en schoenenwinkels. Nog geen aanbieder in de buurt doet mee" in words
+
+
+# -- on a phone without data -------------------------------------------------------
+
+def test_the_pass_page_offers_itself_for_the_home_screen_and_for_offline_use(page_app, nora):
+    html = page_app.test_client().get(f"/p/{nora['token']}").get_data(as_text=True)
+    token = nora["token"]
+    assert f'<link rel="manifest" href="/p/{token}/manifest.webmanifest">' in html
+    assert re.search(r'<script type="module" src="/static/wallet/pass\.js\?v=[0-9a-f]{12}"></script>', html)
+    # The worker is registered for this pass's own address and nothing wider.
+    assert f'data-scope="/p/{token}" data-worker="/p/sw.js"' in html
+    # The note the kept copy shows is on the live page too, hidden; the worker
+    # unhides it by dropping the "hidden" right after data-stored.
+    assert re.search(r'<p class="pass-stored" data-stored hidden><strong>Saldo van 15 januari \d\d:\d\d</strong>', html)
+
+
+def test_the_manifest_names_the_pass_plainly_and_opens_this_pass(page_app, nora):
+    client = page_app.test_client()
+    response = client.get(f"/p/{nora['token']}/manifest.webmanifest")
+    assert response.status_code == 200 and response.mimetype == "application/manifest+json"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    manifest = response.get_json()
+    home = f"/p/{nora['token']}"
+    assert manifest["name"] == "Kinderpas van Nora" and manifest["short_name"] == "Pas Nora"
+    assert manifest["start_url"] == manifest["scope"] == manifest["id"] == home
+    assert manifest["display"] == "standalone" and manifest["lang"] == "nl"
+    assert STIGMA.search(response.get_data(as_text=True)) is None
+    sizes = {}
+    for icon in manifest["icons"]:
+        assert icon["src"].startswith("/static/wallet/icon-")  # our own files: no icon service, no CDN
+        image = client.get(icon["src"])
+        assert image.status_code == 200 and image.mimetype == "image/png"
+        width, height = Image.open(io.BytesIO(image.data)).size
+        assert icon["sizes"] == f"{width}x{height}" and width == height
+        sizes.setdefault(icon["purpose"], set()).add(width)
+    # What Chrome asks of an app for the home screen: 192 and 512 px, and a maskable one for Android.
+    assert sizes == {"any": {192, 512}, "maskable": {512}}
+
+
+def test_a_long_first_name_gets_the_plain_word_under_the_icon(page_app, nora, db):
+    from pasdienst.wallet.models import Child, ChildPass
+
+    with db.transaction() as s:
+        s.get(Child, s.get(ChildPass, nora["id"]).child_id).first_name = "Maximiliaan"
+    manifest = page_app.test_client().get(f"/p/{nora['token']}/manifest.webmanifest").get_json()
+    assert manifest["name"] == "Kinderpas van Maximiliaan" and manifest["short_name"] == "Kinderpas"
+
+
+def test_a_refused_pass_has_no_manifest(page_app, nora, db):
+    with db.transaction() as s:
+        block_pass(s, nora["number"], reason="kwijt")
+    client = page_app.test_client()
+    response = client.get(f"/p/{nora['token']}/manifest.webmanifest")
+    assert response.status_code == 409 and "geblokkeerd" in response.get_data(as_text=True)
+    assert client.get(f"/p/{nora['token'][:-2]}xx/manifest.webmanifest").status_code == 422
+
+
+def test_the_service_worker_is_one_script_for_every_pass_without_a_token(page_app, nora):
+    response = page_app.test_client().get("/p/sw.js")  # not taken for a pass called "sw.js"
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-store"  # a deploy's new worker is seen at the next visit
+    script = response.get_data(as_text=True)
+    assert "self.registration.scope" in script and nora["token"] not in script
+    # The token in its scope is a secret: the worker logs nothing.
+    assert "console." not in script
+
+
+def test_the_pass_page_runs_its_worker_under_the_strict_csp(page_app, nora):
+    csp = page_app.test_client().get(f"/p/{nora['token']}").headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";") if part.strip())
+    assert directives["worker-src"] == "'self'" and directives["manifest-src"] == "'self'"
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert "unsafe-inline" not in csp
+
+
+def test_a_logged_in_phone_shows_a_pass_but_keeps_no_copy_of_it(page_app, nora):
+    """A cashier who opens a child's QR code with the phone's camera app, or a
+    case worker at a desk, sees the pass; their browser keeps no copy of it."""
+    from tests.access.helpers import login_as
+
+    client = page_app.test_client()
+    login_as(client, "merchant", municipality="opsterland")
+    html = client.get(f"/p/{nora['token']}").get_data(as_text=True)
+    assert "Nora" in visible_text(html) and "€ 124,50" in visible_text(html)
+    assert 'rel="manifest"' not in html and "pass.js" not in html and "data-worker" not in html
+
+
+def test_after_a_key_rotation_the_printed_address_stays_the_pages_own(nora, db, settings):
+    """An older key still opens the pass: the QR image, the manifest and the
+    worker's scope are all under the address the family opened, or the worker
+    would keep a page that is not the one its scope covers."""
+    from pasdienst.web.app import create_app
+
+    rotated = replace(settings, today=TODAY, secret_keys=(*settings.secret_keys, "a-brand-new-key-0123456789"))
+    html = create_app(rotated, db=db).test_client().get(f"/p/{nora['token']}").get_data(as_text=True)
+    token = nora["token"]  # signed with the older key
+    assert f'data-scope="/p/{token}"' in html and f'src="/p/{token}/qr.svg"' in html
+    assert f'href="/p/{token}/manifest.webmanifest"' in html and f'href="/p/{token}/brief"' in html
