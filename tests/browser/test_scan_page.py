@@ -115,6 +115,12 @@ def test_back_goes_to_the_previous_step_of_the_till_not_out_of_it(browser, base,
     page.go_back()  # from the receipt: the next scan, not the confirm step of a paid pass
     expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
     assert page.url == f"{base}/merchant"
+    page.go_forward()  # and Forward shows that receipt again: never the amount form of the paid pass
+    expect(page.get_by_role("heading", name="Betaald")).to_be_visible()
+    expect(budget_form(page)).to_be_hidden()
+    page.go_back()
+    expect(page.get_by_role("heading", name="Pas scannen")).to_be_visible()
+    assert len(till.redemption_calls()) == 1  # nothing sent again
 
     page.get_by_role("button", name="Vandaag").click()
     expect(page.get_by_role("heading", name="Vandaag")).to_be_visible()
