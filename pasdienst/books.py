@@ -40,10 +40,19 @@ RETURN = "return"
 CARRY_OVER = "carry_over"
 REMIT = "remit_to_cooperation"  # a member's clearing → its remitted account: its share of a cooperation's payment run
 RECEIVE = "received_from_member"  # in the cooperation's partition: the member's share account → cooperation clearing
+# Maatwerk (``pasdienst/maatwerk/``): a team's award is an ``issue`` from the fund like any voucher,
+# withdrawn by ``expire`` + ``return`` like a voucher at year end; a fund's own money moves by these.
+FUND_TOPUP = "fund_topup"  # a fund's own source → its account: money the fund brought in
+FUND_AWARD = "fund_award"  # a fund's account → a voucher it awarded
+FUND_RETURN = "fund_return"  # a withdrawn fund award's unspent rest → back to the fund's account
 
 # Account kinds of cooperations
 REMITTED = "remitted"  # in a member's partition: handed to its cooperation to pay merchants with
 COOPERATION_SHARE = "cooperation_share"  # in a cooperation's partition: what one member handed over (negative, as a source)
+
+# Account kinds of funds (intermediary organisations), in the municipality's partition
+FUND_ORG = "fund_org"  # a fund's money not yet awarded (non-negative)
+FUND_ORG_SOURCE = "fund_org_source"  # what a fund brought in (negative, as a source)
 
 
 def source_key(code: str) -> str:
@@ -72,6 +81,14 @@ def voucher_key(code: str, voucher_id: int) -> str:
 
 def merchant_key(code: str, merchant_id: int) -> str:
     return f"{code}:merchant:{merchant_id}"
+
+
+def fund_org_key(code: str, fund_id: int) -> str:
+    return f"{code}:fundorg:{fund_id}"
+
+
+def fund_org_source_key(code: str, fund_id: int) -> str:
+    return f"{code}:fundorg:{fund_id}:source"
 
 
 def cooperation_ledger(code: str) -> str:

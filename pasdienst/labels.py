@@ -97,7 +97,18 @@ VOUCHER_KIND_TITLES = {"budget": "Tegoed", "punchcard": "Strippenkaart", "cheque
 STATEMENT_KIND_TITLES = {"budget": "Kinderpas-tegoed", "punchcard": "Strippenkaart", "cheque": "Cheque", "correction": "Correctie"}
 
 #: The roles of a login.
-ROLE_TITLES = {"admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder"}
+ROLE_TITLES = {
+    "admin": "Beheerder", "finance": "Financiën", "caseworker": "Consulent", "merchant": "Aanbieder", "fund": "Fonds",
+}
+
+#: Why a maatwerk award is made (``maatwerk.models.REASONS``), as the form offers them.
+MAATWERK_REASON_TITLES = {
+    "membership": "Contributie",
+    "equipment": "Materiaal of uitrusting",
+    "school_trip": "Schoolreis of kamp",
+    "lessons": "Lessen of cursus",
+    "other": "Overig",
+}
 
 #: The columns of the children CSV (CONTRACT.md) as the import's Dutch reasons name them: what
 #: it is, and the column's name in the file beside it.
@@ -206,6 +217,15 @@ AUDIT_ACTION_TITLES = {
     "token.create": "API-sleutel gemaakt",
     "token.revoke": "API-sleutel ingetrokken",
     "caseworker_cap.set": "Jaarlimiet consulenten ingesteld",
+    "team.create": "Team gemaakt",
+    "team.member_add": "Consulent in team gezet",
+    "team.member_remove": "Consulent uit team gehaald",
+    "team.budget": "Jaarbudget team ingesteld",
+    "fund.create": "Fonds toegevoegd",
+    "fund.topup": "Storting fonds geboekt",
+    "fund.member_add": "Account voor fonds gemaakt",
+    "maatwerk.award": "Maatwerk toegekend",
+    "maatwerk.withdraw": "Maatwerk ingetrokken",
     "user.create_request": "Nieuw account aangevraagd (vier ogen)",
     "user.create_confirm": "Nieuw account bevestigd (vier ogen)",
     "user.create_reject": "Nieuw account afgewezen (vier ogen)",
@@ -228,6 +248,7 @@ ENTITY_TITLES = {
     "settlement_batch": "afrekening", "redemption": "betaling", "job": "taak",
     "reminder_moment": "herinnering", "cooperation": "samenwerkingsverband",
     "cooperation_run": "betaalrun samenwerkingsverband",
+    "team": "team", "fund": "fonds", "maatwerk_award": "maatwerk",
 }
 
 #: The states of passes, merchants, batches and requests, as the pages write them.
@@ -259,6 +280,8 @@ AUDIT_FIELD_TITLES = {
     "municipality": "gemeente", "members": "leden", "run": "betaalrun", "batches": "afrekeningen",
     "place": "plaats", "offer": "aanbod", "website": "website",
     "phone": "telefoonnummer", "desk": "balie (adres)", "hours": "openingstijden",
+    "team": "team", "fund": "fonds", "award": "toekenning", "category": "categorie", "budget_cents": "jaarbudget",
+    "returned_cents": "terug", "child": "kind",
 }
 
 #: Who pays a cooperation's merchants (``cooperations.models.PAYOUTS``).
@@ -283,6 +306,7 @@ USAGE_COLUMN_TITLES = {
     "households": "Huishoudens gemaild", "children": "Kinderen in de e-mails", "households_used": "Huishoudens die daarna betaalden",
     "children_used": "Kinderen die daarna betaalden", "share_used": "Daarna gebruikt (deel van 1)",
     "window_weeks": "Binnen weken", "window_closed": "Periode voorbij",
+    "giver_kind": "Team of fonds", "giver": "Naam", "awards": "Toekenningen",
 }
 #: The rows of the usage report's summary table (its ``figure`` column).
 USAGE_FIGURE_TITLES = {
@@ -323,6 +347,10 @@ def audit_value(value: object, key: str = "") -> str:
         return PAYOUT_TITLES[str(value)]
     if key == "reason" and value in REISSUE_REASON_TITLES:
         return REISSUE_REASON_TITLES[str(value)]
+    if key == "reason" and value in MAATWERK_REASON_TITLES:
+        return MAATWERK_REASON_TITLES[str(value)].lower()
+    if key == "category" and isinstance(value, str):
+        return category_title(value)
     if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
         return ", ".join(str(item) for item in value)
     return str(value)
@@ -354,6 +382,7 @@ GLOBALS: dict[str, object] = {
     "long_date": long_date,
     "category_titles": CATEGORY_TITLES,
     "role_titles": ROLE_TITLES,
+    "maatwerk_reason_titles": MAATWERK_REASON_TITLES,
     "basis_titles": BASIS_TITLES,
     "voucher_kind_titles": VOUCHER_KIND_TITLES,
 }

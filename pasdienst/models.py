@@ -11,5 +11,6 @@ from .reports import models as _reports  # noqa: F401
 from .jobs import models as _jobs  # noqa: F401
 from .reminders import models as _reminders  # noqa: F401
 from .cooperations import models as _cooperations  # noqa: F401
+from .maatwerk import models as _maatwerk  # noqa: F401
 
 metadata = Base.metadata

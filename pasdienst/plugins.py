@@ -8,6 +8,7 @@ import importlib
 
 VERIFY_CHECK_MODULES: tuple[str, ...] = (
     "pasdienst.wallet.checks", "pasdienst.settlement.checks", "pasdienst.cooperations.checks",
+    "pasdienst.maatwerk.checks",
 )
 
 

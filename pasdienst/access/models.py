@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..clock import now_utc
 from ..db import Base, BigIntPK
 
-ROLES: tuple[str, ...] = ("admin", "finance", "caseworker", "merchant")
+#: ``fund``: a user of an intermediary organisation (``maatwerk.models.Fund``) that awards from the fund's own money.
+ROLES: tuple[str, ...] = ("admin", "finance", "caseworker", "merchant", "fund")
 STAFF_ROLES: tuple[str, ...] = ("admin", "finance", "caseworker")
 
 
@@ -17,7 +18,7 @@ class User(Base):
     # "user" is a reserved word in PostgreSQL.
     __tablename__ = "access_user"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'finance', 'caseworker', 'merchant')", name="role_known"),
+        CheckConstraint("role IN ('admin', 'finance', 'caseworker', 'merchant', 'fund')", name="role_known"),
         # A merchant user acts for exactly one merchant; staff never for one.
         CheckConstraint(
             "(role = 'merchant' AND merchant_id IS NOT NULL) OR (role <> 'merchant' AND merchant_id IS NULL)",
@@ -106,6 +107,9 @@ AUDIT_ACTIONS: frozenset[str] = frozenset({
     # people and keys
     "user.create", "user.login", "user.password_change", "user.password_reset", "user.activate", "user.deactivate",
     "token.create", "token.revoke", "caseworker_cap.set",
+    # maatwerk: teams, their budgets, funds and their awards
+    "team.create", "team.member_add", "team.member_remove", "team.budget",
+    "fund.create", "fund.topup", "fund.member_add", "maatwerk.award", "maatwerk.withdraw",
     # four eyes (``<kind>_<request|confirm|reject|cancel>`` of each kind of request)
     *(f"{kind}_{step}" for kind in ("user.create", "user.password_reset", "merchant.approve")
       for step in ("request", "confirm", "reject", "cancel")),

@@ -7,7 +7,7 @@ from ..web.api import MAX_BIG_ID
 
 class MeSchema(ma.Schema):
     email = ma.fields.String(required=True)
-    role = ma.fields.String(required=True, metadata={"description": "admin, finance, caseworker or merchant"})
+    role = ma.fields.String(required=True, metadata={"description": "admin, finance, caseworker, merchant or fund"})
     municipality = ma.fields.String(allow_none=True, metadata={"description": "municipality code"})
     merchant_id = ma.fields.Integer(allow_none=True)
     merchant_name = ma.fields.String(allow_none=True)

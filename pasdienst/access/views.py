@@ -27,7 +27,7 @@ bp = Blueprint("access", __name__, template_folder="templates")
 api = ApiBlueprint("access_api", __name__, url_prefix="/api/v1", description="Who am I; the audit log")
 
 #: Where each role lands after logging in.
-ROLE_HOME = {"merchant": "/merchant", "finance": "/finance", "admin": "/admin", "caseworker": "/admin"}
+ROLE_HOME = {"merchant": "/merchant", "finance": "/finance", "admin": "/admin", "caseworker": "/admin", "fund": "/fonds"}
 
 def _db() -> Database:
     return get_db(current_app)

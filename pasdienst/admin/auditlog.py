@@ -208,6 +208,10 @@ def _from_snapshot(event: AuditEvent) -> EntityRef | None:
     if event.entity_type == "cooperation":
         # Named by its code: the page of the municipality's own cooperation.
         return EntityRef(event.entity_id or "", "/admin/samenwerking")
+    if event.entity_type in ("team", "fund"):
+        return EntityRef(str(snapshot.get("team") or snapshot.get("name") or event.entity_id or ""), "/admin/maatwerk")
+    if event.entity_type == "maatwerk_award":
+        return EntityRef(str(snapshot.get("award") or event.entity_id or ""), "/admin/maatwerk")
     if event.entity_type == "voucher_binding" and snapshot.get("merchant_id") is not None:
         return EntityRef(f"{snapshot.get('voucher_code')} bij {snapshot.get('merchant')}",
                          f"/admin/aanbieders#merchant-{snapshot['merchant_id']}")

@@ -33,7 +33,7 @@ from . import codes, keys, tokens
 from .bulk import insert_rows
 from .eligibility import Entry, award_for, entry, grants_for
 from .errors import BudgetShort, PassStateConflict
-from .models import ACTIVE, Child, ChildPass, Scheme, Voucher, format_pass_number
+from .models import ACTIVE, BUDGET, Child, ChildPass, Scheme, Voucher, format_pass_number
 from .schemes import get_scheme
 
 _CHUNK = 2000
@@ -84,6 +84,11 @@ class IssueResult:
             f"issued {self.issued} passes with {self.vouchers} vouchers for {self.municipality} {self.year}, "
             f"{format_euros(self.total_cents)} from the fund; {self.not_eligible} children not eligible"
         )
+
+
+def allocate_ids(session: Session, table_name: str, column: object, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows of ``table_name`` (its ``id`` column), known before the insert."""
+    return _allocate_ids(session, table_name, column, count)
 
 
 def _allocate_ids(session: Session, table_name: str, column: object, count: int) -> list[int]:
@@ -181,6 +186,53 @@ def write_passes(
         if progress:
             progress(len(chunk))
     return pass_ids
+
+
+@dataclass(frozen=True)
+class AddedVoucher:
+    voucher: Voucher
+    transfer: ledger.services.Posted
+
+
+def add_voucher(
+    session: Session,
+    child_pass: ChildPass,
+    *,
+    category: str,
+    code: str,
+    cents: int,
+    source_account: int,
+    transfer_kind: str,
+    reference: str,
+) -> AddedVoucher:
+    """One more budget voucher on an active pass, funded by one ``transfer_kind`` transfer from ``source_account``.
+
+    For an award made after the pass was issued (maatwerk). The caller holds
+    the pass row locked (``lifecycle.find_pass(for_update=True)``) and has
+    checked that it is active; the voucher lasts as long as the pass. Raises
+    ``ledger.InsufficientFunds`` when the source cannot pay (nothing written
+    that the caller's rollback would not undo).
+    """
+    if child_pass.status != ACTIVE:
+        raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active")
+    (voucher_id,) = _allocate_ids(session, Voucher.__table__.name, Voucher.__table__.c.id, 1)
+    municipality_code = session.execute(
+        select(Municipality.code).where(Municipality.id == child_pass.municipality_id)
+    ).scalar_one()
+    account_id = ledger.open_account(
+        session, key=books.voucher_key(municipality_code, voucher_id), kind=books.VOUCHER, ledger=municipality_code,
+    )
+    voucher = Voucher(
+        id=voucher_id, pass_id=child_pass.id, municipality_id=child_pass.municipality_id, kind=BUDGET,
+        category=category, code=code, account_id=account_id, initial_cents=cents, strip_value_cents=None,
+        valid_until=child_pass.valid_until, carried_from_id=None, created_at=now_utc(),
+    )
+    session.add(voucher)
+    session.flush()
+    posted = ledger.transfer(
+        session, kind=transfer_kind, source=source_account, destination=account_id, amount=cents, reference=reference,
+    )
+    return AddedVoucher(voucher, posted)
 
 
 def issue_passes(

@@ -166,6 +166,10 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     # for the account, reads the pass replaced and is refused.
     balances = _lock_accounts(session, target.id)
     old = find_pass(session, str(target.id), for_update=True)
+    # Again under the pass's lock: a voucher added to the pass meanwhile (a maatwerk
+    # award, which holds the pass row while it adds one) was not among the accounts
+    # the first statement saw, and its money must be carried over too.
+    balances = _lock_accounts(session, target.id)
     if old.status not in (ACTIVE, BLOCKED):
         raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued",
                                 refusal="pass_not_reissuable", pass_ref=old.pass_number, status=old.status)

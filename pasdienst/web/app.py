@@ -15,6 +15,7 @@ from ..access import views as access_views
 from ..access import web as access_web  # noqa: F401 - registers the login manager's user loader
 from ..admin import views as admin_views
 from ..cooperations import views as cooperation_views
+from ..maatwerk import views as maatwerk_views
 from ..jobs import views as jobs_views
 from ..municipalities import views as municipality_views
 from ..reminders import views as reminders_views
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     reminders_views.init_app(app)  # /admin/herinneringen, /afmelden/<token>
     cooperation_views.init_app(app)  # /admin/samenwerking
     municipality_views.init_app(app)  # /admin/contact
+    maatwerk_views.init_app(app)  # /admin/maatwerk, /fonds
     app.extensions[API_EXTENSION].register_blueprint(reports_api.api)
     app.register_blueprint(reports_views.pages)
 

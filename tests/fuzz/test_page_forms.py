@@ -47,6 +47,9 @@ from pasdienst.cooperations import services as cooperations
 from pasdienst.errors import PasdienstError
 from pasdienst.jobs.models import Job
 from pasdienst.municipalities.services import set_contact
+from pasdienst.maatwerk import funds as maatwerk_funds
+from pasdienst.maatwerk import services as maatwerk
+from pasdienst.maatwerk.models import FundMember
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
@@ -70,6 +73,7 @@ START = {
     "caseworker": ["/admin"],
     "finance": ["/finance", "/admin/gebruik"],
     "merchant": ["/merchant", "/merchant/uitbetalingen"],
+    "fund": ["/fonds"],
 }
 #: Links not to follow: the API (schemathesis), files, and leaving the session.
 SKIP_LINK = re.compile(r"^/(api/|static/)|\.(png|svg|csv|xml|pdf)$|^/logout$")
@@ -420,7 +424,22 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         "finance": world.finance2.id,
         "merchant": make_user(db, "merchant", merchant_id=world.merchants["sport"]).id,
         "lead_finance": lead_finance,
+        "fund": make_user(db, "fund").id,
     }
+    with db.transaction() as s:
+        # Maatwerk: a team with the case worker in it and a budget, a fund with its user, an award of each to withdraw.
+        admin = world.actor(world.admin)
+        team = maatwerk.create_team(s, admin, "Gebiedsteam Noord")
+        maatwerk.add_team_member(s, admin, team.id, users["caseworker"])
+        maatwerk.set_team_budget(s, admin, team.id, 2027, "1000,00")
+        fund = maatwerk_funds.create_fund(s, admin, "Jeugdfonds Sport & Cultuur")
+        maatwerk_funds.topup_fund(s, admin, fund.id, "500,00", reference="overboeking")
+        s.add(FundMember(user_id=users["fund"], fund_id=fund.id))
+    for role, award in (("caseworker", maatwerk.award_by_team), ("fund", maatwerk.award_by_fund)):
+        with db.transaction() as s:
+            actor = access_services.actor_for(s, s.get(User, users[role]))
+            award(s, actor, maatwerk.AwardRequest("T-1", "sport_culture", "25,00", "membership",
+                                                  merchant_id=world.merchants["sport"]), today=sw.TODAY)
     with db.transaction() as s:
         cheap = access_services.hash_password(TEST_PASSWORD)
         s.execute(update(User).where(User.id.in_(users.values())).values(password_hash=cheap))

@@ -1,0 +1,1 @@
+"""Maatwerk: awards of a specific amount for a specific purpose by teams of case workers and by funds."""

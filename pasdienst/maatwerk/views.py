@@ -1,0 +1,302 @@
+"""``/admin/maatwerk`` (teams, budgets, funds, a case worker's awards) and ``/fonds`` (a fund's own page).
+
+Each view parses the form, opens one transaction, calls one service and
+redirects with a Dutch flash message (POST-redirect-GET); a refusal is said
+from the ``nl`` catalogue. The one exception renders from the POST: a new
+fund login's one-time password, which must not travel in a redirect.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import labels, ledger
+from ..access.models import User
+from ..access.web import current_actor, requires
+from ..clock import AMSTERDAM
+from ..clock import today as clock_today
+from ..db import Database
+from ..errors import PasdienstError, ValidationFailed
+from ..redeem.models import CATEGORIES, Merchant
+from ..reports import maatwerk as figures
+from ..reports.usage import counted
+from ..web import dutch, parsing
+from . import funds, services
+from .models import REASONS, Team, TeamMember
+
+bp = Blueprint("maatwerk", __name__)
+
+T = TypeVar("T")
+
+
+def _db() -> Database:
+    return current_app.extensions["pasdienst.db"]
+
+
+def _today():  # noqa: ANN202
+    return clock_today(current_app.extensions["pasdienst.settings"].today)
+
+
+def _form(name: str) -> str:
+    return (request.form.get(name) or "").strip()
+
+
+def _year() -> int:
+    raw = (request.values.get("year") or "").strip()
+    if not raw:
+        return _today().year
+    year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
+    if year is None:
+        raise ValidationFailed(f"{raw[:20]!r} is not a year", refusal="maatwerk_year_invalid")
+    return year
+
+
+def _change(work: Callable[[Session], T], *, success: Callable[[T], str], target: str) -> ResponseReturnValue:
+    """Run ``work`` in one transaction, flash its outcome (a refusal in Dutch) and go back to ``target``.
+
+    "Not found" and "not allowed" stay errors of their own (404, 403).
+    """
+    try:
+        with _db().transaction() as session:
+            result = work(session)
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(dutch.refusal(exc), "error")
+        return redirect(target)
+    flash(success(result), "success")
+    return redirect(target)
+
+
+def _merchant_id() -> int | None:
+    raw = _form("merchant_id")
+    if not raw:
+        return None
+    found = parsing.whole_number(raw, low=1, high=2**31 - 1)
+    if found is None:
+        raise ValidationFailed(f"{raw[:20]!r} is not a merchant", refusal="maatwerk_merchant_unknown")
+    return found
+
+
+def _award_request() -> services.AwardRequest:
+    return services.AwardRequest(
+        child_ref=_form("child_ref"), category=_form("category"), amount=_form("amount"), reason=_form("reason"),
+        note=_form("note"), merchant_id=_merchant_id(), idempotency_key=_form("key")[:64] or None,
+    )
+
+
+def _awarded(done: services.Awarded) -> str:
+    where = f" bij {done.merchant_name}" if done.merchant_name else ""
+    return (f"{labels.euros(done.award.amount_cents)} voor {labels.category_title(done.award.category).lower()}{where} "
+            f"toegekend aan {done.first_name} ({done.child_ref}), op pas {done.pass_number} ({done.award.number}).")
+
+
+def _merchants(session: Session, municipality_id: int) -> list[Merchant]:
+    return list(session.execute(
+        select(Merchant).where(Merchant.municipality_id == municipality_id, Merchant.status == "approved")
+        .order_by(Merchant.name)
+    ).scalars())
+
+
+def _page(template: str, **context: Any) -> str:
+    return render_template(
+        template, actor=current_actor(), amsterdam=AMSTERDAM, categories=CATEGORIES, reasons=REASONS,
+        new_key=uuid.uuid4().hex, **context,
+    )
+
+
+# -- /admin/maatwerk -------------------------------------------------------------
+
+@bp.get("/admin/maatwerk")
+@requires("admin", "caseworker")
+def overview() -> ResponseReturnValue:
+    actor = current_actor()
+    year = _year()
+    with _db().read() as session:
+        municipality = services.municipality_of(session, actor, "admin", "caseworker")
+        merchants = _merchants(session, municipality.id)
+        if actor.role == "admin":
+            teams = list(session.execute(
+                select(Team).where(Team.municipality_id == municipality.id).order_by(Team.name)
+            ).scalars())
+            budgets = {t.id: services.team_budget_status(session, t, year) for t in teams}
+            members: dict[int, list[tuple[int, str]]] = {}
+            for team_id, user_id, email in session.execute(
+                select(TeamMember.team_id, User.id, User.email).join(User, User.id == TeamMember.user_id)
+                .join(Team, Team.id == TeamMember.team_id)
+                .where(Team.municipality_id == municipality.id).order_by(User.email)
+            ):
+                members.setdefault(team_id, []).append((user_id, email))
+            caseworkers = list(session.execute(
+                select(User.id, User.email).where(User.municipality_id == municipality.id,
+                                                  User.role == "caseworker", User.active.is_(True))
+                .order_by(User.email)
+            ).all())
+            all_funds = funds.funds_of(session, actor)
+            fund_logins = funds.fund_users(session, [f.id for f in all_funds])
+            fund_balances = ledger.balances(session, [f.account_id for f in all_funds]) if all_funds else {}
+            awards = figures.award_lines(session, municipality.id, year, counted(municipality.id), limit=200)
+            return _page(
+                "maatwerk/admin.html", year=year, teams=teams, budgets=budgets, members=members,
+                caseworkers=caseworkers, funds=all_funds, fund_logins=fund_logins, fund_balances=fund_balances,
+                givers=figures.givers(session, municipality.id, year, counted(municipality.id)), awards=awards, merchants=merchants,
+                active="maatwerk",
+            )
+        team = services.team_of(session, actor)
+        status = services.team_budget_status(session, team, year) if team else None
+        awards = (figures.award_lines(session, municipality.id, year, counted(municipality.id), team_id=team.id, limit=200)
+                  if team else [])
+    return _page("maatwerk/caseworker.html", year=year, team=team, status=status, awards=awards,
+                 merchants=merchants, this_year=_today().year, active="maatwerk")
+
+
+@bp.post("/admin/maatwerk/teams")
+@requires("admin")
+def team_create() -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(lambda s: services.create_team(s, actor, _form("name")),
+                   success=lambda team: f"Team {team.name} is gemaakt.", target="/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/teams/<int:team_id>/leden")
+@requires("admin")
+def team_member_add(team_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    user_id = parsing.whole_number(_form("user_id"), low=1, high=2**31 - 1)
+
+    def work(session: Session) -> str:
+        if user_id is None:
+            raise ValidationFailed("choose a case worker", refusal="maatwerk_user_missing")
+        services.add_team_member(session, actor, team_id, user_id)
+        return session.execute(select(User.email).where(User.id == user_id)).scalar_one()
+
+    return _change(work, success=lambda email: f"{email} hoort nu bij dit team.", target="/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/teams/<int:team_id>/leden/<int:user_id>/weg")
+@requires("admin")
+def team_member_remove(team_id: int, user_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(lambda s: services.remove_team_member(s, actor, team_id, user_id),
+                   success=lambda _: "De consulent hoort niet meer bij dit team.", target="/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/teams/<int:team_id>/budget")
+@requires("admin")
+def team_budget(team_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    year = _year()
+    return _change(
+        lambda s: services.set_team_budget(s, actor, team_id, year, _form("budget")),
+        success=lambda b: f"Het budget voor {b.year} is {labels.euros(b.budget_cents)}.",
+        target=f"/admin/maatwerk?year={year}",
+    )
+
+
+@bp.post("/admin/maatwerk/toekennen")
+@requires("caseworker")
+def team_award() -> ResponseReturnValue:
+    actor = current_actor()
+    today = _today()
+    return _change(lambda s: services.award_by_team(s, actor, _award_request(), today=today),
+                   success=_awarded, target="/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/toekenningen/<int:award_id>/intrekken")
+@requires("admin", "caseworker")
+def team_withdraw(award_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(lambda s: services.withdraw_award(s, actor, award_id), success=_withdrawn,
+                   target="/admin/maatwerk")
+
+
+def _withdrawn(award: Any) -> str:
+    return (f"Toekenning {award.number} is ingetrokken; {labels.euros(award.returned_cents or 0)} die nog niet "
+            "was besteed, ging terug.")
+
+
+@bp.post("/admin/maatwerk/fondsen")
+@requires("admin")
+def fund_create() -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(lambda s: funds.create_fund(s, actor, _form("name")),
+                   success=lambda fund: f"Fonds {fund.name} is toegevoegd.", target="/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/fondsen/<int:fund_id>/storting")
+@requires("admin")
+def fund_topup(fund_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(
+        lambda s: funds.topup_fund(s, actor, fund_id, _form("amount"), reference=_form("reference"),
+                                   idempotency_key=_form("key")[:64] or None),
+        success=lambda posted: f"Storting van {labels.euros(posted.amount)} geboekt.", target="/admin/maatwerk",
+    )
+
+
+@bp.post("/admin/maatwerk/fondsen/<int:fund_id>/gebruikers")
+@requires("admin")
+def fund_user_add(fund_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    try:
+        with _db().transaction() as session:
+            user, password = funds.add_fund_user(session, actor, fund_id, _form("email"))
+            email = user.email
+    except PasdienstError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        flash(dutch.refusal(exc), "error")
+        return redirect("/admin/maatwerk")
+    response = current_app.make_response(render_template(
+        "admin/password_once.html", actor=actor, email=email, password=password, pending=False,
+        back="/admin/maatwerk", back_title="Terug naar maatwerk",
+    ))
+    # A one-time secret: never cached, never sent on as a referrer.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- /fonds: a fund's own page -----------------------------------------------------
+
+@bp.get("/fonds")
+@requires("fund")
+def fund_page() -> ResponseReturnValue:
+    actor = current_actor()
+    year = _year()
+    with _db().read() as session:
+        fund = funds.fund_for_page(session, actor)
+        balance = ledger.balance(session, fund.account_id)
+        awards = figures.award_lines(session, fund.municipality_id, year, counted(fund.municipality_id), fund_id=fund.id,
+                                     limit=200)
+        merchants = _merchants(session, fund.municipality_id)
+        given = next((g for g in figures.givers(session, fund.municipality_id, year, counted(fund.municipality_id))
+                      if g.kind == figures.FUND and g.id == fund.id), None)
+    return _page("maatwerk/fund.html", year=year, fund=fund, balance=balance, awards=awards, merchants=merchants,
+                 given=given, active="fund")
+
+
+@bp.post("/fonds/toekennen")
+@requires("fund")
+def fund_award() -> ResponseReturnValue:
+    actor = current_actor()
+    today = _today()
+    return _change(lambda s: services.award_by_fund(s, actor, _award_request(), today=today),
+                   success=_awarded, target="/fonds")
+
+
+@bp.post("/fonds/toekenningen/<int:award_id>/intrekken")
+@requires("fund")
+def fund_withdraw(award_id: int) -> ResponseReturnValue:
+    actor = current_actor()
+    return _change(lambda s: services.withdraw_award(s, actor, award_id), success=_withdrawn, target="/fonds")
+
+
+def init_app(app: Any) -> None:
+    app.register_blueprint(bp)
