@@ -135,6 +135,14 @@ class ReminderUsageSchema(ma.Schema):
     window_closed = ma.fields.Boolean(metadata={"description": "Whether the weeks counted are over (until then the figure can grow)"})
 
 
+class MaatwerkUsageSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"enum": ["team", "fund"], "description": "A gebiedsteam or a fund"})
+    name = ma.fields.String()
+    awards = ma.fields.Integer(metadata={"description": "Awards made in the year, withdrawn ones included"})
+    awarded_cents = ma.fields.Integer(metadata={"description": "What the awards hold: amounts less what withdrawals returned"})
+    spent_cents = ma.fields.Integer(metadata={"description": "Spent from the awards (redemptions that count)"})
+
+
 class UsageSchema(ma.Schema):
     """The usage report of one municipality and pass year, exact: the
     municipality's own figures for its own staff."""
@@ -158,6 +166,10 @@ class UsageSchema(ma.Schema):
     reminders = ma.fields.List(
         ma.fields.Nested(ReminderUsageSchema),
         metadata={"description": "Per reminder moment: families reached by e-mail, and who used the pass afterwards"},
+    )
+    maatwerk = ma.fields.List(
+        ma.fields.Nested(MaatwerkUsageSchema),
+        metadata={"description": "Per gebiedsteam and fund: awards of specific amounts for specific purposes"},
     )
 
 
@@ -213,6 +225,10 @@ class PublishedReminderUsageSchema(ReminderUsageSchema):
     share_used = _hidden_share("households_used / households")
 
 
+class PublishedMaatwerkUsageSchema(MaatwerkUsageSchema):
+    awards = _hidden_children("Awards made in the year (each a child's)")
+
+
 class PublishedUsageSchema(UsageSchema):
     """The usage report as published outside the municipality: every count of
     fewer than five children, and every share resting on one, is "<5"."""
@@ -233,3 +249,4 @@ class PublishedUsageSchema(UsageSchema):
     by_week = ma.fields.List(ma.fields.Nested(PublishedWeekUsageSchema), required=True)
     by_district = ma.fields.List(ma.fields.Nested(PublishedDistrictUsageSchema), required=True)
     reminders = ma.fields.List(ma.fields.Nested(PublishedReminderUsageSchema), required=True)
+    maatwerk = ma.fields.List(ma.fields.Nested(PublishedMaatwerkUsageSchema), required=True)

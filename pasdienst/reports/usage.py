@@ -40,6 +40,16 @@ All figures are about one municipality and the passes of one year.
   that, in the same transaction; carried-over vouchers are not new money),
   less any reversed issue; *expired* comes from the year-end transfers.
 
+Maatwerk
+--------
+``maatwerk`` lists every team and fund of the municipality (``maatwerk.py``):
+awards made in the year, the amount they hold and the amount spent from
+them. Their vouchers count in the categories like any other; a fund's
+withdrawn award returns its rest by ``fund_return`` (not ``expire``), which
+counts as *expired* there, so awarded = spent + expired + outstanding still
+holds. In the publication version a count of awards below five is ``"<5"``
+(an award is a child's).
+
 Reach over time, districts, reminders
 -------------------------------------
 ``by_week``, ``by_district`` and ``reminders`` (issue 15) are computed in
@@ -103,7 +113,9 @@ from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant, Redemption
 from ..settlement.models import SettlementCorrection
 from ..wallet.models import CATEGORIES, Child, ChildPass, Scheme, Voucher
+from . import maatwerk as maatwerk_figures
 from . import outreach
+from .maatwerk import GiverRow
 from .outreach import DistrictRow, ReminderRow, WeekRow, reminders_figures
 
 #: What a hidden count of children reads as in the publication version.
@@ -119,6 +131,7 @@ USAGE_BANDS: tuple[str, ...] = ("<25", "25-50", "50-75", ">75")
 #: The tables one can download as CSV.
 CSV_TABLES: tuple[str, ...] = (
     "summary", "by_category", "by_age_band", "by_month", "by_merchant", "by_week", "by_district", "reminders",
+    "maatwerk",
 )
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -218,6 +231,7 @@ class UsageReport:
     by_week: tuple[WeekRow, ...] = ()
     by_district: tuple[DistrictRow, ...] = ()
     reminders: tuple[ReminderRow, ...] = ()
+    maatwerk: tuple[GiverRow, ...] = ()
 
     @property
     def usage_share(self) -> float | None:
@@ -309,7 +323,20 @@ class UsageReport:
                 {**row, "share_used": share(int(row["households_used"]), int(row["households"]))}
                 for row in reminders_figures(self.reminders)
             ],
+            "maatwerk": self._maatwerk(hide=False),
         }
+
+    def _maatwerk(self, *, hide: bool) -> list[dict[str, Any]]:
+        return [
+            {
+                "kind": g.kind,
+                "name": g.name,
+                "awards": _count(g.awards) if hide else g.awards,
+                "awarded_cents": g.awarded_cents,
+                "spent_cents": g.spent_cents,
+            }
+            for g in self.maatwerk
+        ]
 
     def _money(self) -> dict[str, int]:
         return {
@@ -383,6 +410,7 @@ class UsageReport:
                 for m in self.by_merchant
             ],
             **self._published_reach(),
+            "maatwerk": self._maatwerk(hide=True),
         }
 
     def _published_reach(self) -> dict[str, Any]:
@@ -710,8 +738,8 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
             .join(ChildPass, ChildPass.id == Voucher.pass_id)
             .where(
                 Transfer.ledger == municipality.code,
-                Transfer.kind.in_((books.ISSUE, books.EXPIRE)),
-                (Transfer.kind == books.EXPIRE) | Transfer.reverses_id.is_not(None),
+                Transfer.kind.in_((books.ISSUE, books.EXPIRE, books.FUND_RETURN)),
+                Transfer.kind.in_((books.EXPIRE, books.FUND_RETURN)) | Transfer.reverses_id.is_not(None),
                 of_year,
             )
             .group_by(Voucher.category, Transfer.kind)
@@ -726,7 +754,7 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
             redemptions=used.get(c, (0, 0, 0))[1],
             awarded_cents=held.get(c, (0, 0, 0))[1] + moved.get((c, books.ISSUE), 0),
             spent_cents=used.get(c, (0, 0, 0))[2],
-            expired_cents=-moved.get((c, books.EXPIRE), 0),
+            expired_cents=-moved.get((c, books.EXPIRE), 0) - moved.get((c, books.FUND_RETURN), 0),
             outstanding_cents=held.get(c, (0, 0, 0))[2],
         )
         for c in categories
@@ -800,6 +828,7 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
         by_week=outreach.by_week(session, municipality.id, year, first, last, counted, _bucket),
         by_district=outreach.by_district(session, municipality.id, year, counted),
         reminders=outreach.after_reminders(session, municipality.id, year, counted, now=now or now_utc()),
+        maatwerk=tuple(maatwerk_figures.givers(session, municipality.id, year, counted)),
     )
 
 
@@ -902,6 +931,12 @@ def usage_table(report: dict[str, Any], table: str) -> tuple[list[str], list[lis
             [r["send_on"], r["title"], r["households"], r["children"], r["households_used"], r["children_used"],
              _decimal(r["share_used"]), r["window_weeks"], r["window_closed"]]
             for r in p["reminders"]
+        ]
+    if table == "maatwerk":
+        header = ["giver_kind", "giver", "awards", "awarded_eur", "spent_eur"]
+        return header, [
+            [g["kind"], g["name"], g["awards"], _euros(g["awarded_cents"]), _euros(g["spent_cents"])]
+            for g in p["maatwerk"]
         ]
     raise ValidationFailed(f"unknown table {table!r}: one of {', '.join(CSV_TABLES)}", errors={"table": ["unknown table"]})
 

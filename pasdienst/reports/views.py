@@ -300,6 +300,7 @@ def dutch_table(report: dict[str, Any], table: str) -> tuple[list[str], list[lis
     named = {
         "category": category_title, "band": lambda b: AGE_BAND_TITLES.get(b, b),
         "figure": lambda f: dutch.USAGE_FIGURE_TITLES.get(f, f), "district": district_title,
+        "giver_kind": lambda k: {"team": "team", "fund": "fonds"}.get(k, k),
     }
     out = []
     for row in rows:

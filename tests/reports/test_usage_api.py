@@ -46,8 +46,9 @@ def _hidden_band(band, lo, hi):  # noqa: ANN001, ANN202
             "children_with_redemption": "<5", "usage_share": "<5"}
 
 
-#: Keys issue 15 added (weeks, districts, reminders): tests/reports/test_reach_figures.py checks them.
-REACH_KEYS = ("by_week", "by_district", "reminders")
+#: Keys issue 15 added (weeks, districts, reminders; maatwerk): tests/reports/test_reach_figures.py and
+#: tests/maatwerk/test_report.py check them.
+REACH_KEYS = ("by_week", "by_district", "reminders", "maatwerk")
 
 
 def contract_keys(body: dict) -> dict:  # noqa: ANN001
