@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from .access.demo import load_access_demo
 from .admin.demo import load_admin_demo
 from .cooperations.demo import load_cooperation_demo
+from .maatwerk.demo import load_maatwerk_demo
 from .redeem.demo import load_redeem_demo
 from .reminders.demo import run_reminders_demo
 from .settlement.demo import load_settlement_demo
@@ -70,6 +71,7 @@ STEPS.append(load_redeem_demo)  # payments of the past months; how to try the ti
 STEPS.append(load_settlement_demo)  # last month settled and paid, this month waiting
 STEPS.append(load_admin_demo)  # the case workers' cap and an award, a blocked and a replaced pass
 STEPS.append(load_cooperation_demo)  # demodorp and buurdorp share a club; a payment across
+STEPS.append(load_maatwerk_demo)  # a gebiedsteam and a fund, each with an award for the sports club
 
 #: Then the jobs a worker would run, each in its own transactions (they are given the database).
 RUNS: list[Callable[[Database, DemoReport, Settings, date], None]] = [

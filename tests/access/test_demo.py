@@ -18,7 +18,9 @@ def test_the_demo_has_a_merchant_per_category_and_fixed_logins_and_loads_twice(d
     assert first.lines == second.lines
     assert any("local demo only" in line for line in first.lines)
     with db.read() as s:
-        assert s.execute(select(func.count()).select_from(User)).scalar() == len(DEMO_STAFF) + len(DEMO_MERCHANTS) + len(NEIGHBOUR_STAFF)
+        # and the fund's login of the maatwerk demo (pasdienst/maatwerk/demo.py)
+        assert s.execute(select(func.count()).select_from(User)).scalar() == (
+            len(DEMO_STAFF) + len(DEMO_MERCHANTS) + len(NEIGHBOUR_STAFF) + 1)
         merchants = s.execute(select(Merchant)).scalars().all()
         categories = {c for m in merchants for c in m.category_set}
         assert categories >= set(CATEGORIES) - {"other"} and all(m.approved for m in merchants)
