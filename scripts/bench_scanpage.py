@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask import Flask, render_template  # noqa: E402
 
-from pasdienst.web import assets  # noqa: E402
+from pasdienst.web import assets, dutch  # noqa: E402
 
 WEB = ROOT / "pasdienst" / "web"
 STATIC = WEB / "static"
@@ -54,6 +54,7 @@ def _app() -> Flask:
     # not depend on a database or on the rest of the application.
     app = Flask("bench_scanpage", static_folder=str(STATIC), template_folder=str(WEB / "templates"))
     assets.init_app(app)
+    app.jinja_env.globals["till_messages"] = dutch.till_messages
     return app
 
 

@@ -63,10 +63,16 @@ def test_every_refusal_the_code_raises_has_a_dutch_sentence():
 
 
 def test_every_sentence_belongs_to_a_refusal_the_code_raises():
-    known = _raised_codes() | _problem_codes() | GENERIC
+    known = _raised_codes() | _problem_codes() | GENERIC | set(dutch.TILL_CODES)
     # job.<code>: what a job that failed with that code did (nothing), on its page.
     unused = sorted(code for code in _entries() if code.removeprefix("job.") not in known | JOB_CODES)
     assert not unused, f"no code raises these any more: {unused}"
+
+
+def test_the_till_gets_every_refusal_it_shows_from_the_catalogue():
+    messages = dutch.till_messages()
+    assert set(messages) == set(dutch.TILL_CODES) and all(messages.values())
+    assert messages["pass_replaced"].startswith("Deze pas is vervangen door een nieuwe pas.")
 
 
 def test_no_entry_is_fuzzy_or_empty():

@@ -106,6 +106,7 @@ def init_app(app: Flask) -> None:
     Babel(app, default_locale=LOCALE, default_timezone=labels.TIMEZONE,
           default_translation_directories=str(compiled()))
     app.jinja_env.filters["refusal"] = refusal
+    app.jinja_env.globals["till_messages"] = till_messages
 
 
 def _dutch_value(name: str, value: object) -> object:
@@ -151,6 +152,20 @@ def refusal(exc: PasdienstError) -> str:
         if found is not None:
             return found
     raise LookupError(f"the nl catalogue has no sentence for {PasdienstError.code!r}")
+
+
+#: The refusals the till (``/merchant``) says by the API's problem code; ``pass_replaced`` for a
+#: ``pass_blocked`` whose ``reason`` is ``replaced``. The page gets their sentences in its HTML.
+TILL_CODES = (
+    "invalid_code", "pass_blocked", "pass_replaced", "pass_expired", "not_accepted_here", "insufficient_balance",
+    "rate_limited", "storage_full", "void_window_closed", "idempotency_key_reused", "validation_error", "forbidden",
+    "not_found",
+)
+
+
+def till_messages() -> dict[str, str]:
+    """The till's refusals in Dutch by code, from the catalogue (the page has no parameters to fill in)."""
+    return {code: _sentence(code, {}) for code in TILL_CODES}
 
 
 def job_failure(code: str | None) -> str:

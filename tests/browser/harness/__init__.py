@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, json, render_template, request
 
 import pasdienst.web
-from pasdienst.web import assets
+from pasdienst.web import assets, dutch
 
 HERE = Path(__file__).parent
 WEB = Path(pasdienst.web.__file__).parent
@@ -238,6 +238,7 @@ def make_app(till: FakeTill | None = None) -> Flask:
     """The harness app: ``/harness/decode``, ``/merchant`` (the scan page) and, with a till, the fake API."""
     app = Flask("pasdienst_harness", static_folder=str(WEB / "static"), template_folder=str(WEB / "templates"))
     assets.init_app(app)
+    app.jinja_env.globals["till_messages"] = dutch.till_messages
     app.register_blueprint(harness_blueprint())
 
     @app.get("/merchant")

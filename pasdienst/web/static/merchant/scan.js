@@ -39,24 +39,8 @@ export function voucherName(voucher) {
   return `Tegoed ${CATEGORIES[voucher.category].toLowerCase()}`;
 }
 
-export const MESSAGES = {
-  invalid_code: "Deze code is ongeldig.",
-  pass_blocked: "Deze pas is geblokkeerd, bijvoorbeeld omdat hij kwijt is. Het gezin krijgt een nieuwe pas.",
-  pass_expired: "Deze pas is verlopen of nog niet geldig.",
-  not_accepted_here: "Dit tegoed is niet geldig bij deze aanbieder.",
-  insufficient_balance: "Onvoldoende tegoed.",
-  rate_limited: "Te veel pogingen, wacht even.",
-  storage_full: "De server kan nu niets opslaan. Probeer het over een paar minuten opnieuw.",
-  void_window_closed: "Annuleren kan niet meer: dat kan alleen op dezelfde dag, vóór de afrekening met de gemeente.",
-  idempotency_key_reused: "Deze betaling is al met andere gegevens verstuurd. Scan de pas opnieuw.",
-  validation_error: "Controleer de invoer.",
-  forbidden: "U mag dit niet doen met deze inlog.",
-  not_found: "Niet gevonden.",
-};
-// A reissued pass: the old code will never work again, so typing it again only costs tries.
-const REPLACED =
-  "Deze pas is vervangen door een nieuwe pas. Het gezin heeft een nieuwe brief met een nieuwe QR-code en code: " +
-  "scan of typ die. Deze oude pas werkt niet meer.";
+// The refusals by the API's code, in Dutch from the server's catalogue (the page's #till-messages).
+export const MESSAGES = JSON.parse(document.getElementById("till-messages")?.textContent || "{}");
 // Wrong typed codes are limited per till login, per merchant (all its tills) and
 // per network address; QR codes never are.
 const TYPED_LIMITS = {
@@ -204,7 +188,8 @@ function start(root) {
   function problemMessage(result) {
     // Only known codes get their own text: a server's detail is English.
     const code = result.data?.code;
-    if (code === "pass_blocked" && result.data.reason === "replaced") return REPLACED;
+    // A reissued pass: the old code will never work again, so typing it again only costs tries.
+    if (code === "pass_blocked" && result.data.reason === "replaced") return MESSAGES.pass_replaced;
     if (code === "rate_limited" && TYPED_LIMITS[result.data.limit]) return typedLimitMessage(result.data);
     return MESSAGES[code] ?? UNKNOWN_ERROR;
   }
