@@ -304,8 +304,8 @@ def backend_pids(dsn: str, application_name: str) -> list[int]:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return [pid for (pid,) in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,))]
+        return sorted(pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,)))
 
 
 @dataclass
@@ -373,8 +373,13 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
     rounds: dict[str, list[Load]] = {app.label: [] for app in apps}
     cpu: dict[str, list[tuple[float, float]]] = {app.label: [] for app in apps}  # (worker, backend) s/request
     with contextlib.ExitStack() as stack:
+        # Workers are not recycled (gunicorn_conf: every 5,000 requests): CPU
+        # is read per process, and a worker replaced during a round takes its
+        # CPU, and its database backend's, with it (the bare app, at 1,200
+        # requests a second, showed -0.00 ms).
         servers = {app.label: stack.enter_context(gunicorn(
-            app.spec, app.env, workers=args.workers, log=log, pythonpath=app.pythonpath, cwd=app.cwd)) for app in apps}
+            app.spec, app.env, workers=args.workers, log=log, pythonpath=app.pythonpath, cwd=app.cwd,
+            max_requests=0)) for app in apps}
         for app in apps:  # warm every worker up (connections, prepared statements)
             drive(wrk, script, servers[app.label].url, seconds=args.warmup, clients=args.clients,
                   prefix=f"w-{run_id}-{app.application_name}")
@@ -389,10 +394,15 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
                 w1, b1 = cpu_seconds(workers), cpu_seconds(backends)
                 done = max(load.requests, 1)
                 rounds[app.label].append(load)
-                cpu[app.label].append(((w1 - w0) / done, (b1 - b0) / done))
+                # The same processes before and after, or the figure would miss some.
+                steady = server.worker_pids() == workers and (
+                    dialect != "postgresql" or backend_pids(PLAIN_DSN[0], app.application_name) == backends)
+                if steady:
+                    cpu[app.label].append(((w1 - w0) / done, (b1 - b0) / done))
                 print(f"  round {r + 1} {app.label:<10} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  "
                       f"p99 {load.p99_ms:6.1f} ms  max {load.max_ms:7.1f} ms  {load.requests} requests, "
-                      f"{load.errors} errors  (load average {os.getloadavg()[0]:.1f})", flush=True)
+                      f"{load.errors} errors  (load average {os.getloadavg()[0]:.1f})"
+                      f"{'' if steady else '; workers or backends changed: no CPU figure'}", flush=True)
     results = {}
     print(f"  medians over {args.rounds} interleaved rounds:", flush=True)
     for app in apps:
@@ -400,12 +410,16 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
         load = Load(median([x.rps for x in runs]), median([x.p50_ms for x in runs]), median([x.p99_ms for x in runs]),
                     max(x.max_ms for x in runs), sum(x.requests for x in runs), sum(x.errors for x in runs))
         results[app.label] = load
-        worker_ms = median([c[0] for c in cpu[app.label]]) * 1000
-        backend_ms = median([c[1] for c in cpu[app.label]]) * 1000
-        backend = f", PostgreSQL backend {backend_ms:.2f} ms" if dialect == "postgresql" else ""
+        figures = cpu[app.label]
+        if figures:
+            worker_ms = median([c[0] for c in figures]) * 1000
+            backend_ms = median([c[1] for c in figures]) * 1000
+            backend = f", PostgreSQL backend {backend_ms:.2f} ms" if dialect == "postgresql" else ""
+            used = f"CPU per request: gunicorn workers {worker_ms:.2f} ms{backend}"
+        else:
+            used = "CPU per request: none measured (the processes changed in every round)"
         print(f"  {app.label:<10} {load.rps:7.0f} req/s  p50 {load.p50_ms:6.1f} ms  p99 {load.p99_ms:6.1f} ms  "
-              f"max {load.max_ms:7.1f} ms  {load.requests} requests, {load.errors} errors;  "
-              f"CPU per request: gunicorn workers {worker_ms:.2f} ms{backend}", flush=True)
+              f"max {load.max_ms:7.1f} ms  {load.requests} requests, {load.errors} errors;  {used}", flush=True)
     product, bare = results["pasdienst"], results["bare SQL"]
     print(f"  pasdienst / bare SQL: {product.rps / bare.rps:.2f}", flush=True)
     if "before" in results:

@@ -92,15 +92,18 @@ def server_env(url: str, instance: Path, **extra: str) -> dict[str, str]:
 @contextmanager
 def gunicorn(
     app_spec: str, env: dict[str, str], *, workers: int, log: Path, pythonpath: str | None = None,
-    start_timeout: float = 30, cwd: Path | None = None,
+    start_timeout: float = 30, cwd: Path | None = None, max_requests: int | None = None,
 ) -> Iterator[Server]:
     """Serve ``app_spec`` until the block ends; yields once ``/healthz`` answers.
 
     ``cwd``: where gunicorn starts (``python -m`` puts it first on the path:
-    a git worktree of another commit serves that commit's product)."""
+    a git worktree of another commit serves that commit's product).
+    ``max_requests``: instead of ``gunicorn_conf``'s (0: workers are never recycled)."""
     port = free_port()
     args = [sys.executable, "-m", "gunicorn", "-c", "python:pasdienst.gunicorn_conf", "--workers", str(workers),
             "--bind", f"127.0.0.1:{port}"]
+    if max_requests is not None:
+        args += ["--max-requests", str(max_requests)]
     if pythonpath:
         args += ["--pythonpath", pythonpath]
     with log.open("ab") as out:
