@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import psycopg
 import psycopg.errors
 from psycopg.adapt import Transformer
+from psycopg.generators import execute
 from psycopg.pq import ExecStatus, TransactionStatus
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -430,9 +431,8 @@ class Database:
                             conn.execute("ROLLBACK")
                         raise
                     return
-                # BEGIN and COMMIT go in the batch's messages: psycopg's own
-                # BEGIN would cost a round trip of its own.
-                conn.autocommit = True
+                # BEGIN and COMMIT go in the batch's messages (psycopg's own
+                # BEGIN would cost a round trip of its own).
                 try:
                     batch = Batch(conn, fairy.info, statements)
                     yield batch
@@ -444,15 +444,17 @@ class Database:
                         # psycopg may follow the ROLLBACK with DEALLOCATE ALL:
                         # the next batch asks the server what is prepared.
                         fairy.info[_PREPARED_KEY] = None
-                    with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
-                        conn.rollback()
-                        conn.autocommit = False
+                        with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
+                            conn.rollback()
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 if self.engine.dialect.is_disconnect(exc, conn, None):
                     self.engine.pool._invalidate(fairy, exc)  # noqa: SLF001 - what SQLAlchemy does on a disconnect
                 raise
             finally:
-                if self.engine.dialect.name == "postgresql" and fairy.is_valid and conn.autocommit:
+                if (
+                    self.engine.dialect.name == "postgresql" and fairy.is_valid
+                    and conn.info.transaction_status != TransactionStatus.IDLE
+                ):
                     fairy.invalidate()  # could not be reset: not for the next request
                 fairy.close()
 
@@ -479,7 +481,7 @@ _PLACEHOLDER = re.compile(r"(?<![:\w]):(\w+)")
 #: The pool's record of a connection (``ConnectionRecord.info``, cleared when
 #: the connection is replaced): the names this module prepared on it.
 _PREPARED_KEY = "pasdienst_prepared"
-_LITERALS_KEY = "pasdienst_literals"
+_ADAPTERS_KEY = "pasdienst_adapters"
 _NONE_PREPARED: frozenset[str] = frozenset()
 
 
@@ -531,20 +533,20 @@ class Direct:
 
 class Pending:
     """The result of a statement queued in a :class:`Batch`; reading it sends
-    what is queued. Its rows are loaded when read (or before the next message
-    goes out)."""
+    what is queued. Its rows are loaded when read."""
 
-    __slots__ = ("_batch", "_rows", "_slot")
+    __slots__ = ("_batch", "_result", "_rows")
 
     def __init__(self, batch: Batch) -> None:
         self._batch = batch
+        self._result: Any = None  # its PGresult, once the message it went in is answered
         self._rows: list[tuple[Any, ...]] | None = None
-        self._slot = -1  # its result's place in the message it went in
 
     def _read(self) -> list[tuple[Any, ...]]:
         if self._rows is None:
-            self._batch._load(self)  # noqa: SLF001
-        assert self._rows is not None
+            if self._result is None:
+                self._batch.flush()
+            self._rows = self._batch._load(self._result)  # noqa: SLF001
         return self._rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
@@ -560,14 +562,19 @@ _Queued = tuple["Prepared | bytes", "Mapping[str, Any] | None", "Pending | None"
 
 
 class Batch:
-    """One transaction on a psycopg connection in autocommit mode, its
-    statements sent through the simple query protocol: queued until a
-    result is needed, then all that is queued in one message (one round
-    trip). ``BEGIN`` goes with the first message, :meth:`commit` sends
-    ``COMMIT`` with the last. Each statement runs as a prepared statement
-    (:class:`Prepared`): those of ``statements`` that this connection has not
-    met are prepared in the first message, any other in the message that
-    first runs it.
+    """One transaction on a psycopg connection, its statements sent through
+    the simple query protocol: queued until a result is needed, then all that
+    is queued in one message (one round trip). ``BEGIN`` goes with the first
+    message, :meth:`commit` sends ``COMMIT`` with the last. Each statement
+    runs as a prepared statement (:class:`Prepared`): those of ``statements``
+    that this connection has not met are prepared in the first message, any
+    other in the message that first runs it.
+
+    The messages go to libpq (``pgconn``) directly: a psycopg cursor's
+    layers (its prepared-statement manager, result bookkeeping, a cursor per
+    transaction) cost more client CPU than the two round trips. psycopg's own
+    transaction state is not used (nor its autocommit flag): libpq's says
+    whether a transaction is open, and ``Connection.rollback()`` reads it.
 
     Should the server have forgotten the prepared statements (psycopg sends
     ``DEALLOCATE ALL`` after a rollback on a connection where it prepared
@@ -579,17 +586,15 @@ class Batch:
 
     def __init__(self, conn: psycopg.Connection[Any], info: dict[str, Any], statements: tuple[Prepared, ...]) -> None:
         self._conn = conn
-        self._cursor = conn.cursor()
+        self._pgconn = conn.pgconn
         self._info = info
         self._statements = statements
-        literals = info.get(_LITERALS_KEY)
-        if literals is None:
-            literals = info[_LITERALS_KEY] = Transformer(conn).as_literal
-        self._literal = literals
+        adapters = info.get(_ADAPTERS_KEY)
+        if adapters is None:
+            adapters = info[_ADAPTERS_KEY] = (Transformer(conn).as_literal, Transformer(conn))
+        self._literal, self._loader = adapters
         self._queue: list[_Queued] = []
         self._known: set[str] | frozenset[str] | None = None  # before the first message: not asked yet
-        self._sent: list[Pending | None] = []  # the last message's statements
-        self._position = 0  # the cursor's result among them
 
     @property
     def info(self) -> Any:
@@ -627,28 +632,27 @@ class Batch:
             self._known = self._prepared_on_server()
             self._send(queue, first=True)
 
-    def _load(self, pending: Pending) -> None:
-        if pending._slot < 0:  # noqa: SLF001 - not sent yet
-            self.flush()
-        self._advance(pending._slot)  # noqa: SLF001
+    def _load(self, result: Any) -> list[tuple[Any, ...]]:
+        if result.status != ExecStatus.TUPLES_OK:
+            return []
+        loader = self._loader
+        loader.set_pgresult(result)
+        return loader.load_rows(0, result.ntuples, tuple)
 
-    def _advance(self, slot: int) -> None:
-        """Load the rows of the results up to ``slot`` that are still to be read."""
-        cursor, sent = self._cursor, self._sent
-        while True:
-            pending = sent[self._position]
-            if pending is not None and pending._rows is None:  # noqa: SLF001
-                result = cursor.pgresult
-                ok = result is not None and result.status == ExecStatus.TUPLES_OK
-                pending._rows = cursor.fetchall() if ok else []  # noqa: SLF001
-            if self._position >= slot:
-                return
-            cursor.nextset()
-            self._position += 1
+    def _run(self, query: bytes) -> list[Any]:
+        """Send ``query`` (one simple-query message) and wait for its results;
+        raise the error of a statement that failed."""
+        pgconn = self._pgconn
+        pgconn.send_query(query)
+        results = self._conn.wait(execute(pgconn))
+        for result in results:
+            if result.status == ExecStatus.FATAL_ERROR:
+                raise psycopg.errors.error_from_result(result, encoding=pgconn._encoding)  # noqa: SLF001
+        return results
 
     def _prepared_on_server(self) -> set[str]:
-        self._cursor.execute(b"SELECT name FROM pg_prepared_statements", prepare=False)
-        return {name for (name,) in self._cursor.fetchall()}
+        (result,) = self._run(b"SELECT name FROM pg_prepared_statements")
+        return {result.get_value(row, 0).decode() for row in range(result.ntuples)}
 
     def _send(self, queue: list[_Queued], *, first: bool) -> None:
         known = self._known
@@ -686,11 +690,8 @@ class Batch:
                     values.append(literal(value))
             parts.append(b"EXECUTE %s(%s)" % (statement.name.encode(), b", ".join(values)))
             slots.append(pending)
-        unread = [p._slot for p in self._sent if p is not None and p._rows is None]  # noqa: SLF001
-        if unread:
-            self._advance(max(unread))
         try:
-            self._cursor.execute(b"; ".join(parts), prepare=False)
+            results = self._run(b"; ".join(parts))
         except BaseException:
             if fresh:
                 # Which of them ran before the error is not known: ask next time.
@@ -698,7 +699,6 @@ class Batch:
             raise
         if fresh or self._info.get(_PREPARED_KEY) is None:
             self._known = self._info[_PREPARED_KEY] = known | set(fresh)
-        for number, pending in enumerate(slots):
+        for pending, result in zip(slots, results):
             if pending is not None:
-                pending._slot = number  # noqa: SLF001
-        self._sent, self._position = slots, 0
+                pending._result = result  # noqa: SLF001
