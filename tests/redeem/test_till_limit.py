@@ -1,11 +1,17 @@
 """The per-till rate limit on scans and redemptions, and its setting."""
 from __future__ import annotations
 
+import os
+from dataclasses import replace
+
 import pytest
+import redis
 
 from pasdienst.config import ConfigError
 from pasdienst.redeem.api import TILL_LIMIT, till_limit
 from pasdienst.web.app import create_app
+
+REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def test_the_till_limit_allows_a_busy_till_by_default(monkeypatch):
@@ -29,3 +35,35 @@ def test_a_mistyped_till_limit_stops_the_app_at_start_up(settings, db, monkeypat
     monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "lots per minute")
     with pytest.raises(ConfigError, match="PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute'"):
         create_app(settings, db=db)
+
+
+@pytest.fixture
+def redis_url():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+def test_the_till_limit_on_redis_counts_on_through_a_dropped_connection_and_a_flushed_script(db, till, redis_url, monkeypatch):
+    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "4 per minute")
+    app = create_app(replace(till.settings, ratelimit_storage_url=redis_url), db=db)
+    client = app.test_client()
+    server = redis.Redis.from_url(redis_url)
+
+    def scan() -> int:
+        return client.post("/api/v1/scan", json={"code": till.payload}, headers=till.headers).status_code
+
+    statuses = [scan()]
+    server.client_kill_filter(_type="normal", skipme=True)  # every connection of the app dropped
+    statuses.append(scan())
+    server.script_flush()  # the counter's script is gone: the limiter loads it again
+    statuses += [scan(), scan(), scan()]
+    assert statuses == [200, 200, 200, 200, 429]
+    # One counter, where the limiter's fixed window keeps it, ending with its window.
+    (counter,) = server.keys("LIMITS:*")
+    assert int(server.get(counter)) == 5 and 0 < server.ttl(counter) <= 60
