@@ -32,7 +32,9 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import formataddr, format_datetime, make_msgid
 from types import TracebackType
 from urllib.parse import urlsplit
@@ -102,6 +104,32 @@ def _names(first_names: Sequence[str]) -> str:
     return ", ".join(first_names[:-1]) + " en " + first_names[-1]
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard library's header registry, each header class made once.
+
+    ``HeaderRegistry.__getitem__`` builds a new class (``type(...)``) for
+    every header it parses: two thirds of the 2.5 ms of CPU that composing a
+    reminder took, about two minutes of a run to 55,000 addresses. The
+    classes are the same each time, so they are kept per header name; the
+    parsing and folding stay the library's own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+#: ``email.policy.default`` (RFC-correct headers, UTF-8) with the registry above.
+POLICY = default_policy.clone(header_factory=_HeaderClasses())
+
+
 @dataclass(frozen=True)
 class PassLink:
     first_name: str
@@ -138,7 +166,7 @@ def reminder_message(
         "Wilt u deze herinneringen niet meer krijgen? Meld u af met één klik:\n"
         f"{unsubscribe_url}\n"
     )
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     from_address = sender(settings)
     message["From"] = formataddr((municipality_name, from_address))
     message["To"] = to
