@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from .. import books
 from ..ledger.models import Account, Posting, Transfer
 from ..ledger.verify import Problem, register_check
+from ..municipalities.models import Municipality
 from ..redeem.models import VoucherBinding
 from ..wallet.models import BUDGET, Voucher
 from .models import Award, Fund
@@ -25,10 +26,12 @@ def _problem(name: str, message: str, ids: Sequence[object]) -> list[Problem]:
 
 @register_check("maatwerk_award_vouchers")
 def award_vouchers(session: Session) -> list[Problem]:
-    """Each award is a budget voucher of its municipality, with its code, category and amount."""
+    """Each award is a budget voucher of its municipality, with its code, category and amount, whose
+    unused money goes back where it came from (a fund's to the fund's account)."""
     bad = session.execute(
         select(Award.id)
         .join(Voucher, Voucher.id == Award.voucher_id)
+        .outerjoin(Fund, Fund.id == Award.fund_id)
         .where(
             (Voucher.kind != BUDGET)
             | (Voucher.municipality_id != Award.municipality_id)
@@ -36,10 +39,14 @@ def award_vouchers(session: Session) -> list[Problem]:
             | (Voucher.initial_cents != Award.amount_cents)
             | (Voucher.code != literal("maatwerk-") + cast(Award.id, String))
             | (Voucher.carried_from_id.is_not(None))
+            # A team's money goes back to the municipality's fund (None), a fund's to its own account.
+            | (Award.fund_id.is_(None) & Voucher.return_account_id.is_not(None))
+            | (Award.fund_id.is_not(None) & ((Voucher.return_account_id.is_(None))
+                                             | (Voucher.return_account_id != Fund.account_id)))
         )
         .order_by(Award.id)
     ).scalars().all()
-    return _problem("maatwerk_award_vouchers", "awards whose voucher is not their budget voucher of that code, category and amount", bad)
+    return _problem("maatwerk_award_vouchers", "awards whose voucher is not their budget voucher of that code, category, amount and return account", bad)
 
 
 @register_check("maatwerk_award_transfers")
@@ -124,3 +131,16 @@ def award_bindings(session: Session) -> list[Problem]:
         .order_by(Award.id)
     ).scalars().all()
     return _problem("maatwerk_award_bindings", "awards whose merchant binding is missing, extra or another merchant's", bad)
+
+
+@register_check("maatwerk_return_accounts")
+def return_accounts(session: Session) -> list[Problem]:
+    """A voucher that names where its unused money goes back names a fund's account of its own municipality."""
+    bad = session.execute(
+        select(Voucher.id)
+        .join(Account, Account.id == Voucher.return_account_id)
+        .join(Municipality, Municipality.id == Voucher.municipality_id)
+        .where((Account.kind != books.FUND_ORG) | (Account.ledger != Municipality.code))
+        .order_by(Voucher.id)
+    ).scalars().all()
+    return _problem("maatwerk_return_accounts", "vouchers whose money would go back to an account that is not a fund's of their municipality", bad)

@@ -410,6 +410,8 @@ def _award(
         added = add_voucher(
             session, child_pass, category=checked.category, code=code, cents=checked.cents, source_account=source,
             transfer_kind=kind, reference=f"maatwerk {award_number(award_id)}",
+            # A fund's money that is not spent goes back to the fund, also at year end.
+            return_account_id=fund.account_id if fund is not None else None,
         )
     except ledger.InsufficientFunds as exc:
         # Another award took the money between the look and the guarded debit.

@@ -53,6 +53,8 @@ class PlannedVoucher:
     source_account: int
     transfer_kind: str
     carried_from_id: int | None = None
+    #: ``Voucher.return_account_id``: None, the municipality's fund.
+    return_account_id: int | None = None
 
 
 @dataclass
@@ -164,7 +166,7 @@ def write_passes(
                     id=vid, pass_id=pid, municipality_id=municipality.id, kind=v.kind, category=v.category,
                     code=v.code, account_id=account_id, initial_cents=v.cents,
                     strip_value_cents=v.strip_value_cents, valid_until=v.valid_until,
-                    carried_from_id=v.carried_from_id, created_at=created,
+                    carried_from_id=v.carried_from_id, return_account_id=v.return_account_id, created_at=created,
                 )
             )
             if v.cents > 0:
@@ -204,12 +206,14 @@ def add_voucher(
     source_account: int,
     transfer_kind: str,
     reference: str,
+    return_account_id: int | None = None,
 ) -> AddedVoucher:
     """One more budget voucher on an active pass, funded by one ``transfer_kind`` transfer from ``source_account``.
 
     For an award made after the pass was issued (maatwerk). The caller holds
     the pass row locked (``lifecycle.find_pass(for_update=True)``) and has
-    checked that it is active; the voucher lasts as long as the pass. Raises
+    checked that it is active; the voucher lasts as long as the pass. Unused
+    money goes back to ``return_account_id`` (None: the fund). Raises
     ``ledger.InsufficientFunds`` when the source cannot pay (nothing written
     that the caller's rollback would not undo).
     """
@@ -225,7 +229,8 @@ def add_voucher(
     voucher = Voucher(
         id=voucher_id, pass_id=child_pass.id, municipality_id=child_pass.municipality_id, kind=BUDGET,
         category=category, code=code, account_id=account_id, initial_cents=cents, strip_value_cents=None,
-        valid_until=child_pass.valid_until, carried_from_id=None, created_at=now_utc(),
+        valid_until=child_pass.valid_until, carried_from_id=None, return_account_id=return_account_id,
+        created_at=now_utc(),
     )
     session.add(voucher)
     session.flush()

@@ -188,6 +188,7 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
                 kind=v.kind, category=v.category, code=v.code, cents=int(balances[v.account_id]),
                 strip_value_cents=v.strip_value_cents, valid_until=v.valid_until,
                 source_account=v.account_id, transfer_kind=books.CARRY_OVER, carried_from_id=v.id,
+                return_account_id=v.return_account_id,
             )
             for v in vouchers
         ],
@@ -219,6 +220,7 @@ _voucher_table = Voucher.__table__
 _pass_table = ChildPass.__table__
 _VOUCHER_AND_PASS = select(
     _voucher_table.c.id, _voucher_table.c.account_id, _voucher_table.c.municipality_id,
+    _voucher_table.c.return_account_id,
     _pass_table.c.id.label("pass_id"), _pass_table.c.year, _pass_table.c.status,
 ).join(_pass_table, _pass_table.c.id == _voucher_table.c.pass_id)
 
@@ -233,7 +235,8 @@ def follow_child(session: Session, voucher_id: int, amount: int, *, reference: s
     * the pass was reissued, once or more: a ``carry_over`` to the matching
       voucher of the child's current pass, as the reissue carried the rest;
     * the year is closed (the pass, or its last reissue, expired): back to
-      the fund as year end returned the rest (``expire``, then ``return``).
+      the fund as year end returned the rest (``expire``, then ``return``),
+      or a fund's award to that fund's account (``fund_return``).
 
     Returns where they went: ``voucher``, ``carried`` or ``fund``.
     """
@@ -258,6 +261,13 @@ def follow_child(session: Session, voucher_id: int, amount: int, *, reference: s
             )
             voucher_id, where = successor.id, "carried"
             continue
+        if here.status == EXPIRED and here.return_account_id is not None:
+            # A fund's award: its money goes back to the fund, as year end sent the rest.
+            ledger.transfer(
+                session, kind=books.FUND_RETURN, source=here.account_id, destination=here.return_account_id,
+                amount=amount, reference=f"{reference}: year {here.year} closed, back to its fund", now=now,
+            )
+            return "fund"
         if here.status == EXPIRED:
             code = session.execute(select(Municipality.code).where(Municipality.id == here.municipality_id)).scalar_one()
             expired = ledger.get_account(session, books.expired_key(code))

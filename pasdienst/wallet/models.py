@@ -260,6 +260,10 @@ class Voucher(Base):
     valid_until: Mapped[date] = mapped_column(Date)
     #: The voucher of the replaced pass whose balance this one carried over.
     carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("wallet_voucher.id"), unique=True)
+    #: Where unused money goes back to (year end, a void after it): None is the
+    #: municipality's fund; a fund's own account for its award (``maatwerk``),
+    #: by a ``fund_return`` transfer. A reissue carries it to the successor.
+    return_account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("ledger_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     child_pass: Mapped[ChildPass] = relationship(back_populates="vouchers")

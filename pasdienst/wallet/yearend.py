@@ -114,7 +114,8 @@ def _holding(municipality_id: int, year: int) -> Select[Any]:
     """The vouchers a run empties: every voucher of the year's passes (in any
     state) whose account holds money, with that money."""
     return (
-        select(Voucher.id, Voucher.kind, Voucher.category, Account.id.label("account_id"), Account.balance)
+        select(Voucher.id, Voucher.kind, Voucher.category, Account.id.label("account_id"), Account.balance,
+               Voucher.return_account_id)
         .join(ChildPass, ChildPass.id == Voucher.pass_id)
         .join(Account, Account.id == Voucher.account_id)
         .where(ChildPass.municipality_id == municipality_id, ChildPass.year == year, Account.balance > 0)
@@ -225,6 +226,8 @@ def close_year(
             raise YearAlreadyClosed(f"the year {year} of {municipality.code} is already closed", year=year)
         raise NothingToClose(f"{municipality.code} has no passes for {year}; there is nothing to close", year=year)
     total = sum(int(row.balance) for row in holding)
+    # A fund's award (maatwerk) goes back to that fund's own account, never to the municipality's fund.
+    to_fund = sum(int(row.balance) for row in holding if row.return_account_id is None)
     if holding:
         expired_account = ledger.get_account(session, books.expired_key(municipality.code))
         fund = ledger.get_account(session, books.fund_key(municipality.code))
@@ -236,16 +239,22 @@ def close_year(
                         books.EXPIRE, row.account_id, expired_account.id, int(row.balance),
                         reference=f"year end {year} voucher {row.id}",
                     )
+                    if row.return_account_id is None else
+                    NewTransfer.move(
+                        books.FUND_RETURN, row.account_id, row.return_account_id, int(row.balance),
+                        reference=f"year end {year} voucher {row.id}: back to its fund",
+                    )
                     for row in holding[start : start + _BATCH]
                 ],
                 now=now,
             )
             if progress:
                 progress(min(start + _BATCH, len(holding)), len(holding))
-        ledger.transfer(
-            session, kind=books.RETURN, source=expired_account.id, destination=fund.id, amount=total,
-            reference=f"year end {year}: unused balances back to the fund", now=now,
-        )
+        if to_fund:
+            ledger.transfer(
+                session, kind=books.RETURN, source=expired_account.id, destination=fund.id, amount=to_fund,
+                reference=f"year end {year}: unused balances back to the fund", now=now,
+            )
     result = YearEndResult(
         municipality.code, year, expired, len(holding), total,
         lines=_lines([(row.kind, row.category, 1, row.balance) for row in holding]),

@@ -197,7 +197,7 @@ def test_the_back_office_pages_have_no_serious_accessibility_problems(launch_bro
                  "/admin/taken", f"/admin/taken/{job_id}", "/admin/kinderen",
                  "/admin/kinderen?pas=actief&leeftijd_van=99&leeftijd_tot=1", "/admin/jaarafsluiting",
                  "/admin/bereik?jaar=2027", "/admin/bereik?onder=abc", "/admin/herinneringen?jaar=2027",
-                 "/admin/samenwerking"):
+                 "/admin/samenwerking", "/admin/maatwerk"):
         page.goto(site.base + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         check(page, path)

@@ -1,20 +1,26 @@
 """A fund holds its own money, its users award bound vouchers from it, and the club is paid like for any redemption."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from pasdienst import books, ledger
 from pasdienst.access.errors import Forbidden
+from pasdienst.clock import AMSTERDAM
 from pasdienst.access.models import AuditEvent, User
 from pasdienst.errors import Conflict, ValidationFailed
 from pasdienst.ledger.verify import verify
 from pasdienst.maatwerk import funds, services
 from pasdienst.maatwerk.errors import BudgetShort
 from pasdienst.maatwerk.models import Fund, FundMember
+from pasdienst.municipalities.services import budget_figures
 from pasdienst.plugins import load_verify_checks
+from pasdienst.redeem import redemptions
+from pasdienst.wallet.lifecycle import reissue_pass
+from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.yearend import close_year
 from tests.access.helpers import make_user
 from tests.settlement.conftest import approve, create, lines
 
@@ -142,3 +148,51 @@ def test_ledger_verify_finds_a_funds_money_moved_by_another_kind_of_transfer(maa
                         reference="a fund's money into the municipality's fund")
     with maat.db.read() as s:
         assert [p.check for p in verify(s).problems] == ["maatwerk_fund_money"]
+
+
+def test_at_year_end_a_funds_unspent_award_goes_back_to_the_fund_not_the_municipality(maat, world):
+    done = maat.fund_award("90,00")
+    maat.spend(done.award.id, 2500)
+    municipal_before = _municipal_fund(maat)
+    with maat.db.transaction() as s:
+        closed = close_year(s, "testdorp", 2027, today=date(2028, 1, 2))
+    assert maat.fund_balance() == 50000 - 2500  # the 65,00 left came back to the fund
+    assert _municipal_fund(maat) == municipal_before + closed.returned_cents - 6500
+    with maat.db.read() as s:
+        assert budget_figures(s, "testdorp").returned == closed.returned_cents - 6500
+        assert verify(s).ok, verify(s).problems
+
+
+def test_a_reissued_pass_carries_a_fund_award_and_its_way_back_to_the_fund(maat, world):
+    done = maat.fund_award("90,00")
+    with maat.db.read() as s:
+        pass_id = s.get(Voucher, done.award.voucher_id).pass_id
+    with maat.db.transaction() as s:
+        new = reissue_pass(s, str(pass_id), settings=world.settings, today=date(2027, 3, 15))
+        successor = s.execute(select(Voucher).where(Voucher.pass_id == new.id, Voucher.code == done.award.voucher_code)).scalar_one()
+        assert successor.return_account_id == s.get(Fund, maat.fund).account_id
+    with maat.db.transaction() as s:
+        close_year(s, "testdorp", 2027, today=date(2028, 1, 2))
+    assert maat.fund_balance() == 50000
+    with maat.db.read() as s:
+        assert verify(s).ok, verify(s).problems
+
+
+def test_a_void_once_the_year_is_closed_returns_a_fund_awards_money_to_the_fund(maat, world):
+    done = maat.fund_award("90,00")
+    last_day = datetime(2027, 12, 31, 22, 0, tzinfo=AMSTERDAM)
+    payload, _ = world.passes["T-1"]
+    with maat.db.transaction() as s:
+        made = redemptions.redeem(s, world.till("sport"), code=payload, voucher_id=done.award.voucher_id,
+                                  amount_cents=1250, idempotency_key="late", settings=world.settings,
+                                  today=last_day.date(), now=last_day)
+    with maat.db.transaction() as s:
+        close_year(s, "testdorp", 2027, today=date(2028, 1, 2))
+    assert maat.fund_balance() == 50000 - 1250
+    municipal = _municipal_fund(maat)
+    with maat.db.transaction() as s:  # the till's day is still the last of the year
+        redemptions.void(s, world.till("sport"), made.id, today=last_day.date(), now=last_day.replace(hour=23))
+    assert maat.fund_balance() == 50000
+    assert _municipal_fund(maat) == municipal
+    with maat.db.read() as s:
+        assert verify(s).ok, verify(s).problems
