@@ -17,6 +17,7 @@ from . import (  # noqa: F401 - each registers its commands
     db,
     demo,
     ledger,
+    maatwerk,
     merchant,
     municipality,
     passes,
