@@ -5,7 +5,9 @@ does (what the pass is for and where it can be spent, never why a child has
 it): the municipality and the date, a greeting, the QR code at 45 mm (1 mm a
 module for the usual version-5 code; scanners want at least 30 mm), the typed
 code, the pass number, the dates, the balance per voucher in Dutch amounts
-(a punch card's strips with what one strip is worth), and whom to call with a
+(a punch card's strips with what one strip is worth) and where it can be
+spent (the merchants that take it, by the till's rule, as the pass page and
+``/p/<token>/brief`` name them), and whom to call with a
 question or when the pass is lost: the municipality's own contact details
 (``Municipality.contact``). ``Kenmerk`` is the municipality's own reference
 for the child, to match a letter with an address.
@@ -42,6 +44,7 @@ from text_unidecode import unidecode
 from ..config import Settings
 from ..ledger.models import Account
 from ..municipalities.models import Contact, Municipality
+from ..redeem.merchants import WhereToSpend
 from . import codes, labels, qr, tokens
 from .models import ACTIVE, PUNCHCARD, Child, ChildPass, PassImage, Voucher, format_pass_number
 
@@ -154,6 +157,9 @@ def letters_for(
     """
     last = after_pass_id
     dated, contact = labels.long_date(today), municipality.contact
+    # Where each kind of voucher goes, by the till's own rule, as the pass page says it: read once a run.
+    merchants = WhereToSpend(session, municipality.id)
+    where: dict[tuple[str, str | None], str] = {}
     while True:
         query = _letter_query(municipality.id, year, last, through_pass_id).with_only_columns(
             ChildPass.id, ChildPass.handle, ChildPass.code_hash, ChildPass.valid_from, ChildPass.valid_until,
@@ -175,11 +181,14 @@ def letters_for(
             .where(Voucher.pass_id.in_(list(vouchers)))
             .order_by(Voucher.id)
         ):
+            if (category, code) not in where:
+                places = [(place.name, place.place) for place in merchants.places(category, code)]
+                where[category, code] = labels.where_text(category, merchants.bound(code), places)
             vouchers[pass_id].append(
                 LetterVoucher(
                     title=labels.voucher_title(kind, category, code),
                     amount=_amount(kind, int(balance), strip_value),
-                    where=labels.WHERE_TO_SPEND[category],
+                    where=where[category, code],
                     strip_value=labels.euros(strip_value) if kind == PUNCHCARD and strip_value else None,
                 )
             )
@@ -243,23 +252,32 @@ def _width(text: str, font: str, size: float) -> float:
 
 @lru_cache(maxsize=4096)
 def wrap(text: str, font: str, size: float, width: float) -> tuple[str, ...]:
-    """Lines of at most ``width`` points; a word wider than that (a long link) is broken."""
+    """Lines of at most ``width`` points; a word wider than that (a long link) is broken.
+
+    A line's width is the sum of its words' and spaces' (a TrueType string's
+    width is its glyphs' widths, with no kerning): words repeat from letter to
+    letter and their widths are cached, where a growing line is new text on
+    every letter that names a child, a pass number or its link.
+    """
+    space = _width(" ", font, size)
     lines: list[str] = []
-    line = ""
+    line, line_width = "", 0.0
     for word in text.split(" "):
-        candidate = f"{line} {word}" if line else word
-        if _width(candidate, font, size) <= width:
-            line = candidate
+        word_width = _width(word, font, size)
+        wanted = line_width + space + word_width if line else word_width
+        if wanted <= width:
+            line, line_width = (f"{line} {word}" if line else word), wanted
             continue
         if line:
             lines.append(line)
-        while _width(word, font, size) > width:
+        while word_width > width:
             cut = len(word)
             while cut > 1 and _width(word[:cut], font, size) > width:
                 cut -= 1
             lines.append(word[:cut])
             word = word[cut:]
-        line = word
+            word_width = _width(word, font, size)
+        line, line_width = word, word_width
     if line:
         lines.append(line)
     return tuple(lines)

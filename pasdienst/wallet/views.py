@@ -26,7 +26,7 @@ from ..db import Database
 from ..errors import PasdienstError
 from ..labels import day_and_time
 from . import qr
-from ..municipalities.models import Municipality
+from ..municipalities.models import Contact, Municipality
 from ..redeem.merchants import Place, WhereToSpend
 from . import labels
 from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
@@ -53,9 +53,12 @@ def _settings() -> Settings:
     return get_settings(current_app)
 
 
-def _unavailable(exc: PasdienstError, municipality_name: str | None = None) -> tuple[str, int]:
-    """A Dutch page for a link that shows no pass; ``municipality_name`` when
-    the link names a real pass (a forged or unknown one tells nothing)."""
+def _unavailable(
+    exc: PasdienstError, municipality_name: str | None = None, contact: Contact | None = None,
+) -> tuple[str, int]:
+    """A Dutch page for a link that shows no pass; ``municipality_name`` and
+    whom to call there (``contact``) when the link names a real pass (a forged
+    or unknown one tells nothing)."""
     if isinstance(exc, PassBlocked) and exc.reason == "replaced":
         title = "Deze pas is vervangen"
         text = ("Er is een nieuwe pas gemaakt, met het tegoed dat nog over was. Daarvoor heeft u een nieuwe brief "
@@ -70,16 +73,19 @@ def _unavailable(exc: PasdienstError, municipality_name: str | None = None) -> t
     else:
         title = "Deze pas is niet bekend"
         text = "Controleer of u de hele link of QR-code heeft gebruikt. Heeft u een nieuwe pas gekregen? Gebruik dan die."
-    page = render_template("wallet/unavailable.html", title=title, text=text, municipality_name=municipality_name)
+    page = render_template(
+        "wallet/unavailable.html", title=title, text=text, municipality_name=municipality_name, contact=contact,
+    )
     return page, exc.status
 
 
 class _NotShown(Exception):
     """A real pass whose page may not be shown: why, and whose it is."""
 
-    def __init__(self, error: PasdienstError, municipality_name: str) -> None:
+    def __init__(self, error: PasdienstError, municipality_name: str, contact: Contact) -> None:
         self.error = error
         self.municipality_name = municipality_name
+        self.contact = contact
 
 
 def _shown(session: Session, token: str, settings: Settings) -> ChildPass:
@@ -99,7 +105,8 @@ def _shown(session: Session, token: str, settings: Settings) -> ChildPass:
         error = PassExpired("this pass has expired")
     if error is not None:
         municipality = session.get(Municipality, child_pass.municipality_id)
-        raise _NotShown(error, municipality.name if municipality else "")
+        assert municipality is not None  # a pass's municipality is a foreign key
+        raise _NotShown(error, municipality.name, municipality.contact)
     return child_pass
 
 
@@ -130,7 +137,7 @@ def _view(token: str) -> tuple[PassView, dict[int, Spend]]:
 
 def _refused(exc: Exception) -> tuple[str, int]:
     if isinstance(exc, _NotShown):
-        return _unavailable(exc.error, exc.municipality_name)
+        return _unavailable(exc.error, exc.municipality_name, exc.contact)
     assert isinstance(exc, PasdienstError)
     return _unavailable(exc)
 

@@ -226,6 +226,18 @@ def test_the_contact_page_and_the_pages_showing_it_have_no_accessibility_violati
     expect(desktop.get_by_role("alert")).to_contain_text("Het telefoonnummer klopt niet")
     check(desktop, "/admin/contact with a refused phone number")
 
+    # A blocked pass: its page says whom to call, and fits the phone.
+    from pasdienst.wallet.services import block_pass
+
+    with db.transaction() as s:
+        block_pass(s, pass_of(s, "K-2").pass_number, reason="kwijt")
+    phone.goto(live_server.url + path)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Deze pas is geblokkeerd")
+    expect(phone.get_by_role("link", name="Gemeentehuis")).to_have_count(0)
+    expect(phone.locator("section.contact")).to_contain_text("Gemeentehuis, Hoofdstraat 1, Gorredijk")
+    _fits(phone)
+    check(phone, "a blocked pass with only the desk")
+
 
 def test_the_split_amount_check_does_find_an_amount_split_over_two_lines(launch_browser):
     """Guards the guard: an amount with an ordinary space in a narrow box breaks after its euro sign."""

@@ -99,6 +99,30 @@ def test_the_letters_pdf_has_one_a4_page_per_pass_with_its_number_code_and_qr(db
     assert 'id="letters-new">0<' in page and "3 brieven</a>" in page and "Alleen de" not in page
 
 
+def test_the_pdf_says_where_each_voucher_goes_by_the_tills_rule_as_the_pass_page_does(db, job_settings, client, admin):
+    from pasdienst.municipalities.services import get_municipality
+    from pasdienst.redeem.merchants import bind_voucher_code, set_listing
+    from tests.access.helpers import make_merchant
+
+    _issue(db, job_settings, client, children=1)
+    pool = make_merchant(db, "testdorp", name="Zwembad De Golf", categories=("sport_culture",))
+    make_merchant(db, "testdorp", name="Dansschool Swing", categories=("sport_culture",), status="pending")
+    with db.transaction() as s:
+        set_listing(s, pool, place="Beetsterzwaag", offer=None, website=None)
+        bind_voucher_code(s, pool, "zwemmen")
+    with db.read() as s:
+        (letter,) = letters.letters_for(s, get_municipality(s, "testdorp"), 2027, settings=job_settings, today=TODAY)
+    assert {v.title: v.where for v in letter.vouchers} == {
+        "Tegoed sport en cultuur": "bij Zwembad De Golf (Beetsterzwaag)",
+        "Tegoed school": "schoolspullen, schoolreisjes en de ouderbijdrage van school",  # nobody yet: the kind of place
+        "Strippenkaart zwemmen": "alleen bij Zwembad De Golf (Beetsterzwaag)",  # the pool's card: not every sports club
+        "Fashioncheque": "kleding- en schoenenwinkels",
+    }
+    _, pdf = _make_letters(db, job_settings, client)
+    text = " ".join(pdf.pages[0].extract_text().split())
+    assert "alleen bij Zwembad De Golf" in text and "Dansschool" not in text
+
+
 def test_the_qr_code_is_the_pass_payload_drawn_as_vectors_at_least_3_cm_wide(db, job_settings, client, admin):
     _issue(db, job_settings, client, children=1)
     _, pdf = _make_letters(db, job_settings, client)

@@ -93,3 +93,23 @@ def test_the_letter_says_where_each_voucher_goes_by_the_tills_rule(page, db):
     words = visible_text(page("/brief"))
     assert "Waar: alleen bij Zwembad De Golf (Beetsterzwaag)" in words
     assert "Waar: bij Sportclub De Sprint (Gorredijk) en Zwembad De Golf (Beetsterzwaag)" in words
+
+
+def test_a_blocked_pass_says_whom_to_call_and_a_forged_link_names_nobody(page, db, settings):
+    from pasdienst.wallet.services import block_pass
+
+    _contact(db)
+    with db.transaction() as s:
+        block_pass(s, pass_of(s, "K-2").pass_number, reason="kwijt")
+    html = page()
+    words = visible_text(html)
+    assert "Deze pas is geblokkeerd" in words
+    assert "Vragen? Neem contact op met Gemeente Opsterland en noem het pasnummer uit uw brief." in words
+    assert '<a href="tel:0516566000">0516 - 566 000</a>' in html and "Gemeentehuis, Hoofdstraat 1, Gorredijk" in words
+
+    from pasdienst.web.app import create_app
+
+    client = create_app(replace(settings, today=TODAY), db=db).test_client()
+    other = client.get("/p/nonsense").get_data(as_text=True)
+    assert "Deze pas is niet bekend" in visible_text(other)
+    assert "Opsterland" not in other and "tel:" not in other and "neem contact op met uw gemeente" in visible_text(other).lower()
