@@ -22,7 +22,7 @@ ledger itself (its account is non-negative).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -502,11 +502,13 @@ def live_voucher(session: Session, voucher_id: int) -> tuple[Voucher, str]:
         voucher = successor
 
 
-def withdraw_award(session: Session, actor: Actor, award_id: int) -> Award:
+def withdraw_award(session: Session, actor: Actor, award_id: int, *, today: date) -> Award:
     """Withdraw an award: what is still unspent goes back where it came from; what was spent stays spent.
 
     The award keeps its row (``withdrawn_at``, ``returned_cents``) and the
-    ledger gets new transfers: nothing is deleted. Raises ``NotFound`` and
+    ledger gets new transfers: nothing is deleted. Its voucher stops being
+    valid (``valid_until`` yesterday), so money a void gives back to it later
+    cannot be spent again: year end returns it. Raises ``NotFound`` and
     ``Forbidden`` (not the award's team or fund) and ``Conflict`` (withdrawn already).
     """
     ensure_role(actor, ADMIN, CASEWORKER, FUND)
@@ -541,6 +543,7 @@ def withdraw_award(session: Session, actor: Actor, award_id: int) -> Award:
     else:
         balance = 0
     award.withdrawn_at, award.withdrawn_by_user_id, award.returned_cents = now_utc(), actor.user_id, balance
+    voucher.valid_until = min(voucher.valid_until, today - timedelta(days=1))
     session.flush()
     record_audit(session, actor, "maatwerk.withdraw", "maatwerk_award", award.id,
                  before={"award": award.number, "amount_cents": award.amount_cents},

@@ -212,7 +212,8 @@ def team_award() -> ResponseReturnValue:
 @requires("admin", "caseworker")
 def team_withdraw(award_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(lambda s: services.withdraw_award(s, actor, award_id), success=_withdrawn,
+    today = _today()
+    return _change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn,
                    target="/admin/maatwerk")
 
 
@@ -295,7 +296,8 @@ def fund_award() -> ResponseReturnValue:
 @requires("fund")
 def fund_withdraw(award_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(lambda s: services.withdraw_award(s, actor, award_id), success=_withdrawn, target="/fonds")
+    today = _today()
+    return _change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target="/fonds")
 
 
 def init_app(app: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from pasdienst import ledger
@@ -54,9 +55,9 @@ class Maatwerk:
         with self.db.transaction() as s:
             return services.award_by_fund(s, self.actor(by or self.fund_user), self.request(amount, **kw), today=TODAY)
 
-    def withdraw(self, award_id: int, by: MadeUser) -> Award:
+    def withdraw(self, award_id: int, by: MadeUser, *, today: date = TODAY) -> Award:
         with self.db.transaction() as s:
-            return services.withdraw_award(s, self.actor(by), award_id)
+            return services.withdraw_award(s, self.actor(by), award_id, today=today)
 
     def spend(self, award_id: int, cents: int, merchant: str = "sport", day: int = 16) -> int:
         """A redemption of ``cents`` from the award's voucher at ``merchant``'s till."""

@@ -2,25 +2,28 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from pasdienst import books, ledger
 from pasdienst.access.models import AuditEvent
-from pasdienst.errors import Conflict, NotFound, ValidationFailed
+from pasdienst.errors import Conflict, NotFound, PasdienstError, ValidationFailed
 from pasdienst.ledger.verify import verify
 from pasdienst.maatwerk import services
 from pasdienst.maatwerk.errors import BudgetShort
 from pasdienst.maatwerk.models import Award
 from pasdienst.municipalities.services import budget_figures
+from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import NotAcceptedHere
 from pasdienst.access.errors import Forbidden
 from pasdienst.wallet.lifecycle import block_pass
 from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.yearend import close_year
 from tests.access.helpers import make_user
 
-from .conftest import TODAY, set_budget
+from .conftest import TODAY, at, set_budget
 
 pytestmark = pytest.mark.money
 
@@ -206,3 +209,23 @@ def test_a_caseworker_moves_between_teams_and_only_caseworkers_join_one(maat):
     with pytest.raises(Conflict) as twice, maat.db.transaction() as s:
         services.create_team(s, admin, "  Gebiedsteam   Oost ")
     assert twice.value.refusal == "maatwerk_team_exists"
+
+
+def test_money_a_void_gives_back_after_withdrawal_cannot_be_spent_again_and_returns_at_year_end(maat, world):
+    done = maat.team_award("225,00")
+    paid = maat.spend(done.award.id, 5000, day=16)
+    withdrawn = maat.withdraw(done.award.id, maat.caseworker, today=date(2027, 3, 16))
+    assert withdrawn.returned_cents == 17500
+    with maat.db.transaction() as s:  # the club voids its payment the same day
+        redemptions.void(s, world.till("sport"), paid, today=date(2027, 3, 16), now=at(16, 13))
+    assert maat.balance_of(done.award.id) == 5000
+    with pytest.raises(PasdienstError) as refused:
+        maat.spend(done.award.id, 1000, day=16)  # the withdrawn voucher no longer counts at the till
+    assert refused.value.code == "pass_expired"
+    fund_before = _fund(maat)
+    with maat.db.transaction() as s:
+        closed = close_year(s, "testdorp", 2027, today=date(2028, 1, 2))
+    assert maat.balance_of(done.award.id) == 0  # the 50,00 went back to the fund with the rest of the year
+    assert _fund(maat) == fund_before + closed.returned_cents
+    with maat.db.read() as s:
+        assert verify(s).ok, verify(s).problems
