@@ -14,8 +14,12 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from limits import parse_many
+
 DEFAULT_DATABASE_URL = "sqlite:///instance/pasdienst.db"
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
+DEFAULT_TILL_RATE_LIMIT = "300 per minute"
 
 
 class ConfigError(RuntimeError):
@@ -40,6 +44,18 @@ class Settings:
     smtp_url: str = ""
     #: The sender of reminder e-mails; empty: ``kinderpas@`` the host of ``base_url``.
     mail_from: str = ""
+    #: Scans, redemptions and voids per merchant login or API token (``PASDIENST_TILL_RATE_LIMIT``);
+    #: a load test raises it.
+    till_rate_limit: str = DEFAULT_TILL_RATE_LIMIT
+
+    def __post_init__(self) -> None:
+        # A mistyped limit stops the service at start-up, not at the first payment.
+        try:
+            parse_many(self.till_rate_limit)
+        except ValueError:
+            raise ConfigError(
+                f"PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute', not {self.till_rate_limit!r}"
+            ) from None
 
     @property
     def secret_key(self) -> str:
@@ -152,6 +168,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         queue_url=env_vars.get("PASDIENST_QUEUE_URL", "").strip(),
         smtp_url=env_vars.get("PASDIENST_SMTP_URL", "").strip(),
         mail_from=env_vars.get("PASDIENST_MAIL_FROM", "").strip(),
+        till_rate_limit=env_vars.get("PASDIENST_TILL_RATE_LIMIT", "").strip() or DEFAULT_TILL_RATE_LIMIT,
     )
     values.update(overrides)
     parse_smtp_url(str(values["smtp_url"]))  # a typo stops the service at start-up, not at the first reminder

@@ -30,7 +30,7 @@ from ..access.services import touch_token
 from ..access.web import current_actor, rate_limit_key, requires, till_login, token_login
 from ..clock import now_utc
 from ..clock import today as clock_today
-from ..config import ConfigError
+from ..config import DEFAULT_TILL_RATE_LIMIT
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
 from ..wallet.lifecycle import voucher_now
@@ -51,36 +51,13 @@ api = Blueprint("redeem_api", __name__, url_prefix="/api/v1", description="Scan 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Far above a busy till (CONTRACT.md: at least 120 per merchant per minute).
-#: ``PASDIENST_TILL_RATE_LIMIT`` overrides it, e.g. for a load test.
-TILL_LIMIT = "300 per minute"
+#: The till limit by default (``Settings.till_rate_limit``, ``PASDIENST_TILL_RATE_LIMIT``).
+TILL_LIMIT = DEFAULT_TILL_RATE_LIMIT
 #: Wrong typed codes per address, scans and redemptions together: above the
 #: merchant's own ceiling (``redemptions.TYPED_CODES_PER_MERCHANT``), so a
 #: shop's tills on one network meet their own limits first. The counts per
 #: till login and per merchant live in the database.
 TYPED_CODE_LIMIT = "40 per 10 minutes"
-
-
-@lru_cache(maxsize=8)
-def _checked_limit(raw: str) -> str:
-    try:
-        parse_many(raw)
-    except ValueError:
-        raise ConfigError(
-            f"PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute', not {raw!r}"
-        ) from None
-    return raw
-
-
-def till_limit() -> str:
-    """Scans, redemptions and voids per merchant login or API token:
-    ``PASDIENST_TILL_RATE_LIMIT`` (e.g. ``600 per minute``), else ``TILL_LIMIT``."""
-    raw = os.environ.get("PASDIENST_TILL_RATE_LIMIT", "").strip()
-    return _checked_limit(raw) if raw else TILL_LIMIT
-
-
-# A mistyped limit stops the app at start-up, not at the first payment.
-api.record_once(lambda _state: till_limit())
 
 
 def _app_parts():  # noqa: ANN202
@@ -146,15 +123,15 @@ class _RedisCounter:
 _redis_counter = _RedisCounter()
 
 
-def _till_limited(scope: str, key: str | None = None) -> None:
-    """The till limit (``till_limit()``, per endpoint as ``@limiter.limit``
+def _till_limited(limit: str, scope: str, key: str | None = None) -> None:
+    """The till limit (``limit``: the settings' ``till_rate_limit``, per endpoint as ``@limiter.limit``
     counted it, per ``rate_limit_key()`` unless ``key`` is given): one
     increment in the limiter's storage (one Redis round trip); the window is
     read only for a refused request's Retry-After."""
     strategy = limiter.limiter
     storage = strategy.storage
     key = key or rate_limit_key()
-    for item in _limit_items(till_limit()):
+    for item in _limit_items(limit):
         within = _redis_counter.hit(storage, item, "pasdienst", key, scope) if type(storage) is RedisStorage else None
         if within is None:
             within = strategy.hit(item, "pasdienst", key, scope)
@@ -189,7 +166,7 @@ def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[
             handed = request.environ.pop(LANE_KEY, None)
             if handed is not None:  # refused in the till's lane (``TillLane``)
                 handed.replay()
-            _till_limited(scope)
+            _till_limited(get_settings(current_app).till_rate_limit, scope)
             if fast is not None:
                 answer = fast(*args, **kwargs)
                 if answer is not None:
@@ -438,7 +415,8 @@ class TillLane:
         app = self._app
         settings = get_settings(app)
         try:
-            _till_limited(self._scope, "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:24])
+            _till_limited(settings.till_rate_limit, self._scope,
+                          "token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()[:24])
         except Exception as exc:
             environ[LANE_KEY] = _Handed(exc, None)
             return None

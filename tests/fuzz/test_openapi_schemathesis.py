@@ -80,8 +80,7 @@ def world(db, settings, monkeypatch) -> World:
     from pasdienst.web.app import create_app
 
     # Far above what the fuzzer sends a minute; the limits have tests of their own.
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "100000 per minute")
-    world_settings = replace(settings, today=TODAY)
+    world_settings = replace(settings, today=TODAY, till_rate_limit="100000 per minute")
     rows, vouchers = issue_world(db, world_settings)
     merchant_id = make_merchant(db, MUNICIPALITY, name="Sportclub De Sprint", categories=("sport_culture", "clothing"))
     other_merchant_id = make_merchant(db, MUNICIPALITY, name="Boekhandel Lees", categories=("school",))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select, text
@@ -38,10 +39,10 @@ FULL = 15000  # the sport and culture budget on the pass
 WAIT = 30  # seconds; only reached when something hangs
 
 
-@pytest.fixture(autouse=True)
-def _no_till_rate_limit(monkeypatch):  # noqa: ANN001, ANN202
+@pytest.fixture
+def till_settings(till_settings):  # noqa: ANN001, ANN201
     # Four tills as fast as they can go: far beyond a real till's rate.
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "100000 per minute")
+    return replace(till_settings, till_rate_limit="100000 per minute")
 
 
 def _pass_of(db, voucher_id: int) -> ChildPass:  # noqa: ANN001

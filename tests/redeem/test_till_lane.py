@@ -102,10 +102,10 @@ def test_what_the_lane_does_not_answer_flask_answers_as_before(db, till, what, c
     assert (made, refusals) == ((1, 0) if problem is None else (0, logged)), what
 
 
-def test_the_lane_counts_the_till_limit_where_flasks_path_counts_it(db, till, monkeypatch):
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "2 per minute")
-    lane = create_app(till.settings, db=db).test_client()
-    flask = _flask_only(create_app(till.settings, db=db)).test_client()
+def test_the_lane_counts_the_till_limit_where_flasks_path_counts_it(db, till):
+    limited = replace(till.settings, till_rate_limit="2 per minute")
+    lane = create_app(limited, db=db).test_client()
+    flask = _flask_only(create_app(limited, db=db)).test_client()
     assert _pay(lane, till, "l-1").status_code == 201
     assert _pay(flask, till, "l-2").status_code == 201
     refused = _pay(lane, till, "l-3")

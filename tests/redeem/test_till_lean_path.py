@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from contextlib import contextmanager
 
 import pytest
@@ -160,9 +161,8 @@ def test_the_lean_answer_is_the_answer_the_schema_writes(db, till):
     assert lean.headers["Content-Type"] == full.headers["Content-Type"]
 
 
-def test_the_till_limit_counts_redemptions_before_anything_reads_the_database(db, till, monkeypatch):
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "2 per minute")
-    client = create_app(till.settings, db=db).test_client()
+def test_the_till_limit_counts_redemptions_before_anything_reads_the_database(db, till):
+    client = create_app(replace(till.settings, till_rate_limit="2 per minute"), db=db).test_client()
     voucher = till.vouchers[("budget", "sport_culture")]
     statuses = []
     for n in range(3):

@@ -7,21 +7,21 @@ from dataclasses import replace
 import pytest
 import redis
 
-from pasdienst.config import ConfigError
-from pasdienst.redeem.api import TILL_LIMIT, till_limit
+from pasdienst.config import ConfigError, Settings, load_settings
+from pasdienst.redeem.api import TILL_LIMIT
 from pasdienst.web.app import create_app
 
 REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-def test_the_till_limit_allows_a_busy_till_by_default(monkeypatch):
-    monkeypatch.delenv("PASDIENST_TILL_RATE_LIMIT", raising=False)
-    assert till_limit() == TILL_LIMIT == "300 per minute"  # CONTRACT.md: at least 120 a minute
+def test_the_till_limit_allows_a_busy_till_by_default(tmp_path):
+    from_env = load_settings({"PASDIENST_INSTANCE_PATH": str(tmp_path)}).till_rate_limit
+    assert from_env == Settings().till_rate_limit == TILL_LIMIT == "300 per minute"  # CONTRACT.md: at least 120 a minute
 
 
-def test_pasdienst_till_rate_limit_sets_the_limit_per_token(db, till, monkeypatch):
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "2 per minute")
-    app = create_app(till.settings, db=db)
+def test_pasdienst_till_rate_limit_sets_the_limit_per_token(db, till, tmp_path):
+    limit = load_settings({"PASDIENST_INSTANCE_PATH": str(tmp_path), "PASDIENST_TILL_RATE_LIMIT": "2 per minute"}).till_rate_limit
+    app = create_app(replace(till.settings, till_rate_limit=limit), db=db)
     client = app.test_client()
     responses = [client.post("/api/v1/scan", json={"code": till.payload}, headers=till.headers) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]
@@ -31,10 +31,9 @@ def test_pasdienst_till_rate_limit_sets_the_limit_per_token(db, till, monkeypatc
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
 
 
-def test_a_mistyped_till_limit_stops_the_app_at_start_up(settings, db, monkeypatch):
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "lots per minute")
+def test_a_mistyped_till_limit_stops_the_app_at_start_up(tmp_path):
     with pytest.raises(ConfigError, match="PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute'"):
-        create_app(settings, db=db)
+        load_settings({"PASDIENST_INSTANCE_PATH": str(tmp_path), "PASDIENST_TILL_RATE_LIMIT": "lots per minute"})
 
 
 @pytest.fixture
@@ -49,9 +48,8 @@ def redis_url():
     client.flushdb()
 
 
-def test_the_till_limit_on_redis_counts_on_through_a_dropped_connection_and_a_flushed_script(db, till, redis_url, monkeypatch):
-    monkeypatch.setenv("PASDIENST_TILL_RATE_LIMIT", "4 per minute")
-    app = create_app(replace(till.settings, ratelimit_storage_url=redis_url), db=db)
+def test_the_till_limit_on_redis_counts_on_through_a_dropped_connection_and_a_flushed_script(db, till, redis_url):
+    app = create_app(replace(till.settings, ratelimit_storage_url=redis_url, till_rate_limit="4 per minute"), db=db)
     client = app.test_client()
     server = redis.Redis.from_url(redis_url)
 
