@@ -31,7 +31,7 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from . import codes, keys, tokens
 from .bulk import insert_rows
-from .eligibility import Entry, award_for, entry, grants_for
+from .eligibility import Entry, Item, award_for, entry, grants_for
 from .errors import BudgetShort, PassStateConflict
 from .models import ACTIVE, BUDGET, Child, ChildPass, Scheme, Voucher, format_pass_number
 from .schemes import get_scheme
@@ -99,9 +99,13 @@ def _allocate_ids(session: Session, table_name: str, column: object, count: int)
     if count == 0:
         return []
     if session.get_bind().dialect.name == "postgresql":
+        # The sequence looked up once and named as a literal, which the
+        # parser turns into its oid: in the select list it was looked up
+        # again for every id (a catalog search each).
+        sequence = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table_name}).scalar_one()
+        literal = "'" + sequence.replace("'", "''") + "'"
         found = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table_name, "n": count},
+            text(f"SELECT nextval({literal}::regclass) FROM generate_series(1, :n)"), {"n": count}
         ).scalars().all()
         return sorted(int(v) for v in found)
     # SQLite: the write lock is held since BEGIN IMMEDIATE, so nobody else
@@ -126,7 +130,7 @@ def write_passes(
     """
     pass_ids: list[int] = []
     handles_seen: set[str] = set()
-    code = municipality.code
+    code, municipality_id = municipality.code, municipality.id
     pass_table = ChildPass.__table__
     voucher_table = Voucher.__table__
     for start in range(0, len(plans), _CHUNK):
@@ -142,7 +146,7 @@ def write_passes(
             _code, code_hash = codes.new_code(settings, handle)
             pass_rows.append(
                 dict(
-                    id=pid, municipality_id=municipality.id, child_id=plan.child_id, scheme_id=plan.scheme_id,
+                    id=pid, municipality_id=municipality_id, child_id=plan.child_id, scheme_id=plan.scheme_id,
                     year=plan.year, generation=plan.generation, status=ACTIVE,
                     valid_from=plan.valid_from, valid_until=plan.valid_until, handle=handle,
                     code_hash=code_hash, award_basis=plan.award_basis, award_share=plan.award_share,
@@ -163,7 +167,7 @@ def write_passes(
         for vid, account_id, (pid, v) in zip(voucher_ids, account_ids, planned, strict=True):
             voucher_rows.append(
                 dict(
-                    id=vid, pass_id=pid, municipality_id=municipality.id, kind=v.kind, category=v.category,
+                    id=vid, pass_id=pid, municipality_id=municipality_id, kind=v.kind, category=v.category,
                     code=v.code, account_id=account_id, initial_cents=v.cents,
                     strip_value_cents=v.strip_value_cents, valid_until=v.valid_until,
                     carried_from_id=v.carried_from_id, return_account_id=v.return_account_id, created_at=created,
@@ -325,29 +329,31 @@ def _plan(
         .where(Child.municipality_id == municipality.id, ~has_pass)
         .order_by(Child.id)
     ).all()
-    items = list(scheme.items)
-    first_issue = first_issue_at(session, municipality.id, scheme.year)
+    # Read once: a mapped attribute costs more than the rules that read it,
+    # a hundred thousand children over.
+    items = [_ItemValues.of(item) for item in scheme.items]
+    scheme_id, year, valid_from, valid_until = scheme.id, scheme.year, scheme.valid_from, scheme.valid_until
+    income_limit, sliding_scale, mid_year = scheme.income_limit, scheme.sliding_scale, scheme.mid_year
+    first_issue = first_issue_at(session, municipality.id, year)
     plans = []
     for child_id, birth_date, income_sealed, override_reason, registered_at in rows:
         income = None if override_reason else keys.open_income(settings, income_sealed)
-        award = award_for(
-            income, override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale
-        )
+        award = award_for(income, override_reason, income_limit=income_limit, sliding_scale=sliding_scale)
         came = entry_of(scheme, birth_date, registered_at, today=today, first_issue=first_issue)
-        grants = grants_for(items, birth_date, came, award, mid_year=scheme.mid_year) if award else []
+        grants = grants_for(items, birth_date, came, award, mid_year=mid_year) if award else []
         if not grants:
             result.not_eligible += 1
             continue
         assert award is not None
         plans.append(
             PlannedPass(
-                child_id=child_id, scheme_id=scheme.id, year=scheme.year, generation=1,
-                valid_from=scheme.valid_from, valid_until=scheme.valid_until,
+                child_id=child_id, scheme_id=scheme_id, year=year, generation=1,
+                valid_from=valid_from, valid_until=valid_until,
                 award_basis=award.basis, award_share=award.share,
                 vouchers=[
                     PlannedVoucher(
                         kind=g.kind, category=g.category, code=g.code, cents=g.cents,
-                        strip_value_cents=g.strip_value_cents, valid_until=scheme.valid_until,
+                        strip_value_cents=g.strip_value_cents, valid_until=valid_until,
                         source_account=fund_id, transfer_kind=books.ISSUE,
                     )
                     for g in grants
@@ -355,6 +361,27 @@ def _plan(
             )
         )
     return plans
+
+
+@dataclass(frozen=True)
+class _ItemValues(Item):
+    """A scheme item's values (``eligibility.Item``), off the model."""
+
+    kind: str
+    category: str
+    code: str | None
+    amount_cents: int
+    strips: int | None
+    strip_value_cents: int | None
+    age_min: int
+    age_max: int
+
+    @classmethod
+    def of(cls, item: Item) -> _ItemValues:
+        return cls(
+            item.kind, item.category, item.code, item.amount_cents, item.strips, item.strip_value_cents,
+            item.age_min, item.age_max,
+        )
 
 
 @dataclass
