@@ -75,6 +75,12 @@ def test_the_till_gets_every_refusal_it_shows_from_the_catalogue():
     assert messages["pass_replaced"].startswith("Deze pas is vervangen door een nieuwe pas.")
 
 
+def test_each_code_has_one_entry():
+    # Two entries for one code: the catalogue keeps one of them, silently, and a page says the other's words.
+    ids = re.findall(r'^msgid "(.+)"$', dutch.catalogue().read_text(encoding="utf-8"), flags=re.M)
+    assert sorted(code for code in set(ids) if ids.count(code) > 1) == []
+
+
 def test_no_entry_is_fuzzy_or_empty():
     # gettext skips a fuzzy entry without a word, and the page would fall back to the code.
     catalogue = _catalogue()

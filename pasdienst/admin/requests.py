@@ -109,7 +109,7 @@ def request_account(session: Session, actor: Actor, email: str, role: str) -> tu
     try:
         address = normalise_email(email)
     except ValidationFailed:
-        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email) from None
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_address_invalid", email=email) from None
     if session.execute(select(User.id).where(User.email == address)).scalar() is not None:
         raise Conflict(f"an account with e-mail address {address} exists", refusal="account_exists", email=address)
     if _pending(session, kind=USER_CREATE, email=address):

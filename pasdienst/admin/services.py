@@ -673,7 +673,7 @@ def _check_merchant_fields(
     if required and not email:
         raise ValidationFailed("a contact e-mail address is needed", refusal="contact_email_missing")
     if email and (len(email) > 254 or not _EMAIL.match(email.lower())):
-        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email)
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_address_invalid", email=email)
 
 
 def _dutch_name(name: str) -> str:
@@ -831,7 +831,7 @@ def _create_user_nl(
     session: Session, actor: Actor, email: str, *, role: str, merchant_id: int | None = None
 ) -> tuple[User, str]:
     if not _EMAIL.match((email or "").strip().lower()):
-        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_invalid", email=email)
+        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_address_invalid", email=email)
     try:
         return create_user(
             session, email, role=role, municipality_code=None if role == "merchant" else actor.municipality_code,
