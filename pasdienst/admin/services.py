@@ -346,18 +346,16 @@ def block_child_pass(session: Session, actor: Actor, pass_ref: str | int, *, rea
     """Block a lost or stolen pass of the admin's municipality, with a reason."""
     _staff(actor, ADMIN)
     child_pass = _own_pass(session, actor, pass_ref)
-    before = child_pass.audit_snapshot()
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("give a reason to block the pass", refusal="pass_block_reason_missing")
     if len(reason) > 500:
         raise ValidationFailed("the reason is longer than 500 characters", refusal="reason_too_long", limit=500)
     try:
-        blocked = block_pass(session, child_pass.pass_number, reason=reason)
+        blocked = block_pass(session, child_pass.pass_number, reason=reason, actor=actor)
     except PassStateConflict:
         raise PassStateConflict(f"pass {child_pass.pass_number} is not active: it cannot be blocked", refusal="pass_not_blockable",
                                 pass_ref=child_pass.pass_number) from None
-    record_audit(session, actor, "pass.block", "pass", blocked.pass_number, before=before, after=blocked.audit_snapshot())
     return blocked
 
 
@@ -413,17 +411,12 @@ def reissue_child_pass(
         raise ValidationFailed("say in a few words why the pass is replaced", refusal="reissue_note_missing")
     if len(note) > 500:
         raise ValidationFailed("the note is longer than 500 characters", refusal="note_too_long", limit=500)
-    before = old.audit_snapshot()
     try:
-        new = reissue_pass(session, old.pass_number, settings=settings, today=today)
+        new = reissue_pass(session, old.pass_number, settings=settings, today=today, actor=actor, reason=reason,
+                           note=note or None)
     except PassStateConflict:
         raise PassStateConflict(f"pass {old.pass_number} is {old.status}: it cannot be reissued",
                                 refusal="pass_not_reissuable", pass_ref=old.pass_number, status=old.status) from None
-    record_audit(
-        session, actor, "pass.reissue", "pass", new.pass_number,
-        before=before,
-        after={**new.audit_snapshot(), "replaces": old.pass_number, "reason": reason, **({"note": note} if note else {})},
-    )
     return new
 
 
@@ -443,16 +436,10 @@ def import_children_file(
     if len(data) > MAX_UPLOAD_BYTES:
         raise ImportFileInvalid(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB", refusal="import_too_large",
                                 limit_mb=MAX_UPLOAD_BYTES // (1024 * 1024))
-    result = import_children(
-        session, municipality.code, data, settings=settings, today=today, dry_run=dry_run, file_name=file_name
+    return import_children(
+        session, municipality.code, data, settings=settings, today=today, dry_run=dry_run, file_name=file_name,
+        actor=actor,
     )
-    if not dry_run:
-        record_audit(
-            session, actor, "children.import", "municipality", municipality.id,
-            after={"imported": result.imported, "updated": result.updated, "unchanged": result.unchanged,
-                   "rejected": len(result.rejected)},
-        )
-    return result
 
 
 def export_passes(session: Session, actor: Actor, *, settings: Settings, today: date) -> list[ExportRow]:
@@ -474,17 +461,7 @@ def load_scheme_text(session: Session, actor: Actor, text: str) -> LoadResult:
     if spec.municipality != municipality.code:
         raise ValidationFailed(f"this scheme file is for municipality {spec.municipality!r}, not {municipality.code!r}",
                                refusal="scheme_other_municipality", file_code=spec.municipality, code=municipality.code)
-    before = session.execute(
-        select(Scheme.digest).where(Scheme.municipality_id == municipality.id, Scheme.year == spec.year)
-    ).scalar()
-    result = load_scheme(session, text)
-    if result.outcome != "unchanged":
-        record_audit(
-            session, actor, f"scheme.{'create' if result.outcome == 'created' else 'update'}", "scheme",
-            result.scheme.id, before={"year": spec.year, "digest": before} if before else None,
-            after={"year": spec.year, "digest": result.scheme.digest, "items": len(spec.items)},
-        )
-    return result
+    return load_scheme(session, text, actor=actor)
 
 
 def schemes_of(session: Session, actor: Actor) -> list[Scheme]:
@@ -560,12 +537,7 @@ def topup(session: Session, actor: Actor, amount: str, *, reference: str, idempo
     if len(reference) > 200:
         raise ValidationFailed("the reference is longer than 200 characters", refusal="topup_reference_too_long", limit=200)
     key = f"admin:topup:{municipality.code}:{idempotency_key}"[:200] if idempotency_key else None
-    posted = topup_budget(session, municipality.code, cents, reference=reference, idempotency_key=key)
-    if not posted.replayed:
-        record_audit(
-            session, actor, "budget.topup", "ledger_transfer", posted.id,
-            after={"amount_cents": cents, "reference": reference},
-        )
+    topup_budget(session, municipality.code, cents, reference=reference, idempotency_key=key, actor=actor)
     return cents
 
 

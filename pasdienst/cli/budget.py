@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import click
 
+from ..access.policy import CLI_ACTOR
 from ..money import format_euros
 from ..municipalities.services import budget_figures, topup_budget
-from . import _audit
 from .base import Context, main, pass_ctx
 
 
@@ -21,8 +21,7 @@ def budget_group() -> None:
 def topup(ctx: Context, municipality: str, amount: str, reference: str) -> None:
     """Add AMOUNT euros (e.g. 25000.00) from the external source to the fund."""
     with ctx.db.transaction() as session:
-        posted = topup_budget(session, municipality, amount, reference=reference)
-        _audit.budget_topped_up(session, posted)
+        posted = topup_budget(session, municipality, amount, reference=reference, actor=CLI_ACTOR)
         figures = budget_figures(session, municipality)
     click.echo(
         f"topped up {format_euros(posted.amount)} to {municipality}; "

@@ -7,7 +7,7 @@ import click
 from ..csvsafe import write_csv
 from ..wallet.children import rejected_rows
 from ..wallet.services import import_children
-from . import _audit
+from ..access.policy import CLI_ACTOR
 from .base import Context, main, pass_ctx
 from ._files import read_bytes
 
@@ -39,9 +39,9 @@ def import_cmd(ctx: Context, municipality: str, file: str, dry_run: bool) -> Non
     else:
         with ctx.db.transaction() as session:
             result = import_children(
-                session, municipality, data, settings=ctx.settings, today=ctx.today, file_name=Path(file).name
+                session, municipality, data, settings=ctx.settings, today=ctx.today, file_name=Path(file).name,
+                actor=CLI_ACTOR,
             )
-            _audit.children_imported(session, municipality, result)
     for rejected in result.rejected[:_SHOWN]:
         click.echo(f"line {rejected.line}: {rejected.reason}")
     if len(result.rejected) > _SHOWN:

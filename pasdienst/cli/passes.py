@@ -22,6 +22,7 @@ from ..wallet.services import (
     reissue_pass,
     replaced_by,
 )
+from ..access.policy import CLI_ACTOR
 from . import _audit
 from .base import Context, main, pass_ctx
 
@@ -129,9 +130,7 @@ def export(ctx: Context, municipality: str, csv_path: str) -> None:
 def block(ctx: Context, pass_id: str, reason: str) -> None:
     """Block a lost or stolen pass: its QR and code stop working at once."""
     with ctx.db.transaction() as session:
-        before = find_pass(session, pass_id).audit_snapshot()
-        blocked = block_pass(session, pass_id, reason=reason)
-        _audit.pass_blocked(session, before, blocked)
+        blocked = block_pass(session, pass_id, reason=reason, actor=CLI_ACTOR)
         number = blocked.pass_number
     click.echo(f"blocked {number}; reissue it with: pasdienst passes reissue {number}")
 
@@ -153,9 +152,8 @@ def reissue(ctx: Context, pass_id: str, reason: str | None, note: str) -> None:
     if len(note) > 500:
         raise ValidationFailed("--note is at most 500 characters")
     with ctx.db.transaction() as session:
-        before = find_pass(session, pass_id).audit_snapshot()
-        new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today)
-        _audit.pass_reissued(session, before, new, reason=reason, note=note or None)
+        new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today, actor=CLI_ACTOR,
+                           reason=reason, note=note or None)
         view = pass_view(session, new, settings=ctx.settings, today=ctx.today)
         new_id = new.id
     qr.render_missing(ctx.db, ctx.settings, pass_ids=[new_id])

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import click
 
-from ..wallet.schemes import parse_scheme
+from ..access.policy import CLI_ACTOR
 from ..wallet.services import load_scheme
-from . import _audit
 from .base import Context, main, pass_ctx
 from ._files import read_text
 
@@ -25,10 +24,7 @@ def load(ctx: Context, file: str) -> None:
     """
     text = read_text(file)
     with ctx.db.transaction() as session:
-        spec = parse_scheme(text)
-        before = _audit.scheme_digest_before(session, spec)
-        result = load_scheme(session, text)
-        _audit.scheme_loaded(session, spec, before, result)
+        result = load_scheme(session, text, actor=CLI_ACTOR)
         scheme = result.scheme
         summary = (
             f"scheme {result.outcome}: {len(scheme.items)} entitlements, "

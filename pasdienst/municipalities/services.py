@@ -119,9 +119,13 @@ def get_municipality(session: Session, code: str) -> Municipality:
 
 
 def topup_budget(
-    session: Session, code: str, amount: str | int, *, reference: str, idempotency_key: str | None = None
+    session: Session, code: str, amount: str | int, *, reference: str, idempotency_key: str | None = None,
+    actor: Actor | None = None,
 ) -> ledger.services.Posted:
-    """Money from the external source into the fund; ``amount`` as ``"25000.00"`` or cents."""
+    """Money from the external source into the fund; ``amount`` as ``"25000.00"`` or cents.
+
+    With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as ``budget.topup`` (a replayed
+    request is not: nothing moved)."""
     municipality = get_municipality(session, code)
     cents = amount if isinstance(amount, int) and not isinstance(amount, bool) else positive_cents(str(amount), strict=True)
     reference = (reference or "").strip()
@@ -129,7 +133,7 @@ def topup_budget(
         raise ValidationFailed("a top-up needs a reference (e.g. the council decision or invoice number)")
     source = ledger.get_account(session, books.source_key(municipality.code))
     fund = ledger.get_account(session, books.fund_key(municipality.code))
-    return ledger.transfer(
+    posted = ledger.transfer(
         session,
         kind=books.TOPUP,
         source=source.id,
@@ -138,6 +142,10 @@ def topup_budget(
         reference=reference,
         idempotency_key=idempotency_key,
     )
+    if actor is not None and not posted.replayed:
+        record_audit(session, actor, "budget.topup", "ledger_transfer", posted.id,
+                     after={"amount_cents": cents, "reference": reference}, municipality_id=municipality.id)
+    return posted
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from datetime import date
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ..access.audit import record_audit
+from ..access.policy import Actor
 from ..clock import now_utc
 from ..config import Settings
 from ..municipalities.services import get_municipality
@@ -361,6 +363,7 @@ def import_children(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     file_name: str | None = None,
+    actor: Actor | None = None,
 ) -> ImportResult:
     """Import the rows of a children CSV; ``dry_run`` computes without writing.
 
@@ -369,6 +372,9 @@ def import_children(
     With ``file_name`` (a file from the page or the command line) the run is
     recorded as a ``ChildImport`` and every child it adds or changes names it;
     a child written without one (a case worker's registration) names none.
+    With ``actor`` (a staff member, or ``CLI_ACTOR``) the import is audited
+    (``children.import`` with its counts; a dry run is not); without, it is
+    data being seeded (the demo, tests).
     """
     municipality = get_municipality(session, municipality_code)
     parsed = read_children(data, today=today)
@@ -452,6 +458,12 @@ def import_children(
             if progress:
                 progress(len(updates[start : start + _CHUNK]))
         session.flush()
+    if actor is not None and not dry_run:
+        record_audit(
+            session, actor, "children.import", "municipality", municipality.id,
+            after={"imported": len(inserts), "updated": len(updates), "unchanged": unchanged, "rejected": len(rejected)},
+            municipality_id=municipality.id,
+        )
     return ImportResult(
         imported=len(inserts),
         updated=len(updates),

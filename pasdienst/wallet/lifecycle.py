@@ -28,6 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
+from ..access.audit import record_audit
+from ..access.policy import Actor
 from ..clock import now_utc
 from ..config import Settings
 from ..errors import ValidationFailed
@@ -129,14 +131,17 @@ def resolve_pass(session: Session, code: str, *, settings: Settings, today: date
     return check_usable(found, today)
 
 
-def block_pass(session: Session, pass_ref: str, *, reason: str) -> ChildPass:
-    """Stop a lost or stolen pass: its QR and typed code fail from now on."""
+def block_pass(session: Session, pass_ref: str, *, reason: str, actor: Actor | None = None) -> ChildPass:
+    """Stop a lost or stolen pass: its QR and typed code fail from now on.
+
+    With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as ``pass.block``."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("blocking a pass needs a reason (e.g. 'lost, reported by parent')")
     if len(reason) > 500:
         raise ValidationFailed("a block reason is at most 500 characters")
     child_pass = find_pass(session, pass_ref)
+    before = child_pass.audit_snapshot()
     # The accounts first, then the pass (lock order): a till debiting one of
     # them finishes first, and one arriving later reads the pass blocked.
     _lock_accounts(session, child_pass.id)
@@ -150,15 +155,23 @@ def block_pass(session: Session, pass_ref: str, *, reason: str) -> ChildPass:
         raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active: it cannot be blocked",
                                 refusal="pass_not_blockable", pass_ref=child_pass.pass_number)
     session.refresh(child_pass)
+    if actor is not None:
+        record_audit(session, actor, "pass.block", "pass", child_pass.pass_number, before=before,
+                     after=child_pass.audit_snapshot(), municipality_id=child_pass.municipality_id)
     return child_pass
 
 
-def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: date) -> ChildPass:
+def reissue_pass(
+    session: Session, pass_ref: str, *, settings: Settings, today: date, actor: Actor | None = None,
+    reason: str | None = None, note: str | None = None,
+) -> ChildPass:
     """A new pass for the same child carrying the remaining balances over.
 
     The old pass (active or blocked) becomes ``replaced``: its QR and code
     stop working. Each voucher's remaining balance (or strips) moves to a new
     voucher by a ``carry_over`` transfer; the old vouchers stay as history.
+    With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as
+    ``pass.reissue`` with ``reason`` and ``note``.
     """
     target = find_pass(session, pass_ref)
     # The accounts first, then the pass (lock order): a redemption racing the
@@ -176,6 +189,7 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     if today > old.valid_until:
         raise PassStateConflict(f"pass {old.pass_number} expired on {old.valid_until}: it cannot be reissued",
                                 refusal="pass_reissue_expired", pass_ref=old.pass_number, valid_until=old.valid_until)
+    before = old.audit_snapshot()
     municipality = session.get(Municipality, old.municipality_id)
     assert municipality is not None
     vouchers = session.execute(select(Voucher).where(Voucher.pass_id == old.id).order_by(Voucher.id)).scalars().all()
@@ -198,6 +212,13 @@ def reissue_pass(session: Session, pass_ref: str, *, settings: Settings, today: 
     (new_id,) = write_passes(session, municipality, [plan], settings=settings)
     new = session.get(ChildPass, new_id)
     assert new is not None
+    if actor is not None:
+        # Why it was replaced (one of REISSUE_REASONS, and a note) goes into the event, as the page asks.
+        record_audit(
+            session, actor, "pass.reissue", "pass", new.pass_number, before=before,
+            after={**new.audit_snapshot(), "replaces": old.pass_number, "reason": reason, **({"note": note} if note else {})},
+            municipality_id=new.municipality_id,
+        )
     return new
 
 

@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access.audit import record_audit
+from ..access.policy import Actor
 from ..clock import now_utc
 from ..errors import NotFound
 from ..money import OTHER_DIGITS, InvalidAmount, parse_euros
@@ -398,8 +400,12 @@ class LoadResult:
     outcome: str  # "created" | "updated" | "unchanged"
 
 
-def load_scheme(session: Session, text: str) -> LoadResult:
-    """Create or update a municipality's scheme for a year from TOML text."""
+def load_scheme(session: Session, text: str, *, actor: Actor | None = None) -> LoadResult:
+    """Create or update a municipality's scheme for a year from TOML text.
+
+    With ``actor`` (a staff member, or ``CLI_ACTOR``) a change is audited
+    (``scheme.create`` / ``scheme.update`` with the year and digests); loading
+    the same file again changes and records nothing."""
     spec = parse_scheme(text)
     municipality = session.execute(
         select(Municipality).where(Municipality.code == spec.municipality)
@@ -412,6 +418,7 @@ def load_scheme(session: Session, text: str) -> LoadResult:
     ).scalar_one_or_none()
     if scheme is not None and scheme.digest == digest:
         return LoadResult(scheme, "unchanged")
+    before = scheme.digest if scheme is not None else None
     if scheme is not None:
         issued = session.execute(select(ChildPass.id).where(ChildPass.scheme_id == scheme.id).limit(1)).scalar()
         if issued is not None:
@@ -448,6 +455,13 @@ def load_scheme(session: Session, text: str) -> LoadResult:
         for position, item in enumerate(spec.items, start=1)
     )
     session.flush()
+    if actor is not None:
+        record_audit(
+            session, actor, f"scheme.{'create' if outcome == 'created' else 'update'}", "scheme", scheme.id,
+            before={"year": spec.year, "digest": before} if before else None,
+            after={"year": spec.year, "digest": digest, "items": len(spec.items)},
+            municipality_id=municipality.id,
+        )
     return LoadResult(scheme, outcome)
 
 
