@@ -34,6 +34,9 @@ SHOP = next((email, password, name) for name, _c, _b, _a, email, password in DEM
 
 
 def _log_in(page: Page, base: str, email: str, password: str, target: str) -> None:
+    # Leave the last page first: a request of it still under way (its favicon) could
+    # otherwise bring the old session's cookie back after it is cleared.
+    page.goto("about:blank")
     page.context.clear_cookies()
     page.goto(f"{base}/login?next={target}")
     page.get_by_label("E-mailadres").fill(email)
