@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from ..clock import now_utc
 from ..config import Settings, SmtpTarget, parse_smtp_url
 from ..errors import PasdienstError
+from ..wallet import wording
 
 log = logging.getLogger("pasdienst.mail")
 
@@ -146,7 +147,7 @@ def reminder_message(
     links = "\n".join(f"{p.first_name}: {p.url}" for p in passes)
     one = len(passes) == 1
     body = (
-        "Beste ouder of verzorger,\n"
+        f"{wording.GREETING}\n"
         "\n"
         f"Op de kinderpas van {names} staat nog tegoed. Daarmee {'kan' if one else 'kunnen'} {names} "
         "bijvoorbeeld sporten, op muziekles of zwemles, of schoolspullen of kleding kopen bij winkels "
@@ -159,7 +160,7 @@ def reminder_message(
         "\n"
         "Laat bij de kassa de QR-code zien, op papier of op uw telefoon.\n"
         "\n"
-        "Met vriendelijke groet,\n"
+        f"{wording.SIGN_OFF}\n"
         f"{municipality_name}\n"
         "\n"
         "--\n"

@@ -45,7 +45,7 @@ from ..config import Settings
 from ..ledger.models import Account
 from ..municipalities.models import Contact, Municipality
 from ..redeem.merchants import WhereToSpend
-from . import codes, labels, qr, tokens
+from . import codes, labels, qr, tokens, wording
 from .models import ACTIVE, PUNCHCARD, Child, ChildPass, PassImage, Voucher, format_pass_number
 
 # Compressed page streams written as binary, not ASCII85 (a fifth smaller, and faster).
@@ -345,12 +345,9 @@ def draw_letter(canvas: Canvas, letter: Letter) -> None:
     title = f"De kinderpas van {name}"
     page.text(LEFT, title, BOLD, _fitting_size(title, BOLD, 20, width, 11))
     page.y -= 11 * mm
-    page.paragraph(GREETING)
+    page.paragraph(wording.GREETING)
     page.y -= 4
-    page.paragraph(
-        f"Hier is de kinderpas van {name}. Je betaalt ermee bij winkels, clubs en scholen die meedoen: "
-        "laat de QR-code scannen, of noem de code als scannen niet lukt."
-    )
+    page.paragraph(wording.introduction(name))
 
     # The pass: QR code on the left, code, number and dates beside it.
     page.y -= 2 * mm
@@ -376,14 +373,12 @@ def draw_letter(canvas: Canvas, letter: Letter) -> None:
 
     # What is on the pass; what follows it (whom to call above all) always keeps its room on the page.
     closing = _closing(letter, name, municipality)
-    page.text(LEFT, "Tegoed op je pas", BOLD, 13)
+    page.text(LEFT, wording.BALANCE_HEADING, BOLD, 13)
     page.y -= 7 * mm
     _vouchers(page, letter.vouchers, bottom=BOTTOM + _height(closing))
     _draw(page, closing)
 
 
-#: How the letter greets its reader: whoever opens it at home, with nothing about why the child has the pass.
-GREETING = "Beste ouder of verzorger,"
 #: Where a contact detail's value starts, right of its label.
 _CONTACT_VALUE = LEFT + 25 * mm
 _LEADING = 14.5
@@ -403,13 +398,12 @@ def _closing(letter: Letter, name: str, municipality: str) -> list[_Block]:
     """What follows the vouchers: good to know, whom to call (the municipality's own details), the sign-off."""
     blocks = [
         _Block("gap", space=7 * mm),
-        _Block("heading", "Goed om te weten"),
-        _Block("bullet", f"De pas is van {name}. Laat de QR-code en de code alleen zien als je betaalt."),
-        _Block("bullet", f"Je ziet je tegoed altijd op {letter.url} (de QR-code opent die pagina ook)."),
+        _Block("heading", wording.GOOD_TO_KNOW),
+        _Block("bullet", wording.keep_private(name)),
+        _Block("bullet", wording.balance_online(letter.url)),
         _Block("gap", space=3 * mm),
-        _Block("heading", "Vragen of pas kwijt?"),
-        _Block("paragraph", f"Neem contact op met {municipality} en noem het pasnummer {letter.pass_number}. "
-                            "Is de pas kwijt, dan krijg je een nieuwe pas met het tegoed dat nog over is."),
+        _Block("heading", wording.QUESTIONS_HEADING),
+        _Block("paragraph", wording.lost_pass(municipality, letter.pass_number)),
     ]
     contact = letter.contact
     if contact.given:
@@ -417,10 +411,8 @@ def _closing(letter: Letter, name: str, municipality: str) -> list[_Block]:
                    ("Balie", contact.desk), ("" if contact.desk else "Balie", contact.hours)]
         blocks += [_Block("contact", printable(value), label) for label, value in details if value]
     else:
-        blocks.append(_Block(
-            "paragraph", f"Bel het algemene telefoonnummer van {municipality}, of kijk op de website van de gemeente."
-        ))
-    return [*blocks, _Block("gap", space=4 * mm), _Block("paragraph", "Met vriendelijke groet,"),
+        blocks.append(_Block("paragraph", wording.no_contact(municipality)))
+    return [*blocks, _Block("gap", space=4 * mm), _Block("paragraph", wording.SIGN_OFF),
             _Block("paragraph", municipality)]
 
 
@@ -490,7 +482,7 @@ def _vouchers(page: _Page, vouchers: tuple[LetterVoucher, ...], *, bottom: float
         # A voucher that is not the last leaves a line for "En nog …", should the next one not fit.
         if page.y - (lines + (n < len(laid) - 1)) * leading < bottom:
             left = len(laid) - n
-            page.paragraph(f"En nog {left} {'tegoed' if left == 1 else 'tegoeden'}: je ziet ze op de pagina van je pas.",
+            page.paragraph(wording.more_vouchers(left),
                            size=size, leading=leading)
             return
         top = page.y

@@ -28,7 +28,7 @@ from ..labels import day_and_time
 from . import qr
 from ..municipalities.models import Contact, Municipality
 from ..redeem.merchants import Place, WhereToSpend
-from . import labels
+from . import labels, wording
 from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
 from .lifecycle import pass_by_token
 from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
@@ -252,4 +252,5 @@ def init_app(app: Flask) -> None:
     app-level ``after_request`` hooks run last-registered first, so ours then
     runs after theirs and its stricter ``Referrer-Policy`` is the one sent."""
     app.register_blueprint(bp)
+    app.jinja_env.globals["wording"] = wording  # the family's texts, shared with the printed letter
     app.after_request(_private)

@@ -273,7 +273,7 @@ def test_a_letter_stays_on_one_page_with_many_vouchers_a_long_name_and_letters_o
     assert pages == len(pdf.pages) == 2
     first = pdf.pages[0].extract_text()
     assert "Ondrej-" in first  # ř is not in the font: its plain letter, never a blank box
-    assert "En nog" in first and "je ziet ze op de pagina van je pas" in first
+    assert "En nog" in first and "u ziet ze op de pagina van de pas" in first
     assert "Vragen of pas kwijt?" in first and "Neem contact op met Gemeente Testdorp" in first  # keeps its room
     assert "Er staat geen tegoed op deze pas." in pdf.pages[1].extract_text()
 
