@@ -1,5 +1,5 @@
 """SQLite writers take turns through a file lock instead of sleeping in
-SQLite's busy handler (pasdienst/db.py, WriterQueue)."""
+SQLite's busy handler (pasdienst/db/engine.py, WriterQueue)."""
 from __future__ import annotations
 
 import fcntl

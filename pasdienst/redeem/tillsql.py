@@ -39,7 +39,7 @@ from ..db import Prepared
 #: The first statement of a till's transaction on PostgreSQL: its statements,
 #: and the foreign-key checks of the rows it writes, are planned as index
 #: probes however small a table was when the plan was made. A connection
-#: keeps its plans (``db._replan_now_and_then``), and on a young database
+#: keeps its plans (``db.engine._replan_now_and_then``), and on a young database
 #: (a new municipality, a load test) plans made while ``ledger_transfer``
 #: or ``redemption`` held a few pages scanned them whole as they grew: the
 #: key look-up and the checks of each posting's transfer cost more with every

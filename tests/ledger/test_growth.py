@@ -16,7 +16,7 @@ import sqlite3
 import pytest
 from sqlalchemy import text
 
-import pasdienst.db
+import pasdienst.db.engine
 from pasdienst import ledger
 from pasdienst.ledger import NewTransfer
 from pasdienst.ledger.services import open_accounts
@@ -79,7 +79,7 @@ def test_sqlite_checks_seek_by_index_even_after_analyze_of_a_tiny_ledger(db):
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_pooled_connection_plans_afresh_so_its_foreign_key_checks_follow_the_ledger(db, monkeypatch):
-    monkeypatch.setattr(pasdienst.db, "REPLAN_EVERY", 50)
+    monkeypatch.setattr(pasdienst.db.engine, "REPLAN_EVERY", 50)
     with db.transaction() as s:
         world, wallet, shop = funded(s, 10_000)
     tiny_statistics(db, "ledger_transfer", "ledger_posting", "ledger_account")

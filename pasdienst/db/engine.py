@@ -1,125 +1,26 @@
-"""Engine, sessions and the typed declarative base.
-
-Everything that differs between SQLite and PostgreSQL lives here:
-
-* SQLite gets WAL, foreign keys, ``synchronous=FULL`` (money must survive a
-  power cut) and a busy timeout, and every write transaction starts with
-  ``BEGIN IMMEDIATE``. SQLite's default deferred ``BEGIN`` takes the write lock
-  only at the first write, and two transactions that both read first then fail
-  with "database is locked" instead of waiting; taking the lock up front makes
-  writers wait instead, and a file lock (``WriterQueue``) makes them take
-  turns. Read-only work uses ``Database.read()`` which begins
-  deferred so page views do not queue behind writers (WAL lets them read).
-* PostgreSQL runs through psycopg 3; an optional schema (used by the tests)
-  goes onto the ``search_path``. A pooled connection drops its cached plans
-  every ``REPLAN_EVERY`` transactions (``_replan_now_and_then``).
-
-Services never commit: they take a session, flush, and the caller (a request,
-a CLI command, a test) owns the transaction through ``Database.transaction()``.
-"""
+"""The engine, its connections and transactions on SQLite and PostgreSQL (see the package's overview)."""
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
 import os
-import re
 import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
-import psycopg.errors
-from psycopg.adapt import Transformer
-from psycopg.generators import execute
-from psycopg.pq import ExecStatus, TransactionStatus
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, PrimaryKeyConstraint, UniqueConstraint, create_engine, event
+from psycopg.pq import TransactionStatus
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Session, sessionmaker
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-#: A 64-bit integer key that SQLite still treats as its rowid alias (only a
-#: column declared exactly INTEGER PRIMARY KEY autoincrements there).
-BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both databases.
-
-    SQLite has no time zones and hands back naive values; normalising here
-    keeps comparisons in services honest.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime()}
-
-    def __repr__(self) -> str:
-        pk = ", ".join(f"{c.key}={getattr(self, c.key, None)!r}" for c in self.__mapper__.primary_key)
-        return f"<{type(self).__name__} {pk}>"
-
-
-def violated_constraint(exc: BaseException) -> str | None:
-    """The name of the unique or primary key constraint ``exc`` violated, as the naming convention
-    (``NAMING_CONVENTION``) or the model named it, on either database; None for anything else.
-
-    PostgreSQL names it (``diag.constraint_name``); SQLite names only the columns
-    (``UNIQUE constraint failed: ledger_transfer.idempotency_key``), which the models' metadata
-    maps back to the constraint. ``exc`` may be SQLAlchemy's wrapper or the bare driver's error.
-    Callers compare names, never a message's text.
-    """
-    orig = getattr(exc, "orig", None) or exc
-    name = getattr(getattr(orig, "diag", None), "constraint_name", None)
-    if name:
-        return str(name)
-    if not isinstance(orig, sqlite3.IntegrityError):
-        return None
-    message = str(orig)
-    prefix = "UNIQUE constraint failed: "
-    if not message.startswith(prefix):
-        return None
-    parts = [part.strip().partition(".") for part in message[len(prefix):].split(",")]
-    table = Base.metadata.tables.get(parts[0][0])
-    columns = {column for _, _, column in parts}
-    if table is None:
-        return None
-    keys = [c for c in table.constraints if isinstance(c, UniqueConstraint | PrimaryKeyConstraint)]
-    keys += [index for index in table.indexes if index.unique]
-    return next((str(key.name) for key in keys if {c.name for c in key.columns} == columns), None)
-
+from .prepared import PREPARED_KEY, Batch, Prepared
 
 def _prepare_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
@@ -177,7 +78,7 @@ def _replan_now_and_then(engine: Engine) -> None:
             return
         record.info["pasdienst_transactions"] = 0
         record.info["pasdienst_planned_at"] = now
-        record.info[_PREPARED_KEY] = None  # psycopg may DEALLOCATE ALL after the rollback
+        record.info[PREPARED_KEY] = None  # psycopg may DEALLOCATE ALL after the rollback
         try:
             dbapi_conn.execute("DISCARD PLANS")
             dbapi_conn.rollback()  # leave the connection idle, as the pool returned it
@@ -199,8 +100,8 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False, **kw
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"check_same_thread": False, "timeout": 30}
-        engine = create_engine(parsed, echo=echo, connect_args=connect_args, **kwargs)
+        sqlite_args = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(parsed, echo=echo, connect_args=sqlite_args, **kwargs)
         _prepare_sqlite(engine)
         _engines.add(engine)
         return engine
@@ -443,7 +344,7 @@ class Database:
                     if conn.info.transaction_status != TransactionStatus.IDLE:
                         # psycopg may follow the ROLLBACK with DEALLOCATE ALL:
                         # the next batch asks the server what is prepared.
-                        fairy.info[_PREPARED_KEY] = None
+                        fairy.info[PREPARED_KEY] = None
                         with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
                             conn.rollback()
             except self.engine.dialect.loaded_dbapi.Error as exc:
@@ -474,231 +375,3 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-
-# -- PostgreSQL: prepared statements, several to a message --------------------------
-
-_PLACEHOLDER = re.compile(r"(?<![:\w]):(\w+)")
-#: The pool's record of a connection (``ConnectionRecord.info``, cleared when
-#: the connection is replaced): the names this module prepared on it.
-_PREPARED_KEY = "pasdienst_prepared"
-_ADAPTERS_KEY = "pasdienst_adapters"
-_NONE_PREPARED: frozenset[str] = frozenset()
-
-
-class Prepared:
-    """A PostgreSQL statement prepared once per connection (``PREPARE``) and
-    run by name (``EXECUTE``) in a :class:`Batch`, so that several go to the
-    server in one simple-query message and none is parsed or planned again;
-    or run as it is in a caller's transaction (:class:`Direct`). ``sql``
-    names its parameters ``:name``."""
-
-    __slots__ = ("name", "params", "prepare", "sql")
-
-    def __init__(self, name: str, sql: str) -> None:
-        names: list[str] = []
-
-        def number(match: re.Match[str]) -> str:
-            if match.group(1) not in names:
-                names.append(match.group(1))
-            return f"${names.index(match.group(1)) + 1}"
-
-        self.name = name
-        # On one line (logs, traces): no literal in these statements holds a
-        # run of white space.
-        self.sql = " ".join(_PLACEHOLDER.sub(number, sql).split())
-        self.prepare = f"PREPARE {name} AS {self.sql}".encode()
-        self.params = tuple(names)
-
-    def __repr__(self) -> str:
-        return f"<Prepared {self.name}>"
-
-
-class Direct:
-    """:class:`Prepared` statements on a psycopg connection in the caller's
-    transaction (a SQLAlchemy session's), one round trip each, as psycopg
-    runs any statement (and prepares it after a few runs)."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self._conn = conn
-
-    @property
-    def info(self) -> Any:
-        return self._conn.info
-
-    def execute(self, statement: Prepared, params: Mapping[str, Any]) -> psycopg.Cursor[Any]:
-        cursor = psycopg.RawCursor(self._conn)
-        cursor.execute(statement.sql, [params[name] for name in statement.params])
-        return cursor
-
-
-class Pending:
-    """The result of a statement queued in a :class:`Batch`; reading it sends
-    what is queued. Its rows are loaded when read."""
-
-    __slots__ = ("_batch", "_result", "_rows")
-
-    def __init__(self, batch: Batch) -> None:
-        self._batch = batch
-        self._result: Any = None  # its PGresult, once the message it went in is answered
-        self._rows: list[tuple[Any, ...]] | None = None
-
-    def _read(self) -> list[tuple[Any, ...]]:
-        if self._rows is None:
-            if self._result is None:
-                self._batch.flush()
-            self._rows = self._batch._load(self._result)  # noqa: SLF001
-        return self._rows
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        rows, self._rows = self._read(), []
-        return rows
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        rows = self._read()
-        return rows.pop(0) if rows else None
-
-
-_Queued = tuple["Prepared | bytes", "Mapping[str, Any] | None", "Pending | None"]
-
-
-class Batch:
-    """One transaction on a psycopg connection, its statements sent through
-    the simple query protocol: queued until a result is needed, then all that
-    is queued in one message (one round trip). ``BEGIN`` goes with the first
-    message, :meth:`commit` sends ``COMMIT`` with the last. Each statement
-    runs as a prepared statement (:class:`Prepared`): those of ``statements``
-    that this connection has not met are prepared in the first message, any
-    other in the message that first runs it.
-
-    The messages go to libpq (``pgconn``) directly: a psycopg cursor's
-    layers (its prepared-statement manager, result bookkeeping, a cursor per
-    transaction) cost more client CPU than the two round trips. psycopg's own
-    transaction state is not used (nor its autocommit flag): libpq's says
-    whether a transaction is open, and ``Connection.rollback()`` reads it.
-
-    Should the server have forgotten the prepared statements (psycopg sends
-    ``DEALLOCATE ALL`` after a rollback on a connection where it prepared
-    its own), the first message is sent again after preparing them anew. A
-    statement that fails stops the message there (PostgreSQL runs none of
-    the rest, ``COMMIT`` included) and raises the driver's error; the
-    transaction is then the caller's to roll back.
-    """
-
-    def __init__(self, conn: psycopg.Connection[Any], info: dict[str, Any], statements: tuple[Prepared, ...]) -> None:
-        self._conn = conn
-        self._pgconn = conn.pgconn
-        self._info = info
-        self._statements = statements
-        adapters = info.get(_ADAPTERS_KEY)
-        if adapters is None:
-            adapters = info[_ADAPTERS_KEY] = (Transformer(conn).as_literal, Transformer(conn))
-        self._literal, self._loader = adapters
-        self._queue: list[_Queued] = []
-        self._known: set[str] | frozenset[str] | None = None  # before the first message: not asked yet
-
-    @property
-    def info(self) -> Any:
-        """The connection's ``info`` (``backend_pid`` ...)."""
-        return self._conn.info
-
-    def command(self, sql: bytes) -> None:
-        """Queue a statement without parameters whose result nobody reads."""
-        self._queue.append((sql, None, None))
-
-    def execute(self, statement: Prepared, params: Mapping[str, Any]) -> Pending:
-        pending = Pending(self)
-        self._queue.append((statement, params, pending))
-        return pending
-
-    def commit(self) -> None:
-        self._queue.append((b"COMMIT", None, None))
-        self.flush()
-
-    def flush(self) -> None:
-        if not self._queue:
-            return
-        queue, self._queue = self._queue, []
-        if self._known is not None:
-            self._send(queue, first=False)
-            return
-        # A connection this pool never saw prepare anything has none of ours;
-        # None: it is not known which (ask the server).
-        known = self._info.get(_PREPARED_KEY, _NONE_PREPARED)
-        self._known = known if known is not None else self._prepared_on_server()
-        try:
-            self._send(queue, first=True)
-        except (psycopg.errors.InvalidSqlStatementName, psycopg.errors.DuplicatePreparedStatement):
-            self._conn.rollback()
-            self._known = self._prepared_on_server()
-            self._send(queue, first=True)
-
-    def _load(self, result: Any) -> list[tuple[Any, ...]]:
-        if result.status != ExecStatus.TUPLES_OK:
-            return []
-        loader = self._loader
-        loader.set_pgresult(result)
-        return loader.load_rows(0, result.ntuples, tuple)
-
-    def _run(self, query: bytes) -> list[Any]:
-        """Send ``query`` (one simple-query message) and wait for its results;
-        raise the error of a statement that failed."""
-        pgconn = self._pgconn
-        pgconn.send_query(query)
-        results = self._conn.wait(execute(pgconn))
-        for result in results:
-            if result.status == ExecStatus.FATAL_ERROR:
-                raise psycopg.errors.error_from_result(result, encoding=pgconn._encoding)  # noqa: SLF001
-        return results
-
-    def _prepared_on_server(self) -> set[str]:
-        (result,) = self._run(b"SELECT name FROM pg_prepared_statements")
-        return {result.get_value(row, 0).decode() for row in range(result.ntuples)}
-
-    def _send(self, queue: list[_Queued], *, first: bool) -> None:
-        known = self._known
-        assert known is not None
-        literal = self._literal
-        parts: list[bytes] = [b"BEGIN"] if first else []
-        fresh: list[str] = []
-        if first:
-            for statement in self._statements:
-                if statement.name not in known:
-                    parts.append(statement.prepare)
-                    fresh.append(statement.name)
-        slots: list[Pending | None] = [None] * len(parts)
-        for statement, params, pending in queue:
-            if type(statement) is bytes:
-                parts.append(statement)
-                slots.append(pending)
-                continue
-            assert isinstance(statement, Prepared) and params is not None
-            if statement.name not in known and statement.name not in fresh:
-                parts.append(statement.prepare)
-                slots.append(None)
-                fresh.append(statement.name)
-            values = []
-            for name in statement.params:
-                value = params[name]
-                kind = type(value)
-                if value is None:
-                    values.append(b"NULL")
-                elif kind is int:
-                    values.append(b"%d" % value)
-                elif kind is bool:
-                    values.append(b"true" if value else b"false")
-                else:
-                    values.append(literal(value))
-            parts.append(b"EXECUTE %s(%s)" % (statement.name.encode(), b", ".join(values)))
-            slots.append(pending)
-        try:
-            results = self._run(b"; ".join(parts))
-        except BaseException:
-            if fresh:
-                # Which of them ran before the error is not known: ask next time.
-                self._info[_PREPARED_KEY] = None
-            raise
-        if fresh or self._info.get(_PREPARED_KEY) is None:
-            self._known = self._info[_PREPARED_KEY] = known | set(fresh)
-        for pending, result in zip(slots, results):
-            if pending is not None:
-                pending._result = result  # noqa: SLF001
