@@ -66,7 +66,6 @@ from ..wallet.models import (
     Voucher,
 )
 from ..wallet.schemes import LoadResult, get_scheme, load_scheme, parse_scheme
-from ..wallet.services import ExportRow, export_rows
 from . import requests
 from .errors import CapReached, SecondAdminRequired, ShortValidity
 from .models import (
@@ -440,18 +439,6 @@ def import_children_file(
         session, municipality.code, data, settings=settings, today=today, dry_run=dry_run, file_name=file_name,
         actor=actor,
     )
-
-
-def export_passes(session: Session, actor: Actor, *, settings: Settings, today: date) -> list[ExportRow]:
-    """The print house's mail-merge rows, as ``pasdienst passes export`` writes them.
-
-    Audited (``passes.export``, with the number of passes): the file holds
-    every current pass's link and typed code, which are as good as the pass.
-    """
-    municipality = _municipality(session, actor, ADMIN)
-    rows = export_rows(session, municipality.code, settings=settings, today=today)
-    record_audit(session, actor, "passes.export", "municipality", municipality.id, after={"passes": len(rows)})
-    return rows
 
 
 def load_scheme_text(session: Session, actor: Actor, text: str) -> LoadResult:

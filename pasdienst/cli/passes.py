@@ -23,7 +23,6 @@ from ..wallet.services import (
     replaced_by,
 )
 from ..access.policy import CLI_ACTOR
-from . import _audit
 from .base import Context, main, pass_ctx
 
 T = TypeVar("T")
@@ -80,9 +79,8 @@ def issue(ctx: Context, municipality: str, year: int) -> None:
 
     def run(bar: _Bar):  # noqa: ANN202
         with ctx.db.transaction() as session:
-            result = issue_passes(session, municipality, year, settings=ctx.settings, today=ctx.today, progress=bar)
-            _audit.passes_issued(session, result)
-            return result
+            return issue_passes(session, municipality, year, settings=ctx.settings, today=ctx.today, progress=bar,
+                                actor=CLI_ACTOR)
 
     result = _with_bar("issuing passes", run)
     if result.pass_ids:
@@ -117,9 +115,8 @@ def export(ctx: Context, municipality: str, csv_path: str) -> None:
     blocked nor expired, with its QR payload and typed code. Audited like the
     admin page's download (the file is as good as the passes)."""
     with ctx.db.transaction() as session:
-        rows = export_rows(session, municipality, settings=ctx.settings, today=ctx.today)
+        rows = export_rows(session, municipality, settings=ctx.settings, today=ctx.today, actor=CLI_ACTOR)
         count = write_csv(csv_path, EXPORT_COLUMNS, (r.cells() for r in rows))
-        _audit.passes_exported(session, municipality, count)
     click.echo(f"exported {count} passes to {csv_path}")
 
 

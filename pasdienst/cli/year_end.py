@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import click
 
+from ..access.policy import CLI_ACTOR
 from ..wallet.services import close_year
 from .base import Context, main, pass_ctx
 
@@ -13,5 +14,5 @@ from .base import Context, main, pass_ctx
 def year_end(ctx: Context, municipality: str, year: int) -> None:
     """Expire the year's passes and return every unused balance to the fund."""
     with ctx.db.transaction() as session:
-        result = close_year(session, municipality, year, today=ctx.today)  # audits itself, as "cli"
+        result = close_year(session, municipality, year, today=ctx.today, actor=CLI_ACTOR)
     click.echo(result.summary())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 
 from .. import faults
-from ..access.services import record_audit
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from ..reminders.sending import send_moment
@@ -33,16 +32,9 @@ def issue_passes_job(ctx: JobContext) -> None:
         with ctx.db.transaction() as session:
             result = issue_passes(
                 session, ctx.municipality_code, year, settings=ctx.settings, today=ctx.today,
-                progress=lambda done, total: ctx.progress(done, total, STEP_ISSUE),
+                progress=lambda done, total: ctx.progress(done, total, STEP_ISSUE), actor=ctx.actor,
+                job_id=ctx.job_id,
             )
-            municipality_id = get_municipality(session, ctx.municipality_code).id
-            if result.issued:
-                record_audit(
-                    session, ctx.actor, "passes.issue", "municipality", municipality_id,
-                    after={"year": year, "issued": result.issued, "vouchers": result.vouchers,
-                           "total_cents": result.total_cents, "job": ctx.job_id},
-                    municipality_id=municipality_id,
-                )
             ctx.save_summary(
                 session, year=year, issued=result.issued, vouchers=result.vouchers,
                 total_cents=result.total_cents, not_eligible=result.not_eligible,

@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ..access.web import current_actor, requires
-from ..admin.services import export_passes
 from ..clock import AMSTERDAM, today as clock_today
 from ..config import Settings
 from ..csvsafe import csv_bytes
@@ -21,7 +20,7 @@ from ..municipalities.models import Municipality
 from ..wallet.issuing import preview_issue
 from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
-from ..wallet.services import EXPORT_COLUMNS
+from ..wallet.services import EXPORT_COLUMNS, export_rows
 from ..wallet.yearend import preview_year_end
 from ..web import dutch, parsing
 from . import services
@@ -251,7 +250,8 @@ def letters_csv() -> ResponseReturnValue:
     """The print house's mail-merge file (the same as ``pasdienst passes export``), audited."""
     actor = current_actor()
     with _db().transaction() as session:
-        rows = export_passes(session, actor, settings=_settings(), today=clock_today(_settings().today))
+        rows = export_rows(session, actor.municipality_code or "", settings=_settings(),
+                           today=clock_today(_settings().today), actor=actor)
     data = csv_bytes(EXPORT_COLUMNS, (r.cells() for r in rows))
     response = Response(data, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="brieven-{actor.municipality_code}.csv"'

@@ -23,6 +23,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import local_date, now_utc
 from ..config import Settings
 from ..ledger.services import Leg, NewTransfer, open_accounts
@@ -252,13 +254,22 @@ def issue_passes(
     settings: Settings,
     today: date,
     progress: Progress | None = None,
+    actor: Actor | None = None,
+    job_id: int | None = None,
 ) -> IssueResult:
     """Issue a pass to every eligible child of the municipality without one for ``year``.
 
     Raises ``BudgetShort`` (nothing written) when the fund does not cover
     the run, and ``PassStateConflict`` when the scheme's year is over.
+    With ``actor`` (an admin of the municipality, or ``CLI_ACTOR``) a run
+    that issued anything is audited as ``passes.issue`` with its counts (and
+    ``job_id``, the background job that ran it); without, it is data being
+    seeded (the demo, tests, benchmarks).
     """
     municipality = get_municipality(session, municipality_code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
     # One issuing run per municipality at a time: a second run waits here and
     # then sees the first one's passes (SQLite: BEGIN IMMEDIATE already
     # serialises writers), instead of failing on the unique pass index.
@@ -293,6 +304,13 @@ def issue_passes(
     result.issued = len(plans)
     result.vouchers = sum(len(plan.vouchers) for plan in plans)
     result.total_cents = needed
+    if actor is not None and result.issued:
+        record_audit(
+            session, actor, "passes.issue", "municipality", municipality.id,
+            after={"year": year, "issued": result.issued, "vouchers": result.vouchers, "total_cents": needed,
+                   **({"job": job_id} if job_id is not None else {})},
+            municipality_id=municipality.id,
+        )
     return result
 
 

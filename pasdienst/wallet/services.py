@@ -20,6 +20,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..config import Settings
 from ..ledger.models import Account
 from ..municipalities.models import Contact, Municipality
@@ -179,10 +181,20 @@ class ExportRow:
 EXPORT_COLUMNS = ("child_ref", "first_name", "pass_id", "url", "code", "valid_until")
 
 
-def export_rows(session: Session, municipality_code: str, *, settings: Settings, today: date) -> list[ExportRow]:
+def export_rows(
+    session: Session, municipality_code: str, *, settings: Settings, today: date, actor: Actor | None = None,
+) -> list[ExportRow]:
     """The mail-merge rows: every pass that is neither blocked nor expired
-    (passes whose year has not started yet included)."""
+    (passes whose year has not started yet included).
+
+    With ``actor`` (an admin of the municipality, or ``CLI_ACTOR``) it is
+    audited as ``passes.export`` with the number of passes: the file holds
+    every current pass's link and typed code, which are as good as the pass.
+    Without, the rows are read for a test or a benchmark."""
     municipality = get_municipality(session, municipality_code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
     found = session.execute(
         select(ChildPass.id, ChildPass.year, ChildPass.handle, ChildPass.code_hash, ChildPass.valid_until,
                Child.child_ref, Child.first_name)
@@ -207,4 +219,7 @@ def export_rows(session: Session, municipality_code: str, *, settings: Settings,
                 valid_until=valid_until.isoformat(),
             )
         )
+    if actor is not None:
+        record_audit(session, actor, "passes.export", "municipality", municipality.id, after={"passes": len(rows)},
+                     municipality_id=municipality.id)
     return rows

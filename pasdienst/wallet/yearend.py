@@ -183,7 +183,7 @@ def close_year(
     progress: Callable[[int, int], None] | None = None,
 ) -> YearEndResult:
     """Expire the year's passes and return their unused balances to the fund,
-    and record ``year.close`` in the audit log (when anything changed).
+    and record ``year.close`` in the audit log (when anything changed and an ``actor`` is given).
 
     Refused (``YearNotOver``) while the year's passes are still valid (until
     their ``valid_until``, inclusive). A year with nothing left to close
@@ -191,12 +191,13 @@ def close_year(
     or ``NothingToClose`` when the year has no passes at all), decided under
     the lock, so of two runs at once exactly one closes the year.
 
-    ``actor`` None is the command line; staff must be admins of the
-    municipality. ``progress(done, total)`` follows the expire transfers.
+    ``actor`` is an admin of the municipality (the job of ``/admin/jaarafsluiting``)
+    or ``CLI_ACTOR``; without one nothing is audited (tests seeding a closed
+    year). ``progress(done, total)`` follows the expire transfers.
     """
     municipality = get_municipality(session, municipality_code)
     if actor is not None:
-        ensure_role(actor, "admin")
+        ensure_role(actor, "admin", "system")
         ensure_municipality(actor, municipality.id)
     scheme = get_scheme(session, municipality.id, year, code=municipality.code)
     if today <= scheme.valid_until:
@@ -259,7 +260,7 @@ def close_year(
         municipality.code, year, expired, len(holding), total,
         lines=_lines([(row.kind, row.category, 1, row.balance) for row in holding]),
     )
-    if expired or holding:
+    if actor is not None and (expired or holding):
         record_audit(
             session, actor, "year.close", "municipality", municipality.id,
             after={"year": year, "passes_expired": expired, "vouchers_emptied": len(holding), "returned_cents": total},

@@ -7,6 +7,7 @@ from pasdienst.access.models import AuditEvent
 from pasdienst.access.services import load_actor
 from pasdienst.admin import services as admin
 from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import export_rows
 from tests.access.helpers import login_as, make_municipality, make_user
 
 from .conftest import TODAY, audit_count, last_event, pass_id_of
@@ -146,7 +147,7 @@ def test_exporting_the_mail_merge_file_on_the_command_line_is_audited_like_the_a
     exported = len(target.read_text(encoding="utf-8").splitlines()) - 1
     assert event.actor_email == "cli" and event.after == {"passes": exported} and exported > 0
 
-    _as_admin(db, lambda s, actor: admin.export_passes(s, actor, settings=admin_settings, today=TODAY))
+    _as_admin(db, lambda s, actor: export_rows(s, "testdorp", settings=admin_settings, today=TODAY, actor=actor))
     by_admin = last_event(db, "passes.export")
     assert by_admin.actor_email != "cli"
     assert _shape(by_admin) == _shape(event) and by_admin.municipality_id == event.municipality_id
