@@ -61,7 +61,7 @@ from pasdienst.municipalities.services import add_municipality, topup_budget  # 
 from pasdienst.plugins import load_verify_checks  # noqa: E402
 from pasdienst.redeem.merchants import add_merchant  # noqa: E402
 from pasdienst.redeem.models import Merchant, Redemption  # noqa: E402
-from pasdienst.settlement import services  # noqa: E402
+from pasdienst.settlement import batches, export  # noqa: E402
 from pasdienst.wallet.models import Voucher  # noqa: E402
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
 
@@ -179,22 +179,22 @@ def run(name: str, db: Database, args: argparse.Namespace, out: Path) -> dict[st
     def create() -> int:
         with db.transaction() as s:
             actor = actor_for_email(s, "financien1@bench.example", roles=("finance",))
-            batch = services.create_batch(s, actor, "bench", until=TODAY, today=TODAY)
+            batch = batches.create_batch(s, actor, "bench", until=TODAY, today=TODAY)
             assert batch.count == args.redemptions, batch.count
             return batch.id
 
     def approve(batch_id: int) -> None:
         with db.transaction() as s:
             actor = actor_for_email(s, "financien2@bench.example", roles=("finance",))
-            assert services.approve_batch(s, actor, batch_id).changed
+            assert batches.approve_batch(s, actor, batch_id).changed
 
-    def export(batch_id: int) -> services.Export:
+    def export(batch_id: int) -> export.Export:
         with db.read() as s:
-            files = services.build_export(s, CLI_ACTOR, batch_id, today=TODAY)
+            files = export.build_export(s, CLI_ACTOR, batch_id, today=TODAY)
         write_atomically(out / f"{name}.xml", files.sepa)
         write_atomically(out / f"{name}.csv", files.csv)
         with db.transaction() as s:
-            services.record_export(s, CLI_ACTOR, files)
+            export.record_export(s, CLI_ACTOR, files)
         return files
 
     figures: dict[str, float] = {}
@@ -216,7 +216,7 @@ def run(name: str, db: Database, args: argparse.Namespace, out: Path) -> dict[st
     if args.statements:
         def statements() -> int:
             with db.read() as s:
-                return len(services.write_statements(s, CLI_ACTOR, batch_id, out / f"{name}-statements"))
+                return len(export.write_statements(s, CLI_ACTOR, batch_id, out / f"{name}-statements"))
 
         _, figures["statements"] = timed(f"statements: {args.merchants:,} HTML files, {args.redemptions:,} rows", statements)
     figures["file_kib"] = len(files.sepa) / 1024

@@ -19,7 +19,7 @@ from pasdienst.demo import load_demo
 from pasdienst.ledger.verify import verify
 from pasdienst.redeem.models import Redemption
 from pasdienst.settlement.models import SettlementBatch
-from pasdienst.settlement.services import waiting_to_settle
+from pasdienst.settlement.queries import waiting_to_settle
 from pasdienst.wallet.models import ACTIVE, BLOCKED, REPLACED, Child, ChildPass, Voucher
 
 pytestmark = pytest.mark.money

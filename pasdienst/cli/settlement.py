@@ -18,20 +18,10 @@ from ..money import format_euros
 from .. import faults
 from ..settlement.errors import NothingToSettle
 from ..settlement.returns import batch_returns, confirm_return, request_return, withdraw_return
-from ..settlement.services import (
-    approve_batch,
-    batch_lines,
-    build_export,
-    cancel_batch,
-    correct_redemption,
-    create_batch,
-    get_batch,
-    list_batches,
-    mark_paid,
-    record_export,
-    user_emails,
-    write_statements,
-)
+from ..settlement.batches import approve_batch, cancel_batch, create_batch, mark_paid
+from ..settlement.corrections import correct_redemption
+from ..settlement.export import build_export, record_export, write_statements
+from ..settlement.queries import batch_lines, get_batch, list_batches, user_emails
 from .base import Context, main, pass_ctx
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])

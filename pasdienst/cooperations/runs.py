@@ -50,7 +50,7 @@ from ..clock import AMSTERDAM, now_utc
 from ..csvsafe import csv_bytes
 from ..errors import NotFound
 from ..municipalities.models import Municipality
-from ..settlement import services as settlement
+from ..settlement.batches import follow_cooperation_run, returned_lines
 from ..settlement.errors import NothingToSettle, WrongState
 from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementLine
 from ..settlement.sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001, parse_summary
@@ -114,7 +114,7 @@ def _shares(session: Session, batches: list[SettlementBatch]) -> list[_Share]:
     """The approved lines of ``batches`` that the bank did not return."""
     shares = []
     for batch in batches:
-        returned = settlement.returned_lines(session, batch.id)
+        returned = returned_lines(session, batch.id)
         for line in session.execute(
             select(SettlementLine).where(SettlementLine.batch_id == batch.id).order_by(SettlementLine.merchant_id)
         ).scalars():
@@ -367,7 +367,7 @@ def allocation(session: Session, run_id: int) -> list[tuple[int, str, int, int, 
     returned = {
         (batch_id, merchant_id)
         for batch_id in {line.batch_id for line, _ in rows}
-        for merchant_id in settlement.returned_lines(session, batch_id)
+        for merchant_id in returned_lines(session, batch_id)
     }
     return [
         (line.merchant_id, code, line.batch_id, line.count, line.total_cents,
@@ -450,7 +450,7 @@ def record_run_export(session: Session, actor: Actor, export: RunExport, *, now:
     run.debtor_name, run.debtor_iban, run.debtor_bic = export.debtor_name, export.debtor_iban, export.debtor_bic
     run.status = RUN_EXPORTED
     session.flush()
-    settlement.follow_cooperation_run(
+    follow_cooperation_run(
         session, actor, _batch_ids(session, run.id), EXPORTED, now=now, cooperation=cooperation.code, run_id=run.id,
         execution_date=export.execution_date, schema=export.schema,
         debtor=(export.debtor_name, export.debtor_iban, export.debtor_bic), message_id=run.message_id,
@@ -486,7 +486,7 @@ def mark_run_paid(session: Session, actor: Actor, run_id: int, *, now: datetime 
     )
     run.payout_transfer_id, run.paid_by_user_id, run.paid_at, run.status = posted.id, actor.user_id, now, RUN_PAID
     session.flush()
-    settlement.follow_cooperation_run(
+    follow_cooperation_run(
         session, actor, _batch_ids(session, run.id), PAID, now=now, cooperation=cooperation.code, run_id=run.id,
     )
     record_audit(

@@ -18,7 +18,7 @@ Services never commit: they take a session, flush, and the caller (a request,
 a CLI command, a test) owns the transaction through ``Database.transaction()``.
 
 The modules: ``schema`` (the declarative base, its naming convention, the
-column types; ``violated_constraint``), ``engine`` (``Database``: engines,
+column types; ``violated_constraint``, ``rowcount``), ``engine`` (``Database``: engines,
 transactions, the writer queue, the bare driver), ``prepared`` (PostgreSQL's
 prepared statements sent several to a message). Callers import from here.
 """
@@ -35,7 +35,7 @@ from .engine import (
     writer_queue,
 )
 from .prepared import Batch, Direct, Pending, Prepared
-from .schema import NAMING_CONVENTION, Base, BigIntPK, UTCDateTime, violated_constraint
+from .schema import NAMING_CONVENTION, Base, BigIntPK, UTCDateTime, rowcount, violated_constraint
 
 __all__ = [
     "DRIVER_ERRORS",
@@ -55,6 +55,7 @@ __all__ = [
     "is_disk_full",
     "is_retryable",
     "make_engine",
+    "rowcount",
     "violated_constraint",
     "writer_queue",
 ]

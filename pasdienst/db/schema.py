@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData, PrimaryKeyConstraint, Table, UniqueConstraint
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -56,6 +57,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime()}
+    if TYPE_CHECKING:
+        # Every model maps one table (no mapping to a join or a select), so
+        # ``Model.__table__`` takes insert/update/delete as a Table does.
+        __table__: ClassVar[Table]
 
     def __repr__(self) -> str:
         pk = ", ".join(f"{c.key}={getattr(self, str(c.key), None)!r}" for c in self.__mapper__.primary_key)
@@ -92,3 +97,10 @@ def violated_constraint(exc: BaseException) -> str | None:
     keys += [index for index in table.indexes if index.unique]
     return next((str(key.name) for key in keys if {c.name for c in key.columns} == columns), None)
 
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an INSERT, UPDATE or DELETE touched: ``Session.execute`` types its
+    result as a plain ``Result``, and only a ``CursorResult`` (what such a
+    statement returns) counts them."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -248,7 +248,7 @@ def add_merchant(
         ledger=municipality.code,
         # Every redemption at this merchant credits it: no shared row to
         # update (and lock) per payment; settlement keeps it from going
-        # below zero (pasdienst/settlement/services.py).
+        # below zero (pasdienst/settlement/batches.py).
         non_negative=False,
         balance_cached=False,
     )

@@ -56,12 +56,13 @@ def lines_match_redemptions(session: Session) -> list[Problem]:
     )
     for batch_id, merchant_id, n, total in rows:
         claimed[(batch_id, merchant_id)][0:2] = [int(n), int(total)]
-    for batch_id, merchant_id, total in session.execute(
+    for netted_in, merchant_id, total in session.execute(
         select(SettlementCorrection.settlement_batch_id, SettlementCorrection.merchant_id, func.sum(SettlementCorrection.amount_cents))
         .where(SettlementCorrection.settlement_batch_id.is_not(None))
         .group_by(SettlementCorrection.settlement_batch_id, SettlementCorrection.merchant_id)
     ):
-        claimed[(batch_id, merchant_id)][2] = int(total)
+        assert netted_in is not None
+        claimed[(netted_in, merchant_id)][2] = int(total)
     # A line the bank returned gave its items and corrections back: it is
     # matched against the redemptions it kept a record of instead.
     for batch_id, merchant_id, corrected, n, total in session.execute(

@@ -26,7 +26,8 @@ from ..municipalities.services import get_municipality
 from ..money import format_euros
 from .errors import NothingToSettle
 from .models import SettlementBatch
-from .services import approve_batch, build_export, create_batch, mark_paid, record_export
+from .batches import approve_batch, create_batch, mark_paid
+from .export import build_export, record_export
 
 DEMO_MUNICIPALITY = "demodorp"
 

@@ -54,7 +54,7 @@ from .models import (
     SettlementReturnedItem,
     SettlementReturnedLine,
 )
-from .services import READERS, _batch, cooperation_run_of, returned_lines
+from .batches import READERS, batch_for, cooperation_run_of, returned_lines
 
 _items = SettlementItem.__table__
 _redemptions = Redemption.__table__
@@ -96,7 +96,7 @@ def request_return(
     """Record that the bank returned one merchant's payment of the batch (or, with
     ``merchant_id`` None, every payment of it not returned yet). Nothing moves
     until another finance user confirms it (``confirm_return``)."""
-    batch = _batch(session, actor, batch_id, lock=True)
+    batch = batch_for(session, actor, batch_id, lock=True)
     reason = _reason(reason)
     if batch.status not in SETTLED_STATUSES:
         raise WrongState(
@@ -160,7 +160,7 @@ def _own_return(session: Session, actor: Actor, return_id: int) -> tuple[Settlem
     if entry is None:
         raise NotFound(f"no settlement return {return_id!r}", refusal="return_not_found")
     # The batch row lock first (as approve and paid take it), then the return.
-    batch = _batch(session, actor, entry.batch_id, lock=True)
+    batch = batch_for(session, actor, entry.batch_id, lock=True)
     session.refresh(entry, with_for_update=True)
     return entry, batch
 
@@ -305,7 +305,7 @@ class ReturnView:
 
 def batch_returns(session: Session, actor: Actor, batch_id: int) -> list[ReturnView]:
     """Every return recorded for the batch, oldest first."""
-    batch = _batch(session, actor, batch_id, roles=READERS)
+    batch = batch_for(session, actor, batch_id, roles=READERS)
     rows = session.execute(
         select(SettlementReturn, Merchant.name)
         .outerjoin(Merchant, Merchant.id == SettlementReturn.merchant_id)

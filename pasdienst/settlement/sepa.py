@@ -212,6 +212,8 @@ def parse_summary(xml: bytes) -> dict[str, Any]:
     if initiation is None:
         raise ValueError("not a pain.001 credit-transfer file")
     header = initiation.find(q("GrpHdr"))
+    if header is None:
+        raise ValueError("a pain.001 file without its group header")
     infos = initiation.findall(q("PmtInf"))
     first = infos[0] if infos else None
     payments = [

@@ -16,7 +16,8 @@ from ..clock import now as clock_now
 from ..clock import today as clock_today
 from ..errors import NotFound, ValidationFailed
 from ..labels import euros
-from . import returns, services
+from . import batches, queries, returns
+from .export import Export, build_export, lines_csv_of, record_export, statement_for
 from .errors import FourEyes, NothingToSettle, WrongState
 from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
 from .schemas import CreateBatchForm
@@ -66,11 +67,11 @@ def index() -> str:
     assert actor.municipality_code is not None
     today = clock_today(settings.today)
     with db.read() as session:
-        batches = services.list_batches(session, actor, actor.municipality_code)
-        waiting = services.waiting_to_settle(session, actor, actor.municipality_code, until=today)
-        emails = services.user_emails(session, {b.created_by_user_id for b in batches} | {b.approved_by_user_id for b in batches})
+        listed = queries.list_batches(session, actor, actor.municipality_code)
+        waiting = queries.waiting_to_settle(session, actor, actor.municipality_code, until=today)
+        emails = queries.user_emails(session, {b.created_by_user_id for b in listed} | {b.approved_by_user_id for b in listed})
     return render_template(
-        "finance/index.html", batches=batches, waiting=waiting, emails=emails, today=today, active="finance", **_HELPERS
+        "finance/index.html", batches=listed, waiting=waiting, emails=emails, today=today, active="finance", **_HELPERS
     )
 
 
@@ -86,7 +87,7 @@ def create() -> ResponseReturnValue:
         return redirect(url_for("settlement_pages.index"))
     try:
         with db.transaction() as session:
-            batch = services.create_batch(
+            batch = batches.create_batch(
                 session, actor, actor.municipality_code, until=form["until"],
                 today=clock_today(settings.today), now=clock_now(settings.today),
             )
@@ -104,15 +105,15 @@ def batch_page(batch_id: int) -> str:
     db, _ = _parts()
     actor = current_actor()
     with db.read() as session:
-        batch = services.get_batch(session, actor, batch_id)
-        lines = services.batch_lines(session, actor, batch_id)
-        steps = services.batch_transitions(session, actor, batch_id)
-        emails = services.user_emails(
+        batch = queries.get_batch(session, actor, batch_id)
+        lines = queries.batch_lines(session, actor, batch_id)
+        steps = queries.batch_transitions(session, actor, batch_id)
+        emails = queries.user_emails(
             session, {batch.created_by_user_id, batch.approved_by_user_id, batch.paid_by_user_id, batch.cancelled_by_user_id}
         )
         batch_returns = returns.batch_returns(session, actor, batch_id)
-        blocker = services.four_eyes_blocker(session, actor, batch)
-        payer = services.cooperation_payer(session, batch)
+        blocker = batches.four_eyes_blocker(session, actor, batch)
+        payer = batches.cooperation_payer(session, batch)
     returned = [line for line in lines if line.returned_at is not None]
     return render_template(
         "finance/batch.html", batch=batch, lines=lines, steps=steps, emails=emails, active="finance",
@@ -138,7 +139,7 @@ def _step(batch_id: int, work, success: str, **options: object) -> ResponseRetur
 @requires("finance")
 def approve(batch_id: int) -> ResponseReturnValue:
     return _step(
-        batch_id, services.approve_batch,
+        batch_id, batches.approve_batch,
         f"Afrekening B{batch_id} is goedgekeurd. Maak nu het betaalbestand voor de bank.",
         schema=_parts()[1].sepa_schema,
     )
@@ -148,7 +149,7 @@ def approve(batch_id: int) -> ResponseReturnValue:
 @requires("finance")
 def cancel(batch_id: int) -> ResponseReturnValue:
     return _step(
-        batch_id, services.cancel_batch,
+        batch_id, batches.cancel_batch,
         f"Afrekening B{batch_id} is geannuleerd. De betalingen gaan mee in de volgende afrekening.",
     )
 
@@ -156,7 +157,7 @@ def cancel(batch_id: int) -> ResponseReturnValue:
 @pages.post("/finance/afrekeningen/<int:batch_id>/betaald")
 @requires("finance")
 def paid(batch_id: int) -> ResponseReturnValue:
-    return _step(batch_id, services.mark_paid, f"Afrekening B{batch_id} is als betaald gemeld.")
+    return _step(batch_id, batches.mark_paid, f"Afrekening B{batch_id} is als betaald gemeld.")
 
 
 # -- payments the bank returned (four eyes) ------------------------------------------------
@@ -224,7 +225,7 @@ def _of_batch(result: returns.ReturnResult, batch_id: int) -> returns.ReturnResu
     return result
 
 
-def _sepa_download(export: services.Export) -> Response:
+def _sepa_download(export: Export) -> Response:
     return Response(
         export.sepa,
         mimetype="application/xml",
@@ -245,11 +246,11 @@ def export(batch_id: int) -> ResponseReturnValue:
     actor = current_actor()
     try:
         with db.read() as session:
-            files = services.build_export(
+            files = build_export(
                 session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today)
             )
         with db.transaction() as session:
-            services.record_export(session, actor, files, now=clock_now(settings.today))
+            record_export(session, actor, files, now=clock_now(settings.today))
     except (WrongState, SepaExportError) as exc:
         flash(dutch.refusal(exc), "error")
         return redirect(_batch_url(batch_id))
@@ -265,11 +266,11 @@ def sepa_file(batch_id: int) -> ResponseReturnValue:
     db, settings = _parts()
     actor = current_actor()
     with db.read() as session:
-        batch = services.get_batch(session, actor, batch_id)
+        batch = queries.get_batch(session, actor, batch_id)
         if batch.status not in (EXPORTED, PAID):
             flash("Er is nog geen betaalbestand van deze afrekening.", "error")
             return redirect(_batch_url(batch_id))
-        files = services.build_export(session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today))
+        files = build_export(session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today))
     return _sepa_download(files)
 
 
@@ -279,7 +280,7 @@ def lines_csv(batch_id: int) -> ResponseReturnValue:
     db, _ = _parts()
     actor = current_actor()
     with db.read() as session:
-        data = services.lines_csv_of(session, actor, batch_id)
+        data = lines_csv_of(session, actor, batch_id)
     return Response(
         data, mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="afrekening-B{batch_id}-regels.csv"'},
@@ -291,7 +292,7 @@ def lines_csv(batch_id: int) -> ResponseReturnValue:
 def statement(batch_id: int, merchant_id: int) -> ResponseReturnValue:
     db, _ = _parts()
     with db.read() as session:
-        found = services.statement_for(session, current_actor(), batch_id, merchant_id, stylesheet_url=STYLESHEET_URL)
+        found = statement_for(session, current_actor(), batch_id, merchant_id, stylesheet_url=STYLESHEET_URL)
     return Response(found.html, mimetype="text/html")
 
 
@@ -302,7 +303,7 @@ def statement(batch_id: int, merchant_id: int) -> ResponseReturnValue:
 def merchant_payouts() -> str:
     db, _ = _parts()
     with db.read() as session:
-        payouts = services.merchant_payouts(session, current_actor())
+        payouts = queries.merchant_payouts(session, current_actor())
     return render_template("merchant/payouts.html", payouts=payouts, titles=MERCHANT_STATUS_TITLES, **_HELPERS)
 
 
@@ -313,5 +314,5 @@ def merchant_statement(batch_id: int) -> ResponseReturnValue:
     actor = current_actor()
     assert actor.merchant_id is not None
     with db.read() as session:
-        found = services.statement_for(session, actor, batch_id, actor.merchant_id, stylesheet_url=STYLESHEET_URL)
+        found = statement_for(session, actor, batch_id, actor.merchant_id, stylesheet_url=STYLESHEET_URL)
     return Response(found.html, mimetype="text/html")

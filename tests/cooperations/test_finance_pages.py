@@ -26,7 +26,7 @@ from html.parser import HTMLParser
 import pytest
 
 from pasdienst.cooperations import figures
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches
 from pasdienst.settlement.models import APPROVED, PAID
 from pasdienst.settlement.sepa import parse_summary
 from pasdienst.web.app import create_app
@@ -85,9 +85,9 @@ def tables(html: str) -> dict[str, list[list[str]]]:
 def approved(region, member: str) -> int:
     first, second = region.finance[member]
     with region.db.transaction() as s:
-        batch = svc.create_batch(s, region.actor(first), member, until=at(10).date(), today=at(10).date())
+        batch = batches.create_batch(s, region.actor(first), member, until=at(10).date(), today=at(10).date())
     with region.db.transaction() as s:
-        svc.approve_batch(s, region.actor(second), batch.id)
+        batches.approve_batch(s, region.actor(second), batch.id)
     return batch.id
 
 

@@ -14,7 +14,7 @@ from pasdienst.cooperations import runs
 from pasdienst.cooperations.models import CooperationRemittance
 from pasdienst.redeem import redemptions
 from pasdienst.settlement import returns
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches, corrections as settlement_corrections, export as settlement_export
 from pasdienst.settlement.errors import NothingToSettle, WrongState
 from pasdienst.settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch
 from pasdienst.settlement.sepa import parse_summary
@@ -33,9 +33,9 @@ def region(db, region_settings):
 def approved(region, member: str, until) -> int:
     first, second = region.finance[member]
     with region.db.transaction() as s:
-        batch = svc.create_batch(s, region.actor(first), member, until=until, today=until)
+        batch = batches.create_batch(s, region.actor(first), member, until=until, today=until)
     with region.db.transaction() as s:
-        svc.approve_batch(s, region.actor(second), batch.id)
+        batches.approve_batch(s, region.actor(second), batch.id)
     return batch.id
 
 
@@ -75,7 +75,7 @@ def test_a_full_cycle_paid_by_the_cooperation_with_a_void_and_a_correction_acros
     # A member does not export or pay its batch itself any more.
     zuid_finance = region.actor(region.finance["zuid"][0])
     with db.read() as s, pytest.raises(WrongState) as refused:
-        svc.build_export(s, zuid_finance, zuid_batch, today=TODAY)
+        settlement_export.build_export(s, zuid_finance, zuid_batch, today=TODAY)
     assert refused.value.refusal == "batch_paid_by_cooperation"
     # Only the lead's finance makes the run.
     with db.transaction() as s, pytest.raises(Forbidden):
@@ -115,7 +115,7 @@ def test_a_full_cycle_paid_by_the_cooperation_with_a_void_and_a_correction_acros
     assert again.sepa == files.sepa  # the identical file
 
     with db.read() as s, pytest.raises(WrongState) as refused:
-        svc.mark_paid(s, zuid_finance, zuid_batch)
+        batches.mark_paid(s, zuid_finance, zuid_batch)
     assert refused.value.refusal == "batch_in_cooperation_run"
     with db.transaction() as s, pytest.raises(WrongState) as refused:
         returns.request_return(s, zuid_finance, zuid_batch, merchant_id=sport, reason="rekening opgeheven")
@@ -133,7 +133,7 @@ def test_a_full_cycle_paid_by_the_cooperation_with_a_void_and_a_correction_acros
     # noord takes back its child's payment at zuid's shop once noord owes the shop enough again.
     region.redeem("mode", "noord", 3500, when=at(16))
     with db.transaction() as s:
-        svc.correct_redemption(s, region.actor(region.finance["noord"][0]), corrected, reason="dubbel", now=at(17))
+        settlement_corrections.correct_redemption(s, region.actor(region.finance["noord"][0]), corrected, reason="dubbel", now=at(17))
     next_batch = approved(region, "noord", at(18).date())
     with db.transaction() as s:
         second = runs.create_run(s, lead(region), "regio", now=at(18))

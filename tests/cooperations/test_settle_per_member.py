@@ -9,7 +9,7 @@ from pasdienst import books
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem import redemptions
 from pasdienst.reports.usage import usage_report
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches, corrections as settlement_corrections, export as settlement_export
 from pasdienst.settlement.errors import CorrectionRefused
 from pasdienst.settlement.models import SettlementLine
 from pasdienst.settlement.sepa import parse_summary
@@ -21,20 +21,20 @@ pytestmark = pytest.mark.money
 def settle(region, member: str, *, until=TODAY) -> int:
     first, second = region.finance[member]
     with region.db.transaction() as s:
-        batch = svc.create_batch(s, region.actor(first), member, until=until, today=until)
+        batch = batches.create_batch(s, region.actor(first), member, until=until, today=until)
     with region.db.transaction() as s:
-        svc.approve_batch(s, region.actor(second), batch.id)
+        batches.approve_batch(s, region.actor(second), batch.id)
     return batch.id
 
 
 def export_and_pay(region, member: str, batch_id: int) -> bytes:
     first, _ = region.finance[member]
     with region.db.read() as s:
-        files = svc.build_export(s, region.actor(first), batch_id, schema=region.settings.sepa_schema, today=TODAY)
+        files = settlement_export.build_export(s, region.actor(first), batch_id, schema=region.settings.sepa_schema, today=TODAY)
     with region.db.transaction() as s:
-        svc.record_export(s, region.actor(first), files)
+        settlement_export.record_export(s, region.actor(first), files)
     with region.db.transaction() as s:
-        svc.mark_paid(s, region.actor(first), batch_id)
+        batches.mark_paid(s, region.actor(first), batch_id)
     return files.sepa
 
 
@@ -74,11 +74,11 @@ def test_a_full_cycle_across_members_with_a_void_and_a_correction(db, region):
     # noord takes back its child's payment at zuid's shop: the shop must be owed that much by noord first.
     noord_finance = region.actor(region.finance["noord"][0])
     with db.transaction() as s, pytest.raises(CorrectionRefused):
-        svc.correct_redemption(s, noord_finance, corrected, reason="dubbel afgerekend", now=at(11))
+        settlement_corrections.correct_redemption(s, noord_finance, corrected, reason="dubbel afgerekend", now=at(11))
     region.redeem("mode", "noord", 3500, when=at(11))
     region.redeem("mode", "zuid", 8000, when=at(11))  # zuid's debt to the shop does not count for noord
     with db.transaction() as s:
-        svc.correct_redemption(s, noord_finance, corrected, reason="dubbel afgerekend", now=at(12))
+        settlement_corrections.correct_redemption(s, noord_finance, corrected, reason="dubbel afgerekend", now=at(12))
     assert region.voucher_balance("noord") == 15000 - 1000 - 3500
     assert region.payable("mode", "noord") == 500
     next_batch = settle(region, "noord", until=at(13).date())
@@ -102,6 +102,6 @@ def test_a_correction_waits_for_what_this_member_owes(db, region):
     batch = settle(region, "zuid", until=at(10).date())
     region.redeem("sport", "noord", 5000, when=at(11))  # noord's debt to its own club
     with db.transaction() as s, pytest.raises(CorrectionRefused):
-        svc.correct_redemption(s, region.actor(region.finance["zuid"][0]), made, reason="fout bedrag", now=at(12))
+        settlement_corrections.correct_redemption(s, region.actor(region.finance["zuid"][0]), made, reason="fout bedrag", now=at(12))
     assert lines(region, batch) == {region.merchants["sport"]: 2000}
     assert region.verify() == []

@@ -53,7 +53,7 @@ from pasdienst.maatwerk.models import FundMember
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
-from pasdienst.settlement import services as settlement
+from pasdienst.settlement import batches
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
@@ -459,9 +459,9 @@ def _paying_cooperation(db, settings) -> int:  # noqa: ANN001
         region.redeem("sport", "zuid", 1000 + day, when=coop.at(day))
         until = coop.at(day + 1).date()
         with db.transaction() as s:
-            batch_id = settlement.create_batch(s, maker, "zuid", until=until, today=until).id
+            batch_id = batches.create_batch(s, maker, "zuid", until=until, today=until).id
         with db.transaction() as s:
-            settlement.approve_batch(s, checker, batch_id)
+            batches.approve_batch(s, checker, batch_id)
         if run is None:
             continue
         with db.transaction() as s:

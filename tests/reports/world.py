@@ -122,20 +122,20 @@ class World:
         from pasdienst.access.models import User
         from pasdienst.access.services import actor_for
         from pasdienst.redeem.models import Redemption
-        from pasdienst.settlement import services as settlement
+        from pasdienst.settlement import batches, corrections as settlement_corrections
         from tests.access.helpers import make_user
 
         creator, approver = (make_user(self.db, "finance", municipality=CODE) for _ in range(2))
         moment = utc(3, 2, 9)
         with self.db.transaction() as s:
-            batch = settlement.create_batch(
+            batch = batches.create_batch(
                 s, actor_for(s, s.get(User, creator.id)), CODE, until=date(YEAR, 3, 1), today=date(YEAR, 3, 2), now=moment
             )
         with self.db.transaction() as s:
-            settlement.approve_batch(s, actor_for(s, s.get(User, approver.id)), batch.id, now=moment)
+            batches.approve_batch(s, actor_for(s, s.get(User, approver.id)), batch.id, now=moment)
         with self.db.transaction() as s:
             r1 = s.query(Redemption).filter(Redemption.amount_cents == 3000).one()
-            settlement.correct_redemption(
+            settlement_corrections.correct_redemption(
                 s, actor_for(s, s.get(User, approver.id)), r1.id, reason="dubbel afgerekend", now=utc(12, 20, 9)
             )
 

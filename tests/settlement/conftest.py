@@ -21,7 +21,7 @@ from pasdienst.db import Database
 from pasdienst.ledger.verify import verify
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem import redemptions
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches, export as settlement_export
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine, SettlementTransition
 from pasdienst.wallet.services import resolve_pass
 from tests.access.helpers import MadeUser, make_merchant, make_user
@@ -114,25 +114,25 @@ def world(db: Database, world_settings: Settings) -> World:
 
 def create(world: World, *, by=None, until: date = UNTIL, today: date | None = None) -> SettlementBatch:
     with world.db.transaction() as s:
-        return svc.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until)
+        return batches.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until)
 
 
-def approve(world: World, batch_id: int, *, by=None) -> svc.StepResult:
+def approve(world: World, batch_id: int, *, by=None) -> batches.StepResult:
     with world.db.transaction() as s:
-        return svc.approve_batch(s, world.actor(by or world.finance2), batch_id)
+        return batches.approve_batch(s, world.actor(by or world.finance2), batch_id)
 
 
-def export(world: World, batch_id: int, *, today: date = TODAY) -> svc.Export:
+def export(world: World, batch_id: int, *, today: date = TODAY) -> settlement_export.Export:
     with world.db.read() as s:
-        files = svc.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
+        files = settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
     with world.db.transaction() as s:
-        svc.record_export(s, world.actor(world.finance), files)
+        settlement_export.record_export(s, world.actor(world.finance), files)
     return files
 
 
-def pay(world: World, batch_id: int) -> svc.StepResult:
+def pay(world: World, batch_id: int) -> batches.StepResult:
     with world.db.transaction() as s:
-        return svc.mark_paid(s, world.actor(world.finance), batch_id)
+        return batches.mark_paid(s, world.actor(world.finance), batch_id)
 
 
 def lines(world: World, batch_id: int) -> dict[int, tuple[int, int]]:

@@ -10,7 +10,7 @@ from pasdienst import books, ledger
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem.merchants import rename_merchant
 from pasdienst.redeem.models import Merchant
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary
 from pasdienst.web.app import create_app
@@ -50,7 +50,7 @@ def test_a_merchant_name_no_bank_can_use_refuses_the_approval_and_the_draft_can_
     _nothing_moved(world, batch.id, payables)
 
     with world.db.transaction() as s:
-        assert svc.cancel_batch(s, world.actor(world.finance), batch.id).changed
+        assert batches.cancel_batch(s, world.actor(world.finance), batch.id).changed
     assert world.verify() == []
 
 

@@ -15,7 +15,7 @@ from pasdienst.errors import NotFound, ValidationFailed
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import VoidWindowClosed
 from pasdienst.redeem.models import Merchant
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches, queries
 from pasdienst.settlement.errors import FourEyes, NothingToSettle, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine
 from tests.access.helpers import make_user
@@ -114,7 +114,7 @@ def test_two_batches_created_at_the_same_moment_never_share_a_redemption(world, 
         start.wait()
         try:
             with db.transaction() as s:
-                outcomes.append(svc.create_batch(s, actor, "testdorp", until=UNTIL, today=TODAY).id)
+                outcomes.append(batches.create_batch(s, actor, "testdorp", until=UNTIL, today=TODAY).id)
         except NothingToSettle as exc:
             outcomes.append(exc)
 
@@ -164,7 +164,7 @@ def test_finance_of_another_municipality_does_not_see_the_batch(world):
     with pytest.raises(NotFound):
         approve(world, batch.id, by=stranger)
     with pytest.raises(Forbidden), world.db.transaction() as s:
-        svc.create_batch(s, world.actor(stranger), "testdorp", until=UNTIL, today=TODAY)
+        batches.create_batch(s, world.actor(stranger), "testdorp", until=UNTIL, today=TODAY)
 
 
 def test_approval_moves_each_line_from_the_payable_to_clearing(world):
@@ -221,7 +221,7 @@ def test_an_invalid_merchant_iban_refuses_the_approval_naming_the_merchant(world
     with world.db.read() as s:
         assert s.get(SettlementBatch, batch.id).status == "draft"
         assert ledger.kind_totals(s, "testdorp").get(books.SETTLE) is None
-        preview = svc.batch_lines(s, world.actor(world.finance), batch.id)
+        preview = queries.batch_lines(s, world.actor(world.finance), batch.id)
     assert [line.merchant_name for line in preview if line.problem] == ["Mode & Zo"]
 
 
@@ -229,7 +229,7 @@ def test_a_cancelled_batch_frees_its_redemptions_for_the_next_one(world):
     a_month(world)
     batch = create(world)
     with world.db.transaction() as s:
-        svc.cancel_batch(s, world.actor(world.finance), batch.id)
+        batches.cancel_batch(s, world.actor(world.finance), batch.id)
     with world.db.read() as s:
         assert s.get(SettlementBatch, batch.id).status == "cancelled"
         assert s.execute(select(func.count()).select_from(SettlementItem)).scalar_one() == 0
@@ -243,7 +243,7 @@ def test_only_a_draft_can_be_cancelled(world):
     batch = create(world)
     approve(world, batch.id)
     with pytest.raises(WrongState, match="only a draft"), world.db.transaction() as s:
-        svc.cancel_batch(s, world.actor(world.finance), batch.id)
+        batches.cancel_batch(s, world.actor(world.finance), batch.id)
     with pytest.raises(WrongState, match="only a draft"):
         approve(world, create_cancelled(world).id)
 
@@ -252,7 +252,7 @@ def create_cancelled(world: World) -> SettlementBatch:
     world.redeem("school", 300, at(12))
     batch = create(world)
     with world.db.transaction() as s:
-        return svc.cancel_batch(s, world.actor(world.finance), batch.id).batch
+        return batches.cancel_batch(s, world.actor(world.finance), batch.id).batch
 
 
 def test_paid_moves_clearing_to_the_bank_and_leaves_clearing_empty(world):
@@ -287,7 +287,7 @@ def test_every_transition_is_recorded_with_who_and_when(world):
     export(world, batch.id)
     pay(world, batch.id)
     with world.db.read() as s:
-        steps = svc.batch_transitions(s, world.actor(world.finance), batch.id)
+        steps = queries.batch_transitions(s, world.actor(world.finance), batch.id)
         audited = s.execute(
             select(AuditEvent.action, AuditEvent.actor_email).where(AuditEvent.entity_type == "settlement_batch").order_by(AuditEvent.id)
         ).all()

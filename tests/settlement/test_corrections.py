@@ -10,7 +10,7 @@ from pasdienst import books, ledger
 from pasdienst.errors import NotFound, ValidationFailed
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import corrections as settlement_corrections, export as settlement_export
 from pasdienst.settlement.errors import CorrectionRefused
 from pasdienst.settlement.models import SettlementCorrection, SettlementItem
 
@@ -32,7 +32,7 @@ def settled_month(world: World) -> tuple[dict[str, list[int]], int]:
 
 def correct(world: World, redemption_id: int, *, reason: str = "dubbel afgerekend", when=None):  # noqa: ANN001, ANN201
     with world.db.transaction() as s:
-        return svc.correct_redemption(s, world.actor(world.finance), redemption_id, reason=reason, now=when or at(17))
+        return settlement_corrections.correct_redemption(s, world.actor(world.finance), redemption_id, reason=reason, now=when or at(17))
 
 
 def voucher_balance(world: World, redemption_id: int) -> int:
@@ -63,7 +63,7 @@ def test_a_correction_after_payment_is_netted_off_the_next_batch(world):
     approve(world, batch.id)
     assert payable(world, "sport") == 0
     with world.db.read() as s:
-        statement = svc.statement_lines(s, batch.id, world.merchants["sport"])
+        statement = settlement_export.statement_lines(s, batch.id, world.merchants["sport"])
     assert [(line.voucher_kind, line.amount_cents) for line in statement] == [("budget", 3000), ("correction", -1250)]
     assert world.verify() == []
 
@@ -124,7 +124,7 @@ def test_a_correction_needs_a_reason_and_a_finance_user_of_the_municipality(worl
 
     stranger = make_user(world.db, "finance", municipality="anderdorp")
     with pytest.raises(NotFound), world.db.transaction() as s:
-        svc.correct_redemption(s, world.actor(stranger), made["sport"][0], reason="x")
+        settlement_corrections.correct_redemption(s, world.actor(stranger), made["sport"][0], reason="x")
     assert corrections(world) == 0
     with world.db.read() as s:
         assert ledger.kind_totals(s, "testdorp")[books.REDEEM] == 1250 + 2000 + 1999 + 7500 + 3000

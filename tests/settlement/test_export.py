@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from pasdienst.municipalities.models import Municipality
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import export as settlement_export
 from pasdienst.settlement.errors import WrongState
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary, validate_pain001
@@ -25,9 +25,9 @@ def approved(world: World) -> SettlementBatch:
     return approve(world, batch.id).batch
 
 
-def build(world: World, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> svc.Export:
+def build(world: World, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> settlement_export.Export:
     with world.db.read() as s:
-        return svc.build_export(s, world.actor(world.finance), batch_id, schema=schema, today=today)
+        return settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=schema, today=today)
 
 
 def test_the_payment_file_validates_and_adds_up_to_the_batch(world):
@@ -96,7 +96,7 @@ def test_the_csv_has_a_line_per_merchant(world):
 def test_a_statement_lists_each_redemption_of_the_merchant(world, tmp_path):
     batch = approved(world)
     with world.db.read() as s:
-        written = svc.write_statements(s, world.actor(world.finance), batch.id, tmp_path)
+        written = settlement_export.write_statements(s, world.actor(world.finance), batch.id, tmp_path)
     assert len(written) == 3
     sport = spaced((tmp_path / f"afrekening-B{batch.id}-M{world.merchants['sport']}.html").read_text())
     assert "Sportclub De Sprint" in sport and "02-03-2027 12:00" in sport and "09-03-2027 18:00" in sport

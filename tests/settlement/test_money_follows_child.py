@@ -17,7 +17,7 @@ from pasdienst.ledger.models import Transfer
 from pasdienst.ledger.verify import verify
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import corrections as settlement_corrections
 from pasdienst.wallet import tokens
 from pasdienst.wallet.models import ChildPass, Voucher
 from pasdienst.wallet.services import block_pass, close_year, reissue_pass
@@ -83,7 +83,7 @@ def void(world: World, redemption_id: int, *, today: date = TODAY, now: datetime
 
 def correct(world: World, redemption_id: int, *, when: datetime) -> None:
     with world.db.transaction() as s:
-        svc.correct_redemption(s, world.actor(world.finance), redemption_id, reason="dubbel afgerekend", now=when)
+        settlement_corrections.correct_redemption(s, world.actor(world.finance), redemption_id, reason="dubbel afgerekend", now=when)
 
 
 def settled(world: World, cents: int, when: datetime) -> int:

@@ -13,7 +13,7 @@ from pasdienst.access.errors import Forbidden
 from pasdienst.access.models import AuditEvent
 from pasdienst.errors import NotFound, ValidationFailed
 from pasdienst.settlement import returns
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import corrections as settlement_corrections, export as settlement_export, queries
 from pasdienst.settlement.errors import FourEyes, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementReturn
 from pasdienst.settlement.sepa import parse_summary
@@ -48,7 +48,7 @@ def claimed_by(world: World, batch_id: int) -> int:
 
 def statement(world: World, batch_id: int, merchant: str) -> str:
     with world.db.read() as s:
-        return svc.statement_for(s, world.actor(world.finance), batch_id, world.merchants[merchant], stylesheet_url=None).html
+        return settlement_export.statement_for(s, world.actor(world.finance), batch_id, world.merchants[merchant], stylesheet_url=None).html
 
 
 def events(world: World, action: str) -> list[AuditEvent]:
@@ -148,7 +148,7 @@ def test_a_corrected_line_returned_nets_its_correction_again_in_the_next_batch(w
     approve(world, first.id)
     world.redeem("sport", 5000, at(15, 11))
     with world.db.transaction() as s:
-        svc.correct_redemption(s, world.actor(world.finance), made["sport"][0], reason="dubbel", now=at(16, 10))
+        settlement_corrections.correct_redemption(s, world.actor(world.finance), made["sport"][0], reason="dubbel", now=at(16, 10))
     second = create(world, until=date(2027, 3, 17), today=date(2027, 3, 17))
     assert lines(world, second.id) == {world.merchants["sport"]: (1, 5000 - 1250)}
     approve(world, second.id)
@@ -253,7 +253,7 @@ def test_the_merchant_sees_the_returned_payment_and_its_redemptions_as_waiting(w
 
     actor = Actor(None, "kassa@example", "merchant", world.municipality_id, "testdorp", world.merchants["mode"])
     with world.db.read() as s:
-        payouts = svc.merchant_payouts(s, actor)
+        payouts = queries.merchant_payouts(s, actor)
         batch_row = s.get(SettlementBatch, batch.id)
     assert [b.returned_at is not None for b in payouts.batches] == [True]
     assert payouts.waiting.count == 1 and payouts.waiting.total_cents == 7500

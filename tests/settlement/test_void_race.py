@@ -24,7 +24,7 @@ from pasdienst.redeem.errors import VoidWindowClosed
 from pasdienst.redeem.models import Redemption
 from pasdienst import faults
 from pasdienst.settlement import claims
-from pasdienst.settlement import services as svc
+from pasdienst.settlement import batches
 from pasdienst.settlement.errors import NothingToSettle
 from pasdienst.settlement.models import SettlementBatch
 
@@ -54,7 +54,7 @@ def _batch(world: World, actor, pids: dict | None = None) -> object:  # noqa: AN
         with world.db.transaction() as s:
             if pids is not None:
                 pids["batch"] = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            return svc.create_batch(s, actor, "testdorp", until=TODAY, today=TODAY).id
+            return batches.create_batch(s, actor, "testdorp", until=TODAY, today=TODAY).id
     except NothingToSettle as nothing:
         return nothing
 

@@ -10,7 +10,7 @@ its row lock until each other's COMMIT (docs/benchmarks.md). Such accounts
 now keep no balance: it is the sum of their postings, read when needed
 (settlement reads it per batch, not per redemption). A derived balance
 cannot be guarded by the ledger, so these accounts are not ``non_negative``;
-settlement keeps its own rule (pasdienst/settlement/services.py).
+settlement keeps its own rule (pasdienst/settlement/batches.py).
 """
 from __future__ import annotations
 
