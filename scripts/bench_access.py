@@ -30,7 +30,7 @@ from pasdienst.access.web import requires
 from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings
 from pasdienst.db import Database
 from pasdienst.municipalities.services import add_municipality
-from pasdienst.redeem.merchants import add_merchant
+from pasdienst.merchants.records import add_merchant
 from pasdienst.web.app import create_app
 from pasdienst.web.extensions import limiter
 

@@ -50,7 +50,7 @@ from pasdienst.config import Settings  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
 from pasdienst.municipalities.models import Municipality  # noqa: E402
 from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
-from pasdienst.redeem.merchants import add_merchant  # noqa: E402
+from pasdienst.merchants.records import add_merchant  # noqa: E402
 from pasdienst.redeem.models import Redemption  # noqa: E402
 from pasdienst.reports.usage import usage_report  # noqa: E402
 from pasdienst.wallet.models import CATEGORIES  # noqa: E402

@@ -59,7 +59,7 @@ from pasdienst.db import Database  # noqa: E402
 from pasdienst.ledger.verify import verify  # noqa: E402
 from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
 from pasdienst.plugins import load_verify_checks  # noqa: E402
-from pasdienst.redeem.merchants import add_merchant  # noqa: E402
+from pasdienst.merchants.records import add_merchant  # noqa: E402
 from pasdienst.redeem.models import Merchant, Redemption  # noqa: E402
 from pasdienst.settlement import batches, export  # noqa: E402
 from pasdienst.wallet.models import Voucher  # noqa: E402

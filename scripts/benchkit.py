@@ -157,7 +157,7 @@ def prepare(
     from pasdienst.config import Settings
     from pasdienst.db import Database
     from pasdienst.municipalities.services import add_municipality, topup_budget
-    from pasdienst.redeem.merchants import add_merchant
+    from pasdienst.merchants.records import add_merchant
     from pasdienst.wallet.models import Voucher
     from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
 

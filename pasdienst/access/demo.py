@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..municipalities.services import get_municipality
-from ..redeem.merchants import add_merchant
+from ..merchants.records import add_merchant
 from ..redeem.models import Merchant
 from .models import User
 from .services import create_user, hash_password

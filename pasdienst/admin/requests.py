@@ -39,7 +39,7 @@ from ..access.services import (
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.services import get_municipality
-from ..redeem.merchants import add_merchant, merchant_snapshot, set_merchant_status
+from ..merchants.records import add_merchant, merchant_snapshot, set_merchant_status
 from ..redeem.models import Merchant
 from .errors import SecondAdminRequired
 from .models import (
@@ -159,7 +159,7 @@ def add_merchant_for_approval(
     ``status`` is what the admin asks for: ``approved`` (the default) makes
     the merchant pending with an approval request; ``pending`` and
     ``suspended`` are stored as they are, without one. ``fields`` are those
-    of ``redeem.merchants.add_merchant`` (whose errors pass through).
+    of ``merchants.records.add_merchant`` (whose errors pass through).
     """
     municipality = get_municipality(session, municipality_code)
     ensure_role(actor, "admin")

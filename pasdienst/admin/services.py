@@ -38,7 +38,7 @@ from ..ledger.models import Account, Transfer
 from ..money import OTHER_DIGITS, InvalidAmount, parse_euros, positive_cents
 from ..municipalities.models import Municipality
 from ..municipalities.services import BudgetFigures, budget_figures, topup_budget
-from ..redeem.merchants import (
+from ..merchants.records import (
     add_merchant,
     clean_merchant_name,
     get_merchant,

@@ -32,7 +32,7 @@ from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
 from ..fields import FieldRefused
-from ..redeem.merchants import set_listing
+from ..merchants.records import set_listing
 from ..redeem.models import CATEGORIES
 from ..web import dutch
 from ..web import parsing

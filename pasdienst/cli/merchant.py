@@ -2,16 +2,13 @@ from __future__ import annotations
 
 import click
 
-from ..redeem.merchants import (
-    BindingChange,
+from ..merchants.bindings import BindingChange, bind_voucher_code, unbind_voucher_code, voucher_bindings
+from ..merchants.records import (
     add_merchant,
-    bind_voucher_code,
     get_merchant,
     list_merchants,
     rename_merchant,
     set_merchant_status,
-    unbind_voucher_code,
-    voucher_bindings,
 )
 from ..redeem.models import MERCHANT_STATUSES
 from .base import Context, main, pass_ctx

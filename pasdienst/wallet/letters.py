@@ -44,7 +44,7 @@ from text_unidecode import unidecode
 from ..config import Settings
 from ..ledger.models import Account
 from ..municipalities.models import Contact, Municipality
-from ..redeem.merchants import WhereToSpend
+from ..merchants.places import WhereToSpend
 from . import codes, labels, qr, tokens, wording
 from .models import ACTIVE, PUNCHCARD, Child, ChildPass, PassImage, Voucher, format_pass_number
 

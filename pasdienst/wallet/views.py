@@ -27,7 +27,7 @@ from ..errors import PasdienstError
 from ..labels import day_and_time
 from . import qr
 from ..municipalities.models import Contact, Municipality
-from ..redeem.merchants import Place, WhereToSpend
+from ..merchants.places import Place, WhereToSpend
 from . import labels, wording
 from .errors import InvalidCode, PassBlocked, PassExpired, pass_replaced
 from .lifecycle import pass_by_token

@@ -78,7 +78,7 @@ class Pattern(ma.validate.Regexp):
 #: and ``split``) knows it, for use inside ``[…]`` of a ``Pattern``.
 WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 #: Control characters (Unicode Cc: C0, DEL and C1, as the merchant name rule
-#: of ``redeem.merchants`` refuses them); PostgreSQL text cannot even hold NUL.
+#: of ``merchants.records`` refuses them); PostgreSQL text cannot even hold NUL.
 CONTROL = r"\x00-\x1f\x7f-\x9f"
 #: One line of text that is not blank: no control characters, and some
 #: character that is not whitespace.

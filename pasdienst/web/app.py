@@ -19,11 +19,11 @@ from ..maatwerk import views as maatwerk_views
 from ..jobs import views as jobs_views
 from ..municipalities import views as municipality_views
 from ..reminders import views as reminders_views
-from ..redeem import merchant_views
+from ..merchants import api as merchants_api
 from ..wallet import views as wallet_views
 from . import assets, dutch, errors, extensions, inputguard, parsing, requestlog
 from ..redeem import api as redeem_api
-from ..redeem import views as redeem_views
+from ..redeem import till_page
 from ..settlement import views as settlement_views
 from ..reports import api as reports_api
 from ..reports import views as reports_views
@@ -71,9 +71,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     extensions.init_app(app, settings)
     inputguard.init_app(app)  # after the limiter and CSRF: NUL, deep JSON, endless numbers
     access_views.register(app, app.extensions[API_EXTENSION])
-    app.extensions[API_EXTENSION].register_blueprint(merchant_views.api)
+    app.extensions[API_EXTENSION].register_blueprint(merchants_api.api)
     app.extensions[API_EXTENSION].register_blueprint(redeem_api.api)
-    app.register_blueprint(redeem_views.pages)
+    app.register_blueprint(till_page.pages)  # /merchant
     app.register_blueprint(settlement_views.pages)  # /finance, /merchant/uitbetalingen
     admin_views.init_app(app)  # /admin, /merchant/signup, /toegankelijkheid
     jobs_views.init_app(app)  # /admin/taken, /admin/passen-uitgeven

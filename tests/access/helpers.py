@@ -35,7 +35,7 @@ from pasdienst.access.web import session_id
 from pasdienst.db import Database
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import add_municipality
-from pasdienst.redeem.merchants import add_merchant
+from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant
 
 TEST_PASSWORD = "correct horse battery staple"

@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from pasdienst.access.models import AuditEvent
 from pasdienst.access.services import record_audit, scrub
-from pasdienst.redeem.merchants import add_merchant
+from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant
 
 from .helpers import login_as, make_merchant, make_municipality, make_user

@@ -140,7 +140,7 @@ def test_signup_then_approval_then_login_then_redeem(app, client, db, world):
 
 @pytest.mark.money
 def test_a_pending_merchant_cannot_redeem_even_with_a_token(db, world, app):
-    from pasdienst.redeem.merchants import set_merchant_status
+    from pasdienst.merchants.records import set_merchant_status
     from tests.access.helpers import bearer, make_merchant, make_token
 
     merchant_id = make_merchant(db, name="Later", categories=("sport_culture",))

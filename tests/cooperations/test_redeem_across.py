@@ -13,7 +13,7 @@ from pasdienst.access.services import actor_for_email
 from pasdienst.cooperations import services as coop
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import NotAcceptedHere
-from pasdienst.redeem.merchants import bind_voucher_code
+from pasdienst.merchants.bindings import bind_voucher_code
 from pasdienst.redeem.models import Redemption
 from pasdienst.web.app import create_app
 from tests.access.helpers import bearer, make_token, make_user
@@ -172,7 +172,7 @@ def test_a_void_at_the_other_members_merchant_gives_the_money_back_to_the_childs
 def test_the_pass_page_lists_the_other_members_merchants_that_take_the_pass(db, region):
     """Where a child from zuid can spend its pass: zuid's own clothes shop and
     noord's admitted sports club, not noord's bookshop (not admitted) nor elders'."""
-    from pasdienst.redeem.merchants import WhereToSpend
+    from pasdienst.merchants.places import WhereToSpend
 
     with db.read() as s:
         where = WhereToSpend(s, region.ids["zuid"])

@@ -101,7 +101,8 @@ def test_the_letters_pdf_has_one_a4_page_per_pass_with_its_number_code_and_qr(db
 
 def test_the_pdf_says_where_each_voucher_goes_by_the_tills_rule_as_the_pass_page_does(db, job_settings, client, admin):
     from pasdienst.municipalities.services import get_municipality
-    from pasdienst.redeem.merchants import bind_voucher_code, set_listing
+    from pasdienst.merchants.bindings import bind_voucher_code
+    from pasdienst.merchants.records import set_listing
     from tests.access.helpers import make_merchant
 
     _issue(db, job_settings, client, children=1)

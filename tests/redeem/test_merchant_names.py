@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst.errors import Conflict
-from pasdienst.redeem.merchants import MerchantNameRefused, clean_merchant_name, rename_merchant
+from pasdienst.merchants.records import MerchantNameRefused, clean_merchant_name, rename_merchant
 from pasdienst.redeem.models import Merchant
 from pasdienst.web.dutch import refusal
 from tests.access.helpers import api_headers, login_as, make_merchant, make_municipality

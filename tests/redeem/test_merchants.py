@@ -8,7 +8,7 @@ from pasdienst import books, ledger
 from pasdienst.banking import InvalidIBAN
 from pasdienst.errors import Conflict, NotFound, ValidationFailed
 from pasdienst.ledger.models import Account
-from pasdienst.redeem.merchants import (
+from pasdienst.merchants.records import (
     add_merchant,
     get_merchant,
     list_merchants,

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from pasdienst import books, ledger
 from pasdienst.municipalities.models import Municipality
-from pasdienst.redeem.merchants import rename_merchant
+from pasdienst.merchants.records import rename_merchant
 from pasdienst.redeem.models import Merchant
 from pasdienst.settlement import batches
 from pasdienst.settlement.models import SettlementBatch

@@ -191,7 +191,8 @@ def test_a_pass_whose_year_has_not_started_is_shown_with_its_start_date(nora, db
 def opsterland_merchants(db) -> dict[str, int]:  # noqa: ANN001
     """A sports club, a pool bound to the swimming card, a clothes shop, a bike
     shop (no voucher of its kind on the pass) and a dance school still waiting for approval."""
-    from pasdienst.redeem.merchants import bind_voucher_code, set_listing
+    from pasdienst.merchants.bindings import bind_voucher_code
+    from pasdienst.merchants.records import set_listing
     from tests.access.helpers import make_merchant
 
     made = {

@@ -12,10 +12,10 @@ from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
 from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
 from ..admin.requests import add_merchant_for_approval
-from .merchants import list_merchants, sees_payee
-from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 from ..db import Database
+from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant
 from ..web.extensions import get_db
+from .records import list_merchants, sees_payee
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
 
@@ -26,7 +26,7 @@ _EMAIL = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^.{_NOT_IN_EMAIL}]{{2,}}$
 
 
 class MerchantSchema(ma.Schema):
-    # The rules of redeem.merchants.add_merchant, so that the document states them.
+    # The rules of records.add_merchant, so that the document states them.
     id = ma.fields.Integer(dump_only=True)
     name = ma.fields.String(
         required=True, validate=[ma.validate.Length(min=1, max=200), Pattern(LINE, error="a merchant needs a name on one line")],

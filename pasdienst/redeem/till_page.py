@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template
 
 from ..access.web import current_actor, requires
-from .merchants import get_merchant
+from ..merchants.records import get_merchant
 from ..web.extensions import get_db
 
 pages = Blueprint("merchant_pages", __name__)

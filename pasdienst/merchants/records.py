@@ -1,4 +1,4 @@
-"""Merchants: the shops, clubs and schools where vouchers are spent.
+"""Merchant records: the shops, clubs and schools where vouchers are spent.
 
 A merchant belongs to one municipality, accepts vouchers of its categories
 only, and is paid by SEPA credit transfer to an IBAN that was checked (check
@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import books, fields, ledger
-from ..access.services import Actor, ensure_municipality, ensure_role, normalise_email, record_audit
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
+from ..access.services import normalise_email
 from ..banking import bank_name, normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..cooperations.models import CooperationPayable
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
-from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
-from . import redemptions
-from .models import CATEGORIES, MERCHANT_STATUSES, Merchant, VoucherBinding
+from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant
 
 # ASCII digits only: \d also takes other scripts' digits, and $ a trailing newline.
 _KVK = re.compile(r"[0-9]{8}")
@@ -130,58 +127,6 @@ def set_listing(
     return merchant
 
 
-# -- where a pass can be spent ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Place:
-    """A merchant as the pass page and the letter show it."""
-
-    name: str
-    place: str | None
-    offer: str | None
-    website: str | None
-
-
-class WhereToSpend:
-    """The approved merchants that take one municipality's passes, read once
-    (its own, and those of fellow cooperation members admitted to take them:
-    ``redemptions.payable_for``), and which of them take a voucher: the rule
-    of the till itself (``redemptions.accepts``: the merchant's categories,
-    and the municipality's bindings of a voucher code if it has any)."""
-
-    def __init__(self, session: Session, municipality_id: int) -> None:
-        self.municipality_id = municipality_id
-        fellows = select(CooperationPayable.merchant_id).where(CooperationPayable.municipality_id == municipality_id)
-        self.merchants = list(session.execute(
-            select(Merchant)
-            .where(Merchant.status == "approved", or_(Merchant.municipality_id == municipality_id, Merchant.id.in_(fellows)))
-            .order_by(Merchant.name, Merchant.id)
-        ).scalars())
-        self.bindings: dict[str, set[int]] = {}
-        for code, merchant_id in session.execute(
-            select(VoucherBinding.voucher_code, VoucherBinding.merchant_id)
-            .where(VoucherBinding.municipality_id == municipality_id)
-        ):
-            self.bindings.setdefault(code, set()).add(merchant_id)
-        self._cache: dict[tuple[str, str | None], tuple[Place, ...]] = {}
-
-    def bound(self, code: str | None) -> bool:
-        """Whether vouchers with this scheme code go only to the merchants bound to it."""
-        return bool(code) and code in self.bindings
-
-    def places(self, category: str, code: str | None) -> tuple[Place, ...]:
-        """The merchants that take a voucher of this category and scheme code, by name."""
-        key = (category, code)
-        if key not in self._cache:
-            voucher = SimpleNamespace(municipality_id=self.municipality_id, category=category, code=code)
-            self._cache[key] = tuple(
-                Place(m.name, m.place, m.offer, m.website) for m in self.merchants
-                if redemptions.accepts(m, voucher, self.bindings, True)  # type: ignore[arg-type]
-            )
-        return self._cache[key]
-
-
 def add_merchant(
     session: Session,
     municipality_code: str,
@@ -218,7 +163,7 @@ def add_merchant(
     kvk = (kvk_number or "").replace(" ", "") or None
     if kvk is not None and not _KVK.fullmatch(kvk):
         raise ValidationFailed(f"KvK number {kvk_number!r} must be 8 digits")
-    email = normalise_email(contact_email) if (contact_email or "").strip() else None
+    email = normalise_email(contact_email) if contact_email and contact_email.strip() else None
     address = (address or "").strip() or None
     if address is not None and len(address) > 300:
         raise ValidationFailed("an address is at most 300 characters")
@@ -269,7 +214,7 @@ def sees_payee(actor: Actor) -> bool:
     return actor.role in PAYEE_ROLES
 
 
-def get_merchant(session: Session, merchant_id: int) -> Merchant:
+def get_merchant(session: Session, merchant_id: int | None) -> Merchant:
     merchant = session.get(Merchant, merchant_id) if isinstance(merchant_id, int) else None
     if merchant is None:
         raise NotFound(f"no merchant {merchant_id!r}", refusal="merchant_not_found")
@@ -351,163 +296,3 @@ def rename_merchant(session: Session, merchant_id: int, name: str, *, actor: Act
         before=before, after=merchant_snapshot(merchant), municipality_id=merchant.municipality_id,
     )
     return merchant
-
-
-# -- bindings: punch cards and cheques that only named merchants take -----------
-
-
-@dataclass(frozen=True)
-class BindingChange:
-    """What ``bind_voucher_code`` or ``unbind_voucher_code`` did."""
-
-    municipality_code: str
-    voucher_code: str
-    kind: str
-    category: str
-    merchant_id: int
-    merchant_name: str
-    #: False when the binding was already there (bind) or is left as it was.
-    changed: bool
-    #: ``(id, name)`` of every merchant bound to the code afterwards; empty:
-    #: the code is again accepted by every merchant of its category.
-    bound_to: tuple[tuple[int, str], ...]
-
-
-def _voucher_code_kind(session: Session, municipality_id: int, code: str) -> tuple[str, str] | None:
-    """``(kind, category)`` of a punch-card or cheque code of the municipality,
-    from its schemes (any year) or, failing that, from vouchers already issued."""
-    found = session.execute(
-        select(SchemeItem.kind, SchemeItem.category)
-        .join(Scheme, Scheme.id == SchemeItem.scheme_id)
-        .where(Scheme.municipality_id == municipality_id, SchemeItem.code == code, SchemeItem.kind != BUDGET)
-        .order_by(Scheme.year.desc())
-        .limit(1)
-    ).first()
-    if found is None:
-        found = session.execute(
-            select(Voucher.kind, Voucher.category)
-            .where(Voucher.municipality_id == municipality_id, Voucher.code == code, Voucher.kind != BUDGET)
-            .limit(1)
-        ).first()
-    return (found[0], found[1]) if found is not None else None
-
-
-def _binding_target(
-    session: Session, merchant_id: int, voucher_code: str, actor: Actor | None
-) -> tuple[Merchant, str, str, str, str]:
-    merchant = get_merchant(session, merchant_id)
-    if actor is not None:
-        ensure_role(actor, "admin", "system")
-        ensure_municipality(actor, merchant.municipality_id)
-    code = (voucher_code or "").strip().lower()
-    if not code:
-        raise ValidationFailed("give the code of a punch card or cheque, e.g. zwemmen")
-    municipality_code = merchant_municipality_code(session, merchant)
-    found = _voucher_code_kind(session, merchant.municipality_id, code)
-    if found is None:
-        known = session.execute(
-            select(SchemeItem.code)
-            .join(Scheme, Scheme.id == SchemeItem.scheme_id)
-            .where(Scheme.municipality_id == merchant.municipality_id, SchemeItem.kind != BUDGET)
-            .distinct()
-            .order_by(SchemeItem.code)
-        ).scalars().all()
-        hint = f" (its codes: {', '.join(known)})" if known else " (its schemes have none)"
-        raise NotFound(f"{municipality_code} has no punch card or cheque with code {code!r}{hint}")
-    kind, category = found
-    return merchant, municipality_code, code, kind, category
-
-
-def _bound_to(session: Session, municipality_id: int, code: str) -> tuple[tuple[int, str], ...]:
-    rows = session.execute(
-        select(Merchant.id, Merchant.name)
-        .join(VoucherBinding, VoucherBinding.merchant_id == Merchant.id)
-        .where(VoucherBinding.municipality_id == municipality_id, VoucherBinding.voucher_code == code)
-        .order_by(Merchant.name, Merchant.id)
-    ).all()
-    return tuple((r[0], r[1]) for r in rows)
-
-
-def bind_voucher_code(
-    session: Session, merchant_id: int, voucher_code: str, *, actor: Actor | None = None
-) -> BindingChange:
-    """Let ``merchant_id`` take the punch cards or cheques with ``voucher_code``.
-
-    Once a code has a binding, only its bound merchants accept it (and still
-    only when they take its category); a code without bindings goes to every
-    merchant of its category. Binding twice changes nothing.
-
-    Raises ``NotFound`` (merchant; no punch card or cheque with that code in
-    the merchant's municipality), ``ValidationFailed`` (no code; the merchant
-    does not take the code's category) and ``Forbidden`` when ``actor`` is not
-    an admin of that municipality. ``actor`` None is the command line.
-    """
-    merchant, municipality_code, code, kind, category = _binding_target(session, merchant_id, voucher_code, actor)
-    if category not in merchant.category_set:
-        raise ValidationFailed(
-            f"{merchant.name} (merchant {merchant.id}) does not take {category} vouchers "
-            f"(its categories: {merchant.categories}), so it could never accept {kind} {code}"
-        )
-    existing = session.execute(
-        select(VoucherBinding.id).where(
-            VoucherBinding.municipality_id == merchant.municipality_id,
-            VoucherBinding.voucher_code == code,
-            VoucherBinding.merchant_id == merchant.id,
-        )
-    ).scalar()
-    if existing is None:
-        binding = VoucherBinding(municipality_id=merchant.municipality_id, voucher_code=code, merchant_id=merchant.id)
-        session.add(binding)
-        session.flush()
-        record_audit(
-            session, actor, "voucher_binding.create", "voucher_binding", binding.id,
-            after={"voucher_code": code, "kind": kind, "merchant_id": merchant.id, "merchant": merchant.name},
-            municipality_id=merchant.municipality_id,
-        )
-    return BindingChange(
-        municipality_code, code, kind, category, merchant.id, merchant.name, existing is None,
-        _bound_to(session, merchant.municipality_id, code),
-    )
-
-
-def unbind_voucher_code(
-    session: Session, merchant_id: int, voucher_code: str, *, actor: Actor | None = None
-) -> BindingChange:
-    """Undo ``bind_voucher_code``. When the last binding of a code goes, the
-    code is accepted again by every merchant of its category.
-
-    Raises ``NotFound`` (merchant, code, or no such binding) and ``Forbidden``
-    as ``bind_voucher_code`` does.
-    """
-    merchant, municipality_code, code, kind, category = _binding_target(session, merchant_id, voucher_code, actor)
-    binding_id = session.execute(
-        select(VoucherBinding.id).where(
-            VoucherBinding.municipality_id == merchant.municipality_id,
-            VoucherBinding.voucher_code == code,
-            VoucherBinding.merchant_id == merchant.id,
-        )
-    ).scalar()
-    if binding_id is None:
-        raise NotFound(f"{merchant.name} (merchant {merchant.id}) is not bound to {kind} {code}")
-    session.execute(delete(VoucherBinding).where(VoucherBinding.id == binding_id))
-    record_audit(
-        session, actor, "voucher_binding.delete", "voucher_binding", binding_id,
-        before={"voucher_code": code, "kind": kind, "merchant_id": merchant.id, "merchant": merchant.name},
-        municipality_id=merchant.municipality_id,
-    )
-    return BindingChange(
-        municipality_code, code, kind, category, merchant.id, merchant.name, True,
-        _bound_to(session, merchant.municipality_id, code),
-    )
-
-
-def voucher_bindings(session: Session, municipality_code: str) -> dict[str, tuple[tuple[int, str], ...]]:
-    """Every bound code of a municipality and its merchants ``(id, name)``, by code."""
-    municipality = get_municipality(session, municipality_code)
-    codes = session.execute(
-        select(VoucherBinding.voucher_code)
-        .where(VoucherBinding.municipality_id == municipality.id)
-        .distinct()
-        .order_by(VoucherBinding.voucher_code)
-    ).scalars().all()
-    return {code: _bound_to(session, municipality.id, code) for code in codes}
