@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..access.errors import Forbidden
-from ..errors import Conflict, ValidationFailed
+from ..errors import Conflict
 
 
 class CapReached(Conflict):
@@ -13,9 +13,3 @@ class CapReached(Conflict):
 
 class SecondAdminRequired(Forbidden):
     """A change that needs four eyes, confirmed by the admin who asked for it."""
-
-
-class ShortValidity(ValidationFailed):
-    """A pass that would be valid for only a few weeks, awarded without the case worker saying they know."""
-
-    code = "short_validity"

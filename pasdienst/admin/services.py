@@ -7,8 +7,6 @@ messages are Dutch: only the pages call them.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import books, ledger
+from .. import books
 from .. import labels as dutch
 from ..access.models import STAFF_ROLES, AuditEvent, User
 from ..access.services import (
@@ -50,9 +48,8 @@ from ..redeem.models import CATEGORIES, Merchant, Redemption
 from ..reports.usage import Reach, reach
 from ..wallet import labels, tokens
 from ..wallet.children import ImportResult, import_children
-from ..wallet.eligibility import award_for, grants_for
-from ..wallet.errors import BudgetShort, ImportFileInvalid, PassNotFound, PassStateConflict
-from ..wallet.issuing import PlannedPass, PlannedVoucher, entry_of, first_issue_at, write_passes
+from ..wallet.errors import ImportFileInvalid, PassNotFound, PassStateConflict
+from ..wallet.issuing import SHORT_VALIDITY_DAYS
 from ..wallet.lifecycle import block_pass, find_pass, reissue_pass
 from ..wallet.models import (
     ACTIVE,
@@ -65,9 +62,10 @@ from ..wallet.models import (
     Scheme,
     Voucher,
 )
-from ..wallet.schemes import LoadResult, get_scheme, load_scheme, parse_scheme
+from ..wallet.services import issue_for_child, register_child
+from ..wallet.schemes import LoadResult, load_scheme, parse_scheme
 from . import requests
-from .errors import CapReached, SecondAdminRequired, ShortValidity
+from .errors import CapReached, SecondAdminRequired
 from .models import (
     IBAN_CANCELLED,
     IBAN_CONFIRMED,
@@ -978,11 +976,6 @@ class Registration:
     cap: CapStatus | None
 
 
-#: A pass valid for fewer days than this (``valid_until`` − today) is awarded only
-#: when the case worker says they know: six weeks of a pass is hardly worth a letter.
-SHORT_VALIDITY_DAYS = 42
-
-
 @dataclass(frozen=True)
 class AwardYear:
     """A year a case worker can award a pass for: its scheme is loaded and not over."""
@@ -1055,19 +1048,8 @@ def register_child_by_caseworker(
     _no_pass_yet(session, existing, values["child_ref"], year)
     cap = _within_cap(session, actor, municipality, year)
     if existing is None:
-        # A one-row children CSV: the same checks (dates, postcode, e-mail) as the import.
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        writer.writerow(_CHILD_FIELDS)
-        writer.writerow([values[name] for name in _CHILD_FIELDS])
-        result = import_children(session, municipality.code, buffer.getvalue().encode(), settings=settings, today=today)
-        if result.rejected:
-            problem = result.rejected[0].problem
-            raise ValidationFailed(f"the child's details are not valid: {problem}", refusal="child_details_invalid",
-                                   problem=problem)
-        child = session.execute(
-            select(Child).where(Child.municipality_id == municipality.id, Child.child_ref == values["child_ref"])
-        ).scalar_one()
+        # The rules a row of the children CSV meets (dates, postcode, e-mail), said by the same codes.
+        child = register_child(session, municipality.code, values, settings=settings, today=today)
         before = None
     else:
         # A child the municipality already registered (its income too high, say): only the
@@ -1138,19 +1120,15 @@ def _award(
     session: Session, actor: Actor, municipality: Municipality, child: Child, before: dict[str, Any] | None,
     year: int, cap: CapStatus | None, *, settings: Settings, today: date, accept_short: bool,
 ) -> Registration:
-    child_pass, total = _issue_one(session, municipality, child, year, settings=settings, today=today,
-                                   accept_short=accept_short)
+    record_audit(session, actor, "child.register", "child", child.id, before=before, after=_child_snapshot(child))
+    child_pass, total = issue_for_child(session, municipality.code, child, year, settings=settings, today=today,
+                                        accept_short=accept_short, actor=actor)
     if actor.user_id is not None:
         session.add(CaseworkerAward(
             municipality_id=municipality.id, user_id=actor.user_id, child_id=child.id, pass_id=child_pass.id,
             year=year, created_at=now_utc(),
         ))
         session.flush()
-    record_audit(session, actor, "child.register", "child", child.id, before=before, after=_child_snapshot(child))
-    record_audit(
-        session, actor, "pass.issue", "pass", child_pass.pass_number,
-        after={**child_pass.audit_snapshot(), "award_basis": child_pass.award_basis, "total_cents": total},
-    )
     if cap is not None:
         cap = CapStatus(year, cap.max_passes, cap.used + 1)
     return Registration(child.id, child_pass.id, child_pass.pass_number, total, cap)
@@ -1159,57 +1137,6 @@ def _award(
 def _child_snapshot(child: Child) -> dict[str, Any]:
     # No BSN, income or birth date: the audit log needs none of them (DOMAIN.md §3.9).
     return {"child_ref": child.child_ref, "first_name": child.first_name, "override_reason": child.override_reason}
-
-
-def _issue_one(
-    session: Session, municipality: Municipality, child: Child, year: int, *, settings: Settings, today: date,
-    accept_short: bool = False,
-) -> tuple[ChildPass, int]:
-    """Issue one child's pass for ``year`` from the fund (what ``issue_passes`` does for everyone)."""
-    # The same lock as an issuing run, so the two never race on this child.
-    session.execute(select(Municipality.id).where(Municipality.id == municipality.id).with_for_update())
-    try:
-        scheme = get_scheme(session, municipality.id, year, code=municipality.code)
-    except NotFound:
-        raise NotFound(f"there is no scheme for {year}", refusal="no_scheme", year=year) from None
-    if today > scheme.valid_until:
-        raise PassStateConflict(f"the {year} scheme is over; no passes can be issued for it", refusal="scheme_over", year=year)
-    days_left = (scheme.valid_until - today).days
-    if days_left < SHORT_VALIDITY_DAYS and not accept_short:
-        raise ShortValidity(
-            f"a pass for {year} would be valid for {days_left} days only (until {scheme.valid_until}): confirm it",
-            refusal="short_validity_one_day" if days_left == 1 else "short_validity",
-            year=year, days_left=days_left, valid_until=scheme.valid_until,
-        )
-    award = award_for(None, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
-    assert award is not None  # an override reason always gives the full entitlement
-    came = entry_of(scheme, child.birth_date, child.created_at, today=today,
-                    first_issue=first_issue_at(session, municipality.id, year))
-    grants = grants_for(list(scheme.items), child.birth_date, came, award, mid_year=scheme.mid_year)
-    if not grants:
-        raise ValidationFailed(f"the {year} scheme gives a child of this age nothing; no pass was made",
-                               refusal="award_nothing_for_age", year=year)
-    fund = ledger.get_account(session, books.fund_key(municipality.code))
-    needed = sum(g.cents for g in grants)
-    available = ledger.balance(session, fund.id)
-    if needed > available:
-        raise BudgetShort(f"the fund holds {available} cents, the pass needs {needed}", needed=needed, available=available)
-    plan = PlannedPass(
-        child_id=child.id, scheme_id=scheme.id, year=year, generation=1,
-        valid_from=scheme.valid_from, valid_until=scheme.valid_until,
-        award_basis=award.basis, award_share=award.share,
-        vouchers=[
-            PlannedVoucher(
-                kind=g.kind, category=g.category, code=g.code, cents=g.cents, strip_value_cents=g.strip_value_cents,
-                valid_until=scheme.valid_until, source_account=fund.id, transfer_kind=books.ISSUE,
-            )
-            for g in grants
-        ],
-    )
-    (pass_id,) = write_passes(session, municipality, [plan], settings=settings)
-    child_pass = session.get(ChildPass, pass_id)
-    assert child_pass is not None
-    return child_pass, needed
 
 
 # -- dashboard ---------------------------------------------------------------

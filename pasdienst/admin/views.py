@@ -41,12 +41,11 @@ from ..web.extensions import limiter
 from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
-from ..wallet.errors import SchemeInvalid
+from ..wallet.errors import SchemeInvalid, ShortValidity
 from ..wallet.schemes import example_scheme, scheme_toml
 from .. import labels
 from ..labels import euros
 from . import auditlog, browse, requests, services
-from .errors import ShortValidity
 from .services import MAX_UPLOAD_BYTES
 
 bp = Blueprint("admin", __name__)

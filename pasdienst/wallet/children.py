@@ -18,9 +18,9 @@ import hmac
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from ..access.audit import record_audit
 from ..access.policy import Actor
 from ..clock import now_utc
 from ..config import Settings
+from ..errors import ValidationFailed
 from ..municipalities.services import get_municipality
 from . import keys
 from .bulk import insert_rows
@@ -353,6 +354,55 @@ def _base_name(file_name: str) -> str:
     return re.split(r"[\\/]", file_name)[-1].strip()[:255] or "(zonder naam)"
 
 
+def _stored(row: ChildRow, *, settings: Settings, digest: str, bsn_hash: str | None, now: datetime) -> dict[str, object]:
+    """A valid row as the columns of its ``Child``, the income sealed."""
+    return dict(
+        child_ref=row.child_ref,
+        first_name=row.first_name,
+        birth_date=row.birth_date,
+        household_ref=row.household_ref,
+        income_sealed=keys.seal_income(settings, row.income) if row.income is not None else None,
+        override_reason=row.override_reason,
+        bsn_hash=bsn_hash,
+        email=row.email,
+        postcode=row.postcode,
+        digest=digest,
+        updated_at=now,
+    )
+
+
+def register_child(
+    session: Session, municipality_code: str, cells: Mapping[str, str], *, settings: Settings, today: date,
+) -> Child:
+    """One new child typed into a form (a case worker's registration), held to the rules a row of
+    the children CSV meets: what the import would reject is refused, ``child_details_invalid``
+    naming the row's problem (``problem``, a ``RowProblem``).
+
+    Written as the import writes a new child, but names no import file. The caller has made
+    sure the municipality has no child with this ``child_ref`` yet.
+    """
+    municipality = get_municipality(session, municipality_code)
+    try:
+        row = _row(0, {name: value.strip() for name, value in cells.items() if name in COLUMNS}, today)
+        bsn_hash = keys.keyed_hash(keys.matching_key(settings, keys.BSN), "bsn:" + row.bsn) if row.bsn else None
+        if bsn_hash is not None:
+            holder = session.execute(
+                select(Child.child_ref).where(Child.municipality_id == municipality.id, Child.bsn_hash == bsn_hash)
+            ).scalar()
+            if holder is not None:
+                raise RowProblem("bsn_of_other_child", ref=holder)
+    except RowProblem as problem:
+        raise ValidationFailed(f"the child's details are not valid: {problem}", refusal="child_details_invalid",
+                               problem=problem) from None
+    now = now_utc()
+    digest = _digest(keys.matching_key(settings, keys.CHILD_DIGEST), row)
+    child = Child(municipality_id=municipality.id, created_at=now, import_id=None,
+                  **_stored(row, settings=settings, digest=digest, bsn_hash=bsn_hash, now=now))
+    session.add(child)
+    session.flush()
+    return child
+
+
 def import_children(
     session: Session,
     municipality_code: str,
@@ -415,19 +465,7 @@ def import_children(
                 rejected.append(Rejected(row.line, row.cells, RowProblem("bsn_of_child_in_file", ref=holder[1])))
                 continue
             target = holder[0]  # the same child under a new child_ref
-        values: dict[str, object] = dict(
-            child_ref=row.child_ref,
-            first_name=row.first_name,
-            birth_date=row.birth_date,
-            household_ref=row.household_ref,
-            income_sealed=keys.seal_income(settings, row.income) if row.income is not None else None,
-            override_reason=row.override_reason,
-            bsn_hash=bsn_hash,
-            email=row.email,
-            postcode=row.postcode,
-            digest=digest,
-            updated_at=now,
-        )
+        values = _stored(row, settings=settings, digest=digest, bsn_hash=bsn_hash, now=now)
         if target is None:
             inserts.append({**values, "municipality_id": municipality.id, "created_at": now})
         else:

@@ -83,6 +83,12 @@ class BudgetShort(Conflict):
         self.short = needed - available
 
 
+class ShortValidity(ValidationFailed):
+    """A pass for one child that would be valid for only a few weeks, issued without whoever awards it saying they know."""
+
+    code = "short_validity"
+
+
 class PassNotFound(NotFound):
     pass
 

@@ -4,8 +4,10 @@ Each takes a SQLAlchemy session (plus settings and "today" where it needs
 them), flushes and never commits: the caller owns the transaction.
 
 * ``load_scheme`` — create or update a scheme from TOML text.
-* ``import_children`` — the municipality's CSV export of children.
-* ``issue_passes`` — a pass for every eligible child, funded from the fund.
+* ``import_children`` — the municipality's CSV export of children;
+  ``register_child`` — one child typed into a form, by the same row rules.
+* ``issue_passes`` — a pass for every eligible child, funded from the fund;
+  ``issue_for_child`` — one child's (a case worker's award).
 * ``resolve_pass`` — what the redeem package calls with a scan or typed code.
 * ``block_pass`` / ``reissue_pass`` — a lost pass.
 * ``close_year`` — expire a year's passes, return unused money.
@@ -27,9 +29,9 @@ from ..ledger.models import Account
 from ..municipalities.models import Contact, Municipality
 from ..municipalities.services import get_municipality
 from . import codes, labels, tokens
-from .children import ImportResult, import_children
+from .children import ImportResult, import_children, register_child
 from .codes import looks_like_typed_code
-from .issuing import IssueResult, issue_passes
+from .issuing import IssueResult, issue_for_child, issue_passes
 from .lifecycle import (
     block_pass,
     check_usable,
@@ -65,11 +67,13 @@ __all__ = [
     "export_rows",
     "find_pass",
     "import_children",
+    "issue_for_child",
     "issue_passes",
     "load_scheme",
     "looks_like_typed_code",
     "pass_by_token",
     "pass_view",
+    "register_child",
     "reissue_pass",
     "replaced_by",
     "resolve_pass",
