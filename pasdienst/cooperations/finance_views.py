@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from ..access.web import current_actor, requires
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..errors import PasdienstError
 from ..labels import PAYOUT_TITLES, euros
-from ..web import dutch, parsing
+from ..web import parsing
 from ..web.extensions import get_db, get_settings
+from ..web.writes import change
 from . import figures, runs
 from .models import RUN_EXPORTED, RUN_PAID, RUN_REMITTED
 
@@ -46,17 +46,7 @@ def _run_url(run_id: int) -> str:
 def _act(
     work: Callable[[Session], T], success: Callable[[T], str], back: str, *, to: Callable[[T], str] | None = None,
 ) -> ResponseReturnValue:
-    try:
-        with get_db(current_app).transaction() as session:
-            result = work(session)
-            message, target = success(result), to(result) if to else back
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(back)
-    flash(message, "success")
-    return redirect(target, code=303)
+    return change(work, success=success, target=to or back, back=back, code=303)
 
 
 @bp.get(PAGE)
@@ -113,22 +103,18 @@ def run_page(run_id: int) -> str:
 def export(run_id: int) -> ResponseReturnValue:
     """Make the run's payment file (the first time it marks the run and its batches exported)."""
     settings = get_settings(current_app)
-    actor, db = current_actor(), get_db(current_app)
-    try:
-        with db.read() as session:
-            files = runs.build_run_export(
-                session, actor, run_id, schema=settings.sepa_schema, today=clock_today(settings.today)
-            )
-        with db.transaction() as session:
-            runs.record_run_export(session, actor, files, now=clock_now(settings.today))
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(_run_url(run_id))
-    flash(f"Het betaalbestand van betaalrun R{run_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
-          "meld de run als betaald zodra de bank de uitbetalingen heeft uitgevoerd.", "success")
-    return redirect(_run_url(run_id) + "#volgende-stap", code=303)
+    actor = current_actor()
+
+    def work(session: Session) -> None:
+        files = runs.build_run_export(session, actor, run_id, schema=settings.sepa_schema, today=clock_today(settings.today))
+        runs.record_run_export(session, actor, files, now=clock_now(settings.today))
+
+    return change(
+        work,
+        success=f"Het betaalbestand van betaalrun R{run_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
+        "meld de run als betaald zodra de bank de uitbetalingen heeft uitgevoerd.",
+        target=_run_url(run_id) + "#volgende-stap", back=_run_url(run_id), code=303,
+    )
 
 
 @bp.get(f"{PAGE}/betaalruns/<int:run_id>/sepa.xml")

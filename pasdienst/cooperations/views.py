@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..access.web import current_actor, requires
 from ..db import Database
-from ..errors import NotFound, PasdienstError
+from ..errors import NotFound
 from ..labels import PAYOUT_TITLES
 from ..municipalities.models import Municipality
 from ..redeem.models import Merchant
-from ..web import dutch
 from ..web.extensions import get_db
+from ..web.writes import change
 from . import finance_views, services
 from .models import ACTIVE, CooperationMerchant
 
@@ -42,17 +42,7 @@ def _form(name: str) -> str:
 
 
 def _change(work: Callable[[Session], T], success: Callable[[T], str]) -> ResponseReturnValue:
-    try:
-        with _db().transaction() as session:
-            result = work(session)
-            message = success(result)
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(PAGE)
-    flash(message, "success")
-    return redirect(PAGE)
+    return change(work, success=success, target=PAGE)
 
 
 @bp.get(PAGE)

@@ -4,11 +4,13 @@ job, and the mail-merge CSV) and ``/admin/jaarafsluiting`` (preview, a typed
 confirmation, then close the year as a job)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..access.web import current_actor, requires
 from ..clock import AMSTERDAM, today as clock_today
@@ -23,6 +25,8 @@ from ..wallet.models import Scheme
 from ..wallet.services import EXPORT_COLUMNS, export_rows
 from ..wallet.yearend import preview_year_end
 from ..web import dutch, parsing
+from ..web.extensions import get_db, get_settings
+from ..web.writes import refused, write
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
 from .queue import JobQueue, Progress
@@ -42,18 +46,18 @@ KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "c
 
 
 def _db() -> Database:
-    return current_app.extensions["pasdienst.db"]
+    return get_db(current_app)
 
 
 def _settings() -> Settings:
-    return current_app.extensions["pasdienst.settings"]
+    return get_settings(current_app)
 
 
 def job_queue(app: Flask) -> JobQueue:
     """The app's queue, opened on first use (a page that starts no job never touches it)."""
     queue = app.extensions.get(QUEUE_EXTENSION)
     if queue is None:
-        queue = app.extensions[QUEUE_EXTENSION] = JobQueue(app.extensions["pasdienst.settings"])
+        queue = app.extensions[QUEUE_EXTENSION] = JobQueue(get_settings(app))
     return queue
 
 
@@ -71,6 +75,34 @@ def jobs() -> ResponseReturnValue:
     with _db().read() as session:
         rows = services.recent_jobs(session, current_actor())
     return _page("admin/jobs.html", jobs=rows, active="jobs")
+
+
+class _Said(Exception):
+    """A job not started, for a reason the page says in ``text`` on ``back``; nothing was written."""
+
+    def __init__(self, text: str, back: str) -> None:
+        super().__init__(text)
+        self.text, self.back = text, back
+
+
+def _municipality(session: Session, municipality_id: int | None) -> Municipality:
+    municipality = session.get(Municipality, municipality_id)
+    assert municipality is not None
+    return municipality
+
+
+def _start(work: Callable[[Session], int], *, back: str) -> ResponseReturnValue:
+    """Start a job (``work`` writes its row and returns its id), then queue it and show its page."""
+    try:
+        job_id = write(work)
+    except _Said as said:
+        flash(said.text, "error")
+        return redirect(said.back)
+    except PasdienstError as exc:
+        return refused(exc, back)
+    # After COMMIT: a worker must find the row the message names.
+    job_queue(current_app).enqueue(job_id)
+    return redirect(f"/admin/taken/{job_id}")
 
 
 def _number(n: int) -> str:
@@ -145,6 +177,7 @@ def _chosen_year(years: list[int], today_year: int) -> int | None:
 @requires("admin")
 def issue_preview() -> ResponseReturnValue:
     actor = current_actor()
+    assert actor.municipality_id is not None and actor.municipality_code is not None  # an admin's own
     today = clock_today(_settings().today)
     with _db().read() as session:
         years = _scheme_years(session, actor.municipality_id)
@@ -164,21 +197,14 @@ def issue_start() -> ResponseReturnValue:
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
         flash("Kies een jaar.", "error")
         return redirect("/admin/passen-uitgeven")
-    try:
-        with _db().transaction() as session:
-            municipality = session.get(Municipality, actor.municipality_id)
-            assert municipality is not None
-            if int(raw) not in _scheme_years(session, municipality.id):
-                flash(f"Er is geen regeling voor {raw} geladen.", "error")
-                return redirect("/admin/passen-uitgeven")
-            started = services.start_job(session, actor, municipality, "issue_passes", {"year": int(raw)})
-            job_id = started.id
-    except PasdienstError as exc:
-        flash(dutch.refusal(exc), "error")
-        return redirect("/admin/passen-uitgeven")
-    # After COMMIT: a worker must find the row the message names.
-    job_queue(current_app).enqueue(job_id)
-    return redirect(f"/admin/taken/{job_id}")
+
+    def work(session: Session) -> int:
+        municipality = _municipality(session, actor.municipality_id)
+        if int(raw) not in _scheme_years(session, municipality.id):
+            raise _Said(f"Er is geen regeling voor {raw} geladen.", "/admin/passen-uitgeven")
+        return services.start_job(session, actor, municipality, "issue_passes", {"year": int(raw)}).id
+
+    return _start(work, back="/admin/passen-uitgeven")
 
 
 # -- letters ---------------------------------------------------------------------
@@ -187,6 +213,7 @@ def issue_start() -> ResponseReturnValue:
 @requires("admin")
 def letters() -> ResponseReturnValue:
     actor = current_actor()
+    assert actor.municipality_id is not None and actor.municipality_code is not None  # an admin's own
     today = clock_today(_settings().today)
     with _db().read() as session:
         years = _scheme_years(session, actor.municipality_id)
@@ -203,9 +230,13 @@ def letters() -> ResponseReturnValue:
     return _page("admin/letters.html", years=years, year=year, active="letters", **counts)
 
 
+def _letters_page(year: str = "") -> str:
+    return f"/admin/brieven?jaar={year}" if year else "/admin/brieven"
+
+
 def _letters_refused(text: str, year: str = "") -> ResponseReturnValue:
     flash(text, "error")
-    return redirect(f"/admin/brieven?jaar={year}" if year else "/admin/brieven")
+    return redirect(_letters_page(year))
 
 
 @bp.post("/admin/brieven")
@@ -219,29 +250,24 @@ def letters_start() -> ResponseReturnValue:
     if which not in ("alle", "nieuw"):
         return _letters_refused("Kies welke brieven u wilt maken.", raw)
     year = int(raw)
-    try:
-        with _db().transaction() as session:
-            municipality = session.get(Municipality, actor.municipality_id)
-            assert municipality is not None
-            if year not in _scheme_years(session, municipality.id):
-                return _letters_refused(f"Er is geen regeling voor {raw} geladen.")
-            after = None
-            if which == "nieuw":
-                last = services.last_letters(session, municipality.id, year)
-                if last is None:
-                    return _letters_refused(f"Er zijn voor {raw} nog geen brieven gemaakt; maak eerst alle brieven.", raw)
-                after = services.printed_through(last)
-            if not count_letters(session, municipality.id, year, after_pass_id=after):
-                nothing = (f"Er zijn sinds de vorige afdruk geen nieuwe of vervangen passen voor {raw}." if which == "nieuw"
-                           else f"Er zijn voor {raw} geen actieve passen. Geef eerst passen uit.")
-                return _letters_refused(nothing, raw)
-            started = services.start_job(session, actor, municipality, "letters", {"year": year, "after_pass_id": after})
-            job_id = started.id
-    except PasdienstError as exc:
-        return _letters_refused(dutch.refusal(exc), raw)
-    # After COMMIT: a worker must find the row the message names.
-    job_queue(current_app).enqueue(job_id)
-    return redirect(f"/admin/taken/{job_id}")
+
+    def work(session: Session) -> int:
+        municipality = _municipality(session, actor.municipality_id)
+        if year not in _scheme_years(session, municipality.id):
+            raise _Said(f"Er is geen regeling voor {raw} geladen.", _letters_page())
+        after = None
+        if which == "nieuw":
+            last = services.last_letters(session, municipality.id, year)
+            if last is None:
+                raise _Said(f"Er zijn voor {raw} nog geen brieven gemaakt; maak eerst alle brieven.", _letters_page(raw))
+            after = services.printed_through(last)
+        if not count_letters(session, municipality.id, year, after_pass_id=after):
+            nothing = (f"Er zijn sinds de vorige afdruk geen nieuwe of vervangen passen voor {raw}." if which == "nieuw"
+                       else f"Er zijn voor {raw} geen actieve passen. Geef eerst passen uit.")
+            raise _Said(nothing, _letters_page(raw))
+        return services.start_job(session, actor, municipality, "letters", {"year": year, "after_pass_id": after}).id
+
+    return _start(work, back=_letters_page(raw))
 
 
 @bp.get("/admin/brieven/adressen.csv")
@@ -249,9 +275,8 @@ def letters_start() -> ResponseReturnValue:
 def letters_csv() -> ResponseReturnValue:
     """The print house's mail-merge file (the same as ``pasdienst passes export``), audited."""
     actor = current_actor()
-    with _db().transaction() as session:
-        rows = export_rows(session, actor.municipality_code or "", settings=_settings(),
-                           today=clock_today(_settings().today), actor=actor)
+    rows = write(lambda session: export_rows(session, actor.municipality_code or "", settings=_settings(),
+                                             today=clock_today(_settings().today), actor=actor))
     data = csv_bytes(EXPORT_COLUMNS, (r.cells() for r in rows))
     response = Response(data, mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="brieven-{actor.municipality_code}.csv"'
@@ -268,6 +293,7 @@ YEAR_END = "/admin/jaarafsluiting"
 @requires("admin")
 def year_end_preview() -> ResponseReturnValue:
     actor = current_actor()
+    assert actor.municipality_id is not None and actor.municipality_code is not None  # an admin's own
     today = clock_today(_settings().today)
     with _db().read() as session:
         years = _scheme_years(session, actor.municipality_id)
@@ -295,29 +321,19 @@ def year_end_start() -> ResponseReturnValue:
         flash(f"Typ het jaartal {year} in het vak om te bevestigen dat u het jaar wilt afsluiten.", "error")
         return redirect(back)
     today = clock_today(_settings().today)
-    try:
-        with _db().transaction() as session:
-            municipality = session.get(Municipality, actor.municipality_id)
-            assert municipality is not None
-            if year not in _scheme_years(session, municipality.id):
-                flash(f"Er is geen regeling voor {year} geladen.", "error")
-                return redirect(YEAR_END)
-            # Refused here already, in Dutch, rather than as a failed job; the
-            # job decides again under the lock (two starts close it once).
-            refusal = preview_year_end(session, municipality.code, year, today=today).refusal
-            if refusal is not None:
-                flash(dutch.say(refusal) or dutch.job_failure(refusal), "error")
-                return redirect(back)
-            started = services.start_job(session, actor, municipality, "year_end", {"year": year})
-            job_id = started.id
-    except PasdienstError as exc:
-        if exc.status in (401, 403):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(back)
-    # After COMMIT: a worker must find the row the message names.
-    job_queue(current_app).enqueue(job_id)
-    return redirect(f"/admin/taken/{job_id}")
+
+    def work(session: Session) -> int:
+        municipality = _municipality(session, actor.municipality_id)
+        if year not in _scheme_years(session, municipality.id):
+            raise _Said(f"Er is geen regeling voor {year} geladen.", YEAR_END)
+        # Refused here already, in Dutch, rather than as a failed job; the
+        # job decides again under the lock (two starts close it once).
+        refusal = preview_year_end(session, municipality.code, year, today=today).refusal
+        if refusal is not None:
+            raise _Said(dutch.say(refusal) or dutch.job_failure(refusal), back)
+        return services.start_job(session, actor, municipality, "year_end", {"year": year}).id
+
+    return _start(work, back=back)
 
 
 def init_app(app: Flask) -> None:

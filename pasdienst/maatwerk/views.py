@@ -8,10 +8,9 @@ fund login's one-time password, which must not travel in a redirect.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,13 +25,12 @@ from ..errors import PasdienstError, ValidationFailed
 from ..redeem.models import CATEGORIES, Merchant
 from ..reports import maatwerk as figures
 from ..reports.usage import counted
-from ..web import dutch, parsing
+from ..web import parsing
+from ..web.writes import change, refused, write
 from . import funds, services
 from .models import REASONS, Team, TeamMember
 
 bp = Blueprint("maatwerk", __name__)
-
-T = TypeVar("T")
 
 
 def _db() -> Database:
@@ -55,23 +53,6 @@ def _year() -> int:
     if year is None:
         raise ValidationFailed(f"{raw[:20]!r} is not a year", refusal="maatwerk_year_invalid")
     return year
-
-
-def _change(work: Callable[[Session], T], *, success: Callable[[T], str], target: str) -> ResponseReturnValue:
-    """Run ``work`` in one transaction, flash its outcome (a refusal in Dutch) and go back to ``target``.
-
-    "Not found" and "not allowed" stay errors of their own (404, 403).
-    """
-    try:
-        with _db().transaction() as session:
-            result = work(session)
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(target)
-    flash(success(result), "success")
-    return redirect(target)
 
 
 def _merchant_id() -> int | None:
@@ -160,7 +141,7 @@ def overview() -> ResponseReturnValue:
 @requires("admin")
 def team_create() -> ResponseReturnValue:
     actor = current_actor()
-    return _change(lambda s: services.create_team(s, actor, _form("name")),
+    return change(lambda s: services.create_team(s, actor, _form("name")),
                    success=lambda team: f"Team {team.name} is gemaakt.", target="/admin/maatwerk")
 
 
@@ -176,14 +157,14 @@ def team_member_add(team_id: int) -> ResponseReturnValue:
         services.add_team_member(session, actor, team_id, user_id)
         return session.execute(select(User.email).where(User.id == user_id)).scalar_one()
 
-    return _change(work, success=lambda email: f"{email} hoort nu bij dit team.", target="/admin/maatwerk")
+    return change(work, success=lambda email: f"{email} hoort nu bij dit team.", target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/leden/<int:user_id>/weg")
 @requires("admin")
 def team_member_remove(team_id: int, user_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(lambda s: services.remove_team_member(s, actor, team_id, user_id),
+    return change(lambda s: services.remove_team_member(s, actor, team_id, user_id),
                    success=lambda _: "De consulent hoort niet meer bij dit team.", target="/admin/maatwerk")
 
 
@@ -192,7 +173,7 @@ def team_member_remove(team_id: int, user_id: int) -> ResponseReturnValue:
 def team_budget(team_id: int) -> ResponseReturnValue:
     actor = current_actor()
     year = _year()
-    return _change(
+    return change(
         lambda s: services.set_team_budget(s, actor, team_id, year, _form("budget")),
         success=lambda b: f"Het budget voor {b.year} is {labels.euros(b.budget_cents)}.",
         target=f"/admin/maatwerk?year={year}",
@@ -204,7 +185,7 @@ def team_budget(team_id: int) -> ResponseReturnValue:
 def team_award() -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return _change(lambda s: services.award_by_team(s, actor, _award_request(), today=today),
+    return change(lambda s: services.award_by_team(s, actor, _award_request(), today=today),
                    success=_awarded, target="/admin/maatwerk")
 
 
@@ -213,7 +194,7 @@ def team_award() -> ResponseReturnValue:
 def team_withdraw(award_id: int) -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return _change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn,
+    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn,
                    target="/admin/maatwerk")
 
 
@@ -226,7 +207,7 @@ def _withdrawn(award: Any) -> str:
 @requires("admin")
 def fund_create() -> ResponseReturnValue:
     actor = current_actor()
-    return _change(lambda s: funds.create_fund(s, actor, _form("name")),
+    return change(lambda s: funds.create_fund(s, actor, _form("name")),
                    success=lambda fund: f"Fonds {fund.name} is toegevoegd.", target="/admin/maatwerk")
 
 
@@ -234,7 +215,7 @@ def fund_create() -> ResponseReturnValue:
 @requires("admin")
 def fund_topup(fund_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: funds.topup_fund(s, actor, fund_id, _form("amount"), reference=_form("reference"),
                                    idempotency_key=_form("key")[:64] or None),
         success=lambda posted: f"Storting van {labels.euros(posted.amount)} geboekt.", target="/admin/maatwerk",
@@ -245,15 +226,15 @@ def fund_topup(fund_id: int) -> ResponseReturnValue:
 @requires("admin")
 def fund_user_add(fund_id: int) -> ResponseReturnValue:
     actor = current_actor()
+
+    def work(session: Session) -> tuple[str, str]:
+        user, password = funds.add_fund_user(session, actor, fund_id, _form("email"))
+        return user.email, password
+
     try:
-        with _db().transaction() as session:
-            user, password = funds.add_fund_user(session, actor, fund_id, _form("email"))
-            email = user.email
+        email, password = write(work)
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect("/admin/maatwerk")
+        return refused(exc, "/admin/maatwerk")
     response = current_app.make_response(render_template(
         "admin/password_once.html", actor=actor, email=email, password=password, pending=False,
         back="/admin/maatwerk", back_title="Terug naar maatwerk",
@@ -288,7 +269,7 @@ def fund_page() -> ResponseReturnValue:
 def fund_award() -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return _change(lambda s: services.award_by_fund(s, actor, _award_request(), today=today),
+    return change(lambda s: services.award_by_fund(s, actor, _award_request(), today=today),
                    success=_awarded, target="/fonds")
 
 
@@ -297,7 +278,7 @@ def fund_award() -> ResponseReturnValue:
 def fund_withdraw(award_id: int) -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return _change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target="/fonds")
+    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target="/fonds")
 
 
 def init_app(app: Any) -> None:

@@ -18,6 +18,7 @@ from ..db import Database
 from ..fields import FieldRefused
 from ..web import dutch
 from ..web.extensions import get_db
+from ..web.writes import write
 from .models import DESK_LIMIT, HOURS_LIMIT
 from .services import get_municipality, set_contact
 
@@ -57,8 +58,7 @@ def contact_save() -> ResponseReturnValue:
     actor = current_actor()
     values = {name: (request.form.get(name) or "").strip() for name in FIELDS}
     try:
-        with _db().transaction() as session:
-            set_contact(session, actor.municipality_code or "", actor=actor, **values)
+        write(lambda session: set_contact(session, actor.municipality_code or "", actor=actor, **values))
     except FieldRefused as exc:
         return _page(422, values=values, error={"field": exc.field, "message": dutch.refusal(exc)})
     flash("De contactgegevens zijn opgeslagen. Gezinnen zien ze op de pagina van hun pas en in de brieven.", "success")

@@ -25,8 +25,9 @@ from ..jobs.views import job_queue
 from ..money import parse_euros
 from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
-from ..web import dutch, parsing
+from ..web import parsing
 from ..web.extensions import csrf, get_db, get_settings
+from ..web.writes import change, refused, write
 from . import mail, optout, runs
 
 bp = Blueprint("reminders", __name__)
@@ -98,8 +99,12 @@ def reminders() -> ResponseReturnValue:
     )
 
 
+def _page_of(year: int | str | None = None) -> str:
+    return f"/admin/herinneringen?jaar={year}" if year else "/admin/herinneringen"
+
+
 def _back(year: int | str | None = None) -> ResponseReturnValue:
-    return redirect(f"/admin/herinneringen?jaar={year}" if year else "/admin/herinneringen")
+    return redirect(_page_of(year))
 
 
 def _form(name: str) -> str:
@@ -119,18 +124,12 @@ def plan() -> ResponseReturnValue:
     if send_on is None:
         flash("Vul de dag in waarop de herinnering verstuurd wordt, als 2027-08-30.", "error")
         return _back(year)
-    try:
-        with _db().transaction() as session:
-            moment = runs.plan_moment(session, actor, year=year, send_on=send_on, title=_form("title"),
-                                      under_cents=_under(_form("under")), today=today)
-            text = f"Herinnering ‘{moment.title}’ gepland op {send_on.strftime('%d-%m-%Y')}."
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return _back(year)
-    flash(text, "success")
-    return _back(year)
+    return change(
+        lambda session: runs.plan_moment(session, actor, year=year, send_on=send_on, title=_form("title"),
+                                         under_cents=_under(_form("under")), today=today),
+        success=lambda moment: f"Herinnering ‘{moment.title}’ gepland op {send_on.strftime('%d-%m-%Y')}.",
+        target=_page_of(year),
+    )
 
 
 @bp.post("/admin/herinneringen/nu")
@@ -147,14 +146,10 @@ def send_now() -> ResponseReturnValue:
         flash("Er is geen mailserver ingesteld (PASDIENST_SMTP_URL); er kan niets verstuurd worden.", "error")
         return _back(year)
     try:
-        with _db().transaction() as session:
-            job_id = runs.start_now(session, actor, year=year, title=_form("title") or "Herinnering",
-                                    under_cents=_under(_form("under")), today=today).id
+        job_id = write(lambda session: runs.start_now(session, actor, year=year, title=_form("title") or "Herinnering",
+                                                      under_cents=_under(_form("under")), today=today).id)
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return _back(year)
+        return refused(exc, _page_of(year))
     # After COMMIT: a worker must find the row the message names.
     job_queue(current_app).enqueue(job_id)
     return redirect(f"/admin/taken/{job_id}")
@@ -163,30 +158,18 @@ def send_now() -> ResponseReturnValue:
 @bp.post("/admin/herinneringen/<int:moment_id>/schrappen")
 @requires("admin")
 def cancel(moment_id: int) -> ResponseReturnValue:
-    try:
-        with _db().transaction() as session:
-            moment = runs.cancel_moment(session, current_actor(), moment_id)
-            year, title = moment.year, moment.title
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return _back()
-    flash(f"Herinnering ‘{title}’ geschrapt.", "success")
-    return _back(year)
+    return change(lambda session: runs.cancel_moment(session, current_actor(), moment_id),
+                  success=lambda moment: f"Herinnering ‘{moment.title}’ geschrapt.",
+                  target=lambda moment: _page_of(moment.year), back=_page_of())
 
 
 @bp.post("/admin/herinneringen/<int:moment_id>/opnieuw")
 @requires("admin")
 def again(moment_id: int) -> ResponseReturnValue:
     try:
-        with _db().transaction() as session:
-            job_id = runs.start_again(session, current_actor(), moment_id).id
+        job_id = write(lambda session: runs.start_again(session, current_actor(), moment_id).id)
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return _back()
+        return refused(exc, _page_of())
     job_queue(current_app).enqueue(job_id)
     return redirect(f"/admin/taken/{job_id}")
 
@@ -211,9 +194,7 @@ def opt_out_form(token: str) -> ResponseReturnValue:
 @public.post("/afmelden/<token>")
 def opt_out(token: str) -> ResponseReturnValue:
     try:
-        with _db().transaction() as session:
-            municipality, _ = optout.opt_out(session, _settings(), token)
-            name = municipality.name
+        name = write(lambda session: optout.opt_out(session, _settings(), token)[0].name)
     except NotFound:
         return _opt_out_page({"invalid": True}, 404)
     return _opt_out_page({"municipality_name": name, "done": True, "just_now": True, "token": token})

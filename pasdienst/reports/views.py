@@ -38,6 +38,7 @@ from .usage import (
     usage_table,
 )
 from ..web.extensions import get_db, get_settings
+from ..web.writes import write
 
 pages = Blueprint("reports_pages", __name__)
 
@@ -416,8 +417,7 @@ def non_users_csv() -> Any:
     if error:
         flash(error, "error")
         return redirect("/admin/bereik")
-    with get_db(current_app).transaction() as session:
-        rows = export_non_users(session, actor, criteria, settings=settings)
+    rows = write(lambda session: export_non_users(session, actor, criteria, settings=settings))
     name = f"bereik-{actor.municipality_code}-{criteria.year}-{criteria.until.isoformat()}.csv"
     response = Response(csv_bytes(CSV_COLUMNS, csv_rows(rows)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

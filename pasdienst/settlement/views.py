@@ -8,26 +8,33 @@ hand out the identical file.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
+
+from ..access.policy import Actor
 
 from ..access.web import current_actor, requires
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..errors import NotFound, ValidationFailed
+from ..errors import NotFound
 from ..labels import euros
 from . import batches, queries, returns
 from .export import Export, build_export, lines_csv_of, record_export, statement_for
-from .errors import FourEyes, NothingToSettle, WrongState
-from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID
+from .errors import FourEyes
+from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID, SettlementBatch
 from .schemas import CreateBatchForm
-from .sepa import SepaExportError
 from .statements import STYLESHEET_URL
-from ..ledger.errors import InsufficientFunds
-from ..web import dutch
 from ..web.extensions import get_db, get_settings
+from ..web.writes import change
 
 pages = Blueprint("settlement_pages", __name__)
+
+T = TypeVar("T")
 
 STATUS_TITLES = {
     DRAFT: "Concept",
@@ -69,7 +76,10 @@ def index() -> str:
     with db.read() as session:
         listed = queries.list_batches(session, actor, actor.municipality_code)
         waiting = queries.waiting_to_settle(session, actor, actor.municipality_code, until=today)
-        emails = queries.user_emails(session, {b.created_by_user_id for b in listed} | {b.approved_by_user_id for b in listed})
+        users: set[int | None] = set()
+        users.update(b.created_by_user_id for b in listed)
+        users.update(b.approved_by_user_id for b in listed)
+        emails = queries.user_emails(session, users)
     return render_template(
         "finance/index.html", batches=listed, waiting=waiting, emails=emails, today=today, active="finance", **_HELPERS
     )
@@ -78,25 +88,26 @@ def index() -> str:
 @pages.post("/finance/afrekeningen")
 @requires("finance")
 def create() -> ResponseReturnValue:
-    db, settings = _parts()
+    settings = get_settings(current_app)
     actor = current_actor()
     assert actor.municipality_code is not None
     form = CreateBatchForm().load_form(request.form)
     if form is None:
         flash("Kies de datum tot wanneer de betalingen meegaan (bijvoorbeeld de eerste van deze maand).", "error")
         return redirect(url_for("settlement_pages.index"))
-    try:
-        with db.transaction() as session:
-            batch = batches.create_batch(
-                session, actor, actor.municipality_code, until=form["until"],
-                today=clock_today(settings.today), now=clock_now(settings.today),
-            )
-            batch_id, count, total = batch.id, batch.count, batch.total_cents
-    except (NothingToSettle, ValidationFailed) as exc:
-        flash(dutch.refusal(exc), "error")
-        return redirect(url_for("settlement_pages.index"))
-    flash(f"Afrekening B{batch_id} is gemaakt: {count} {'betaling' if count == 1 else 'betalingen'}, {euros(total)}. Laat een collega hem goedkeuren.", "success")
-    return redirect(_batch_url(batch_id))
+    today = clock_today(settings.today)
+
+    def work(session: Session) -> SettlementBatch:
+        return batches.create_batch(
+            session, actor, actor.municipality_code or "", until=form["until"], today=today, now=clock_now(settings.today),
+        )
+
+    return change(
+        work,
+        success=lambda batch: f"Afrekening B{batch.id} is gemaakt: {batch.count} {'betaling' if batch.count == 1 else 'betalingen'}, "
+        f"{euros(batch.total_cents)}. Laat een collega hem goedkeuren.",
+        target=lambda batch: _batch_url(batch.id), back=url_for("settlement_pages.index"),
+    )
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>")
@@ -123,16 +134,14 @@ def batch_page(batch_id: int) -> str:
     )
 
 
-def _step(batch_id: int, work, success: str, **options: object) -> ResponseReturnValue:  # noqa: ANN001
-    db, settings = _parts()
-    try:
-        with db.transaction() as session:
-            result = work(session, current_actor(), batch_id, now=clock_now(settings.today), **options)
-    except (WrongState, FourEyes, ValidationFailed, SepaExportError, InsufficientFunds) as exc:
-        flash(dutch.refusal(exc), "error")
-        return redirect(_batch_url(batch_id))
-    flash(success if result.changed else "Dat was al gebeurd; er is niets veranderd.", "success")
-    return redirect(_batch_url(batch_id))
+def _step(batch_id: int, work: Callable[..., Any], success: str, **options: object) -> ResponseReturnValue:
+    settings = get_settings(current_app)
+    actor = current_actor()
+    return change(
+        lambda session: work(session, actor, batch_id, now=clock_now(settings.today), **options),
+        success=lambda result: success if result.changed else "Dat was al gebeurd; er is niets veranderd.",
+        target=_batch_url(batch_id), said=(FourEyes,),
+    )
 
 
 @pages.post("/finance/afrekeningen/<int:batch_id>/goedkeuren")
@@ -162,17 +171,13 @@ def paid(batch_id: int) -> ResponseReturnValue:
 
 # -- payments the bank returned (four eyes) ------------------------------------------------
 
-def _return_step(batch_id: int, work, success) -> ResponseReturnValue:  # noqa: ANN001
-    db, settings = _parts()
-    try:
-        with db.transaction() as session:
-            result = work(session, current_actor(), clock_now(settings.today))
-            message = success(result)
-    except (WrongState, FourEyes, ValidationFailed) as exc:
-        flash(dutch.refusal(exc), "error")
-        return redirect(_batch_url(batch_id))
-    flash(message, "success")
-    return redirect(_batch_url(batch_id))
+def _return_step(
+    batch_id: int, work: Callable[[Session, Actor, datetime], T], success: Callable[[T], str],
+) -> ResponseReturnValue:
+    settings = get_settings(current_app)
+    actor = current_actor()
+    return change(lambda session: work(session, actor, clock_now(settings.today)), success=success,
+                  target=_batch_url(batch_id), said=(FourEyes,))
 
 
 @pages.post("/finance/afrekeningen/<int:batch_id>/terugboekingen")
@@ -242,21 +247,19 @@ def export(batch_id: int) -> ResponseReturnValue:
     (``sepa.xml``, byte for byte the same each time) and the next step,
     reporting the batch paid once the bank has executed it.
     """
-    db, settings = _parts()
+    settings = get_settings(current_app)
     actor = current_actor()
-    try:
-        with db.read() as session:
-            files = build_export(
-                session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today)
-            )
-        with db.transaction() as session:
-            record_export(session, actor, files, now=clock_now(settings.today))
-    except (WrongState, SepaExportError) as exc:
-        flash(dutch.refusal(exc), "error")
-        return redirect(_batch_url(batch_id))
-    flash(f"Het betaalbestand van afrekening B{batch_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
-          "meld de afrekening als betaald zodra de bank de uitbetalingen heeft uitgevoerd.", "success")
-    return redirect(_batch_url(batch_id) + "#volgende-stap", code=303)
+
+    def work(session: Session) -> None:
+        files = build_export(session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today))
+        record_export(session, actor, files, now=clock_now(settings.today))
+
+    return change(
+        work,
+        success=f"Het betaalbestand van afrekening B{batch_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
+        "meld de afrekening als betaald zodra de bank de uitbetalingen heeft uitgevoerd.",
+        target=_batch_url(batch_id) + "#volgende-stap", back=_batch_url(batch_id), code=303,
+    )
 
 
 @pages.get("/finance/afrekeningen/<int:batch_id>/sepa.xml")

@@ -35,6 +35,7 @@ from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
 from .services import PassView, pass_view
 from ..web.assets import asset_url
 from ..web.extensions import get_db, get_settings
+from ..web.writes import write
 
 bp = Blueprint("wallet", __name__)
 
@@ -222,13 +223,16 @@ def _image(token: str, kind: str) -> Response | tuple[str, int]:
             data = (image.png if kind == "png" else image.svg) if image else None
         if data is None:
             # Issued, but the rendering phase has not reached it yet.
-            with _db().transaction() as session:
-                image = qr.image_of(session, _shown(session, token, settings), settings, create=True)
-                assert image is not None
-                data = image.png if kind == "png" else image.svg
+            data = write(lambda session: _made_image(session, token, settings, kind))
     except (InvalidCode, _NotShown) as exc:
         return _refused(exc)
     return Response(data, mimetype="image/png" if kind == "png" else "image/svg+xml")
+
+
+def _made_image(session: Session, token: str, settings: Settings, kind: str) -> bytes | str:
+    image = qr.image_of(session, _shown(session, token, settings), settings, create=True)
+    assert image is not None
+    return image.png if kind == "png" else image.svg
 
 
 @bp.get("/p/<token>/qr.png")
