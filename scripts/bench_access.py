@@ -25,7 +25,9 @@ from sqlalchemy.engine import make_url
 
 from pasdienst import migrate
 from pasdienst.access.models import ROLES
-from pasdienst.access.services import create_token, create_user, hash_password
+from pasdienst.access.accounts import create_user
+from pasdienst.access.passwords import hash_password
+from pasdienst.access.tokens import create_token
 from pasdienst.access.web import requires
 from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings
 from pasdienst.db import Database

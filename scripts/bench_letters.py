@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchkit import MUNICIPALITY, SECRET, TODAY, children_csv, postgres_schema  # noqa: E402
 
 from pasdienst import migrate  # noqa: E402
-from pasdienst.access.services import create_user, load_actor  # noqa: E402
+from pasdienst.access.accounts import create_user
+from pasdienst.access.logins import load_actor  # noqa: E402
 from pasdienst.config import Settings  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
 from pasdienst.jobs.models import Job  # noqa: E402

@@ -75,7 +75,7 @@ def settings_for(url: str, instance: Path, smtp_url: str) -> Settings:
 def prepare(url: str, settings: Settings, n: int) -> tuple[int, int, int]:
     """N children with a pass; a reminder moment started. Returns (job id, addresses, children named)."""
     from pasdienst import migrate
-    from pasdienst.access.services import actor_for_email, create_user
+    from pasdienst.access.accounts import actor_for_email, create_user
     from pasdienst.db import Database
     from pasdienst.municipalities.services import add_municipality, topup_budget
     from pasdienst.reminders.runs import start_now

@@ -52,7 +52,9 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from pasdienst import ledger, migrate  # noqa: E402
-from pasdienst.access.services import CLI_ACTOR, actor_for_email, create_user, hash_password  # noqa: E402
+from pasdienst.access.accounts import actor_for_email, create_user
+from pasdienst.access.passwords import hash_password
+from pasdienst.access.policy import CLI_ACTOR  # noqa: E402
 from pasdienst.config import Settings  # noqa: E402
 from pasdienst.csvsafe import write_atomically  # noqa: E402
 from pasdienst.db import Database  # noqa: E402

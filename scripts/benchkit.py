@@ -153,7 +153,9 @@ def prepare(
 ) -> World:
     """Migrate ``url`` and fill it: ``n`` passes of ``budget_cents`` and ``merchants`` sports clubs."""
     from pasdienst import migrate
-    from pasdienst.access.services import create_token, create_user, hash_password
+    from pasdienst.access.accounts import create_user
+    from pasdienst.access.passwords import hash_password
+    from pasdienst.access.tokens import create_token
     from pasdienst.config import Settings
     from pasdienst.db import Database
     from pasdienst.municipalities.services import add_municipality, topup_budget

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from pasdienst import ledger
 from pasdienst.access.models import AuditEvent, User
-from pasdienst.access.services import CLI_ACTOR
+from pasdienst.access.policy import CLI_ACTOR
 from pasdienst.admin.models import CaseworkerAward
 from pasdienst.clock import AMSTERDAM
 from pasdienst.demo import load_demo

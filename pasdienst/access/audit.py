@@ -2,7 +2,7 @@
 transaction, without secrets or personal data.
 
 Below every service (the municipalities' too), so it imports none of them;
-reading the log (``services.audit_events``) is scoped like any other query.
+reading the log (``audit_events``) is scoped like any other query.
 """
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
+from ..errors import NotFound, ValidationFailed
+from ..municipalities.models import Municipality
 from .models import AUDIT_ACTIONS, AuditEvent
-from .policy import CLI_ACTOR, Actor
+from .policy import CLI_ACTOR, Actor, ensure_municipality, ensure_role
 
 #: Snapshot keys containing any of these never reach the audit log: secrets,
 #: and personal data the log has no need for (DOMAIN.md §3.9).
@@ -85,3 +88,58 @@ def record_audit(
     session.add(event)
     session.flush()
     return event
+
+
+# -- reading -----------------------------------------------------------------
+
+def audit_events(
+    session: Session,
+    actor: Actor,
+    municipality_code: str,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+    action: str | None = None,
+    actor_email: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[AuditEvent]:
+    """The newest audit events of a municipality, for its admins.
+
+    Filters: ``action`` matches a whole action (``merchant.status``) or, ending
+    in a dot, a group (``merchant.``); ``actor_email`` part of the e-mail
+    address; ``entity_type``/``entity_id`` exactly; ``since`` (inclusive) and
+    ``until`` (exclusive) instants.
+    """
+    ensure_role(actor, "admin", "system")
+    # By the model, not the municipalities' service: that one records its
+    # changes here, so this module stays below it.
+    municipality_id = session.execute(
+        select(Municipality.id).where(Municipality.code == (municipality_code or "").strip().lower())
+    ).scalar()
+    if municipality_id is None:
+        raise NotFound(f"no municipality {municipality_code!r}", refusal="municipality_not_found")
+    ensure_municipality(actor, municipality_id)
+    if not 1 <= limit <= 500:
+        raise ValidationFailed("limit must be between 1 and 500")
+    query = select(AuditEvent).where(AuditEvent.municipality_id == municipality_id)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    if action:
+        if action.endswith("."):
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if actor_email:
+        query = query.where(AuditEvent.actor_email.contains(actor_email.strip().lower(), autoescape=True))
+    if entity_type:
+        query = query.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        query = query.where(AuditEvent.entity_id == str(entity_id))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    return list(session.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).scalars())

@@ -16,7 +16,8 @@ from ..municipalities.services import get_municipality
 from ..merchants.records import add_merchant
 from ..redeem.models import Merchant
 from .models import User
-from .services import create_user, hash_password
+from .accounts import create_user
+from .passwords import hash_password
 
 DEMO_MUNICIPALITY = "demodorp"
 

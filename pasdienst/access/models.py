@@ -44,7 +44,7 @@ class User(Base):
     #: and so saw its one-time password: whoever hands a password over could
     #: have used it. None: the operator's command line (the bootstrap).
     #: Four-eyes checks never let two accounts of one lineage act as two
-    #: people (``access.services.same_hands``).
+    #: people (``access.policy.same_hands``).
     sponsor_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
 
 

@@ -18,9 +18,9 @@ from ..web.extensions import get_db, limiter
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
-from .services import (
-    actor_for, audit_events, authenticate, change_password, end_session, session_version, start_session,
-)
+from .accounts import actor_for, authenticate, change_password
+from .audit import audit_events
+from .logins import end_session, session_version, start_session
 from .web import LoginUser, current_actor, rate_limit_key, requires
 
 bp = Blueprint("access", __name__, template_folder="templates")
@@ -99,8 +99,10 @@ def login() -> ResponseReturnValue:
 @requires(*ROLES, before_password_change=True)
 def logout() -> ResponseReturnValue:
     # Ended on the server: a copy of this cookie is logged out too.
+    user_id = current_actor().user_id
+    assert user_id is not None  # a logged-in session is always a user's
     with _db().transaction() as db_session:
-        end_session(db_session, current_actor().user_id, current_user.session_key)
+        end_session(db_session, user_id, current_user.session_key)
     logout_user()
     session.clear()
     flash("U bent uitgelogd.", "success")

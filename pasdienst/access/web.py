@@ -45,7 +45,9 @@ from flask_login import UserMixin, current_user
 from ..web.extensions import csrf, get_db, login_manager
 from .errors import Forbidden, Unauthenticated
 from .models import ROLES
-from .services import Actor, load_session_user, lookup_token, token_needs_touch, touch_token
+from .logins import load_session_user
+from .policy import Actor
+from .tokens import lookup_token, token_needs_touch, touch_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.models import ApiToken, AuditEvent, User
-from ..access.services import Actor, ensure_role
+from ..access.policy import Actor, ensure_role
 from ..jobs.models import Job
 from ..municipalities.models import Municipality
 from ..redeem.models import Merchant, Redemption
@@ -68,8 +68,8 @@ def audit_rows(session: Session, actor: Actor, events: Iterable[AuditEvent]) -> 
     for entity_type, ids in wanted.items():
         lookup = _LOOKUPS.get(entity_type)
         if lookup is not None:
-            for row_id, ref in lookup(session, actor.municipality_id, sorted(ids)):
-                found[(entity_type, row_id)] = ref
+            for row_id, named in lookup(session, actor.municipality_id, sorted(ids)):
+                found[(entity_type, row_id)] = named
     rows = []
     for event in events:
         row_id = _row_id(event.entity_type, event.entity_id)

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from ..access.services import Actor, ensure_role
+from ..access.policy import Actor, ensure_role
 from ..errors import NotFound, ValidationFailed
 from ..wallet.models import (
     ACTIVE,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.demo import DEMO_STAFF
-from ..access.services import actor_for_email
+from ..access.accounts import actor_for_email
 from ..config import Settings
 from ..municipalities.services import get_municipality
 from ..wallet.demo import render_missing_qr

@@ -25,17 +25,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..access.models import User
-from ..access.services import (
-    Actor,
-    create_user,
-    ensure_municipality,
-    ensure_role,
-    normalise_email,
-    one_time_password,
-    record_audit,
-    same_hands,
-    set_one_time_password,
-)
+from ..access.accounts import create_user, normalise_email, set_one_time_password
+from ..access.audit import record_audit
+from ..access.passwords import one_time_password
+from ..access.policy import Actor, ensure_municipality, ensure_role, same_hands
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.services import get_municipality

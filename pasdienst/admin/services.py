@@ -18,16 +18,10 @@ from sqlalchemy.orm import Session
 
 from .. import books
 from .. import labels as dutch
-from ..access.models import STAFF_ROLES, AuditEvent, User
-from ..access.services import (
-    Actor,
-    create_user,
-    ensure_role,
-    record_audit,
-    reset_password,
-    same_hands,
-    set_user_active,
-)
+from ..access.models import AuditEvent, User
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_role, same_hands
+from ..access.users import create_login
 from ..banking import normalise_iban
 from ..clock import now_utc
 from ..config import Settings
@@ -79,7 +73,6 @@ from .models import (
 ADMIN = "admin"
 CASEWORKER = "caseworker"
 #: Roles a staff member may give another through the users page.
-ASSIGNABLE_ROLES: tuple[str, ...] = STAFF_ROLES
 
 
 # -- scope -------------------------------------------------------------------
@@ -781,100 +774,7 @@ def create_merchant_login(
     address = (email or "").strip() or merchant.contact_email
     if not address:
         raise ValidationFailed("this merchant has no e-mail address", refusal="merchant_email_missing")
-    return _create_user_nl(session, actor, address, role="merchant", merchant_id=merchant.id)
-
-
-def _create_user_nl(
-    session: Session, actor: Actor, email: str, *, role: str, merchant_id: int | None = None
-) -> tuple[User, str]:
-    if not _EMAIL.match((email or "").strip().lower()):
-        raise ValidationFailed(f"{email!r} is not an e-mail address", refusal="email_address_invalid", email=email)
-    try:
-        return create_user(
-            session, email, role=role, municipality_code=None if role == "merchant" else actor.municipality_code,
-            merchant_id=merchant_id, actor=actor,
-        )
-    except Conflict:
-        raise Conflict(f"an account with e-mail address {email.strip().lower()} exists", refusal="account_exists",
-                       email=email.strip().lower()) from None
-
-
-# -- users -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    email: str
-    role: str
-    active: bool
-    merchant_name: str | None
-    last_login_at: datetime | None
-    must_change_password: bool
-
-
-def users_of(session: Session, actor: Actor) -> list[UserRow]:
-    """Everyone who can log in for the municipality: staff first, then merchants' logins."""
-    municipality_id = _staff(actor, ADMIN)
-    rows = session.execute(
-        select(User, Merchant.name).outerjoin(Merchant, Merchant.id == User.merchant_id)
-        .where(User.municipality_id == municipality_id).order_by(User.email)
-    ).all()
-    order = {"admin": 0, "finance": 1, "caseworker": 2, "merchant": 3}
-    found = [
-        UserRow(u.id, u.email, u.role, u.active, name, u.last_login_at, u.must_change_password) for u, name in rows
-    ]
-    found.sort(key=lambda r: (order.get(r.role, 9), r.email))
-    return found
-
-
-@dataclass(frozen=True)
-class OneTimePassword:
-    """A one-time password to hand over; ``pending``: it works once a second admin confirms."""
-
-    email: str
-    password: str
-    pending: bool
-
-
-def add_staff_user(session: Session, actor: Actor, email: str, role: str) -> OneTimePassword:
-    """A new staff login with a one-time password: a case worker at once, an admin or
-    finance account once a second admin confirms (``requests.request_account``)."""
-    _staff(actor, ADMIN)
-    if role not in ASSIGNABLE_ROLES:
-        raise ValidationFailed("choose a role", refusal="role_unknown")
-    if role in requests.GUARDED_ROLES:
-        request, password = requests.request_account(session, actor, email, role)
-        assert request.email is not None
-        return OneTimePassword(request.email, password, pending=True)
-    user, password = _create_user_nl(session, actor, email, role=role)
-    return OneTimePassword(user.email, password, pending=False)
-
-
-def _own_user(session: Session, actor: Actor, user_id: int) -> User:
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or user.municipality_id != actor.municipality_id:
-        raise NotFound("no such account", refusal="account_not_found")
-    return user
-
-
-def set_user_access(session: Session, actor: Actor, user_id: int, active: bool) -> User:
-    """Block or unblock a login of the municipality (not one's own: an admin cannot lock themselves out)."""
-    _staff(actor, ADMIN)
-    user = _own_user(session, actor, user_id)
-    if user.id == actor.user_id and not active:
-        raise Conflict("you cannot block your own account", refusal="block_own_account")
-    return set_user_active(session, user.email, active, actor=actor)
-
-
-def new_one_time_password(session: Session, actor: Actor, user_id: int) -> OneTimePassword:
-    """A new one-time password: for a case worker or merchant login at once, for an
-    admin or finance account once a second admin confirms."""
-    _staff(actor, ADMIN)
-    user = _own_user(session, actor, user_id)
-    if user.role in requests.GUARDED_ROLES:
-        _, password = requests.request_password_reset(session, actor, user)
-        return OneTimePassword(user.email, password, pending=True)
-    return OneTimePassword(user.email, reset_password(session, user.email, actor=actor), pending=False)
+    return create_login(session, actor, address, role="merchant", merchant_id=merchant.id)
 
 
 # -- case workers ------------------------------------------------------------

@@ -23,7 +23,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access.services import audit_events
+from ..access.audit import audit_events
+from ..access.users import ASSIGNABLE_ROLES, add_staff_user, new_one_time_password, set_user_access, users_of
 from ..access.web import current_actor, requires
 from ..clock import AMSTERDAM, today as clock_today
 from ..config import Settings
@@ -734,8 +735,8 @@ def merchant_login(merchant_id: int) -> ResponseReturnValue:
 @requires("admin")
 def users() -> ResponseReturnValue:
     with _db().read() as session:
-        rows = services.users_of(session, current_actor())
-    return _page("admin/users.html", rows=rows, roles=services.ASSIGNABLE_ROLES, active="users")
+        rows = users_of(session, current_actor())
+    return _page("admin/users.html", rows=rows, roles=ASSIGNABLE_ROLES, active="users")
 
 
 @bp.post("/admin/gebruikers")
@@ -744,7 +745,7 @@ def user_add() -> ResponseReturnValue:
     actor = current_actor()
     try:
         with _db().transaction() as session:
-            made = services.add_staff_user(session, actor, _form("email"), _form("role"))
+            made = add_staff_user(session, actor, _form("email"), _form("role"))
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
@@ -760,7 +761,7 @@ def user_access(user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     active = _form("active") == "1"
     return _change(
-        lambda s: services.set_user_access(s, actor, user_id, active),
+        lambda s: set_user_access(s, actor, user_id, active),
         success=lambda u: f"{u.email} kan weer inloggen." if u.active else f"{u.email} is geblokkeerd en is direct uitgelogd.",
         target="/admin/gebruikers",
     )
@@ -772,7 +773,7 @@ def user_password(user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     try:
         with _db().transaction() as session:
-            made = services.new_one_time_password(session, actor, user_id)
+            made = new_one_time_password(session, actor, user_id)
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise

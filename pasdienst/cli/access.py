@@ -3,7 +3,8 @@ from __future__ import annotations
 import click
 
 from ..access.models import ROLES
-from ..access.services import create_token, create_user, reset_password, revoke_token, set_user_active
+from ..access.accounts import create_user, reset_password, set_user_active
+from ..access.tokens import create_token, revoke_token
 from .base import Context, main, pass_ctx
 
 

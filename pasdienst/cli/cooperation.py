@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from ..access.services import CLI_ACTOR, Actor, actor_for_email
+from ..access.accounts import actor_for_email
+from ..access.policy import Actor, CLI_ACTOR
 from ..clock import now as clock_now
 from ..cooperations.runs import build_run_export, create_run, list_runs, mark_run_paid, record_run_export, waiting_batches
 from ..csvsafe import write_atomically

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from ..access.services import CLI_ACTOR, Actor, actor_for_email
+from ..access.accounts import actor_for_email
+from ..access.policy import Actor, CLI_ACTOR
 from ..clock import now as clock_now
 from ..csvsafe import write_atomically
 from ..money import format_euros

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..access.demo import DEMO_MERCHANTS, DEMO_STAFF, demo_user
-from ..access.services import actor_for_email
+from ..access.accounts import actor_for_email
 from ..clock import AMSTERDAM
 from ..clock import now as clock_now
 from ..config import Settings

@@ -45,7 +45,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
-from ..access.services import Actor, ensure_municipality, ensure_role, record_audit
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import AMSTERDAM, now_utc
 from ..csvsafe import csv_bytes
 from ..errors import NotFound

@@ -28,7 +28,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
-from ..access.services import Actor, ensure_municipality, ensure_role, record_audit
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..banking import normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ..access.services import Actor
+from ..access.policy import Actor
 from ..config import Settings
 from ..db import Database
 from .models import Job

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..access.services import Actor, ensure_municipality, ensure_role, load_actor, record_audit
+from ..access.audit import record_audit
+from ..access.logins import load_actor
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
 from ..config import Settings
 from ..db import Database

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..access.demo import DEMO_MERCHANTS, DEMO_STAFF
 from ..access.models import User
-from ..access.services import actor_for_email, create_user
+from ..access.accounts import actor_for_email, create_user
 from ..config import Settings
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.models import User
-from ..access.services import Actor, create_user, record_audit
+from ..access.accounts import create_user
+from ..access.audit import record_audit
+from ..access.policy import Actor
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality

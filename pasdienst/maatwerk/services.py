@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from .. import books, ledger
 from ..access.errors import Forbidden
 from ..access.models import User
-from ..access.services import Actor, ensure_role, record_audit
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_role
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..ledger.models import Account

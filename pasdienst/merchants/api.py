@@ -20,7 +20,7 @@ from .records import list_merchants, sees_payee
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")
 
 
-#: ``access.services.normalise_email``'s rule, with ``\\s`` spelled out.
+#: ``access.accounts.normalise_email``'s rule, with ``\\s`` spelled out.
 _NOT_IN_EMAIL = "@,;<>\"'" + CONTROL + WHITESPACE
 _EMAIL = rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^.{_NOT_IN_EMAIL}]{{2,}}$"
 

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import books, fields, ledger
+from ..access.accounts import normalise_email
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
-from ..access.services import normalise_email
 from ..banking import bank_name, normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed

@@ -26,7 +26,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from redis.exceptions import RedisError
 
-from ..access.services import touch_token
+from ..access.tokens import touch_token
 from ..access.web import current_actor, rate_limit_key, requires, till_login, token_login
 from ..clock import now_utc
 from ..clock import today as clock_today

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..access.demo import DEMO_MERCHANTS
-from ..access.services import actor_for_email
+from ..access.accounts import actor_for_email
 from ..clock import AMSTERDAM
 from ..config import Settings
 from ..municipalities.services import get_municipality

@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.errors import Forbidden, Unauthenticated
-from ..access.services import TOKEN_TOUCH_INTERVAL, Actor
+from ..access.policy import Actor
+from ..access.tokens import TOKEN_TOUCH_INTERVAL
 from ..clock import day_bounds_utc, now_utc
 from ..clock import now as clock_now
 from ..config import Settings

@@ -83,7 +83,7 @@ _JOINS = """
   LEFT JOIN ledger_account va ON va.id = v.account_id
   LEFT JOIN wallet_pass p ON p.id = v.pass_id"""
 
-# The same rule as access.services.lookup_token: a live token of an active
+# The same rule as access.tokens.lookup_token: a live token of an active
 # user whose merchant (if any) is approved.
 _BY_TOKEN = f"""SELECT
   u.id, u.email, u.role, u.municipality_id, mu.code, u.merchant_id, t.id, t.last_used_at,{_SELECT}{{lock}}

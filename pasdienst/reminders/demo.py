@@ -18,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
-from ..access.services import actor_for_email
+from ..access.accounts import actor_for_email
 from ..config import Settings
 from ..cooperations.demo import NEIGHBOUR, NEIGHBOUR_STAFF
 from ..db import Database

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
-from ..access.services import load_actor
+from ..access.logins import load_actor
 from ..clock import AMSTERDAM, now_utc
 from ..config import Settings
 from ..db import Database

@@ -55,7 +55,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from .. import books, faults, ledger
-from ..access.services import Actor, ensure_municipality, ensure_role, record_audit, same_hands
+from ..access.audit import record_audit
+from ..access.policy import Actor, ensure_municipality, ensure_role, same_hands
 from ..banking import InvalidIBAN, normalise_iban
 from ..db import rowcount
 from ..clock import AMSTERDAM, day_bounds_utc, now_utc
@@ -420,7 +421,7 @@ def approve_batch(
     session: Session, actor: Actor, batch_id: int, *, now: datetime | None = None, schema: str = DEFAULT_SCHEMA
 ) -> StepResult:
     """Four eyes: a finance user other than the creator approves the batch, and
-    another person too (``access.services.same_hands``).
+    another person too (``access.policy.same_hands``).
 
     Moves each merchant's line total from its payable to settlement clearing
     and fixes the creditor details the payment file will carry. Refused,

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import ledger
-from ..access.services import Actor, record_audit
+from ..access.audit import record_audit
+from ..access.policy import Actor
 from ..clock import day_bounds_utc, now_utc
 from ..errors import NotFound, ValidationFailed
 from ..labels import euros

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.demo import DEMO_STAFF
-from ..access.services import actor_for_email
+from ..access.accounts import actor_for_email
 from ..clock import AMSTERDAM
 from ..clock import now as clock_now
 from ..config import Settings

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access.services import Actor
+from ..access.policy import Actor
 from ..clock import now_utc
 from ..csvsafe import write_atomically
 from ..errors import NotFound

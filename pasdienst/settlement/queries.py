@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..access.models import User
-from ..access.services import Actor, ensure_municipality, ensure_role
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..banking import InvalidIBAN, normalise_iban
 from ..clock import day_bounds_utc
 from ..errors import NotFound

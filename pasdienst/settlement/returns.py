@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.models import User
-from ..access.services import Actor, record_audit, same_hands
+from ..access.audit import record_audit
+from ..access.policy import Actor, same_hands
 from ..clock import now_utc
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
@@ -175,7 +176,7 @@ class ReturnResult:
 
 
 def confirm_return(session: Session, actor: Actor, return_id: int, *, now: datetime | None = None) -> ReturnResult:
-    """A second finance user, another person too (``access.services.same_hands``),
+    """A second finance user, another person too (``access.policy.same_hands``),
     confirms a recorded return: the money goes back to the merchants' payables
     and their redemptions wait for the next batch."""
     entry, batch = _own_return(session, actor, return_id)

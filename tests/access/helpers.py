@@ -30,7 +30,10 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from pasdienst.access.models import User
-from pasdienst.access.services import create_token, create_user, hash_password, session_version, start_session
+from pasdienst.access.accounts import create_user
+from pasdienst.access.logins import session_version, start_session
+from pasdienst.access.passwords import hash_password
+from pasdienst.access.tokens import create_token
 from pasdienst.access.web import session_id
 from pasdienst.db import Database
 from pasdienst.municipalities.models import Municipality

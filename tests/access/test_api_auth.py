@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from pasdienst.access.models import ApiToken
-from pasdienst.access.services import revoke_token, set_user_active
+from pasdienst.access.accounts import set_user_active
+from pasdienst.access.tokens import revoke_token
 from pasdienst.redeem.models import Merchant
 
 from .helpers import api_headers, bearer, login_as, make_token, make_user

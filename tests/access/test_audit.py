@@ -6,7 +6,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from pasdienst.access.models import AuditEvent
-from pasdienst.access.services import record_audit, scrub
+from pasdienst.access.audit import record_audit, scrub
 from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant
 
@@ -60,7 +60,7 @@ def test_an_audit_event_is_rolled_back_with_its_change(db):
 
 
 def test_record_audit_takes_the_municipality_of_the_actor(db):
-    from pasdienst.access.services import load_actor
+    from pasdienst.access.logins import load_actor
 
     user = make_user(db, "finance")
     with db.transaction() as s:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from pasdienst.access.models import ApiToken, User
-from pasdienst.access.services import authenticate
+from pasdienst.access.accounts import authenticate
 
 from .helpers import make_merchant, make_municipality, make_user, user_count
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from pasdienst.access.demo import DEMO_MERCHANTS, DEMO_STAFF
 from pasdienst.cooperations.demo import NEIGHBOUR_STAFF
 from pasdienst.access.models import User
-from pasdienst.access.services import authenticate
+from pasdienst.access.accounts import authenticate
 from pasdienst.demo import load_demo
 from pasdienst.redeem.models import CATEGORIES, Merchant
 

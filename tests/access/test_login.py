@@ -180,7 +180,7 @@ def test_a_copied_session_cookie_stops_working_after_a_password_change(app, db):
 
 
 def test_blocking_an_account_ends_its_sessions_for_good(app, db):
-    from pasdienst.access.services import set_user_active
+    from pasdienst.access.accounts import set_user_active
 
     user = make_user(db, "caseworker")
     client = app.test_client()

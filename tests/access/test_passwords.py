@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from pasdienst.access.errors import Unauthenticated, WeakPassword
 from pasdienst.access.models import User
-from pasdienst.access.services import authenticate, change_password, create_user, set_user_active
+from pasdienst.access.accounts import authenticate, change_password, create_user, set_user_active
 
 from .helpers import TEST_PASSWORD, make_municipality, make_user
 

@@ -102,7 +102,7 @@ def test_every_action_the_code_can_record_has_a_dutch_name():
 
 
 def test_an_action_outside_the_registry_is_refused(db):
-    from pasdienst.access.services import record_audit
+    from pasdienst.access.audit import record_audit
 
     with pytest.raises(ValueError, match="AUDIT_ACTIONS"), db.transaction() as s:
         record_audit(s, None, "pass.teleport", "pass", "KP-2027-000001")

@@ -6,7 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from pasdienst.access.services import actor_for
+from pasdienst.access.accounts import actor_for
 from pasdienst.access.models import User
 from pasdienst.admin.errors import CapReached
 from pasdienst.admin.models import CaseworkerAward

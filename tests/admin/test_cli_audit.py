@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from pasdienst.access.models import AuditEvent
-from pasdienst.access.services import load_actor
+from pasdienst.access.logins import load_actor
 from pasdienst.admin import services as admin
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import export_rows

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pasdienst.access.errors import Forbidden
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.fields import FieldRefused
 from pasdienst.municipalities.models import Contact
 from pasdienst.municipalities.services import get_municipality, set_contact

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from pasdienst.access.errors import Unauthenticated
 from pasdienst.access.models import User
-from pasdienst.access.services import actor_for_email, authenticate, same_hands
+from pasdienst.access.accounts import actor_for_email, authenticate
+from pasdienst.access.policy import same_hands
 from pasdienst.admin import requests, services
 from pasdienst.admin.errors import SecondAdminRequired
 from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from pasdienst.access.services import create_user
+from pasdienst.access.accounts import create_user
 from pasdienst.admin.models import FourEyesRequest
 from pasdienst.redeem.models import Merchant, Redemption
 from tests.access.helpers import TEST_PASSWORD, cached_password_hash, login_as, make_municipality, make_user

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.admin import requests
 from pasdienst.clock import AMSTERDAM
 from pasdienst.cooperations import services as cooperations

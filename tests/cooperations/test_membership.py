@@ -7,7 +7,7 @@ from sqlalchemy import select
 from pasdienst import books, ledger
 from pasdienst.access.errors import Forbidden
 from pasdienst.access.models import AuditEvent
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.cooperations import services as coop
 from pasdienst.cooperations.models import ACTIVE, INVITED, CooperationPayable
 from pasdienst.errors import Conflict, NotFound, ValidationFailed

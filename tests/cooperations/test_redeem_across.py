@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from pasdienst import books
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.cooperations import services as coop
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import NotAcceptedHere

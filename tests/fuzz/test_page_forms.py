@@ -36,9 +36,9 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import update
 
-from pasdienst.access import services as access_services
+from pasdienst.access import accounts, logins, passwords
 from pasdienst.access.models import User
-from pasdienst.access.services import session_version
+from pasdienst.access.logins import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
 from pasdienst.admin import services as admin_services
@@ -253,7 +253,7 @@ class Site:
             if role not in self.versions:
                 self.restore()
             with self.app.extensions["pasdienst.db"].transaction() as s:
-                key = access_services.start_session(s, self.users[role])  # a form may have logged it out
+                key = logins.start_session(s, self.users[role])  # a form may have logged it out
             with client.session_transaction() as session:
                 session["_user_id"] = session_id(self.users[role], self.versions[role], key)
                 session["_fresh"] = True
@@ -377,8 +377,8 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
     monkeypatch.setattr(limiter, "enabled", False)
     # Each password form post verifies a hash: at argon2's defaults that is
     # most of this test's time. (The login's decoy hash is made first, as always.)
-    access_services._dummy_hash()
-    monkeypatch.setattr(access_services, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    passwords._dummy_hash()
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     for day, merchant, cents in ((2, "sport", 1250), (3, "school", 1999), (9, "sport", 500), (14, "mode", 7500)):
         world.redeem(merchant, cents, sw.at(day))
     # One batch in each state with a form of its own: exported, approved, draft.
@@ -437,11 +437,11 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
         s.add(FundMember(user_id=users["fund"], fund_id=fund.id))
     for role, award in (("caseworker", maatwerk.award_by_team), ("fund", maatwerk.award_by_fund)):
         with db.transaction() as s:
-            actor = access_services.actor_for(s, s.get(User, users[role]))
+            actor = accounts.actor_for(s, s.get(User, users[role]))
             award(s, actor, maatwerk.AwardRequest("T-1", "sport_culture", "25,00", "membership",
                                                   merchant_id=world.merchants["sport"]), today=sw.TODAY)
     with db.transaction() as s:
-        cheap = access_services.hash_password(TEST_PASSWORD)
+        cheap = passwords.hash_password(TEST_PASSWORD)
         s.execute(update(User).where(User.id.in_(users.values())).values(password_hash=cheap))
     app = create_app(world_settings, db=db)
     app.config.update(TESTING=False)  # a 500 is an answer here, not an exception in the test

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from pasdienst import books, ledger
 from pasdienst.access.models import AuditEvent
-from pasdienst.access.services import load_actor
+from pasdienst.access.logins import load_actor
 from pasdienst.jobs import services as jobs
 from pasdienst.jobs.models import DONE, FAILED, QUEUED, Job
 from pasdienst.jobs.queue import JobQueue

@@ -12,7 +12,8 @@ from datetime import date
 
 import pytest
 from pasdienst import ledger
-from pasdienst.access.services import Actor, actor_for_email
+from pasdienst.access.accounts import actor_for_email
+from pasdienst.access.policy import Actor
 from pasdienst.maatwerk import funds, services
 from pasdienst.maatwerk.models import Award, Fund, FundMember
 from pasdienst.redeem import redemptions

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from pasdienst.access.errors import Forbidden
 from pasdienst.access.models import AuditEvent
-from pasdienst.access.services import Actor
+from pasdienst.access.policy import Actor
 from pasdienst.merchants.bindings import bind_voucher_code
 from pasdienst.redeem.models import VoucherBinding
 from tests.access.helpers import make_merchant

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from pasdienst.access.models import ApiToken
-from pasdienst.access.services import revoke_token, set_user_active
+from pasdienst.access.accounts import set_user_active
+from pasdienst.access.tokens import revoke_token
 from pasdienst.ledger.verify import verify
 from pasdienst.redeem.models import Redemption, Refusal
 from pasdienst.redeem.schemas import RedemptionOut
@@ -243,7 +244,7 @@ def test_the_tills_prepared_statements_are_prepared_again_when_the_server_forgot
     assert till.redeem("p-3", voucher_id=voucher, amount_cents=99_999).status_code == 409
     with db.read() as s:
         from pasdienst.access.models import User
-        from pasdienst.access.services import actor_for_email
+        from pasdienst.access.accounts import actor_for_email
 
         actor = actor_for_email(s, s.execute(select(User.email).where(User.merchant_id == till.merchant_id)).scalar_one())
     with db.transaction() as s:

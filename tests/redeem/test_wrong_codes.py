@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from pasdienst.access.models import User
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.access.web import token_login
 from pasdienst.redeem.errors import RateLimited
 from pasdienst.redeem import redemptions

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from pasdienst.access.services import Actor
+from pasdienst.access.policy import Actor
 from pasdienst.errors import ValidationFailed
 from pasdienst.reports import nonusers
 from pasdienst.reports.nonusers import Criteria, non_users

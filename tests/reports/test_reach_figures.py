@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from pasdienst.jobs.models import DONE
-from pasdienst.access.services import actor_for_email
+from pasdienst.access.accounts import actor_for_email
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
 from pasdienst.reminders.models import ReminderSend

@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from pasdienst.access.services import Actor
+from pasdienst.access.policy import Actor
 from pasdienst.clock import AMSTERDAM as _AMS
 from pasdienst.config import Settings
 from pasdienst.db import Database
@@ -120,7 +120,7 @@ class World:
         by a settlement correction in December, when the shop has later
         payments waiting to take it back from."""
         from pasdienst.access.models import User
-        from pasdienst.access.services import actor_for
+        from pasdienst.access.accounts import actor_for
         from pasdienst.redeem.models import Redemption
         from pasdienst.settlement import batches, corrections as settlement_corrections
         from tests.access.helpers import make_user

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst import books, ledger
-from pasdienst.access.services import Actor, actor_for_email
+from pasdienst.access.accounts import actor_for_email
+from pasdienst.access.policy import Actor
 from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.db import Database

@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 
 from pasdienst.access.models import User
-from pasdienst.access.services import actor_for_email, session_version
+from pasdienst.access.accounts import actor_for_email
+from pasdienst.access.logins import session_version
 from pasdienst.admin import requests
 from pasdienst.settlement import returns
 from pasdienst.settlement.errors import FourEyes

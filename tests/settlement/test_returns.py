@@ -206,7 +206,7 @@ def test_what_cannot_be_returned_is_refused_and_writes_nothing(world):
     with pytest.raises(WrongState, match="was already returned"):
         record(world, batch.id, "mode")
     with pytest.raises(Forbidden), world.db.transaction() as s:  # the command line without --by is nobody
-        from pasdienst.access.services import CLI_ACTOR
+        from pasdienst.access.policy import CLI_ACTOR
 
         returns.request_return(s, CLI_ACTOR, batch.id, merchant_id=None, reason="x")
     with world.db.read() as s:
@@ -249,7 +249,7 @@ def test_the_merchant_sees_the_returned_payment_and_its_redemptions_as_waiting(w
     batch = create(world)
     approve(world, batch.id)
     confirm(world, record(world, batch.id, "mode"))
-    from pasdienst.access.services import Actor
+    from pasdienst.access.policy import Actor
 
     actor = Actor(None, "kassa@example", "merchant", world.municipality_id, "testdorp", world.merchants["mode"])
     with world.db.read() as s:
