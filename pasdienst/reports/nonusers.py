@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Subquery, and_, case, cast, func, literal, select, text
+from sqlalchemy import ColumnElement, String, Subquery, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import day_bounds_utc
 from ..config import Settings
+from ..db.grouping import set_local
 from ..errors import NotFound, ValidationFailed
 from ..ledger.models import Account
 from ..money import format_euros
@@ -242,8 +243,7 @@ def _hash_joins(session: Session) -> None:
     grouped subquery of the list and joined them in nested loops, scanning one
     again for every row of the other (quadratic: 143 s at 20,000 children,
     2 s with hash joins, which read each once)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL enable_nestloop = off"))
+    set_local(session, enable_nestloop="off")
 
 
 def _scope(session: Session, actor: Actor) -> Municipality:

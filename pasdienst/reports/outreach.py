@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, distinct, exists, func, select
 from sqlalchemy.orm import Session
@@ -218,7 +219,7 @@ def after_reminders(
     return tuple(rows)
 
 
-def reminders_figures(rows: Sequence[ReminderRow]) -> list[dict[str, object]]:
+def reminders_figures(rows: Sequence[ReminderRow]) -> list[dict[str, Any]]:
     return [
         {
             "moment_id": r.moment_id, "title": r.title, "send_on": r.send_on.isoformat(),

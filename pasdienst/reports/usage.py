@@ -101,11 +101,12 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Row, case, distinct, exists, func, literal, select, text
+from sqlalchemy import ColumnElement, Integer, Row, SQLColumnExpression, case, distinct, exists, func, literal, select
 from sqlalchemy.orm import Session
 
 from .. import books
 from ..clock import AMSTERDAM, now_utc
+from ..db.grouping import group_by_each, set_local
 from ..errors import ValidationFailed
 from ..ledger.models import Account, Posting, Transfer
 from ..money import format_euros
@@ -553,7 +554,7 @@ def month_starts(first: date, last: date) -> list[date]:
     return months
 
 
-def _bucket(column: ColumnElement[datetime], bounds: Sequence[datetime]) -> ColumnElement[int]:
+def _bucket(column: SQLColumnExpression[datetime], bounds: Sequence[datetime]) -> ColumnElement[int]:
     """The index ``i`` with ``bounds[i] <= column < bounds[i + 1]``, for a value inside the bounds.
 
     A balanced tree of comparisons (four for twelve months instead of up to
@@ -594,7 +595,7 @@ def _counted(municipality_id: int) -> ColumnElement[bool]:
 counted = _counted
 
 
-def _scheme_dates(session: Session, municipality_id: int, year: int) -> Row[tuple[date, date]] | None:
+def _scheme_dates(session: Session, municipality_id: int, year: int) -> Row[date, date] | None:
     return session.execute(
         select(Scheme.valid_from, Scheme.valid_until).where(Scheme.municipality_id == municipality_id, Scheme.year == year)
     ).first()
@@ -660,23 +661,48 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
     """
     _check_year(year)
     municipality = get_municipality(session, municipality_code)
-    if session.get_bind().dialect.name == "postgresql":
-        # For this transaction only: the count(DISTINCT …) sorts of 300,000
-        # rows spill to disk with the default 4 MB; compiling these queries
-        # to machine code (JIT) takes longer than running them; and psycopg
-        # prepares a statement run often, after which PostgreSQL may switch
-        # to a generic plan that ignores which municipality and months are
-        # asked for. Planning afresh costs a millisecond.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    _tune_for_report(session)
     scheme = _scheme_dates(session, municipality.id, year)
     of_year = (ChildPass.municipality_id == municipality.id) & (ChildPass.year == year)
     counted = _counted(municipality.id)
-
-    # Children per age band, and with that the totals.
     reached = _reach(session, municipality.id, year, scheme.valid_from if scheme is not None else None)
+    by_category = _by_category(session, municipality.code, of_year, counted)
+    first, last = (scheme.valid_from, scheme.valid_until) if scheme is not None else (date(year, 1, 1), date(year, 12, 31))
+    by_month, by_merchant = _by_month_and_merchant(session, of_year, counted, month_starts(first, last))
+    return UsageReport(
+        municipality=municipality.code,
+        municipality_name=municipality.name,
+        year=year,
+        reference_date=scheme.valid_from if scheme is not None else None,
+        eligible_children=reached.eligible_children,
+        children_with_redemption=reached.children_with_redemption,
+        by_category=by_category,
+        by_age_band=reached.by_age_band,
+        by_month=by_month,
+        by_merchant=by_merchant,
+        money=_money(by_category),
+        by_week=outreach.by_week(session, municipality.id, year, first, last, counted, _bucket),
+        by_district=outreach.by_district(session, municipality.id, year, counted),
+        reminders=outreach.after_reminders(session, municipality.id, year, counted, now=now or now_utc()),
+        maatwerk=tuple(maatwerk_figures.givers(session, municipality.id, year, counted)),
+    )
 
+
+def _tune_for_report(session: Session) -> None:
+    """For this transaction only, on PostgreSQL: the count(DISTINCT …) sorts
+    of 300,000 rows spill to disk with the default 4 MB; compiling these
+    queries to machine code (JIT) takes longer than running them; and psycopg
+    prepares a statement run often, after which PostgreSQL may switch to a
+    generic plan that ignores which municipality and months are asked for.
+    Planning afresh costs a millisecond."""
+    set_local(session, work_mem="'64MB'", jit="off", plan_cache_mode="force_custom_plan")
+
+
+def _by_category(
+    session: Session, municipality_code: str, of_year: ColumnElement[bool], counted: ColumnElement[bool]
+) -> tuple[CategoryRow, ...]:
+    """Per voucher category: who holds one and what it was awarded, who used it
+    and what they spent, what year end took back and what is still on them."""
     # Vouchers per category: who holds one, what is left on them.
     # What each voucher started with is what its issue transfer credited it,
     # in the same transaction (wallet/issuing.py); a carried-over voucher
@@ -737,7 +763,7 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
             .join(Voucher, Voucher.account_id == Posting.account_id)
             .join(ChildPass, ChildPass.id == Voucher.pass_id)
             .where(
-                Transfer.ledger == municipality.code,
+                Transfer.ledger == municipality_code,
                 Transfer.kind.in_((books.ISSUE, books.EXPIRE, books.FUND_RETURN)),
                 Transfer.kind.in_((books.EXPIRE, books.FUND_RETURN)) | Transfer.reverses_id.is_not(None),
                 of_year,
@@ -746,7 +772,7 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
         )
     }
     categories = sorted(set(held) | set(used), key=lambda c: (CATEGORIES.index(c) if c in CATEGORIES else 99, c))
-    by_category = tuple(
+    return tuple(
         CategoryRow(
             category=c,
             children_awarded=held.get(c, (0, 0, 0))[0],
@@ -760,9 +786,14 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
         for c in categories
     )
 
-    # Months of the scheme, bounded by Amsterdam midnights as UTC instants.
-    first, last = (scheme.valid_from, scheme.valid_until) if scheme is not None else (date(year, 1, 1), date(year, 12, 31))
-    starts = month_starts(first, last)
+
+def _by_month_and_merchant(
+    session: Session, of_year: ColumnElement[bool], counted: ColumnElement[bool], starts: list[date]
+) -> tuple[tuple[MonthRow, ...], tuple[MerchantRow, ...]]:
+    """The redemptions that count per month of the scheme (``starts``: the
+    months' first days and the day after the last) and per merchant, most
+    spent first."""
+    # Months bounded by Amsterdam midnights as UTC instants.
     bounds = [_amsterdam_midnight_utc(d) for d in starts]
     labels = [f"{d.year}-{d.month:02d}" for d in starts[:-1]]
     # One row per redemption that counts, with its month; the month and the
@@ -779,25 +810,11 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
         .subquery()
     )
     measures = (func.count(), func.sum(paid.c.amount), func.count(distinct(paid.c.child_id)))
-    per_month: dict[int, tuple[int, int, int]] = {}
-    per_merchant: dict[int, tuple[int, int, int]] = {}
-    if session.get_bind().dialect.name == "postgresql":
-        # GROUPING SETS: one pass over the redemptions for both tables (a row
-        # of the month set has no merchant, one of the merchant set no month).
-        for month, merchant_id, count, spent, children in session.execute(
-            select(paid.c.month, paid.c.merchant_id, *measures).group_by(
-                func.grouping_sets(paid.c.month, paid.c.merchant_id)
-            )
-        ):
-            figures = (int(count), int(spent or 0), int(children))
-            if month is not None:
-                per_month[int(month)] = figures
-            else:
-                per_merchant[int(merchant_id)] = figures
-    else:  # SQLite has no GROUPING SETS
-        for key, target in ((paid.c.month, per_month), (paid.c.merchant_id, per_merchant)):
-            for value, count, spent, children in session.execute(select(key, *measures).group_by(key)):
-                target[int(value)] = (int(count), int(spent or 0), int(children))
+    months, merchants = group_by_each(session, (paid.c.month, paid.c.merchant_id), measures)
+    per_month = {int(month): (int(count), int(spent or 0), int(children)) for month, count, spent, children in months}
+    per_merchant = {
+        int(merchant_id): (int(count), int(spent or 0), int(children)) for merchant_id, count, spent, children in merchants
+    }
     by_month = tuple(MonthRow(label, *per_month.get(i, (0, 0, 0))) for i, label in enumerate(labels))
     names = dict(session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(list(per_merchant)))).all())
     by_merchant = tuple(
@@ -806,29 +823,15 @@ def usage_report(session: Session, municipality_code: str, year: int, *, now: da
             key=lambda m: (-m.spent_cents, m.name, m.merchant_id),
         )
     )
+    return by_month, by_merchant
 
-    money = Money(
+
+def _money(by_category: tuple[CategoryRow, ...]) -> Money:
+    return Money(
         awarded_cents=sum(c.awarded_cents for c in by_category),
         spent_cents=sum(c.spent_cents for c in by_category),
         expired_cents=sum(c.expired_cents for c in by_category),
         outstanding_cents=sum(c.outstanding_cents for c in by_category),
-    )
-    return UsageReport(
-        municipality=municipality.code,
-        municipality_name=municipality.name,
-        year=year,
-        reference_date=scheme.valid_from if scheme is not None else None,
-        eligible_children=reached.eligible_children,
-        children_with_redemption=reached.children_with_redemption,
-        by_category=by_category,
-        by_age_band=reached.by_age_band,
-        by_month=by_month,
-        by_merchant=by_merchant,
-        money=money,
-        by_week=outreach.by_week(session, municipality.id, year, first, last, counted, _bucket),
-        by_district=outreach.by_district(session, municipality.id, year, counted),
-        reminders=outreach.after_reminders(session, municipality.id, year, counted, now=now or now_utc()),
-        maatwerk=tuple(maatwerk_figures.givers(session, municipality.id, year, counted)),
     )
 
 
@@ -945,4 +948,4 @@ def publication_table(published: dict[str, Any], table: str) -> tuple[list[str],
     """One table of the publication version for CSV, the note that explains the
     hidden cells as its first line: the file says what it is wherever it goes."""
     header, rows = usage_table(published, table)
-    return [PUBLICATION_NOTE], [header, *rows]
+    return [PUBLICATION_NOTE], [[*header], *rows]
