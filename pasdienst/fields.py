@@ -16,6 +16,7 @@ import re
 from urllib.parse import urlsplit
 
 from .errors import ValidationFailed
+from .money import OTHER_DIGITS, InvalidAmount, parse_euros, positive_cents
 
 
 class FieldRefused(ValidationFailed):
@@ -28,6 +29,22 @@ class FieldRefused(ValidationFailed):
 
 def _control(text: str) -> bool:
     return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def euros(value: str, *, field: str, positive: bool = True) -> int:
+    """Cents from a euro amount a person typed (``2.500,00``, ``2500``); ``positive``: more than nothing.
+
+    Refused as ``amount_other_digits`` (digits other than 0-9, which ``int`` would
+    read) or ``amount_not_euros``, with what was typed (``text``).
+    """
+    try:
+        return positive_cents(value) if positive else parse_euros(value)
+    except InvalidAmount as exc:
+        if exc.details.get("reason") == OTHER_DIGITS:
+            raise FieldRefused(field, f"{field} {value!r} has digits other than 0-9", refusal="amount_other_digits",
+                               text=value) from None
+        raise FieldRefused(field, f"{field} {value!r} is not an amount in euros", refusal="amount_not_euros",
+                           text=value) from None
 
 
 def short_text(value: str | None, *, field: str, limit: int) -> str | None:

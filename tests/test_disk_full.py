@@ -80,12 +80,12 @@ def test_the_api_answers_503_storage_full(app, db, monkeypatch, name):
 
 @pytest.mark.parametrize("name", FULL_DISKS)
 def test_a_staff_page_answers_a_dutch_503(app, db, monkeypatch, name):
-    from pasdienst.admin import services
+    from pasdienst.admin import views
 
     def full(*_args, **_kwargs):
         raise FULL_DISKS[name]()
 
-    monkeypatch.setattr(services, "topup", full)
+    monkeypatch.setattr(views, "topup_budget", full)
     client = app.test_client()
     login_as(client, "admin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/budget").get_data(as_text=True)).group(1)
@@ -96,12 +96,12 @@ def test_a_staff_page_answers_a_dutch_503(app, db, monkeypatch, name):
 
 
 def test_any_other_os_error_is_not_passed_off_as_a_full_disk(app, db, monkeypatch):
-    from pasdienst.admin import services
+    from pasdienst.admin import views
 
     def broken(*_args, **_kwargs):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(services, "topup", broken)
+    monkeypatch.setattr(views, "topup_budget", broken)
     client = app.test_client()
     login_as(client, "admin")
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/admin/budget").get_data(as_text=True)).group(1)

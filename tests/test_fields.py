@@ -49,3 +49,20 @@ def test_short_text_collapses_whitespace_and_refuses_control_characters_and_leng
     for bad in ("a\x00b", "x" * 41):
         with pytest.raises(FieldRefused):
             fields.short_text(bad, field="offer", limit=40)
+
+
+@pytest.mark.parametrize("typed, cents", [("2500,00", 250000), ("12.5", 1250), ("7", 700)])
+def test_an_amount_typed_in_euros_is_read_as_cents(typed, cents):
+    assert fields.euros(typed, field="amount") == cents
+
+
+@pytest.mark.parametrize("typed, refusal", [("٢٥", "amount_other_digits"), ("twaalf", "amount_not_euros"),
+                                            ("0", "amount_not_euros")])
+def test_an_amount_that_is_not_euros_is_refused_naming_what_was_typed(typed, refusal):
+    with pytest.raises(FieldRefused) as refused:
+        fields.euros(typed, field="amount")
+    assert refused.value.refusal == refusal and typed in dutch.refusal(refused.value)
+
+
+def test_a_warning_level_may_be_nothing():
+    assert fields.euros("0", field="threshold", positive=False) == 0

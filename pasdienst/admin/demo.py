@@ -24,7 +24,9 @@ from ..municipalities.services import get_municipality
 from ..wallet.demo import render_missing_qr
 from ..wallet.models import ACTIVE, BLOCKED, REPLACED, Child, ChildPass
 from .models import CaseworkerCap
-from .services import block_child_pass, cap_of, register_child_by_caseworker, reissue_child_pass
+from ..wallet.services import block_pass, reissue_pass
+from .awards import register_child_by_caseworker
+from .caps import cap_of
 
 DEMO_MUNICIPALITY = "demodorp"
 DEMO_CAP = 25
@@ -63,9 +65,9 @@ def load_admin_demo(session: Session, report: Report, settings: Settings, today:
             .order_by(ChildPass.id.desc()).limit(3)
         ).scalars().all()[1:]
         if len(last_two) == 2:
-            block_child_pass(session, admin, last_two[0].pass_number, reason="Kwijt, gemeld door de ouder")
-            reissue_child_pass(session, admin, last_two[1].pass_number, reason="damaged", note="in de was geweest",
-                               settings=settings, today=today)
+            block_pass(session, last_two[0].pass_number, reason="Kwijt, gemeld door de ouder", actor=admin)
+            reissue_pass(session, last_two[1].pass_number, reason="damaged", note="in de was geweest",
+                         settings=settings, today=today, actor=admin)
     render_missing_qr(session, municipality.id, settings)
     report.add(
         f"back office at /admin (admin and caseworker logins above); each caseworker may award {cap} passes "

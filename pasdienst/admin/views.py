@@ -32,6 +32,8 @@ from ..csvsafe import csv_bytes
 from ..db import Database
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..municipalities.models import Municipality
+from ..municipalities.services import set_budget_threshold, topup_budget
+from .. import fields
 from ..fields import FieldRefused
 from ..merchants.records import set_listing
 from ..redeem.models import CATEGORIES
@@ -42,14 +44,18 @@ from ..web.extensions import limiter
 from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
+from ..wallet.services import block_pass, import_children, load_scheme, reissue_pass
 from ..wallet.errors import SchemeInvalid, ShortValidity
-from ..wallet.schemes import example_scheme, scheme_toml
+from ..wallet.schemes import example_scheme, scheme_toml, schemes_of
 from .. import labels
 from ..labels import euros
-from . import auditlog, browse, requests, services
-from .services import MAX_UPLOAD_BYTES
+from . import auditlog, awards, browse, caps, history, requests, services
+from .dashboard import budget_overview, dashboard as dashboard_of
+from .scope import staff
 
 bp = Blueprint("admin", __name__)
+#: The largest children file or scheme a page takes (the command line reads bigger children files).
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 #: Pages anyone may open (both are on the allow-list of ``pasdienst.access.web``).
 public = Blueprint("admin_public", __name__)
 
@@ -136,7 +142,7 @@ def _private(body: tuple[str, int]) -> Response:
 def dashboard() -> ResponseReturnValue:
     actor = current_actor()
     with _db().read() as session:
-        board = services.dashboard(session, actor, today=_today())
+        board = dashboard_of(session, actor, today=_today())
         rows = auditlog.audit_rows(session, actor, board.recent_events) if board.recent_events else []
     return _page("admin/dashboard.html", board=board, rows=rows, active="dashboard")
 
@@ -244,16 +250,16 @@ def child(child_id: int) -> ResponseReturnValue:
 def _child_page(child_id: int, status: int = 200, **context: Any) -> ResponseReturnValue:
     actor = current_actor()
     with _db().read() as session:
-        detail = services.child_history(session, actor, child_id, settings=_settings())
+        detail = history.child_history(session, actor, child_id, settings=_settings())
         held = {p.year for p in detail.passes}
         # The years a pass can still be awarded for, from this page: a scheme loaded, no pass yet.
-        years = [y for y in services.award_years(session, actor, _today()) if y.year not in held]
-        caps = {y.year: services.cap_status(session, actor, y.year) for y in years}
+        years = [y for y in awards.award_years(session, actor, _today()) if y.year not in held]
+        year_caps = {y.year: caps.cap_status(session, actor, y.year) for y in years}
     context.setdefault("award_values", {})
     context.setdefault("award_error", None)
     return _page(
         "admin/child.html", status, c=detail, active="children",
-        award_years=years, caps=caps, **context,
+        award_years=years, caps=year_caps, **context,
     )
 
 
@@ -263,13 +269,13 @@ def block(pass_id: int) -> ResponseReturnValue:
     actor = current_actor()
     target = _child_target(pass_id)
     return _change(
-        lambda s: services.block_child_pass(s, actor, pass_id, reason=_form("reason")),
+        lambda s: block_pass(s, str(pass_id), reason=_form("reason"), actor=actor),
         success=lambda p: f"Pas {p.pass_number} is geblokkeerd. De QR-code en de code werken niet meer.",
         target=target,
     )
 
 
-def _reissue_page(preview: services.ReissuePreview, status: int = 200, *, values: dict[str, str] | None = None,
+def _reissue_page(preview: history.ReissuePreview, status: int = 200, *, values: dict[str, str] | None = None,
                   error: str | None = None) -> ResponseReturnValue:
     return _page(
         "admin/reissue.html", status if preview.can_reissue else 409, p=preview, values=values or {}, error=error,
@@ -282,7 +288,7 @@ def _reissue_page(preview: services.ReissuePreview, status: int = 200, *, values
 def reissue_form(pass_id: int) -> ResponseReturnValue:
     """The confirmation step: what a reissue does to the family's printed QR, and why it is done."""
     with _db().read() as session:
-        preview = services.reissue_preview(session, current_actor(), pass_id, today=_today())
+        preview = history.reissue_preview(session, current_actor(), pass_id, today=_today())
     return _reissue_page(preview)
 
 
@@ -294,15 +300,16 @@ def reissue(pass_id: int) -> ResponseReturnValue:
     values = {"reason": _form("reason"), "note": _form("note")}
     with _db().read() as session:
         # Another municipality's pass is "not found" before anything else is said about the form.
-        preview = services.reissue_preview(session, actor, pass_id, today=_today())
+        preview = history.reissue_preview(session, actor, pass_id, today=_today())
     if request.form.get("confirm") != "1":
         return _reissue_page(preview, 422, values=values, error=(
             "Vink aan dat u begrijpt dat de oude QR-code en brief niet meer werken en dat u een nieuwe brief afdrukt."
         ))
     try:
         with _db().transaction() as session:
-            new = services.reissue_child_pass(
-                session, actor, pass_id, reason=values["reason"], note=values["note"], settings=settings, today=_today(),
+            new = reissue_pass(
+                session, str(pass_id), settings=settings, today=_today(), actor=actor, reason=values["reason"],
+                note=values["note"],
             )
             new_id, number = new.id, new.pass_number
     except PasdienstError as exc:
@@ -344,11 +351,11 @@ def _register_page(status: int = 200, **context: Any) -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
     with _db().read() as session:
-        years = services.award_years(session, actor, today)
-        caps = {y.year: services.cap_status(session, actor, y.year) for y in years}
+        years = awards.award_years(session, actor, today)
+        year_caps = {y.year: caps.cap_status(session, actor, y.year) for y in years}
     context.setdefault("values", {})
     context.setdefault("error", None)
-    return _page("admin/register.html", status, years=years, caps=caps, this_year=today.year, active="register",
+    return _page("admin/register.html", status, years=years, caps=year_caps, this_year=today.year, active="register",
                  **context)
 
 
@@ -368,7 +375,7 @@ def register() -> ResponseReturnValue:
     try:
         year, accept_short = _award_form()
         with _db().transaction() as session:
-            done = services.register_child_by_caseworker(
+            done = awards.register_child_by_caseworker(
                 session, actor, values, settings=settings, today=_today(), year=year, accept_short=accept_short,
             )
     except PasdienstError as exc:
@@ -387,7 +394,7 @@ def award(child_id: int) -> ResponseReturnValue:
     try:
         year, accept_short = _award_form()
         with _db().transaction() as session:
-            done = services.award_child(
+            done = awards.award_child(
                 session, actor, child_id, override_reason=_form("override_reason"), settings=settings, today=_today(),
                 year=year, accept_short=accept_short,
             )
@@ -400,7 +407,7 @@ def award(child_id: int) -> ResponseReturnValue:
     return _awarded(done, settings)
 
 
-def _awarded(done: services.Registration, settings: Settings) -> ResponseReturnValue:
+def _awarded(done: awards.Registration, settings: Settings) -> ResponseReturnValue:
     # After the commit: a rendering problem never undoes the award.
     qr.render_missing(_db(), settings, pass_ids=[done.pass_id])
     left = f" U kunt dit jaar nog {done.cap.left} keer toekennen." if done.cap is not None else ""
@@ -436,11 +443,13 @@ def import_upload() -> ResponseReturnValue:
     try:
         if dry_run:
             with _db().read() as session:
-                result = services.import_children_file(session, actor, data, settings=settings, today=_today(), dry_run=True)
+                result = import_children(session, actor.municipality_code or "", data, settings=settings, today=_today(),
+                                         dry_run=True, actor=actor, max_bytes=MAX_UPLOAD_BYTES)
         else:
             with _db().transaction() as session:
-                result = services.import_children_file(
-                    session, actor, data, settings=settings, today=_today(), file_name=upload.filename
+                result = import_children(
+                    session, actor.municipality_code or "", data, settings=settings, today=_today(),
+                    file_name=upload.filename, actor=actor, max_bytes=MAX_UPLOAD_BYTES,
                 )
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, result=None, error=dutch.refusal(exc), active="import", max_mb=max_mb)
@@ -480,7 +489,7 @@ def rejected_download() -> ResponseReturnValue:
 @requires("admin", "caseworker")
 def scheme() -> ResponseReturnValue:
     with _db().read() as session:
-        schemes = services.schemes_of(session, current_actor())
+        schemes = schemes_of(session, staff(current_actor()))
     return _page("admin/scheme.html", schemes=schemes, text="", error=None, problems=[], active="scheme")
 
 
@@ -502,7 +511,7 @@ def scheme_load() -> ResponseReturnValue:
     if not error:
         try:
             with _db().transaction() as session:
-                result = services.load_scheme_text(session, actor, text)
+                result = load_scheme(session, text, actor=actor)
                 year, outcome = result.scheme.year, result.outcome
         except SchemeInvalid as exc:
             error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
@@ -518,7 +527,7 @@ def scheme_load() -> ResponseReturnValue:
                    "unchanged": f"De regeling voor {year} was al zo; er is niets veranderd."}[outcome], "success")
             return redirect("/admin/regeling")
     with _db().read() as session:
-        schemes = services.schemes_of(session, actor)
+        schemes = schemes_of(session, staff(actor))
     return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme")
 
 
@@ -528,7 +537,7 @@ def scheme_file(year: int) -> ResponseReturnValue:
     """The scheme as it is loaded, as a file to keep, edit and load again."""
     actor = current_actor()
     with _db().read() as session:
-        scheme = next((s for s in services.schemes_of(session, actor) if s.year == year), None)
+        scheme = next((s for s in schemes_of(session, staff(actor)) if s.year == year), None)
         if scheme is None:
             raise NotFound(f"there is no scheme for {year}", refusal="scheme_not_found", year=year)
         text = scheme_toml(scheme, actor.municipality_code or "")
@@ -541,7 +550,7 @@ def scheme_example() -> ResponseReturnValue:
     """The commented example for the first year without a scheme (from this year on)."""
     actor = current_actor()
     with _db().read() as session:
-        years = {s.year for s in services.schemes_of(session, actor)}
+        years = {s.year for s in schemes_of(session, staff(actor))}
     year = _today().year
     while year in years:
         year += 1
@@ -560,7 +569,7 @@ def _toml_download(text: str, filename: str) -> Response:
 @requires("admin")
 def budget() -> ResponseReturnValue:
     with _db().read() as session:
-        overview = services.budget_overview(session, current_actor())
+        overview = budget_overview(session, current_actor())
     return _page("admin/budget.html", b=overview, form_key=uuid.uuid4().hex, active="budget")
 
 
@@ -568,8 +577,18 @@ def budget() -> ResponseReturnValue:
 @requires("admin")
 def budget_topup() -> ResponseReturnValue:
     actor = current_actor()
+    form_key = _form("form_key")
+    # The form's one-off key makes a double click or a resubmitted form top up once.
+    key = f"admin:topup:{actor.municipality_code}:{form_key}"[:200] if form_key else None
+
+    def work(session: Session) -> int:
+        cents = fields.euros(_form("amount"), field="amount")
+        topup_budget(session, actor.municipality_code or "", cents, reference=_form("reference"), idempotency_key=key,
+                     actor=actor)
+        return cents
+
     return _change(
-        lambda s: services.topup(s, actor, _form("amount"), reference=_form("reference"), idempotency_key=_form("form_key") or None),
+        work,
         success=lambda cents: f"Het budget is opgehoogd met {euros(cents)}.",
         target="/admin/budget",
     )
@@ -580,7 +599,8 @@ def budget_topup() -> ResponseReturnValue:
 def budget_threshold() -> ResponseReturnValue:
     actor = current_actor()
     return _change(
-        lambda s: services.set_budget_threshold(s, actor, _form("threshold")),
+        lambda s: set_budget_threshold(s, actor.municipality_code or "", fields.euros(_form("threshold"), field="threshold",
+                                                                                     positive=False), actor=actor),
         success=lambda cents: f"De waarschuwingsgrens is nu {euros(cents)}." if cents else "De waarschuwing staat uit.",
         target="/admin/budget",
     )
@@ -855,12 +875,12 @@ def caseworkers() -> ResponseReturnValue:
     actor = current_actor()
     year = _year_arg(_today().year)
     with _db().read() as session:
-        cap = services.cap_status(session, actor, year)
-        awards = services.caseworker_awards(session, actor, year)
+        cap = caps.cap_status(session, actor, year)
+        given = caps.caseworker_awards(session, actor, year)
     per_person: dict[str, int] = {}
-    for award in awards:
-        per_person[award.caseworker] = per_person.get(award.caseworker, 0) + 1
-    return _page("admin/caseworkers.html", cap=cap, awards=awards, per_person=sorted(per_person.items()),
+    for one in given:
+        per_person[one.caseworker] = per_person.get(one.caseworker, 0) + 1
+    return _page("admin/caseworkers.html", cap=cap, awards=given, per_person=sorted(per_person.items()),
                  year=year, active="caseworkers")
 
 
@@ -870,7 +890,7 @@ def caseworker_cap() -> ResponseReturnValue:
     actor = current_actor()
     year = _year_arg(_today().year)
     return _change(
-        lambda s: services.set_caseworker_cap(s, actor, year, _form("max_passes")),
+        lambda s: caps.set_caseworker_cap(s, actor, year, _form("max_passes")),
         success=lambda cap: f"Elke consulent mag in {cap.year} hoogstens {cap.max_passes} passen toekennen.",
         target=f"/admin/consulenten?year={year}",
     )

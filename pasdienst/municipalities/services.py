@@ -127,10 +127,17 @@ def topup_budget(
     With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as ``budget.topup`` (a replayed
     request is not: nothing moved)."""
     municipality = get_municipality(session, code)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
     cents = amount if isinstance(amount, int) and not isinstance(amount, bool) else positive_cents(str(amount), strict=True)
     reference = (reference or "").strip()
     if not reference:
-        raise ValidationFailed("a top-up needs a reference (e.g. the council decision or invoice number)")
+        raise ValidationFailed("a top-up needs a reference (e.g. the council decision or invoice number)",
+                               refusal="topup_reference_missing")
+    if len(reference) > 200:
+        raise ValidationFailed("the reference is longer than 200 characters", refusal="topup_reference_too_long",
+                               limit=200)
     source = ledger.get_account(session, books.source_key(municipality.code))
     fund = ledger.get_account(session, books.fund_key(municipality.code))
     posted = ledger.transfer(
@@ -146,6 +153,25 @@ def topup_budget(
         record_audit(session, actor, "budget.topup", "ledger_transfer", posted.id,
                      after={"amount_cents": cents, "reference": reference}, municipality_id=municipality.id)
     return posted
+
+
+def set_budget_threshold(session: Session, code: str, cents: int, *, actor: Actor) -> int:
+    """The level under which the budget page and the dashboard warn; ``0`` switches the warning off.
+
+    Audited as ``municipality.budget_threshold`` when it changes."""
+    municipality = get_municipality(session, code)
+    ensure_role(actor, "admin", "system")
+    ensure_municipality(actor, municipality.id)
+    before = municipality.low_budget_threshold_cents
+    if before != cents:
+        municipality.low_budget_threshold_cents = cents
+        session.flush()
+        record_audit(
+            session, actor, "municipality.budget_threshold", "municipality", municipality.id,
+            before={"low_budget_threshold_cents": before}, after={"low_budget_threshold_cents": cents},
+            municipality_id=municipality.id,
+        )
+    return cents
 
 
 @dataclass(frozen=True)

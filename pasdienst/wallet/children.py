@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
-from ..access.policy import Actor
+from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
 from ..config import Settings
 from ..errors import ValidationFailed
@@ -263,11 +263,11 @@ def _row(line: int, cells: dict[str, str], today: date) -> ChildRow:
     )
 
 
-def read_children(data: bytes, *, today: date) -> ParsedFile:
+def read_children(data: bytes, *, today: date, max_bytes: int = MAX_BYTES) -> ParsedFile:
     """Parse the whole file; rows that fail go to ``rejected`` with a reason."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileInvalid(f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB", refusal="import_too_large",
-                                limit_mb=MAX_BYTES // (1024 * 1024))
+    if len(data) > max_bytes:
+        raise ImportFileInvalid(f"the file is larger than {max_bytes // (1024 * 1024)} MB", refusal="import_too_large",
+                                limit_mb=max_bytes // (1024 * 1024))
     text = _decode(data)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = _sniff(first_line)
@@ -414,6 +414,7 @@ def import_children(
     progress: Callable[[int], None] | None = None,
     file_name: str | None = None,
     actor: Actor | None = None,
+    max_bytes: int = MAX_BYTES,
 ) -> ImportResult:
     """Import the rows of a children CSV; ``dry_run`` computes without writing.
 
@@ -422,12 +423,16 @@ def import_children(
     With ``file_name`` (a file from the page or the command line) the run is
     recorded as a ``ChildImport`` and every child it adds or changes names it;
     a child written without one (a case worker's registration) names none.
-    With ``actor`` (a staff member, or ``CLI_ACTOR``) the import is audited
-    (``children.import`` with its counts; a dry run is not); without, it is
-    data being seeded (the demo, tests).
+    With ``actor`` (an admin of the municipality, or ``CLI_ACTOR``) the import
+    is audited (``children.import`` with its counts; a dry run is not);
+    without, it is data being seeded (the demo, tests). ``max_bytes``: a
+    page's upload is held to less than the command line's file.
     """
     municipality = get_municipality(session, municipality_code)
-    parsed = read_children(data, today=today)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        ensure_municipality(actor, municipality.id)
+    parsed = read_children(data, today=today, max_bytes=max_bytes)
     digest_key = keys.matching_key(settings, keys.CHILD_DIGEST)
     bsn_key = keys.matching_key(settings, keys.BSN)
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.audit import record_audit
-from ..access.policy import Actor
+from ..access.policy import Actor, ensure_role
 from ..clock import now_utc
 from ..config import Settings
 from ..errors import ValidationFailed
@@ -51,6 +51,7 @@ from .models import (
     BLOCKED,
     EXPIRED,
     PUNCHCARD,
+    REISSUE_REASONS,
     REPLACED,
     ChildPass,
     Voucher,
@@ -82,8 +83,19 @@ def find_pass(session: Session, pass_ref: str, *, for_update: bool = False) -> C
         query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = session.execute(query).scalar_one_or_none()
     if found is None or (year is not None and found.year != year):
-        raise PassNotFound(f"no pass {pass_ref}")
+        raise PassNotFound(f"no pass {pass_ref}", refusal="pass_not_found", pass_ref=pass_ref)
     return found
+
+
+def _in_scope(actor: Actor | None, child_pass: ChildPass) -> None:
+    """Staff block and reissue only as admins, and only their own municipality's passes: another's is
+    "not found", its existence kept private (the command line's ``CLI_ACTOR`` reaches every pass)."""
+    if actor is None or actor.role == "system":
+        return
+    ensure_role(actor, "admin")
+    if actor.municipality_id != child_pass.municipality_id:
+        raise PassNotFound(f"no pass {child_pass.pass_number}", refusal="pass_not_found",
+                           pass_ref=child_pass.pass_number)
 
 
 def check_usable(child_pass: ChildPass, today: date) -> ChildPass:
@@ -134,13 +146,15 @@ def resolve_pass(session: Session, code: str, *, settings: Settings, today: date
 def block_pass(session: Session, pass_ref: str, *, reason: str, actor: Actor | None = None) -> ChildPass:
     """Stop a lost or stolen pass: its QR and typed code fail from now on.
 
-    With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as ``pass.block``."""
+    With ``actor`` (an admin of the pass's municipality, or ``CLI_ACTOR``) it is audited as ``pass.block``."""
+    child_pass = find_pass(session, pass_ref)
+    _in_scope(actor, child_pass)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("blocking a pass needs a reason (e.g. 'lost, reported by parent')")
+        raise ValidationFailed("blocking a pass needs a reason (e.g. 'lost, reported by parent')",
+                               refusal="pass_block_reason_missing")
     if len(reason) > 500:
-        raise ValidationFailed("a block reason is at most 500 characters")
-    child_pass = find_pass(session, pass_ref)
+        raise ValidationFailed("a block reason is at most 500 characters", refusal="reason_too_long", limit=500)
     before = child_pass.audit_snapshot()
     # The accounts first, then the pass (lock order): a till debiting one of
     # them finishes first, and one arriving later reads the pass blocked.
@@ -170,10 +184,20 @@ def reissue_pass(
     The old pass (active or blocked) becomes ``replaced``: its QR and code
     stop working. Each voucher's remaining balance (or strips) moves to a new
     voucher by a ``carry_over`` transfer; the old vouchers stay as history.
-    With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as
-    ``pass.reissue`` with ``reason`` and ``note``.
+    ``reason`` is one of ``REISSUE_REASONS`` (``other`` needs ``note``), or None
+    when none was given (the command line may leave it out; a page's empty
+    choice is refused). With ``actor`` (an admin of the pass's municipality,
+    or ``CLI_ACTOR``) it is audited as ``pass.reissue`` with ``reason`` and ``note``.
     """
     target = find_pass(session, pass_ref)
+    _in_scope(actor, target)
+    note = " ".join((note or "").split()) or None
+    if reason is not None and reason not in REISSUE_REASONS:
+        raise ValidationFailed("choose why the pass is replaced", refusal="reissue_reason_missing")
+    if reason == "other" and not note:
+        raise ValidationFailed("say in a few words why the pass is replaced", refusal="reissue_note_missing")
+    if note is not None and len(note) > 500:
+        raise ValidationFailed("the note is longer than 500 characters", refusal="note_too_long", limit=500)
     # The accounts first, then the pass (lock order): a redemption racing the
     # reissue either lands before (and is carried over net) or, having waited
     # for the account, reads the pass replaced and is refused.

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
-from ..access.policy import Actor
+from ..access.policy import Actor, ensure_role
 from ..clock import now_utc
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..money import OTHER_DIGITS, InvalidAmount, parse_euros
 from ..municipalities.models import Municipality
 from .eligibility import MID_YEAR_FULL, MID_YEAR_RULES
@@ -403,10 +403,18 @@ class LoadResult:
 def load_scheme(session: Session, text: str, *, actor: Actor | None = None) -> LoadResult:
     """Create or update a municipality's scheme for a year from TOML text.
 
-    With ``actor`` (a staff member, or ``CLI_ACTOR``) a change is audited
+    With ``actor`` (an admin, or ``CLI_ACTOR``) a change is audited
     (``scheme.create`` / ``scheme.update`` with the year and digests); loading
-    the same file again changes and records nothing."""
+    the same file again changes and records nothing. An admin loads only
+    their own municipality's file (``scheme_other_municipality``), checked
+    after the whole file (every problem at once) and before anything is read."""
+    if actor is not None and actor.role != "system":
+        ensure_role(actor, "admin")
     spec = parse_scheme(text)
+    if actor is not None and actor.role != "system" and spec.municipality != actor.municipality_code:
+        raise ValidationFailed(f"this scheme file is for municipality {spec.municipality!r}, not {actor.municipality_code!r}",
+                               refusal="scheme_other_municipality", file_code=spec.municipality,
+                               code=actor.municipality_code)
     municipality = session.execute(
         select(Municipality).where(Municipality.code == spec.municipality)
     ).scalar_one_or_none()
@@ -472,6 +480,16 @@ def get_scheme(session: Session, municipality_id: int, year: int, *, code: str) 
     if scheme is None:
         raise NotFound(f"no scheme for {code} {year}: load one with 'pasdienst scheme load FILE.toml'")
     return scheme
+
+
+def schemes_of(session: Session, municipality_id: int) -> list[Scheme]:
+    """The municipality's schemes, newest year first, with their items loaded."""
+    schemes = session.execute(
+        select(Scheme).where(Scheme.municipality_id == municipality_id).order_by(Scheme.year.desc())
+    ).scalars().all()
+    for scheme in schemes:
+        list(scheme.items)  # load them inside the session
+    return list(schemes)
 
 
 # -- as a file again -------------------------------------------------------------

@@ -10,7 +10,8 @@ from pasdienst.access.accounts import actor_for
 from pasdienst.access.models import User
 from pasdienst.admin.errors import CapReached
 from pasdienst.admin.models import CaseworkerAward
-from pasdienst.admin.services import register_child_by_caseworker, set_caseworker_cap
+from pasdienst.admin.awards import register_child_by_caseworker
+from pasdienst.admin.caps import set_caseworker_cap
 from pasdienst.ledger.verify import verify
 from tests.access.helpers import make_user
 

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from pasdienst.access.models import AuditEvent
 from pasdienst.access.logins import load_actor
-from pasdienst.admin import services as admin
 from pasdienst.wallet.sample import sample_scheme
-from pasdienst.wallet.services import export_rows
+from pasdienst.municipalities.services import topup_budget
+from pasdienst.wallet.services import block_pass, export_rows, import_children, load_scheme, reissue_pass
 from tests.access.helpers import login_as, make_municipality, make_user
 
 from .conftest import TODAY, audit_count, last_event, pass_id_of
@@ -44,8 +44,8 @@ def test_blocking_and_reissuing_a_pass_on_the_command_line_is_audited_like_the_a
     assert reissued.after["replaces"] == sanne and reissued.after["generation"] == 2
 
     def on_the_page(s, actor):  # noqa: ANN001, ANN202
-        admin.block_child_pass(s, actor, pass_id_of(daan), reason="kwijt")
-        admin.reissue_child_pass(s, actor, pass_id_of(daan), reason="lost", settings=admin_settings, today=TODAY)
+        block_pass(s, str(pass_id_of(daan)), reason="kwijt", actor=actor)
+        reissue_pass(s, str(pass_id_of(daan)), reason="lost", settings=admin_settings, today=TODAY, actor=actor)
 
     _as_admin(db, on_the_page)
     with db.read() as s:
@@ -95,7 +95,8 @@ def test_a_children_import_is_audited_with_its_counts_and_a_dry_run_is_not(db, c
     assert event.actor_email == "cli" and event.entity_type == "municipality"
     assert event.after == {"imported": 1, "updated": 0, "unchanged": 0, "rejected": 1}
 
-    _as_admin(db, lambda s, actor: admin.import_children_file(s, actor, NEW_CHILD, settings=admin_settings, today=TODAY))
+    _as_admin(db, lambda s, actor: import_children(s, "testdorp", NEW_CHILD, settings=admin_settings, today=TODAY,
+                                                   actor=actor))
     by_admin = last_event(db, "children.import")
     assert by_admin.actor_email != "cli"
     assert _shape(by_admin) == _shape(event) and by_admin.municipality_id == event.municipality_id
@@ -120,7 +121,7 @@ def test_loading_a_scheme_is_audited_once_per_change(db, cli, tmp_path):
     assert updated.after["digest"] != created.after["digest"] and updated.after["items"] == 3
 
     text = sample_scheme("testdorp", 2029)
-    _as_admin(db, lambda s, actor: admin.load_scheme_text(s, actor, text))
+    _as_admin(db, lambda s, actor: load_scheme(s, text, actor=actor))
     assert _shape(last_event(db, "scheme.create")) == _shape(created)
     assert last_event(db, "scheme.create").municipality_id == created.municipality_id
 
@@ -132,7 +133,7 @@ def test_a_top_up_is_audited_like_the_budget_page(db, cli):
     assert event.actor_email == "cli" and event.entity_type == "ledger_transfer" and event.entity_id == transfer_id
     assert event.after == {"amount_cents": 2_500_000, "reference": "raadsbesluit 2027-14"}
 
-    _as_admin(db, lambda s, actor: admin.topup(s, actor, "100,00", reference="aanvulling"))
+    _as_admin(db, lambda s, actor: topup_budget(s, "testdorp", 10000, reference="aanvulling", actor=actor))
     by_admin = last_event(db, "budget.topup")
     assert by_admin.actor_email != "cli"
     assert _shape(by_admin) == _shape(event) and by_admin.municipality_id == event.municipality_id
