@@ -18,9 +18,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .. import books, ledger
 from ..access.audit import record_audit
@@ -36,12 +37,14 @@ from .bulk import insert_rows
 from .eligibility import Entry, Item, award_for, entry, grants_for
 from ..errors import NotFound, ValidationFailed
 from .errors import BudgetShort, PassStateConflict, ShortValidity
-from .models import ACTIVE, BUDGET, Child, ChildPass, Scheme, Voucher, format_pass_number
+from .models import ACTIVE, BUDGET, Child, ChildPass, Scheme, SchemeItem, Voucher, format_pass_number
 from .schemes import get_scheme
 
 _CHUNK = 2000
 
 Progress = Callable[[int, int], None]
+#: A table's ``id`` column, as a model's attribute or the table's column.
+IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,12 @@ class IssueResult:
         )
 
 
-def allocate_ids(session: Session, table_name: str, column: object, count: int) -> list[int]:
+def allocate_ids(session: Session, table_name: str, column: IdColumn, count: int) -> list[int]:
     """Primary keys for ``count`` new rows of ``table_name`` (its ``id`` column), known before the insert."""
     return _allocate_ids(session, table_name, column, count)
 
 
-def _allocate_ids(session: Session, table_name: str, column: object, count: int) -> list[int]:
+def _allocate_ids(session: Session, table_name: str, column: IdColumn, count: int) -> list[int]:
     """Primary keys for ``count`` new rows, known before they are inserted
     (a voucher's ledger account is named after the voucher's id)."""
     if count == 0:
@@ -113,7 +116,7 @@ def _allocate_ids(session: Session, table_name: str, column: object, count: int)
         return sorted(int(v) for v in found)
     # SQLite: the write lock is held since BEGIN IMMEDIATE, so nobody else
     # can take these ids between this read and the insert.
-    start = session.execute(select(func.coalesce(func.max(column), 0))).scalar_one()
+    start = int(session.execute(select(func.coalesce(func.max(column), 0))).scalar_one())
     return list(range(start + 1, start + count + 1))
 
 
@@ -226,7 +229,8 @@ def add_voucher(
     """
     if child_pass.status != ACTIVE:
         raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active")
-    (voucher_id,) = _allocate_ids(session, Voucher.__table__.name, Voucher.__table__.c.id, 1)
+    voucher_table = Voucher.__table__
+    (voucher_id,) = _allocate_ids(session, voucher_table.name, voucher_table.c.id, 1)
     municipality_code = session.execute(
         select(Municipality.code).where(Municipality.id == child_pass.municipality_id)
     ).scalar_one()
@@ -364,7 +368,7 @@ def issue_for_child(
     if award is None:
         raise ValidationFailed(f"the {year} scheme gives this child nothing at its income; no pass was made",
                                refusal="award_nothing_for_income", year=year)
-    grants = grants_for(list(scheme.items), child.birth_date, came, award, mid_year=scheme.mid_year)
+    grants = grants_for([_ItemValues.of(item) for item in scheme.items], child.birth_date, came, award, mid_year=scheme.mid_year)
     if not grants:
         raise ValidationFailed(f"the {year} scheme gives a child of this age nothing; no pass was made",
                                refusal="award_nothing_for_age", year=year)
@@ -478,7 +482,7 @@ class _ItemValues(Item):
     age_max: int
 
     @classmethod
-    def of(cls, item: Item) -> _ItemValues:
+    def of(cls, item: SchemeItem) -> _ItemValues:
         return cls(
             item.kind, item.category, item.code, item.amount_cents, item.strips, item.strip_value_cents,
             item.age_min, item.age_max,

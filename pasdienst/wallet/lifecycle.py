@@ -31,6 +31,7 @@ from .. import books, ledger
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_role
 from ..clock import now_utc
+from ..db import rowcount
 from ..config import Settings
 from ..errors import ValidationFailed
 from ..ledger.models import Account
@@ -159,12 +160,12 @@ def block_pass(session: Session, pass_ref: str, *, reason: str, actor: Actor | N
     # The accounts first, then the pass (lock order): a till debiting one of
     # them finishes first, and one arriving later reads the pass blocked.
     _lock_accounts(session, child_pass.id)
-    changed = session.execute(
+    changed = rowcount(session.execute(
         update(ChildPass)
         .where(ChildPass.id == child_pass.id, ChildPass.status == ACTIVE)
         .values(status=BLOCKED, blocked_at=now_utc(), block_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if changed != 1:
         raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active: it cannot be blocked",
                                 refusal="pass_not_blockable", pass_ref=child_pass.pass_number)

@@ -14,7 +14,7 @@ preview and the outcome cannot count differently.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from .. import books, ledger
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
+from ..db import rowcount
 from ..ledger.models import Account
 from ..ledger.services import NewTransfer
 from ..money import format_euros
@@ -110,7 +111,7 @@ def _expiring(municipality_id: int, year: int) -> tuple[ColumnElement[bool], ...
     )
 
 
-def _holding(municipality_id: int, year: int) -> Select[Any]:
+def _holding(municipality_id: int, year: int) -> Select[int, str, str, int, int, int | None]:
     """The vouchers a run empties: every voucher of the year's passes (in any
     state) whose account holds money, with that money."""
     return (
@@ -122,7 +123,7 @@ def _holding(municipality_id: int, year: int) -> Select[Any]:
     )
 
 
-def _lines(rows: list[tuple[str, str, int, int]]) -> tuple[YearEndLine, ...]:
+def _lines(rows: Iterable[Sequence[Any]]) -> tuple[YearEndLine, ...]:
     """(kind, category, vouchers, cents) rows as sorted lines, summed per kind and category."""
     summed: dict[tuple[str, str], tuple[int, int]] = {}
     for kind, category, vouchers, cents in rows:
@@ -216,12 +217,12 @@ def close_year(
     holding = session.execute(
         _holding(municipality.id, year).order_by(Account.id).with_for_update(of=Account)
     ).all()
-    expired = session.execute(
+    expired = rowcount(session.execute(
         update(ChildPass)
         .where(*_expiring(municipality.id, year))
         .values(status=EXPIRED, expired_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if once and not (expired or holding):
         if _count_passes(session, ChildPass.municipality_id == municipality.id, ChildPass.year == year):
             raise YearAlreadyClosed(f"the year {year} of {municipality.code} is already closed", year=year)
