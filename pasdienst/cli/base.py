@@ -4,11 +4,13 @@ command module builds on (``from .base import Context, main, pass_ctx``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 from typing import Any
 
 import click
+from sqlalchemy.orm import Session
 
 from .. import clock
 from ..config import ConfigError, Settings, load_settings
@@ -30,6 +32,22 @@ class Context:
     @property
     def today(self) -> date:
         return clock.today(self.settings.today)
+
+    def write(self, work: Callable[[Session], str], *, nothing_to_do: tuple[type[PasdienstError], ...] = ()) -> None:
+        """Run ``work`` in one write transaction, again after a deadlock (``Database.run``), and print what it says.
+
+        ``work`` does all of the command's writing and returns its lines (made inside the
+        transaction, where the rows it names are loaded); it prints nothing itself, since it may
+        run twice. A refusal leaves to ``Group``: one line on stderr, exit 1. One of
+        ``nothing_to_do`` (there was nothing to do) is printed as its message, and the command
+        ends well.
+        """
+        try:
+            said = self.db.run(work)
+        except nothing_to_do as exc:
+            click.echo(exc.message)
+            return
+        click.echo(said)
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from ..access.policy import CLI_ACTOR
 from ..money import format_euros
@@ -20,14 +21,13 @@ def budget_group() -> None:
 @pass_ctx
 def topup(ctx: Context, municipality: str, amount: str, reference: str) -> None:
     """Add AMOUNT euros (e.g. 25000.00) from the external source to the fund."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         posted = topup_budget(session, municipality, amount, reference=reference, actor=CLI_ACTOR)
         figures = budget_figures(session, municipality)
-    click.echo(
-        f"topped up {format_euros(posted.amount)} to {municipality}; "
-        f"available in fund {format_euros(figures.available)}"
-    )
-    click.echo(str(posted.id))
+        return (f"topped up {format_euros(posted.amount)} to {municipality}; "
+                f"available in fund {format_euros(figures.available)}\n{posted.id}")
+
+    ctx.write(work)
 
 
 @budget_group.command("show")

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from ..access.accounts import actor_for_email
 from ..access.policy import Actor, CLI_ACTOR
@@ -35,7 +36,7 @@ from ..cooperations.services import (
 from .base import Context, main, pass_ctx
 
 
-def _admin(session, email: str | None) -> Actor | None:  # noqa: ANN001
+def _admin(session: Session, email: str | None) -> Actor | None:
     return actor_for_email(session, email, roles=("admin",)) if email else None
 
 
@@ -55,13 +56,14 @@ def cooperation_group() -> None:
 @pass_ctx
 def create(ctx: Context, code: str, name: str, lead: str, payout: str, iban: str | None, bic: str | None) -> None:
     """Form a cooperation with its lead as first member; prints its code last."""
-    with ctx.db.transaction() as session:
-        cooperation = create_cooperation(session, code, name=name, lead=lead, payout=payout, iban=iban, bic=bic)
-        code = cooperation.code
-        summary = f"created cooperation {code} ({cooperation.name}), lead {lead.strip().lower()}, payout {cooperation.payout}"
-    click.echo(summary)
-    click.echo(f"next: pasdienst cooperation add-member {code} MUNICIPALITY, then that member's admin joins")
-    click.echo(code)
+    def work(session: Session) -> str:
+        made = create_cooperation(session, code, name=name, lead=lead, payout=payout, iban=iban, bic=bic)
+        return (
+            f"created cooperation {made.code} ({made.name}), lead {lead.strip().lower()}, payout {made.payout}\n"
+            f"next: pasdienst cooperation add-member {made.code} MUNICIPALITY, then that member's admin joins\n{made.code}"
+        )
+
+    ctx.write(work)
 
 
 @cooperation_group.command("add-member")
@@ -70,14 +72,12 @@ def create(ctx: Context, code: str, name: str, lead: str, payout: str, iban: str
 @pass_ctx
 def add_member(ctx: Context, code: str, municipality: str) -> None:
     """Invite a municipality; it becomes a member when its admin joins."""
-    with ctx.db.transaction() as session:
-        member = invite_member(session, code, municipality)
-        status = member.status
-    click.echo(
-        f"{municipality.strip().lower()} is a member of {code.strip().lower()}" if status == "active"
+    ctx.write(lambda session: (
+        f"{municipality.strip().lower()} is a member of {code.strip().lower()}"
+        if invite_member(session, code, municipality).status == "active"
         else f"invited {municipality.strip().lower()} to {code.strip().lower()}; its admin joins with "
         f"'pasdienst cooperation join {municipality.strip().lower()} --by EMAIL' or on /admin/samenwerking"
-    )
+    ))
 
 
 @cooperation_group.command("join")
@@ -86,18 +86,20 @@ def add_member(ctx: Context, code: str, municipality: str) -> None:
 @pass_ctx
 def join(ctx: Context, municipality: str, by: str) -> None:
     """A member's admin agrees to the invitation: the cooperation's merchants take its passes from now on."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         joined = join_cooperation(session, _admin(session, by), municipality)
         cooperation = describe(session, _code_of(session, joined.member.cooperation_id))
-    click.echo(
-        f"{municipality.strip().lower()} joined {cooperation.code}: {len(cooperation.merchants)} merchant(s) of the "
-        "cooperation take its passes"
-        if joined.changed else f"{municipality.strip().lower()} was already a member of {cooperation.code}"
-    )
+        return (
+            f"{municipality.strip().lower()} joined {cooperation.code}: {len(cooperation.merchants)} merchant(s) of the "
+            "cooperation take its passes"
+            if joined.changed else f"{municipality.strip().lower()} was already a member of {cooperation.code}"
+        )
+
+    ctx.write(work)
 
 
-def _code_of(session, cooperation_id: int) -> str:  # noqa: ANN001
-    return session.get(Cooperation, cooperation_id).code
+def _code_of(session: Session, cooperation_id: int) -> str:
+    return session.get_one(Cooperation, cooperation_id).code
 
 
 @cooperation_group.command("leave")
@@ -106,10 +108,9 @@ def _code_of(session, cooperation_id: int) -> str:  # noqa: ANN001
 @pass_ctx
 def leave(ctx: Context, municipality: str, by: str | None) -> None:
     """A member leaves (or declines the invitation); what was spent is still settled."""
-    with ctx.db.transaction() as session:
-        cooperation = leave_cooperation(session, _admin(session, by), municipality)
-        code = cooperation.code
-    click.echo(f"{municipality.strip().lower()} left {code}")
+    ctx.write(lambda session: (
+        f"{municipality.strip().lower()} left {leave_cooperation(session, _admin(session, by), municipality).code}"
+    ))
 
 
 @cooperation_group.command("add-merchant")
@@ -118,16 +119,16 @@ def leave(ctx: Context, municipality: str, by: str | None) -> None:
 @pass_ctx
 def add_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
     """Admit a merchant to its municipality's cooperation: it takes every member's passes."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         admission = admit_merchant(session, _admin(session, by), merchant_id)
-        summary = (
+        return (
             f"{admission.merchant.name} (merchant {merchant_id}) takes the passes of "
             + (", ".join(admission.members) or "no other member yet")
             + f" besides its own in {admission.cooperation.code}"
+            + ("" if admission.changed else " (already admitted)")
         )
-        if not admission.changed:
-            summary += " (already admitted)"
-    click.echo(summary)
+
+    ctx.write(work)
 
 
 @cooperation_group.command("remove-merchant")
@@ -136,13 +137,14 @@ def add_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
 @pass_ctx
 def remove_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
     """Withdraw a merchant from the cooperation: it takes its own municipality's passes only."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         admission = withdraw_merchant(session, _admin(session, by), merchant_id)
-        summary = (
+        return (
             f"{admission.merchant.name} (merchant {merchant_id}) left {admission.cooperation.code}"
             if admission.changed else f"{admission.merchant.name} (merchant {merchant_id}) was not admitted"
         )
-    click.echo(summary)
+
+    ctx.write(work)
 
 
 @cooperation_group.command("set-payout")
@@ -153,12 +155,13 @@ def remove_merchant(ctx: Context, merchant_id: int, by: str | None) -> None:
 @pass_ctx
 def payout(ctx: Context, code: str, payout: str, iban: str | None, bic: str | None) -> None:
     """Who pays the merchants: each member (members) or the cooperation from one account (cooperation)."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         cooperation = set_payout(session, code, payout, iban=iban, bic=bic)
-        summary = f"{cooperation.code} pays by {cooperation.payout}" + (
+        return f"{cooperation.code} pays by {cooperation.payout}" + (
             f" from IBAN {cooperation.iban}" if cooperation.payout == "cooperation" else ""
         )
-    click.echo(summary)
+
+    ctx.write(work)
 
 
 @cooperation_group.command("show")
@@ -187,7 +190,7 @@ def list_(ctx: Context) -> None:
 # -- payment runs (payout cooperation) ----------------------------------------------------
 
 
-def _finance(session, email: str) -> Actor:  # noqa: ANN001
+def _finance(session: Session, email: str) -> Actor:
     return actor_for_email(session, email, roles=("finance",))
 
 
@@ -204,21 +207,15 @@ def settle(ctx: Context, code: str, by: str) -> None:
 
     Nothing waiting: says so, makes nothing, exits 0.
     """
-    try:
-        def work(session):  # noqa: ANN001, ANN202
-            run = create_run(session, _finance(session, by), code, now=_now(ctx), schema=ctx.settings.sepa_schema)
-            return run.id, (
-                f"made payment run {run.id} of {code.strip().lower()}: {run.count} redemptions, "
-                f"{format_euros(run.total_cents)} EUR, {run.period_from} to {run.period_until}"
-            )
+    def work(session: Session) -> str:
+        run = create_run(session, _finance(session, by), code, now=_now(ctx), schema=ctx.settings.sepa_schema)
+        return (
+            f"made payment run {run.id} of {code.strip().lower()}: {run.count} redemptions, "
+            f"{format_euros(run.total_cents)} EUR, {run.period_from} to {run.period_until}\n"
+            f"next: pasdienst cooperation export {run.id} --sepa FILE.xml --csv FILE.csv\n{run.id}"
+        )
 
-        run_id, summary = ctx.db.run(work)
-    except NothingToSettle as exc:
-        click.echo(exc.message)
-        return
-    click.echo(summary)
-    click.echo(f"next: pasdienst cooperation export {run_id} --sepa FILE.xml --csv FILE.csv")
-    click.echo(str(run_id))
+    ctx.write(work, nothing_to_do=(NothingToSettle,))
 
 
 @cooperation_group.command("export")
@@ -233,15 +230,15 @@ def export(ctx: Context, run_id: int, sepa: Path, csv: Path | None) -> None:
     write_atomically(sepa, files.sepa)
     if csv is not None:
         write_atomically(csv, files.csv)
-    with ctx.db.transaction() as session:
-        result = record_run_export(session, CLI_ACTOR, files, now=_now(ctx))
-    click.echo(
+    wrote = [
         f"wrote {sepa}: {files.schema}, {files.nb_of_txs} transfers, CtrlSum {format_euros(files.ctrl_sum_cents)} EUR, "
-        f"execution date {files.execution_date}"
-    )
-    if csv is not None:
-        click.echo(f"wrote {csv}")
-    click.echo(f"run {run_id} is now exported" if result.changed else f"run {run_id} was exported before: the same file again")
+        f"execution date {files.execution_date}",
+        *([f"wrote {csv}"] if csv is not None else []),
+    ]
+    ctx.write(lambda session: "\n".join([*wrote, (
+        f"run {run_id} is now exported" if record_run_export(session, CLI_ACTOR, files, now=_now(ctx)).changed
+        else f"run {run_id} was exported before: the same file again"
+    )]))
 
 
 @cooperation_group.command("paid")
@@ -250,13 +247,14 @@ def export(ctx: Context, run_id: int, sepa: Path, csv: Path | None) -> None:
 @pass_ctx
 def paid(ctx: Context, run_id: int, by: str) -> None:
     """The bank executed the run's file: it and the members' batches are paid."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         result = mark_run_paid(session, _finance(session, by), run_id, now=_now(ctx))
-        message = (
+        return (
             f"run {run_id} is paid: {format_euros(result.run.total_cents)} EUR left the cooperation's account"
             if result.changed else f"run {run_id} was already paid"
         )
-    click.echo(message)
+
+    ctx.write(work)
 
 
 @cooperation_group.command("runs")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from ..municipalities.services import add_municipality, get_municipality, set_contact, set_municipality_iban
 from .base import Context, main, pass_ctx
@@ -19,12 +20,12 @@ def municipality_group() -> None:
 @pass_ctx
 def add(ctx: Context, code: str, name: str, iban: str | None, bic: str | None) -> None:
     """Add a municipality with its fund and accounts."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         municipality = add_municipality(session, code, name=name, iban=iban, bic=bic)
-        code = municipality.code
-        summary = f"municipality {code} ({municipality.name})" + (f", IBAN {municipality.iban}" if municipality.iban else "")
-    click.echo(f"added {summary}")
-    click.echo(code)
+        return (f"added municipality {municipality.code} ({municipality.name})"
+                + (f", IBAN {municipality.iban}" if municipality.iban else "") + f"\n{municipality.code}")
+
+    ctx.write(work)
 
 
 @municipality_group.command("set-iban")
@@ -34,12 +35,13 @@ def add(ctx: Context, code: str, name: str, iban: str | None, bic: str | None) -
 @pass_ctx
 def set_iban(ctx: Context, code: str, iban: str, bic: str | None) -> None:
     """Set or change the account a municipality pays providers from."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         municipality = set_municipality_iban(session, code, iban=iban, bic=bic)
-        summary = f"municipality {municipality.code} pays from IBAN {municipality.iban}" + (
+        return f"municipality {municipality.code} pays from IBAN {municipality.iban}" + (
             f", BIC {municipality.bic}" if municipality.bic else ""
         )
-    click.echo(summary)
+
+    ctx.write(work)
 
 
 @municipality_group.command("set-contact")
@@ -59,7 +61,7 @@ def set_contact_command(
     An option left out keeps its value; an empty one ('') clears it.
     """
     given = {"phone": phone, "email": email, "website": website, "desk": desk, "hours": hours}
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         current = get_municipality(session, code).contact.as_dict()
         wanted = {name: current[name] if value is None else value for name, value in given.items()}
         municipality = set_contact(
@@ -67,6 +69,7 @@ def set_contact_command(
             desk=wanted["desk"], hours=wanted["hours"],
         )
         contact = municipality.contact.as_dict()
-        name = municipality.code
-    shown = ", ".join(f"{key} {value}" for key, value in contact.items() if value) or "none (the pages name the municipality only)"
-    click.echo(f"municipality {name} contact: {shown}")
+        shown = ", ".join(f"{key} {value}" for key, value in contact.items() if value) or "none (the pages name the municipality only)"
+        return f"municipality {municipality.code} contact: {shown}"
+
+    ctx.write(work)

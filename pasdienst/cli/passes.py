@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.orm import Session
 
 from ..csvsafe import write_csv
 from ..errors import ValidationFailed
@@ -126,10 +127,11 @@ def export(ctx: Context, municipality: str, csv_path: str) -> None:
 @pass_ctx
 def block(ctx: Context, pass_id: str, reason: str) -> None:
     """Block a lost or stolen pass: its QR and code stop working at once."""
-    with ctx.db.transaction() as session:
-        blocked = block_pass(session, pass_id, reason=reason, actor=CLI_ACTOR)
-        number = blocked.pass_number
-    click.echo(f"blocked {number}; reissue it with: pasdienst passes reissue {number}")
+    def work(session: Session) -> str:
+        number = block_pass(session, pass_id, reason=reason, actor=CLI_ACTOR).pass_number
+        return f"blocked {number}; reissue it with: pasdienst passes reissue {number}"
+
+    ctx.write(work)
 
 
 @passes_group.command("reissue")

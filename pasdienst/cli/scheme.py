@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from ..access.policy import CLI_ACTOR
 from ..wallet.services import load_scheme
@@ -23,11 +24,9 @@ def load(ctx: Context, file: str) -> None:
     valid. Once passes are issued for the year, the scheme no longer changes.
     """
     text = read_text(file)
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         result = load_scheme(session, text, actor=CLI_ACTOR)
         scheme = result.scheme
-        summary = (
-            f"scheme {result.outcome}: {len(scheme.items)} entitlements, "
-            f"valid {scheme.valid_from} to {scheme.valid_until}"
-        )
-    click.echo(summary)
+        return f"scheme {result.outcome}: {len(scheme.items)} entitlements, valid {scheme.valid_from} to {scheme.valid_until}"
+
+    ctx.write(work)

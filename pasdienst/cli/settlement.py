@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session
 
 from ..access.accounts import actor_for_email
 from ..access.policy import Actor, CLI_ACTOR
@@ -28,7 +29,7 @@ from .base import Context, main, pass_ctx
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def _finance(session, email: str) -> Actor:  # noqa: ANN001
+def _finance(session: Session, email: str) -> Actor:
     return actor_for_email(session, email, roles=("finance",))
 
 
@@ -56,24 +57,15 @@ def create(ctx: Context, municipality: str, until: datetime, by: str) -> None:
 
     Nothing waiting: says so, creates nothing, exits 0.
     """
-    try:
-        def work(session):  # noqa: ANN001, ANN202
-            batch = create_batch(
-                session, _finance(session, by), municipality, until=until.date(), today=ctx.today, now=_now(ctx)
-            )
-            return (
-                batch.id,
-                f"created draft batch {batch.id} for {municipality.strip().lower()}: {batch.count} redemptions, "
-                f"{_eur(batch.total_cents)}, {batch.period_from} to {batch.period_until}",
-            )
+    def work(session: Session) -> str:
+        batch = create_batch(session, _finance(session, by), municipality, until=until.date(), today=ctx.today, now=_now(ctx))
+        return (
+            f"created draft batch {batch.id} for {municipality.strip().lower()}: {batch.count} redemptions, "
+            f"{_eur(batch.total_cents)}, {batch.period_from} to {batch.period_until}\n"
+            f"next: another finance user runs 'pasdienst settlement approve {batch.id} --by EMAIL'\n{batch.id}"
+        )
 
-        batch_id, summary = ctx.db.run(work)
-    except NothingToSettle as exc:
-        click.echo(exc.message)
-        return
-    click.echo(summary)
-    click.echo(f"next: another finance user runs 'pasdienst settlement approve {batch_id} --by EMAIL'")
-    click.echo(str(batch_id))
+    ctx.write(work, nothing_to_do=(NothingToSettle,))
 
 
 @settlement_group.command("approve")
@@ -82,15 +74,16 @@ def create(ctx: Context, municipality: str, until: datetime, by: str) -> None:
 @pass_ctx
 def approve(ctx: Context, batch_id: int, by: str) -> None:
     """Approve a draft batch (four eyes): payables move to settlement clearing."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         result = approve_batch(session, _finance(session, by), batch_id, now=_now(ctx), schema=ctx.settings.sepa_schema)
         batch = result.batch
-        message = (
+        return (
             f"approved batch {batch.id}: {_eur(batch.total_cents)} moved from the merchants' payables to settlement clearing"
             if result.changed
             else f"batch {batch.id} was already approved ({batch.status}); nothing changed"
         )
-    click.echo(message)
+
+    ctx.write(work)
 
 
 @settlement_group.command("cancel")
@@ -99,12 +92,11 @@ def approve(ctx: Context, batch_id: int, by: str) -> None:
 @pass_ctx
 def cancel(ctx: Context, batch_id: int, by: str) -> None:
     """Cancel a draft batch: its redemptions can be settled again."""
-    with ctx.db.transaction() as session:
-        result = cancel_batch(session, _finance(session, by), batch_id, now=_now(ctx))
-    click.echo(
+    ctx.write(lambda session: (
         f"cancelled batch {batch_id}; its redemptions wait for the next batch"
-        if result.changed else f"batch {batch_id} was already cancelled"
-    )
+        if cancel_batch(session, _finance(session, by), batch_id, now=_now(ctx)).changed
+        else f"batch {batch_id} was already cancelled"
+    ))
 
 
 @settlement_group.command("paid")
@@ -113,14 +105,15 @@ def cancel(ctx: Context, batch_id: int, by: str) -> None:
 @pass_ctx
 def paid(ctx: Context, batch_id: int, by: str) -> None:
     """The bank has executed the batch: clearing moves to the bank account."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         result = mark_paid(session, _finance(session, by), batch_id, now=_now(ctx))
         batch = result.batch
-        message = (
+        return (
             f"batch {batch.id} paid: {_eur(batch.total_cents)} moved from settlement clearing to the bank account"
             if result.changed else f"batch {batch.id} was already marked paid; nothing changed"
         )
-    click.echo(message)
+
+    ctx.write(work)
 
 
 @settlement_group.command("export")
@@ -141,17 +134,16 @@ def export(ctx: Context, batch_id: int, sepa: Path, csv: Path | None, statements
         with ctx.db.read() as session:
             written = write_statements(session, CLI_ACTOR, batch_id, statements)
     faults.checkpoint("settlement.export.after_files")
-    with ctx.db.transaction() as session:
-        result = record_export(session, CLI_ACTOR, files, now=_now(ctx))
-    click.echo(
+    wrote = [
         f"wrote {sepa}: {files.schema}, {files.nb_of_txs} transfers, CtrlSum {_eur(files.ctrl_sum_cents)}, "
-        f"execution date {files.execution_date}"
-    )
-    if csv is not None:
-        click.echo(f"wrote {csv}")
-    if statements is not None:
-        click.echo(f"wrote {len(written)} statements into {statements}")
-    click.echo(f"batch {batch_id} is now exported" if result.changed else f"batch {batch_id} was exported before: the same file again")
+        f"execution date {files.execution_date}",
+        *([f"wrote {csv}"] if csv is not None else []),
+        *([f"wrote {len(written)} statements into {statements}"] if statements is not None else []),
+    ]
+    ctx.write(lambda session: "\n".join([*wrote, (
+        f"batch {batch_id} is now exported" if record_export(session, CLI_ACTOR, files, now=_now(ctx)).changed
+        else f"batch {batch_id} was exported before: the same file again"
+    )]))
 
 
 @settlement_group.command("correct")
@@ -161,15 +153,14 @@ def export(ctx: Context, batch_id: int, sepa: Path, csv: Path | None, statements
 @pass_ctx
 def correct(ctx: Context, redemption_id: int, reason: str, by: str) -> None:
     """Take back a settled redemption; the next batch nets it off the merchant's payment."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         correction = correct_redemption(session, _finance(session, by), redemption_id, reason=reason, now=_now(ctx))
-        summary = (
+        return (
             f"corrected redemption {redemption_id}: {_eur(correction.amount_cents)} back on the voucher, "
-            f"netted off merchant {correction.merchant_id}'s next batch"
+            f"netted off merchant {correction.merchant_id}'s next batch\n{correction.id}"
         )
-        correction_id = correction.id
-    click.echo(summary)
-    click.echo(str(correction_id))
+
+    ctx.write(work)
 
 
 @settlement_group.command("return")
@@ -183,13 +174,16 @@ def return_(ctx: Context, batch_id: int, merchant_id: int | None, reason: str, b
 
     Nothing moves until another finance user runs 'settlement confirm-return'.
     """
-    with ctx.db.transaction() as session:
-        entry = request_return(session, _finance(session, by), batch_id, merchant_id=merchant_id, reason=reason, now=_now(ctx))
-        return_id = entry.id
     what = f"merchant {merchant_id}'s payment" if merchant_id is not None else "every payment"
-    click.echo(f"recorded return {return_id}: {what} of batch {batch_id} came back ({' '.join(reason.split())})")
-    click.echo(f"next: another finance user runs 'pasdienst settlement confirm-return {return_id} --by EMAIL'")
-    click.echo(str(return_id))
+
+    def work(session: Session) -> str:
+        entry = request_return(session, _finance(session, by), batch_id, merchant_id=merchant_id, reason=reason, now=_now(ctx))
+        return (
+            f"recorded return {entry.id}: {what} of batch {batch_id} came back ({' '.join(reason.split())})\n"
+            f"next: another finance user runs 'pasdienst settlement confirm-return {entry.id} --by EMAIL'\n{entry.id}"
+        )
+
+    ctx.write(work)
 
 
 @settlement_group.command("confirm-return")
@@ -198,15 +192,16 @@ def return_(ctx: Context, batch_id: int, merchant_id: int | None, reason: str, b
 @pass_ctx
 def confirm_return_(ctx: Context, return_id: int, by: str) -> None:
     """Confirm a recorded return (four eyes): the money goes back to the payables, the redemptions wait for the next batch."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         result = confirm_return(session, _finance(session, by), return_id, now=_now(ctx))
         entry = result.entry
-        message = (
+        return (
             f"confirmed return {entry.id}: {_eur(entry.amount_cents)} of batch {entry.batch_id} back on the payables of "
             f"merchant(s) {', '.join(str(m) for m in result.merchants)}; their redemptions go into the next batch"
             if result.changed else f"return {entry.id} was already confirmed; nothing changed"
         )
-    click.echo(message)
+
+    ctx.write(work)
 
 
 @settlement_group.command("withdraw-return")
@@ -215,9 +210,10 @@ def confirm_return_(ctx: Context, return_id: int, by: str) -> None:
 @pass_ctx
 def withdraw_return_(ctx: Context, return_id: int, by: str) -> None:
     """Withdraw a recorded return that was not confirmed (nothing had moved)."""
-    with ctx.db.transaction() as session:
-        result = withdraw_return(session, _finance(session, by), return_id, now=_now(ctx))
-    click.echo(f"withdrew return {return_id}" if result.changed else f"return {return_id} was already withdrawn")
+    ctx.write(lambda session: (
+        f"withdrew return {return_id}" if withdraw_return(session, _finance(session, by), return_id, now=_now(ctx)).changed
+        else f"return {return_id} was already withdrawn"
+    ))
 
 
 @settlement_group.command("list")

@@ -13,6 +13,4 @@ from .base import Context, main, pass_ctx
 @pass_ctx
 def year_end(ctx: Context, municipality: str, year: int) -> None:
     """Expire the year's passes and return every unused balance to the fund."""
-    with ctx.db.transaction() as session:
-        result = close_year(session, municipality, year, today=ctx.today, actor=CLI_ACTOR)
-    click.echo(result.summary())
+    ctx.write(lambda session: close_year(session, municipality, year, today=ctx.today, actor=CLI_ACTOR).summary())
