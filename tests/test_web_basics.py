@@ -56,3 +56,32 @@ def test_production_adds_hsts_and_secure_cookies(db, settings):
 def test_the_openapi_document_is_served(client):
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.") and spec["info"]["title"] == "pasdienst"
+
+
+def test_a_private_page_is_no_store_no_referrer_noindex_whenever_its_hooks_were_registered(app):
+    """The policy is one hook: a blueprint or a view marked private gets the private headers over the
+    fixed ones, however late it was registered, and a view's own Cache-Control still counts elsewhere."""
+    from flask import Blueprint
+
+    from pasdienst.web.security import private
+
+    late = private(Blueprint("late_private", __name__))
+    late.add_url_rule("/probe/geheim", "secret", lambda: "geheim")
+    app.register_blueprint(late)
+
+    @app.after_request
+    def _registered_last(response):  # noqa: ANN001, ANN202 - a hook that runs before the policy's
+        response.headers["Referrer-Policy"] = "unsafe-url"
+        return response
+
+    app.add_url_rule("/probe/wachtwoord", "password_once", private(lambda: "eenmalig"))
+    app.add_url_rule("/probe/kaart", "cached", lambda: ("kaart", 200, {"Cache-Control": "max-age=60"}))
+    client = app.test_client()
+    for path in ("/probe/geheim", "/probe/wachtwoord"):
+        headers = client.get(path).headers
+        assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+        assert headers["X-Robots-Tag"] == "noindex, nofollow"
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    plain = client.get("/probe/kaart").headers
+    assert plain["Cache-Control"] == "max-age=60" and plain["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "X-Robots-Tag" not in plain

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..web.api import MAX_BIG_ID
+from ..web.validators import MAX_BIG_ID
 
 
 class MeSchema(ma.Schema):

@@ -39,7 +39,7 @@ from ..merchants.records import set_listing
 from ..redeem.models import CATEGORIES
 from ..web import dutch
 from ..web import parsing
-from ..web.api import MAX_BIG_ID
+from ..web.validators import MAX_BIG_ID
 from ..web.extensions import limiter
 from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS

@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from ..access.web import current_actor, requires
 from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
-from ..web.api import CONTROL, LINE, LINES, WHITESPACE, Pattern, problems
+from ..web.api import problems
+from ..web.validators import CONTROL, LINE, LINES, WHITESPACE, Pattern
 from ..admin.requests import add_merchant_for_approval
 from ..db import Database
 from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant

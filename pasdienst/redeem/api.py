@@ -34,7 +34,8 @@ from ..config import DEFAULT_TILL_RATE_LIMIT
 from ..errors import PasdienstError
 from ..wallet.codes import looks_like_typed_code
 from ..wallet.lifecycle import voucher_now
-from ..web.api import CONTROL, MAX_BIG_ID, MAX_ID, problems
+from ..web.api import problems
+from ..web.validators import CONTROL, MAX_BIG_ID, MAX_ID
 from ..web.errors import TYPED_CODE_SCOPE
 from ..web.extensions import csrf, get_db, get_settings, limiter
 from ..web.inputguard import json_problem

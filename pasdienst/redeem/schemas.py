@@ -7,7 +7,7 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import validate
 
-from ..web.api import CONTROL, MAX_ID, NO_NUL, Pattern
+from ..web.validators import CONTROL, MAX_ID, NO_NUL, Pattern
 from .models import CATEGORIES
 
 # A redemption above this is a typo (an extra zero), not a purchase.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ..access.web import current_actor, requires
@@ -27,17 +27,18 @@ from ..municipalities.models import Municipality
 from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
 from ..web import parsing
 from ..web.extensions import csrf, get_db, get_settings
+from ..web.security import private
 from ..web.writes import change, refused, write
 from . import mail, optout, runs
 
 bp = Blueprint("reminders", __name__)
-public = Blueprint("reminders_public", __name__)
+#: The unsubscribe link's token is the credential: no-store, no-referrer, noindex.
+public = private(Blueprint("reminders_public", __name__))
 
 STATUS_TITLES = {
     "planned": "gepland", "cancelled": "geschrapt", "queued": "wacht op de verwerker", "running": "wordt verstuurd",
     "done": "verstuurd", "failed": "mislukt",
 }
-_PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def _db() -> Database:
@@ -203,17 +204,9 @@ def opt_out(token: str) -> ResponseReturnValue:
 csrf.exempt(opt_out)
 
 
-def _private(response: Response) -> Response:
-    if request.blueprint == public.name:
-        response.headers.update(_PRIVATE_HEADERS)
-    return response
-
-
 def init_public(app: Flask) -> None:
-    """The unsubscribe page. Call before the security headers are installed (as
-    ``wallet.views.init_app``): its stricter ``Referrer-Policy`` must be the one sent."""
+    """The unsubscribe page."""
     app.register_blueprint(public)
-    app.after_request(_private)
 
 
 def init_app(app: Flask) -> None:

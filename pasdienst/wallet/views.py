@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -35,15 +35,11 @@ from .models import BLOCKED, EXPIRED, REPLACED, ChildPass
 from .services import PassView, pass_view
 from ..web.assets import asset_url
 from ..web.extensions import get_db, get_settings
+from ..web.security import private
 from ..web.writes import write
 
-bp = Blueprint("wallet", __name__)
-
-_PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-}
+#: The address is the secret: no-store, no-referrer, noindex on every answer.
+bp = private(Blueprint("wallet", __name__))
 
 
 def _db() -> Database:
@@ -245,16 +241,6 @@ def qr_svg(token: str) -> Response | tuple[str, int]:
     return _image(token, "svg")
 
 
-def _private(response: Response) -> Response:
-    if request.blueprint == bp.name:
-        response.headers.update(_PRIVATE_HEADERS)
-    return response
-
-
 def init_app(app: Flask) -> None:
-    """Register the pages. Call before the security headers are installed:
-    app-level ``after_request`` hooks run last-registered first, so ours then
-    runs after theirs and its stricter ``Referrer-Policy`` is the one sent."""
     app.register_blueprint(bp)
     app.jinja_env.globals["wording"] = wording  # the family's texts, shared with the printed letter
-    app.after_request(_private)

@@ -29,7 +29,7 @@ from ..reports import api as reports_api
 from ..reports import views as reports_views
 from .api import init_api
 from .extensions import DB_EXTENSION, SETTINGS_EXTENSION, get_db, get_settings
-from .security import install_cache_policy, install_security_headers
+from .security import install_security_headers
 
 API_EXTENSION = "pasdienst.api"
 
@@ -59,10 +59,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         # Behind the load balancer: trust one hop for client address and scheme
         # (rate limits per address, HSTS and Secure cookies need them).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
-    wallet_views.init_app(app)  # before the security headers: see its docstring
-    reminders_views.init_public(app)  # /afmelden/<token>, the same reason
+    wallet_views.init_app(app)  # /p/<token>
+    reminders_views.init_public(app)  # /afmelden/<token>
     install_security_headers(app, settings)
-    install_cache_policy(app)
     app.extensions[API_EXTENSION] = init_api(app)
     assets.init_app(app)
     app.jinja_env.filters.update(labels.FILTERS)  # the Dutch names of codes, once for every page

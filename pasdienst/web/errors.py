@@ -94,7 +94,7 @@ def _retry_after(exc: HTTPException) -> str:
 
 def register(app: Flask) -> None:
     @app.errorhandler(PasdienstError)
-    def _domain(exc: PasdienstError) -> Response | tuple[str, int]:
+    def _domain(exc: PasdienstError) -> Response | tuple[str, int, dict[str, str]]:
         # A limit the service counts itself (e.g. wrong typed codes) says when to retry too.
         headers = {"Retry-After": str(exc.details.get("retry_after", 60))} if exc.status == 429 else {}
         if wants_problem_json():
@@ -107,7 +107,7 @@ def register(app: Flask) -> None:
         return page, exc.status, headers
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Response | tuple[str, int]:
+    def _http(exc: HTTPException) -> Response | tuple[str, int, dict[str, str]]:
         status = exc.code or 500
         if wants_problem_json():
             if status == 400:
@@ -165,5 +165,6 @@ def register(app: Flask) -> None:
         return _storage_full(exc)
 
     # SQLAlchemy's wrapped errors, the bare drivers' (the till's lean path), the system's.
-    for error in (DBAPIError, *DRIVER_ERRORS, OSError):
+    errors: tuple[type[Exception], ...] = (DBAPIError, *DRIVER_ERRORS, OSError)
+    for error in errors:
         app.register_error_handler(error, _maybe_storage_full)

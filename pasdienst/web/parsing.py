@@ -14,7 +14,7 @@ from datetime import date
 
 from werkzeug.routing import IntegerConverter, Map
 
-from .api import MAX_BIG_ID
+from .validators import MAX_BIG_ID
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 

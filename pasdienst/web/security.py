@@ -13,12 +13,19 @@ staff pages (``/admin``, ``/finance``, ``/merchant``, ``/account`` and all
 below them) and the API show personal data and payees, and a shared or lost
 computer must not keep them in its cache or show them with "back" after a
 logout. Static files set their own caching (``web/assets.py``).
+
+A page whose address or content is a secret of its own (a pass's link, an
+unsubscribe link, a one-time password) is marked ``private``, the blueprint
+or the one view: it is also sent on to no one as a referrer and kept out of
+search engines (``PRIVATE_HEADERS``). One hook sets all of it, in this order
+(the cache default, the fixed headers, then a private page's), so no page
+depends on the order in which hooks were registered.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_talisman import Talisman
 
 from ..config import Settings
@@ -38,6 +45,27 @@ CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+
+
+#: What a private page adds to (and overrides in) the fixed headers.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+_PRIVATE = "pasdienst_private"
+
+Marked = TypeVar("Marked")
+
+
+def private(target: Marked) -> Marked:
+    """Mark a blueprint (each of its pages) or a view function (under its route decorator) private."""
+    setattr(target, _PRIVATE, True)
+    return target
+
+
+def _is_private() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, _PRIVATE, False):
+        return True
+    blueprint = current_app.blueprints.get(request.blueprint) if request.blueprint else None
+    return bool(getattr(blueprint, _PRIVATE, False))
 
 
 class _Talisman(Talisman):
@@ -60,9 +88,15 @@ class _Talisman(Talisman):
         return None  # no content_security_policy_nonce_in: there is no nonce to make
 
     def _set_response_headers(self, response: Response) -> Response:
+        """The one hook of the headers policy: the cache default, the fixed headers, a private page's."""
         headers = response.headers
+        # The cache default first: the till's lane writes its answer's headers in this order too.
+        if "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
         for name, value in self.fixed_headers(request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"):
             headers[name] = value
+        if _is_private():
+            headers.update(PRIVATE_HEADERS)
         return response
 
     def fixed_headers(self, secure: bool) -> list[tuple[str, str]]:
@@ -106,13 +140,3 @@ def install_security_headers(app: Flask, settings: Settings) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
     )
-
-
-def _no_store_by_default(response: Response) -> Response:
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def install_cache_policy(app: Flask) -> None:
-    app.after_request(_no_store_by_default)
