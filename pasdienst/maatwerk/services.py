@@ -189,9 +189,7 @@ def set_team_budget(session: Session, actor: Actor, team_id: int, year: int, amo
     cents = cents_of(amount, refusal="maatwerk_budget_invalid", allow_zero=True)
     if cents > MAX_BUDGET_CENTS:
         raise ValidationFailed("a team budget is at most 100,000,000 euros", refusal="maatwerk_budget_invalid")
-    budget = session.execute(
-        select(TeamBudget).where(TeamBudget.team_id == team.id, TeamBudget.year == year).with_for_update()
-    ).scalar_one_or_none()
+    budget = _budget_row(session, team, year)
     before = None if budget is None else {"year": year, "budget_cents": budget.budget_cents}
     if budget is None:
         budget = TeamBudget(team_id=team.id, year=year, budget_cents=cents)
@@ -261,62 +259,76 @@ class Awarded:
     replayed: bool = False
 
 
-def award_by_team(session: Session, actor: Actor, request: AwardRequest, *, today: date) -> Awarded:
-    """A case worker's award from the municipality's fund, within their team's budget for this year.
+def award(session: Session, actor: Actor, request: AwardRequest, *, today: date, by: str) -> Awarded:
+    """An award by a team's case worker (``by=CASEWORKER``) or by a fund's user (``by=FUND``).
 
-    Raises ``Conflict`` (no team; no budget set; the child has no active
-    pass), ``BudgetShort`` (the team's budget or the fund falls short),
+    A team's is paid from the municipality's fund (``issue``), within the
+    team's budget for this year; a fund's from the fund's own money
+    (``fund_award``), as far as it goes. Raises ``Conflict`` (no team or
+    fund; no budget set; the child has no active pass), ``BudgetShort`` (the
+    team's budget, the municipality's fund or the fund's money falls short),
     ``ValidationFailed`` (category, amount, reason, note, merchant) and
-    ``NotFound`` (the child).
+    ``NotFound`` (the child). The same form sent again returns the first award.
     """
-    municipality = municipality_of(session, actor, CASEWORKER)
-    team = team_of(session, actor)
-    if team is None:
+    municipality = municipality_of(session, actor, by)
+    team = team_of(session, actor) if by == CASEWORKER else None
+    fund = fund_of(session, actor) if by == FUND else None
+    if by == CASEWORKER and team is None:
         raise Conflict(f"{actor.email} is in no team", refusal="maatwerk_no_team")
-    checked = _check_request(session, municipality, request)
-    replay = _replayed(session, municipality, request)
-    if replay is not None:
-        return replay
-    year = today.year
-    # The team's budget row first: two awards of one team take turns from here on.
-    budget = session.execute(
-        select(TeamBudget).where(TeamBudget.team_id == team.id, TeamBudget.year == year).with_for_update()
-    ).scalar_one_or_none()
-    if budget is None:
-        raise Conflict(f"team {team.name} has no budget for {year}", refusal="maatwerk_no_budget", team=team.name,
-                       year=year)
-    replay = _replayed(session, municipality, request)  # a twin that committed while we waited for the lock
-    if replay is not None:
-        return replay
-    left = budget.budget_cents - used_cents(session, year=year, team_id=team.id)
-    if checked.cents > left:
-        raise BudgetShort(
-            f"team {team.name} has {max(left, 0)} cents left of its budget for {year}, not {checked.cents}",
-            refusal="maatwerk_team_budget_short", team=team.name, year=year, left_cents=max(left, 0),
-            amount_cents=checked.cents,
-        )
-    fund = ledger.get_account(session, books.fund_key(municipality.code))
-    return _award(session, actor, municipality, checked, request, today=today, team=team, fund=None,
-                  source=fund.id, kind=books.ISSUE)
-
-
-def award_by_fund(session: Session, actor: Actor, request: AwardRequest, *, today: date) -> Awarded:
-    """A fund's user awards from the fund's own money (``fund_award``), as far as it goes."""
-    municipality = municipality_of(session, actor, FUND)
-    fund = fund_of(session, actor)
-    if fund is None:
+    if by == FUND and fund is None:
         raise Conflict(f"{actor.email} acts for no fund", refusal="maatwerk_no_fund")
     checked = _check_request(session, municipality, request)
     replay = _replayed(session, municipality, request)
     if replay is not None:
         return replay
-    # The fund's row: a twin request with the same key waits here and then finds the first award.
-    session.execute(select(Fund.id).where(Fund.id == fund.id).with_for_update())
-    replay = _replayed(session, municipality, request)
+    year = today.year
+    # The team's budget row or the fund's row first: two awards of one team,
+    # or a twin request with the same key, take turns from here on.
+    budget = _locked_budget(session, team, year) if team is not None else None
+    if fund is not None:
+        session.execute(select(Fund.id).where(Fund.id == fund.id).with_for_update())
+    replay = _replayed(session, municipality, request)  # a twin that committed while we waited for the lock
     if replay is not None:
         return replay
-    return _award(session, actor, municipality, checked, request, today=today, team=None, fund=fund,
-                  source=fund.account_id, kind=books.FUND_AWARD)
+    if team is not None and budget is not None:
+        left = budget.budget_cents - used_cents(session, year=year, team_id=team.id)
+        if checked.cents > left:
+            raise BudgetShort(
+                f"team {team.name} has {max(left, 0)} cents left of its budget for {year}, not {checked.cents}",
+                refusal="maatwerk_team_budget_short", team=team.name, year=year, left_cents=max(left, 0),
+                amount_cents=checked.cents,
+            )
+    if fund is not None:
+        source, kind = fund.account_id, books.FUND_AWARD
+    else:
+        source, kind = ledger.get_account(session, books.fund_key(municipality.code)).id, books.ISSUE
+    return _award(session, actor, municipality, checked, request, today=today, team=team, fund=fund,
+                  source=source, kind=kind)
+
+
+def award_by_team(session: Session, actor: Actor, request: AwardRequest, *, today: date) -> Awarded:
+    """A case worker's award from the municipality's fund, within their team's budget for this year."""
+    return award(session, actor, request, today=today, by=CASEWORKER)
+
+
+def award_by_fund(session: Session, actor: Actor, request: AwardRequest, *, today: date) -> Awarded:
+    """A fund's user awards from the fund's own money (``fund_award``), as far as it goes."""
+    return award(session, actor, request, today=today, by=FUND)
+
+
+def _budget_row(session: Session, team: Team, year: int) -> TeamBudget | None:
+    """The team's budget row of ``year``, locked: who sets or spends it takes turns."""
+    return session.execute(
+        select(TeamBudget).where(TeamBudget.team_id == team.id, TeamBudget.year == year).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _locked_budget(session: Session, team: Team, year: int) -> TeamBudget:
+    budget = _budget_row(session, team, year)
+    if budget is None:
+        raise Conflict(f"team {team.name} has no budget for {year}", refusal="maatwerk_no_budget", team=team.name,
+                       year=year)
+    return budget
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ..redeem.models import CATEGORIES, Merchant
 from ..reports import maatwerk as figures
 from ..reports.usage import counted
 from ..web import parsing
+from ..web.security import private
 from ..web.writes import change, refused, write
 from . import funds, services
 from .models import REASONS, Team, TeamMember
@@ -142,7 +143,7 @@ def overview() -> ResponseReturnValue:
 def team_create() -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: services.create_team(s, actor, _form("name")),
-                   success=lambda team: f"Team {team.name} is gemaakt.", target="/admin/maatwerk")
+                  success=lambda team: f"Team {team.name} is gemaakt.", target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/leden")
@@ -165,7 +166,7 @@ def team_member_add(team_id: int) -> ResponseReturnValue:
 def team_member_remove(team_id: int, user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: services.remove_team_member(s, actor, team_id, user_id),
-                   success=lambda _: "De consulent hoort niet meer bij dit team.", target="/admin/maatwerk")
+                  success=lambda _: "De consulent hoort niet meer bij dit team.", target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/budget")
@@ -180,22 +181,17 @@ def team_budget(team_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.post("/admin/maatwerk/toekennen")
-@requires("caseworker")
-def team_award() -> ResponseReturnValue:
+def _award(by: str, page: str) -> ResponseReturnValue:
+    """The award form of a team's case worker or a fund's user: one service, the giver as its parameter."""
     actor = current_actor()
     today = _today()
-    return change(lambda s: services.award_by_team(s, actor, _award_request(), today=today),
-                   success=_awarded, target="/admin/maatwerk")
+    return change(lambda s: services.award(s, actor, _award_request(), today=today, by=by), success=_awarded, target=page)
 
 
-@bp.post("/admin/maatwerk/toekenningen/<int:award_id>/intrekken")
-@requires("admin", "caseworker")
-def team_withdraw(award_id: int) -> ResponseReturnValue:
+def _withdraw(award_id: int, page: str) -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn,
-                   target="/admin/maatwerk")
+    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target=page)
 
 
 def _withdrawn(award: Any) -> str:
@@ -203,12 +199,24 @@ def _withdrawn(award: Any) -> str:
             "was besteed, ging terug.")
 
 
+@bp.post("/admin/maatwerk/toekennen")
+@requires("caseworker")
+def team_award() -> ResponseReturnValue:
+    return _award(services.CASEWORKER, "/admin/maatwerk")
+
+
+@bp.post("/admin/maatwerk/toekenningen/<int:award_id>/intrekken")
+@requires("admin", "caseworker")
+def team_withdraw(award_id: int) -> ResponseReturnValue:
+    return _withdraw(award_id, "/admin/maatwerk")
+
+
 @bp.post("/admin/maatwerk/fondsen")
 @requires("admin")
 def fund_create() -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: funds.create_fund(s, actor, _form("name")),
-                   success=lambda fund: f"Fonds {fund.name} is toegevoegd.", target="/admin/maatwerk")
+                  success=lambda fund: f"Fonds {fund.name} is toegevoegd.", target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/fondsen/<int:fund_id>/storting")
@@ -223,6 +231,7 @@ def fund_topup(fund_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/admin/maatwerk/fondsen/<int:fund_id>/gebruikers")
+@private  # a one-time password: never cached, never sent on as a referrer
 @requires("admin")
 def fund_user_add(fund_id: int) -> ResponseReturnValue:
     actor = current_actor()
@@ -235,14 +244,10 @@ def fund_user_add(fund_id: int) -> ResponseReturnValue:
         email, password = write(work)
     except PasdienstError as exc:
         return refused(exc, "/admin/maatwerk")
-    response = current_app.make_response(render_template(
+    return render_template(
         "admin/password_once.html", actor=actor, email=email, password=password, pending=False,
         back="/admin/maatwerk", back_title="Terug naar maatwerk",
-    ))
-    # A one-time secret: never cached, never sent on as a referrer.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    )
 
 
 # -- /fonds: a fund's own page -----------------------------------------------------
@@ -267,18 +272,13 @@ def fund_page() -> ResponseReturnValue:
 @bp.post("/fonds/toekennen")
 @requires("fund")
 def fund_award() -> ResponseReturnValue:
-    actor = current_actor()
-    today = _today()
-    return change(lambda s: services.award_by_fund(s, actor, _award_request(), today=today),
-                   success=_awarded, target="/fonds")
+    return _award(services.FUND, "/fonds")
 
 
 @bp.post("/fonds/toekenningen/<int:award_id>/intrekken")
 @requires("fund")
 def fund_withdraw(award_id: int) -> ResponseReturnValue:
-    actor = current_actor()
-    today = _today()
-    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target="/fonds")
+    return _withdraw(award_id, "/fonds")
 
 
 def init_app(app: Any) -> None:
