@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, Request, request
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -66,15 +66,15 @@ class PasdienstSessions(SecureCookieSessionInterface):
     only, so their session is not even read (nor written: it is Flask's
     ``NullSession``, which refuses writes)."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if "Authorization" in request.headers and request.path.startswith("/api/"):
             return self.make_null_session(app)
         return super().open_session(app, request)
 
-    def save_session(self, app: Flask, session: SessionMixin, response: object) -> None:
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if self.is_null_session(session):
             return
-        super().save_session(app, session, response)  # type: ignore[arg-type]
+        super().save_session(app, session, response)
 
 
 csrf = PasdienstCSRF()
