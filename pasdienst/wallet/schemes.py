@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -145,11 +145,12 @@ class SchemeProblem:
 class _Problems:
     items: list[SchemeProblem] = field(default_factory=list)
 
-    def add(self, path: str, code: str, **params: Any) -> None:
+    def add(self, path: str, code: str, /, **params: Any) -> None:
+        # Positional only: a problem's parameters may themselves be called ``code`` (a punch card's).
         self.items.append(SchemeProblem(path, code, params))
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -382,6 +383,8 @@ def parse_scheme(text: str) -> SchemeSpec:
 
     if problems.items:
         raise _invalid(problems.items)
+    # No problem was found, so both were checked above.
+    assert isinstance(municipality, str) and _is_int(year)
     return SchemeSpec(
         municipality=municipality.strip().lower(),
         year=year,

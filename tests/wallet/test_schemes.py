@@ -49,6 +49,14 @@ def test_overlapping_age_brackets_of_one_budget_category_are_refused():
     assert refused.value.problems == ["budget[2].ages: [12, 18] overlaps [4, 17] of budget[1] (category sport_culture)"]
 
 
+def test_overlapping_age_brackets_of_one_punch_card_are_refused_naming_its_code():
+    text = SCHEME + '\n[[punchcard]]\ncode = "zwemmen"\ncategory = "sport_culture"\nstrips = 5\nstrip_value = "4.50"\nages = [12, 18]\n'
+    with pytest.raises(SchemeInvalid) as refused:
+        parse_scheme(text)
+    assert refused.value.problems == ["punchcard[2].ages: [12, 18] overlaps [4, 17] of punchcard[1] (code zwemmen)"]
+    assert "(code zwemmen)" in scheme_problem(refused.value.found[0])
+
+
 def test_brackets_that_touch_but_do_not_overlap_are_fine():
     text = SCHEME.replace("ages = [4, 17]\n\n[[punchcard]]", "ages = [4, 11]\n\n[[punchcard]]", 1)
     text += '\n[[budget]]\ncategory = "sport_culture"\namount = "200.00"\nages = [12, 17]\n'
