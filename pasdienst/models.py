@@ -3,6 +3,7 @@ from .db import Base
 from .ledger import models as _ledger  # noqa: F401
 from .municipalities import models as _municipalities  # noqa: F401
 from .redeem import models as _redeem  # noqa: F401
+from .merchants import models as _merchants  # noqa: F401
 from .access import models as _access  # noqa: F401
 from .wallet import models as _wallet  # noqa: F401
 from .settlement import models as _settlement  # noqa: F401

@@ -4,8 +4,8 @@ Design overview
 ---------------
 * Pages only call services. The services here cover what no other package
   already does: finding children (never by BSN) and their history, the case
-  workers' discretionary awards within a yearly cap, the four-eyes change of
-  a merchant's IBAN and the other four-eyes requests (``requests``), the
+  workers' discretionary awards within a yearly cap, the four-eyes requests
+  (``requests``; a merchant's IBAN change is ``merchants.iban``'s), the
   budget threshold, and scope-checked, audited
   wrappers around the wallet's block, reissue, import and scheme services.
 * Every query is filtered by the actor's municipality; a record of another

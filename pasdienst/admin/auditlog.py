@@ -24,11 +24,12 @@ from sqlalchemy.orm import Session
 from ..access.models import ApiToken, AuditEvent, User
 from ..access.policy import Actor, ensure_role
 from ..jobs.models import Job
+from ..merchants.models import IbanChangeRequest
 from ..municipalities.models import Municipality
 from ..redeem.models import Merchant, Redemption
 from ..settlement.models import SettlementBatch
 from ..wallet.models import Child, ChildPass, Scheme, format_pass_number
-from .models import CaseworkerCap, FourEyesRequest, IbanChangeRequest
+from .models import CaseworkerCap, FourEyesRequest
 
 _PASS_NUMBER = re.compile(r"^KP-[0-9]{4}-([0-9]{1,18})$")
 _ROW_ID = re.compile(r"^[0-9]{1,18}$")

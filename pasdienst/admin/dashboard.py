@@ -11,13 +11,13 @@ from .. import books
 from ..access.models import AuditEvent
 from ..access.policy import Actor
 from ..ledger.models import Transfer
+from ..merchants.models import IBAN_PENDING, IbanChangeRequest
 from ..municipalities.services import BudgetFigures, budget_figures
 from ..redeem.models import Merchant
 from ..reports.usage import Reach, reach
 from ..wallet.models import Child
 from . import requests
 from .caps import CapStatus, cap_status
-from .models import IBAN_PENDING, IbanChangeRequest
 from .scope import ADMIN, CASEWORKER, municipality_of
 
 

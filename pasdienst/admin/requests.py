@@ -32,6 +32,7 @@ from ..access.policy import Actor, ensure_municipality, ensure_role, same_hands
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.services import get_municipality
+from ..merchants.models import IbanChangeRequest
 from ..merchants.records import add_merchant, merchant_snapshot, set_merchant_status
 from ..redeem.models import Merchant
 from .errors import SecondAdminRequired
@@ -44,7 +45,6 @@ from .models import (
     USER_CREATE,
     USER_PASSWORD_RESET,
     FourEyesRequest,
-    IbanChangeRequest,
 )
 
 #: Roles whose accounts and passwords need a second admin: they approve money and changes.
@@ -318,7 +318,7 @@ class IbanChangeRow:
 
 
 def pending_iban_changes(session: Session, actor: Actor) -> list[IbanChangeRow]:
-    """The municipality's pending IBAN changes (``services.request_iban_change``), for the same page."""
+    """The municipality's pending IBAN changes (``merchants.iban.request_change``), for the same page."""
     municipality_id = _admin(actor)
     rows = session.execute(
         select(IbanChangeRequest, Merchant.name, User.email)

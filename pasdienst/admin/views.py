@@ -35,7 +35,12 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import set_budget_threshold, topup_budget
 from .. import fields
 from ..fields import FieldRefused
-from ..merchants.records import set_listing
+from ..merchants import iban as iban_changes
+from ..merchants.approval import change_status
+from ..merchants.logins import create_merchant_login
+from ..merchants.overview import merchants_overview
+from ..merchants.records import rename_merchant, set_listing
+from ..merchants.signup import signup_merchant
 from ..redeem.models import CATEGORIES
 from ..web import dutch
 from ..web import parsing
@@ -49,7 +54,7 @@ from ..wallet.errors import SchemeInvalid, ShortValidity
 from ..wallet.schemes import example_scheme, scheme_toml, schemes_of
 from .. import labels
 from ..labels import euros
-from . import auditlog, awards, browse, caps, history, requests, services
+from . import auditlog, awards, browse, caps, history, requests
 from .dashboard import budget_overview, dashboard as dashboard_of
 from .scope import staff
 
@@ -616,7 +621,7 @@ def _back_to(default: str) -> str:
 
 def _merchants_page(status: int = 200, **context: Any) -> ResponseReturnValue:
     with _db().read() as session:
-        rows = services.merchants_overview(session, current_actor())
+        rows = merchants_overview(session, current_actor())
     context.setdefault("values", {})
     context.setdefault("error", None)
     context.setdefault("listing_error", None)
@@ -641,10 +646,10 @@ def merchant_add() -> ResponseReturnValue:
     values["categories"] = request.form.getlist("categories")
     try:
         with _db().transaction() as session:
-            merchant, _request = services.add_merchant_by_admin(
-                session, actor, name=values["name"], categories=values["categories"], iban=values["iban"],
-                bic=values["bic"] or None, kvk_number=values["kvk_number"] or None, address=values["address"] or None,
-                contact_email=values["contact_email"] or None,
+            merchant, _request = requests.add_merchant_for_approval(
+                session, actor, actor.municipality_code or "", name=values["name"], categories=values["categories"],
+                iban=values["iban"], bic=values["bic"] or None, kvk_number=values["kvk_number"] or None,
+                address=values["address"] or None, contact_email=values["contact_email"] or None,
             )
             name = merchant.name
     except PasdienstError as exc:
@@ -662,7 +667,7 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     status = _form("status")
     return _change(
-        lambda s: services.set_status(s, actor, merchant_id, status),
+        lambda s: change_status(s, actor, merchant_id, status),
         success=lambda done: (
             f"De goedkeuring van {done[0].name} is aangevraagd. Een andere beheerder moet haar bevestigen (vier ogen)."
             if done[1] is not None else f"{done[0].name} is {STATUS_TITLES.get(done[0].status, done[0].status)}."
@@ -676,7 +681,7 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
 def merchant_rename(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return _change(
-        lambda s: services.rename(s, actor, merchant_id, _form("name")),
+        lambda s: rename_merchant(s, merchant_id, _form("name"), actor=actor),
         success=lambda m: f"De aanbieder heet nu {m.name}. Een afrekening die al is goedgekeurd houdt de oude naam.",
         target="/admin/aanbieders",
     )
@@ -704,7 +709,7 @@ def merchant_listing(merchant_id: int) -> ResponseReturnValue:
 def merchant_iban(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return _change(
-        lambda s: services.request_iban_change(s, actor, merchant_id, _form("iban"), _form("bic") or None),
+        lambda s: iban_changes.request_change(s, actor, merchant_id, _form("iban"), _form("bic") or None),
         success="De IBAN-wijziging is aangevraagd. Een andere beheerder moet haar bevestigen; tot dan betalen we naar het oude IBAN.",
         target="/admin/aanbieders",
     )
@@ -715,7 +720,7 @@ def merchant_iban(merchant_id: int) -> ResponseReturnValue:
 def iban_confirm(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return _change(
-        lambda s: services.confirm_iban_change(s, actor, change_id),
+        lambda s: iban_changes.confirm_change(s, actor, change_id),
         success=lambda m: f"Het nieuwe IBAN van {m.name} geldt vanaf de volgende afrekening.",
         target=_back_to("/admin/aanbieders"),
     )
@@ -726,7 +731,7 @@ def iban_confirm(change_id: int) -> ResponseReturnValue:
 def iban_cancel(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return _change(
-        lambda s: services.cancel_iban_change(s, actor, change_id),
+        lambda s: iban_changes.cancel_change(s, actor, change_id),
         success="De IBAN-wijziging is ingetrokken; het oude IBAN blijft.",
         target=_back_to("/admin/aanbieders"),
     )
@@ -738,7 +743,7 @@ def merchant_login(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     try:
         with _db().transaction() as session:
-            user, password = services.create_merchant_login(session, actor, merchant_id, _form("email") or None)
+            user, password = create_merchant_login(session, actor, merchant_id, _form("email") or None)
             email = user.email
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
@@ -968,7 +973,7 @@ def signup() -> ResponseReturnValue:
     values["categories"] = request.form.getlist("categories")
     try:
         with _db().transaction() as session:
-            services.signup_merchant(
+            signup_merchant(
                 session, values["municipality"], name=values["name"], kvk_number=values["kvk_number"],
                 address=values["address"], categories=values["categories"], iban=values["iban"],
                 contact_email=values["contact_email"],

@@ -31,6 +31,7 @@ _KVK = re.compile(r"[0-9]{8}")
 
 
 MAX_NAME = 200
+MAX_ADDRESS = 300
 
 
 class MerchantNameRefused(ValidationFailed):
@@ -73,11 +74,13 @@ def parse_categories(categories: str | Iterable[str]) -> list[str]:
     items = categories.split(",") if isinstance(categories, str) else list(categories)
     wanted = {str(c).strip().lower() for c in items if str(c).strip()}
     if not wanted:
-        raise ValidationFailed(f"a merchant needs at least one category ({', '.join(CATEGORIES)})")
+        raise ValidationFailed(f"a merchant needs at least one category ({', '.join(CATEGORIES)})",
+                               refusal="categories_missing")
     unknown = sorted(wanted - set(CATEGORIES))
     if unknown:
         raise ValidationFailed(
-            f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: use {', '.join(CATEGORIES)}"
+            f"unknown categor{'y' if len(unknown) == 1 else 'ies'} {', '.join(unknown)}: use {', '.join(CATEGORIES)}",
+            refusal="category_unknown",
         )
     return [c for c in CATEGORIES if c in wanted]
 
@@ -106,10 +109,7 @@ def set_listing(
     it). An admin of its municipality (``actor`` None is the command line).
     Raises ``fields.FieldRefused`` (naming the field), ``NotFound``, ``Forbidden``.
     """
-    merchant = get_merchant(session, merchant_id)
-    if actor is not None:
-        ensure_role(actor, "admin", "system")
-        ensure_municipality(actor, merchant.municipality_id)
+    merchant = merchant_for(session, merchant_id, actor)
     wanted = {
         "place": fields.short_text(place, field="place", limit=100),
         "offer": fields.short_text(offer, field="offer", limit=300),
@@ -158,20 +158,22 @@ def add_merchant(
     if status not in MERCHANT_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(MERCHANT_STATUSES)}, not {status!r}")
     if not (iban or "").strip():
-        raise ValidationFailed("a merchant needs an IBAN to be paid to")
+        raise ValidationFailed("a merchant needs an IBAN to be paid to", refusal="iban_missing")
     account = normalise_iban(iban, bic)
     kvk = (kvk_number or "").replace(" ", "") or None
     if kvk is not None and not _KVK.fullmatch(kvk):
-        raise ValidationFailed(f"KvK number {kvk_number!r} must be 8 digits")
+        raise ValidationFailed(f"KvK number {kvk_number!r} must be 8 digits", refusal="kvk_invalid")
     email = normalise_email(contact_email) if contact_email and contact_email.strip() else None
     address = (address or "").strip() or None
-    if address is not None and len(address) > 300:
-        raise ValidationFailed("an address is at most 300 characters")
+    if address is not None and len(address) > MAX_ADDRESS:
+        raise ValidationFailed(f"an address is at most {MAX_ADDRESS} characters", refusal="address_too_long",
+                               limit=MAX_ADDRESS)
     clash = session.execute(
         select(Merchant.id).where(Merchant.municipality_id == municipality.id, Merchant.name == name)
     ).scalar()
     if clash is not None:
-        raise Conflict(f"{municipality.code} already has a merchant {name!r} (id {clash})")
+        raise Conflict(f"{municipality.code} already has a merchant {name!r} (id {clash})", refusal="merchant_name_taken",
+                       name=name)
     merchant = Merchant(
         municipality_id=municipality.id,
         name=name,
@@ -221,6 +223,18 @@ def get_merchant(session: Session, merchant_id: int | None) -> Merchant:
     return merchant
 
 
+def merchant_for(session: Session, merchant_id: int | None, actor: Actor | None) -> Merchant:
+    """The merchant ``actor`` changes: for the command line (None) any; for
+    staff only an admin's, of its own municipality. Another municipality's
+    merchant is "not found", so its existence stays private."""
+    merchant = get_merchant(session, merchant_id)
+    if actor is not None:
+        ensure_role(actor, "admin", "system")
+        if actor.role != "system" and actor.municipality_id != merchant.municipality_id:
+            raise NotFound("no such merchant in this municipality", refusal="merchant_not_found")
+    return merchant
+
+
 def merchant_municipality_code(session: Session, merchant: Merchant) -> str:
     code = session.execute(select(Municipality.code).where(Municipality.id == merchant.municipality_id)).scalar()
     assert code is not None
@@ -248,10 +262,7 @@ def list_merchants(
 
 def set_merchant_status(session: Session, merchant_id: int, status: str, *, actor: Actor | None = None) -> Merchant:
     """Approve, suspend or reinstate a merchant (an admin of its municipality)."""
-    merchant = get_merchant(session, merchant_id)
-    if actor is not None:
-        ensure_role(actor, "admin", "system")
-        ensure_municipality(actor, merchant.municipality_id)
+    merchant = merchant_for(session, merchant_id, actor)
     if status not in MERCHANT_STATUSES:
         raise ValidationFailed(f"status must be one of {', '.join(MERCHANT_STATUSES)}, not {status!r}")
     if merchant.status != status:
@@ -274,10 +285,7 @@ def rename_merchant(session: Session, merchant_id: int, name: str, *, actor: Act
     Raises ``MerchantNameRefused``, ``NotFound``, ``Conflict`` (another merchant
     of the municipality has that name) and ``Forbidden``.
     """
-    merchant = get_merchant(session, merchant_id)
-    if actor is not None:
-        ensure_role(actor, "admin", "system")
-        ensure_municipality(actor, merchant.municipality_id)
+    merchant = merchant_for(session, merchant_id, actor)
     name = clean_merchant_name(name)
     if name == merchant.name:
         return merchant
@@ -287,7 +295,8 @@ def rename_merchant(session: Session, merchant_id: int, name: str, *, actor: Act
         )
     ).scalar()
     if clash is not None:
-        raise Conflict(f"merchant {clash} of this municipality is already called {name!r}")
+        raise Conflict(f"merchant {clash} of this municipality is already called {name!r}", refusal="merchant_name_taken",
+                       name=name)
     before = merchant_snapshot(merchant)
     merchant.name = name
     session.flush()

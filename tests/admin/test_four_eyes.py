@@ -18,10 +18,12 @@ from pasdienst.access.errors import Unauthenticated
 from pasdienst.access.models import User
 from pasdienst.access.accounts import actor_for_email, authenticate
 from pasdienst.access.policy import same_hands
-from pasdienst.admin import requests, services
+from pasdienst.admin import requests
 from pasdienst.admin.errors import SecondAdminRequired
-from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest
+from pasdienst.admin.models import FourEyesRequest
 from pasdienst.errors import Conflict
+from pasdienst.merchants import iban as iban_changes
+from pasdienst.merchants.models import IbanChangeRequest
 from pasdienst.redeem.models import Merchant
 from pasdienst.web import dutch
 from tests.access.helpers import (
@@ -390,11 +392,11 @@ def test_an_iban_change_is_not_confirmed_by_an_account_with_the_same_sponsor(db)
         with db.transaction() as s:
             requests.confirm_request(s, actor_for_email(s, colleague.email), request_id)
     with db.transaction() as s:
-        change = services.request_iban_change(s, actor_for_email(s, "een@testdorp.example"), merchant_id, NEW_IBAN)
+        change = iban_changes.request_change(s, actor_for_email(s, "een@testdorp.example"), merchant_id, NEW_IBAN)
     with db.transaction() as s, pytest.raises(SecondAdminRequired):
-        services.confirm_iban_change(s, actor_for_email(s, "twee@testdorp.example"), change.id)
+        iban_changes.confirm_change(s, actor_for_email(s, "twee@testdorp.example"), change.id)
     with db.transaction() as s:
-        services.confirm_iban_change(s, actor_for_email(s, colleague.email), change.id)
+        iban_changes.confirm_change(s, actor_for_email(s, colleague.email), change.id)
         assert s.get(Merchant, merchant_id).iban == NEW_IBAN
 
 

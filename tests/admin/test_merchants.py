@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from pasdienst.admin.models import FourEyesRequest, IbanChangeRequest
+from pasdienst.admin.models import FourEyesRequest
+from pasdienst.merchants.models import IbanChangeRequest
 from pasdienst.redeem.models import Merchant
 from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, make_user
 

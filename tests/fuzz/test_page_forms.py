@@ -41,7 +41,6 @@ from pasdienst.access.models import User
 from pasdienst.access.logins import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
 from pasdienst.admin import requests
-from pasdienst.admin import services as admin_services
 from pasdienst.cooperations import runs as cooperation_runs
 from pasdienst.cooperations import services as cooperations
 from pasdienst.errors import PasdienstError
@@ -50,6 +49,7 @@ from pasdienst.municipalities.services import set_contact
 from pasdienst.maatwerk import funds as maatwerk_funds
 from pasdienst.maatwerk import services as maatwerk
 from pasdienst.maatwerk.models import FundMember
+from pasdienst.merchants import iban as iban_changes
 from pasdienst.reminders import optout
 from pasdienst.reminders import runs as reminder_runs
 from pasdienst.settlement import returns
@@ -390,7 +390,7 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
     sw.create(world, until=date(2027, 3, 15))
     with db.transaction() as s:
         # Things that wait for a second person: an IBAN change, an account, a bank return.
-        admin_services.request_iban_change(s, world.actor(world.admin), world.merchants["sport"], TEST_IBANS[2])
+        iban_changes.request_change(s, world.actor(world.admin), world.merchants["sport"], TEST_IBANS[2])
         requests.request_account(s, world.actor(world.admin), "nieuw@testdorp.example", "finance")
         returns.request_return(s, world.actor(world.finance), approved.id, merchant_id=world.merchants["school"], reason="rekening opgeheven")
         # A year that is over and has passes (2026), so that the year end offers its confirmation form.
