@@ -1,8 +1,8 @@
 """``/api/v1/scan``, ``/api/v1/redemptions`` and void: the till's API.
 
-Thin: parse, one service call in one transaction, map the result. A refused
-scan or redemption is logged (merchant, reason, time; never the code) in a
-transaction of its own, after the refused one has rolled back.
+Thin: parse, one service call in one transaction, map the result. A refusal
+goes to ``redemptions.log_refusal`` with who asked, which decides what is
+logged (merchant, reason, time; never the code).
 """
 from __future__ import annotations
 
@@ -26,9 +26,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from redis.exceptions import RedisError
 
-from ..access.tokens import touch_token
 from ..access.web import current_actor, rate_limit_key, requires, till_login, token_login
-from ..clock import now_utc
 from ..clock import today as clock_today
 from ..config import DEFAULT_TILL_RATE_LIMIT
 from ..errors import PasdienstError
@@ -180,28 +178,19 @@ def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[
     return decorate
 
 
-def _record_refusal(
-    action: str, typed: bool, exc: PasdienstError, actor: Any, touch_token_id: int | None = None, *, till: str,
-) -> None:
-    """Log a refused scan or redemption (never the code), in a transaction of its own."""
-    if exc.status >= 500 or exc.code in ("rate_limited", "request_in_progress"):
-        return
-    g.typed_code_failed = typed and exc.code == "invalid_code"
-    db, _, _ = _app_parts()
-    with db.transaction() as session:
-        redemptions.record_refusal(
-            session, actor, action=action, reason=exc.code, typed_code=g.typed_code_failed,
-            remote_addr=get_remote_address(), till=till,
-        )
-        if touch_token_id is not None:
-            touch_token(session, touch_token_id)
+def _log_refusal(exc: BaseException, caller: redemptions.Caller, action: str, typed: bool) -> None:
+    # The address's typed-code limit (flask-limiter's ``deduct_when``) counts what the service calls a wrong code.
+    g.typed_code_failed = redemptions.log_refusal(
+        get_db(current_app), caller, exc, action=action, typed=typed, remote_addr=get_remote_address(),
+    )
 
-def _refused(action: str, typed: bool, work: Callable[[], T]) -> T:
-    """Run ``work``; log a refusal of it before passing the error on."""
+
+def _refused(action: str, typed: bool, work: Callable[[], T], caller: redemptions.Caller | None = None) -> T:
+    """Run ``work``; a refusal of it is logged before the error passes on."""
     try:
         return work()
     except PasdienstError as exc:
-        _record_refusal(action, typed, exc, current_actor(), till=till_login())
+        _log_refusal(exc, caller or redemptions.Caller(actor=current_actor(), till=till_login()), action, typed)
         raise
 
 
@@ -287,15 +276,12 @@ def _caller(token: str) -> redemptions.Caller:
 
 def _refused_on_lean_path(exc: Exception, caller: redemptions.Caller) -> None:
     """A refusal of the lean path, as the full path handles one: the log line
-    names who it was, a refusal is logged for a merchant."""
+    names who it was, and the refusal goes to the log with its caller."""
     if not isinstance(exc, PasdienstError):
         return
-    actor = g.actor = caller.actor
-    if actor is not None and actor.role == "merchant":
-        stale = caller.token_needs_touch(now_utc())
-        _record_refusal(
-            "redeem", False, exc, actor, caller.token_id if stale else None, till=token_login(caller.token_hash or ""),
-        )
+    g.actor = caller.actor
+    caller.till = token_login(caller.token_hash or "")  # only now: a redemption made never needs it
+    _log_refusal(exc, caller, "redeem", False)
 
 
 def _redeem_lean() -> Response | None:
@@ -459,12 +445,12 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
     """Take an amount (or strips of a punch card) from a voucher. Send the same
     ``Idempotency-Key`` again to retry: it never charges twice."""
     db, settings, today = _app_parts()
-    actor = current_actor()
+    caller = redemptions.Caller(actor=current_actor(), till=till_login())
 
     def work() -> redemptions.RedemptionResult:
         return redemptions.redeem_now(
             db,
-            redemptions.Caller(actor=actor, till=till_login()),
+            caller,
             code=body["code"],
             voucher_id=body["voucher_id"],
             amount_cents=body.get("amount_cents"),
@@ -474,7 +460,7 @@ def redeem(headers: dict[str, Any], body: dict[str, Any]) -> tuple[redemptions.R
             today=today,
         )
 
-    result = _refused("redeem", looks_like_typed_code(body["code"]), work)
+    result = _refused("redeem", looks_like_typed_code(body["code"]), work, caller)
     return result, 201, {"Idempotent-Replayed": "true" if result.replayed else "false"}
 
 

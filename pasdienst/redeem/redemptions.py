@@ -35,13 +35,13 @@ from sqlalchemy.orm import Session
 from .. import books, ledger
 from ..access.errors import Forbidden, Unauthenticated
 from ..access.policy import Actor
-from ..access.tokens import TOKEN_TOUCH_INTERVAL
+from ..access.tokens import TOKEN_TOUCH_INTERVAL, touch_token
 from ..clock import day_bounds_utc, now_utc
 from ..clock import now as clock_now
 from ..config import Settings
 from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
-from ..db import Database, Direct, violated_constraint
+from ..db import Database, Direct, rowcount, violated_constraint
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
@@ -252,9 +252,9 @@ def _one(cursor: Any) -> tuple | None:
     return rows[0] if rows else None
 
 
-def _admit(found: Any, caller: Caller) -> None:
+def _admit(found: tillsql.Row | None, caller: Caller) -> tillsql.Row:
     """The access rules of ``@requires("merchant")`` for a token resolved in
-    the context statement, then the merchant's own state."""
+    the context statement, then the merchant's own state; the context admitted."""
     if caller.token_hash is not None:
         if found is None:
             raise Unauthenticated("unknown or revoked API token")
@@ -269,6 +269,7 @@ def _admit(found: Any, caller: Caller) -> None:
         raise Forbidden("this merchant is not approved to take passes")
     if not found.locked:
         raise RequestInProgress("a request with this Idempotency-Key is still being processed; retry shortly")
+    return found
 
 
 @dataclass(frozen=True)
@@ -376,8 +377,7 @@ def _redeem_on(conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Reques
     """The redemption on a driver connection whose transaction is open.
     ``pipelined``: the statements after the context go out with the COMMIT,
     when the caller's block ends (``Database.driver``)."""
-    found = _context(conn, dialect, caller, req.key, req.voucher_id)
-    _admit(found, caller)
+    found = _admit(_context(conn, dialect, caller, req.key, req.voucher_id), caller)
     with _claim(found.id, req.key):
         if found.stored_id is not None:
             if found.request_hash != req.fingerprint:
@@ -615,19 +615,19 @@ def redeem_now(
         twin = _twin(exc)
         if twin is not exc:
             raise twin from None
-        refused: _Refused | None = getattr(answer, "refused", None)
-        if refused is None:
+        guarded: _Refused | None = getattr(answer, "refused", None)
+        if guarded is None:
             raise
         with db.read() as session:
             # Blocked or reissued while the debit waited for the account: the
             # redemption's own statement refused it (tillsql: lock order), or
             # a reissue moved the balance away. Say why.
-            _check_pass_now(session, refused.pass_id, today)
-            balance = ledger.balance(session, refused.account)
+            _check_pass_now(session, guarded.pass_id, today)
+            balance = ledger.balance(session, guarded.account)
         # The guard refused the debit: no postings were written, and the
         # transfer row's trigger refused a transfer without them.
-        if balance < refused.amount:
-            raise _insufficient(balance, refused.amount) from None
+        if balance < guarded.amount:
+            raise _insufficient(balance, guarded.amount) from None
         raise
     return answer()
 
@@ -662,12 +662,12 @@ def void(session: Session, actor: Actor, redemption_id: int, *, today: date, now
         session, redemption.voucher_id, redemption.amount_cents, reference=f"void {redemption.receipt_no}", now=moment
     )
     # Guarded against a second void; a batch cannot take it meanwhile (the lock above).
-    done = session.execute(
+    done = rowcount(session.execute(
         update(Redemption)
         .where(Redemption.id == redemption.id, Redemption.voided_at.is_(None))
         .values(voided_at=moment, void_transfer_id=reversal.id, voided_by_user_id=actor.user_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if done != 1:
         raise VoidWindowClosed("this redemption was voided or settled meanwhile")
     session.refresh(redemption)
@@ -727,21 +727,39 @@ TYPED_CODES_PER_MERCHANT = 30
 TYPED_CODE_WINDOW = timedelta(minutes=10)
 
 
-def record_refusal(
-    session: Session, actor: Actor | None, *, action: str, reason: str, typed_code: bool, remote_addr: str | None,
-    till: str | None = None,
-) -> None:
-    session.add(
-        Refusal(
-            merchant_id=actor.merchant_id if actor else None,
-            user_id=actor.user_id if actor else None,
-            action=action,
-            reason=reason,
-            typed_code=typed_code,
-            remote_addr=remote_addr,
-            till=till,
-        )
-    )
+#: Answers that say "not now" rather than "no": a retry may well succeed, so
+#: they are no refusal of the pass or the code and are not logged.
+_NOT_REFUSALS = frozenset({"rate_limited", "request_in_progress"})
+
+
+def log_refusal(
+    db: Database, caller: Caller, exc: BaseException, *, action: str, typed: bool, remote_addr: str | None,
+) -> bool:
+    """Log a refused scan, redemption or void (who, when, why; never the code)
+    in a transaction of its own, after the refused one rolled back; returns
+    whether it was a wrong typed code (the address's limit counts those).
+
+    Only a merchant's refusals are logged: an unknown token or another
+    role's was turned away before it was anyone's till, and a failure of the
+    service itself (5xx) or a "not now" is no refusal. ``caller`` is who
+    asked, as the redemption resolved it; a token whose ``last_used_at`` is
+    due is touched here, as the redemption would have done.
+    """
+    if not isinstance(exc, PasdienstError) or exc.status >= 500 or exc.code in _NOT_REFUSALS:
+        return False
+    actor = caller.actor
+    if actor is None or actor.role != "merchant":
+        return False
+    wrong_code = typed and exc.code == "invalid_code"
+    touch = caller.token_id if caller.token_needs_touch(now_utc()) else None
+    with db.transaction() as session:
+        session.add(Refusal(
+            merchant_id=actor.merchant_id, user_id=actor.user_id, action=action, reason=exc.code,
+            typed_code=wrong_code, remote_addr=remote_addr, till=caller.till,
+        ))
+        if touch is not None:
+            touch_token(session, touch)
+    return wrong_code
 
 
 def _typed_code_budget(conn: Any, dialect: tillsql.Dialect, merchant_id: int, till: str | None, now: datetime) -> None:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import uuid
 from collections import namedtuple
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..db import Prepared
 
@@ -188,6 +188,10 @@ class Row(namedtuple("Row", _WHO_COLUMNS + _COLUMNS + ("locked",))):  # type: ig
     @property
     def _mapping(self) -> dict[str, Any]:
         return self._asdict()
+
+    if TYPE_CHECKING:
+        # The columns are the names above, made at import: untyped, like a SQLAlchemy row's.
+        def __getattr__(self, name: str) -> Any: ...
 
 
 _NO_WHO = (None,) * len(_WHO_COLUMNS)
