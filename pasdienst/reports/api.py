@@ -75,7 +75,8 @@ def usage_publication(query: dict[str, Any], code: str) -> dict[str, Any]:
     """The usage report for publication outside the municipality.
 
     Counts of fewer than five children are the string ``"<5"``, and so are
-    the shares resting on them; ``publication.note`` says so, to publish with
+    counts that would give one away (a part whose total minus it is under
+    five, a cell the others add up to) and the shares resting on them; ``publication.note`` says so, to publish with
     the figures.
     """
     return _report(code, query["year"]).published()

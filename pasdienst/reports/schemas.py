@@ -26,7 +26,8 @@ def _hidden_children(description: str) -> ma.fields.Raw:
     return ma.fields.Raw(
         required=True,
         metadata={
-            "description": f'{description}; "{SUPPRESSED}" when fewer than five children',
+            "description": f'{description}; "{SUPPRESSED}" when fewer than five children, or when it would give '
+            "such a count away (a part whose total minus it is under five, or a cell the others add up to)",
             "oneOf": [{"type": "integer", "minimum": 0}, _HIDDEN],
         },
     )
@@ -231,7 +232,9 @@ class PublishedMaatwerkUsageSchema(MaatwerkUsageSchema):
 
 class PublishedUsageSchema(UsageSchema):
     """The usage report as published outside the municipality: every count of
-    fewer than five children, and every share resting on one, is "<5"."""
+    fewer than five children, every count that would give one away (a part
+    next to its total, a cell the others add up to), and every share resting
+    on one, is "<5"."""
 
     publication = ma.fields.Nested(PublicationSchema, required=True)
     eligible_children = _hidden_children("Distinct children holding a pass for the year")

@@ -87,11 +87,19 @@ included, is the string ``"<5"``: ``eligible_children``,
 ``children_with_redemption``, ``children_awarded`` (top level, categories,
 age bands, months, merchants). A share computed from a hidden count is
 ``"<5"`` as well, and the usage band is ``null`` when the share is hidden.
-The age bands add up to the totals, so when exactly one band with children
-in it is hidden in a column while the total is shown, the smallest shown band
-of that column is hidden too (otherwise the total minus the others gives it
-away). Counts of redemptions and amounts of money are not about children and
-are never hidden.
+
+A part shown next to its total also tells the rest: 18 of 20 children who
+used the pass name the 2 who did not. So a part (children who used the pass,
+households or children who used it after a reminder, children reached by a
+week) is hidden when the rest of its shown total is below five, zero
+included (``part_hidden``): top level, categories, age bands, districts,
+reminders and the running total per week. The age bands and the districts
+add up to the totals in three columns: children, those who used the pass,
+and the rest. When exactly one cell with children in it is unknown in such a
+column, its total included, the smallest shown cell of that column is hidden
+too, until no column has a lone unknown (``hidden_table``; otherwise the
+total minus the others gives it away). Counts of redemptions and amounts of
+money are not about children and are never hidden.
 """
 from __future__ import annotations
 
@@ -143,8 +151,10 @@ Count = int | str  # a count of children, or SUPPRESSED
 #: outside the municipality knows why some figures read "<5".
 PUBLICATION_NOTE = (
     f'Publicatieversie: aantallen van minder dan vijf kinderen staan als "{SUPPRESSED}", net als de '
-    "percentages die erop rusten, zodat geen kind te herkennen is. Tellen de leeftijdsgroepen op tot het "
-    "totaal, dan is soms ook een tweede groep verborgen. Bedragen en aantallen betalingen worden altijd getoond."
+    "percentages die erop rusten, zodat geen kind te herkennen is. Een deel staat ook als "
+    f'"{SUPPRESSED}" als het totaal min dat deel minder dan vijf is. Tellen de leeftijdsgroepen of wijken op '
+    "tot het totaal, dan is soms ook een tweede groep verborgen. Bedragen en aantallen betalingen worden "
+    "altijd getoond."
 )
 
 
@@ -350,11 +360,13 @@ class UsageReport:
     def published(self) -> dict[str, Any]:
         """The publication version: small cells hidden, and the note that says so."""
         total_hidden = self.eligible_children < MIN_CHILDREN
-        used_hidden = self.children_with_redemption < MIN_CHILDREN
+        used_hidden = part_hidden(self.children_with_redemption, self.eligible_children)
         share_hidden = total_hidden or used_hidden
         bands = self.by_age_band
-        eligible_hidden = hidden_cells([b.eligible_children for b in bands], self.eligible_children)
-        band_used_hidden = hidden_cells([b.children_with_redemption for b in bands], self.children_with_redemption)
+        eligible_hidden, band_used_hidden = hidden_table(
+            [(b.eligible_children, b.children_with_redemption) for b in bands],
+            (self.eligible_children, self.children_with_redemption),
+        )
         return {
             "municipality": self.municipality,
             "year": self.year,
@@ -367,7 +379,9 @@ class UsageReport:
                 {
                     "category": c.category,
                     "children_awarded": _count(c.children_awarded),
-                    "children_with_redemption": _count(c.children_with_redemption),
+                    "children_with_redemption": _count(
+                        c.children_with_redemption, part_hidden(c.children_with_redemption, c.children_awarded)
+                    ),
                     "usage_share": _published_share(c.children_with_redemption, c.children_awarded),
                     "redemptions": c.redemptions,
                     "awarded_cents": c.awarded_cents,
@@ -418,17 +432,19 @@ class UsageReport:
         """The weeks, districts and reminders with small cells hidden.
 
         Weeks: children per week below five are hidden; the running total of
-        children reached is shown only where it is five or more and grew by
-        none or by five or more since the last value shown (else the
-        difference would name a handful of children); the first-time counts
-        per week are left out (they are those differences). Districts are a
-        column that adds up to the total, like the age bands. Reminders:
-        households and children below five are hidden, and the share with them.
+        children reached is shown only where it is five or more, leaves five
+        or more of the children with a pass unreached, and grew by none or by
+        five or more since the last value shown (else the difference would
+        name a handful of children); the first-time counts per week are left
+        out (they are those differences). Districts add up to the totals, like
+        the age bands. Reminders: households and children below five are
+        hidden, and so is a count that used the pass when fewer than five did
+        not; the share goes with them.
         """
         weeks, last_shown = [], 0
         for w in self.by_week:
             grew = w.reached_children - last_shown
-            reached_hidden = w.reached_children < MIN_CHILDREN or 0 < grew < MIN_CHILDREN
+            reached_hidden = part_hidden(w.reached_children, self.eligible_children) or 0 < grew < MIN_CHILDREN
             if not reached_hidden:
                 last_shown = w.reached_children
             weeks.append({
@@ -443,11 +459,18 @@ class UsageReport:
                 else share(w.reached_children, self.eligible_children),
             })
         districts = self.by_district
-        eligible_hidden = hidden_cells([d.eligible_children for d in districts], self.eligible_children)
-        used_hidden = hidden_cells([d.children_with_redemption for d in districts], self.children_with_redemption)
+        eligible_hidden, used_hidden = hidden_table(
+            [(d.eligible_children, d.children_with_redemption) for d in districts],
+            (self.eligible_children, self.children_with_redemption),
+        )
         reminders = []
         for row in reminders_figures(self.reminders):
-            hidden = {k: int(row[k]) < MIN_CHILDREN for k in ("households", "children", "households_used", "children_used")}
+            hidden = {
+                "households": int(row["households"]) < MIN_CHILDREN,
+                "children": int(row["children"]) < MIN_CHILDREN,
+                "households_used": part_hidden(int(row["households_used"]), int(row["households"])),
+                "children_used": part_hidden(int(row["children_used"]), int(row["children"])),
+            }
             reminders.append({
                 **row,
                 **{k: _count(int(row[k]), hidden[k]) for k in hidden},
@@ -502,25 +525,67 @@ def _count(value: int, hidden: bool | None = None) -> Count:
 
 
 def _published_share(used: int, eligible: int) -> float | str | None:
-    if used < MIN_CHILDREN or eligible < MIN_CHILDREN:
+    if eligible < MIN_CHILDREN or part_hidden(used, eligible):
         return SUPPRESSED
     return share(used, eligible)
 
 
-def hidden_cells(values: Sequence[int], total: int) -> list[bool]:
+def part_hidden(part: int, whole: int) -> bool:
+    """Whether to hide ``part`` of ``whole``: when it is under five, or when
+    the rest (``whole - part``, zero included) is, since with the whole shown
+    the part would name the rest. A whole under five is hidden itself."""
+    return part < MIN_CHILDREN or whole - part < MIN_CHILDREN
+
+
+def hidden_cells(values: Sequence[int], total: int, hidden: Sequence[bool] | None = None,
+                 total_hidden: bool | None = None) -> list[bool]:
     """Which cells of a column that adds up to ``total`` to hide.
 
-    Cells under five are hidden. When the total is shown and exactly one
-    hidden cell has children in it, the total minus the shown cells would
-    reveal it (hidden zeros do not help: an empty age band is often known
-    from the scheme's age rules), so the smallest shown cell is hidden too.
+    Cells under five are hidden (or those of ``hidden``; the total is hidden
+    when under five, or as ``total_hidden`` says). When exactly one unknown of
+    the column has children in it (a hidden cell, or the hidden total), the
+    others would reveal it (hidden zeros do not help: an empty age band is
+    often known from the scheme's age rules), so the smallest shown cell is
+    hidden too.
     """
-    hidden = [v < MIN_CHILDREN for v in values]
-    if total >= MIN_CHILDREN and sum(1 for v, h in zip(values, hidden) if h and v > 0) == 1:
+    hidden = [v < MIN_CHILDREN for v in values] if hidden is None else list(hidden)
+    if total_hidden is None:
+        total_hidden = total < MIN_CHILDREN
+    unknowns = sum(1 for v, h in zip(values, hidden) if h and v > 0) + (total_hidden and total > 0)
+    if unknowns == 1:
         shown = [i for i, h in enumerate(hidden) if not h]
         if shown:
             hidden[min(shown, key=lambda i: (values[i], i))] = True
     return hidden
+
+
+def hidden_table(rows: Sequence[tuple[int, int]], total: tuple[int, int]) -> tuple[list[bool], list[bool]]:
+    """Which wholes and parts to hide of rows ``(children, those who used the
+    pass)`` that add up to ``total``.
+
+    Each row and the total also hold a third figure, the rest (whole minus
+    part), known exactly when both are shown. Hiding a part for its small rest
+    (``part_hidden``) leaves the three columns, wholes, parts and rests, each
+    adding up to its total, and any of them with a lone unknown gives it away;
+    so ``hidden_cells`` runs over all three until none changes. A rest is
+    hidden by hiding its row's part.
+    """
+    wholes = [w for w, _ in rows]
+    parts = [p for _, p in rows]
+    rests = [w - p for w, p in rows]
+    whole_hidden = [w < MIN_CHILDREN for w in wholes]
+    part_of_hidden = [part_hidden(p, w) for w, p in rows]
+    total_whole_hidden = total[0] < MIN_CHILDREN
+    total_part_hidden = part_hidden(total[1], total[0])
+    while True:
+        before = (whole_hidden, part_of_hidden)
+        whole_hidden = hidden_cells(wholes, total[0], whole_hidden, total_whole_hidden)
+        part_of_hidden = hidden_cells(parts, total[1], part_of_hidden, total_part_hidden)
+        rest_hidden = [w or p for w, p in zip(whole_hidden, part_of_hidden)]
+        rest_hidden = hidden_cells(rests, total[0] - total[1], rest_hidden, total_whole_hidden or total_part_hidden)
+        part_of_hidden = [p or (r and not w) for p, r, w in zip(part_of_hidden, rest_hidden, whole_hidden)]
+        if (whole_hidden, part_of_hidden) == before:
+            return whole_hidden, part_of_hidden
 
 
 # -- the queries -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from pasdienst.errors import ValidationFailed
 from pasdienst.reports import charts
+from pasdienst.reports.outreach import DistrictRow, ReminderRow, WeekRow
 from pasdienst.reports.usage import (
     PUBLICATION_NOTE,
     SUPPRESSED,
@@ -21,6 +22,7 @@ from pasdienst.reports.usage import (
     UsageReport,
     born_on_or_before,
     hidden_cells,
+    hidden_table,
     month_starts,
     share,
     usage_band,
@@ -183,6 +185,83 @@ def test_a_lone_hidden_age_band_takes_the_smallest_shown_band_with_it():
 )
 def test_which_cells_of_an_additive_column_are_hidden(values, total, hidden):
     assert hidden_cells(values, total) == hidden
+
+
+# -- hiding small rests: a part shown with its total tells the rest ---------------------
+
+def reminder(households: int, used: int) -> ReminderRow:
+    return ReminderRow(1, "November", date(2027, 11, 1), datetime(2027, 11, 1, 8, tzinfo=timezone.utc),
+                       households, households, used, used, 4, True)
+
+
+def test_18_of_20_households_after_a_reminder_is_hidden_because_it_names_the_2_who_did_not():
+    report = make_report(reminders=(reminder(20, 18), reminder(20, 15)))
+    published = report.published()["reminders"]
+    assert [(r["households"], r["households_used"], r["share_used"]) for r in published] == [
+        (20, SUPPRESSED, SUPPRESSED), (20, 15, 0.75),
+    ]
+    assert [(r["children"], r["children_used"]) for r in published] == [(20, SUPPRESSED), (20, 15)]
+
+
+def test_18_of_20_children_in_a_district_is_hidden_and_so_is_a_second_district_that_would_give_it_away():
+    # 28 used in total - 10 in 9000 would give the 18 of 9251 again, so 9000's part is hidden too.
+    districts = (DistrictRow("9251", 20, 18, 40, 4000), DistrictRow("9000", 30, 10, 20, 2000), DistrictRow("8401", 40, 20, 9, 900))
+    report = make_report(eligible=(30, 30, 30), used=(16, 16, 16), by_district=districts)
+    published = report.published()["by_district"]
+    assert [(d["district"], d["eligible_children"], d["children_with_redemption"], d["usage_share"]) for d in published] == [
+        ("9251", 20, SUPPRESSED, SUPPRESSED), ("9000", 30, SUPPRESSED, SUPPRESSED), ("8401", 40, 20, 0.5),
+    ]
+    assert [d["redemptions"] for d in published] == [40, 20, 9]
+
+
+def test_when_only_one_cell_of_a_column_would_be_small_the_smallest_shown_cell_is_hidden_with_it():
+    # Only 0-3 has a small rest (2 of 20 did not use the pass); the used column
+    # adds up to 48, so 4-11 (the smallest shown) goes too.
+    p = make_report(eligible=(20, 30, 40), used=(18, 10, 20)).published()
+    assert (p["eligible_children"], p["children_with_redemption"], p["usage_share"]) == (90, 48, 0.5333)
+    assert [(b["eligible_children"], b["children_with_redemption"]) for b in p["by_age_band"]] == [
+        (20, SUPPRESSED), (30, SUPPRESSED), (40, 20),
+    ]
+
+
+def test_a_total_of_18_users_among_20_children_is_hidden_and_no_table_adds_up_to_it():
+    p = make_report(eligible=(6, 7, 7), used=(6, 6, 6)).published()
+    assert (p["eligible_children"], p["children_with_redemption"], p["usage_share"], p["usage_band"]) == (
+        20, SUPPRESSED, SUPPRESSED, None,
+    )
+    assert [b["children_with_redemption"] for b in p["by_age_band"]] == [SUPPRESSED] * 3
+
+
+def test_a_category_and_a_running_total_with_a_small_rest_are_hidden():
+    weeks = tuple(WeekRow(f"2027-W{i:02d}", date(2027, 1, 4), 0, 0, 0, 0, n) for i, n in enumerate((10, 20, 28)))
+    p = make_report(by_category=(CategoryRow("school", 20, 18, 31, 250000, 90000, 1000, 159000),),
+                    eligible=(10, 10, 10), used=(2, 2, 2), by_week=weeks).published()
+    assert (p["by_category"][0]["children_awarded"], p["by_category"][0]["children_with_redemption"]) == (20, SUPPRESSED)
+    assert p["by_category"][0]["usage_share"] == SUPPRESSED
+    assert [(w["reached_children"], w["reached_share"]) for w in p["by_week"]] == [
+        (10, 0.3333), (20, 0.6667), (SUPPRESSED, SUPPRESSED),
+    ]
+
+
+def test_the_staff_figures_keep_the_exact_numbers_that_the_publication_hides():
+    districts = (DistrictRow("9251", 20, 18, 40, 4000), DistrictRow("9000", 30, 10, 20, 2000))
+    f = make_report(eligible=(6, 7, 7), used=(6, 6, 6), by_district=districts, reminders=(reminder(20, 18),)).figures()
+    assert (f["eligible_children"], f["children_with_redemption"]) == (20, 18)
+    assert [(d["eligible_children"], d["children_with_redemption"]) for d in f["by_district"]] == [(20, 18), (30, 10)]
+    assert (f["reminders"][0]["households_used"], f["reminders"][0]["share_used"]) == (18, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("rows", "total", "wholes", "parts"),
+    [
+        ([(20, 18), (30, 10)], (50, 28), [False, False], [True, True]),
+        ([(20, 10), (30, 15)], (50, 25), [False, False], [False, False]),
+        ([(3, 1), (30, 10), (30, 20)], (63, 31), [True, True, False], [True, True, False]),
+        ([(20, 20), (30, 30)], (50, 50), [False, False], [True, True]),  # everyone used it: the rest is 0
+    ],
+)
+def test_which_wholes_and_parts_of_an_additive_table_are_hidden(rows, total, wholes, parts):
+    assert hidden_table(rows, total) == (wholes, parts)
 
 
 def test_a_year_outside_2000_to_2100_is_refused_before_any_query():
