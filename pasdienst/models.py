@@ -1,6 +1,6 @@
 """Imports every model module so ``Base.metadata`` is complete (Alembic, drift test)."""
 from .db import Base
-from .ledger import models as _ledger  # noqa: F401
+from . import ledger as _ledger  # noqa: F401 - its package imports its models
 from .municipalities import models as _municipalities  # noqa: F401
 from .redeem import models as _redeem  # noqa: F401
 from .merchants import models as _merchants  # noqa: F401

@@ -31,8 +31,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from pasdienst import ledger, migrate  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import NewTransfer  # noqa: E402
-from pasdienst.ledger.services import open_accounts  # noqa: E402
+from pasdienst.ledger import NewTransfer, open_accounts  # noqa: E402
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "pasdienst_bench_ledger"
@@ -130,7 +129,7 @@ def batch(db: Database, wallets: list[int], shop: int, n: int) -> float:
 
 
 def verify_ok(db: Database) -> bool:
-    from pasdienst.ledger.verify import verify
+    from pasdienst.ledger import verify
 
     with db.read() as s:
         return verify(s).ok

@@ -55,9 +55,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from pasdienst import ledger, migrate  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import NewTransfer  # noqa: E402
-from pasdienst.ledger.services import open_accounts  # noqa: E402
-from pasdienst.ledger.verify import verify  # noqa: E402
+from pasdienst.ledger import NewTransfer, open_accounts, verify  # noqa: E402
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WALLETS = 20

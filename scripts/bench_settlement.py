@@ -58,7 +58,7 @@ from pasdienst.access.policy import CLI_ACTOR  # noqa: E402
 from pasdienst.config import Settings  # noqa: E402
 from pasdienst.csvsafe import write_atomically  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger.verify import verify  # noqa: E402
+from pasdienst.ledger import verify  # noqa: E402
 from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
 from pasdienst.plugins import load_verify_checks  # noqa: E402
 from pasdienst.merchants.records import add_merchant  # noqa: E402

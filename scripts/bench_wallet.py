@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from pasdienst import migrate  # noqa: E402
 from pasdienst.config import Settings  # noqa: E402
 from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger.verify import verify  # noqa: E402
+from pasdienst.ledger import verify  # noqa: E402
 from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
 from pasdienst.plugins import load_verify_checks  # noqa: E402
 from pasdienst.wallet import qr  # noqa: E402

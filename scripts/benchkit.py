@@ -218,7 +218,7 @@ def money_check(url: str, world: World) -> MoneyCheck:
 
     from pasdienst import ledger
     from pasdienst.db import Database
-    from pasdienst.ledger.verify import verify
+    from pasdienst.ledger import verify
     from pasdienst.plugins import load_verify_checks
     from pasdienst.redeem.models import Redemption
     from pasdienst.wallet.models import Voucher

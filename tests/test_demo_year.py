@@ -16,7 +16,7 @@ from pasdienst.access.policy import CLI_ACTOR
 from pasdienst.admin.models import CaseworkerAward
 from pasdienst.clock import AMSTERDAM
 from pasdienst.demo import load_demo
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.queries import waiting_to_settle

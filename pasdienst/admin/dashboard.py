@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .. import books
 from ..access.models import AuditEvent
 from ..access.policy import Actor
-from ..ledger.models import Transfer
+from ..ledger import Transfer
 from ..merchants.models import IBAN_PENDING, IbanChangeRequest
 from ..municipalities.services import BudgetFigures, budget_figures
 from ..redeem.models import Merchant

@@ -16,7 +16,7 @@ from .. import labels as dutch
 from ..access.models import AuditEvent, User
 from ..access.policy import Actor
 from ..config import Settings
-from ..ledger.models import Account
+from ..ledger import Account
 from ..redeem.models import Merchant, Redemption
 from ..wallet import labels, tokens
 from ..wallet.models import ACTIVE, BLOCKED, EXPIRED, PUNCHCARD, Child, ChildPass, Voucher

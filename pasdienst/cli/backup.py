@@ -4,8 +4,8 @@ import sqlite3
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
+from ..db import sqlite_file
 from ..errors import ValidationFailed
 from .base import Context, main, pass_ctx
 
@@ -19,10 +19,9 @@ def backup(ctx: Context, file: Path) -> None:
     Uses SQLite's online backup API: a consistent snapshot, even with writers
     busy. For PostgreSQL use pg_dump (README, "Backups").
     """
-    url = make_url(ctx.settings.database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    source_path = sqlite_file(ctx.settings.database_url)
+    if source_path is None:
         raise ValidationFailed("backup copies the SQLite database; for PostgreSQL use pg_dump (see README, Backups)")
-    source_path = Path(url.database)
     if not source_path.exists():
         raise ValidationFailed(f"no database at {source_path}")
     if file.exists():

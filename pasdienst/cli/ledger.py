@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from ..ledger.verify import verify
+from ..ledger import verify
 from ..plugins import load_verify_checks
 from .base import Context, main, pass_ctx
 

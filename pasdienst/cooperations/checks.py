@@ -24,8 +24,7 @@ from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from .. import books
-from ..ledger.models import Account, Posting, Transfer
-from ..ledger.verify import Problem, register_check
+from ..ledger import Account, Posting, Problem, Transfer, register_check
 from ..municipalities.models import Municipality
 from ..redeem.models import Merchant, Redemption
 from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementReturnedLine

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import cast
 from datetime import date, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import books, ledger
@@ -49,6 +50,7 @@ from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import AMSTERDAM, now_utc
 from ..csvsafe import csv_bytes
+from ..db import hold_lock
 from ..errors import NotFound
 from ..municipalities.models import Municipality
 from ..settlement.batches import follow_cooperation_run, returned_lines
@@ -74,12 +76,7 @@ from .services import get_cooperation
 def lock_cooperation(session: Session, cooperation_id: int) -> None:
     """Hold the cooperation's run lock until the transaction ends (PostgreSQL;
     SQLite's writers take turns already)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended('pasdienst:cooperation:' || current_schema() || ':' || :c, 0))"),
-        {"c": str(cooperation_id)},
-    )
+    hold_lock(session, "cooperation", cooperation_id)
 
 
 def _ensure_lead_finance(actor: Actor, cooperation: Cooperation, *, system: bool = False) -> None:
@@ -231,7 +228,7 @@ def create_run(
             schema=schema,
         )
     except SepaExportError as exc:
-        problems = exc.details.get("errors") or [exc.message]
+        problems = cast("list[str]", exc.details.get("errors") or [exc.message])
         raise SepaExportError(
             f"cannot make a payment run for {cooperation.code}: its payment file could not be built: "
             + "; ".join(problems) + f" (e.g. pasdienst cooperation set-payout {cooperation.code} cooperation --iban IBAN)",
@@ -567,7 +564,7 @@ def run_view(session: Session, actor: Actor, run_id: int) -> RunView:
     return RunView(
         run.id, cooperation.code, run.status, run.count, run.total_cents, run.period_from, run.period_until,
         run.created_at, run.exported_at, run.paid_at,
-        tuple(MemberShare(*row) for row in members), tuple(tuple(row) for row in payments),
+        tuple(MemberShare(*row) for row in members), tuple(cast("tuple[str, str, str, int]", tuple(row)) for row in payments),
     )
 
 

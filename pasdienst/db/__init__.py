@@ -20,8 +20,18 @@ a CLI command, a test) owns the transaction through ``Database.transaction()``.
 The modules: ``schema`` (the declarative base, its naming convention, the
 column types; ``violated_constraint``, ``rowcount``), ``engine`` (``Database``: engines,
 transactions, the writer queue, the bare driver), ``prepared`` (PostgreSQL's
-prepared statements sent several to a message). Callers import from here.
+prepared statements sent several to a message), ``dialects`` (``PerDialect``,
+which picks a feature's statements for the connection's database, and the
+statements that differ: an insert that skips taken keys, the triggers of a
+table, the bare driver in a session's transaction), ``grouping`` (the
+reports' GROUPING SETS and planner settings),
+``bulk`` (many rows at once: ``COPY`` or ``executemany``; primary keys
+before the insert), ``locks`` (a lock by name until the transaction ends).
+Callers import from here; nothing outside this package asks which database
+it runs on (``tests/test_dialects.py``).
 """
+from .bulk import allocate_ids, as_sqlalchemy_errors, insert_rows, insert_tuples
+from .dialects import PerDialect, driver_of, insert_ignoring_conflicts, triggers_on
 from .engine import (
     DRIVER_ERRORS,
     REPLAN_AFTER_SECONDS,
@@ -32,8 +42,11 @@ from .engine import (
     is_disk_full,
     is_retryable,
     make_engine,
+    sqlite_file,
     writer_queue,
 )
+from .grouping import group_by_each, set_local
+from .locks import hold_lock
 from .prepared import Batch, Direct, Pending, Prepared
 from .schema import NAMING_CONVENTION, Base, BigIntPK, UTCDateTime, rowcount, violated_constraint
 
@@ -48,14 +61,26 @@ __all__ = [
     "Database",
     "Direct",
     "Pending",
+    "PerDialect",
     "Prepared",
     "UTCDateTime",
     "WriterQueue",
+    "allocate_ids",
+    "as_sqlalchemy_errors",
     "dispose_all_engines",
+    "driver_of",
+    "group_by_each",
+    "hold_lock",
+    "insert_ignoring_conflicts",
+    "insert_rows",
+    "insert_tuples",
     "is_disk_full",
     "is_retryable",
     "make_engine",
     "rowcount",
+    "set_local",
+    "sqlite_file",
+    "triggers_on",
     "violated_constraint",
     "writer_queue",
 ]

@@ -86,6 +86,15 @@ def _replan_now_and_then(engine: Engine) -> None:
             pass
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database or
+    any other kind (PostgreSQL's are copied with its own tools)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 

@@ -25,7 +25,9 @@ Design overview
   moves nothing; with another body it is refused.
 
 The ledger knows nothing of Flask, passes or merchants; callers name their
-accounts and kinds.
+accounts and kinds, and import only from this package (its modules are its
+own: ``services`` moves money, ``verify`` checks the books, ``_sql`` holds
+the statements written out per database).
 """
 from .errors import (
     AlreadyReversed,
@@ -39,19 +41,24 @@ from .models import Account, Posting, Transfer
 from .services import (
     Leg,
     NewTransfer,
+    Posted,
+    accounts_by_kind,
     balance,
     balances,
     get_account,
     kind_totals,
     open_account,
+    open_accounts,
     post,
     post_many,
     reverse,
     transfer,
 )
+from .verify import Check, Problem, Report, register_check, verify
 
 __all__ = [
     "Account",
+    "Check",
     "AlreadyReversed",
     "IdempotencyKeyReused",
     "InsufficientFunds",
@@ -59,16 +66,23 @@ __all__ = [
     "Leg",
     "LedgerError",
     "NewTransfer",
+    "Posted",
     "Posting",
+    "Problem",
+    "Report",
     "Transfer",
     "UnknownAccount",
+    "accounts_by_kind",
     "balance",
     "balances",
     "get_account",
     "kind_totals",
     "open_account",
+    "open_accounts",
     "post",
     "post_many",
+    "register_check",
     "reverse",
     "transfer",
+    "verify",
 ]

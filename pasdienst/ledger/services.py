@@ -14,15 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, any_, bindparam, case, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, bindparam, case, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..clock import now_utc
-from ..db import violated_constraint
+from ..db import insert_tuples, violated_constraint
+from ._sql import WRITES, Writes
 from .errors import (
     AlreadyReversed,
     IdempotencyKeyReused,
@@ -32,41 +33,16 @@ from .errors import (
 )
 from .models import Account, Posting, Transfer
 
-_accounts = Account.__table__
-_transfers = Transfer.__table__
-_postings = Posting.__table__
+_accounts = cast(Table, Account.__table__)
+_transfers = cast(Table, Transfer.__table__)
+_postings = cast(Table, Posting.__table__)
 
 _CHUNK = 5000
 
 # The hot path runs these prebuilt statements on the session's connection:
 # building a statement per call, and the ORM's execution layer, cost more
-# than the database work itself (see scripts/bench_ledger.py).
-#
-# One statement changes one balance. The guard and the change are one
-# UPDATE: on PostgreSQL the row is locked and the condition re-read after
-# any concurrent writer commits; on SQLite the write lock is already held
-# (BEGIN IMMEDIATE). An account without a cached balance
-# (``Account.balance_cached``) is not changed: on PostgreSQL the UPDATE sits
-# in a CTE that skips it, so its row is never locked (many tills credit one
-# merchant's payable at once) and the outer SELECT still reports it; SQLite,
-# which has no row locks and no UPDATE in a CTE, adds 0 to it instead.
-_GUARD = or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712
-_CHANGED = (
-    update(_accounts)
-    .where(_accounts.c.id == bindparam("b_id"), _accounts.c.balance_cached == True, _GUARD)  # noqa: E712
-    .values(balance=_accounts.c.balance + bindparam("b_delta"))
-    .returning(_accounts.c.balance)
-    .cte("changed")
-)
-_APPLY_POSTGRESQL = select(
-    _accounts.c.ledger, _accounts.c.balance_cached, select(_CHANGED.c.balance).scalar_subquery().label("after")
-).where(_accounts.c.id == bindparam("b_id"))
-_APPLY_SQLITE = (
-    update(_accounts)
-    .where(_accounts.c.id == bindparam("b_id"), _GUARD)
-    .values(balance=_accounts.c.balance + case((_accounts.c.balance_cached == True, bindparam("b_delta")), else_=0))  # noqa: E712
-    .returning(_accounts.c.ledger, _accounts.c.balance_cached, _accounts.c.balance.label("after"))
-)
+# than the database work itself (see scripts/bench_ledger.py). Those written
+# out per database are in ``_sql``.
 _INSERT_POSTINGS = insert(_postings)
 _INSERT_TRANSFERS = insert(_transfers)
 _BY_IDEMPOTENCY_KEY = select(_transfers).where(_transfers.c.idempotency_key == bindparam("b_key"))
@@ -202,44 +178,16 @@ def open_accounts(session: Session, specs: Sequence[tuple[str, str, str, bool]])
     if not specs:
         return []
     created = now_utc()
-    rows = [
+    rows: list[dict[str, Any]] = [
         dict(key=k, kind=kind, ledger=ledger, non_negative=nn, balance=0, created_at=created)
         for k, kind, ledger, nn in specs
     ]
     by_key: dict[str, int] = {}
     # Matched back by key rather than asking for RETURNING in parameter
     # order, which makes SQLAlchemy fall back to one INSERT per row.
-    conn = session.connection()
+    writes = WRITES.of(session.connection())
     for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        if conn.dialect.name == "postgresql":
-            # Four array parameters instead of a multi-row VALUES list: the
-            # driver parses one short statement instead of a huge new one.
-            # The arrays in binary (%b): as text, psycopg looked at every key
-            # to quote it.
-            cursor = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
-            try:
-                cursor.execute(
-                    "INSERT INTO ledger_account (key, kind, ledger, non_negative, balance, created_at) "
-                    "SELECT k, kd, lg, nn, 0, %(created)s FROM "
-                    "unnest(%(keys)b::text[], %(kinds)b::text[], %(ledgers)b::text[], %(nns)b::bool[]) AS t(k, kd, lg, nn) "
-                    "RETURNING id, key",
-                    {
-                        "created": created,
-                        "keys": [r["key"] for r in chunk],
-                        "kinds": [r["kind"] for r in chunk],
-                        "ledgers": [r["ledger"] for r in chunk],
-                        "nns": [r["non_negative"] for r in chunk],
-                    },
-                )
-                result = cursor.fetchall()
-            except conn.dialect.loaded_dbapi.Error as exc:
-                kind = IntegrityError if isinstance(exc, conn.dialect.loaded_dbapi.IntegrityError) else DBAPIError
-                raise kind("opening ledger accounts", None, exc) from exc
-            finally:
-                cursor.close()
-        else:
-            result = session.execute(insert(_accounts).returning(_accounts.c.id, _accounts.c.key), chunk)
+        result = writes.open_accounts(session, rows[start : start + _CHUNK], created)
         by_key.update({key: account_id for account_id, key in result})
     return [by_key[row["key"]] for row in rows]
 
@@ -327,32 +275,13 @@ def _replay(session: Session, t: NewTransfer) -> Posted | None:
     return Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
 
 
-# _APPLY_SQLITE written out for the bare driver: on SQLite every statement
-# runs under the write lock, and SQLAlchemy's execution layer cost more than
-# the statement (scripts/bench_ledger.py).
-_APPLY_SQLITE_RAW = (
-    "UPDATE ledger_account SET balance = balance + CASE WHEN balance_cached THEN ? ELSE 0 END "
-    "WHERE id = ? AND (non_negative = 0 OR balance + ? >= 0) RETURNING ledger, balance_cached, balance"
-)
-
-
-def _apply_delta(session: Session, account_id: int, delta: int, conn: Connection | None = None) -> tuple[str, int | None]:
+def _apply_delta(conn: Connection, writes: Writes, account_id: int, delta: int) -> tuple[str, int | None]:
     """Change one balance by ``delta`` through the guarded update.
 
     Returns the account's ledger partition and its new balance (None for an
     account whose balance is derived: nothing to update, nothing locked).
     """
-    conn = conn if conn is not None else session.connection()
-    params = {"b_id": account_id, "b_delta": delta}
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(_APPLY_POSTGRESQL, params).first()
-    else:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            found = cursor.execute(_APPLY_SQLITE_RAW, (delta, account_id, delta)).fetchall()
-        finally:
-            cursor.close()
-        row = _Applied(*found[0]) if found else None
+    row = writes.apply(conn, account_id, delta)
     if row is not None and not row.balance_cached:
         return row.ledger, None
     if row is not None and row.after is not None:
@@ -370,30 +299,10 @@ def _apply_delta(session: Session, account_id: int, delta: int, conn: Connection
     )
 
 
-class _Applied(tuple):
-    """A row of ``_APPLY_SQLITE_RAW`` by name, as SQLAlchemy's rows are."""
-
-    __slots__ = ()
-
-    def __new__(cls, ledger: str, balance_cached: int, after: int) -> _Applied:
-        return super().__new__(cls, (ledger, bool(balance_cached), after))
-
-    ledger = property(lambda self: self[0])
-    balance_cached = property(lambda self: self[1])
-    after = property(lambda self: self[2])
-
-
 _POSTING_COLUMNS = ("transfer_id", "account_id", "amount")
 _TRANSFER_COLUMNS = (
     "id", "ledger", "kind", "amount", "reference", "idempotency_key", "fingerprint", "reverses_id", "created_at",
 )
-#: From this many transfers on, rows go to the driver directly (COPY on
-#: PostgreSQL): SQLAlchemy's per-row parameter handling and one INSERT per
-#: row cost more than the database work. Single transfers stay on the
-#: prebuilt statements.
-_BULK_FROM = 50
-
-
 def _rows(rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> tuple[list[tuple], list[tuple]]:
     postings = [(tid, leg.account_id, leg.amount) for tid, _ledger, t in rows for leg in t.legs]
     transfers = [
@@ -403,56 +312,12 @@ def _rows(rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> 
     return postings, transfers
 
 
-_processors: dict[tuple[str, int, tuple[str, ...]], list] = {}
-
-
-def _bind(session: Session, table: object, columns: tuple[str, ...], rows: list[tuple]) -> list[tuple]:
-    """Apply each column type's own bind processing, as SQLAlchemy would."""
-    dialect = session.get_bind().dialect
-    key = (dialect.name, id(table), columns)
-    processors = _processors.get(key)
-    if processors is None:
-        processors = _processors[key] = [
-            table.c[name].type._cached_bind_processor(dialect) for name in columns  # type: ignore[attr-defined]
-        ]
-    if not any(processors):
-        return rows
-    return [tuple(p(v) if p else v for p, v in zip(processors, row)) for row in rows]
-
-
 def _write_bulk(session: Session, postings: list[tuple], transfers: list[tuple]) -> None:
-    dialect = session.get_bind().dialect
-    try:
-        _write_bulk_raw(session, postings, transfers)
-    except dialect.loaded_dbapi.Error as exc:
-        # Same exception types as the SQLAlchemy path, for callers and tests.
-        kind = IntegrityError if isinstance(exc, dialect.loaded_dbapi.IntegrityError) else DBAPIError
-        raise kind("bulk insert of ledger postings and transfers", None, exc) from exc
-
-
-def _write_bulk_raw(session: Session, postings: list[tuple], transfers: list[tuple]) -> None:
-    dbapi = session.connection().connection.driver_connection
-    if session.get_bind().dialect.name == "postgresql":
-        with dbapi.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY ledger_posting ({', '.join(_POSTING_COLUMNS)}) FROM STDIN") as copy:
-                for row in postings:
-                    copy.write_row(row)
-            with cursor.copy(f"COPY ledger_transfer ({', '.join(_TRANSFER_COLUMNS)}) FROM STDIN") as copy:
-                for row in transfers:
-                    copy.write_row(row)
-        return
-    cursor = dbapi.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(
-            f"INSERT INTO ledger_posting ({', '.join(_POSTING_COLUMNS)}) VALUES (?, ?, ?)",
-            _bind(session, _postings, _POSTING_COLUMNS, postings),
-        )
-        cursor.executemany(
-            f"INSERT INTO ledger_transfer ({', '.join(_TRANSFER_COLUMNS)}) VALUES ({', '.join('?' * len(_TRANSFER_COLUMNS))})",
-            _bind(session, _transfers, _TRANSFER_COLUMNS, transfers),
-        )
-    finally:
-        cursor.close()
+    insert_tuples(
+        session,
+        [(_postings, _POSTING_COLUMNS, postings), (_transfers, _TRANSFER_COLUMNS, transfers)],
+        what="bulk insert of ledger postings and transfers",
+    )
 
 
 def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], created: datetime) -> None:
@@ -460,9 +325,7 @@ def _write(session: Session, rows: list[tuple[uuid.UUID, str, NewTransfer]], cre
     # Postings first: the transfer row seals them, and its trigger checks
     # that they balance.
     try:
-        # SQLite: always the driver's own executemany (no round trips to
-        # save, and SQLAlchemy's parameter handling cost more than the insert).
-        if len(rows) >= _BULK_FROM or session.get_bind().dialect.name == "sqlite":
+        if len(rows) >= WRITES.of(session.get_bind()).bulk_from:
             _write_bulk(session, postings, transfers)
         else:
             conn = session.connection()
@@ -493,8 +356,9 @@ def post(session: Session, t: NewTransfer, *, now: datetime | None = None) -> Po
     # Ascending id order, so two transfers over the same accounts always lock
     # them in the same order and cannot deadlock each other.
     conn = session.connection()  # once: each call costs more than a statement on SQLite
+    writes = WRITES.of(conn)
     for account_id in sorted(deltas):
-        partition, after = _apply_delta(session, account_id, deltas[account_id], conn)
+        partition, after = _apply_delta(conn, writes, account_id, deltas[account_id])
         ledgers.add(partition)
         if after is not None:
             balances[account_id] = after
@@ -513,23 +377,12 @@ def _apply_net(session: Session, net: dict[int, int]) -> None:
     never break the guard; issuing credits hundreds of thousands of new
     voucher accounts at once)."""
     credits = sorted((a, d) for a, d in net.items() if d > 0)
-    for account_id in sorted(a for a, d in net.items() if d < 0):
-        _apply_delta(session, account_id, net[account_id])
-    if not credits:
-        return
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
-            "UPDATE ledger_account AS a SET balance = a.balance + v.delta "
-            "FROM unnest(%(ids)s::bigint[], %(deltas)s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
-            {"ids": [a for a, _ in credits], "deltas": [d for _, d in credits]},
-        )
-        return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany("UPDATE ledger_account SET balance = balance + ? WHERE id = ?", [(d, a) for a, d in credits])
-    finally:
-        cursor.close()
+    writes = WRITES.of(conn)
+    for account_id in sorted(a for a, d in net.items() if d < 0):
+        _apply_delta(conn, writes, account_id, net[account_id])
+    if credits:
+        writes.credit(conn, credits)
 
 
 def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: datetime | None = None) -> list[Posted]:
@@ -545,21 +398,21 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
     results: list[Posted | None] = [None] * len(transfers)
     fresh: list[int] = []
     keyed = [i for i, t in enumerate(transfers) if t.idempotency_key is not None]
-    existing: dict[str, object] = {}
+    existing: dict[str, Any] = {}
     keys = [transfers[i].idempotency_key for i in keyed]
     for start in range(0, len(keys), _CHUNK):
-        for row in session.execute(
+        for stored in session.execute(
             select(_transfers).where(_transfers.c.idempotency_key.in_(keys[start : start + _CHUNK]))
         ):
-            existing[row.idempotency_key] = row
+            existing[stored.idempotency_key] = stored
     for i, t in enumerate(transfers):
         row = existing.get(t.idempotency_key) if t.idempotency_key else None
         if row is None:
             fresh.append(i)
             continue
-        if row.fingerprint != t.fingerprint():  # type: ignore[attr-defined]
+        if row.fingerprint != t.fingerprint():
             raise IdempotencyKeyReused(f"idempotency key {t.idempotency_key!r} was already used for a different transfer")
-        results[i] = Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)  # type: ignore[attr-defined]
+        results[i] = Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
     if not fresh:
         return results  # type: ignore[return-value]
 
@@ -573,20 +426,15 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
     info: dict[int, tuple[str, str, bool, int]] = {}
     derived: set[int] = set()
     ids = sorted(net)
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    writes = WRITES.of(session.connection())
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         stmt = select(
             _accounts.c.id, _accounts.c.key, _accounts.c.ledger, _accounts.c.non_negative, _accounts.c.balance,
             _accounts.c.balance_cached,
-        ).where(
-            # One array parameter on PostgreSQL, not thousands of bound values
-            # to render, send and parse (an issuing run reads 6,000 at a time).
-            _accounts.c.id == any_(bindparam("account_ids", chunk, type_=ARRAY(BigInteger)))
-            if postgresql else _accounts.c.id.in_(chunk)
-        )
+        ).where(writes.ids_in(chunk))
         mixed = [a for a in chunk if len(signs[a]) == 2]
-        if mixed and postgresql:
+        if mixed and writes.locks_rows:
             stmt = stmt.order_by(_accounts.c.id).with_for_update()
         for row in session.execute(stmt):
             info[row.id] = (row.key, row.ledger, bool(row.non_negative), int(row.balance))

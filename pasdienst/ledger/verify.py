@@ -5,12 +5,14 @@ Other packages add checks of their own (e.g. settlement batches) through
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..db import triggers_on
 from .models import Account, Posting, Transfer
 
 #: Triggers that make postings and transfers append-only and balanced.
@@ -71,8 +73,8 @@ def register_check(name: str) -> Callable[[Check], Check]:
     return decorate
 
 
-def _ids(rows: object) -> list[str]:
-    return [str(r[0]) for r in rows]  # type: ignore[union-attr]
+def _ids(rows: Iterable[Any]) -> list[str]:
+    return [str(r[0]) for r in rows]
 
 
 def _check_balanced(session: Session) -> list[Problem]:
@@ -183,16 +185,7 @@ def _check_reversals(session: Session) -> list[Problem]:
 
 
 def _check_triggers(session: Session) -> list[Problem]:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        found = {r[0] for r in session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
-    else:
-        found = {
-            r[0]
-            for r in session.execute(
-                text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = ANY(ARRAY[to_regclass('ledger_posting'), to_regclass('ledger_transfer')])")
-            )
-        }
+    found = triggers_on(session, "ledger_posting", "ledger_transfer")
     missing = [t for t in PROTECTIVE_TRIGGERS if t not in found]
     return [Problem("triggers", "protective triggers missing", missing)] if missing else []
 

@@ -12,8 +12,7 @@ from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from .. import books
-from ..ledger.models import Account, Posting, Transfer
-from ..ledger.verify import Problem, register_check
+from ..ledger import Account, Posting, Problem, Transfer, register_check
 from ..municipalities.models import Municipality
 from ..redeem.models import VoucherBinding
 from ..wallet.models import BUDGET, Voucher

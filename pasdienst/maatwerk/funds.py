@@ -21,9 +21,9 @@ from ..access.accounts import create_user
 from ..access.audit import record_audit
 from ..access.policy import Actor
 from ..clock import now_utc
+from ..db import allocate_ids
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
-from ..wallet.issuing import allocate_ids
 from .models import Fund, FundMember
 from .services import ADMIN, FUND, cents_of, clean_name, municipality_of
 
@@ -46,7 +46,7 @@ def create_fund(session: Session, actor: Actor, name: str) -> Fund:
     ).scalar() is not None:
         raise Conflict(f"there already is a fund {cleaned!r}", refusal="maatwerk_fund_exists", name=cleaned)
     # The accounts are named after the fund's id, so the id comes first.
-    (fund_id,) = allocate_ids(session, Fund.__tablename__, Fund.id, 1)
+    (fund_id,) = allocate_ids(session, Fund.__table__, 1)
     account_id = ledger.open_account(
         session, key=books.fund_org_key(municipality.code, fund_id), kind=books.FUND_ORG, ledger=municipality.code,
     )
@@ -65,7 +65,7 @@ def create_fund(session: Session, actor: Actor, name: str) -> Fund:
 def topup_fund(
     session: Session, actor: Actor, fund_id: int, amount: str | int, *, reference: str,
     idempotency_key: str | None = None,
-) -> ledger.services.Posted:
+) -> ledger.Posted:
     """Money the fund brought in, onto its account (``fund_topup``); ``reference`` says where it came from.
 
     The municipality's admin records it (the fund transferred it to the

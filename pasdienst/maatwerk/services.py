@@ -34,12 +34,13 @@ from ..access.models import User
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_role
 from ..clock import now_utc
+from ..db import allocate_ids
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..ledger.models import Account
+from ..ledger import Account
 from ..money import InvalidAmount, parse_euros, positive_cents
 from ..municipalities.models import Municipality
 from ..redeem.models import CATEGORIES, Merchant, VoucherBinding
-from ..wallet.issuing import add_voucher, allocate_ids
+from ..wallet.issuing import add_voucher
 from ..wallet.lifecycle import find_pass
 from ..wallet.models import ACTIVE, EXPIRED, REPLACED, Child, ChildPass, Voucher
 from .errors import BudgetShort
@@ -414,7 +415,7 @@ def _award(
     today: date, team: Team | None, fund: Fund | None, source: int, kind: str,
 ) -> Awarded:
     child_pass = _active_pass(session, checked.child, today)
-    (award_id,) = allocate_ids(session, Award.__tablename__, Award.id, 1)
+    (award_id,) = allocate_ids(session, Award.__table__, 1)
     code = voucher_code(award_id)
     available = ledger.balance(session, source)
     if checked.cents > available:

@@ -121,7 +121,7 @@ def get_municipality(session: Session, code: str) -> Municipality:
 def topup_budget(
     session: Session, code: str, amount: str | int, *, reference: str, idempotency_key: str | None = None,
     actor: Actor | None = None,
-) -> ledger.services.Posted:
+) -> ledger.Posted:
     """Money from the external source into the fund; ``amount`` as ``"25000.00"`` or cents.
 
     With ``actor`` (a staff member, or ``CLI_ACTOR``) it is audited as ``budget.topup`` (a replayed
@@ -194,7 +194,7 @@ class BudgetFigures:
 def budget_figures(session: Session, code: str) -> BudgetFigures:
     municipality = get_municipality(session, code)
     totals = ledger.kind_totals(session, municipality.code)
-    balances = ledger.services.accounts_by_kind(session, municipality.code)
+    balances = ledger.accounts_by_kind(session, municipality.code)
     return BudgetFigures(
         topped_up=totals.get(books.TOPUP, 0),
         reserved=totals.get(books.ISSUE, 0),

@@ -41,7 +41,7 @@ from ..clock import now as clock_now
 from ..config import Settings
 from ..cooperations.models import CooperationPayable
 from ..settlement import claims as settlement_claims
-from ..db import Database, Direct, rowcount, violated_constraint
+from ..db import Database, driver_of, rowcount, violated_constraint
 from ..errors import NotFound, PasdienstError, ValidationFailed
 from ..wallet import codes, tokens
 from ..wallet.errors import InvalidCode, PassExpired, unknown_pass
@@ -283,11 +283,10 @@ def _check_pass_now(session: Session, pass_id: int, today: date) -> None:
     """Refuse, as ``check_usable`` does, a pass blocked or replaced while this
     redemption waited for its voucher's account . SQLite's
     write lock, held since ``BEGIN IMMEDIATE``, already keeps a block or
-    reissue out: ``_CONTEXT`` read the pass current there."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        row = conn.execute(_PASS_NOW, {"pass_id": pass_id}).one()
-        check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]
+    reissue out: ``_CONTEXT`` read the pass current there, and the till
+    asks only on PostgreSQL."""
+    row = session.connection().execute(_PASS_NOW, {"pass_id": pass_id}).one()
+    check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -562,12 +561,9 @@ def redeem(
         raise Forbidden("only a merchant can scan and redeem passes")
     req = _request(code, voucher_id, amount_cents, strips, idempotency_key, settings, today, now)
     conn = session.connection()
-    dialect = tillsql.DIALECTS[conn.dialect.name]
-    driver: Any = conn.connection.driver_connection
-    if dialect.name == "postgresql":
-        driver = Direct(driver)
+    dialect = tillsql.DIALECTS.of(conn)
     try:
-        return _redeem_on(driver, dialect, Caller(actor=actor), req, pipelined=False)()
+        return _redeem_on(driver_of(conn), dialect, Caller(actor=actor), req, pipelined=False)()
     except _Refused as refused:
         raise _insufficient(ledger.balance(session, refused.account), refused.amount) from None
 
@@ -594,8 +590,8 @@ def redeem_now(
     if caller.actor is not None and (caller.actor.role != "merchant" or caller.actor.merchant_id is None):
         raise Forbidden("only a merchant can scan and redeem passes")
     req = _request(code, voucher_id, amount_cents, strips, idempotency_key, settings, today, now)
-    dialect = tillsql.DIALECTS[db.dialect]
-    pipelined = dialect.name == "postgresql"
+    dialect = tillsql.DIALECTS.of(db.engine)
+    pipelined = dialect.pipelined
     answer: Answer | None = None
     try:
         with db.driver(dialect.statements) as conn:
@@ -801,8 +797,4 @@ def check_typed_code_budget(session: Session, actor: Actor, *, till: str | None 
     if actor.merchant_id is None:
         raise Forbidden("only a merchant can scan and redeem passes")
     conn = session.connection()
-    dialect = tillsql.DIALECTS[conn.dialect.name]
-    driver: Any = conn.connection.driver_connection
-    if dialect.name == "postgresql":
-        driver = Direct(driver)
-    _typed_code_budget(driver, dialect, actor.merchant_id, till, now or now_utc())
+    _typed_code_budget(driver_of(conn), tillsql.DIALECTS.of(conn), actor.merchant_id, till, now or now_utc())

@@ -34,7 +34,7 @@ from collections import namedtuple
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..db import Prepared
+from ..db import PerDialect, Prepared
 
 #: The first statement of a till's transaction on PostgreSQL: its statements,
 #: and the foreign-key checks of the rows it writes, are planned as index
@@ -219,9 +219,11 @@ class Dialect:
     the statements are prepared once per connection and sent several to a
     message (``db.Batch``); ``statements`` lists them all."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        pg = name == "postgresql"
+    def __init__(self, *, postgresql: bool) -> None:
+        pg = postgresql
+        #: PostgreSQL's statements are prepared and sent several to a message
+        #: (``db.Batch``); SQLite's run one at a time, each read at once.
+        self.pipelined = pg
         lock = _PG_LOCK if pg else ",\n  1"
         truth = "true" if pg else "1"
 
@@ -253,7 +255,7 @@ class Dialect:
         if raw is None:
             return None
         values = list(raw) if by_token else [*_NO_WHO, *raw]
-        if self.name == "sqlite":
+        if not self.pipelined:  # sqlite3 hands back dates as text and booleans as 0 and 1
             for i in _DATES:
                 values[i] = _day(values[i])
             for i in _BOOLS:
@@ -265,7 +267,7 @@ class Dialect:
     def value(self, v: Any) -> Any:
         """A parameter as this driver stores it (SQLAlchemy's own conventions:
         on SQLite a UUID is 32 hex digits and a moment naive UTC text)."""
-        if self.name == "postgresql":
+        if self.pipelined:
             return v
         if isinstance(v, uuid.UUID):
             return v.hex
@@ -274,4 +276,4 @@ class Dialect:
         return v
 
 
-DIALECTS = {name: Dialect(name) for name in ("postgresql", "sqlite")}
+DIALECTS = PerDialect(sqlite=Dialect(postgresql=False), postgresql=Dialect(postgresql=True))

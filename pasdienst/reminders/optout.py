@@ -11,17 +11,17 @@ address, whichever of its children or household it is about.
 from __future__ import annotations
 
 import re
+from typing import Any, cast
 from collections.abc import Iterable
 
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, func, select
 from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
 from ..access.policy import Actor
 from ..config import Settings
+from ..db import insert_ignoring_conflicts
 from ..errors import NotFound
 from ..municipalities.models import Municipality
 from ..wallet.keys import keyed_hash, matching_key
@@ -86,12 +86,10 @@ def opt_out(session: Session, settings: Settings, token: str) -> tuple[Municipal
     municipality, hashed, done = municipality_of(session, settings, token)
     if done:
         return municipality, False
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # Two clicks at once (the mail client's one-click POST and the page): one row.
-    added = session.execute(
-        insert(MailOptOut).values(municipality_id=municipality.id, email_hash=hashed).on_conflict_do_nothing()
-    ).rowcount
+    added = cast("CursorResult[Any]", session.execute(
+        insert_ignoring_conflicts(session, MailOptOut).values(municipality_id=municipality.id, email_hash=hashed)
+    )).rowcount
     if added:
         link = Actor(user_id=None, email=LINK_ACTOR_EMAIL, role="public", municipality_id=municipality.id,
                      municipality_code=municipality.code)

@@ -38,7 +38,7 @@ from ..clock import day_bounds_utc
 from ..config import Settings
 from ..db.grouping import set_local
 from ..errors import NotFound, ValidationFailed
-from ..ledger.models import Account
+from ..ledger import Account
 from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..redeem.models import Redemption

@@ -116,7 +116,7 @@ from .. import books
 from ..clock import AMSTERDAM, now_utc
 from ..db.grouping import group_by_each, set_local
 from ..errors import ValidationFailed
-from ..ledger.models import Account, Posting, Transfer
+from ..ledger import Account, Posting, Transfer
 from ..money import format_euros
 from ..municipalities.services import get_municipality
 from ..redeem.models import Merchant, Redemption

@@ -20,8 +20,7 @@ from sqlalchemy.orm import Session
 
 from .. import books
 from ..cooperations.models import CooperationRemittance
-from ..ledger.models import Account, Posting, Transfer
-from ..ledger.verify import Problem, register_check
+from ..ledger import Account, Posting, Problem, Transfer, register_check
 from ..municipalities.models import Municipality
 from ..redeem.models import Redemption
 from .models import (

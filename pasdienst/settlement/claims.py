@@ -17,23 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import hold_lock
 from .models import SettlementItem
 
 
 def lock_municipality(session: Session, municipality_id: int, *, shared: bool = False) -> None:
     """Hold the municipality's settlement lock until the transaction ends."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    # Advisory locks are per database: the schema keeps installations (or the
-    # suite's parallel workers) that share one from waiting on each other.
-    session.execute(
-        text(f"SELECT {function}(hashtextextended('pasdienst:settlement:' || current_schema() || ':' || :m, 0))"),
-        {"m": str(municipality_id)},
-    )
+    hold_lock(session, "settlement", municipality_id, shared=shared)
 
 
 def batch_of(session: Session, redemption_id: int) -> int | None:

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import books
-from ..ledger.models import Account
-from ..ledger.verify import Problem, register_check
+from ..ledger import Account, Problem, register_check
 from ..municipalities.models import Municipality
 from .models import EXPIRED, PUNCHCARD, REPLACED, ChildPass, Voucher
 

@@ -29,10 +29,10 @@ from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
 from ..config import Settings
+from ..db import insert_rows
 from ..errors import ValidationFailed
 from ..municipalities.services import get_municipality
 from . import keys
-from .bulk import insert_rows
 from .errors import ImportFileInvalid
 from .models import Child, ChildImport
 

@@ -20,20 +20,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from .. import books, ledger
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import local_date, now_utc
 from ..config import Settings
-from ..ledger.services import Leg, NewTransfer, open_accounts
+from ..db import allocate_ids, insert_rows
+from ..ledger import Leg, NewTransfer, open_accounts
 from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from . import codes, keys, tokens
-from .bulk import insert_rows
 from .eligibility import Entry, Item, award_for, entry, grants_for
 from ..errors import NotFound, ValidationFailed
 from .errors import BudgetShort, PassStateConflict, ShortValidity
@@ -43,8 +43,6 @@ from .schemes import get_scheme
 _CHUNK = 2000
 
 Progress = Callable[[int, int], None]
-#: A table's ``id`` column, as a model's attribute or the table's column.
-IdColumn = ColumnElement[Any] | InstrumentedAttribute[Any]
 
 
 @dataclass(frozen=True)
@@ -94,32 +92,6 @@ class IssueResult:
         )
 
 
-def allocate_ids(session: Session, table_name: str, column: IdColumn, count: int) -> list[int]:
-    """Primary keys for ``count`` new rows of ``table_name`` (its ``id`` column), known before the insert."""
-    return _allocate_ids(session, table_name, column, count)
-
-
-def _allocate_ids(session: Session, table_name: str, column: IdColumn, count: int) -> list[int]:
-    """Primary keys for ``count`` new rows, known before they are inserted
-    (a voucher's ledger account is named after the voucher's id)."""
-    if count == 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        # The sequence looked up once and named as a literal, which the
-        # parser turns into its oid: in the select list it was looked up
-        # again for every id (a catalog search each).
-        sequence = session.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table_name}).scalar_one()
-        literal = "'" + sequence.replace("'", "''") + "'"
-        found = session.execute(
-            text(f"SELECT nextval({literal}::regclass) FROM generate_series(1, :n)"), {"n": count}
-        ).scalars().all()
-        return sorted(int(v) for v in found)
-    # SQLite: the write lock is held since BEGIN IMMEDIATE, so nobody else
-    # can take these ids between this read and the insert.
-    start = int(session.execute(select(func.coalesce(func.max(column), 0))).scalar_one())
-    return list(range(start + 1, start + count + 1))
-
-
 def write_passes(
     session: Session,
     municipality: Municipality,
@@ -142,7 +114,7 @@ def write_passes(
     for start in range(0, len(plans), _CHUNK):
         chunk = plans[start : start + _CHUNK]
         created = now_utc()
-        ids = _allocate_ids(session, pass_table.name, pass_table.c.id, len(chunk))
+        ids = allocate_ids(session, pass_table, len(chunk))
         pass_rows = []
         for pid, plan in zip(ids, chunk, strict=True):
             handle = tokens.new_handle()
@@ -164,7 +136,7 @@ def write_passes(
         pass_ids.extend(ids)
 
         planned = [(pid, v) for pid, plan in zip(ids, chunk, strict=True) for v in plan.vouchers]
-        voucher_ids = _allocate_ids(session, voucher_table.name, voucher_table.c.id, len(planned))
+        voucher_ids = allocate_ids(session, voucher_table, len(planned))
         account_ids = open_accounts(
             session, [(books.voucher_key(code, vid), books.VOUCHER, code, True) for vid in voucher_ids]
         )
@@ -203,7 +175,7 @@ def write_passes(
 @dataclass(frozen=True)
 class AddedVoucher:
     voucher: Voucher
-    transfer: ledger.services.Posted
+    transfer: ledger.Posted
 
 
 def add_voucher(
@@ -229,8 +201,7 @@ def add_voucher(
     """
     if child_pass.status != ACTIVE:
         raise PassStateConflict(f"pass {child_pass.pass_number} is {child_pass.status}, not active")
-    voucher_table = Voucher.__table__
-    (voucher_id,) = _allocate_ids(session, voucher_table.name, voucher_table.c.id, 1)
+    (voucher_id,) = allocate_ids(session, Voucher.__table__, 1)
     municipality_code = session.execute(
         select(Municipality.code).where(Municipality.id == child_pass.municipality_id)
     ).scalar_one()

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 from text_unidecode import unidecode
 
 from ..config import Settings
-from ..ledger.models import Account
+from ..ledger import Account
 from ..municipalities.models import Contact, Municipality
 from ..merchants.places import WhereToSpend
 from . import codes, labels, qr, tokens, wording

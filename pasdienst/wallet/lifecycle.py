@@ -34,7 +34,7 @@ from ..clock import now_utc
 from ..db import rowcount
 from ..config import Settings
 from ..errors import ValidationFailed
-from ..ledger.models import Account
+from ..ledger import Account
 from ..municipalities.models import Municipality
 from . import codes, tokens
 from .errors import (

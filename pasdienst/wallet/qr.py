@@ -27,12 +27,10 @@ import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..db import Database
+from ..db import Database, insert_ignoring_conflicts
 from . import tokens
 from .models import ACTIVE, ChildPass, PassImage
 
@@ -155,11 +153,7 @@ def store_images(session: Session, rendered: Iterable[tuple[int, bytes, str]]) -
     if not rows:
         return
     table = PassImage.__table__
-    dialect = session.get_bind().dialect.name
-    statement = (pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)).on_conflict_do_nothing(
-        index_elements=["pass_id"]
-    )
-    session.execute(statement, rows)
+    session.execute(insert_ignoring_conflicts(session, table, index_elements=["pass_id"]), rows)
 
 
 def missing_images(session: Session, *, pass_ids: Sequence[int] | None = None, municipality_id: int | None = None) -> list[tuple[int, str]]:

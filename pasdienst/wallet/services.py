@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..config import Settings
-from ..ledger.models import Account
+from ..ledger import Account
 from ..municipalities.models import Contact, Municipality
 from ..municipalities.services import get_municipality
 from . import codes, labels, tokens

@@ -27,8 +27,7 @@ from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
 from ..db import rowcount
-from ..ledger.models import Account
-from ..ledger.services import NewTransfer
+from ..ledger import Account, NewTransfer
 from ..money import format_euros
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst.admin.models import CaseworkerAward
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet.models import Child, ChildPass
 from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_municipality, make_user

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass
 from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, make_user, make_token, bearer
 

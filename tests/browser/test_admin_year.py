@@ -24,7 +24,7 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass
 from pasdienst.wallet.schemes import example_scheme
 from pasdienst.web.app import create_app

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 from pasdienst.config import load_settings
 from pasdienst.db import Database
 from pasdienst.labels import euros
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.money import parse_euros
 from pasdienst.web.app import create_app
 from tests.conftest import Cli

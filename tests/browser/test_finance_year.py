@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from pasdienst.access.demo import DEMO_MERCHANTS, DEMO_STAFF
 from pasdienst.demo import load_demo
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.web.app import create_app
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from pasdienst import ledger
 from pasdienst.db import Database
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import PassImage, Voucher

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from pasdienst import ledger
 from pasdienst.db import Database
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.services import resolve_pass

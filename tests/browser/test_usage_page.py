@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from tests.access.helpers import TEST_PASSWORD, make_user
 from tests.reports.world import CODE, build_busy_world
 

@@ -22,7 +22,7 @@ from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.cooperations import services as coop
 from pasdienst.db import Database
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import topup_budget
 from pasdienst.redeem import redemptions

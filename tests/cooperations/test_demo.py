@@ -11,7 +11,7 @@ from pasdienst import books, ledger
 from pasdienst.cooperations import services as coop
 from pasdienst.cooperations.demo import CODE, NEIGHBOUR, PAID_CENTS, SHARED
 from pasdienst.demo import load_demo
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem.models import Merchant, Redemption
 from pasdienst.reminders.models import SENT, ReminderChild, ReminderSend

@@ -166,7 +166,7 @@ def check_books(url: str, world: World, attempts: list[Attempt], env: dict[str, 
 
     from pasdienst import books, ledger
     from pasdienst.db import Database
-    from pasdienst.ledger.models import Transfer
+    from pasdienst.ledger import Transfer
     from pasdienst.redeem.models import Redemption
     from pasdienst.wallet.models import Voucher
 

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from pasdienst.jobs.models import DONE, RUNNING, Job
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass, PassImage
 from pasdienst.web.app import create_app
 from tests.access.helpers import login_as

@@ -16,7 +16,7 @@ from pasdienst.jobs import services as jobs
 from pasdienst.jobs.models import DONE, FAILED, QUEUED, Job
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.labels import euros
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import budget_figures

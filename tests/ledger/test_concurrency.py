@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from pasdienst import ledger
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 
 from .helpers import funded
 

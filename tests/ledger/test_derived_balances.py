@@ -13,8 +13,7 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 
 from pasdienst import ledger
-from pasdienst.ledger import Account, NewTransfer
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import Account, NewTransfer, verify
 from pasdienst.settlement import checks as _settlement_checks  # noqa: F401 - registers merchant_payables
 
 from .helpers import funded
@@ -38,7 +37,7 @@ def test_a_derived_balance_is_the_sum_of_postings_and_the_row_stays_untouched(db
         assert ledger.balance(s, shop) == 1500
         assert ledger.balances(s, [shop, wallet, world]) == {shop: 1500, wallet: 3500, world: -5000}
         assert s.get(Account, shop).balance == 0
-        assert ledger.services.accounts_by_kind(s, "t")["merchant_payable"] == 1500
+        assert ledger.accounts_by_kind(s, "t")["merchant_payable"] == 1500
         assert verify(s).ok
 
 

@@ -18,8 +18,7 @@ from sqlalchemy import text
 
 import pasdienst.db.engine
 from pasdienst import ledger
-from pasdienst.ledger import NewTransfer
-from pasdienst.ledger.services import open_accounts
+from pasdienst.ledger import NewTransfer, open_accounts
 
 from .helpers import funded, scans, sqlite_trigger_scans, tiny_statistics
 

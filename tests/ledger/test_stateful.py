@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from pasdienst import ledger
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 
 pytestmark = pytest.mark.money
 

@@ -8,8 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from pasdienst import ledger
-from pasdienst.ledger import Leg, NewTransfer
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import Leg, NewTransfer, verify
 
 from .helpers import accounts, funded
 

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import select
 
 from pasdienst.demo import load_demo
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.maatwerk.models import Award
 from pasdienst.plugins import load_verify_checks
 

@@ -11,7 +11,7 @@ from pasdienst.access.errors import Forbidden
 from pasdienst.clock import AMSTERDAM
 from pasdienst.access.models import AuditEvent, User
 from pasdienst.errors import Conflict, ValidationFailed
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.maatwerk import funds, services
 from pasdienst.maatwerk.errors import BudgetShort
 from pasdienst.maatwerk.models import Fund, FundMember

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from pasdienst import books, ledger
 from pasdienst.access.models import AuditEvent
 from pasdienst.errors import Conflict, NotFound, PasdienstError, ValidationFailed
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.maatwerk import services
 from pasdienst.maatwerk.errors import BudgetShort
 from pasdienst.maatwerk.models import Award

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 
 pytestmark = pytest.mark.money
 

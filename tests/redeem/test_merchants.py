@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from pasdienst import books, ledger
 from pasdienst.banking import InvalidIBAN
 from pasdienst.errors import Conflict, NotFound, ValidationFailed
-from pasdienst.ledger.models import Account
+from pasdienst.ledger import Account
 from pasdienst.merchants.records import (
     add_merchant,
     get_merchant,

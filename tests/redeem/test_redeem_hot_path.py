@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from pasdienst.access.models import User
 from pasdienst.access.accounts import actor_for_email
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
 

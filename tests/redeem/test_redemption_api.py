@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption, Refusal
 from pasdienst.wallet.services import block_pass
 from pasdienst.web.app import create_app

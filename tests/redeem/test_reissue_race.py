@@ -19,8 +19,7 @@ import pytest
 from sqlalchemy import select, text
 
 from pasdienst import books, ledger
-from pasdienst.ledger.models import Transfer
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import Transfer, verify
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
 from pasdienst.wallet import lifecycle

@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from pasdienst.access.models import ApiToken
 from pasdienst.access.accounts import set_user_active
 from pasdienst.access.tokens import revoke_token
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption, Refusal
 from pasdienst.redeem.schemas import RedemptionOut
 from pasdienst.web.app import create_app

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from pasdienst import books
 from pasdienst.clock import AMSTERDAM
 from pasdienst.db import UTCDateTime
-from pasdienst.ledger.models import Account, Posting, Transfer
+from pasdienst.ledger import Account, Posting, Transfer
 from pasdienst.redeem.models import Merchant, Redemption
 from pasdienst.wallet.models import PUNCHCARD, ChildPass, Voucher
 

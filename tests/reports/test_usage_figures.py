@@ -156,7 +156,7 @@ def test_a_reversed_issue_is_not_awarded(world):
     from sqlalchemy import select
 
     from pasdienst import ledger
-    from pasdienst.ledger.models import Transfer
+    from pasdienst.ledger import Transfer
     from pasdienst.wallet.models import format_pass_number
 
     daan = world.current_pass("T-2")  # a cheque of 75.00, never used

@@ -19,7 +19,7 @@ from pasdienst.access.policy import Actor
 from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.db import Database
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import verify
 from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem import redemptions
 from pasdienst.settlement import batches, export as settlement_export

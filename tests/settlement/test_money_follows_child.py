@@ -13,8 +13,7 @@ from sqlalchemy import select
 
 from pasdienst import books, ledger
 from pasdienst.clock import AMSTERDAM
-from pasdienst.ledger.models import Transfer
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import Transfer, verify
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
 from pasdienst.settlement import corrections as settlement_corrections

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from pasdienst import books, ledger
 from pasdienst.config import Settings
 from pasdienst.db import Database
-from pasdienst.ledger.models import Posting, Transfer
-from pasdienst.ledger.verify import verify
+from pasdienst.ledger import Posting, Transfer, verify
 from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.wallet.models import Child, ChildPass, Voucher
 from pasdienst.wallet.sample import sample_scheme

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from pasdienst import books, ledger
-from pasdienst.ledger.models import Transfer
+from pasdienst.ledger import Transfer
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet.errors import BudgetShort, PassStateConflict
 from pasdienst.wallet.models import Child, ChildPass, Voucher

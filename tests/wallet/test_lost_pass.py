@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from pasdienst import books
 from pasdienst.errors import ValidationFailed
-from pasdienst.ledger.models import Transfer
+from pasdienst.ledger import Transfer
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet import codes, tokens
 from pasdienst.wallet.errors import (
