@@ -13,17 +13,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FromClause
-
-
-def _named(table: FromClause) -> Table:
-    """A model's ``__table__``, typed as the ``Table`` it is."""
-    return cast(Table, table)
 
 
 @contextlib.contextmanager
@@ -36,11 +30,10 @@ def as_sqlalchemy_errors(dialect: Any, what: str) -> Iterator[None]:
         raise kind(what, None, exc) from exc
 
 
-def insert_rows(session: Session, table: FromClause, rows: Sequence[dict[str, Any]]) -> None:
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys) into ``table``, in the session's transaction."""
     if not rows:
         return
-    table = _named(table)
     conn = session.connection()
     dialect = conn.dialect
     if dialect.name != "postgresql":
@@ -62,7 +55,7 @@ def insert_rows(session: Session, table: FromClause, rows: Sequence[dict[str, An
 _processors: dict[tuple[str, int, tuple[str, ...]], list[Any]] = {}
 
 
-def _bind(dialect: Any, table: FromClause, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _bind(dialect: Any, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Apply each column type's own bind processing, as SQLAlchemy would."""
     key = (dialect.name, id(table), columns)
     processors = _processors.get(key)
@@ -73,7 +66,7 @@ def _bind(dialect: Any, table: FromClause, columns: tuple[str, ...], rows: list[
     return [tuple(p(v) if p else v for p, v in zip(processors, row)) for row in rows]
 
 
-def insert_tuples(session: Session, writes: Sequence[tuple[FromClause, tuple[str, ...], list[tuple[Any, ...]]]], *, what: str) -> None:
+def insert_tuples(session: Session, writes: Sequence[tuple[Table, tuple[str, ...], list[tuple[Any, ...]]]], *, what: str) -> None:
     """Insert, in order, each ``(table, columns, rows)`` of ``writes`` (rows as
     tuples in the order of ``columns``) on the bare driver, in the session's
     transaction: ``COPY`` on PostgreSQL, ``executemany`` on SQLite. ``what``
@@ -85,7 +78,7 @@ def insert_tuples(session: Session, writes: Sequence[tuple[FromClause, tuple[str
         if dialect.name == "postgresql":
             with driver.cursor() as cursor:
                 for table, columns, rows in writes:
-                    with cursor.copy(f"COPY {_named(table).name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
                         for row in rows:
                             copy.write_row(row)
             return
@@ -93,20 +86,19 @@ def insert_tuples(session: Session, writes: Sequence[tuple[FromClause, tuple[str
         try:
             for table, columns, rows in writes:
                 cursor.executemany(
-                    f"INSERT INTO {_named(table).name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                     _bind(dialect, table, columns, rows),
                 )
         finally:
             cursor.close()
 
 
-def allocate_ids(session: Session, table: FromClause, count: int) -> list[int]:
+def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
     """Primary keys for ``count`` new rows of ``table`` (its ``id`` column),
     known before they are inserted (a voucher's ledger account is named after
     the voucher's id)."""
     if count == 0:
         return []
-    table = _named(table)
     if session.get_bind().dialect.name == "postgresql":
         # The sequence looked up once and named as a literal, which the
         # parser turns into its oid: in the select list it was looked up

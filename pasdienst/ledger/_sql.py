@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, insert, or_, select, update
+from sqlalchemy import BigInteger, any_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..db import PerDialect, as_sqlalchemy_errors
 from .models import Account
 
-_accounts = cast(Table, Account.__table__)
+_accounts = Account.__table__
 
 # One statement changes one balance. The guard and the change are one
 # UPDATE: on PostgreSQL the row is locked and the condition re-read after

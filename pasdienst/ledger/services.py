@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, insert, select
+from sqlalchemy import bindparam, case, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -33,9 +33,9 @@ from .errors import (
 )
 from .models import Account, Posting, Transfer
 
-_accounts = cast(Table, Account.__table__)
-_transfers = cast(Table, Transfer.__table__)
-_postings = cast(Table, Posting.__table__)
+_accounts = Account.__table__
+_transfers = Transfer.__table__
+_postings = Posting.__table__
 
 _CHUNK = 5000
 
