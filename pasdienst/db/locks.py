@@ -4,6 +4,11 @@ On PostgreSQL a transaction-level advisory lock; on SQLite nothing is
 needed: a write transaction holds the whole database from ``BEGIN
 IMMEDIATE`` on, and the writers of all processes take turns
 (``engine.WriterQueue``).
+
+One lock is taken elsewhere, in SQL: the till's lock on an idempotency key
+is part of the one statement that opens a redemption (``pg_try_advisory_xact_lock``
+in ``redeem/tillsql.py``, PostgreSQL's variant of its statements), where a
+statement of its own would cost a round trip on every payment.
 """
 from __future__ import annotations
 
