@@ -10,17 +10,20 @@ from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ..web import dutch
 from ..web.api import ACCESS_PROBLEMS, problems
 from ..db import Database
 from ..web.extensions import get_db, limiter
+from ..web.writes import write
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
 from .accounts import actor_for, authenticate, change_password
 from .audit import audit_events
 from .logins import end_session, session_version, start_session
+from .policy import Actor
 from .web import LoginUser, current_actor, rate_limit_key, requires
 
 bp = Blueprint("access", __name__, template_folder="templates")
@@ -79,12 +82,13 @@ def login() -> ResponseReturnValue:
         return render_template("access/login.html", next=target or "", email="", error=None)
     email = (request.form.get("email") or "").strip()
     password = request.form.get("password") or ""
+
+    def work(db_session: Session) -> tuple[User, Actor, bool, str]:
+        user = authenticate(db_session, email, password)
+        return user, actor_for(db_session, user), user.must_change_password, start_session(db_session, user.id)
+
     try:
-        with _db().transaction() as db_session:
-            user = authenticate(db_session, email, password)
-            actor = actor_for(db_session, user)
-            must_change = user.must_change_password
-            session_key = start_session(db_session, user.id)
+        user, actor, must_change, session_key = write(work)
     except Unauthenticated:
         error = "Dit e-mailadres en wachtwoord horen niet bij elkaar, of het account is geblokkeerd."
         return render_template("access/login.html", next=target or "", email=email, error=error)
@@ -101,8 +105,8 @@ def logout() -> ResponseReturnValue:
     # Ended on the server: a copy of this cookie is logged out too.
     user_id = current_actor().user_id
     assert user_id is not None  # a logged-in session is always a user's
-    with _db().transaction() as db_session:
-        end_session(db_session, user_id, current_user.session_key)
+    session_key = current_user.session_key
+    write(lambda db_session: end_session(db_session, user_id, session_key))
     logout_user()
     session.clear()
     flash("U bent uitgelogd.", "success")
@@ -129,11 +133,15 @@ def password() -> ResponseReturnValue:
     if new != repeat:
         error = "De twee nieuwe wachtwoorden zijn niet gelijk."
     else:
+        user_id = actor.user_id
+        assert user_id is not None
+
+        def work(db_session: Session) -> tuple[User, str]:
+            changed = change_password(db_session, user_id, current, new)
+            return changed, start_session(db_session, changed.id)
+
         try:
-            with _db().transaction() as db_session:
-                assert actor.user_id is not None
-                user = change_password(db_session, actor.user_id, current, new)
-                session_key = start_session(db_session, user.id)
+            user, session_key = write(work)
         except Unauthenticated:
             error = "Uw huidige wachtwoord klopt niet."
         except WeakPassword as exc:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from ..access.models import ROLES
 from ..access.accounts import create_user, reset_password, set_user_active
@@ -21,12 +22,12 @@ def user_group() -> None:
 @pass_ctx
 def add(ctx: Context, email: str, role: str, municipality: str | None, merchant_id: int | None) -> None:
     """Add a user; prints a one-time password (changed at first login) as the last line."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         user, password = create_user(session, email, role=role, municipality_code=municipality, merchant_id=merchant_id)
-        summary = f"added user {user.email} ({user.role}" + (f" of merchant {user.merchant_id})" if user.merchant_id else ")")
-    click.echo(summary)
-    click.echo("one-time password (must be changed at first login):")
-    click.echo(password)
+        return (f"added user {user.email} ({user.role}" + (f" of merchant {user.merchant_id})" if user.merchant_id else ")")
+                + f"\none-time password (must be changed at first login):\n{password}")
+
+    ctx.write(work)
 
 
 @user_group.command("reset-password")
@@ -34,10 +35,9 @@ def add(ctx: Context, email: str, role: str, municipality: str | None, merchant_
 @pass_ctx
 def reset(ctx: Context, email: str) -> None:
     """Give a user a new one-time password (printed as the last line)."""
-    with ctx.db.transaction() as session:
-        password = reset_password(session, email)
-    click.echo(f"new one-time password for {email.strip().lower()} (must be changed at first login):")
-    click.echo(password)
+    ctx.write(lambda session: (
+        f"new one-time password for {email.strip().lower()} (must be changed at first login):\n{reset_password(session, email)}"
+    ))
 
 
 @user_group.command("block")
@@ -45,9 +45,7 @@ def reset(ctx: Context, email: str) -> None:
 @pass_ctx
 def block(ctx: Context, email: str) -> None:
     """Block a login at once: its sessions and API tokens stop working."""
-    with ctx.db.transaction() as session:
-        user = set_user_active(session, email, False)
-    click.echo(f"blocked {user.email}")
+    ctx.write(lambda session: f"blocked {set_user_active(session, email, False).email}")
 
 
 @user_group.command("unblock")
@@ -55,9 +53,7 @@ def block(ctx: Context, email: str) -> None:
 @pass_ctx
 def unblock(ctx: Context, email: str) -> None:
     """Allow a blocked login again."""
-    with ctx.db.transaction() as session:
-        user = set_user_active(session, email, True)
-    click.echo(f"unblocked {user.email}")
+    ctx.write(lambda session: f"unblocked {set_user_active(session, email, True).email}")
 
 
 @main.group("token")
@@ -71,10 +67,9 @@ def token_group() -> None:
 @pass_ctx
 def token_create(ctx: Context, email: str, name: str | None) -> None:
     """Create an API token for EMAIL; prints it once, as the last line (only its hash is kept)."""
-    with ctx.db.transaction() as session:
-        token = create_token(session, email, name)
-    click.echo(f"API token for {email.strip().lower()} (shown once; store it safely):")
-    click.echo(token)
+    ctx.write(lambda session: (
+        f"API token for {email.strip().lower()} (shown once; store it safely):\n{create_token(session, email, name)}"
+    ))
 
 
 @token_group.command("revoke")
@@ -82,6 +77,8 @@ def token_create(ctx: Context, email: str, name: str | None) -> None:
 @pass_ctx
 def token_revoke(ctx: Context, token_id: int) -> None:
     """Revoke API token TOKEN_ID (see the audit log, token.create)."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         revoke_token(session, token_id)
-    click.echo(f"revoked API token {token_id}")
+        return f"revoked API token {token_id}"
+
+    ctx.write(work)

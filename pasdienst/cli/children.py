@@ -37,11 +37,10 @@ def import_cmd(ctx: Context, municipality: str, file: str, dry_run: bool) -> Non
         with ctx.db.read() as session:
             result = import_children(session, municipality, data, settings=ctx.settings, today=ctx.today, dry_run=True)
     else:
-        with ctx.db.transaction() as session:
-            result = import_children(
-                session, municipality, data, settings=ctx.settings, today=ctx.today, file_name=Path(file).name,
-                actor=CLI_ACTOR,
-            )
+        result = ctx.db.run(lambda session: import_children(
+            session, municipality, data, settings=ctx.settings, today=ctx.today, file_name=Path(file).name,
+            actor=CLI_ACTOR,
+        ))
     for rejected in result.rejected[:_SHOWN]:
         click.echo(f"line {rejected.line}: {rejected.reason}")
     if len(result.rejected) > _SHOWN:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from ..merchants.bindings import BindingChange, bind_voucher_code, unbind_voucher_code, voucher_bindings
 from ..merchants.records import (
@@ -34,18 +35,18 @@ def add(
     kvk_number: str | None, contact_email: str | None, status: str,
 ) -> None:
     """Add a merchant with its ledger payable; prints its id as the last line."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         merchant = add_merchant(
             session, municipality, name=name, categories=categories, iban=iban, bic=bic,
             kvk_number=kvk_number, contact_email=contact_email, status=status,
         )
-        summary = (
+        return (
             f"added merchant {merchant.name} ({merchant.status}) in {municipality.strip().lower()}: "
             f"{merchant.categories}, IBAN {merchant.iban}" + (f", BIC {merchant.bic}" if merchant.bic else "")
+            + f"\n{merchant.id}"
         )
-        merchant_id = merchant.id
-    click.echo(summary)
-    click.echo(str(merchant_id))
+
+    ctx.write(work)
 
 
 @merchant_group.command("list")
@@ -65,9 +66,7 @@ def list_(ctx: Context, municipality: str, show_all: bool) -> None:
 @pass_ctx
 def status(ctx: Context, merchant_id: int, status: str) -> None:
     """Approve, suspend or reinstate a merchant."""
-    with ctx.db.transaction() as session:
-        merchant = set_merchant_status(session, merchant_id, status)
-    click.echo(f"merchant {merchant_id} is now {merchant.status}")
+    ctx.write(lambda session: f"merchant {merchant_id} is now {set_merchant_status(session, merchant_id, status).status}")
 
 
 @merchant_group.command("rename")
@@ -76,11 +75,12 @@ def status(ctx: Context, merchant_id: int, status: str) -> None:
 @pass_ctx
 def rename(ctx: Context, merchant_id: int, name: str) -> None:
     """Give a merchant another name (audited). Approved batches keep the old name."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         before = get_merchant(session, merchant_id).name
-        merchant = rename_merchant(session, merchant_id, name)
-        after = merchant.name
-    click.echo(f"merchant {merchant_id} was already called {after}" if before == after else f"merchant {merchant_id}: {before} is now {after}")
+        after = rename_merchant(session, merchant_id, name).name
+        return f"merchant {merchant_id} was already called {after}" if before == after else f"merchant {merchant_id}: {before} is now {after}"
+
+    ctx.write(work)
 
 
 def _who_takes(change: BindingChange) -> str:
@@ -103,12 +103,13 @@ def bind(ctx: Context, merchant_id: int, code: str) -> None:
     Once a code is bound, only its bound merchants take it; before that,
     every merchant of its category does. Binding twice changes nothing.
     """
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         change = bind_voucher_code(session, merchant_id, code)
-    what = f"{change.kind} {change.voucher_code} ({change.category}, {change.municipality_code})"
-    who = f"{change.merchant_name} (merchant {change.merchant_id})"
-    click.echo(f"bound {what} to {who}" if change.changed else f"{who} was already bound to {what}")
-    click.echo(_who_takes(change))
+        what = f"{change.kind} {change.voucher_code} ({change.category}, {change.municipality_code})"
+        who = f"{change.merchant_name} (merchant {change.merchant_id})"
+        return (f"bound {what} to {who}" if change.changed else f"{who} was already bound to {what}") + f"\n{_who_takes(change)}"
+
+    ctx.write(work)
 
 
 @merchant_group.command("unbind")
@@ -117,13 +118,14 @@ def bind(ctx: Context, merchant_id: int, code: str) -> None:
 @pass_ctx
 def unbind(ctx: Context, merchant_id: int, code: str) -> None:
     """Remove a merchant's binding to a punch card or cheque code."""
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> str:
         change = unbind_voucher_code(session, merchant_id, code)
-    click.echo(
-        f"unbound {change.kind} {change.voucher_code} ({change.category}, {change.municipality_code}) "
-        f"from {change.merchant_name} (merchant {change.merchant_id})"
-    )
-    click.echo(_who_takes(change))
+        return (
+            f"unbound {change.kind} {change.voucher_code} ({change.category}, {change.municipality_code}) "
+            f"from {change.merchant_name} (merchant {change.merchant_id})\n{_who_takes(change)}"
+        )
+
+    ctx.write(work)
 
 
 @merchant_group.command("bindings")

@@ -15,6 +15,7 @@ from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.services import (
     EXPORT_COLUMNS,
+    PassView,
     block_pass,
     export_rows,
     find_pass,
@@ -150,11 +151,12 @@ def reissue(ctx: Context, pass_id: str, reason: str | None, note: str) -> None:
         raise ValidationFailed("--reason other needs a --note saying why")
     if len(note) > 500:
         raise ValidationFailed("--note is at most 500 characters")
-    with ctx.db.transaction() as session:
+    def work(session: Session) -> tuple[int, PassView]:
         new = reissue_pass(session, pass_id, settings=ctx.settings, today=ctx.today, actor=CLI_ACTOR,
                            reason=reason, note=note or None)
-        view = pass_view(session, new, settings=ctx.settings, today=ctx.today)
-        new_id = new.id
+        return new.id, pass_view(session, new, settings=ctx.settings, today=ctx.today)
+
+    new_id, view = ctx.db.run(work)  # the QR code after the commit: a rendering problem never undoes the reissue
     qr.render_missing(ctx.db, ctx.settings, pass_ids=[new_id])
     carried = sum(v.balance_cents for v in view.vouchers)
     click.echo(f"reissued as {view.pass_number}: {len(view.vouchers)} vouchers, {format_euros(carried)} carried over")
