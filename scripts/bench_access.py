@@ -1,6 +1,6 @@
 """What authentication costs per request, and what a login costs.
 
-    .venv/bin/python scripts/bench_access.py [--requests 500] [--no-postgres]
+    .venv/bin/python -m scripts.bench_access [--requests 500] [--no-postgres]
 
 Through the Flask test client (no network, one process), on a fresh SQLite
 file and, unless ``--no-postgres``, a scratch schema in the test PostgreSQL

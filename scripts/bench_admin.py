@@ -16,45 +16,36 @@ after one warm-up each, median and best of ``--runs`` page loads:
 
 Target: every page under 0.5 s on both databases.
 
-Usage: .venv/bin/python scripts/bench_admin.py [--children 30000] [--redemptions 300000]
+Usage: .venv/bin/python -m scripts.bench_admin [--children 30000] [--redemptions 300000]
        [--only sqlite|postgresql] [--runs 5] [--sqlite-file PATH]
 """
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import statistics
-import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from pasdienst import migrate
+from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings
+from pasdienst.db import Database
+from pasdienst.redeem.models import Redemption
+from pasdienst.wallet.models import ChildImport, ChildPass
+from pasdienst.web.app import create_app
+from scripts import bench_reports
+from tests.factories import login_as, make_user
 
-from pasdienst import migrate  # noqa: E402
-from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.redeem.models import Redemption  # noqa: E402
-from pasdienst.wallet.models import ChildImport, ChildPass  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("bench_reports", Path(__file__).with_name("bench_reports.py"))
-assert _spec is not None and _spec.loader is not None
-bench_reports = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_reports)
 
 SCHEMA = "pasdienst_bench_admin"
 
 
 def measure(db: Database, settings: Settings, runs: int) -> dict[str, tuple[float, float]]:
-    from dataclasses import replace
-
-    from pasdienst.web.app import create_app
-    from tests.access.helpers import login_as, make_user
-
     app = create_app(replace(settings, today=bench_reports.TODAY), db=db)
     logging.getLogger("pasdienst.request").setLevel(logging.WARNING)  # one JSON line per request: not here
     client = app.test_client()

@@ -8,7 +8,7 @@ Prints, for SQLite (file, WAL, synchronous=FULL) and PostgreSQL:
   their ratio (target >= 0.5);
 * the time to post a batch of 100,000 transfers with ``post_many`` (target < 20 s).
 
-Usage: .venv/bin/python scripts/bench_ledger.py [--transfers 3000] [--batch 100000] [--only sqlite|postgresql]
+Usage: .venv/bin/python -m scripts.bench_ledger [--transfers 3000] [--batch 100000] [--only sqlite|postgresql]
 """
 from __future__ import annotations
 
@@ -16,22 +16,18 @@ import argparse
 import os
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import psycopg
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from pasdienst import ledger, migrate  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import NewTransfer, open_accounts  # noqa: E402
+from pasdienst import ledger, migrate
+from pasdienst.db import Database
+from pasdienst.ledger import NewTransfer, open_accounts
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "pasdienst_bench_ledger"

@@ -33,7 +33,7 @@ grown ledger (same connection) and a young ledger set up the same way (its own
 connection), and reports the median ratio grown / young: the growth figure
 (target <= 1.5).
 
-Usage: .venv/bin/python scripts/bench_ledger_growth.py [--transfers 100000] [--block 10000] [--measure 2000] [--fill bulk|single]
+Usage: .venv/bin/python -m scripts.bench_ledger_growth [--transfers 100000] [--block 10000] [--measure 2000] [--fill bulk|single]
            [--stats small|none] [--only sqlite|postgresql] [--rounds 7] [--round-size 500] [--durable]
 """
 from __future__ import annotations
@@ -41,21 +41,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from pasdienst import ledger, migrate  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import NewTransfer, open_accounts, verify  # noqa: E402
+from pasdienst import ledger, migrate
+from pasdienst.db import Database
+from pasdienst.ledger import NewTransfer, open_accounts, verify
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 WALLETS = 20

@@ -11,7 +11,7 @@ seconds, letters per second, the PDF's size, the CPU seconds of this process
 (the database server's are not in it) and the load average, since the
 machine is shared.
 
-Usage: .venv/bin/python scripts/bench_letters.py [--letters 10000] [--postgresql] [--check]
+Usage: .venv/bin/python -m scripts.bench_letters [--letters 10000] [--postgresql] [--check]
 """
 from __future__ import annotations
 
@@ -19,28 +19,24 @@ import argparse
 import io
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchkit import MUNICIPALITY, SECRET, TODAY, children_csv, postgres_schema  # noqa: E402
-
-from pasdienst import migrate  # noqa: E402
+from pasdienst import migrate
 from pasdienst.access.accounts import create_user
-from pasdienst.access.logins import load_actor  # noqa: E402
-from pasdienst.config import Settings  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.jobs.models import Job  # noqa: E402
-from pasdienst.jobs.queue import JobQueue  # noqa: E402
-from pasdienst.jobs.services import run_job, start_job  # noqa: E402
-from pasdienst.municipalities.models import Municipality  # noqa: E402
-from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
-from pasdienst.wallet import qr  # noqa: E402
-from pasdienst.wallet.sample import sample_scheme  # noqa: E402
-from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
+from pasdienst.access.logins import load_actor
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.jobs.models import Job
+from pasdienst.jobs.queue import JobQueue
+from pasdienst.jobs.services import run_job, start_job
+from pasdienst.municipalities.models import Municipality
+from pasdienst.municipalities.services import add_municipality, topup_budget
+from pasdienst.wallet import qr
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme
+from tests.benchkit import MUNICIPALITY, SECRET, TODAY, children_csv, postgres_schema
 
 
 def _cpu() -> float:

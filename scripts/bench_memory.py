@@ -9,7 +9,7 @@ the RSS of the master and of each worker and the PSS of all of them together
 processes that share them), which is what the machine really spends.
 
 Usage:
-    .venv/bin/python scripts/bench_memory.py [--seconds 10] [--workers 5]
+    .venv/bin/python -m scripts.bench_memory [--seconds 10] [--workers 5]
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import contextlib
 import tempfile
 from pathlib import Path
 
-import bench_redeem
-import benchkit
+from scripts import bench_redeem
+from tests import benchkit
 
 
 def _field(pid: int, path: str, name: str) -> float:

@@ -26,7 +26,7 @@ Targets (issue 16): on PostgreSQL at least 2x the previous commit and 0.5x
 the bare endpoint, p99 under 50 ms at 16 clients; SQLite at least 0.4x bare.
 
 Usage:
-    .venv/bin/python scripts/bench_redeem.py --ratelimit-storage redis://127.0.0.1:6379 \
+    .venv/bin/python -m scripts.bench_redeem --ratelimit-storage redis://127.0.0.1:6379 \
         [--before /work/wt/before-16] [--seconds 10] [--rounds 3] [--clients 16]
         [--workers 5] [--passes 200] [--merchants 1] [--only sqlite|postgresql]
 
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchkit import BUDGET_CENTS, PG_URL, SECRET, TODAY, World, gunicorn, money_check, postgres_schema
-from benchkit import prepare as prepare_world
+from tests.benchkit import BUDGET_CENTS, PG_URL, SECRET, TODAY, World, gunicorn, money_check, postgres_schema
+from tests.benchkit import prepare as prepare_world
 
 
 # -- the bare app: not part of the product ------------------------------------------
@@ -313,7 +313,6 @@ class App:
     label: str
     spec: str
     env: dict[str, str]
-    pythonpath: str | None = None
     cwd: Path | None = None
     application_name: str | None = None
 
@@ -360,10 +359,11 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
 
     apps = [App("pasdienst", "pasdienst.web.app:create_app()", product_env("bench_product"),
                 application_name="bench_product")]
-    apps.append(App("bare SQL", "bench_redeem:bare_app()",
+    # gunicorn starts in the repository's root, where ``scripts`` is a package.
+    apps.append(App("bare SQL", "scripts.bench_redeem:bare_app()",
                     {"BENCH_BARE_DIALECT": dialect,
                      "BENCH_BARE_DSN": f"{dsn}&application_name=bench_bare" if dialect == "postgresql" else dsn},
-                    pythonpath=str(Path(__file__).parent), application_name="bench_bare"))
+                    application_name="bench_bare"))
     if args.before:
         before = Path(args.before).resolve()
         apps.append(App("before", "pasdienst.web.app:create_app()",
@@ -378,7 +378,7 @@ def run(name: str, url: str, dsn: str, dialect: str, args: argparse.Namespace, w
         # CPU, and its database backend's, with it (the bare app, at 1,200
         # requests a second, showed -0.00 ms).
         servers = {app.label: stack.enter_context(gunicorn(
-            app.spec, app.env, workers=args.workers, log=log, pythonpath=app.pythonpath, cwd=app.cwd,
+            app.spec, app.env, workers=args.workers, log=log, cwd=app.cwd,
             max_requests=0)) for app in apps}
         for app in apps:  # warm every worker up (connections, prepared statements)
             drive(wrk, script, servers[app.label].url, seconds=args.warmup, clients=args.clients,

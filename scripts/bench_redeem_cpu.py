@@ -11,7 +11,7 @@ and the HTTP socket are not in it (``scripts/bench_redeem.py`` measures
 those too, under load).
 
 Usage:
-    .venv/bin/python scripts/bench_redeem_cpu.py [--only sqlite|postgresql] [--requests 200] [--repeat 15]
+    .venv/bin/python -m scripts.bench_redeem_cpu [--only sqlite|postgresql] [--requests 200] [--repeat 15]
         [--ratelimit-storage redis://127.0.0.1:6379] [--profile]
 
 ``--profile``: cProfile over one more round, the top functions by own time.
@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import SECRET, TODAY, World, postgres_schema
-from benchkit import prepare as prepare_world
+from tests.benchkit import SECRET, TODAY, World, postgres_schema
+from tests.benchkit import prepare as prepare_world
 
 _TICK = os.sysconf("SC_CLK_TCK")
 APPLICATION_NAME = "bench_redeem_cpu"

@@ -16,7 +16,7 @@ handed and keeps nothing). Prints wall and CPU seconds of the run, e-mails
 per second, peak memory, and checks the log: one ``sent`` row per address,
 one ``reminder_child`` row per child named, as many messages in the sink.
 
-Usage: .venv/bin/python scripts/bench_reminders.py [--children 100000] [--postgresql] [--only-postgresql] [--profile]
+Usage: .venv/bin/python -m scripts.bench_reminders [--children 100000] [--postgresql] [--only-postgresql] [--profile]
 """
 from __future__ import annotations
 
@@ -35,11 +35,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.benchkit import MUNICIPALITY, SECRET, TODAY, free_port, postgres_schema, scheme
 
-from benchkit import MUNICIPALITY, SECRET, TODAY, free_port, postgres_schema, scheme  # noqa: E402
-
-from pasdienst.config import Settings  # noqa: E402
+from pasdienst.config import Settings
 
 #: Children per household, in turn: 1.8 on average.
 HOUSEHOLD_SIZES = (1, 2, 3, 1, 2)
@@ -178,12 +176,12 @@ def measure(name: str, url: str, n: int, *, profile: bool = False) -> None:
         job_id, addresses, named = prepare(url, settings, n)
         print(f"{name}: {n:,} children with a pass, {addresses:,} addresses, made in {time.perf_counter() - start:.1f} s "
               "(not part of the figure)", flush=True)
-        sink = subprocess.Popen([sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True)
+        sink = subprocess.Popen([sys.executable, "-m", "scripts.bench_reminders", "--sink", str(port)], stdout=subprocess.PIPE, text=True)
         try:
             assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
             load_before = os.getloadavg()[0]
             run = subprocess.run(
-                [sys.executable, __file__, "--run", url, str(instance), smtp_url, str(job_id),
+                [sys.executable, "-m", "scripts.bench_reminders", "--run", url, str(instance), smtp_url, str(job_id),
                  *(["--profile"] if profile else [])],
                 stdout=subprocess.PIPE, text=True, check=True,
             )

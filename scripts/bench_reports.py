@@ -18,7 +18,7 @@ Then the timings, after one warm-up run each (median and best of ``--runs``):
 Target: every one under 1 s on both databases. Each database runs in a
 process of its own.
 
-Usage: .venv/bin/python scripts/bench_reports.py [--children 30000] [--redemptions 300000]
+Usage: .venv/bin/python -m scripts.bench_reports [--children 30000] [--redemptions 300000]
        [--only sqlite|postgresql] [--runs 5] [--sqlite-file PATH] [--keep-schema] [--explain]
 
 ``--sqlite-file`` keeps the generated SQLite database there, and
@@ -40,24 +40,22 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from pasdienst import migrate  # noqa: E402
-from pasdienst.config import Settings  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.municipalities.models import Municipality  # noqa: E402
-from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
-from pasdienst.merchants.records import add_merchant  # noqa: E402
-from pasdienst.redeem.models import Redemption  # noqa: E402
-from pasdienst.reports.usage import usage_report  # noqa: E402
-from pasdienst.wallet.models import CATEGORIES  # noqa: E402
-from pasdienst.wallet.sample import sample_scheme  # noqa: E402
-from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
-from tests.access.helpers import TEST_IBANS, login_as, make_user  # noqa: E402
-from tests.reports.synthetic import Spread, add_redemptions  # noqa: E402
+from pasdienst import migrate
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.municipalities.models import Municipality
+from pasdienst.municipalities.services import add_municipality, topup_budget
+from pasdienst.merchants.records import add_merchant
+from pasdienst.redeem.models import Redemption
+from pasdienst.reports.usage import usage_report
+from pasdienst.wallet.models import CATEGORIES
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme
+from tests.factories import TEST_IBANS, login_as, make_user
+from tests.reports.synthetic import Spread, add_redemptions
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "pasdienst_bench_reports"
@@ -233,7 +231,7 @@ def main() -> None:
         # not weigh on the other's timings.
         rest = sys.argv[1:]
         for name in ("sqlite", "postgresql"):
-            subprocess.run([sys.executable, __file__, "--only", name, *rest], check=True)
+            subprocess.run([sys.executable, "-m", "scripts.bench_reports", "--only", name, *rest], check=True)
         return
     settings = Settings(secret_keys=("bench-secret-key-0123456789",), base_url="https://kindpakket.bench.nl")
     results: dict[str, dict[str, tuple[float, float]]] = {}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """What a merchant's phone downloads for the scan page, raw and gzipped.
 
-    .venv/bin/python scripts/bench_scanpage.py [--browser]
+    .venv/bin/python -m scripts.bench_scanpage [--browser]
 
 The page's own HTML, CSS and JavaScript must stay within 100 KB gzipped
 (issue 4). The vendored decoder (ponyfill + WebAssembly) is listed apart: a
@@ -15,70 +15,21 @@ scan page from opening to the confirm screen.
 """
 from __future__ import annotations
 
-import gzip
 import sys
-from dataclasses import dataclass
+import tempfile
+import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from playwright.sync_api import expect, sync_playwright
 
-from flask import Flask, render_template  # noqa: E402
-
-from pasdienst.web import assets, dutch  # noqa: E402
-
-WEB = ROOT / "pasdienst" / "web"
-STATIC = WEB / "static"
-BUDGET_BYTES = 100 * 1000  # 100 KB, counted in decimal kilobytes to stay on the safe side
-OWN_CSS = ["pasdienst.css", "merchant/scan.css"]
-OWN_JS = ["merchant/scan.js", "merchant/detector.js"]
-#: Fetched with the page too (every page links it).
-OWN_OTHER = ["favicon.svg"]
-DECODER = ["vendor/barcode-detector/ponyfill.js", "vendor/barcode-detector/zxing_reader.wasm"]
-SLOW_3G_BYTES_PER_S = 400_000 / 8  # Chrome DevTools "Slow 3G": 400 kbit/s down, 400 ms RTT
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    raw: int
-    gz: int
-
-
-def _gz(data: bytes) -> int:
-    return len(gzip.compress(data, compresslevel=9, mtime=0))
-
-
-def _app() -> Flask:
-    # A bare app with the real templates and static files: the figures must
-    # not depend on a database or on the rest of the application.
-    app = Flask("bench_scanpage", static_folder=str(STATIC), template_folder=str(WEB / "templates"))
-    assets.init_app(app)
-    app.jinja_env.globals["till_messages"] = dutch.till_messages
-    return app
-
-
-def render_scan_page(app: Flask | None = None) -> bytes:
-    app = app or _app()
-    with app.test_request_context("/merchant"):
-        html = render_template("merchant/scan.html", merchant_name="Sportwinkel De Bal", csrf_token=lambda: "x" * 91)
-    return html.encode()
-
-
-def measure() -> dict[str, list[Item]]:
-    own = [Item("merchant/scan.html (rendered)", len(html := render_scan_page()), _gz(html))]
-    for name in OWN_CSS + OWN_JS + OWN_OTHER:
-        data = (STATIC / name).read_bytes()
-        own.append(Item(name, len(data), _gz(data)))
-    decoder = []
-    for name in DECODER:
-        data = (STATIC / name).read_bytes()
-        decoder.append(Item(name, len(data), _gz(data)))
-    return {"own": own, "decoder": decoder}
+from pasdienst.web import assets
+from tests.browser.harness import QR_PAYLOAD, FakeTill, make_app
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, FAKE_CAMERA_ARGS, PHONE, qr_video, serving
+from tests.scanpage import BUDGET_BYTES, DECODER, OWN_CSS, OWN_JS, SLOW_3G_BYTES_PER_S, measure, scan_app
 
 
 def served_headers() -> list[tuple[str, str, str, str]]:
-    app = _app()
+    app = scan_app()
     client = app.test_client()
     rows = []
     with app.test_request_context():
@@ -91,14 +42,6 @@ def served_headers() -> list[tuple[str, str, str, str]]:
 
 
 def browser_timings(runs: int = 5) -> dict[str, list[float]]:
-    import tempfile
-    import time
-
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.browser.harness import QR_PAYLOAD, FakeTill, make_app
-    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, FAKE_CAMERA_ARGS, PHONE, qr_video, serving
-
     timings: dict[str, list[float]] = {"decoded, cold cache": [], "decoded, warm cache": [], "scan page to confirm screen": []}
     with tempfile.TemporaryDirectory() as tmp, serving(make_app(FakeTill())) as base, sync_playwright() as driver:
         video = qr_video(QR_PAYLOAD, Path(tmp) / "pass.y4m")

@@ -6,22 +6,18 @@ Prints, per payee count, the median and best of several runs of
 the cached schema, read-back self-check), and the share of that spent in
 validation. The first, cold call also parses the XSD; it is shown apart.
 
-Usage: .venv/bin/python scripts/bench_sepa.py [--payees 1000 5000] [--runs 5] [--schema pain.001.001.09]
+Usage: .venv/bin/python -m scripts.bench_sepa [--payees 1000 5000] [--runs 5] [--schema pain.001.001.09]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from schwifty import IBAN
 
-from schwifty import IBAN  # noqa: E402
-
-from pasdienst.settlement import sepa  # noqa: E402
+from pasdienst.settlement import sepa
 
 _BANKS = ("RABO", "INGB", "ABNA", "SNSB", "TRIO", "ASNB")
 

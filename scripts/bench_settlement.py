@@ -28,7 +28,7 @@ runs it:
 and, after the timed part, ``ledger verify`` with the settlement checks.
 Target: create + approve + export < 10 s, peak RSS < 300 MB.
 
-Usage: .venv/bin/python scripts/bench_settlement.py [--redemptions 1000000] [--merchants 1000]
+Usage: .venv/bin/python -m scripts.bench_settlement [--redemptions 1000000] [--merchants 1000]
        [--only sqlite|postgresql] [--statements]
 """
 from __future__ import annotations
@@ -37,7 +37,6 @@ import argparse
 import os
 import resource
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -45,27 +44,25 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from schwifty import IBAN
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from schwifty import IBAN  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from pasdienst import ledger, migrate  # noqa: E402
+from pasdienst import ledger, migrate
 from pasdienst.access.accounts import actor_for_email, create_user
 from pasdienst.access.passwords import hash_password
-from pasdienst.access.policy import CLI_ACTOR  # noqa: E402
-from pasdienst.config import Settings  # noqa: E402
-from pasdienst.csvsafe import write_atomically  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import verify  # noqa: E402
-from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
-from pasdienst.plugins import load_verify_checks  # noqa: E402
-from pasdienst.merchants.records import add_merchant  # noqa: E402
-from pasdienst.redeem.models import Merchant, Redemption  # noqa: E402
-from pasdienst.settlement import batches, export  # noqa: E402
-from pasdienst.wallet.models import Voucher  # noqa: E402
-from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
+from pasdienst.access.policy import CLI_ACTOR
+from pasdienst.config import Settings
+from pasdienst.csvsafe import write_atomically
+from pasdienst.db import Database
+from pasdienst.ledger import verify
+from pasdienst.municipalities.services import add_municipality, topup_budget
+from pasdienst.plugins import load_verify_checks
+from pasdienst.merchants.records import add_merchant
+from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.settlement import batches, export
+from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "pasdienst_bench_settlement"

@@ -9,7 +9,7 @@ For each database, from an empty migrated schema:
 * QR images for Q passes rendered over a process pool and stored
   (target: 10,000 in < 60 s, both cores).
 
-Usage: .venv/bin/python scripts/bench_wallet.py [--children 100000] [--qr 10000] [--only sqlite|postgresql]
+Usage: .venv/bin/python -m scripts.bench_wallet [--children 100000] [--qr 10000] [--only sqlite|postgresql]
 """
 from __future__ import annotations
 
@@ -17,27 +17,23 @@ import argparse
 import os
 import random
 import resource
-import sys
 import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from pasdienst import migrate  # noqa: E402
-from pasdienst.config import Settings  # noqa: E402
-from pasdienst.db import Database  # noqa: E402
-from pasdienst.ledger import verify  # noqa: E402
-from pasdienst.municipalities.services import add_municipality, topup_budget  # noqa: E402
-from pasdienst.plugins import load_verify_checks  # noqa: E402
-from pasdienst.wallet import qr  # noqa: E402
-from pasdienst.wallet.models import PassImage  # noqa: E402
-from pasdienst.wallet.sample import sample_scheme  # noqa: E402
-from pasdienst.wallet.services import import_children, issue_passes, load_scheme  # noqa: E402
+from pasdienst import migrate
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.ledger import verify
+from pasdienst.municipalities.services import add_municipality, topup_budget
+from pasdienst.plugins import load_verify_checks
+from pasdienst.wallet import qr
+from pasdienst.wallet.models import PassImage
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "pasdienst_bench_wallet"

@@ -31,7 +31,7 @@ cashiers were told about. An error is any answer other than the expected
 is reported, not judged (target: p99 under 100 ms).
 
 Usage:
-    .venv/bin/python scripts/loadtest.py [--users 50] [--seconds 60] [--warmup 5] [--sqlite]
+    .venv/bin/python -m scripts.loadtest [--users 50] [--seconds 60] [--warmup 5] [--sqlite]
         [--passes 1000] [--merchants USERS] [--workers N] [--think 0.5 2.5]
         [--till-limit '300 per minute'] [--ratelimit-storage memory://]
 """
@@ -57,7 +57,7 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchkit import World, gunicorn, money_check, postgres_schema, prepare, server_env, verify_cli
+from tests.benchkit import World, gunicorn, money_check, postgres_schema, prepare, server_env, verify_cli
 
 BUDGET_CENTS = 100_000  # € 1,000 a pass: even a long run never exhausts one
 AMOUNT_CENTS = (50, 2_500)

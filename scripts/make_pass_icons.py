@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Draw the home-screen icons of the pass page from the favicon's shapes.
 
-    .venv/bin/python scripts/make_pass_icons.py
+    .venv/bin/python -m scripts.make_pass_icons
 
 Writes ``pasdienst/web/static/wallet/icon-192.png``, ``icon-512.png`` and
 ``icon-maskable-512.png`` (the web app manifest's icons, wallet/views.py).

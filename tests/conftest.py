@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -29,6 +30,8 @@ from pasdienst.plugins import load_verify_checks
 
 POSTGRES_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGRES_URL)
 TEST_KEY = "test-secret-key-0123456789abcdef"
+#: Database 15: tests flush it, so it must not be one an installation uses.
+REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -166,6 +169,19 @@ class Cli:
         if ok:
             assert result.exit_code == 0, f"pasdienst {' '.join(args)} failed:\n{result.output}"
         return result
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The test Redis, emptied before and after the test (shared rate limits)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
 
 
 @pytest.fixture

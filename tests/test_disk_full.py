@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from pasdienst.db import is_disk_full
 from pasdienst.wallet.models import Child
-from tests.access.helpers import api_headers, login_as
+from tests.factories import api_headers, login_as
 
 STORAGE_FULL_NL = "De server kan op dit moment niets opslaan, want de opslag is vol."
 

@@ -19,8 +19,7 @@ from pasdienst.redeem.models import Merchant
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.wallet.models import Child, Scheme
 from pasdienst.web.inputguard import MAX_JSON_DEPTH, json_problem
-from tests.access.helpers import TEST_IBANS, api_headers, bearer, login_as, make_token, make_user, page_csrf_token
-from tests.redeem.conftest import SCHEME
+from tests.factories import SCHEME, TEST_IBANS, api_headers, bearer, login_as, make_token, make_user, page_csrf_token
 
 BIG = "9" * 5000
 

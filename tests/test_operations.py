@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import sqlite3
 from dataclasses import replace
 
@@ -12,28 +11,13 @@ import pytest
 import redis
 
 from pasdienst.web.app import create_app
-
-REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def redis_url():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+from tests.factories import page_csrf_token
 
 
 def test_two_workers_share_the_login_limit_through_redis(db, settings, redis_url):
     shared = replace(settings, ratelimit_storage_url=redis_url)
     worker_a = create_app(shared, db=db).test_client()
     worker_b = create_app(shared, db=db).test_client()
-    from tests.access.helpers import page_csrf_token
-
     statuses = []
     for n in range(12):
         client = worker_a if n % 2 == 0 else worker_b

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,18 +11,10 @@ from flask import render_template
 
 import pasdienst.web
 from pasdienst.web.assets import LONG_CACHE, asset_url
+from tests.scanpage import measure
 
 STATIC = Path(pasdienst.web.__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "barcode-detector"
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _bench():  # noqa: ANN202
-    spec = importlib.util.spec_from_file_location("bench_scanpage", ROOT / "scripts" / "bench_scanpage.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_asset_url_carries_the_content_hash(app):
@@ -116,7 +106,7 @@ def test_the_scan_page_has_no_inline_script_or_style_and_carries_the_csrf_token(
 
 
 def test_the_scan_page_stays_within_100_kb_gzipped():
-    figures = _bench().measure()
+    figures = measure()
     own = sum(item.gz for item in figures["own"])
     assert {item.name for item in figures["own"]} >= {"merchant/scan.js", "merchant/detector.js", "merchant/scan.css"}
     assert own <= 100_000

@@ -12,7 +12,7 @@ from pasdienst.access.accounts import set_user_active
 from pasdienst.access.tokens import revoke_token
 from pasdienst.redeem.models import Merchant
 
-from .helpers import api_headers, bearer, login_as, make_token, make_user
+from tests.factories import api_headers, bearer, login_as, make_token, make_user
 
 NEW_MERCHANT = {"name": "Zwembad De Golf", "categories": ["sport_culture"], "iban": "NL44RABO0123456789"}
 

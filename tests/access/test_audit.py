@@ -10,7 +10,7 @@ from pasdienst.access.audit import record_audit, scrub
 from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant
 
-from .helpers import login_as, make_merchant, make_municipality, make_user
+from tests.factories import login_as, make_merchant, make_municipality, make_user
 
 
 def _events(db, action=None):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from pasdienst.access.models import ApiToken, User
 from pasdienst.access.accounts import authenticate
 
-from .helpers import make_merchant, make_municipality, make_user, user_count
+from tests.factories import make_merchant, make_municipality, make_user, user_count
 
 
 def _last_line(result) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from pasdienst.access.models import User
 from pasdienst.web.extensions import limiter
 
-from .helpers import TEST_PASSWORD, login_as, make_user, page_csrf_token
+from tests.factories import TEST_PASSWORD, login_as, make_user, page_csrf_token
 
 
 def _login(client, email, password=TEST_PASSWORD, *, next_url=None, csrf=True):

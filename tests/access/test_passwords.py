@@ -8,7 +8,7 @@ from pasdienst.access.errors import Unauthenticated, WeakPassword
 from pasdienst.access.models import User
 from pasdienst.access.accounts import authenticate, change_password, create_user, set_user_active
 
-from .helpers import TEST_PASSWORD, make_municipality, make_user
+from tests.factories import TEST_PASSWORD, make_municipality, make_user
 
 
 def _stored(db, email):

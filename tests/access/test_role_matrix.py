@@ -27,7 +27,7 @@ from werkzeug.routing import FloatConverter, IntegerConverter, Rule, UUIDConvert
 from pasdienst.access.models import ROLES
 from pasdienst.access.web import access_rule, is_public_rule
 
-from .helpers import (
+from tests.factories import (
     OTHER_MUNICIPALITY,
     TEST_MUNICIPALITY,
     MadeUser,

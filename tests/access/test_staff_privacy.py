@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.access.helpers import TEST_IBANS, TEST_MUNICIPALITY, api_headers, login_as, make_merchant, make_user
+from tests.factories import TEST_IBANS, TEST_MUNICIPALITY, api_headers, login_as, make_merchant, make_user
 from tests.access.test_role_matrix import _guarded
 
 STAFF_PREFIXES = ("/admin", "/finance", "/merchant", "/account", "/api/")

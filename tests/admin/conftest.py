@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from pasdienst.access.models import AuditEvent
 from pasdienst.db import Database
 from pasdienst.web.app import create_app
-from tests.redeem.conftest import issue_world
+from tests.factories import issue_world
 
 TODAY = date(2027, 3, 15)
 

@@ -16,7 +16,7 @@ from pasdienst.admin.models import REQUEST_KINDS
 from pasdienst.labels import AUDIT_ACTION_TITLES
 from pasdienst.settlement.models import BATCH_STATUSES
 from pasdienst.wallet.models import Child, ChildPass
-from tests.access.helpers import OTHER_MUNICIPALITY, api_headers, login_as, make_merchant
+from tests.factories import OTHER_MUNICIPALITY, api_headers, login_as, make_merchant
 
 from .conftest import form_token, pass_id_of, post
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from pasdienst.municipalities.services import budget_figures
-from tests.access.helpers import login_as, make_merchant
+from tests.factories import login_as, make_merchant
 
 from .conftest import audit_count, flashes, last_event, post
 from tests.text import spaced

@@ -13,7 +13,7 @@ from pasdienst.admin.models import CaseworkerAward
 from pasdienst.admin.awards import register_child_by_caseworker
 from pasdienst.admin.caps import set_caseworker_cap
 from pasdienst.ledger import verify
-from tests.access.helpers import make_user
+from tests.factories import make_user
 
 from .conftest import TODAY
 

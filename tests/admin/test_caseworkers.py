@@ -8,7 +8,7 @@ from pasdienst.admin.models import CaseworkerAward
 from pasdienst.ledger import verify
 from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet.models import Child, ChildPass
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_municipality, make_user
+from tests.factories import OTHER_MUNICIPALITY, SCHEME, login_as, make_municipality, make_user
 
 from .conftest import audit_count, last_event, post
 
@@ -118,8 +118,6 @@ def test_a_bad_registration_is_refused_and_writes_nothing(app, client, db, world
 def test_an_award_the_fund_cannot_cover_writes_nothing(app, client, db):
     make_municipality(db)
     from pasdienst.wallet.services import load_scheme
-    from tests.redeem.conftest import SCHEME
-
     with db.transaction() as s:
         load_scheme(s, SCHEME)
     _set_cap(app, db, "5")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_merchant, make_user, make_token, bearer
+from tests.factories import OTHER_MUNICIPALITY, login_as, make_merchant, make_user, make_token, bearer
 
 from .conftest import audit_count, flashes, last_event, pass_id_of, post
 from tests.text import spaced

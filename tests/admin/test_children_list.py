@@ -12,7 +12,7 @@ from pasdienst.municipalities.services import topup_budget
 from pasdienst.wallet.models import Child, ChildImport, ChildPass
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import block_pass, import_children, issue_passes, load_scheme, reissue_pass
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_municipality
+from tests.factories import OTHER_MUNICIPALITY, login_as, make_municipality
 
 from .conftest import TODAY, post
 

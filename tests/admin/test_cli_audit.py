@@ -8,7 +8,7 @@ from pasdienst.access.logins import load_actor
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.municipalities.services import topup_budget
 from pasdienst.wallet.services import block_pass, export_rows, import_children, load_scheme, reissue_pass
-from tests.access.helpers import login_as, make_municipality, make_user
+from tests.factories import login_as, make_municipality, make_user
 
 from .conftest import TODAY, audit_count, last_event, pass_id_of
 

@@ -13,7 +13,7 @@ from pasdienst.fields import FieldRefused
 from pasdienst.municipalities.models import Contact
 from pasdienst.municipalities.services import get_municipality, set_contact
 from pasdienst.web import dutch
-from tests.access.helpers import OTHER_MUNICIPALITY, api_headers, login_as, make_municipality, make_user
+from tests.factories import OTHER_MUNICIPALITY, api_headers, login_as, make_municipality, make_user
 
 from .conftest import audit_count, flashes, last_event, post
 

@@ -26,7 +26,7 @@ from pasdienst.merchants import iban as iban_changes
 from pasdienst.merchants.models import IbanChangeRequest
 from pasdienst.redeem.models import Merchant
 from pasdienst.web import dutch
-from tests.access.helpers import (
+from tests.factories import (
     TEST_PASSWORD,
     api_headers,
     bearer,

@@ -6,8 +6,7 @@ import io
 from sqlalchemy import func, select
 
 from pasdienst.wallet.models import Child, Scheme
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_municipality
-from tests.redeem.conftest import SCHEME
+from tests.factories import OTHER_MUNICIPALITY, SCHEME, login_as, make_municipality
 
 from .conftest import audit_count, form_token, last_event
 from tests.text import spaced

@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 from pasdienst.access.accounts import create_user
 from pasdienst.admin.models import FourEyesRequest
 from pasdienst.redeem.models import Merchant, Redemption
-from tests.access.helpers import TEST_PASSWORD, cached_password_hash, login_as, make_municipality, make_user
+from tests.factories import (
+    TEST_PASSWORD,
+    bearer,
+    cached_password_hash,
+    login_as,
+    make_merchant,
+    make_municipality,
+    make_token,
+    make_user,
+)
 
 from .conftest import audit_count, form_token, last_event, pass_id_of, post
 
@@ -141,8 +150,6 @@ def test_signup_then_approval_then_login_then_redeem(app, client, db, world):
 @pytest.mark.money
 def test_a_pending_merchant_cannot_redeem_even_with_a_token(db, world, app):
     from pasdienst.merchants.records import set_merchant_status
-    from tests.access.helpers import bearer, make_merchant, make_token
-
     merchant_id = make_merchant(db, name="Later", categories=("sport_culture",))
     user = make_user(db, "merchant", merchant_id=merchant_id)
     token = make_token(db, user)

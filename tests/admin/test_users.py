@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from pasdienst.access.models import User
-from tests.access.helpers import OTHER_MUNICIPALITY, login_as, make_user, user_count
+from tests.factories import OTHER_MUNICIPALITY, login_as, make_user, user_count
 
 from .conftest import flashes, last_event, post
 

@@ -30,8 +30,7 @@ from pasdienst.wallet.models import ChildPass
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import load_scheme
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_merchant, make_municipality, make_user
-from tests.redeem.conftest import TODAY, issue_world
+from tests.factories import TODAY, bearer, issue_world, MadeUser, make_merchant, make_municipality, make_token, make_user
 
 from .helpers import screenshot
 from .test_merchant_pages import settled  # noqa: F401
@@ -233,8 +232,6 @@ def test_the_back_office_dashboard_and_child_page_screenshots(launch_browser, si
     blocked: list[str] = []
     page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
     # One payment at the sports club, so the child page shows its history.
-    from tests.access.helpers import bearer, make_token
-
     voucher = site.vouchers[("budget", "sport_culture")]
     fixed_clock.set(datetime(2027, 3, 15, 14, 5, tzinfo=AMSTERDAM))
     paid = site.app.test_client().post(

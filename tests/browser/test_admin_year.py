@@ -28,7 +28,7 @@ from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass
 from pasdienst.wallet.schemes import example_scheme
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_municipality, make_user
+from tests.factories import MadeUser, make_municipality, make_user
 from tests.conftest import TEST_KEY
 
 from .helpers import serving

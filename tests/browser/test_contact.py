@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from pasdienst.municipalities.services import set_contact
 from pasdienst.wallet import tokens
-from tests.access.helpers import MadeUser, make_user
+from tests.factories import MadeUser, make_user
 from tests.wallet.helpers import CODE, TODAY, issued, pass_of
 from tests.wallet.test_pass_page import opsterland_merchants
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from pasdienst.redeem.models import Merchant
 from pasdienst.settlement.sepa import parse_summary, validate_pain001
 from pasdienst.web.app import create_app
-from tests.access.helpers import TEST_PASSWORD, make_user
+from tests.factories import TEST_PASSWORD, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures
 

@@ -26,8 +26,7 @@ from pasdienst.wallet import qr
 from pasdienst.wallet.models import PassImage, Voucher
 from pasdienst.wallet.services import resolve_pass
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_merchant, make_user
-from tests.redeem.conftest import TODAY, issue_world
+from tests.factories import TODAY, issue_world, MadeUser, make_merchant, make_user
 from tests.redeem.test_wrong_codes import unknown_typed_code
 
 from .helpers import PHONE, phone_page, qr_video, screenshot

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_user
+from tests.factories import MadeUser, make_user
 from tests.settlement.conftest import a_month, approve, at, create, export, pay, world, world_settings  # noqa: F401
 
 from .helpers import phone_page, screenshot

@@ -22,8 +22,7 @@ from pasdienst.redeem.models import Redemption
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.services import resolve_pass
 from pasdienst.web.app import create_app
-from tests.access.helpers import MadeUser, make_merchant, make_user
-from tests.redeem.conftest import TODAY, issue_world
+from tests.factories import TODAY, issue_world, MadeUser, make_merchant, make_user
 
 from .helpers import PHONE
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from pasdienst.ledger import verify
-from tests.access.helpers import TEST_PASSWORD, make_user
+from tests.factories import TEST_PASSWORD, make_user
 from tests.reports.world import CODE, build_busy_world
 
 from .helpers import screenshot

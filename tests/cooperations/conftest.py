@@ -30,7 +30,7 @@ from pasdienst.redeem.models import Merchant
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
-from tests.access.helpers import MadeUser, make_merchant, make_municipality, make_user
+from tests.factories import MadeUser, make_merchant, make_municipality, make_user
 
 TODAY = date(2027, 3, 15)
 MEMBERS = ("noord", "zuid")

@@ -30,7 +30,7 @@ from pasdienst.settlement import batches
 from pasdienst.settlement.models import APPROVED, PAID
 from pasdienst.settlement.sepa import parse_summary
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 from tests.admin.conftest import flashes, post
 from tests.cooperations.conftest import at, form_region
 from tests.text import spaced

@@ -11,7 +11,7 @@ from pasdienst.access.accounts import actor_for_email
 from pasdienst.cooperations import services as coop
 from pasdienst.cooperations.models import ACTIVE, INVITED, CooperationPayable
 from pasdienst.errors import Conflict, NotFound, ValidationFailed
-from tests.access.helpers import make_merchant, make_municipality, make_user
+from tests.factories import make_merchant, make_municipality, make_user
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from pasdienst.cooperations import services as coop
 from pasdienst.cooperations.models import ACTIVE, CooperationMember, CooperationMerchant
 from pasdienst.municipalities.models import Municipality
-from tests.access.helpers import login_as, make_merchant, make_municipality, make_user
+from tests.factories import login_as, make_merchant, make_municipality, make_user
 from tests.admin.conftest import flashes, post
 
 PAGE = "/admin/samenwerking"

@@ -16,7 +16,7 @@ from pasdienst.redeem.errors import NotAcceptedHere
 from pasdienst.merchants.bindings import bind_voucher_code
 from pasdienst.redeem.models import Redemption
 from pasdienst.web.app import create_app
-from tests.access.helpers import bearer, make_token, make_user
+from tests.factories import bearer, make_token, make_user
 from tests.cooperations.conftest import TODAY, at
 
 pytestmark = pytest.mark.money

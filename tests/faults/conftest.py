@@ -1,5 +1,5 @@
 """Fault tests: the real app under gunicorn, with tills redeeming while a
-worker is killed or PostgreSQL goes away. ``scripts/benchkit.py`` builds the
+worker is killed or PostgreSQL goes away. ``tests/benchkit.py`` builds the
 world and serves it; a private PostgreSQL cluster is made for the outage,
 because the shared one at :5432 must never be stopped."""
 from __future__ import annotations
@@ -8,7 +8,6 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,11 +15,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
-if str(SCRIPTS) not in sys.path:
-    sys.path.insert(0, str(SCRIPTS))
-
-from benchkit import free_port  # noqa: E402
+from tests.benchkit import free_port
 
 
 def postgres_bin() -> Path:

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-LOADTEST = Path(__file__).resolve().parents[2] / "scripts" / "loadtest.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_short_load_test_reports_zero_errors_and_a_clean_ledger():
     done = subprocess.run(
-        [sys.executable, str(LOADTEST), "--users", "5", "--seconds", "5", "--warmup", "1", "--passes", "100",
+        [sys.executable, "-m", "scripts.loadtest", "--users", "5", "--seconds", "5", "--warmup", "1", "--passes", "100",
          "--workers", "2"],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True, text=True, timeout=180, cwd=ROOT,
     )
     out = done.stdout
     assert done.returncode == 0, f"{out}\n{done.stderr[-3000:]}"

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from benchkit import gunicorn, prepare, server_env
+from tests.benchkit import gunicorn, prepare, server_env
 from tests.faults.tills import Tills, check_books
 
 pytestmark = pytest.mark.slow

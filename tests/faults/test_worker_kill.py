@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from benchkit import gunicorn, prepare, server_env
+from tests.benchkit import gunicorn, prepare, server_env
 from tests.faults.tills import Tills, check_books
 
 pytestmark = pytest.mark.slow

@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from benchkit import World, verify_cli
+from tests.benchkit import World, verify_cli
 
 #: How long a till keeps retrying one unknown outcome before giving up.
 RESOLVE_SECONDS = 30.0

@@ -31,8 +31,7 @@ from schemathesis import GenerationMode
 
 from pasdienst.access.web import access_rule
 from pasdienst.wallet.lifecycle import block_pass, resolve_pass
-from tests.access.helpers import TEST_IBANS, bearer, make_merchant, make_token, make_user
-from tests.redeem.conftest import TODAY, issue_world
+from tests.factories import TEST_IBANS, TODAY, bearer, issue_world, make_merchant, make_token, make_user
 
 MIN_CASES = 1_000
 MUNICIPALITY = "testdorp"

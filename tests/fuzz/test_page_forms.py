@@ -59,7 +59,7 @@ from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
 from tests.cooperations import conftest as coop
 from tests.cooperations.conftest import form_region
-from tests.access.helpers import OTHER_MUNICIPALITY, TEST_IBANS, TEST_PASSWORD, api_headers, make_municipality, make_user
+from tests.factories import OTHER_MUNICIPALITY, TEST_IBANS, TEST_PASSWORD, api_headers, make_municipality, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures: passes, merchants, finance users
 

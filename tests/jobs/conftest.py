@@ -10,7 +10,7 @@ from pasdienst.municipalities.services import topup_budget
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import import_children, load_scheme
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_municipality
+from tests.factories import login_as, make_municipality
 
 TODAY = date(2027, 3, 15)
 

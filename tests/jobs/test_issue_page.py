@@ -11,7 +11,7 @@ from pasdienst.jobs.models import DONE, FAILED, QUEUED, Job
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
 from pasdienst.wallet.models import ChildPass, PassImage
-from tests.access.helpers import login_as
+from tests.factories import login_as
 from tests.admin.conftest import post
 
 from .conftest import TODAY, prepare

@@ -18,7 +18,7 @@ from pasdienst.municipalities.models import Contact
 from pasdienst.municipalities.services import set_contact
 from pasdienst.wallet import letters, qr
 from pasdienst.wallet.services import block_pass, export_rows, import_children, reissue_pass
-from tests.access.helpers import api_headers, login_as
+from tests.factories import api_headers, login_as, make_merchant
 from tests.admin.conftest import flashes, post
 
 from .conftest import TODAY, prepare
@@ -103,8 +103,6 @@ def test_the_pdf_says_where_each_voucher_goes_by_the_tills_rule_as_the_pass_page
     from pasdienst.municipalities.services import get_municipality
     from pasdienst.merchants.bindings import bind_voucher_code
     from pasdienst.merchants.records import set_listing
-    from tests.access.helpers import make_merchant
-
     _issue(db, job_settings, client, children=1)
     pool = make_merchant(db, "testdorp", name="Zwembad De Golf", categories=("sport_culture",))
     make_merchant(db, "testdorp", name="Dansschool Swing", categories=("sport_culture",), status="pending")

@@ -13,7 +13,7 @@ from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import MAX_ATTEMPTS, reap_stale, start_job
 from pasdienst.municipalities.models import Municipality
 from pasdienst.access.accounts import actor_for_email
-from tests.access.helpers import make_user
+from tests.factories import make_user
 
 from .conftest import prepare
 

@@ -24,7 +24,7 @@ from pasdienst.jobs.models import DONE, RUNNING, Job
 from pasdienst.ledger import verify
 from pasdienst.wallet.models import ChildPass, PassImage
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as
+from tests.factories import login_as
 from tests.admin.conftest import post
 from tests.conftest import TEST_KEY
 

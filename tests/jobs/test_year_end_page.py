@@ -23,7 +23,7 @@ from pasdienst.municipalities.services import budget_figures
 from pasdienst.wallet.models import ChildPass, Voucher
 from pasdienst.wallet.services import block_pass, issue_passes
 from pasdienst.wallet.yearend import preview_year_end
-from tests.access.helpers import api_headers, login_as
+from tests.factories import api_headers, login_as
 from tests.admin.conftest import flashes, post
 from tests.text import spaced
 

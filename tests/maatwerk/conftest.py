@@ -18,7 +18,7 @@ from pasdienst.maatwerk import funds, services
 from pasdienst.maatwerk.models import Award, Fund, FundMember
 from pasdienst.redeem import redemptions
 from pasdienst.wallet.models import Voucher
-from tests.access.helpers import MadeUser, make_user
+from tests.factories import MadeUser, make_user
 from tests.settlement.conftest import TODAY, World, at, world, world_settings  # noqa: F401 - fixtures
 
 _keys = itertools.count(1)

@@ -21,7 +21,7 @@ from pasdienst.redeem import redemptions
 from pasdienst.wallet.lifecycle import reissue_pass
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.yearend import close_year
-from tests.access.helpers import make_user
+from tests.factories import make_user
 from tests.settlement.conftest import approve, create, lines
 
 pytestmark = pytest.mark.money

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from pasdienst.maatwerk.models import Award, Team
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 
 
 @pytest.fixture

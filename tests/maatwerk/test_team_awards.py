@@ -21,7 +21,7 @@ from pasdienst.access.errors import Forbidden
 from pasdienst.wallet.lifecycle import block_pass
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.yearend import close_year
-from tests.access.helpers import make_user
+from tests.factories import make_user
 
 from .conftest import TODAY, at, set_budget
 

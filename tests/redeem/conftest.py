@@ -2,23 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
 
 import pytest
+from sqlalchemy import text
 
-from pasdienst.municipalities.services import topup_budget
-from pasdienst.wallet.models import Voucher
-from pasdienst.wallet.sample import sample_scheme
-from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme
+from pasdienst.redeem import tillsql
+from pasdienst.wallet.services import resolve_pass
 from pasdienst.web.app import create_app
-from tests.access.helpers import bearer, make_merchant, make_municipality, make_token, make_user
-
-TODAY = date(2027, 3, 15)
-
-SCHEME = sample_scheme("testdorp", 2027)
-
-CHILDREN = b"child_ref;first_name;birth_date;income_pct;bsn\nT-1;Sanne;2015-05-01;110;111222333\nT-2;Daan;2012-02-02;100;\n"
-
+from tests.factories import TODAY, bearer, issue_world, make_merchant, make_token, make_user
 
 @dataclass
 class Till:
@@ -45,21 +36,6 @@ class Till:
         return self.post("/api/v1/redemptions", json=body, headers={"Idempotency-Key": key})
 
 
-def issue_world(db, settings, *, today=TODAY):
-    make_municipality(db, "testdorp")
-    with db.transaction() as s:
-        topup_budget(s, "testdorp", "10000.00", reference="test")
-        load_scheme(s, SCHEME)
-        import_children(s, "testdorp", CHILDREN, settings=settings, today=today)
-        issue_passes(s, "testdorp", 2027, settings=settings, today=today)
-    with db.read() as s:
-        rows = {r.child_ref: r for r in export_rows(s, "testdorp", settings=settings, today=today)}
-        vouchers = {}
-        for v in s.query(Voucher).all():
-            vouchers.setdefault(v.pass_id, {})[(v.kind, v.category)] = v.id
-    return rows, vouchers
-
-
 @pytest.fixture
 def till_settings(settings):
     return replace(settings, today=TODAY)
@@ -74,8 +50,6 @@ def till(db, till_settings) -> Till:
     app.config.update(TESTING=True)
     sanne = rows["T-1"]
     with db.read() as s:
-        from pasdienst.wallet.services import resolve_pass
-
         sanne_pass = resolve_pass(s, sanne.url, settings=till_settings, today=TODAY).id
     return Till(
         app=app,
@@ -101,10 +75,6 @@ def merchant_client(db, till, *, categories=("clothing",), name="Mode & Zo"):
 
 def hold_the_keys_lock(connection, merchant_id: int, key: str) -> None:
     """Take, in this connection's schema, the advisory lock the till's own statement takes for this key."""
-    from sqlalchemy import text
-
-    from pasdienst.redeem import tillsql
-
     connection.execute(text("BEGIN"))
     taken = connection.execute(
         text(f"SELECT true{tillsql._PG_LOCK} FROM (SELECT CAST(:m AS bigint) AS id) AS m"),

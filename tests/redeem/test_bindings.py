@@ -11,7 +11,7 @@ from pasdienst.access.models import AuditEvent
 from pasdienst.access.policy import Actor
 from pasdienst.merchants.bindings import bind_voucher_code
 from pasdienst.redeem.models import VoucherBinding
-from tests.access.helpers import make_merchant
+from tests.factories import make_merchant
 
 from .conftest import merchant_client
 

@@ -10,7 +10,7 @@ from pasdienst.errors import Conflict
 from pasdienst.merchants.records import MerchantNameRefused, clean_merchant_name, rename_merchant
 from pasdienst.redeem.models import Merchant
 from pasdienst.web.dutch import refusal
-from tests.access.helpers import api_headers, login_as, make_merchant, make_municipality
+from tests.factories import OTHER_MUNICIPALITY, api_headers, login_as, make_merchant, make_municipality
 from tests.admin.conftest import last_event, post
 
 UNUSABLE = ["🎈🎈🎈", "★★★", "•••", " ... ", "🎈 & ★"]
@@ -118,8 +118,6 @@ def test_a_rename_to_an_unusable_or_taken_name_is_refused_in_dutch(client, db):
 
 
 def test_an_admin_cannot_rename_another_municipalitys_merchant(client, db):
-    from tests.access.helpers import OTHER_MUNICIPALITY
-
     other = make_merchant(db, OTHER_MUNICIPALITY, name="Elders")
     login_as(client, "admin")
     response = post(client, f"/admin/aanbieders/{other}/naam", {"name": "Overgenomen"}, token_from="/admin/aanbieders")

@@ -16,7 +16,7 @@ from pasdienst.merchants.records import (
     set_merchant_status,
 )
 from pasdienst.redeem.models import Merchant
-from tests.access.helpers import api_headers, login_as, make_merchant, make_municipality
+from tests.factories import api_headers, login_as, make_merchant, make_municipality
 
 
 def _add(db, **overrides):

@@ -12,8 +12,7 @@ from pasdienst.access.accounts import actor_for_email
 from pasdienst.ledger import verify
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Redemption
-
-from .conftest import TODAY
+from tests.factories import TODAY
 
 pytestmark = pytest.mark.money
 

@@ -11,8 +11,9 @@ from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption, Refusal
 from pasdienst.wallet.services import block_pass
 from pasdienst.web.app import create_app
+from tests.factories import TODAY, bearer, login_as, make_merchant, make_token, make_user
 
-from .conftest import TODAY, merchant_client
+from .conftest import merchant_client
 
 pytestmark = pytest.mark.money
 
@@ -78,8 +79,6 @@ def test_an_expired_pass_is_refused(db, till):
 
 
 def test_a_pass_of_another_municipality_is_not_accepted_here(db, till):
-    from tests.access.helpers import bearer, make_merchant, make_token, make_user
-
     other = make_merchant(db, "elders", name="Elders Sport", categories=("sport_culture",))
     headers = bearer(make_token(db, make_user(db, "merchant", municipality="elders", merchant_id=other)))
     response = till.client.post("/api/v1/scan", json={"code": till.payload}, headers=headers)
@@ -217,7 +216,6 @@ def test_a_bound_voucher_is_taken_only_by_the_merchants_it_is_bound_to(db, till)
     from pasdienst.municipalities.services import get_municipality
     from pasdienst.redeem.models import VoucherBinding
 
-    from tests.access.helpers import make_merchant
 
     card = till.vouchers[("punchcard", "sport_culture")]
     pool = make_merchant(db, "testdorp", name="Zwembad De Welle", categories=("sport_culture",))
@@ -318,7 +316,6 @@ def test_too_many_wrong_typed_codes_lock_the_till_login_out_of_code_lookups(db, 
 
 
 def test_a_session_api_call_without_the_csrf_header_is_refused(db, till):
-    from tests.access.helpers import login_as
 
     client = till.app.test_client()
     login_as(client, "merchant", municipality="testdorp", merchant_id=till.merchant_id)
@@ -328,10 +325,8 @@ def test_a_session_api_call_without_the_csrf_header_is_refused(db, till):
 
 
 def test_only_merchants_use_the_till_api(db, till):
-    from tests.access.helpers import make_user
 
     admin = make_user(db, "admin", municipality="testdorp")
-    from tests.access.helpers import bearer, make_token
 
     response = till.client.post("/api/v1/scan", json={"code": till.payload}, headers=bearer(make_token(db, admin)))
     assert response.status_code == 403 and response.json["code"] == "forbidden"

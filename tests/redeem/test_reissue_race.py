@@ -25,10 +25,9 @@ from pasdienst.redeem.models import Redemption
 from pasdienst.wallet import lifecycle
 from pasdienst.wallet.models import ChildPass, Voucher
 from pasdienst.wallet.services import block_pass, reissue_pass
-from tests.access.helpers import login_as
+from tests.factories import TODAY, login_as
 from tests.admin.conftest import post
 
-from .conftest import TODAY
 
 pytestmark = pytest.mark.money
 

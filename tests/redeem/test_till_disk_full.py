@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst.redeem.models import Redemption
-from tests.access.helpers import api_headers, login_as
+from tests.factories import api_headers, login_as
 
 pytestmark = pytest.mark.money
 

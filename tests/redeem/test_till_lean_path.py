@@ -18,7 +18,7 @@ from pasdienst.ledger import verify
 from pasdienst.redeem.models import Redemption, Refusal
 from pasdienst.redeem.schemas import RedemptionOut
 from pasdienst.web.app import create_app
-from tests.access.helpers import api_headers, bearer, login_as, make_token, make_user
+from tests.factories import api_headers, bearer, login_as, make_token, make_user
 
 pytestmark = pytest.mark.money
 

@@ -1,7 +1,6 @@
 """The per-till rate limit on scans and redemptions, and its setting."""
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import pytest
@@ -10,8 +9,6 @@ import redis
 from pasdienst.config import ConfigError, Settings, load_settings
 from pasdienst.redeem.api import TILL_LIMIT
 from pasdienst.web.app import create_app
-
-REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def test_the_till_limit_allows_a_busy_till_by_default(tmp_path):
@@ -34,18 +31,6 @@ def test_pasdienst_till_rate_limit_sets_the_limit_per_token(db, till, tmp_path):
 def test_a_mistyped_till_limit_stops_the_app_at_start_up(tmp_path):
     with pytest.raises(ConfigError, match="PASDIENST_TILL_RATE_LIMIT must be a rate such as '600 per minute'"):
         load_settings({"PASDIENST_INSTANCE_PATH": str(tmp_path), "PASDIENST_TILL_RATE_LIMIT": "lots per minute"})
-
-
-@pytest.fixture
-def redis_url():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
 
 
 def test_the_till_limit_on_redis_counts_on_through_a_dropped_connection_and_a_flushed_script(db, till, redis_url):

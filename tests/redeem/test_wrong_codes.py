@@ -20,9 +20,9 @@ from pasdienst.wallet.errors import InvalidCode
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.services import reissue_pass, resolve_pass
 
-from tests.access.helpers import api_headers, bearer, login_as, make_token, make_user
+from tests.factories import TODAY, api_headers, bearer, login_as, make_token, make_user
 
-from .conftest import TODAY, merchant_client
+from .conftest import merchant_client
 
 pytestmark = pytest.mark.money
 

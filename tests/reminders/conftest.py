@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 
 from .world import CODE, build_families
 

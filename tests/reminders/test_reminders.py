@@ -22,6 +22,7 @@ from pasdienst.reminders import runs
 from pasdienst.reminders.models import SENDING, SENT, UNKNOWN, ReminderChild, ReminderMoment, ReminderSend
 from pasdienst.wallet import tokens
 from tests.admin.conftest import flashes, last_event, post
+from tests.factories import login_as, make_user
 
 from .conftest import free_port
 from .world import FULL
@@ -239,8 +240,6 @@ def test_the_worker_checks_for_due_moments_every_minute(mail_settings, db):
 
 
 def test_the_caseworker_sees_the_list_but_does_not_send(families, client, db):
-    from tests.access.helpers import login_as, make_user
-
     login_as(client, make_user(db, "caseworker", municipality="testdorp"))
     assert client.get("/admin/bereik").status_code == 200
     assert client.get("/admin/herinneringen").status_code == 403

@@ -37,8 +37,7 @@ from pasdienst.wallet import tokens
 from pasdienst.wallet.models import Child, ChildPass, Voucher
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import block_pass, import_children, issue_passes, load_scheme, reissue_pass
-from tests.access.helpers import make_merchant, make_municipality
-from tests.reports.world import till
+from tests.factories import make_merchant, make_municipality, till_actor
 
 CODE = "testdorp"
 OTHER = "anderdorp"
@@ -91,7 +90,7 @@ class Families:
                 select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
             ).scalar_one()
             return redemptions.redeem(
-                s, till(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
+                s, till_actor(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
                 voucher_id=voucher_id, amount_cents=cents, idempotency_key=key, settings=self.settings,
                 today=at.astimezone(AMSTERDAM).date(), now=at,
             ).id
@@ -118,7 +117,7 @@ def build_families(db: Database, settings: Settings) -> Families:
     families.redeem("R-1", SPORTS_CLUB, "budget", "sport_culture", utc(2, 10), 1000, "s1")
     voided = families.redeem("R-8", SPORTS_CLUB, "budget", "sport_culture", utc(3, 1), 500, "s2")
     with db.transaction() as s:
-        redemptions.void(s, till(merchants[SPORTS_CLUB]), voided, today=date(YEAR, 3, 1), now=utc(3, 1) + timedelta(minutes=2))
+        redemptions.void(s, till_actor(merchants[SPORTS_CLUB]), voided, today=date(YEAR, 3, 1), now=utc(3, 1) + timedelta(minutes=2))
     with db.transaction() as s:
         block_pass(s, str(families.current_pass("R-9").id), reason="kwijt")
     families.redeem("R-7", CLOTHES_SHOP, "cheque", "clothing", utc(9, 5), 7500, "s3")

@@ -13,7 +13,7 @@ from pasdienst.errors import ValidationFailed
 from pasdienst.reports import nonusers
 from pasdienst.reports.nonusers import Criteria, non_users
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 from tests.admin.conftest import last_event
 from tests.reminders.world import CODE, FULL, YEAR, build_families
 from tests.text import spaced

@@ -21,7 +21,7 @@ from pasdienst.reminders.runs import start_now
 from pasdienst.reports.outreach import DistrictRow, WeekRow
 from pasdienst.reports.usage import usage_report, usage_table
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 from tests.reminders.world import CLOTHES_SHOP, build_families
 
 from .world import CODE, YEAR, build_world

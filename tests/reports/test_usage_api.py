@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from pasdienst.redeem.models import Merchant, Redemption
 from pasdienst.reports.usage import PUBLICATION_NOTE, AgeBandRow, CategoryRow, Money, MonthRow, UsageReport
-from tests.access.helpers import OTHER_MUNICIPALITY, api_headers, bearer, login_as, make_token, make_user
+from tests.factories import OTHER_MUNICIPALITY, api_headers, bearer, login_as, make_token, make_user
 
 from .world import CLOTHES_SHOP, CODE, SPORTS_CLUB, build_world
 from tests.text import spaced

@@ -41,7 +41,6 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from pasdienst.access.policy import Actor
 from pasdienst.clock import AMSTERDAM as _AMS
 from pasdienst.config import Settings
 from pasdienst.db import Database
@@ -50,8 +49,7 @@ from pasdienst.redeem import redemptions
 from pasdienst.wallet import tokens
 from pasdienst.wallet.models import Child, ChildPass, Voucher
 from pasdienst.wallet.services import block_pass, close_year, import_children, issue_passes, load_scheme, reissue_pass
-from tests.access.helpers import make_merchant, make_municipality
-from tests.redeem.conftest import SCHEME
+from tests.factories import SCHEME, make_merchant, make_municipality, make_user, till_actor
 
 CODE = "testdorp"
 OTHER = "anderdorp"
@@ -105,7 +103,7 @@ class World:
                 select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
             ).scalar_one()
             result = redemptions.redeem(
-                s, till(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
+                s, till_actor(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
                 voucher_id=voucher_id, amount_cents=cents, strips=strips, idempotency_key=key,
                 settings=self.settings, today=day, now=at,
             )
@@ -113,7 +111,7 @@ class World:
 
     def void(self, redemption_id: int, merchant: str, at: datetime) -> None:
         with self.db.transaction() as s:
-            redemptions.void(s, till(self.merchants[merchant]), redemption_id, today=at.astimezone(_AMS).date(), now=at)
+            redemptions.void(s, till_actor(self.merchants[merchant]), redemption_id, today=at.astimezone(_AMS).date(), now=at)
 
     def take_back_sannes_cheque(self) -> None:
         """R1 (Sanne's cheque in February) settled in March, then taken back
@@ -123,8 +121,6 @@ class World:
         from pasdienst.access.accounts import actor_for
         from pasdienst.redeem.models import Redemption
         from pasdienst.settlement import batches, corrections as settlement_corrections
-        from tests.access.helpers import make_user
-
         creator, approver = (make_user(self.db, "finance", municipality=CODE) for _ in range(2))
         moment = utc(3, 2, 9)
         with self.db.transaction() as s:
@@ -142,11 +138,6 @@ class World:
     def close_year(self) -> None:
         with self.db.transaction() as s:
             close_year(s, CODE, YEAR, today=date(YEAR + 1, 1, 2))
-
-
-def till(merchant_id: int) -> Actor:
-    return Actor(user_id=None, email="kassa@test.example", role="merchant", municipality_id=None,
-                 municipality_code=None, merchant_id=merchant_id)
 
 
 def _municipality_with_passes(db: Database, settings: Settings, code: str, children: bytes) -> int:

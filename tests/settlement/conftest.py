@@ -25,8 +25,7 @@ from pasdienst.redeem import redemptions
 from pasdienst.settlement import batches, export as settlement_export
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine, SettlementTransition
 from pasdienst.wallet.services import resolve_pass
-from tests.access.helpers import MadeUser, make_merchant, make_user
-from tests.redeem.conftest import TODAY, issue_world
+from tests.factories import TODAY, issue_world, MadeUser, make_merchant, make_user
 
 MUNICIPALITY = "testdorp"
 #: Redemptions in these tests happen in the first half of March 2027; the

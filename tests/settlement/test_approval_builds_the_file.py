@@ -14,7 +14,7 @@ from pasdienst.settlement import batches
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as
+from tests.factories import login_as
 
 from .conftest import World, a_month, approve, balance, create, export, payable
 

@@ -18,7 +18,7 @@ from pasdienst.redeem.models import Merchant
 from pasdienst.settlement import batches, queries
 from pasdienst.settlement.errors import FourEyes, NothingToSettle, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine
-from tests.access.helpers import make_user
+from tests.factories import make_user
 
 from .conftest import TODAY, UNTIL, World, a_month, approve, at, balance, counts, create, export, lines, pay, payable
 

@@ -13,6 +13,7 @@ from pasdienst.redeem.models import Redemption
 from pasdienst.settlement import corrections as settlement_corrections, export as settlement_export
 from pasdienst.settlement.errors import CorrectionRefused
 from pasdienst.settlement.models import SettlementCorrection, SettlementItem
+from tests.factories import make_user
 
 from .conftest import World, a_month, approve, at, create, export, lines, pay, payable
 
@@ -120,8 +121,6 @@ def test_a_correction_needs_a_reason_and_a_finance_user_of_the_municipality(worl
     world.redeem("sport", 3000, at(16))
     with pytest.raises(ValidationFailed, match="reason"):
         correct(world, made["sport"][0], reason="  ")
-    from tests.access.helpers import make_user
-
     stranger = make_user(world.db, "finance", municipality="anderdorp")
     with pytest.raises(NotFound), world.db.transaction() as s:
         settlement_corrections.correct_redemption(s, world.actor(stranger), made["sport"][0], reason="x")

@@ -10,7 +10,7 @@ from pasdienst.redeem.models import Merchant
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import parse_summary, validate_pain001
 from pasdienst.web.app import create_app
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 
 from .conftest import World, a_month, approve, at, create, export, pay
 from tests.text import spaced

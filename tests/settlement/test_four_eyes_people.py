@@ -17,7 +17,7 @@ from pasdienst.admin import requests
 from pasdienst.settlement import returns
 from pasdienst.settlement.errors import FourEyes
 from pasdienst.settlement.models import SettlementBatch
-from tests.access.helpers import login_as, make_user
+from tests.factories import login_as, make_user
 
 from .conftest import a_month, approve, create
 

@@ -20,6 +20,7 @@ from pasdienst.settlement.sepa import parse_summary
 
 from .conftest import World, a_month, approve, at, balance, create, export, lines, pay, payable
 from tests.text import spaced
+from tests.factories import login_as, make_user
 
 pytestmark = pytest.mark.money
 
@@ -214,8 +215,6 @@ def test_what_cannot_be_returned_is_refused_and_writes_nothing(world):
 
 
 def test_finance_of_another_municipality_does_not_see_the_batch(world):
-    from tests.access.helpers import make_user
-
     a_month(world)
     batch = create(world)
     approve(world, batch.id)
@@ -298,7 +297,6 @@ def test_the_command_line_records_confirms_and_shows_a_return_then_verify_is_cle
 
 def test_finance_records_and_a_colleague_confirms_a_return_in_the_browser(world):
     from pasdienst.web.app import create_app
-    from tests.access.helpers import login_as
 
     from .test_finance_pages import post
 
@@ -341,7 +339,6 @@ def test_finance_records_and_a_colleague_confirms_a_return_in_the_browser(world)
 
 def test_the_page_returns_every_payment_only_when_asked_explicitly(world):
     from pasdienst.web.app import create_app
-    from tests.access.helpers import login_as
 
     from .test_finance_pages import post
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from pasdienst.wallet import codes, tokens
 from pasdienst.wallet.models import PassImage
 from pasdienst.wallet.services import block_pass, reissue_pass
+from tests.factories import login_as, make_merchant
 
 from .helpers import TODAY, issued, pass_of, spend
 
@@ -193,8 +194,6 @@ def opsterland_merchants(db) -> dict[str, int]:  # noqa: ANN001
     shop (no voucher of its kind on the pass) and a dance school still waiting for approval."""
     from pasdienst.merchants.bindings import bind_voucher_code
     from pasdienst.merchants.records import set_listing
-    from tests.access.helpers import make_merchant
-
     made = {
         "club": make_merchant(db, "opsterland", name="Sportclub De Sprint", categories=("sport_culture",)),
         "pool": make_merchant(db, "opsterland", name="Zwembad De Golf", categories=("sport_culture",)),
@@ -233,7 +232,6 @@ def test_the_pass_page_lists_per_voucher_the_merchants_that_take_it_honouring_bi
 
 
 def test_a_voucher_no_merchant_takes_yet_says_what_kind_of_place_will(page_app, nora, db):
-    from tests.access.helpers import make_merchant
 
     make_merchant(db, "opsterland", name="Fietsenmaker Van Dam", categories=("transport",))
     words = visible_text(page_app.test_client().get(f"/p/{nora['token']}").get_data(as_text=True))
@@ -316,7 +314,6 @@ def test_the_pass_page_runs_its_worker_under_the_strict_csp(page_app, nora):
 def test_a_logged_in_phone_shows_a_pass_but_keeps_no_copy_of_it(page_app, nora):
     """A cashier who opens a child's QR code with the phone's camera app, or a
     case worker at a desk, sees the pass; their browser keeps no copy of it."""
-    from tests.access.helpers import login_as
 
     client = page_app.test_client()
     login_as(client, "merchant", municipality="opsterland")

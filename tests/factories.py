@@ -1,6 +1,6 @@
-"""Users and logins for tests of any feature.
+"""Test data for every feature: municipalities, merchants, users, logins, issued passes.
 
-    from tests.access.helpers import login_as, make_user, api_headers
+    from tests.factories import login_as, make_user, api_headers
 
     def test_finance_sees_the_batches(client, db):
         login_as(client, "finance")                 # a finance user of "testdorp", logged in
@@ -16,12 +16,18 @@
 no rate limit, no password hash to check): the login itself is tested in
 ``tests/access/test_login.py``. Every user gets the same password,
 ``TEST_PASSWORD``, hashed once per process.
+
+``issue_world(db, settings)`` issues the 2027 passes of ``testdorp``'s two
+children, Sanne (T-1) and Daan (T-2), under the sample scheme (``SCHEME``);
+``till_actor(merchant_id)`` is a merchant's till without a user row.
 """
 from __future__ import annotations
 
 import itertools
+import re
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -33,13 +39,18 @@ from pasdienst.access.models import User
 from pasdienst.access.accounts import create_user
 from pasdienst.access.logins import session_version, start_session
 from pasdienst.access.passwords import hash_password
+from pasdienst.access.policy import Actor
 from pasdienst.access.tokens import create_token
 from pasdienst.access.web import session_id
+from pasdienst.config import Settings
 from pasdienst.db import Database
 from pasdienst.municipalities.models import Municipality
-from pasdienst.municipalities.services import add_municipality
+from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant
+from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import ExportRow, export_rows, import_children, issue_passes, load_scheme
 
 TEST_PASSWORD = "correct horse battery staple"
 TEST_MUNICIPALITY = "testdorp"
@@ -155,8 +166,6 @@ def api_headers(client: FlaskClient) -> dict[str, str]:
 
 def page_csrf_token(client: FlaskClient) -> str:
     """The CSRF token an anonymous visitor gets with the login form."""
-    import re
-
     page = client.get("/login").get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, "no csrf_token in the login form"
@@ -175,3 +184,36 @@ def bearer(token: str) -> dict[str, str]:
 def user_count(db: Database) -> int:
     with db.read() as s:
         return len(s.execute(select(User.id)).all())
+
+
+# -- an issued municipality -------------------------------------------------------
+
+#: "Today" of the issued world: inside the 2027 scheme.
+TODAY = date(2027, 3, 15)
+SCHEME = sample_scheme(TEST_MUNICIPALITY, 2027)
+#: Sanne (11 on TODAY, on the sliding scale's full amount) and Daan.
+CHILDREN = b"child_ref;first_name;birth_date;income_pct;bsn\nT-1;Sanne;2015-05-01;110;111222333\nT-2;Daan;2012-02-02;100;\n"
+
+
+def issue_world(
+    db: Database, settings: Settings, *, today: date = TODAY
+) -> tuple[dict[str, ExportRow], dict[int, dict[tuple[str, str], int]]]:
+    """``testdorp``'s 2027 passes for CHILDREN: (child ref → export row, pass id → {(kind, category): voucher id})."""
+    make_municipality(db, TEST_MUNICIPALITY)
+    with db.transaction() as s:
+        topup_budget(s, TEST_MUNICIPALITY, "10000.00", reference="test")
+        load_scheme(s, SCHEME)
+        import_children(s, TEST_MUNICIPALITY, CHILDREN, settings=settings, today=today)
+        issue_passes(s, TEST_MUNICIPALITY, 2027, settings=settings, today=today)
+    with db.read() as s:
+        rows = {r.child_ref: r for r in export_rows(s, TEST_MUNICIPALITY, settings=settings, today=today)}
+        vouchers: dict[int, dict[tuple[str, str], int]] = {}
+        for v in s.execute(select(Voucher)).scalars():
+            vouchers.setdefault(v.pass_id, {})[(v.kind, v.category)] = v.id
+    return rows, vouchers
+
+
+def till_actor(merchant_id: int) -> Actor:
+    """A merchant's till as the redeem service sees it (no user row behind it)."""
+    return Actor(user_id=None, email="kassa@test.example", role="merchant", municipality_id=None,
+                 municipality_code=None, merchant_id=merchant_id)

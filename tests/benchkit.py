@@ -7,8 +7,9 @@
 * ``money_check`` and ``verify_cli``: the ledger's own verification, and
   that redemptions, merchant payables and voucher balances add up.
 
-Not part of the product: ``scripts/`` is on ``sys.path`` for the scripts
-themselves, and ``tests/faults/conftest.py`` puts it there for the tests.
+Not part of the product: the benchmarks (``python -m scripts.bench_redeem``
+from the repository root) and the fault tests (``tests/faults/``) import it
+from here.
 """
 from __future__ import annotations
 
@@ -25,9 +26,25 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from pasdienst import ledger, migrate
+from pasdienst.access.accounts import create_user
+from pasdienst.access.passwords import hash_password
+from pasdienst.access.tokens import create_token
+from pasdienst.config import Settings
+from pasdienst.db import Database
+from pasdienst.ledger import verify
+from pasdienst.municipalities.services import add_municipality, topup_budget
+from pasdienst.plugins import load_verify_checks
+from pasdienst.merchants.records import add_merchant
+from pasdienst.redeem.models import Redemption
+from pasdienst.wallet.models import Voucher
+from pasdienst.wallet.sample import sample_scheme
+from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 PG_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TODAY = date(2027, 3, 15)
@@ -39,8 +56,6 @@ PASSWORD = "bench password 1234"
 
 def scheme(budget_cents: int = BUDGET_CENTS) -> str:
     """The 2027 scheme: one sport and culture budget of ``budget_cents`` a child."""
-    from pasdienst.wallet.sample import sample_scheme
-
     return sample_scheme(
         MUNICIPALITY, 2027, budgets={"sport_culture": f"{budget_cents // 100}.{budget_cents % 100:02d}"},
         sliding_scale=(), strips=None, cheque=None,
@@ -91,7 +106,7 @@ def server_env(url: str, instance: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def gunicorn(
-    app_spec: str, env: dict[str, str], *, workers: int, log: Path, pythonpath: str | None = None,
+    app_spec: str, env: dict[str, str], *, workers: int, log: Path,
     start_timeout: float = 30, cwd: Path | None = None, max_requests: int | None = None,
 ) -> Iterator[Server]:
     """Serve ``app_spec`` until the block ends; yields once ``/healthz`` answers.
@@ -104,8 +119,6 @@ def gunicorn(
             "--bind", f"127.0.0.1:{port}"]
     if max_requests is not None:
         args += ["--max-requests", str(max_requests)]
-    if pythonpath:
-        args += ["--pythonpath", pythonpath]
     with log.open("ab") as out:
         proc = subprocess.Popen([*args, app_spec], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, cwd=cwd or ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -152,17 +165,6 @@ def prepare(
     url: str, n: int, instance: Path, merchants: int = 1, *, budget_cents: int = BUDGET_CENTS, token_name: str = "wrk",
 ) -> World:
     """Migrate ``url`` and fill it: ``n`` passes of ``budget_cents`` and ``merchants`` sports clubs."""
-    from pasdienst import migrate
-    from pasdienst.access.accounts import create_user
-    from pasdienst.access.passwords import hash_password
-    from pasdienst.access.tokens import create_token
-    from pasdienst.config import Settings
-    from pasdienst.db import Database
-    from pasdienst.municipalities.services import add_municipality, topup_budget
-    from pasdienst.merchants.records import add_merchant
-    from pasdienst.wallet.models import Voucher
-    from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass
-
     settings = Settings(database_url=url, secret_keys=(SECRET,), today=TODAY, instance_path=instance)
     db = Database(url)
     migrate.upgrade(db)
@@ -214,15 +216,6 @@ class MoneyCheck:
 def money_check(url: str, world: World) -> MoneyCheck:
     """Verify the ledger, and that what the merchants are owed is what was
     redeemed and not voided, and is what the vouchers lost."""
-    from sqlalchemy import func, select
-
-    from pasdienst import ledger
-    from pasdienst.db import Database
-    from pasdienst.ledger import verify
-    from pasdienst.plugins import load_verify_checks
-    from pasdienst.redeem.models import Redemption
-    from pasdienst.wallet.models import Voucher
-
     load_verify_checks()
     db = Database(url)
     with db.read() as s:
@@ -261,9 +254,6 @@ def verify_cli(env: dict[str, str], timeout: float = 300) -> subprocess.Complete
 @contextmanager
 def postgres_schema(prefix: str) -> Iterator[str]:
     """A throwaway schema in ``PASDIENST_TEST_POSTGRES_URL``; yields its SQLAlchemy URL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     schema = f"{prefix}_{os.getpid()}"
     base = make_url(PG_URL).set(drivername="postgresql+psycopg")
     admin = create_engine(base)
