@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -34,7 +35,15 @@ from .municipalities.services import add_municipality, get_municipality, set_con
 DEMO_MUNICIPALITY = "demodorp"
 DEMO_IBAN = "NL91ABNA0417164300"
 #: Whom the demo's families call about their pass (``.example``: a domain that is nobody's).
-DEMO_CONTACT = {
+class _Contact(TypedDict):
+    phone: str
+    email: str
+    website: str
+    desk: str
+    hours: str
+
+
+DEMO_CONTACT: _Contact = {
     "phone": "14 0599",
     "email": "kinderpas@demodorp.example",
     "website": "https://www.demodorp.example/kinderpas",
@@ -51,7 +60,7 @@ class DemoReport:
         self.lines.append(line)
 
 
-def _municipality(session: Session, report: DemoReport) -> None:
+def _municipality(session: Session, report: DemoReport, settings: Settings, today: date) -> None:
     exists = session.execute(select(Municipality.id).where(Municipality.code == DEMO_MUNICIPALITY)).scalar()
     if exists is None:
         add_municipality(session, DEMO_MUNICIPALITY, name="Gemeente Demodorp", iban=DEMO_IBAN)
@@ -63,9 +72,15 @@ def _municipality(session: Session, report: DemoReport) -> None:
     report.add(f"municipality {DEMO_MUNICIPALITY} (Gemeente Demodorp), fund topped up with 50000.00")
 
 
+Step = Callable[[Session, DemoReport, Settings, date], None]
+
+
+def _access(session: Session, report: DemoReport, settings: Settings, today: date) -> None:
+    load_access_demo(session, report)  # merchants and logins
+
+
 #: Steps run in order, each in its own transaction; features append theirs.
-STEPS = [_municipality]
-STEPS.append(load_access_demo)  # merchants and logins
+STEPS: list[Step] = [_municipality, _access]
 STEPS.append(load_wallet_demo)  # scheme, children, passes
 STEPS.append(load_redeem_demo)  # payments of the past months; how to try the till
 STEPS.append(load_settlement_demo)  # last month settled and paid, this month waiting
@@ -100,10 +115,7 @@ def load_demo(db: Database, settings: Settings, today: date) -> DemoReport:
     report = DemoReport()
     for step in STEPS:
         with db.transaction() as session:
-            if step.__code__.co_argcount == 2:
-                step(session, report)
-            else:
-                step(session, report, settings, today)  # type: ignore[call-arg]
+            step(session, report, settings, today)
     for run in RUNS:
         run(db, report, settings, today)
     return report

@@ -156,12 +156,13 @@ def _search(text: str) -> ColumnElement[bool]:
 
 def _order(filters: ChildFilters) -> list[Any]:
     sort = filters.sort if filters.sort in SORTS else "name"
-    keys: list[Any] = {
+    by_sort: dict[str, list[Any]] = {
         "name": [Child.first_name, Child.child_ref],
         "ref": [Child.child_ref],
         "age": [Child.birth_date],
         "registered": [Child.created_at],
-    }[sort]
+    }
+    keys = by_sort[sort]
     keys.append(Child.id)
     # Youngest first is the latest birth date first.
     descending = filters.descending != (sort == "age")

@@ -23,7 +23,7 @@ from ..access.logins import load_actor
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..clock import now_utc
 from ..config import Settings
-from ..db import Database
+from ..db import Database, rowcount
 from ..errors import NotFound, PasdienstError
 from ..municipalities.models import Municipality
 from .context import JobContext
@@ -99,11 +99,11 @@ def printed_through(job: Job) -> int:
 
 def _claim(db: Database, job_id: int) -> Job | None:
     with db.transaction() as session:
-        claimed = session.execute(
+        claimed = rowcount(session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == QUEUED)
             .values(state=RUNNING, attempts=Job.attempts + 1, started_at=now_utc())
-        ).rowcount
+        ))
         return session.get(Job, job_id) if claimed else None
 
 
@@ -203,9 +203,9 @@ def reap_stale(db: Database, queue: JobQueue, *, stale_after: timedelta = STALE_
                     )
                 )
                 continue
-            moved = session.execute(
+            moved = rowcount(session.execute(
                 update(Job).where(Job.id == job_id, Job.state == RUNNING).values(state=QUEUED)
-            ).rowcount
+            ))
         if moved:
             log.warning("job %s: worker gone, queued again", job_id)
             queue.enqueue(job_id)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from pasdienst.db import UTCDateTime
 from pasdienst.models import metadata
@@ -9,7 +12,7 @@ config = context.config
 database = config.attributes["database"]
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not import application types: write the plain type.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -24,7 +24,7 @@ from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..access.logins import load_actor
 from ..clock import AMSTERDAM, now_utc
 from ..config import Settings
-from ..db import Database
+from ..db import Database, rowcount
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..jobs.models import FAILED, Job
 from ..jobs.services import start_job
@@ -200,10 +200,10 @@ def start_due(db: Database, enqueue: Callable[[int], None], *, now: datetime) ->
     started = []
     for moment_id in due:
         with db.transaction() as session:
-            claimed = session.execute(
+            claimed = rowcount(session.execute(
                 update(ReminderMoment).where(ReminderMoment.id == moment_id, ReminderMoment.state == PLANNED)
                 .values(state=STARTED, started_at=now)
-            ).rowcount
+            ))
             if not claimed:
                 continue  # another worker was first, or it was cancelled meanwhile
             moment = session.get(ReminderMoment, moment_id)

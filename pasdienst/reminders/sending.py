@@ -80,7 +80,7 @@ def send_moment(ctx: JobContext) -> None:
         session.execute(
             update(ReminderSend).where(ReminderSend.moment_id == moment_id, ReminderSend.outcome == SENDING)
             .values(outcome=UNKNOWN)
-        ).rowcount
+        )
         criteria = Criteria(moment.year, ctx.today, moment.under_cents)
         year = moment.year
     with ctx.db.read() as session:

@@ -8,12 +8,14 @@ from .usage import CSV_TABLES, SUPPRESSED, USAGE_BANDS, YEAR_MAX, YEAR_MIN
 _HIDDEN = {"type": "string", "enum": [SUPPRESSED]}
 
 
-def _children(description: str) -> ma.fields.Integer:
+# The exact report's counts and shares are typed as plain fields: the
+# publication version overrides them with fields that may also say "<5".
+def _children(description: str) -> ma.fields.Field[int]:
     """An exact count of children (the municipality's own staff see 0 as 0)."""
     return ma.fields.Integer(required=True, metadata={"description": description, "minimum": 0})
 
 
-def _share(description: str) -> ma.fields.Float:
+def _share(description: str) -> ma.fields.Field[float]:
     return ma.fields.Float(
         required=True,
         allow_none=True,
@@ -139,7 +141,7 @@ class ReminderUsageSchema(ma.Schema):
 class MaatwerkUsageSchema(ma.Schema):
     kind = ma.fields.String(metadata={"enum": ["team", "fund"], "description": "A gebiedsteam or a fund"})
     name = ma.fields.String()
-    awards = ma.fields.Integer(metadata={"description": "Awards made in the year, withdrawn ones included"})
+    awards: ma.fields.Field[int] = ma.fields.Integer(metadata={"description": "Awards made in the year, withdrawn ones included"})
     awarded_cents = ma.fields.Integer(metadata={"description": "What the awards hold: amounts less what withdrawals returned"})
     spent_cents = ma.fields.Integer(metadata={"description": "Spent from the awards (redemptions that count)"})
 

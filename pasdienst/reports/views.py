@@ -181,9 +181,9 @@ def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, M
     months = p["by_month"]
     index = {m["month"][5:]: i for i, m in enumerate(months)}
     spans = []
-    if "08" in index or "09" in index:
-        first, last = index.get("08", index.get("09")), index.get("09", index.get("08"))
-        spans.append((first, last, "start schooljaar"))
+    school_start = [index[month] for month in ("08", "09") if month in index]
+    if school_start:
+        spans.append((school_start[0], school_start[-1], "start schooljaar"))
     if "12" in index:
         spans.append((index["12"], index["12"], "december"))
     money_rows = [
@@ -326,7 +326,8 @@ def _usage_csv(*, publication: bool) -> Response:
     header, rows = dutch_table(report.published() if publication else report.figures(), table)
     if publication:
         # The note that explains the hidden cells is the file's first line, wherever it goes.
-        header, rows = [PUBLICATION_NOTE], [header, *rows]
+        rows = [[*header], *rows]
+        header = [PUBLICATION_NOTE]
     kind = "gebruik-publicatie" if publication else "gebruik"
     return Response(csv_bytes(header, rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{kind}-{code}-{year}-{CSV_FILE_NAMES[table]}.csv"',
