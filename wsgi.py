@@ -1,1 +1,4 @@
-from pasdienst.web.app import create_app; app = create_app()  # noqa: E702  (gunicorn wsgi:app)
+from pasdienst.web.app import create_app
+
+#: What gunicorn serves: ``gunicorn wsgi:app``.
+app = create_app()

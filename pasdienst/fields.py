@@ -85,7 +85,7 @@ def website(value: str | None, *, field: str = "website") -> str | None:
         raise FieldRefused(field, f"{field} must start with http:// or https://", refusal="website_scheme")
     try:
         host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+        parts.port  # raises ValueError for a port that is no number
     except ValueError:
         host = ""
     if parts.username or parts.password or not _HOST.match(host):

@@ -24,13 +24,13 @@ accesslog = None
 errorlog = "-"
 
 
-def post_fork(server, worker):  # noqa: ANN001, ANN201
+def post_fork(server, worker):
     from pasdienst.db import dispose_all_engines
 
     dispose_all_engines()
 
 
-def pre_fork(server, worker):  # noqa: ANN001, ANN201
+def pre_fork(server, worker):
     # The preloaded app's objects move to the permanent generation: the
     # workers' garbage collector no longer walks them, and so no longer
     # writes to (and copies) the pages they share with the master.

@@ -131,7 +131,7 @@ def verify_ok(db: Database) -> bool:
         return verify(s).ok
 
 
-def run(name: str, db: Database, raw, n: int, batch_size: int) -> None:  # noqa: ANN001
+def run(name: str, db: Database, raw, n: int, batch_size: int) -> None:
     migrate.upgrade(db)
     # Each round starts again at the first wallet: fund each for every
     # single transfer of both paths, plus its share of the batch.

@@ -146,8 +146,8 @@ def postgres_ledger(name: str, schema: str, *, per_wallet: int, analyze: bool, d
             return dict(rows.all())
 
     led = Ledger(name, db, wallets, shop, cpu, seq_scans)
-    led._admin = admin  # type: ignore[attr-defined]
-    led._schema = schema  # type: ignore[attr-defined]
+    led._admin = admin
+    led._schema = schema
     return led
 
 
@@ -155,7 +155,7 @@ def sqlite_ledger(name: str, path: str, *, per_wallet: int, analyze: bool, durab
     db = Database(f"sqlite:///{path}", pool_size=1, max_overflow=0)
     if not durable:
         @event.listens_for(db.engine, "connect")
-        def _no_fsync_per_commit(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _no_fsync_per_commit(dbapi_conn, _record) -> None:
             dbapi_conn.execute("PRAGMA synchronous=NORMAL")
 
     wallets, shop = set_up(db, per_wallet=per_wallet, analyze=analyze)
@@ -167,7 +167,7 @@ def drop(led: Ledger) -> None:
     admin = getattr(led, "_admin", None)
     if admin is not None:
         with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {led._schema} CASCADE"))  # type: ignore[attr-defined]
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {led._schema} CASCADE"))
         admin.dispose()
 
 

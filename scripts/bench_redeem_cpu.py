@@ -113,7 +113,7 @@ def run(name: str, url: str, args: argparse.Namespace, tmp: Path) -> None:
     app = create_app(load_settings())
     for handler in logging.getLogger("pasdienst").handlers:  # the log line is written, to nowhere
         if isinstance(handler, logging.StreamHandler):
-            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the life of the process
+            handler.setStream(open(os.devnull, "w"))  # for the life of the process
     drive(app, environ_for(world, 50, "warm"))
     pid = backend_pid(url) if dialect == "postgresql" else None
     best: tuple[float, float] | None = None

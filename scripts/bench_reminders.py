@@ -139,7 +139,7 @@ class CountingSink:
         self.messages = 0
         self.bytes = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd's hook
         self.messages += 1
         self.bytes += len(envelope.content)
         return "250 Message accepted for delivery"

@@ -96,18 +96,17 @@ def build(db: Database, settings: Settings, children: int, redemptions: int) -> 
             add_merchant(s, CODE, name=f"Aanbieder {i:03d}", categories=[category], iban=TEST_IBANS[i % len(TEST_IBANS)])
     data = children_csv(children)
 
-    def do_import():  # noqa: ANN202
+    def do_import():
         with db.transaction() as s:
             return import_children(s, CODE, data, settings=settings, today=TODAY, file_name="bench-children.csv")
 
-    def do_issue():  # noqa: ANN202
+    def do_issue():
         with db.transaction() as s:
             return issue_passes(s, CODE, YEAR, settings=settings, today=TODAY)
 
     timed(f"import {children:,} children", do_import)
     issued, _ = timed("issue their passes", do_issue)
-    print(f"    {issued.summary()}")  # type: ignore[attr-defined]
-
+    print(f"    {issued.summary()}")
     def do_redemptions() -> int:
         with db.transaction() as s:
             mid = s.execute(select(Municipality.id).where(Municipality.code == CODE)).scalar_one()
@@ -204,14 +203,14 @@ def measure(db: Database, settings: Settings, runs: int, explain: bool) -> dict[
         # Wall-clock time on a shared machine includes waiting for a core;
         # CPU time (this process, plus the PostgreSQL backend when it runs
         # on this machine) is what the report itself costs.
-        figures["usage_report() CPU"] = (statistics.median(cpu), min(cpu))  # type: ignore[type-var, arg-type]
-        print(f"  {'usage_report() CPU time':<52} median {statistics.median(cpu):.3f} s, best {min(cpu):.3f} s")  # type: ignore[type-var]
+        figures["usage_report() CPU"] = (statistics.median(cpu), min(cpu))
+        print(f"  {'usage_report() CPU time':<52} median {statistics.median(cpu):.3f} s, best {min(cpu):.3f} s")
     r = report()
     print(
-        f"    eligible {r.eligible_children:,}, with a redemption {r.children_with_redemption:,} "  # type: ignore[attr-defined]
-        f"({r.usage_share}), spent {r.money.spent_cents / 100:,.2f}"  # type: ignore[attr-defined]
+        f"    eligible {r.eligible_children:,}, with a redemption {r.children_with_redemption:,} "
+        f"({r.usage_share}), spent {r.money.spent_cents / 100:,.2f}"
     )
-    size = len(page().get_data())  # type: ignore[attr-defined]
+    size = len(page().get_data())
     print(f"    page {size / 1024:.1f} KiB")
     return figures
 

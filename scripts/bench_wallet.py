@@ -79,7 +79,7 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def timed(label: str, work):  # noqa: ANN001, ANN201
+def timed(label: str, work):
     """Wall time, plus the CPU time spent in Python (ours and our workers').
 
     The machine is shared: the load average says how much of it we had.
@@ -100,7 +100,7 @@ def run(name: str, db: Database, settings: Settings, data: bytes, qr_count: int)
         load_scheme(s, SCHEME)
     figures: dict[str, float] = {}
 
-    def do_import():  # noqa: ANN202
+    def do_import():
         with db.transaction() as s:
             return import_children(s, "bench", data, settings=settings, today=TODAY)
 
@@ -110,7 +110,7 @@ def run(name: str, db: Database, settings: Settings, data: bytes, qr_count: int)
     print(f"    {result.summary()}")
     assert result.imported == 0 and result.updated == 0
 
-    def do_issue():  # noqa: ANN202
+    def do_issue():
         with db.transaction() as s:
             return issue_passes(s, "bench", 2027, settings=settings, today=TODAY)
 

@@ -38,7 +38,7 @@ Usage:
 from __future__ import annotations
 
 # locust monkey-patches the standard library for gevent on import: first.
-import locust  # noqa: F401, I001 - must be first
+import locust  # noqa: F401 - must be first
 import gevent
 from locust import FastHttpUser, between, task
 from locust.env import Environment
@@ -81,14 +81,14 @@ class Cashier(FastHttpUser):
         self.headers = {"Authorization": f"Bearer {self.world.tokens[number % len(self.world.tokens)]}"}
         self.recent: deque[tuple[int, int]] = deque(maxlen=50)  # (redemption id, cents)
 
-    def _expect(self, response, status: int) -> bool:  # noqa: ANN001
+    def _expect(self, response, status: int) -> bool:
         if response.status_code == status:
             response.success()
             return True
         code = ""
         try:
             code = (response.json() or {}).get("code", "")
-        except Exception:  # noqa: BLE001 - not JSON: the status says enough
+        except Exception:  # not JSON: the status says enough
             pass
         response.failure(f"HTTP {response.status_code} {code}".strip())
         return False

@@ -138,7 +138,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database):  # noqa: ANN201
+def app(settings: Settings, db: Database):
     from pasdienst.web.app import create_app
 
     application = create_app(settings, db=db)
@@ -147,7 +147,7 @@ def app(settings: Settings, db: Database):  # noqa: ANN201
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 

@@ -17,7 +17,7 @@ TODAY = {"PASDIENST_TODAY": "2027-03-01"}
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _counts(db) -> tuple[int, int, int]:  # noqa: ANN001
+def _counts(db) -> tuple[int, int, int]:
     with db.read() as s:
         return (
             s.execute(select(func.count()).select_from(Municipality)).scalar_one(),

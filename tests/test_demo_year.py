@@ -27,7 +27,7 @@ pytestmark = pytest.mark.money
 DAY = date(2027, 3, 10)
 
 
-def _counts(db) -> dict[str, int]:  # noqa: ANN001
+def _counts(db) -> dict[str, int]:
     with db.read() as s:
         return {
             "redemptions": s.execute(select(func.count()).select_from(Redemption)).scalar_one(),
@@ -100,7 +100,7 @@ def batch_start(until: date) -> datetime:
     return datetime.combine(until, time.min, AMSTERDAM)
 
 
-def verify_clean(db) -> None:  # noqa: ANN001
+def verify_clean(db) -> None:
     with db.read() as s:
         report = verify(s)
         assert report.ok, report

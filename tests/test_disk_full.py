@@ -118,7 +118,7 @@ def test_a_really_full_sqlite_database_answers_503_and_keeps_nothing(app, db, se
 
     # From now on the file cannot grow: as when the disk under it is full.
     @event.listens_for(db.engine, "connect")
-    def _no_room(dbapi_connection, _record):  # noqa: ANN001
+    def _no_room(dbapi_connection, _record):
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
     db.engine.dispose()

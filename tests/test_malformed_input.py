@@ -24,12 +24,12 @@ from tests.factories import SCHEME, TEST_IBANS, api_headers, bearer, login_as, m
 BIG = "9" * 5000
 
 
-def _count(db, model) -> int:  # noqa: ANN001
+def _count(db, model) -> int:
     with db.read() as s:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def _dutch_refusal(response) -> None:  # noqa: ANN001
+def _dutch_refusal(response) -> None:
     assert response.status_code == 400, response.status_code
     assert response.mimetype == "text/html"
     assert "Ongeldige invoer" in response.get_data(as_text=True)

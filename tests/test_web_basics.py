@@ -70,7 +70,7 @@ def test_a_private_page_is_no_store_no_referrer_noindex_whenever_its_hooks_were_
     app.register_blueprint(late)
 
     @app.after_request
-    def _registered_last(response):  # noqa: ANN001, ANN202 - a hook that runs before the policy's
+    def _registered_last(response):  # a hook that runs before the policy's
         response.headers["Referrer-Policy"] = "unsafe-url"
         return response
 

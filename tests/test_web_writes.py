@@ -24,7 +24,7 @@ def _chosen_as_victim(error: type[psycopg.errors.DatabaseError]) -> OperationalE
     return OperationalError("UPDATE ledger_account ...", {}, error("chosen as the victim"))
 
 
-def _municipalities(db) -> int:  # noqa: ANN001
+def _municipalities(db) -> int:
     with db.read() as s:
         return s.execute(select(func.count()).select_from(Municipality)).scalar_one()
 
@@ -36,7 +36,7 @@ def test_a_write_the_database_chose_as_a_victim_runs_again_and_commits_once(app,
     before = _municipalities(db)
     runs = []
 
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         runs.append(1)
         municipality = add_municipality(session, "herkansing", name="Herkansing")
         session.flush()
@@ -53,7 +53,7 @@ def test_a_write_the_database_chose_as_a_victim_runs_again_and_commits_once(app,
 def test_an_error_that_is_not_a_deadlock_is_not_repeated(app, db):
     runs = []
 
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         runs.append(1)
         add_municipality(session, "eenmaal", name="Eenmaal")
         raise OperationalError("SELECT 1", {}, psycopg.errors.QueryCanceled("canceling statement due to statement timeout"))
@@ -66,7 +66,7 @@ def test_an_error_that_is_not_a_deadlock_is_not_repeated(app, db):
 def test_a_refusal_is_not_repeated_but_said_in_dutch_on_the_page_it_came_from(app, db):
     runs = []
 
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         runs.append(1)
         add_municipality(session, "dubbel", name="Dubbel")
         raise Conflict("municipality 'dubbel' already exists")
@@ -93,7 +93,7 @@ def test_the_form_post_says_what_it_did_and_goes_where_the_result_says(app, db):
 
 
 def test_not_found_stays_an_error_of_its_own(app, db):
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         raise NotFound("no such municipality")
 
     with app.test_request_context("/admin/contact", method="POST"), pytest.raises(NotFound):
@@ -104,7 +104,7 @@ def test_a_refusal_the_page_must_say_is_said_even_when_its_status_is_not_allowed
     class Mine(NotFound):
         pass
 
-    def work(session):  # noqa: ANN001, ANN202
+    def work(session):
         raise Mine("not yours to approve")
 
     with app.test_request_context("/admin/contact", method="POST"):

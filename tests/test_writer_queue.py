@@ -67,7 +67,7 @@ def _count(db: Database) -> int:
 
 def test_a_writer_goes_ahead_when_its_turn_does_not_come_within_its_patience(tmp_path):
     path = tmp_path / "lonely.writers"
-    fd = open(path, "w")  # noqa: SIM115 - held across the test
+    fd = open(path, "w")  # held across the test
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         queue = WriterQueue(path, patience=0.2)

@@ -21,7 +21,7 @@ from ..redeem.models import Merchant
 from .models import LoginSession, User
 from .policy import Actor
 
-def merchant_may_log_in():  # noqa: ANN202
+def merchant_may_log_in():
     """Staff, or a merchant user whose merchant is approved (a pending or
     suspended merchant can neither log in nor keep a session or token going)."""
     return or_(User.merchant_id.is_(None), Merchant.status == "approved")

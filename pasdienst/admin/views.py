@@ -98,7 +98,7 @@ def _settings() -> Settings:
     return current_app.extensions["pasdienst.settings"]
 
 
-def _today():  # noqa: ANN202
+def _today():
     return clock_today(_settings().today)
 
 

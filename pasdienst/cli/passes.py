@@ -79,7 +79,7 @@ def issue(ctx: Context, municipality: str, year: int) -> None:
     QR images are rendered after the passes are committed.
     """
 
-    def run(bar: _Bar):  # noqa: ANN202
+    def run(bar: _Bar):
         with ctx.db.transaction() as session:
             return issue_passes(session, municipality, year, settings=ctx.settings, today=ctx.today, progress=bar,
                                 actor=CLI_ACTOR)

@@ -82,7 +82,7 @@ def _replan_now_and_then(engine: Engine) -> None:
         try:
             dbapi_conn.execute("DISCARD PLANS")
             dbapi_conn.rollback()  # leave the connection idle, as the pool returned it
-        except Exception:  # noqa: BLE001 - a dead connection fails on its next use, as it would have
+        except Exception:  # a dead connection fails on its next use, as it would have
             pass
 
 
@@ -358,7 +358,7 @@ class Database:
                             conn.rollback()
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 if self.engine.dialect.is_disconnect(exc, conn, None):
-                    self.engine.pool._invalidate(fairy, exc)  # noqa: SLF001 - what SQLAlchemy does on a disconnect
+                    self.engine.pool._invalidate(fairy, exc)  # what SQLAlchemy does on a disconnect
                 raise
             finally:
                 if (

@@ -86,7 +86,7 @@ class Pending:
         if self._rows is None:
             if self._result is None:
                 self._batch.flush()
-            self._rows = self._batch._load(self._result)  # noqa: SLF001
+            self._rows = self._batch._load(self._result)
         return self._rows
 
     def fetchall(self) -> list[tuple[Any, ...]]:
@@ -189,7 +189,7 @@ class Batch:
         results = self._conn.wait(execute(pgconn))
         for result in results:
             if result.status == ExecStatus.FATAL_ERROR:
-                raise psycopg.errors.error_from_result(result, encoding=pgconn._encoding)  # noqa: SLF001
+                raise psycopg.errors.error_from_result(result, encoding=pgconn._encoding)
         return results
 
     def _prepared_on_server(self) -> set[str]:
@@ -243,5 +243,5 @@ class Batch:
             self._known = self._info[PREPARED_KEY] = known | set(fresh)
         for pending, result in zip(slots, results):
             if pending is not None:
-                pending._result = result  # noqa: SLF001
+                pending._result = result
 

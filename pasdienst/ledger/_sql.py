@@ -31,10 +31,10 @@ _accounts = Account.__table__
 # in a CTE that skips it, so its row is never locked (many tills credit one
 # merchant's payable at once) and the outer SELECT still reports it; SQLite,
 # which has no row locks and no UPDATE in a CTE, adds 0 to it instead.
-_GUARD = or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712
+_GUARD = or_(_accounts.c.non_negative == False, _accounts.c.balance + bindparam("b_delta") >= 0)  # noqa: E712 - a SQL comparison (SQLAlchemy overloads ==)
 _CHANGED = (
     update(_accounts)
-    .where(_accounts.c.id == bindparam("b_id"), _accounts.c.balance_cached == True, _GUARD)  # noqa: E712
+    .where(_accounts.c.id == bindparam("b_id"), _accounts.c.balance_cached == True, _GUARD)  # noqa: E712 - a SQL comparison (SQLAlchemy overloads ==)
     .values(balance=_accounts.c.balance + bindparam("b_delta"))
     .returning(_accounts.c.balance)
     .cte("changed")

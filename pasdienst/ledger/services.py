@@ -532,13 +532,13 @@ def accounts_by_kind(session: Session, ledger: str) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     cached = session.execute(
         select(_accounts.c.kind, func.sum(_accounts.c.balance))
-        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == True)  # noqa: E712
+        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == True)  # noqa: E712 - a SQL comparison (SQLAlchemy overloads ==)
         .group_by(_accounts.c.kind)
     )
     derived = session.execute(
         select(_accounts.c.kind, func.sum(_postings.c.amount))
         .join(_postings, _postings.c.account_id == _accounts.c.id)
-        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == False)  # noqa: E712
+        .where(_accounts.c.ledger == ledger, _accounts.c.balance_cached == False)  # noqa: E712 - a SQL comparison (SQLAlchemy overloads ==)
         .group_by(_accounts.c.kind)
     )
     for kind, total in [*cached, *derived]:

@@ -109,7 +109,7 @@ def _check_orphans(session: Session) -> list[Problem]:
     return [Problem("orphans", "postings without a transfer", _ids(bad))] if bad else []
 
 
-def _posting_sums():  # noqa: ANN202
+def _posting_sums():
     """Each account's balance recomputed from its postings (a subquery)."""
     return (
         select(Posting.account_id.label("aid"), func.sum(Posting.amount).label("total"))

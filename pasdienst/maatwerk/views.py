@@ -38,7 +38,7 @@ def _db() -> Database:
     return current_app.extensions["pasdienst.db"]
 
 
-def _today():  # noqa: ANN202
+def _today():
     return clock_today(current_app.extensions["pasdienst.settings"].today)
 
 

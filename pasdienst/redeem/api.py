@@ -59,7 +59,7 @@ TILL_LIMIT = DEFAULT_TILL_RATE_LIMIT
 TYPED_CODE_LIMIT = "40 per 10 minutes"
 
 
-def _app_parts():  # noqa: ANN202
+def _app_parts():
     settings = get_settings(current_app)
     return get_db(current_app), settings, clock_today(settings.today)
 

@@ -36,7 +36,7 @@ class Report(Protocol):
     def add(self, line: str) -> None: ...
 
 
-def load_settlement_demo(session: Session, report: Report, settings: Settings, today: date) -> None:  # noqa: ARG001
+def load_settlement_demo(session: Session, report: Report, settings: Settings, today: date) -> None:
     municipality = get_municipality(session, DEMO_MUNICIPALITY)
     batch = session.execute(
         select(SettlementBatch).where(SettlementBatch.municipality_id == municipality.id).order_by(SettlementBatch.id)

@@ -52,7 +52,7 @@ MERCHANT_STATUS_TITLES = {
 RETURN_TITLES = {"requested": "wacht op bevestiging", "confirmed": "bevestigd", "withdrawn": "ingetrokken"}
 
 
-def _parts():  # noqa: ANN202
+def _parts():
     settings = get_settings(current_app)
     return get_db(current_app), settings
 

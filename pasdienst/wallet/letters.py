@@ -100,7 +100,7 @@ class Letter:
     contact: Contact
 
 
-def _letter_query(municipality_id: int, year: int, after_pass_id: int | None, through_pass_id: int | None):  # noqa: ANN202
+def _letter_query(municipality_id: int, year: int, after_pass_id: int | None, through_pass_id: int | None):
     query = select(ChildPass.id).where(
         ChildPass.municipality_id == municipality_id, ChildPass.year == year, ChildPass.status == ACTIVE
     )

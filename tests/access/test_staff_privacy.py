@@ -13,7 +13,7 @@ from tests.access.test_role_matrix import _guarded
 STAFF_PREFIXES = ("/admin", "/finance", "/merchant", "/account", "/api/")
 
 
-def _gets(app, role: str | None = None):  # noqa: ANN001, ANN202
+def _gets(app, role: str | None = None):
     guarded, _ = _guarded(app)
     return [e for e in guarded if e.method == "GET" and (role is None or role in e.roles)]
 

@@ -28,7 +28,7 @@ def admin_settings(settings):
 
 
 @pytest.fixture
-def app(admin_settings, db):  # noqa: ANN001, ANN201 - replaces the plain app: "today" is inside the scheme
+def app(admin_settings, db):  # replaces the plain app: "today" is inside the scheme
     application = create_app(admin_settings, db=db)
     application.config.update(TESTING=True)
     return application
@@ -57,19 +57,19 @@ def last_event(db: Database, action: str) -> AuditEvent:
         return s.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id.desc())).scalars().first()
 
 
-def form_token(client, path: str) -> str:  # noqa: ANN001
+def form_token(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no csrf_token on {path}"
     return match.group(1)
 
 
-def post(client, path: str, data: dict | None = None, *, token_from: str = "/admin", **kw):  # noqa: ANN001, ANN201
+def post(client, path: str, data: dict | None = None, *, token_from: str = "/admin", **kw):
     """A form post with the page's CSRF token (taken from ``token_from``)."""
     body = {"csrf_token": form_token(client, token_from), **(data or {})}
     return client.post(path, data=body, **kw)
 
 
-def flashes(client) -> list[str]:  # noqa: ANN001
+def flashes(client) -> list[str]:
     with client.session_transaction() as session:
         return [message for _category, message in session.get("_flashes", [])]

@@ -213,7 +213,7 @@ def test_only_this_year_or_next_can_be_awarded(app, client, db, world, year):
 
 
 @pytest.fixture
-def december(admin_settings, db):  # noqa: ANN001, ANN201
+def december(admin_settings, db):
     """The app on 1 December 2027: a pass for 2027 is valid for 30 more days."""
     from dataclasses import replace
     from datetime import date

@@ -59,7 +59,7 @@ def kids(db, admin_settings) -> Kids:
     return Kids(ids, imports["januari.csv"], imports["maart.csv"])
 
 
-def _refs(client, **query) -> list[str]:  # noqa: ANN001
+def _refs(client, **query) -> list[str]:
     """The references in the list's rows, in order."""
     response = client.get("/admin/kinderen", query_string=query)
     assert response.status_code == 200, (query, response.status_code)
@@ -67,14 +67,14 @@ def _refs(client, **query) -> list[str]:  # noqa: ANN001
     return re.findall(r'<a href="/admin/kinderen/\d+">([^<]+)</a>', table[1]) if len(table) == 2 else []
 
 
-def _text(client, status: int = 200, **query) -> str:  # noqa: ANN001
+def _text(client, status: int = 200, **query) -> str:
     response = client.get("/admin/kinderen", query_string=query)
     assert response.status_code == status, (query, response.status_code)
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
 @pytest.fixture
-def staff(client, kids):  # noqa: ANN001, ANN201
+def staff(client, kids):
     return login_as(client, "admin", municipality="testdorp")
 
 

@@ -18,11 +18,11 @@ NEW_CHILD = b"child_ref;first_name;birth_date;income_pct\nT-9;Lotte;2016-04-04;1
 
 def _shape(event: AuditEvent) -> tuple:
     """What an event is about and which fields it keeps, not the values."""
-    keys = lambda snapshot: None if snapshot is None else sorted(snapshot)  # noqa: E731
+    keys = lambda snapshot: None if snapshot is None else sorted(snapshot)  # noqa: E731 - a one-line key function
     return event.action, event.entity_type, keys(event.before), keys(event.after)
 
 
-def _as_admin(db, work):  # noqa: ANN001, ANN202
+def _as_admin(db, work):
     user = make_user(db, "admin")
     with db.transaction() as s:
         return work(s, load_actor(s, user.id))
@@ -43,7 +43,7 @@ def test_blocking_and_reissuing_a_pass_on_the_command_line_is_audited_like_the_a
     assert reissued.before["pass"] == sanne and reissued.before["status"] == "blocked"
     assert reissued.after["replaces"] == sanne and reissued.after["generation"] == 2
 
-    def on_the_page(s, actor):  # noqa: ANN001, ANN202
+    def on_the_page(s, actor):
         block_pass(s, str(pass_id_of(daan)), reason="kwijt", actor=actor)
         reissue_pass(s, str(pass_id_of(daan)), reason="lost", settings=admin_settings, today=TODAY, actor=actor)
 

@@ -34,12 +34,12 @@ STORED = Contact(
 )
 
 
-def _contact(db) -> Contact:  # noqa: ANN001
+def _contact(db) -> Contact:
     with db.read() as s:
         return get_municipality(s, "testdorp").contact
 
 
-def _set(db, who: str | None = None, code: str = "testdorp", **values: str | None) -> None:  # noqa: ANN001
+def _set(db, who: str | None = None, code: str = "testdorp", **values: str | None) -> None:
     with db.transaction() as s:
         actor = actor_for_email(s, who) if who else None
         set_contact(s, code, actor=actor, **{**NOTHING, **values})
@@ -120,7 +120,7 @@ def test_only_the_municipalitys_own_admin_may_set_its_details(db):
 
 # -- the page ---------------------------------------------------------------------------------
 
-def _words(response) -> str:  # noqa: ANN001
+def _words(response) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
 
 

@@ -432,7 +432,7 @@ def test_two_admins_confirming_at_once_make_one_account(db):
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def confirm(actor) -> None:  # noqa: ANN001
+    def confirm(actor) -> None:
         start.wait()
         try:
             with db.transaction() as s:

@@ -48,7 +48,7 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     """The real app on the test's database; register extra test routes here before ``live_server`` starts."""
     from pasdienst.web.app import create_app
 
@@ -56,7 +56,7 @@ def live_app(settings, db):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def live_server(live_app) -> Iterator[LiveServer]:  # noqa: ANN001
+def live_server(live_app) -> Iterator[LiveServer]:
     with serving(live_app) as url:
         yield LiveServer(url, live_app)
 
@@ -83,7 +83,7 @@ def playwright() -> Iterator[Any]:
 
 
 @pytest.fixture
-def launch_browser(playwright) -> Iterator[Callable[..., Any]]:  # noqa: ANN001
+def launch_browser(playwright) -> Iterator[Callable[..., Any]]:
     """``launch_browser(video=None, camera=True)``: a fresh headless Chromium.
 
     ``video`` is a y4m file (``qr_video``) that the fake camera shows.
@@ -106,12 +106,12 @@ def launch_browser(playwright) -> Iterator[Callable[..., Any]]:  # noqa: ANN001
 
 
 @pytest.fixture
-def browser(launch_browser):  # noqa: ANN001, ANN201
+def browser(launch_browser):
     return launch_browser()
 
 
 @pytest.fixture
-def context(browser) -> Iterator[Any]:  # noqa: ANN001
+def context(browser) -> Iterator[Any]:
     ctx = browser.new_context(**PHONE)
     ctx.set_default_timeout(10_000)
     yield ctx
@@ -119,7 +119,7 @@ def context(browser) -> Iterator[Any]:  # noqa: ANN001
 
 
 @pytest.fixture
-def page(context):  # noqa: ANN001, ANN201
+def page(context):
     return context.new_page()
 
 
@@ -149,7 +149,7 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
 
     class _Datetime(datetime):
         @classmethod
-        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        def now(cls, tz: tzinfo | None = None) -> datetime:
             return frozen.moment.astimezone(tz) if tz is not None else frozen.moment.astimezone().replace(tzinfo=None)
 
     monkeypatch.setattr(clock, "datetime", _Datetime)

@@ -89,7 +89,7 @@ def _write_y4m(canvas: Any, path: Path, frames: int) -> Path:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:  # noqa: ARG002
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # keep test output readable; failures show up in assertions
 
 

@@ -33,8 +33,8 @@ from pasdienst.web.app import create_app
 from tests.factories import TODAY, bearer, issue_world, MadeUser, make_merchant, make_municipality, make_token, make_user
 
 from .helpers import screenshot
-from .test_merchant_pages import settled  # noqa: F401
-from tests.settlement.conftest import world, world_settings  # noqa: F401
+from .test_merchant_pages import settled  # noqa: F401 - fixtures this module's tests take
+from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures this module's tests take
 
 pytestmark = pytest.mark.browser
 
@@ -63,12 +63,12 @@ class Site:
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     return create_app(replace(settings, today=TODAY), db=db)
 
 
 @pytest.fixture
-def site(db, live_server, fixed_clock, receipt_numbers) -> Site:  # noqa: ANN001
+def site(db, live_server, fixed_clock, receipt_numbers) -> Site:
     """Made at 09:00 on TODAY by the fixed clock: the screenshots show the same times on every run."""
     from pasdienst.web.extensions import get_settings
 
@@ -89,7 +89,7 @@ def site(db, live_server, fixed_clock, receipt_numbers) -> Site:  # noqa: ANN001
     )
 
 
-def municipality_id_of(db) -> int:  # noqa: ANN001
+def municipality_id_of(db) -> int:
     with db.read() as s:
         return s.execute(select(Municipality.id).where(Municipality.code == "testdorp")).scalar_one()
 
@@ -272,7 +272,7 @@ def test_the_checker_does_find_a_problem_when_there_is_one(launch_browser):
     assert any("label" in p for p in problems) and any("color-contrast" in p for p in problems), problems
 
 
-def test_the_merchant_pages_have_no_serious_accessibility_problems_in_each_state(launch_browser, live_server, settled, world):  # noqa: F811
+def test_the_merchant_pages_have_no_serious_accessibility_problems_in_each_state(launch_browser, live_server, settled, world):  # noqa: F811 - the fixture imported above
     """The till's new states (menu open, a wrong code, the typed-code lockout,
     a voided receipt) and the payouts and a statement, on a phone."""
     batch_id, user = settled

@@ -52,12 +52,12 @@ CHILDREN = (
 
 
 @pytest.fixture
-def year_settings(settings, tmp_path: Path):  # noqa: ANN001, ANN201
+def year_settings(settings, tmp_path: Path):
     return replace(settings, today=SPRING, queue_url=f"sqlite:///{tmp_path / 'queue.db'}")
 
 
 @pytest.fixture
-def admin(db, year_settings) -> MadeUser:  # noqa: ANN001
+def admin(db, year_settings) -> MadeUser:
     """The operator's bootstrap: the municipality and its first administrator; nothing else."""
     make_municipality(db, "testdorp")
     return make_user(db, "admin", email="beheer@testdorp.example")
@@ -80,7 +80,7 @@ def worker(year_settings, tmp_path: Path) -> Iterator[Callable[[date], None]]:
 
     def start(today: date) -> None:
         stop()
-        log = open(tmp_path / f"worker-{today}.log", "wb")  # noqa: SIM115
+        log = open(tmp_path / f"worker-{today}.log", "wb")
         running.append(subprocess.Popen(
             [sys.executable, "-m", "pasdienst.cli", "worker"],
             env={

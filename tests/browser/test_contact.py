@@ -64,13 +64,13 @@ SPLIT_AMOUNTS = """() => {
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     from pasdienst.web.app import create_app
 
     return create_app(replace(settings, today=TODAY), db=db)
 
 
-def _pass(db, settings, monkeypatch, contact: dict[str, str] | None = CONTACT) -> str:  # noqa: ANN001
+def _pass(db, settings, monkeypatch, contact: dict[str, str] | None = CONTACT) -> str:
     """Omar's pass (a budget, a punch card and a cheque) in Opsterland with its merchants; its address."""
     # Fixed handles (and the fixed test key) keep the screenshots the same from run to run.
     handles = iter(base64.b32encode((4343 + n).to_bytes(8, "big")).decode().rstrip("=") for n in range(100))
@@ -83,7 +83,7 @@ def _pass(db, settings, monkeypatch, contact: dict[str, str] | None = CONTACT) -
         return "/p/" + tokens.token_for(settings, pass_of(s, "K-2").handle)
 
 
-def _contact(db, values: dict[str, str | None]) -> None:  # noqa: ANN001
+def _contact(db, values: dict[str, str | None]) -> None:
     with db.transaction() as s:
         set_contact(s, CODE, **values)
 

@@ -47,7 +47,7 @@ def demo_output(serve_cli: Cli) -> str:
 
 
 @pytest.fixture
-def demo_server(serve_cli: Cli, demo_output: str) -> Iterator[tuple[str, Database]]:  # noqa: ARG001
+def demo_server(serve_cli: Cli, demo_output: str) -> Iterator[tuple[str, Database]]:
     settings = load_settings(environ=serve_cli.env)
     db = Database(settings.database_url)
     try:
@@ -58,10 +58,10 @@ def demo_server(serve_cli: Cli, demo_output: str) -> Iterator[tuple[str, Databas
 
 
 def test_a_newcomer_logs_in_as_the_printed_demo_merchant_and_redeems_a_printed_demo_pass(
-    demo_output: str, demo_server, launch_browser  # noqa: ANN001
+    demo_output: str, demo_server, launch_browser
 ):
     base, db = demo_server
-    email, password, merchant_name = TRY_IT.search(demo_output).groups()  # type: ignore[union-attr]
+    email, password, merchant_name = TRY_IT.search(demo_output).groups()
     passes = PASS_LINE.findall(demo_output)
     assert len(passes) == 3, demo_output
     _number, link, code = passes[0]

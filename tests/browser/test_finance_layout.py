@@ -26,7 +26,7 @@ LONG_EMAIL = "financien.medewerker.afrekeningen@gemeente-opsterland.example"
 
 
 @pytest.fixture
-def live_app(world):  # noqa: ANN001, ANN201, F811
+def live_app(world):  # noqa: F811 - the fixture imported above
     return create_app(world.settings, db=world.db)
 
 
@@ -63,7 +63,7 @@ def overflowing(page: Page) -> list[str]:
     return problems
 
 
-def test_finance_makes_the_payment_file_and_the_page_moves_on_to_the_next_step(live_server, launch_browser, world, tmp_path):  # noqa: F811
+def test_finance_makes_the_payment_file_and_the_page_moves_on_to_the_next_step(live_server, launch_browser, world, tmp_path):  # noqa: F811 - the fixture imported above
     sw.a_month(world)
     with world.db.transaction() as s:
         s.execute(update(Merchant).where(Merchant.id == world.merchants["sport"]).values(name=LONG_NAME))

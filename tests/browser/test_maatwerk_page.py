@@ -20,11 +20,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_app(world_settings, db):  # noqa: ANN001, ANN201, F811
+def live_app(world_settings, db):  # noqa: F811 - the fixture imported above
     return create_app(replace(world_settings), db=db)
 
 
-def test_a_caseworker_awards_the_football_clubs_membership_on_a_phone(live_server, launch_browser, maat):  # noqa: F811
+def test_a_caseworker_awards_the_football_clubs_membership_on_a_phone(live_server, launch_browser, maat):  # noqa: F811 - the fixture imported above
     page = phone_page(launch_browser(camera=False))
     log_in(page, live_server.url, maat.caseworker, "/admin/maatwerk")
     expect(page.get_by_role("heading", level=1)).to_have_text("Maatwerk")

@@ -50,13 +50,13 @@ class World:
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     """The real app, with the test world's "today"."""
     return create_app(replace(settings, today=TODAY), db=db)
 
 
 @pytest.fixture
-def world(db: Database, live_server, receipt_numbers) -> World:  # noqa: ANN001
+def world(db: Database, live_server, receipt_numbers) -> World:
     from pasdienst.web.extensions import get_settings
 
     settings = get_settings(live_server.app)
@@ -78,7 +78,7 @@ def world(db: Database, live_server, receipt_numbers) -> World:  # noqa: ANN001
 def stored_qr_png(db: Database, world: World) -> bytes:
     """The pass's QR image as the holder's page serves it (and as it is stored)."""
     token = world.payload.rsplit("/", 1)[1]
-    with urllib.request.urlopen(f"{world.base}/p/{token}/qr.png") as response:  # noqa: S310 - our own live server
+    with urllib.request.urlopen(f"{world.base}/p/{token}/qr.png") as response:  # our own live server
         served = response.read()
     with db.read() as s:
         assert s.get(PassImage, world.pass_id).png == served
@@ -102,7 +102,7 @@ def type_code(page: Page, code: str) -> None:
     page.get_by_role("button", name="Code controleren").click()
 
 
-def sport_budget(page: Page):  # noqa: ANN201
+def sport_budget(page: Page):
     return page.locator("form.voucher[data-kind=budget]").filter(has_text="Sport en cultuur")
 
 
@@ -170,7 +170,7 @@ def charge_12_50_and_void_it(page: Page, db: Database, world: World, *, screensh
 
 def test_a_merchant_scans_a_real_pass_with_the_camera_charges_12_50_and_voids_it(
     db, world, launch_browser, tmp_path: Path
-):  # noqa: ANN001
+):
     video = qr_video(stored_qr_png(db, world), tmp_path / "pass.y4m")
     page = phone_page(launch_browser(video))
     page.clock.set_fixed_time(FIXED_TIME)
@@ -185,7 +185,7 @@ def test_a_merchant_scans_a_real_pass_with_the_camera_charges_12_50_and_voids_it
     ledger_is_sound(db)
 
 
-def test_a_merchant_types_the_code_of_a_real_pass_charges_12_50_and_voids_it(db, world, launch_browser):  # noqa: ANN001
+def test_a_merchant_types_the_code_of_a_real_pass_charges_12_50_and_voids_it(db, world, launch_browser):
     page = phone_page(launch_browser(camera=False))  # no camera at all: the typed code is the way
     log_in(page, world)
     expect(page.get_by_label("Of typ de code van de pas")).to_be_focused()
@@ -202,7 +202,7 @@ def test_a_merchant_types_the_code_of_a_real_pass_charges_12_50_and_voids_it(db,
 
 def test_a_connection_lost_during_confirm_is_retried_with_the_same_key_and_charges_once(
     db, world, launch_browser
-):  # noqa: ANN001
+):
     page = phone_page(launch_browser(camera=False))
     log_in(page, world)
     type_code(page, world.code)
@@ -241,7 +241,7 @@ def test_a_connection_lost_during_confirm_is_retried_with_the_same_key_and_charg
     ledger_is_sound(db)
 
 
-def test_a_till_locked_out_of_typing_says_how_long_and_still_scans_the_qr(db, world, launch_browser, tmp_path: Path):  # noqa: ANN001
+def test_a_till_locked_out_of_typing_says_how_long_and_still_scans_the_qr(db, world, launch_browser, tmp_path: Path):
     """Ten wrong codes on this till: typing stops here (a colleague's till
     would go on), the page says for how long, and the same login scans the QR."""
     typing = phone_page(launch_browser(camera=False))

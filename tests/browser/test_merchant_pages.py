@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from pasdienst.web.app import create_app
 from tests.factories import MadeUser, make_user
-from tests.settlement.conftest import a_month, approve, at, create, export, pay, world, world_settings  # noqa: F401
+from tests.settlement.conftest import a_month, approve, at, create, export, pay, world, world_settings  # noqa: F401 - fixtures this module's tests take
 
 from .helpers import phone_page, screenshot
 
@@ -26,12 +26,12 @@ INFORMAL = re.compile(r"\b(je|jij|jou|jouw|jullie)\b", re.IGNORECASE)
 
 
 @pytest.fixture
-def live_app(world_settings, db):  # noqa: ANN001, ANN201, F811
+def live_app(world_settings, db):  # noqa: F811 - the fixture imported above
     return create_app(replace(world_settings), db=db)
 
 
 @pytest.fixture
-def settled(world, live_server, fixed_clock, receipt_numbers):  # noqa: ANN001, ANN201, F811
+def settled(world, live_server, fixed_clock, receipt_numbers):  # noqa: F811 - the fixture imported above
     """March settled and paid (on the fixed clock's 15 March 2027, so the
     screenshots stay the same), one payment of today still waiting; the sports club's login."""
     a_month(world)
@@ -127,13 +127,13 @@ def test_every_merchant_page_says_u_and_has_a_favicon(live_server, launch_browse
     speaks_u(page)  # "U bent uitgelogd."
 
 
-def page_db(live_server):  # noqa: ANN001, ANN201
+def page_db(live_server):
     from pasdienst.web.extensions import get_db
 
     return get_db(live_server.app)
 
 
-def user_merchant(live_server, user: MadeUser) -> int:  # noqa: ANN001
+def user_merchant(live_server, user: MadeUser) -> int:
     from pasdienst.access.models import User
 
     with page_db(live_server).read() as s:

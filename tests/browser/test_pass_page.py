@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     from pasdienst.web.app import create_app
 
     return create_app(replace(settings, today=TODAY), db=db)
@@ -105,19 +105,19 @@ KEPT = """async () => {
 SCOPES = "async () => (await navigator.serviceWorker.getRegistrations()).map((r) => new URL(r.scope).pathname).sort()"
 
 
-def token_of(db, settings, child_ref: str) -> str:  # noqa: ANN001
+def token_of(db, settings, child_ref: str) -> str:
     with db.read() as s:
         return tokens.token_for(settings, pass_of(s, child_ref).handle)
 
 
-def opened(page, url: str):  # noqa: ANN001, ANN201
+def opened(page, url: str):
     """Open a pass page and wait until its worker holds the copy."""
     page.goto(url)
     expect(page.locator("html")).to_have_attribute("data-offline", "ready")
     return page
 
 
-def sport(page):  # noqa: ANN001, ANN201
+def sport(page):
     return page.locator("li.voucher").filter(has=page.get_by_role("heading", name="Tegoed sport en cultuur")).locator(".voucher-balance")
 
 

@@ -42,7 +42,7 @@ def type_code(page: Page, text: str) -> None:
     page.get_by_role("button", name="Code controleren").click()
 
 
-def budget_form(page: Page):  # noqa: ANN201
+def budget_form(page: Page):
     return page.locator("form.voucher[data-kind=budget]")
 
 

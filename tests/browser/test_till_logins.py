@@ -42,12 +42,12 @@ class Shop:
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     return create_app(replace(settings, today=TODAY), db=db)
 
 
 @pytest.fixture
-def shop(db: Database, live_server) -> Shop:  # noqa: ANN001
+def shop(db: Database, live_server) -> Shop:
     from pasdienst.web.extensions import get_settings
 
     settings = get_settings(live_server.app)
@@ -66,7 +66,7 @@ def shop(db: Database, live_server) -> Shop:  # noqa: ANN001
 
 
 @pytest.fixture
-def phone(browser) -> BrowserContext:  # noqa: ANN001
+def phone(browser) -> BrowserContext:
     context = browser.new_context(**PHONE)
     context.set_default_timeout(15_000)
     yield context
@@ -142,7 +142,7 @@ def charged_once_by_a(db: Database, shop: Shop) -> None:
     assert report.ok, [str(p) for p in report.problems]
 
 
-def test_a_payment_left_by_another_login_is_never_sent_and_the_cashier_is_told(db, shop, browser, phone):  # noqa: ANN001
+def test_a_payment_left_by_another_login_is_never_sent_and_the_cashier_is_told(db, shop, browser, phone):
     page = phone.new_page()
     log_in(page, shop, shop.a)
     charge_and_lose_the_answer(page, shop)
@@ -168,7 +168,7 @@ def test_a_payment_left_by_another_login_is_never_sent_and_the_cashier_is_told(d
     charged_once_by_a(db, shop)
 
 
-def test_logging_out_clears_the_unresolved_payment(db, shop, phone):  # noqa: ANN001
+def test_logging_out_clears_the_unresolved_payment(db, shop, phone):
     page = phone.new_page()
     log_in(page, shop, shop.a)
     charge_and_lose_the_answer(page, shop)
@@ -187,7 +187,7 @@ def test_logging_out_clears_the_unresolved_payment(db, shop, phone):  # noqa: AN
     charged_once_by_a(db, shop)
 
 
-def test_an_open_till_of_a_previous_login_cannot_send_under_the_new_one(db, shop, phone):  # noqa: ANN001
+def test_an_open_till_of_a_previous_login_cannot_send_under_the_new_one(db, shop, phone):
     page = phone.new_page()
     log_in(page, shop, shop.a)
     network = charge_and_lose_the_answer(page, shop)

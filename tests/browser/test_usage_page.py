@@ -23,21 +23,21 @@ CHARTS = ("Gebruik per categorie", "Gebruik per leeftijd", "Betalingen per maand
 
 
 @pytest.fixture
-def live_app(settings, db):  # noqa: ANN001, ANN201
+def live_app(settings, db):
     from pasdienst.web.app import create_app
 
     return create_app(replace(settings, today=date(2027, 12, 20)), db=db)
 
 
 @pytest.fixture
-def admin(db, settings):  # noqa: ANN001, ANN201
+def admin(db, settings):
     assert build_busy_world(db, settings) == 1500
     with db.read() as s:
         assert verify(s).ok, "the bulk redemptions must keep the ledger balanced"
     return make_user(db, "admin", municipality=CODE, email="beheer@testdorp.example")
 
 
-def open_usage(page, base, user):  # noqa: ANN001, ANN201
+def open_usage(page, base, user):
     page.goto(f"{base}/login?next=/admin/gebruik")
     page.get_by_label("E-mailadres").fill(user.email)
     page.get_by_label("Wachtwoord").fill(TEST_PASSWORD)

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.money
 DAY = date(2027, 3, 10)
 
 
-def test_the_demo_forms_a_cooperation_with_a_payment_across_and_sends_a_reminder_run(db, settings, smtp_sink):  # noqa: F811
+def test_the_demo_forms_a_cooperation_with_a_payment_across_and_sends_a_reminder_run(db, settings, smtp_sink):  # noqa: F811 - the fixture imported above
     demo_settings = replace(settings, smtp_url=smtp_sink.url)
     first = load_demo(db, demo_settings, DAY)
     assert first.lines == load_demo(db, demo_settings, DAY).lines  # loading again sends nothing twice

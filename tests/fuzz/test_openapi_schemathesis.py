@@ -232,13 +232,13 @@ def _run(world: World, operation: Any, mode: GenerationMode, failures: list[str]
 
     try:
         run()
-    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every operation runs; all failures are reported together
+    except (Exception, BaseExceptionGroup) as exc:  # every operation runs; all failures are reported together
         failures.append(f"{operation.label} ({mode.value}): {exc}")
 
 
 @pytest.mark.slow
 @pytest.mark.money  # PostgreSQL refuses what SQLite stores (a NUL in text): both must answer 4xx
-def test_every_response_is_documented_and_no_input_breaks_the_api(world: World, cli, capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
+def test_every_response_is_documented_and_no_input_breaks_the_api(world: World, cli, capsys: pytest.CaptureFixture) -> None:
     schema = _schema(world)
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]

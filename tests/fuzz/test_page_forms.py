@@ -270,7 +270,7 @@ class Site:
         adapter = self.app.url_map.bind("localhost")
         try:
             name, _ = adapter.match(urlsplit(url).path, method=method)
-        except Exception:  # noqa: BLE001 - a link to nowhere is not a page to fuzz
+        except Exception:  # a link to nowhere is not a page to fuzz
             return None
         return name
 
@@ -448,7 +448,7 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
     return Site(app, users)
 
 
-def _paying_cooperation(db, settings) -> int:  # noqa: ANN001
+def _paying_cooperation(db, settings) -> int:
     """``tests/cooperations``' region, paid by the cooperation: one run exported, one to export, and a
     batch of zuid waiting for the next; returns the lead's finance user, who crawls ``/finance/samenwerking``
     (role ``lead_finance``: a finance user of another municipality than testdorp's)."""
@@ -512,7 +512,7 @@ ANSWERS = {
 
 
 def test_no_hostile_value_in_any_page_form_or_filter_is_a_server_error_or_refused_in_english(
-    site: Site, capsys, monkeypatch,  # noqa: ANN001
+    site: Site, capsys, monkeypatch,
 ) -> None:
     raised = Raised(monkeypatch)
     wrong: list[str] = []  # pages that say a refusal in English or by its code

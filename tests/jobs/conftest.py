@@ -20,7 +20,7 @@ def children_csv(count: int) -> bytes:
     return ("child_ref;first_name;birth_date;income_pct\n" + "\n".join(rows) + "\n").encode()
 
 
-def prepare(db, settings, *, children: int = 3, budget: str = "10000.00") -> None:  # noqa: ANN001
+def prepare(db, settings, *, children: int = 3, budget: str = "10000.00") -> None:
     make_municipality(db, "testdorp")
     with db.transaction() as s:
         topup_budget(s, "testdorp", budget, reference="test")
@@ -29,17 +29,17 @@ def prepare(db, settings, *, children: int = 3, budget: str = "10000.00") -> Non
 
 
 @pytest.fixture
-def job_settings(settings):  # noqa: ANN001, ANN201
+def job_settings(settings):
     return replace(settings, today=TODAY)
 
 
 @pytest.fixture
-def app(job_settings, db):  # noqa: ANN001, ANN201
+def app(job_settings, db):
     application = create_app(job_settings, db=db)
     application.config.update(TESTING=True)
     return application
 
 
 @pytest.fixture
-def admin(client):  # noqa: ANN001, ANN201
+def admin(client):
     return login_as(client, "admin", municipality="testdorp")

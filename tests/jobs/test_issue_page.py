@@ -19,11 +19,11 @@ from .conftest import TODAY, prepare
 pytestmark = pytest.mark.money
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
-def _run_queued(db, settings) -> list[str | None]:  # noqa: ANN001
+def _run_queued(db, settings) -> list[str | None]:
     """What a worker does with every queued job (the worker process itself is tested in test_worker.py)."""
     queue = JobQueue(settings)
     with db.read() as s:

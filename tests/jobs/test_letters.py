@@ -31,20 +31,20 @@ A4 = (595.28, 841.89)
 STIGMA = ("armoede", "minima", "inkomen", "bijstand", "schuld", "uitkering", "regeling", "sociaal", "arm ")
 
 
-def _run_queued(db, settings) -> list[str | None]:  # noqa: ANN001
+def _run_queued(db, settings) -> list[str | None]:
     queue = JobQueue(settings)
     with db.read() as s:
         ids = list(s.scalars(select(Job.id).where(Job.state == QUEUED).order_by(Job.id)))
     return [run_job(db, settings, queue, job_id, today=TODAY) for job_id in ids]
 
 
-def _issue(db, settings, client, children: int) -> None:  # noqa: ANN001
+def _issue(db, settings, client, children: int) -> None:
     prepare(db, settings, children=children)
     post(client, "/admin/passen-uitgeven", {"year": "2027"}, token_from="/admin/passen-uitgeven")
     assert _run_queued(db, settings) == [DONE]
 
 
-def _make_letters(db, settings, client, which: str = "alle") -> tuple[str, PdfReader]:  # noqa: ANN001
+def _make_letters(db, settings, client, which: str = "alle") -> tuple[str, PdfReader]:
     response = post(client, "/admin/brieven", {"year": "2027", "welke": which}, token_from="/admin/brieven")
     assert response.status_code == 302 and re.fullmatch(r"/admin/taken/\d+", response.headers["Location"])
     assert _run_queued(db, settings) == [DONE]
@@ -55,13 +55,13 @@ def _make_letters(db, settings, client, which: str = "alle") -> tuple[str, PdfRe
     return job_url, PdfReader(io.BytesIO(download.data))
 
 
-def _rows(db, settings) -> dict[str, str]:  # noqa: ANN001
+def _rows(db, settings) -> dict[str, str]:
     """Pass number → typed code of every current pass."""
     with db.read() as s:
         return {r.pass_id: r.code for r in export_rows(s, "testdorp", settings=settings, today=TODAY)}
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
@@ -243,7 +243,7 @@ FULL_CONTACT = Contact(
 )
 
 
-def _letter(**changes) -> letters.Letter:  # noqa: ANN003
+def _letter(**changes) -> letters.Letter:
     url = "https://pas.example.nl/p/ABCDEFGHIJKLM.abcdefghijk"
     modules = qr.matrix(url)
     voucher = letters.LetterVoucher("Tegoed sport en cultuur", "€ 150,00", "sportclubs, zwembaden en muziek-, dans- en theaterlessen")

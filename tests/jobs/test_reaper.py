@@ -21,11 +21,11 @@ pytestmark = pytest.mark.money
 
 
 @pytest.fixture
-def queue(job_settings, tmp_path) -> JobQueue:  # noqa: ANN001
+def queue(job_settings, tmp_path) -> JobQueue:
     return JobQueue(replace(job_settings, queue_url=f"sqlite:///{tmp_path / 'queue.db'}"))
 
 
-def _job(db, *, state: str, attempts: int, age: timedelta = timedelta(0)) -> int:  # noqa: ANN001
+def _job(db, *, state: str, attempts: int, age: timedelta = timedelta(0)) -> int:
     admin = make_user(db, "admin", municipality="testdorp")
     with db.transaction() as s:
         actor = actor_for_email(s, admin.email)
@@ -34,7 +34,7 @@ def _job(db, *, state: str, attempts: int, age: timedelta = timedelta(0)) -> int
         return job.id
 
 
-def _state(db, job_id: int) -> tuple[str, str | None]:  # noqa: ANN001
+def _state(db, job_id: int) -> tuple[str, str | None]:
     with db.read() as s:
         job = s.get(Job, job_id)
         return job.state, job.error_code

@@ -41,12 +41,12 @@ def queue_url(backend: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def worker_settings(job_settings, queue_url):  # noqa: ANN001, ANN201
+def worker_settings(job_settings, queue_url):
     return replace(job_settings, queue_url=queue_url)
 
 
 @pytest.fixture
-def app(worker_settings, db):  # noqa: ANN001, ANN201
+def app(worker_settings, db):
     application = create_app(worker_settings, db=db)
     application.config.update(TESTING=True)
     return application
@@ -66,7 +66,7 @@ def start_worker(worker_settings, tmp_path: Path) -> Iterator[Callable[..., subp
     }
 
     def start(fault: str | None = None) -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "pasdienst.cli", "worker", "--stale-after", "1"],
             env={**env, **({"PASDIENST_FAULT": fault} if fault else {})}, stdout=log, stderr=subprocess.STDOUT,
@@ -91,12 +91,12 @@ def _wait_for(what: Callable[[], bool], timeout: float = 90.0) -> None:
         time.sleep(0.02)
 
 
-def _job(db) -> Job:  # noqa: ANN001
+def _job(db) -> Job:
     with db.read() as s:
         return s.scalars(select(Job)).one()
 
 
-def _count(db, model) -> int:  # noqa: ANN001
+def _count(db, model) -> int:
     with db.read() as s:
         return s.scalar(select(func.count()).select_from(model))
 

@@ -35,7 +35,7 @@ PAGE = "/admin/jaarafsluiting"
 AFTER = date(2028, 1, 2)
 
 
-def _text(response) -> str:  # noqa: ANN001
+def _text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
 
 
@@ -44,7 +44,7 @@ def _on(app: Flask, day: date) -> None:
     app.extensions["pasdienst.settings"] = replace(app.extensions["pasdienst.settings"], today=day)
 
 
-def _issued(db, settings, *, children: int = 4) -> None:  # noqa: ANN001
+def _issued(db, settings, *, children: int = 4) -> None:
     """Children with 2027 passes; one pass blocked, some money spent."""
     prepare(db, settings, children=children)
     with db.transaction() as s:
@@ -57,21 +57,21 @@ def _issued(db, settings, *, children: int = 4) -> None:  # noqa: ANN001
         ledger.transfer(s, kind=books.REDEEM, source=voucher.account_id, destination=shop, amount=1234)
 
 
-def _run_queued(db, settings, today: date) -> list[str | None]:  # noqa: ANN001
+def _run_queued(db, settings, today: date) -> list[str | None]:
     queue = JobQueue(settings)
     with db.read() as s:
         ids = list(s.scalars(select(Job.id).where(Job.state == QUEUED).order_by(Job.id)))
     return [run_job(db, settings, queue, job_id, today=today) for job_id in ids]
 
 
-def _start_directly(db, admin) -> int:  # noqa: ANN001
+def _start_directly(db, admin) -> int:
     """A year-end job started without the page's checks (as a second tab or a stale form would)."""
     with db.transaction() as s:
         municipality = s.scalars(select(Municipality).where(Municipality.code == "testdorp")).one()
         return jobs.start_job(s, load_actor(s, admin.id), municipality, "year_end", {"year": 2027}).id
 
 
-def _state(db) -> tuple:  # noqa: ANN001
+def _state(db) -> tuple:
     with db.read() as s:
         return (
             sorted(s.scalars(select(ChildPass.status)).all()),

@@ -126,7 +126,7 @@ def test_concurrent_credits_to_one_derived_account_do_not_wait_for_each_other(db
                 ledger.transfer(s, kind="redeem", source=wallet_a, destination=shop, amount=300)
                 first_open.set()
                 release.wait(10)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
             first_open.set()
 

@@ -33,7 +33,7 @@ class Maatwerk:
     fund_user: MadeUser
 
     @property
-    def db(self):  # noqa: ANN201
+    def db(self):
         return self.world.db
 
     def actor(self, user: MadeUser) -> Actor:
@@ -48,11 +48,11 @@ class Maatwerk:
             merchant_id=self.world.merchants[merchant] if merchant else None, idempotency_key=key,
         )
 
-    def team_award(self, amount: str = "225,00", *, by: MadeUser | None = None, **kw) -> services.Awarded:  # noqa: ANN003
+    def team_award(self, amount: str = "225,00", *, by: MadeUser | None = None, **kw) -> services.Awarded:
         with self.db.transaction() as s:
             return services.award_by_team(s, self.actor(by or self.caseworker), self.request(amount, **kw), today=TODAY)
 
-    def fund_award(self, amount: str = "90,00", *, by: MadeUser | None = None, **kw) -> services.Awarded:  # noqa: ANN003
+    def fund_award(self, amount: str = "90,00", *, by: MadeUser | None = None, **kw) -> services.Awarded:
         with self.db.transaction() as s:
             return services.award_by_fund(s, self.actor(by or self.fund_user), self.request(amount, **kw), today=TODAY)
 

@@ -27,7 +27,7 @@ from tests.settlement.conftest import approve, create, lines
 pytestmark = pytest.mark.money
 
 
-def _municipal_fund(maat) -> int:  # noqa: ANN001
+def _municipal_fund(maat) -> int:
     with maat.db.read() as s:
         return ledger.balance(s, ledger.get_account(s, books.fund_key("testdorp")).id)
 

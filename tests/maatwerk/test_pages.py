@@ -13,20 +13,20 @@ from tests.factories import login_as, make_user
 
 
 @pytest.fixture
-def app(maat, world_settings, db):  # noqa: ANN001, ANN201
+def app(maat, world_settings, db):
     application = create_app(world_settings, db=db)
     application.config.update(TESTING=True)
     return application
 
 
-def _token(client, path: str) -> str:  # noqa: ANN001
+def _token(client, path: str) -> str:
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert match, f"no form on {path}"
     return match.group(1)
 
 
-def _post(client, path: str, data: dict, *, page: str) -> str:  # noqa: ANN001
+def _post(client, path: str, data: dict, *, page: str) -> str:
     response = client.post(path, data={"csrf_token": _token(client, page), **data}, follow_redirects=True)
     assert response.status_code == 200
     return html.unescape(response.get_data(as_text=True))

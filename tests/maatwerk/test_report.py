@@ -8,7 +8,7 @@ from pasdienst.reports.usage import SUPPRESSED, usage_report, usage_table
 pytestmark = pytest.mark.money
 
 
-def _report(maat):  # noqa: ANN001, ANN202
+def _report(maat):
     with maat.db.read() as s:
         return usage_report(s, "testdorp", 2027)
 

@@ -28,7 +28,7 @@ from .conftest import TODAY, at, set_budget
 pytestmark = pytest.mark.money
 
 
-def _fund(maat) -> int:  # noqa: ANN001
+def _fund(maat) -> int:
     with maat.db.read() as s:
         return ledger.balance(s, ledger.get_account(s, books.fund_key("testdorp")).id)
 
@@ -79,7 +79,7 @@ def test_two_caseworkers_of_one_team_cannot_both_take_the_last_of_its_budget(maa
     start = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def submit(actor) -> None:  # noqa: ANN001
+    def submit(actor) -> None:
         start.wait()
         try:
             with maat.db.transaction() as s:

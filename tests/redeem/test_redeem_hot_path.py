@@ -21,7 +21,7 @@ def test_a_redemption_takes_at_most_six_statements(db, till):
     voucher = till.vouchers[("budget", "sport_culture")]
     statements: list[str] = []
 
-    def count(_conn, _cursor, statement, *_args):  # noqa: ANN001, ANN002
+    def count(_conn, _cursor, statement, *_args):
         if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE is no round trip
             statements.append(statement)
 
@@ -49,7 +49,7 @@ def test_a_twin_that_committed_after_the_key_look_up_gets_request_in_progress_an
 
     real = redemptions._context
 
-    def stale_snapshot(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def stale_snapshot(*args, **kwargs):
         # What a look-up whose snapshot predates the twin's commit sees: no stored answer.
         return SimpleNamespace(**{**real(*args, **kwargs)._mapping, "stored_id": None})
 

@@ -38,17 +38,17 @@ WAIT = 30  # seconds; only reached when something hangs
 
 
 @pytest.fixture
-def till_settings(till_settings):  # noqa: ANN001, ANN201
+def till_settings(till_settings):
     # Four tills as fast as they can go: far beyond a real till's rate.
     return replace(till_settings, till_rate_limit="100000 per minute")
 
 
-def _pass_of(db, voucher_id: int) -> ChildPass:  # noqa: ANN001
+def _pass_of(db, voucher_id: int) -> ChildPass:
     with db.read() as s:
         return s.get(ChildPass, s.get(Voucher, voucher_id).pass_id)
 
 
-def _reissue_via(how: str, db, till, cli, pass_id: int):  # noqa: ANN001, ANN202
+def _reissue_via(how: str, db, till, cli, pass_id: int):
     if how == "page":
         admin = till.app.test_client()
         login_as(admin, "admin", municipality="testdorp")
@@ -61,7 +61,7 @@ def _reissue_via(how: str, db, till, cli, pass_id: int):  # noqa: ANN001, ANN202
         assert "carried over" in result.output
 
 
-def _block_via(how: str, db, till, cli, pass_id: int):  # noqa: ANN001, ANN202
+def _block_via(how: str, db, till, cli, pass_id: int):
     if how == "page":
         admin = till.app.test_client()
         login_as(admin, "admin", municipality="testdorp")
@@ -73,7 +73,7 @@ def _block_via(how: str, db, till, cli, pass_id: int):  # noqa: ANN001, ANN202
         cli("passes", "block", str(pass_id), "--reason", "kwijt")
 
 
-def _tills_during(till, action) -> list[list[tuple[int, str | None]]]:  # noqa: ANN001
+def _tills_during(till, action) -> list[list[tuple[int, str | None]]]:
     """``TILLS`` tills redeem ``CENTS`` again and again on the sport budget
     until refused; ``action`` runs (here, on this thread) once they are
     taking money. Each till's answers, in order."""
@@ -113,7 +113,7 @@ def _tills_during(till, action) -> list[list[tuple[int, str | None]]]:  # noqa: 
     return answers
 
 
-def _each_till_took_money_then_was_refused(answers, refusal: tuple[int, str]) -> int:  # noqa: ANN001
+def _each_till_took_money_then_was_refused(answers, refusal: tuple[int, str]) -> int:
     """Every till: successes, then exactly the one refusal; the successes counted."""
     for mine in answers:
         assert mine[-1] == refusal, (mine[-1], Counter(mine))
@@ -121,7 +121,7 @@ def _each_till_took_money_then_was_refused(answers, refusal: tuple[int, str]) ->
     return sum(len(mine) - 1 for mine in answers)
 
 
-def _carried(db, old_pass_id: int) -> int:  # noqa: ANN001
+def _carried(db, old_pass_id: int) -> int:
     with db.read() as s:
         new = s.execute(select(ChildPass).where(ChildPass.replaces_id == old_pass_id)).scalar_one()
         voucher = s.execute(
@@ -130,7 +130,7 @@ def _carried(db, old_pass_id: int) -> int:  # noqa: ANN001
         return ledger.balance(s, voucher.account_id)
 
 
-def _books_add_up(db, till, taken: int) -> None:  # noqa: ANN001
+def _books_add_up(db, till, taken: int) -> None:
     with db.read() as s:
         redeemed = s.execute(select(Redemption.amount_cents).where(Redemption.voided_at.is_(None))).scalars().all()
         payable = ledger.balance(s, ledger.get_account(s, books.merchant_key("testdorp", till.merchant_id)).id)
@@ -175,21 +175,21 @@ class _PausingDebit:
     def __init__(self, paused: threading.Event, go: threading.Event, pids: dict) -> None:
         self._paused, self._go, self._pids = paused, go, pids
 
-    def __call__(self, conn, debit) -> None:  # noqa: ANN001
+    def __call__(self, conn, debit) -> None:
         debit.fetchall()
         self._pids["till"] = conn.info.backend_pid
         self._paused.set()
         assert self._go.wait(WAIT)
 
 
-def _is_waiting_for(db, pid: int) -> bool:  # noqa: ANN001
+def _is_waiting_for(db, pid: int) -> bool:
     with db.read() as s:
         return s.execute(
             text("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid)))"), {"pid": pid}
         ).scalar_one()
 
 
-def _eventually(check, what: str) -> None:  # noqa: ANN001
+def _eventually(check, what: str) -> None:
     import time
 
     deadline = time.monotonic() + WAIT
@@ -198,13 +198,13 @@ def _eventually(check, what: str) -> None:  # noqa: ANN001
         time.sleep(0.01)
 
 
-def _in_threads(*work) -> list[object]:  # noqa: ANN002
+def _in_threads(*work) -> list[object]:
     results: list[object] = [None] * len(work)
 
     def call(i: int) -> None:
         try:
             results[i] = work[i]()
-        except Exception as exc:  # noqa: BLE001 - handed to the test
+        except Exception as exc:  # handed to the test
             results[i] = exc
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(work))]
@@ -216,7 +216,7 @@ def _in_threads(*work) -> list[object]:  # noqa: ANN002
     return results
 
 
-def _redeem_once(till):  # noqa: ANN001, ANN202
+def _redeem_once(till):
     response = till.app.test_client().post(
         "/api/v1/redemptions",
         json={"code": till.payload, "voucher_id": till.vouchers[("budget", "sport_culture")], "amount_cents": 1250},
@@ -225,7 +225,7 @@ def _redeem_once(till):  # noqa: ANN001, ANN202
     return response.status_code, (response.get_json(silent=True) or {}).get("code")
 
 
-def _reissue(db, till, pass_id: int) -> int:  # noqa: ANN001
+def _reissue(db, till, pass_id: int) -> int:
     with db.transaction() as s:
         return reissue_pass(s, str(pass_id), settings=till.settings, today=TODAY).id
 
@@ -236,11 +236,11 @@ def test_a_reissue_waits_for_a_till_that_has_debited_and_carries_over_the_rest(d
     paused, go, pids = threading.Event(), threading.Event(), {}
     monkeypatch.setattr(redemptions, "_debited", _PausingDebit(paused, go, pids))
 
-    def reissue():  # noqa: ANN202
+    def reissue():
         assert paused.wait(WAIT)
         return _reissue(db, till, old.id)
 
-    def release_when_the_reissue_waits():  # noqa: ANN202
+    def release_when_the_reissue_waits():
         assert paused.wait(WAIT)
         _eventually(lambda: _is_waiting_for(db, pids["till"]), "the reissue did not wait for the till")
         go.set()
@@ -259,7 +259,7 @@ def test_a_till_that_waited_for_a_reissue_or_block_is_refused_and_takes_nothing(
     locked, go, pids = threading.Event(), threading.Event(), {}
     real_lock = lifecycle._lock_accounts
 
-    def lock_and_pause(session, pass_id):  # noqa: ANN001, ANN202
+    def lock_and_pause(session, pass_id):
         found = real_lock(session, pass_id)
         pids["staff"] = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         locked.set()
@@ -268,17 +268,17 @@ def test_a_till_that_waited_for_a_reissue_or_block_is_refused_and_takes_nothing(
 
     monkeypatch.setattr(lifecycle, "_lock_accounts", lock_and_pause)
 
-    def staff():  # noqa: ANN202
+    def staff():
         if action == "reissue":
             return _reissue(db, till, old.id)
         with db.transaction() as s:
             return block_pass(s, str(old.id), reason="kwijt").status
 
-    def redeem():  # noqa: ANN202
+    def redeem():
         assert locked.wait(WAIT)
         return _redeem_once(till)
 
-    def release_when_the_till_waits():  # noqa: ANN202
+    def release_when_the_till_waits():
         assert locked.wait(WAIT)
         _eventually(lambda: _is_waiting_for(db, pids["staff"]), "the till did not wait for the reissue or block")
         go.set()
@@ -291,7 +291,7 @@ def test_a_till_that_waited_for_a_reissue_or_block_is_refused_and_takes_nothing(
     _books_add_up_cents(db, till, 0)
 
 
-def _books_add_up_cents(db, till, taken: int) -> None:  # noqa: ANN001
+def _books_add_up_cents(db, till, taken: int) -> None:
     with db.read() as s:
         redeemed = sum(s.execute(select(Redemption.amount_cents)).scalars().all())
         payable = ledger.balance(s, ledger.get_account(s, books.merchant_key("testdorp", till.merchant_id)).id)

@@ -40,7 +40,7 @@ RAW = {
 }
 
 
-def _charged(db) -> int:  # noqa: ANN001
+def _charged(db) -> int:
     with db.read() as s:
         return s.execute(select(func.count()).select_from(Redemption)).scalar_one()
 
@@ -57,7 +57,7 @@ def test_a_redemption_on_a_full_disk_answers_503_and_charges_nothing(db, till, m
     else:
         client, headers = till.client, till.headers
 
-    def pay():  # noqa: ANN202
+    def pay():
         body = {"code": till.payload, "voucher_id": till.vouchers[("budget", "sport_culture")], "amount_cents": 1250}
         return client.post("/api/v1/redemptions", json=body, headers={**headers, "Idempotency-Key": "k-full"})
 

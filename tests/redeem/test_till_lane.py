@@ -17,18 +17,18 @@ from pasdienst.web.app import create_app
 pytestmark = pytest.mark.money
 
 
-def _flask_only(app):  # noqa: ANN001, ANN202
+def _flask_only(app):
     """The same app with the lane taken out: Flask's own path."""
     outer = app.wsgi_app
     if isinstance(outer, redeem_api.TillLane):
-        app.wsgi_app = outer._next  # noqa: SLF001
+        app.wsgi_app = outer._next
     else:  # behind the proxy fix
         assert isinstance(outer.app, redeem_api.TillLane)
-        outer.app = outer.app._next  # noqa: SLF001
+        outer.app = outer.app._next
     return app
 
 
-def _pay(client, till, key, **extra):  # noqa: ANN001, ANN003, ANN202
+def _pay(client, till, key, **extra):
     body = {"code": till.payload, "voucher_id": till.vouchers[("budget", "sport_culture")], "amount_cents": 100}
     return client.post("/api/v1/redemptions", json=body, headers={**till.headers, "Idempotency-Key": key, **extra})
 
@@ -61,7 +61,7 @@ def test_the_lane_answers_what_flasks_path_answers(db, till, production, monkeyp
 
 
 def test_the_lane_takes_the_redemption_without_flasks_view(db, till, monkeypatch):
-    def not_here():  # noqa: ANN202
+    def not_here():
         raise AssertionError("Flask's path was taken")
 
     monkeypatch.setattr(redeem_api, "_redeem_lean", not_here)

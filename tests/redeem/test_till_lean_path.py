@@ -39,13 +39,12 @@ def wire(db) -> Iterator[dict[str, list[str] | int]]:
     seen: dict[str, list[str] | int] = {"statements": [], "round_trips": 0}
     traces: list[tuple[object, object]] = []
 
-    def checkout(dbapi_conn, _record, _proxy):  # noqa: ANN001
+    def checkout(dbapi_conn, _record, _proxy):
         if db.dialect == "sqlite":
             def statement(sql: str) -> None:
                 # SQLite reports a statement again for each row its triggers run on.
                 if not sql.startswith("--") and seen["statements"][-1:] != [sql]:
-                    seen["statements"].append(sql)  # type: ignore[union-attr]
-
+                    seen["statements"].append(sql)
             dbapi_conn.set_trace_callback(statement)
             traces.append((dbapi_conn, None))
             return
@@ -71,10 +70,10 @@ def wire(db) -> Iterator[dict[str, list[str] | int]]:
             for line in handle.read().decode().splitlines():
                 direction = line[:1]
                 if direction == "B" and last == "F":
-                    seen["round_trips"] += 1  # type: ignore[operator]
+                    seen["round_trips"] += 1
                 last = direction or last
                 if direction == "F" and ("\tParse\t" in line or "\tQuery\t" in line):
-                    seen["statements"].append(line.split("\t")[-1])  # type: ignore[union-attr]
+                    seen["statements"].append(line.split("\t")[-1])
             handle.close()
 
 

@@ -105,7 +105,7 @@ def test_a_code_of_another_pass_is_refused_by_the_same_work_as_an_unknown_code(d
     def statements_of(code: str) -> tuple[str, list[str]]:
         seen: list[str] = []
 
-        def count(_conn, _cursor, statement, *_args):  # noqa: ANN001, ANN002
+        def count(_conn, _cursor, statement, *_args):
             seen.append(statement)
 
         event.listen(db.engine, "before_cursor_execute", count)
@@ -200,13 +200,13 @@ def test_the_address_limit_on_wrong_typed_codes_is_shared_by_scan_and_redemption
 
 # -- a lockout that fits a busy counter: per till login, and a higher ceiling per merchant --
 
-def _login_of(db, till) -> dict:  # noqa: ANN001
+def _login_of(db, till) -> dict:
     """Another till login of the same merchant (its own API token)."""
     user = make_user(db, "merchant", municipality="testdorp", merchant_id=till.merchant_id)
     return bearer(make_token(db, user))
 
 
-def _scan(till, headers: dict, code: str, address: str = "127.0.0.1"):  # noqa: ANN001, ANN202
+def _scan(till, headers: dict, code: str, address: str = "127.0.0.1"):
     return till.client.post("/api/v1/scan", json={"code": code}, headers=headers, environ_base={"REMOTE_ADDR": address})
 
 
@@ -240,7 +240,7 @@ def test_the_tills_of_a_merchant_share_a_higher_ceiling(db, till):
     assert _scan(till, elsewhere, till.code, "10.0.0.6").status_code == 200
 
 
-def _wrong_codes_at(db, till, moments: list[datetime], login: str | None) -> None:  # noqa: ANN001
+def _wrong_codes_at(db, till, moments: list[datetime], login: str | None) -> None:
     with db.transaction() as s:
         for moment in moments:
             s.add(Refusal(merchant_id=till.merchant_id, action="scan", reason="invalid_code", typed_code=True,
@@ -303,7 +303,7 @@ def test_two_phones_logged_in_with_one_merchant_account_are_two_tills(db, till):
     for phone in phones:
         login_as(phone, user)
 
-    def scan(phone, code: str):  # noqa: ANN001, ANN202
+    def scan(phone, code: str):
         return phone.post("/api/v1/scan", json={"code": code}, headers=api_headers(phone))
 
     for n in range(10):

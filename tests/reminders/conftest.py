@@ -49,15 +49,15 @@ class Sink:
         return sorted(str(m["To"]) for m in self.messages)
 
     # aiosmtpd handler hooks
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if "weiger" in address:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted for delivery"
 
 
@@ -73,24 +73,24 @@ def smtp_sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
-def families(db, settings):  # noqa: ANN001, ANN201
+def families(db, settings):
     return build_families(db, settings)
 
 
 @pytest.fixture
-def mail_settings(settings, smtp_sink):  # noqa: ANN001, ANN201
+def mail_settings(settings, smtp_sink):
     from datetime import date
 
     return replace(settings, today=date(2027, 11, 1), smtp_url=smtp_sink.url, mail_from="kinderpas@testdorp.nl")
 
 
 @pytest.fixture
-def app(mail_settings, db):  # noqa: ANN001, ANN201
+def app(mail_settings, db):
     application = create_app(mail_settings, db=db)
     application.config.update(TESTING=True)
     return application
 
 
 @pytest.fixture
-def admin(client, db):  # noqa: ANN001, ANN201
+def admin(client, db):
     return login_as(client, make_user(db, "admin", municipality=CODE, email="beheer@testdorp.example"))

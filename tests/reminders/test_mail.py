@@ -18,7 +18,7 @@ FORBIDDEN = (
 )
 
 
-def _message(settings, passes=None):  # noqa: ANN001, ANN201
+def _message(settings, passes=None):
     composed = reminder_message(
         settings=settings, to="ouders@example.nl", municipality_name="Gemeente Testdorp",
         passes=passes or [PassLink("Sanne", "https://pas.example.nl/p/AAAA.bbbb", date(2027, 12, 31)),

@@ -33,14 +33,14 @@ NOV_1 = date(2027, 11, 1)
 NOT_USED = ["bram@example.nl", "liam.mam@example.nl", "noor.thuis@example.nl"]
 
 
-def run_queued(db, settings) -> list[str | None]:  # noqa: ANN001
+def run_queued(db, settings) -> list[str | None]:
     queue = JobQueue(settings)
     with db.read() as s:
         ids = list(s.scalars(select(Job.id).where(Job.state == QUEUED).order_by(Job.id)))
     return [run_job(db, settings, queue, job_id, today=settings.today) for job_id in ids]
 
 
-def send_now(client, **form) -> str:  # noqa: ANN001
+def send_now(client, **form) -> str:
     response = post(client, "/admin/herinneringen/nu", {"year": "2027", "title": "Herinnering", **form},
                     token_from="/admin/herinneringen")
     assert response.status_code == 302, flashes(client)
@@ -48,7 +48,7 @@ def send_now(client, **form) -> str:  # noqa: ANN001
     return response.headers["Location"]
 
 
-def job_of(db, url: str) -> Job:  # noqa: ANN001
+def job_of(db, url: str) -> Job:
     with db.read() as s:
         return s.get(Job, int(url.rsplit("/", 1)[1]))
 

@@ -25,21 +25,21 @@ YEAR_END = date(2027, 12, 31)
 
 
 @pytest.fixture
-def families(db, settings):  # noqa: ANN001, ANN201
+def families(db, settings):
     return build_families(db, settings)
 
 
-def staff(families, role: str = "caseworker") -> Actor:  # noqa: ANN001
+def staff(families, role: str = "caseworker") -> Actor:
     return Actor(user_id=None, email=f"{role}@testdorp.example", role=role,
                  municipality_id=families.municipality_id, municipality_code=CODE)
 
 
-def listed(families, criteria: Criteria, **kw):  # noqa: ANN001, ANN201
+def listed(families, criteria: Criteria, **kw):
     with families.db.read() as s:
         return non_users(s, staff(families), criteria, settings=families.settings, **kw)
 
 
-def names(found) -> list[list[str]]:  # noqa: ANN001
+def names(found) -> list[list[str]]:
     return [[c.first_name for c in h.children] for h in found.rows]
 
 
@@ -94,7 +94,7 @@ def test_another_year_or_a_bad_amount(families):
 
 
 @pytest.fixture
-def app(settings, db):  # noqa: ANN001, ANN201
+def app(settings, db):
     application = create_app(replace(settings, today=date(2027, 7, 1)), db=db)
     application.config.update(TESTING=True)
     return application

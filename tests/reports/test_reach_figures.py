@@ -29,7 +29,7 @@ from .world import CODE, YEAR, build_world
 pytestmark = pytest.mark.money
 
 
-def report(db, code=CODE, **kw):  # noqa: ANN001, ANN201
+def report(db, code=CODE, **kw):
     with db.read() as s:
         return usage_report(s, code, YEAR, **kw)
 

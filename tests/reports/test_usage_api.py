@@ -23,15 +23,15 @@ ALL_PATHS = (USAGE, CSV, PUBLICATION, PUBLICATION_CSV)
 
 
 @pytest.fixture
-def world(db, settings):  # noqa: ANN001, ANN201
+def world(db, settings):
     return build_world(db, settings)
 
 
-def admin_headers(db, role="admin", municipality=CODE):  # noqa: ANN001, ANN201
+def admin_headers(db, role="admin", municipality=CODE):
     return bearer(make_token(db, make_user(db, role, municipality=municipality)))
 
 
-def written(db) -> tuple[int, int]:  # noqa: ANN001
+def written(db) -> tuple[int, int]:
     with db.read() as s:
         return (
             s.execute(select(func.count()).select_from(Redemption)).scalar_one(),
@@ -41,7 +41,7 @@ def written(db) -> tuple[int, int]:  # noqa: ANN001
 
 # -- with the hand-computed world (moves money: both databases) --------------------
 
-def _hidden_band(band, lo, hi):  # noqa: ANN001, ANN202
+def _hidden_band(band, lo, hi):
     return {"band": band, "min_age": lo, "max_age": hi, "eligible_children": "<5",
             "children_with_redemption": "<5", "usage_share": "<5"}
 
@@ -51,7 +51,7 @@ def _hidden_band(band, lo, hi):  # noqa: ANN001, ANN202
 REACH_KEYS = ("by_week", "by_district", "reminders", "maatwerk")
 
 
-def contract_keys(body: dict) -> dict:  # noqa: ANN001
+def contract_keys(body: dict) -> dict:
     """The report without the keys issue 15 added, which must be there as lists."""
     assert all(isinstance(body.pop(key), list) for key in REACH_KEYS)
     return body
@@ -138,7 +138,7 @@ def test_the_publication_version_hides_every_count_under_five_and_says_so(world,
     }
 
 
-def csv_table(client, headers, path: str, name: str, kind: str = "gebruik") -> list[str]:  # noqa: ANN001
+def csv_table(client, headers, path: str, name: str, kind: str = "gebruik") -> list[str]:
     response = client.get(path, query_string={"year": 2027, "table": name}, headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
@@ -266,7 +266,7 @@ def test_the_publication_page_hides_small_cells_and_says_so(world, client):
     assert "style=" not in html and "<script" not in html
 
 
-def _page_csv(client, path: str, table: str) -> list[str]:  # noqa: ANN001
+def _page_csv(client, path: str, table: str) -> list[str]:
     response = client.get(path, query_string={"year": 2027, "table": table})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     return response.get_data(as_text=True)[1:].split("\r\n")[:-1]

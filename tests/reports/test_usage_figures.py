@@ -30,11 +30,11 @@ CLOTHING_AWARDED = 7 * 7500
 
 
 @pytest.fixture
-def world(db, settings):  # noqa: ANN001, ANN201
+def world(db, settings):
     return build_world(db, settings)
 
 
-def report_of(world, code=CODE, year=YEAR):  # noqa: ANN001, ANN201
+def report_of(world, code=CODE, year=YEAR):
     with world.db.read() as s:
         return usage_report(s, code, year)
 

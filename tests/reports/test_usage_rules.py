@@ -32,7 +32,7 @@ from pasdienst.reports.usage import (
 from pasdienst.wallet.models import age_on
 
 
-def make_report(eligible=(10, 20, 30), used=(5, 10, 15), **over) -> UsageReport:  # noqa: ANN001
+def make_report(eligible=(10, 20, 30), used=(5, 10, 15), **over) -> UsageReport:
     bands = tuple(
         AgeBandRow(label, lo, hi, e, u)
         for (label, lo, hi), e, u in zip((("0-3", 0, 3), ("4-11", 4, 11), ("12-17", 12, 17)), eligible, used)
@@ -48,9 +48,7 @@ def make_report(eligible=(10, 20, 30), used=(5, 10, 15), **over) -> UsageReport:
         money=Money(370000, 190000, 1000, 179000),
     )
     fields.update(over)
-    return UsageReport(**fields)  # type: ignore[arg-type]
-
-
+    return UsageReport(**fields)
 # -- shares and bands ----------------------------------------------------------------
 
 def test_a_share_is_rounded_half_up_to_four_decimals():
@@ -119,7 +117,7 @@ def test_the_staff_figures_and_the_publication_version_differ_only_in_the_hidden
     exact, published = report.figures(), report.published()
     assert published.pop("publication") == {"min_children": 5, "note": PUBLICATION_NOTE}
 
-    def differences(a, b, path=""):  # noqa: ANN001, ANN202
+    def differences(a, b, path=""):
         if isinstance(a, dict):
             return [d for k in a for d in differences(a[k], b[k], f"{path}.{k}")]
         if isinstance(a, list):
@@ -267,9 +265,7 @@ def test_which_wholes_and_parts_of_an_additive_table_are_hidden(rows, total, who
 def test_a_year_outside_2000_to_2100_is_refused_before_any_query():
     for year in (1999, 2101, "2027", True, None):
         with pytest.raises(ValidationFailed):
-            usage_report(None, "testdorp", year)  # type: ignore[arg-type]
-
-
+            usage_report(None, "testdorp", year)
 # -- CSV --------------------------------------------------------------------------------
 
 def test_csv_tables_give_euros_with_a_decimal_comma_and_keep_hidden_cells_hidden():

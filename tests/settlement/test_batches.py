@@ -109,7 +109,7 @@ def test_two_batches_created_at_the_same_moment_never_share_a_redemption(world, 
     start = threading.Barrier(2)
     outcomes: list[object] = []
 
-    def run(user) -> None:  # noqa: ANN001
+    def run(user) -> None:
         actor = world.actor(user)
         start.wait()
         try:

@@ -16,11 +16,11 @@ pytestmark = pytest.mark.money
 TODAY_ENV = {"PASDIENST_TODAY": "2027-03-15"}
 
 
-def run(cli, *args: str, ok: bool = True):  # noqa: ANN001, ANN201
+def run(cli, *args: str, ok: bool = True):
     return cli(*args, ok=ok, env=TODAY_ENV)
 
 
-def last_line(result) -> str:  # noqa: ANN001
+def last_line(result) -> str:
     return result.output.strip().splitlines()[-1]
 
 

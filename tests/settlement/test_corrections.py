@@ -31,7 +31,7 @@ def settled_month(world: World) -> tuple[dict[str, list[int]], int]:
     return made, batch.id
 
 
-def correct(world: World, redemption_id: int, *, reason: str = "dubbel afgerekend", when=None):  # noqa: ANN001, ANN201
+def correct(world: World, redemption_id: int, *, reason: str = "dubbel afgerekend", when=None):
     with world.db.transaction() as s:
         return settlement_corrections.correct_redemption(s, world.actor(world.finance), redemption_id, reason=reason, now=when or at(17))
 

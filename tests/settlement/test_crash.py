@@ -26,7 +26,7 @@ pytestmark = pytest.mark.money
 TODAY_ENV = {"PASDIENST_TODAY": "2027-03-15"}
 
 
-def killed_at(cli, point: str, *args: str) -> None:  # noqa: ANN001
+def killed_at(cli, point: str, *args: str) -> None:
     env = {**os.environ, **cli.env, **TODAY_ENV, faults.ENV: point}
     code = "import sys; from pasdienst.cli import main; sys.exit(main())"
     done = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=120)

@@ -25,7 +25,7 @@ def app(world: World):
     return application
 
 
-def logged_in(app, user):  # noqa: ANN001, ANN201
+def logged_in(app, user):
     client = app.test_client()
     login_as(client, user)
     return client
@@ -37,12 +37,12 @@ def form_token(page: str) -> str:
     return match.group(1)
 
 
-def post(client, path: str, **data: str):  # noqa: ANN001, ANN201
+def post(client, path: str, **data: str):
     token = form_token(client.get("/finance").get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **data})
 
 
-def flashes(client, path: str) -> str:  # noqa: ANN001
+def flashes(client, path: str) -> str:
     return client.get(path).get_data(as_text=True)
 
 

@@ -46,7 +46,7 @@ def reissue(world: World, times: int, *, child: str = "T-1") -> None:
             )
 
 
-def current_pass(world: World, s, child: str = "T-1") -> ChildPass:  # noqa: ANN001
+def current_pass(world: World, s, child: str = "T-1") -> ChildPass:
     """The child's newest generation, following the chain from the first."""
     found = s.get(Voucher, world.passes[child][1][SPORT]).child_pass
     while (newer := s.execute(select(ChildPass).where(ChildPass.replaces_id == found.id)).scalar_one_or_none()) is not None:
@@ -207,11 +207,11 @@ def test_a_void_racing_a_reissue_ends_on_the_current_pass_either_way(world):
         start = threading.Barrier(2)
         failures: list[BaseException] = []
 
-        def run(work) -> None:  # noqa: ANN001
+        def run(work) -> None:
             start.wait()
             try:
                 work()
-            except BaseException as exc:  # noqa: BLE001 - handed to the test
+            except BaseException as exc:  # handed to the test
                 failures.append(exc)
 
         threads = [

@@ -58,7 +58,7 @@ def test_exporting_the_same_batch_again_gives_the_same_bytes(schema, monkeypatch
 
     class _Later(datetime):
         @classmethod
-        def now(cls, tz=None):  # noqa: ANN001, ANN206
+        def now(cls, tz=None):
             return later if tz is None else later.astimezone(tz)
 
     # sepaxml calls datetime.datetime.now() through the datetime module.

@@ -36,9 +36,7 @@ def _statement(**changes: object) -> str:
         lines=LINES,
     )
     values.update(changes)
-    return render_statement(**values)  # type: ignore[arg-type]
-
-
+    return render_statement(**values)
 def _text(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 

@@ -48,7 +48,7 @@ def _void(world: World, redemption_id: int, pids: dict | None = None) -> object:
         return refused
 
 
-def _batch(world: World, actor, pids: dict | None = None) -> object:  # noqa: ANN001
+def _batch(world: World, actor, pids: dict | None = None) -> object:
     """A batch up to the 15th: its id, or NothingToSettle."""
     try:
         with world.db.transaction() as s:
@@ -59,14 +59,14 @@ def _batch(world: World, actor, pids: dict | None = None) -> object:  # noqa: AN
         return nothing
 
 
-def _run(*work) -> list[object]:  # noqa: ANN002
+def _run(*work) -> list[object]:
     """Each callable in its own thread; their results in order."""
     results: list[object] = [None] * len(work)
 
     def call(i: int) -> None:
         try:
             results[i] = work[i]()
-        except Exception as exc:  # noqa: BLE001 - handed to the test, which fails on it
+        except Exception as exc:  # handed to the test, which fails on it
             results[i] = exc
 
     threads = [threading.Thread(target=call, args=(i,)) for i in range(len(work))]
@@ -93,7 +93,7 @@ def _waits_for_advisory_lock(world: World, pid: int) -> bool:
         ).scalar_one() > 0
 
 
-def _eventually(check, what: str) -> None:  # noqa: ANN001
+def _eventually(check, what: str) -> None:
     deadline = time.monotonic() + WAIT
     while not check():
         assert time.monotonic() < deadline, what
@@ -113,12 +113,12 @@ def test_a_void_racing_a_batch_ends_in_exactly_one_of_them(world):
         head_start = (0.02, 0.0, 0.0)[i % 3], (0.0, 0.02, 0.0)[i % 3]
         start = threading.Barrier(2)
 
-        def void(made=made, delay=head_start[0] + rng.random() / 500):  # noqa: ANN001, ANN202
+        def void(made=made, delay=head_start[0] + rng.random() / 500):
             start.wait()
             time.sleep(delay)
             return _void(world, made)
 
-        def batch(delay=head_start[1] + rng.random() / 500):  # noqa: ANN001, ANN202
+        def batch(delay=head_start[1] + rng.random() / 500):
             start.wait()
             time.sleep(delay)
             return _batch(world, finance)
@@ -160,17 +160,17 @@ def test_a_batch_that_has_claimed_makes_a_void_wait_and_then_refuses_it(world, m
     monkeypatch.setattr(faults, "checkpoint", pause_after_claim)
     finance, pids = world.actor(world.finance), {}
 
-    def void():  # noqa: ANN202
+    def void():
         assert claimed.wait(WAIT)
         try:
             return _void(world, made, pids)
         finally:
             go.set()  # let the batch commit, had the void not waited for it
 
-    def batch():  # noqa: ANN202
+    def batch():
         return _batch(world, finance)
 
-    def release_when_the_void_waits():  # noqa: ANN202
+    def release_when_the_void_waits():
         assert claimed.wait(WAIT)
         _eventually(lambda: "void" in pids and _waits_for_advisory_lock(world, pids["void"]),
                     "the void did not wait for the batch's settlement lock")
@@ -191,7 +191,7 @@ def test_a_void_that_has_checked_makes_a_batch_wait_and_then_leaves_it_out(world
     checked, go = threading.Event(), threading.Event()
     real_batch_of = claims.batch_of
 
-    def pause_after_check(session, redemption_id):  # noqa: ANN001, ANN202
+    def pause_after_check(session, redemption_id):
         found = real_batch_of(session, redemption_id)
         checked.set()
         assert go.wait(WAIT)
@@ -200,17 +200,17 @@ def test_a_void_that_has_checked_makes_a_batch_wait_and_then_leaves_it_out(world
     monkeypatch.setattr(claims, "batch_of", pause_after_check)
     finance, pids = world.actor(world.finance), {}
 
-    def void():  # noqa: ANN202
+    def void():
         return _void(world, made)
 
-    def batch():  # noqa: ANN202
+    def batch():
         assert checked.wait(WAIT)
         try:
             return _batch(world, finance, pids)
         finally:
             go.set()
 
-    def release_when_the_batch_waits():  # noqa: ANN202
+    def release_when_the_batch_waits():
         assert checked.wait(WAIT)
         _eventually(lambda: "batch" in pids and _waits_for_advisory_lock(world, pids["batch"]),
                     "the batch did not wait for the void's settlement lock")

@@ -67,7 +67,7 @@ def prepared(db: Database, settings: Settings, *, fund: str = "10000.00", childr
 
 
 def issued(db: Database, settings: Settings, **kwargs: object) -> list[int]:
-    prepared(db, settings, **kwargs)  # type: ignore[arg-type]
+    prepared(db, settings, **kwargs)
     with db.transaction() as s:
         return issue_passes(s, CODE, YEAR, settings=settings, today=TODAY).pass_ids
 

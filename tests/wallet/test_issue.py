@@ -177,7 +177,7 @@ def test_two_issuing_runs_at_once_issue_each_pass_once(db, settings):
         try:
             with db.transaction() as s:
                 issued_counts.append(issue_passes(s, CODE, YEAR, settings=settings, today=TODAY).issued)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -193,7 +193,7 @@ def test_two_issuing_runs_at_once_issue_each_pass_once(db, settings):
 
 # -- children who come during the year (issue 15) -------------------------------------
 
-def _registered_on(db, child_ref: str, day: date) -> None:  # noqa: ANN001
+def _registered_on(db, child_ref: str, day: date) -> None:
     """As if the municipality had registered the child on ``day`` (import stamps the real clock)."""
     from datetime import datetime, time, timezone
 
@@ -202,7 +202,7 @@ def _registered_on(db, child_ref: str, day: date) -> None:  # noqa: ANN001
         child.created_at = datetime.combine(day, time(12), timezone.utc)
 
 
-def _first_run_on(db, day: date) -> None:  # noqa: ANN001
+def _first_run_on(db, day: date) -> None:
     from datetime import datetime, time, timezone
 
     from sqlalchemy import update

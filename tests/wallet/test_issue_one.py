@@ -17,7 +17,7 @@ from .helpers import CODE, FULL_CENTS, HALF_CENTS, TODAY, YEAR, balances, prepar
 pytestmark = pytest.mark.money
 
 
-def _child(session, ref: str) -> Child:  # noqa: ANN001
+def _child(session, ref: str) -> Child:
     return session.execute(select(Child).where(Child.child_ref == ref)).scalar_one()
 
 

@@ -24,7 +24,7 @@ CONTACT = {
 
 
 @pytest.fixture
-def page(settings, db):  # noqa: ANN201
+def page(settings, db):
     """A client of the app with "today" inside the 2027 scheme, and Omar's pass (a punch card among his vouchers)."""
     from pasdienst.web.app import create_app
 
@@ -37,7 +37,7 @@ def page(settings, db):  # noqa: ANN201
     return lambda path="": client.get(f"/p/{token}{path}").get_data(as_text=True)
 
 
-def _contact(db) -> None:  # noqa: ANN001
+def _contact(db) -> None:
     with db.transaction() as s:
         set_contact(s, CODE, **CONTACT)
 

@@ -189,7 +189,7 @@ def test_a_pass_whose_year_has_not_started_is_shown_with_its_start_date(nora, db
 
 # -- where the pass can be spent ---------------------------------------------------
 
-def opsterland_merchants(db) -> dict[str, int]:  # noqa: ANN001
+def opsterland_merchants(db) -> dict[str, int]:
     """A sports club, a pool bound to the swimming card, a clothes shop, a bike
     shop (no voucher of its kind on the pass) and a dance school still waiting for approval."""
     from pasdienst.merchants.bindings import bind_voucher_code
