@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -46,6 +45,8 @@ from ..web import dutch
 from ..web import parsing
 from ..web.validators import MAX_BIG_ID
 from ..web.extensions import limiter
+from ..web.security import private
+from ..web.writes import change, refused, write
 from ..wallet import qr
 from ..wallet.models import REISSUE_REASONS
 from ..wallet.children import rejected_rows
@@ -106,25 +107,6 @@ def _form(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def _change(work: Callable[[Session], T], *, success: str | Callable[[T], str], target: str) -> ResponseReturnValue:
-    """Run ``work`` in one transaction; flash the outcome and go back to ``target``.
-
-    Refusals of the input (422, 409) become a flash message; "not found" and
-    "not allowed" stay errors of their own (404, 403), so another
-    municipality's records are not even confirmed to exist.
-    """
-    try:
-        with _db().transaction() as session:
-            result = work(session)
-    except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect(target)
-    flash(success(result) if callable(success) else success, "success")
-    return redirect(target)
-
-
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     actor = current_actor()
     return render_template(
@@ -132,12 +114,17 @@ def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     ), status
 
 
-def _private(body: tuple[str, int]) -> Response:
-    """A page with a one-time secret on it: never cached, never sent on as a referrer."""
-    response = current_app.make_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+def _id_and_number(new: Any) -> tuple[int, str]:
+    return new.id, new.pass_number
+
+
+def _year_and_outcome(result: Any) -> tuple[int, str]:
+    return result.scheme.year, result.outcome
+
+
+def _email_and_password(made: tuple[Any, str]) -> tuple[str, str]:
+    user, password = made
+    return user.email, password
 
 
 # -- dashboard ---------------------------------------------------------------
@@ -273,7 +260,7 @@ def _child_page(child_id: int, status: int = 200, **context: Any) -> ResponseRet
 def block(pass_id: int) -> ResponseReturnValue:
     actor = current_actor()
     target = _child_target(pass_id)
-    return _change(
+    return change(
         lambda s: block_pass(s, str(pass_id), reason=_form("reason"), actor=actor),
         success=lambda p: f"Pas {p.pass_number} is geblokkeerd. De QR-code en de code werken niet meer.",
         target=target,
@@ -311,12 +298,10 @@ def reissue(pass_id: int) -> ResponseReturnValue:
             "Vink aan dat u begrijpt dat de oude QR-code en brief niet meer werken en dat u een nieuwe brief afdrukt."
         ))
     try:
-        with _db().transaction() as session:
-            new = reissue_pass(
-                session, str(pass_id), settings=settings, today=_today(), actor=actor, reason=values["reason"],
-                note=values["note"],
-            )
-            new_id, number = new.id, new.pass_number
+        new_id, number = write(lambda session: _id_and_number(reissue_pass(
+            session, str(pass_id), settings=settings, today=_today(), actor=actor, reason=values["reason"],
+            note=values["note"],
+        )))
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
@@ -379,10 +364,9 @@ def register() -> ResponseReturnValue:
     settings = _settings()
     try:
         year, accept_short = _award_form()
-        with _db().transaction() as session:
-            done = awards.register_child_by_caseworker(
-                session, actor, values, settings=settings, today=_today(), year=year, accept_short=accept_short,
-            )
+        done = write(lambda session: awards.register_child_by_caseworker(
+            session, actor, values, settings=settings, today=_today(), year=year, accept_short=accept_short,
+        ))
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
@@ -398,11 +382,10 @@ def award(child_id: int) -> ResponseReturnValue:
     settings = _settings()
     try:
         year, accept_short = _award_form()
-        with _db().transaction() as session:
-            done = awards.award_child(
-                session, actor, child_id, override_reason=_form("override_reason"), settings=settings, today=_today(),
-                year=year, accept_short=accept_short,
-            )
+        done = write(lambda session: awards.award_child(
+            session, actor, child_id, override_reason=_form("override_reason"), settings=settings, today=_today(),
+            year=year, accept_short=accept_short,
+        ))
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
@@ -425,7 +408,7 @@ def _awarded(done: awards.Registration, settings: Settings) -> ResponseReturnVal
 # -- import ------------------------------------------------------------------
 
 def _rejected_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="pasdienst.admin.rejected-rows")
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="pasdienst.admin.rejected-rows")
 
 
 @bp.get("/admin/import")
@@ -451,11 +434,10 @@ def import_upload() -> ResponseReturnValue:
                 result = import_children(session, actor.municipality_code or "", data, settings=settings, today=_today(),
                                          dry_run=True, actor=actor, max_bytes=MAX_UPLOAD_BYTES)
         else:
-            with _db().transaction() as session:
-                result = import_children(
-                    session, actor.municipality_code or "", data, settings=settings, today=_today(),
-                    file_name=upload.filename, actor=actor, max_bytes=MAX_UPLOAD_BYTES,
-                )
+            result = write(lambda session: import_children(
+                session, actor.municipality_code or "", data, settings=settings, today=_today(),
+                file_name=upload.filename, actor=actor, max_bytes=MAX_UPLOAD_BYTES,
+            ))
     except ValidationFailed as exc:
         return _page("admin/import.html", 422, result=None, error=dutch.refusal(exc), active="import", max_mb=max_mb)
     header, rows = rejected_rows(result, reason=dutch.row_problem, reason_column="reden")
@@ -515,9 +497,7 @@ def scheme_load() -> ResponseReturnValue:
     problems: list[str] = []
     if not error:
         try:
-            with _db().transaction() as session:
-                result = load_scheme(session, text, actor=actor)
-                year, outcome = result.scheme.year, result.outcome
+            year, outcome = write(lambda session: _year_and_outcome(load_scheme(session, text, actor=actor)))
         except SchemeInvalid as exc:
             error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
             problems = [dutch.scheme_problem(problem) for problem in exc.found]
@@ -592,7 +572,7 @@ def budget_topup() -> ResponseReturnValue:
                      actor=actor)
         return cents
 
-    return _change(
+    return change(
         work,
         success=lambda cents: f"Het budget is opgehoogd met {euros(cents)}.",
         target="/admin/budget",
@@ -603,7 +583,7 @@ def budget_topup() -> ResponseReturnValue:
 @requires("admin")
 def budget_threshold() -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: set_budget_threshold(s, actor.municipality_code or "", fields.euros(_form("threshold"), field="threshold",
                                                                                      positive=False), actor=actor),
         success=lambda cents: f"De waarschuwingsgrens is nu {euros(cents)}." if cents else "De waarschuwing staat uit.",
@@ -645,13 +625,11 @@ def merchant_add() -> ResponseReturnValue:
     values: dict[str, Any] = {name: _form(name) for name in _MERCHANT_FIELDS}
     values["categories"] = request.form.getlist("categories")
     try:
-        with _db().transaction() as session:
-            merchant, _request = requests.add_merchant_for_approval(
-                session, actor, actor.municipality_code or "", name=values["name"], categories=values["categories"],
-                iban=values["iban"], bic=values["bic"] or None, kvk_number=values["kvk_number"] or None,
-                address=values["address"] or None, contact_email=values["contact_email"] or None,
-            )
-            name = merchant.name
+        name = write(lambda session: requests.add_merchant_for_approval(
+            session, actor, actor.municipality_code or "", name=values["name"], categories=values["categories"],
+            iban=values["iban"], bic=values["bic"] or None, kvk_number=values["kvk_number"] or None,
+            address=values["address"] or None, contact_email=values["contact_email"] or None,
+        )[0].name)
     except PasdienstError as exc:
         if exc.status in (401, 403, 404):
             raise
@@ -666,7 +644,7 @@ def merchant_add() -> ResponseReturnValue:
 def merchant_status(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     status = _form("status")
-    return _change(
+    return change(
         lambda s: change_status(s, actor, merchant_id, status),
         success=lambda done: (
             f"De goedkeuring van {done[0].name} is aangevraagd. Een andere beheerder moet haar bevestigen (vier ogen)."
@@ -680,7 +658,7 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
 @requires("admin")
 def merchant_rename(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: rename_merchant(s, merchant_id, _form("name"), actor=actor),
         success=lambda m: f"De aanbieder heet nu {m.name}. Een afrekening die al is goedgekeurd houdt de oude naam.",
         target="/admin/aanbieders",
@@ -694,9 +672,7 @@ def merchant_listing(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     values = {name: _form(name) for name in ("place", "offer", "website")}
     try:
-        with _db().transaction() as session:
-            merchant = set_listing(session, merchant_id, actor=actor, **values)
-            name = merchant.name
+        name = write(lambda session: set_listing(session, merchant_id, actor=actor, **values).name)
     except FieldRefused as exc:
         error = {"merchant_id": merchant_id, "message": dutch.refusal(exc), "typed": values}
         return _merchants_page(422, listing_error=error)
@@ -708,7 +684,7 @@ def merchant_listing(merchant_id: int) -> ResponseReturnValue:
 @requires("admin")
 def merchant_iban(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: iban_changes.request_change(s, actor, merchant_id, _form("iban"), _form("bic") or None),
         success="De IBAN-wijziging is aangevraagd. Een andere beheerder moet haar bevestigen; tot dan betalen we naar het oude IBAN.",
         target="/admin/aanbieders",
@@ -719,7 +695,7 @@ def merchant_iban(merchant_id: int) -> ResponseReturnValue:
 @requires("admin")
 def iban_confirm(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: iban_changes.confirm_change(s, actor, change_id),
         success=lambda m: f"Het nieuwe IBAN van {m.name} geldt vanaf de volgende afrekening.",
         target=_back_to("/admin/aanbieders"),
@@ -730,7 +706,7 @@ def iban_confirm(change_id: int) -> ResponseReturnValue:
 @requires("admin")
 def iban_cancel(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: iban_changes.cancel_change(s, actor, change_id),
         success="De IBAN-wijziging is ingetrokken; het oude IBAN blijft.",
         target=_back_to("/admin/aanbieders"),
@@ -738,20 +714,18 @@ def iban_cancel(change_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/admin/aanbieders/<int:merchant_id>/inlog")
+@private  # a one-time password: never cached, never sent on as a referrer
 @requires("admin")
 def merchant_login(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     try:
-        with _db().transaction() as session:
-            user, password = create_merchant_login(session, actor, merchant_id, _form("email") or None)
-            email = user.email
+        email, password = write(lambda session: _email_and_password(
+            create_merchant_login(session, actor, merchant_id, _form("email") or None)
+        ))
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect("/admin/aanbieders")
-    return _private(_page("admin/password_once.html", email=email, password=password, back="/admin/aanbieders",
-                          back_title="Terug naar de aanbieders", active="merchants"))
+        return refused(exc, "/admin/aanbieders")
+    return _page("admin/password_once.html", email=email, password=password, back="/admin/aanbieders",
+                 back_title="Terug naar de aanbieders", active="merchants")
 
 
 # -- users -------------------------------------------------------------------
@@ -765,19 +739,16 @@ def users() -> ResponseReturnValue:
 
 
 @bp.post("/admin/gebruikers")
+@private  # a one-time password: never cached, never sent on as a referrer
 @requires("admin")
 def user_add() -> ResponseReturnValue:
     actor = current_actor()
     try:
-        with _db().transaction() as session:
-            made = add_staff_user(session, actor, _form("email"), _form("role"))
+        made = write(lambda session: add_staff_user(session, actor, _form("email"), _form("role")))
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect("/admin/gebruikers")
-    return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
-                          back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
+        return refused(exc, "/admin/gebruikers")
+    return _page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
+                 back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users")
 
 
 @bp.post("/admin/gebruikers/<int:user_id>/toegang")
@@ -785,7 +756,7 @@ def user_add() -> ResponseReturnValue:
 def user_access(user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     active = _form("active") == "1"
-    return _change(
+    return change(
         lambda s: set_user_access(s, actor, user_id, active),
         success=lambda u: f"{u.email} kan weer inloggen." if u.active else f"{u.email} is geblokkeerd en is direct uitgelogd.",
         target="/admin/gebruikers",
@@ -793,19 +764,16 @@ def user_access(user_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/admin/gebruikers/<int:user_id>/wachtwoord")
+@private  # a one-time password: never cached, never sent on as a referrer
 @requires("admin")
 def user_password(user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     try:
-        with _db().transaction() as session:
-            made = new_one_time_password(session, actor, user_id)
+        made = write(lambda session: new_one_time_password(session, actor, user_id))
     except PasdienstError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        flash(dutch.refusal(exc), "error")
-        return redirect("/admin/gebruikers")
-    return _private(_page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
-                          reset=True, back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users"))
+        return refused(exc, "/admin/gebruikers")
+    return _page("admin/password_once.html", email=made.email, password=made.password, pending=made.pending,
+                 reset=True, back="/admin/gebruikers", back_title="Terug naar de gebruikers", active="users")
 
 
 # -- four-eyes requests --------------------------------------------------------
@@ -828,7 +796,7 @@ def request_confirm(request_id: int) -> ResponseReturnValue:
         # The confirmation step: the admin states they checked what they confirm.
         flash("Vink eerst aan dat u het verzoek hebt gecontroleerd.", "error")
         return redirect("/admin/verzoeken")
-    return _change(
+    return change(
         lambda s: _confirmed(requests.confirm_request(s, actor, request_id)),
         success=lambda message: message,
         target="/admin/verzoeken",
@@ -852,7 +820,7 @@ def _confirmed(outcome: requests.Outcome) -> str:
 @requires("admin")
 def request_reject(request_id: int) -> ResponseReturnValue:
     actor = current_actor()
-    return _change(
+    return change(
         lambda s: requests.reject_request(s, actor, request_id),
         success=lambda r: "Het verzoek is ingetrokken; er is niets veranderd." if r.status == "cancelled"
         else "Het verzoek is afgewezen; er is niets veranderd.",
@@ -894,7 +862,7 @@ def caseworkers() -> ResponseReturnValue:
 def caseworker_cap() -> ResponseReturnValue:
     actor = current_actor()
     year = _year_arg(_today().year)
-    return _change(
+    return change(
         lambda s: caps.set_caseworker_cap(s, actor, year, _form("max_passes")),
         success=lambda cap: f"Elke consulent mag in {cap.year} hoogstens {cap.max_passes} passen toekennen.",
         target=f"/admin/consulenten?year={year}",
@@ -972,12 +940,11 @@ def signup() -> ResponseReturnValue:
     values: dict[str, Any] = {name: _form(name) for name in _SIGNUP_FIELDS}
     values["categories"] = request.form.getlist("categories")
     try:
-        with _db().transaction() as session:
-            signup_merchant(
-                session, values["municipality"], name=values["name"], kvk_number=values["kvk_number"],
-                address=values["address"], categories=values["categories"], iban=values["iban"],
-                contact_email=values["contact_email"],
-            )
+        write(lambda session: signup_merchant(
+            session, values["municipality"], name=values["name"], kvk_number=values["kvk_number"],
+            address=values["address"], categories=values["categories"], iban=values["iban"],
+            contact_email=values["contact_email"],
+        ))
     except PasdienstError as exc:
         if exc.status in (401, 403):
             raise
