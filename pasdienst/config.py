@@ -177,4 +177,4 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
         raise ConfigError(f"PASDIENST_MAIL_FROM must be an e-mail address such as kinderpas@gemeente.nl, not {mail_from!r}")
     if "secret_keys" not in values:
         values["secret_keys"] = _secret_keys(env, instance, env_vars)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)  # type: ignore[arg-type]  # values parsed per field above; the dict is keyed by field name

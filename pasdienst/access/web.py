@@ -86,7 +86,7 @@ class LoginUser(UserMixin):
         self.session_key = session_key
 
     def get_id(self) -> str:
-        return session_id(self.actor.user_id, self.version, self.session_key)  # type: ignore[arg-type]
+        return session_id(self.actor.user_id, self.version, self.session_key)  # type: ignore[arg-type]  # a logged-in user always has an id
 
 
 def session_id(user_id: int, version: str, session_key: str) -> str:
@@ -166,7 +166,7 @@ def requires(*roles: str, scope: str | None = None, before_password_change: bool
                     # Normally done already before the request; this keeps a
                     # view that someone exempted from CSRF protected anyway.
                     csrf.protect()
-                login: LoginUser = current_user  # type: ignore[assignment]
+                login: LoginUser = current_user  # type: ignore[assignment]  # our user_loader returns only LoginUser
                 actor = login.actor
                 if login.must_change_password and not before_password_change:
                     if _is_api():
@@ -179,10 +179,10 @@ def requires(*roles: str, scope: str | None = None, before_password_change: bool
             g.actor = actor
             return view(*args, **kwargs)
 
-        wrapper.pasdienst_roles = allowed  # type: ignore[attr-defined]
-        wrapper.pasdienst_scope = scope  # type: ignore[attr-defined]
+        wrapper.pasdienst_roles = allowed  # type: ignore[attr-defined]  # read back by access_rule (the role-matrix test walks the URL map with it)
+        wrapper.pasdienst_scope = scope  # type: ignore[attr-defined]  # as above
         setattr(wrapper, _BEFORE_PASSWORD_CHANGE, before_password_change)
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's signature
 
     return decorate
 

@@ -101,7 +101,7 @@ def membership() -> ResponseReturnValue:
             if found is None:
                 raise NotFound("this municipality is not in a cooperation")
             member = services.invite_member(session, found[0].code, _form("municipality"), actor=actor)
-            name = session.get(Municipality, member.municipality_id).name  # type: ignore[union-attr]
+            name = session.get_one(Municipality, member.municipality_id).name
             if member.status == ACTIVE:
                 return f"{name} is al lid."
             return f"{name} is uitgenodigd. Het wordt lid zodra een beheerder van {name} toetreedt."

@@ -80,7 +80,7 @@ class _SQLite:
     locks_rows = False
 
     def apply(self, conn: Connection, account_id: int, delta: int) -> Any:
-        cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # a checked-out connection always has its driver connection
         try:
             found = cursor.execute(_APPLY_SQLITE, (delta, account_id, delta)).fetchall()
         finally:
@@ -91,7 +91,7 @@ class _SQLite:
         return session.execute(insert(_accounts).returning(_accounts.c.id, _accounts.c.key), rows)
 
     def credit(self, conn: Connection, credits: Sequence[tuple[int, int]]) -> None:
-        cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]  # a checked-out connection always has its driver connection
         try:
             cursor.executemany("UPDATE ledger_account SET balance = balance + ? WHERE id = ?", [(d, a) for a, d in credits])
         finally:
@@ -119,7 +119,7 @@ class _PostgreSQL:
         # The arrays in binary (%b): as text, psycopg looked at every key
         # to quote it.
         conn = session.connection()
-        cursor: Any = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]
+        cursor: Any = conn.connection.driver_connection.cursor(binary=True)  # type: ignore[union-attr]  # as above
         try:
             with as_sqlalchemy_errors(conn.dialect, "opening ledger accounts"):
                 cursor.execute(

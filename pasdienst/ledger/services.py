@@ -414,7 +414,7 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
             raise IdempotencyKeyReused(f"idempotency key {t.idempotency_key!r} was already used for a different transfer")
         results[i] = Posted(row.id, row.ledger, row.kind, row.amount, row.reference, row.idempotency_key, row.created_at, True)
     if not fresh:
-        return results  # type: ignore[return-value]
+        return results  # type: ignore[return-value]  # every slot filled: all were replays
 
     net: dict[int, int] = defaultdict(int)
     signs: dict[int, set[bool]] = defaultdict(set)
@@ -472,7 +472,7 @@ def post_many(session: Session, transfers: Sequence[NewTransfer], *, now: dateti
         _write(session, rows[start : start + _CHUNK], created)
     for (tid, ledger, t), i in zip(rows, fresh):
         results[i] = Posted(tid, ledger, t.kind, t.amount, t.reference, t.idempotency_key, created)
-    return results  # type: ignore[return-value]
+    return results  # type: ignore[return-value]  # every slot filled: replays above, fresh ones here
 
 
 def reverse(

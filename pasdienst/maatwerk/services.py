@@ -160,7 +160,7 @@ def add_team_member(session: Session, actor: Actor, team_id: int, user_id: int) 
     elif member.team_id == team.id:
         return member
     else:
-        before = {"team": session.get(Team, member.team_id).name}  # type: ignore[union-attr]
+        before = {"team": session.get_one(Team, member.team_id).name}
         member.team_id, member.added_at = team.id, now_utc()
     session.flush()
     record_audit(session, actor, "team.member_add", "team", team.id, before=before,

@@ -61,7 +61,7 @@ class WhereToSpend:
             voucher = SimpleNamespace(municipality_id=self.municipality_id, category=category, code=code)
             self._cache[key] = tuple(
                 Place(m.name, m.place, m.offer, m.website) for m in self.merchants
-                if redemptions.accepts(m, voucher, self.bindings, True)  # type: ignore[arg-type]
+                if redemptions.accepts(m, voucher, self.bindings, True)  # type: ignore[arg-type]  # the till's rule asked of a voucher that is not issued yet: only its category and code matter
             )
         return self._cache[key]
 

@@ -173,7 +173,7 @@ def till_action(fast: Callable[..., Response | None] | None = None) -> Callable[
             return view(*args, **kwargs)
 
         csrf.exempt(scope)
-        return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps the view's signature; mypy sees the inner one
 
     return decorate
 

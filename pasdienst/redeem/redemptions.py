@@ -286,7 +286,7 @@ def _check_pass_now(session: Session, pass_id: int, today: date) -> None:
     reissue out: ``_CONTEXT`` read the pass current there, and the till
     asks only on PostgreSQL."""
     row = session.connection().execute(_PASS_NOW, {"pass_id": pass_id}).one()
-    check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]
+    check_usable(_PassState(row.status, row.valid_from, row.valid_until), today)  # type: ignore[arg-type]  # the pass's state read by one statement, not a loaded ChildPass (the hot path loads no ORM row)
 
 
 @dataclass(frozen=True)
@@ -396,7 +396,7 @@ def _redeem_on(conn: Any, dialect: tillsql.Dialect, caller: Caller, req: _Reques
         # it: nothing in the answer or the work done says that it is real.
         if not req.code.names(found.pass_handle, found.pass_code_hash):
             raise unknown_pass()
-        check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), req.today)  # type: ignore[arg-type]
+        check_usable(_PassState(found.pass_status, found.pass_valid_from, found.pass_valid_until), req.today)  # type: ignore[arg-type]  # as above: the state from the context row
         categories = frozenset(c for c in found.categories.split(",") if c)
         may_take = _takes(
             # The payable the context found is in the voucher's partition: the
@@ -485,7 +485,7 @@ def _write(
         redemption_id, balance_after, strips_left = fetched if fetched is not None else written.fetchone()
         return RedemptionResult(redemption_id, receipt_no, amount, balance_after, strips_left, req.now, False)
 
-    answer.refused = _Refused(source, amount, found.voucher_pass_id)  # type: ignore[attr-defined]
+    answer.refused = _Refused(source, amount, found.voucher_pass_id)  # type: ignore[attr-defined]  # the write tail's refusal travels on the closure, no object built per redemption
     return answer
 
 
@@ -765,7 +765,7 @@ def _typed_code_budget(conn: Any, dialect: tillsql.Dialect, merchant_id: int, ti
     (``login`` or ``merchant``), ``retry_after`` the seconds until typing
     works again there: when the failure that tipped it ages out."""
     params = {"merchant_id": merchant_id, "since": dialect.value(now - TYPED_CODE_WINDOW), "till": till or ""}
-    merchant_failures, login_failures = _one(conn.execute(dialect.typed_failures, params))  # type: ignore[misc]
+    merchant_failures, login_failures = _one(conn.execute(dialect.typed_failures, params))  # type: ignore[misc]  # an aggregate: always one row
     waits = [
         (_typed_codes_wait(conn, dialect, scope, {**params, "skip": allowed - 1}, now), scope)
         for scope, failures, allowed in (

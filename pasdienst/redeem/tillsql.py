@@ -180,7 +180,7 @@ WHERE merchant_id = :merchant_id AND typed_code = {true} AND at >= :since{login}
 ORDER BY at DESC LIMIT 1 OFFSET :skip"""
 
 
-class Row(namedtuple("Row", _WHO_COLUMNS + _COLUMNS + ("locked",))):  # type: ignore[misc]
+class Row(namedtuple("Row", _WHO_COLUMNS + _COLUMNS + ("locked",))):  # type: ignore[misc]  # a namedtuple of computed fields; the class body only declares their types
     """The context of one redemption, by attribute (like a SQLAlchemy row)."""
 
     __slots__ = ()

@@ -20,7 +20,7 @@ Every redemption here counts as in the rest of the report (``usage.counted``).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -90,7 +90,7 @@ def _midnight(day: date) -> datetime:
 
 def by_week(
     session: Session, municipality_id: int, year: int, first: date, last: date, counted: ColumnElement[bool],
-    bucket: object,
+    bucket: Callable[[Any, Sequence[datetime]], ColumnElement[int]],
 ) -> tuple[WeekRow, ...]:
     """The weeks of ``first``..``last``. ``bucket(column, bounds)`` is the usage report's balanced CASE."""
     starts = week_starts(first, last)
@@ -99,7 +99,7 @@ def by_week(
     in_range = (Redemption.created_at >= bounds[0]) & (Redemption.created_at < bounds[-1])
     paid = (
         select(
-            bucket(Redemption.created_at, bounds).label("week"),  # type: ignore[operator]
+            bucket(Redemption.created_at, bounds).label("week"),
             ChildPass.child_id.label("child_id"),
             Redemption.amount_cents.label("amount"),
         )
@@ -122,7 +122,7 @@ def by_week(
         .group_by(ChildPass.child_id)
         .subquery()
     )
-    first_week = select(bucket(firsts.c.first_at, bounds).label("week")).subquery()  # type: ignore[operator]
+    first_week = select(bucket(firsts.c.first_at, bounds).label("week")).subquery()
     new = {
         int(week): int(count)
         for week, count in session.execute(select(first_week.c.week, func.count()).group_by(first_week.c.week))

@@ -385,12 +385,13 @@ def parse_scheme(text: str) -> SchemeSpec:
         raise _invalid(problems.items)
     # No problem was found, so both were checked above.
     assert isinstance(municipality, str) and _is_int(year)
+    assert valid_from is not None and valid_until is not None and income_limit is not None
     return SchemeSpec(
         municipality=municipality.strip().lower(),
         year=year,
-        valid_from=valid_from,  # type: ignore[arg-type]
-        valid_until=valid_until,  # type: ignore[arg-type]
-        income_limit=income_limit,  # type: ignore[arg-type]
+        valid_from=valid_from,
+        valid_until=valid_until,
+        income_limit=income_limit,
         sliding_scale=tuple(bands),
         mid_year=mid_year,
         items=tuple(item for _path, item in items),

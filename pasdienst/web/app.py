@@ -54,11 +54,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     errors.register(app)
     requestlog.init_app(app)
     # The till's busiest request in front of Flask, inside the proxy fix.
-    app.wsgi_app = redeem_api.TillLane(app)  # type: ignore[method-assign]
+    app.wsgi_app = redeem_api.TillLane(app)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     if settings.production:
         # Behind the load balancer: trust one hop for client address and scheme
         # (rate limits per address, HSTS and Secure cookies need them).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]  # as above (ProxyFix)
     wallet_views.init_app(app)  # /p/<token>
     reminders_views.init_public(app)  # /afmelden/<token>
     install_security_headers(app, settings)

@@ -72,7 +72,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_MaskingJsonFormatter("{asctime}{levelname}{name}{message}", style="{", rename_fields={"asctime": "time", "levelname": "level"}))
-    handler._pasdienst = True  # type: ignore[attr-defined]
+    handler._pasdienst = True  # type: ignore[attr-defined]  # marks our handler so a second configure_logging adds no other
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
