@@ -20,14 +20,21 @@ no rate limit, no password hash to check): the login itself is tested in
 ``issue_world(db, settings)`` issues the 2027 passes of ``testdorp``'s two
 children, Sanne (T-1) and Daan (T-2), under the sample scheme (``SCHEME``);
 ``till_actor(merchant_id)`` is a merchant's till without a user row.
+
+``World`` is what every feature's world holds (the database, the settings,
+the municipality and its merchants, the issued rows and vouchers) with the
+helpers they share; ``issued_world`` builds it from ``issue_world``, and
+``issue_municipality`` issues any other municipality's children. A feature
+subclasses ``World`` for its own people and steps (tests/settlement/conftest.py,
+tests/reports/world.py, tests/reminders/world.py).
 """
 from __future__ import annotations
 
 import itertools
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -36,19 +43,22 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from pasdienst.access.models import User
-from pasdienst.access.accounts import create_user
+from pasdienst.access.accounts import actor_for_email, create_user
 from pasdienst.access.logins import session_version, start_session
 from pasdienst.access.passwords import hash_password
 from pasdienst.access.policy import Actor
 from pasdienst.access.tokens import create_token
 from pasdienst.access.web import session_id
+from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.db import Database
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.merchants.records import add_merchant
+from pasdienst.redeem import redemptions
 from pasdienst.redeem.models import Merchant
-from pasdienst.wallet.models import Voucher
+from pasdienst.wallet import tokens
+from pasdienst.wallet.models import Child, ChildPass, Voucher
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import ExportRow, export_rows, import_children, issue_passes, load_scheme
 
@@ -217,3 +227,75 @@ def till_actor(merchant_id: int) -> Actor:
     """A merchant's till as the redeem service sees it (no user row behind it)."""
     return Actor(user_id=None, email="kassa@test.example", role="merchant", municipality_id=None,
                  municipality_code=None, merchant_id=merchant_id)
+
+
+def issue_municipality(
+    db: Database, settings: Settings, code: str, children: bytes, *, year: int, today: date, budget: str = "100000.00"
+) -> int:
+    """``code``'s passes of ``year`` for ``children`` under the sample scheme, issued on ``today``; its id."""
+    municipality_id = make_municipality(db, code)
+    with db.transaction() as s:
+        topup_budget(s, code, budget, reference="test")
+        load_scheme(s, sample_scheme(code, year))
+        import_children(s, code, children, settings=settings, today=today)
+        issue_passes(s, code, year, settings=settings, today=today)
+    return municipality_id
+
+
+@dataclass
+class World:
+    """An issued municipality: what the feature worlds share."""
+
+    db: Database
+    settings: Settings
+    municipality_id: int
+    #: name → merchant id
+    merchants: dict[str, int] = field(default_factory=dict)
+    #: child ref → export row (url, code, pass_id "KP-…"), when issued by ``issue_world``
+    rows: dict[str, ExportRow] = field(default_factory=dict)
+    #: pass id → {(kind, category): voucher id}
+    vouchers: dict[int, dict[tuple[str, str], int]] = field(default_factory=dict)
+    year: int = 2027
+
+    def till(self, merchant: str) -> Actor:
+        """The merchant's till (a merchant actor without a user row)."""
+        return till_actor(self.merchants[merchant])
+
+    def actor(self, user: MadeUser) -> Actor:
+        with self.db.read() as s:
+            return actor_for_email(s, user.email)
+
+    def current_pass(self, child_ref: str) -> ChildPass:
+        """The newest generation of a child's pass (child refs are unique across a world)."""
+        with self.db.read() as s:
+            return s.execute(
+                select(ChildPass).join(Child, Child.id == ChildPass.child_id)
+                .where(Child.child_ref == child_ref, ChildPass.year == self.year)
+                .order_by(ChildPass.generation.desc()).limit(1)
+            ).scalar_one()
+
+    def redeem_voucher(
+        self, child_ref: str, merchant: str, kind: str, category: str, at: datetime, *, cents: int | None = None,
+        strips: int | None = None, key: str,
+    ) -> int:
+        """A redemption at ``merchant``'s till from the child's current pass, at ``at``; its id."""
+        child_pass = self.current_pass(child_ref)
+        with self.db.transaction() as s:
+            voucher_id = s.execute(
+                select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
+            ).scalar_one()
+            return redemptions.redeem(
+                s, self.till(merchant), code=tokens.payload_for(self.settings, child_pass.handle),
+                voucher_id=voucher_id, amount_cents=cents, strips=strips, idempotency_key=key,
+                settings=self.settings, today=at.astimezone(AMSTERDAM).date(), now=at,
+            ).id
+
+
+def issued_world(db: Database, settings: Settings, **merchants: tuple[str, tuple[str, ...]]) -> World:
+    """``issue_world``'s passes as a ``World``, with ``merchants`` (key=(name, categories)) of ``testdorp``."""
+    rows, vouchers = issue_world(db, settings)
+    made = {
+        key: make_merchant(db, TEST_MUNICIPALITY, name=name, categories=categories)
+        for key, (name, categories) in merchants.items()
+    }
+    return World(db, settings, make_municipality(db, TEST_MUNICIPALITY), made, rows, vouchers)

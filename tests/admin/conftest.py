@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -11,15 +11,9 @@ from sqlalchemy import func, select
 from pasdienst.access.models import AuditEvent
 from pasdienst.db import Database
 from pasdienst.web.app import create_app
-from tests.factories import issue_world
+from tests.factories import World, issued_world
 
 TODAY = date(2027, 3, 15)
-
-
-@dataclass
-class World:
-    rows: dict  # child_ref -> ExportRow (url, code, pass_id "KP-…")
-    vouchers: dict  # pass id -> {(kind, category): voucher id}
 
 
 @pytest.fixture
@@ -36,8 +30,7 @@ def app(admin_settings, db):  # replaces the plain app: "today" is inside the sc
 
 @pytest.fixture
 def world(db, admin_settings) -> World:
-    rows, vouchers = issue_world(db, admin_settings)
-    return World(rows, vouchers)
+    return issued_world(db, admin_settings)
 
 
 def pass_id_of(number: str) -> int:

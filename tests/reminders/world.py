@@ -23,21 +23,14 @@ R-9   Mila   H-6        mila@example.nl             9251 AC  pass blocked in May
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
-
-from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.db import Database
-from pasdienst.municipalities.services import topup_budget
 from pasdienst.redeem import redemptions
-from pasdienst.wallet import tokens
-from pasdienst.wallet.models import Child, ChildPass, Voucher
-from pasdienst.wallet.sample import sample_scheme
-from pasdienst.wallet.services import block_pass, import_children, issue_passes, load_scheme, reissue_pass
-from tests.factories import make_merchant, make_municipality, till_actor
+from pasdienst.wallet.services import block_pass, reissue_pass
+from tests.factories import World, issue_municipality, make_merchant
 
 CODE = "testdorp"
 OTHER = "anderdorp"
@@ -65,45 +58,16 @@ def utc(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(YEAR, month, day, hour, minute, tzinfo=timezone.utc)
 
 
-@dataclass
-class Families:
-    db: Database
-    settings: Settings
-    municipality_id: int
-    merchants: dict[str, int]
-
-    def current_pass(self, child_ref: str, code: str = CODE) -> ChildPass:
-        with self.db.read() as s:
-            return s.execute(
-                select(ChildPass).join(Child, Child.id == ChildPass.child_id)
-                .where(Child.child_ref == child_ref, ChildPass.year == YEAR)
-                .order_by(ChildPass.generation.desc()).limit(1)
-            ).scalar_one()
-
+class Families(World):
     def child_id(self, child_ref: str) -> int:
         return self.current_pass(child_ref).child_id
 
     def redeem(self, child_ref: str, merchant: str, kind: str, category: str, at: datetime, cents: int, key: str) -> int:
-        child_pass = self.current_pass(child_ref)
-        with self.db.transaction() as s:
-            voucher_id = s.execute(
-                select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
-            ).scalar_one()
-            return redemptions.redeem(
-                s, till_actor(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
-                voucher_id=voucher_id, amount_cents=cents, idempotency_key=key, settings=self.settings,
-                today=at.astimezone(AMSTERDAM).date(), now=at,
-            ).id
+        return self.redeem_voucher(child_ref, merchant, kind, category, at, cents=cents, key=key)
 
 
 def _issue(db: Database, settings: Settings, code: str, children: bytes) -> int:
-    municipality_id = make_municipality(db, code)
-    with db.transaction() as s:
-        topup_budget(s, code, "100000.00", reference="test")
-        load_scheme(s, sample_scheme(code, YEAR))
-        import_children(s, code, children, settings=settings, today=ISSUE_DAY)
-        issue_passes(s, code, YEAR, settings=settings, today=ISSUE_DAY)
-    return municipality_id
+    return issue_municipality(db, settings, code, children, year=YEAR, today=ISSUE_DAY)
 
 
 def build_families(db: Database, settings: Settings) -> Families:
@@ -117,7 +81,7 @@ def build_families(db: Database, settings: Settings) -> Families:
     families.redeem("R-1", SPORTS_CLUB, "budget", "sport_culture", utc(2, 10), 1000, "s1")
     voided = families.redeem("R-8", SPORTS_CLUB, "budget", "sport_culture", utc(3, 1), 500, "s2")
     with db.transaction() as s:
-        redemptions.void(s, till_actor(merchants[SPORTS_CLUB]), voided, today=date(YEAR, 3, 1), now=utc(3, 1) + timedelta(minutes=2))
+        redemptions.void(s, families.till(SPORTS_CLUB), voided, today=date(YEAR, 3, 1), now=utc(3, 1) + timedelta(minutes=2))
     with db.transaction() as s:
         block_pass(s, str(families.current_pass("R-9").id), reason="kwijt")
     families.redeem("R-7", CLOTHES_SHOP, "cheque", "clothing", utc(9, 5), 7500, "s3")

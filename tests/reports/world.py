@@ -36,20 +36,16 @@ that must never show up in ``testdorp``'s figures.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import select
 
 from pasdienst.clock import AMSTERDAM as _AMS
 from pasdienst.config import Settings
 from pasdienst.db import Database
-from pasdienst.municipalities.services import topup_budget
 from pasdienst.redeem import redemptions
-from pasdienst.wallet import tokens
-from pasdienst.wallet.models import Child, ChildPass, Voucher
-from pasdienst.wallet.services import block_pass, close_year, import_children, issue_passes, load_scheme, reissue_pass
-from tests.factories import SCHEME, make_merchant, make_municipality, make_user, till_actor
+from pasdienst.wallet.services import block_pass, close_year, reissue_pass
+from tests.factories import World, issue_municipality, make_merchant, make_user
 
 CODE = "testdorp"
 OTHER = "anderdorp"
@@ -74,44 +70,12 @@ def utc(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(YEAR, month, day, hour, minute, tzinfo=timezone.utc)
 
 
-@dataclass
-class World:
-    db: Database
-    settings: Settings
-    municipality_id: int
-    merchants: dict[str, int]
-
-    def current_pass(self, child_ref: str) -> ChildPass:
-        """The newest generation of a child's pass (child refs are unique across this world)."""
-        with self.db.read() as s:
-            return s.execute(
-                select(ChildPass)
-                .join(Child, Child.id == ChildPass.child_id)
-                .where(Child.child_ref == child_ref, ChildPass.year == YEAR)
-                .order_by(ChildPass.generation.desc())
-                .limit(1)
-            ).scalar_one()
-
-    def redeem(
-        self, child_ref: str, merchant: str, kind: str, category: str, at: datetime, *, cents: int | None = None,
-        strips: int | None = None, key: str,
-    ) -> int:
-        child_pass = self.current_pass(child_ref)
-        day = at.astimezone(_AMS).date()
-        with self.db.transaction() as s:
-            voucher_id = s.execute(
-                select(Voucher.id).where(Voucher.pass_id == child_pass.id, Voucher.kind == kind, Voucher.category == category)
-            ).scalar_one()
-            result = redemptions.redeem(
-                s, till_actor(self.merchants[merchant]), code=tokens.payload_for(self.settings, child_pass.handle),
-                voucher_id=voucher_id, amount_cents=cents, strips=strips, idempotency_key=key,
-                settings=self.settings, today=day, now=at,
-            )
-            return result.id
+class UsageWorld(World):
+    """The usage report's municipality: ``redeem_voucher`` pays, ``void`` takes a payment back at the till."""
 
     def void(self, redemption_id: int, merchant: str, at: datetime) -> None:
         with self.db.transaction() as s:
-            redemptions.void(s, till_actor(self.merchants[merchant]), redemption_id, today=at.astimezone(_AMS).date(), now=at)
+            redemptions.void(s, self.till(merchant), redemption_id, today=at.astimezone(_AMS).date(), now=at)
 
     def take_back_sannes_cheque(self) -> None:
         """R1 (Sanne's cheque in February) settled in March, then taken back
@@ -141,41 +105,35 @@ class World:
 
 
 def _municipality_with_passes(db: Database, settings: Settings, code: str, children: bytes) -> int:
-    municipality_id = make_municipality(db, code)
-    with db.transaction() as s:
-        topup_budget(s, code, "100000.00", reference="test")
-        load_scheme(s, SCHEME.replace('"testdorp"', f'"{code}"'))
-        import_children(s, code, children, settings=settings, today=ISSUE_DAY)
-        issue_passes(s, code, YEAR, settings=settings, today=ISSUE_DAY)
-    return municipality_id
+    return issue_municipality(db, settings, code, children, year=YEAR, today=ISSUE_DAY)
 
 
-def build_world(db: Database, settings: Settings) -> World:
+def build_world(db: Database, settings: Settings) -> UsageWorld:
     settings = replace(settings, today=None)
     municipality_id = _municipality_with_passes(db, settings, CODE, CHILDREN)
     merchants = {
         SPORTS_CLUB: make_merchant(db, CODE, name=SPORTS_CLUB, categories=("sport_culture",)),
         CLOTHES_SHOP: make_merchant(db, CODE, name=CLOTHES_SHOP, categories=("clothing", "school")),
     }
-    world = World(db, settings, municipality_id, merchants)
-    world.redeem("T-1", CLOTHES_SHOP, "cheque", "clothing", utc(2, 10, 10), cents=3000, key="r1")
-    world.redeem("T-3", SPORTS_CLUB, "budget", "sport_culture", utc(9, 1, 9), cents=10000, key="r2")
-    world.redeem("T-3", SPORTS_CLUB, "punchcard", "sport_culture", utc(9, 15, 14), strips=2, key="r3")
-    world.redeem("T-4", CLOTHES_SHOP, "budget", "school", utc(8, 31, 21, 30), cents=5000, key="r4")
+    world = UsageWorld(db, settings, municipality_id, merchants)
+    world.redeem_voucher("T-1", CLOTHES_SHOP, "cheque", "clothing", utc(2, 10, 10), cents=3000, key="r1")
+    world.redeem_voucher("T-3", SPORTS_CLUB, "budget", "sport_culture", utc(9, 1, 9), cents=10000, key="r2")
+    world.redeem_voucher("T-3", SPORTS_CLUB, "punchcard", "sport_culture", utc(9, 15, 14), strips=2, key="r3")
+    world.redeem_voucher("T-4", CLOTHES_SHOP, "budget", "school", utc(8, 31, 21, 30), cents=5000, key="r4")
     lost = world.current_pass("T-4")
     with db.transaction() as s:
         block_pass(s, str(lost.id), reason="kwijt, gemeld door ouder")
         reissue_pass(s, str(lost.id), settings=settings, today=date(YEAR, 9, 5))
-    world.redeem("T-6", CLOTHES_SHOP, "cheque", "clothing", utc(9, 30, 22, 30), cents=7500, key="r5")
-    r6 = world.redeem("T-7", SPORTS_CLUB, "budget", "sport_culture", utc(12, 5, 10), cents=4000, key="r6")
+    world.redeem_voucher("T-6", CLOTHES_SHOP, "cheque", "clothing", utc(9, 30, 22, 30), cents=7500, key="r5")
+    r6 = world.redeem_voucher("T-7", SPORTS_CLUB, "budget", "sport_culture", utc(12, 5, 10), cents=4000, key="r6")
     world.void(r6, SPORTS_CLUB, utc(12, 5, 10) + timedelta(minutes=3))
-    world.redeem("T-4", CLOTHES_SHOP, "cheque", "clothing", utc(12, 10, 10), cents=2000, key="r7")
+    world.redeem_voucher("T-4", CLOTHES_SHOP, "cheque", "clothing", utc(12, 10, 10), cents=2000, key="r7")
 
     # Elsewhere: must not count in testdorp.
     _municipality_with_passes(db, settings, OTHER, b"child_ref;first_name;birth_date;income_pct\nA-1;Ava;2016-04-04;100\n")
     shop = make_merchant(db, OTHER, name="Sport Anderdorp", categories=("sport_culture",))
-    other = World(db, settings, 0, {"shop": shop})
-    other.redeem("A-1", "shop", "budget", "sport_culture", utc(5, 1, 10), cents=1234, key="a1")
+    other = UsageWorld(db, settings, 0, {"shop": shop})
+    other.redeem_voucher("A-1", "shop", "budget", "sport_culture", utc(5, 1, 10), cents=1234, key="a1")
     return world
 
 

@@ -14,18 +14,15 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst import books, ledger
-from pasdienst.access.accounts import actor_for_email
-from pasdienst.access.policy import Actor
 from pasdienst.clock import AMSTERDAM
 from pasdienst.config import Settings
 from pasdienst.db import Database
 from pasdienst.ledger import verify
-from pasdienst.municipalities.models import Municipality
 from pasdienst.redeem import redemptions
 from pasdienst.settlement import batches, export as settlement_export
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine, SettlementTransition
 from pasdienst.wallet.services import resolve_pass
-from tests.factories import TODAY, issue_world, MadeUser, make_merchant, make_user
+from tests.factories import TODAY, MadeUser, World, issued_world, make_user
 
 MUNICIPALITY = "testdorp"
 #: Redemptions in these tests happen in the first half of March 2027; the
@@ -39,13 +36,13 @@ def at(day: int, hour: int = 12, minute: int = 0) -> datetime:
     return datetime.combine(date(2027, 3, day), time(hour, minute), AMSTERDAM)
 
 
-@dataclass
-class World:
-    db: Database
-    settings: Settings
-    municipality_id: int
-    #: name → merchant id: "sport" takes sport_culture, "school" school, "mode" clothing.
-    merchants: dict[str, int]
+@dataclass(kw_only=True)
+class SettlementWorld(World):
+    """``issued_world`` with three merchants of ``testdorp`` and its finance people.
+
+    ``merchants``: "sport" takes sport_culture, "school" school, "mode" clothing.
+    """
+
     #: child ref → (QR payload, {(kind, category): voucher id})
     passes: dict[str, tuple[str, dict]]
     finance: MadeUser
@@ -68,14 +65,6 @@ class World:
         self.made.append(result.id)
         return result.id
 
-    def till(self, merchant: str) -> Actor:
-        """The merchant's till (a merchant actor without a user row)."""
-        return Actor(None, f"kassa-{merchant}@example", "merchant", self.municipality_id, MUNICIPALITY, self.merchants[merchant])
-
-    def actor(self, user: MadeUser) -> Actor:
-        with self.db.read() as s:
-            return actor_for_email(s, user.email)
-
     def verify(self) -> list[str]:
         with self.db.read() as s:
             return [str(p) for p in verify(s).problems]
@@ -87,24 +76,20 @@ def world_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def world(db: Database, world_settings: Settings) -> World:
-    rows, vouchers = issue_world(db, world_settings)
-    merchants = {
-        "sport": make_merchant(db, MUNICIPALITY, name="Sportclub De Sprint", categories=("sport_culture",)),
-        "school": make_merchant(db, MUNICIPALITY, name="Boekhandel Het Leesteken", categories=("school",)),
-        "mode": make_merchant(db, MUNICIPALITY, name="Mode & Zo", categories=("clothing",)),
-    }
-    passes = {}
+def world(db: Database, world_settings: Settings) -> SettlementWorld:
+    issued = issued_world(
+        db, world_settings,
+        sport=("Sportclub De Sprint", ("sport_culture",)),
+        school=("Boekhandel Het Leesteken", ("school",)),
+        mode=("Mode & Zo", ("clothing",)),
+    )
     with db.read() as s:
-        municipality_id = s.execute(select(Municipality.id).where(Municipality.code == MUNICIPALITY)).scalar_one()
-        for ref, row in rows.items():
-            pass_id = resolve_pass(s, row.url, settings=world_settings, today=TODAY).id
-            passes[ref] = (row.url, vouchers[pass_id])
-    return World(
-        db=db,
-        settings=world_settings,
-        municipality_id=municipality_id,
-        merchants=merchants,
+        passes = {
+            ref: (row.url, issued.vouchers[resolve_pass(s, row.url, settings=world_settings, today=TODAY).id])
+            for ref, row in issued.rows.items()
+        }
+    return SettlementWorld(
+        **vars(issued),
         passes=passes,
         finance=make_user(db, "finance", email="fin1@testdorp.example"),
         finance2=make_user(db, "finance", email="fin2@testdorp.example"),
@@ -112,17 +97,17 @@ def world(db: Database, world_settings: Settings) -> World:
     )
 
 
-def create(world: World, *, by=None, until: date = UNTIL, today: date | None = None) -> SettlementBatch:
+def create(world: SettlementWorld, *, by=None, until: date = UNTIL, today: date | None = None) -> SettlementBatch:
     with world.db.transaction() as s:
         return batches.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until)
 
 
-def approve(world: World, batch_id: int, *, by=None) -> batches.StepResult:
+def approve(world: SettlementWorld, batch_id: int, *, by=None) -> batches.StepResult:
     with world.db.transaction() as s:
         return batches.approve_batch(s, world.actor(by or world.finance2), batch_id)
 
 
-def export(world: World, batch_id: int, *, today: date = TODAY) -> settlement_export.Export:
+def export(world: SettlementWorld, batch_id: int, *, today: date = TODAY) -> settlement_export.Export:
     with world.db.read() as s:
         files = settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
     with world.db.transaction() as s:
@@ -130,12 +115,12 @@ def export(world: World, batch_id: int, *, today: date = TODAY) -> settlement_ex
     return files
 
 
-def pay(world: World, batch_id: int) -> batches.StepResult:
+def pay(world: SettlementWorld, batch_id: int) -> batches.StepResult:
     with world.db.transaction() as s:
         return batches.mark_paid(s, world.actor(world.finance), batch_id)
 
 
-def lines(world: World, batch_id: int) -> dict[int, tuple[int, int]]:
+def lines(world: SettlementWorld, batch_id: int) -> dict[int, tuple[int, int]]:
     with world.db.read() as s:
         return {
             line.merchant_id: (line.count, line.total_cents)
@@ -143,7 +128,7 @@ def lines(world: World, batch_id: int) -> dict[int, tuple[int, int]]:
         }
 
 
-def counts(world: World) -> tuple[int, int, int, int]:
+def counts(world: SettlementWorld) -> tuple[int, int, int, int]:
     with world.db.read() as s:
         return tuple(
             s.execute(select(func.count()).select_from(model)).scalar_one()
@@ -151,16 +136,16 @@ def counts(world: World) -> tuple[int, int, int, int]:
         )
 
 
-def balance(world: World, key: str) -> int:
+def balance(world: SettlementWorld, key: str) -> int:
     with world.db.read() as s:
         return ledger.balance(s, ledger.get_account(s, key).id)
 
 
-def payable(world: World, merchant: str) -> int:
+def payable(world: SettlementWorld, merchant: str) -> int:
     return balance(world, books.merchant_key("testdorp", world.merchants[merchant]))
 
 
-def a_month(world: World) -> dict[str, list[int]]:
+def a_month(world: SettlementWorld) -> dict[str, list[int]]:
     """Redemptions at all three merchants on several days before UNTIL."""
     made = {
         "sport": [world.redeem("sport", 1250, at(2)), world.redeem("sport", 2000, at(9, 18), child="T-2")],

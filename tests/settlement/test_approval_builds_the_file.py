@@ -16,18 +16,18 @@ from pasdienst.settlement.sepa import SepaExportError, parse_summary
 from pasdienst.web.app import create_app
 from tests.factories import login_as
 
-from .conftest import World, a_month, approve, balance, create, export, payable
+from .conftest import SettlementWorld, a_month, approve, balance, create, export, payable
 
 pytestmark = pytest.mark.money
 
 
-def _legacy_name(world: World, merchant: str, name: str) -> None:
+def _legacy_name(world: SettlementWorld, merchant: str, name: str) -> None:
     """A name stored before the name rule existed (the rule refuses it now)."""
     with world.db.transaction() as s:
         s.execute(update(Merchant).where(Merchant.id == world.merchants[merchant]).values(name=name))
 
 
-def _nothing_moved(world: World, batch_id: int, payables: dict[str, int]) -> None:
+def _nothing_moved(world: SettlementWorld, batch_id: int, payables: dict[str, int]) -> None:
     with world.db.read() as s:
         assert s.get(SettlementBatch, batch_id).status == "draft"
         assert ledger.kind_totals(s, "testdorp").get(books.SETTLE) is None

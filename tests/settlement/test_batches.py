@@ -20,7 +20,7 @@ from pasdienst.settlement.errors import FourEyes, NothingToSettle, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine
 from tests.factories import make_user
 
-from .conftest import TODAY, UNTIL, World, a_month, approve, at, balance, counts, create, export, lines, pay, payable
+from .conftest import TODAY, UNTIL, SettlementWorld, a_month, approve, at, balance, counts, create, export, lines, pay, payable
 
 pytestmark = pytest.mark.money
 
@@ -248,7 +248,7 @@ def test_only_a_draft_can_be_cancelled(world):
         approve(world, create_cancelled(world).id)
 
 
-def create_cancelled(world: World) -> SettlementBatch:
+def create_cancelled(world: SettlementWorld) -> SettlementBatch:
     world.redeem("school", 300, at(12))
     batch = create(world)
     with world.db.transaction() as s:

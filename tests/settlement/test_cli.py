@@ -9,7 +9,7 @@ from pasdienst.municipalities.models import Municipality
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import parse_summary, validate_pain001
 
-from .conftest import World, a_month, counts
+from .conftest import SettlementWorld, a_month, counts
 
 pytestmark = pytest.mark.money
 
@@ -24,7 +24,7 @@ def last_line(result) -> str:
     return result.output.strip().splitlines()[-1]
 
 
-def test_month_end_from_the_command_line(cli, world: World, tmp_path):
+def test_month_end_from_the_command_line(cli, world: SettlementWorld, tmp_path):
     a_month(world)
     made = run(cli, "settlement", "create", "testdorp", "--until", "2027-03-15", "--by", world.finance.email)
     batch_id = last_line(made)
@@ -54,7 +54,7 @@ def test_month_end_from_the_command_line(cli, world: World, tmp_path):
     assert f"{batch_id}  paid" in run(cli, "settlement", "list", "testdorp").output
 
 
-def test_nothing_to_settle_exits_zero_without_an_id(cli, world: World):
+def test_nothing_to_settle_exits_zero_without_an_id(cli, world: SettlementWorld):
     result = run(cli, "settlement", "create", "testdorp", "--until", "2027-03-15", "--by", world.finance.email)
     assert result.output.strip() == "nothing to settle for testdorp before 2027-03-15"
     assert counts(world) == (0, 0, 0, 0)
@@ -66,7 +66,7 @@ def test_nothing_to_settle_exits_zero_without_an_id(cli, world: World):
     (["--until", "2027-03-15", "--by", "niemand@testdorp.example"], "no active user"),
     (["--until", "2027-03-15", "--by", "{admin}"], "this needs a finance user"),
 ])
-def test_create_refuses_bad_input_and_writes_nothing(cli, world: World, args, reason):
+def test_create_refuses_bad_input_and_writes_nothing(cli, world: SettlementWorld, args, reason):
     a_month(world)
     args = [a.format(finance=world.finance.email, admin=world.admin.email) for a in args]
     result = run(cli, "settlement", "create", "testdorp", *args, ok=False)
@@ -74,7 +74,7 @@ def test_create_refuses_bad_input_and_writes_nothing(cli, world: World, args, re
     assert counts(world) == (0, 0, 0, 0)
 
 
-def test_set_iban_checks_the_account_and_logs_who_changed_it(cli, world: World):
+def test_set_iban_checks_the_account_and_logs_who_changed_it(cli, world: SettlementWorld):
     result = run(cli, "municipality", "set-iban", "testdorp", "--iban", "NL44 RABO 0123 4567 89")
     assert "pays from IBAN NL44RABO0123456789, BIC RABONL2U" in result.output
     refused = run(cli, "municipality", "set-iban", "testdorp", "--iban", "NL44RABO0123456780", ok=False)
@@ -85,7 +85,7 @@ def test_set_iban_checks_the_account_and_logs_who_changed_it(cli, world: World):
     assert changes == 1
 
 
-def test_export_of_an_unknown_or_draft_batch_is_refused(cli, world: World, tmp_path):
+def test_export_of_an_unknown_or_draft_batch_is_refused(cli, world: SettlementWorld, tmp_path):
     a_month(world)
     batch_id = last_line(run(cli, "settlement", "create", "testdorp", "--until", "2027-03-15", "--by", world.finance.email))
     draft = run(cli, "settlement", "export", batch_id, "--sepa", str(tmp_path / "x.xml"), ok=False)

@@ -15,14 +15,14 @@ from pasdienst.settlement.errors import CorrectionRefused
 from pasdienst.settlement.models import SettlementCorrection, SettlementItem
 from tests.factories import make_user
 
-from .conftest import World, a_month, approve, at, create, export, lines, pay, payable
+from .conftest import SettlementWorld, a_month, approve, at, create, export, lines, pay, payable
 
 pytestmark = pytest.mark.money
 
 NEXT = date(2027, 3, 20)
 
 
-def settled_month(world: World) -> tuple[dict[str, list[int]], int]:
+def settled_month(world: SettlementWorld) -> tuple[dict[str, list[int]], int]:
     made = a_month(world)
     batch = create(world)
     approve(world, batch.id)
@@ -31,12 +31,12 @@ def settled_month(world: World) -> tuple[dict[str, list[int]], int]:
     return made, batch.id
 
 
-def correct(world: World, redemption_id: int, *, reason: str = "dubbel afgerekend", when=None):
+def correct(world: SettlementWorld, redemption_id: int, *, reason: str = "dubbel afgerekend", when=None):
     with world.db.transaction() as s:
         return settlement_corrections.correct_redemption(s, world.actor(world.finance), redemption_id, reason=reason, now=when or at(17))
 
 
-def voucher_balance(world: World, redemption_id: int) -> int:
+def voucher_balance(world: SettlementWorld, redemption_id: int) -> int:
     from pasdienst.wallet.models import Voucher
 
     with world.db.read() as s:
@@ -44,7 +44,7 @@ def voucher_balance(world: World, redemption_id: int) -> int:
         return ledger.balance(s, s.get(Voucher, voucher_id).account_id)
 
 
-def corrections(world: World) -> int:
+def corrections(world: SettlementWorld) -> int:
     with world.db.read() as s:
         return s.execute(select(func.count()).select_from(SettlementCorrection)).scalar_one()
 

@@ -19,7 +19,7 @@ from pasdienst import books, ledger
 from pasdienst import faults
 from pasdienst.settlement.models import SettlementBatch, SettlementLine
 
-from .conftest import World, a_month, approve, balance, counts, create, payable
+from .conftest import SettlementWorld, a_month, approve, balance, counts, create, payable
 
 pytestmark = pytest.mark.money
 
@@ -33,13 +33,13 @@ def killed_at(cli, point: str, *args: str) -> None:
     assert done.returncode == -signal.SIGKILL, f"{point}: exit {done.returncode}\n{done.stdout}\n{done.stderr}"
 
 
-def settle_transfers(world: World) -> int:
+def settle_transfers(world: SettlementWorld) -> int:
     with world.db.read() as s:
         return ledger.kind_totals(s, "testdorp").get(books.SETTLE, 0)
 
 
 @pytest.mark.parametrize("point", ["settlement.create.after_claim", "settlement.create.before_commit"])
-def test_a_create_killed_halfway_left_nothing_and_runs_again(cli, world: World, point):
+def test_a_create_killed_halfway_left_nothing_and_runs_again(cli, world: SettlementWorld, point):
     a_month(world)
     killed_at(cli, point, "settlement", "create", "testdorp", "--until", "2027-03-15", "--by", world.finance.email)
     assert counts(world) == (0, 0, 0, 0)
@@ -48,7 +48,7 @@ def test_a_create_killed_halfway_left_nothing_and_runs_again(cli, world: World, 
     assert counts(world)[:3] == (1, 3, 4) and world.verify() == []
 
 
-def test_an_approval_killed_after_its_transfers_left_nothing_and_runs_again(cli, world: World):
+def test_an_approval_killed_after_its_transfers_left_nothing_and_runs_again(cli, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     killed_at(cli, "settlement.approve.after_transfers", "settlement", "approve", str(batch.id), "--by", world.finance2.email)
@@ -62,7 +62,7 @@ def test_an_approval_killed_after_its_transfers_left_nothing_and_runs_again(cli,
     assert balance(world, books.clearing_key("testdorp")) == batch.total_cents and world.verify() == []
 
 
-def test_an_export_killed_after_writing_the_file_is_finished_by_running_it_again(cli, world: World, tmp_path):
+def test_an_export_killed_after_writing_the_file_is_finished_by_running_it_again(cli, world: SettlementWorld, tmp_path):
     a_month(world)
     batch = create(world)
     approve(world, batch.id)
@@ -78,7 +78,7 @@ def test_an_export_killed_after_writing_the_file_is_finished_by_running_it_again
     assert balance(world, books.bank_key("testdorp")) == batch.total_cents and world.verify() == []
 
 
-def test_a_fault_inside_the_create_transaction_rolls_it_back(world: World, monkeypatch):
+def test_a_fault_inside_the_create_transaction_rolls_it_back(world: SettlementWorld, monkeypatch):
     a_month(world)
 
     def fail(name: str) -> None:

@@ -13,19 +13,19 @@ from pasdienst.settlement.errors import WrongState
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary, validate_pain001
 
-from .conftest import TODAY, World, a_month, approve, create, export
+from .conftest import TODAY, SettlementWorld, a_month, approve, create, export
 from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
 
-def approved(world: World) -> SettlementBatch:
+def approved(world: SettlementWorld) -> SettlementBatch:
     a_month(world)
     batch = create(world)
     return approve(world, batch.id).batch
 
 
-def build(world: World, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> settlement_export.Export:
+def build(world: SettlementWorld, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> settlement_export.Export:
     with world.db.read() as s:
         return settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=schema, today=today)
 

@@ -12,14 +12,14 @@ from pasdienst.settlement.sepa import parse_summary, validate_pain001
 from pasdienst.web.app import create_app
 from tests.factories import login_as, make_user
 
-from .conftest import World, a_month, approve, at, create, export, pay
+from .conftest import SettlementWorld, a_month, approve, at, create, export, pay
 from tests.text import spaced
 
 pytestmark = pytest.mark.money
 
 
 @pytest.fixture
-def app(world: World):
+def app(world: SettlementWorld):
     application = create_app(world.settings, db=world.db)
     application.config.update(TESTING=True)
     return application
@@ -46,7 +46,7 @@ def flashes(client, path: str) -> str:
     return client.get(path).get_data(as_text=True)
 
 
-def test_finance_runs_the_month_in_the_browser(app, world: World):
+def test_finance_runs_the_month_in_the_browser(app, world: SettlementWorld):
     a_month(world)
     maker, checker = logged_in(app, world.finance), logged_in(app, world.finance2)
     page = spaced(maker.get("/finance").get_data(as_text=True))
@@ -92,7 +92,7 @@ def test_finance_runs_the_month_in_the_browser(app, world: World):
     assert world.verify() == []
 
 
-def test_nothing_to_settle_or_a_bad_date_is_said_on_the_page_and_writes_nothing(app, world: World):
+def test_nothing_to_settle_or_a_bad_date_is_said_on_the_page_and_writes_nothing(app, world: SettlementWorld):
     client = logged_in(app, world.finance)
     for until, message in (("2027-03-15", "Er is niets af te rekenen"), ("2027-03-16", "Kies vandaag of een eerdere datum"), ("", "Kies de datum")):
         response = post(client, "/finance/afrekeningen", until=until)
@@ -102,7 +102,7 @@ def test_nothing_to_settle_or_a_bad_date_is_said_on_the_page_and_writes_nothing(
         assert s.execute(select(SettlementBatch.id)).first() is None
 
 
-def test_an_invalid_merchant_iban_shows_on_the_preview_and_blocks_approval(app, world: World):
+def test_an_invalid_merchant_iban_shows_on_the_preview_and_blocks_approval(app, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     with world.db.transaction() as s:
@@ -116,7 +116,7 @@ def test_an_invalid_merchant_iban_shows_on_the_preview_and_blocks_approval(app, 
         assert s.get(SettlementBatch, batch.id).status == "draft"
 
 
-def test_another_municipality_does_not_see_the_batch(app, world: World):
+def test_another_municipality_does_not_see_the_batch(app, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     stranger = logged_in(app, make_user(world.db, "finance", municipality="anderdorp"))
@@ -126,7 +126,7 @@ def test_another_municipality_does_not_see_the_batch(app, world: World):
     assert f"B{batch.id}" not in stranger.get("/finance").get_data(as_text=True)
 
 
-def test_a_merchant_sees_its_redemptions_per_batch_and_when_it_was_paid(app, world: World):
+def test_a_merchant_sees_its_redemptions_per_batch_and_when_it_was_paid(app, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     approve(world, batch.id)
@@ -145,7 +145,7 @@ def test_a_merchant_sees_its_redemptions_per_batch_and_when_it_was_paid(app, wor
     assert 'href="/merchant/uitbetalingen"' in client.get("/merchant").get_data(as_text=True)
 
 
-def test_a_merchant_does_not_see_a_draft_or_another_merchants_statement(app, world: World):
+def test_a_merchant_does_not_see_a_draft_or_another_merchants_statement(app, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     user = make_user(world.db, "merchant", merchant_id=world.merchants["school"])
@@ -157,7 +157,7 @@ def test_a_merchant_does_not_see_a_draft_or_another_merchants_statement(app, wor
     assert client.get(f"/finance/afrekeningen/{batch.id}/aanbieder/{world.merchants['sport']}").status_code == 403
 
 
-def test_an_admin_follows_the_audit_log_to_the_batch_and_only_reads_it(app, world: World):
+def test_an_admin_follows_the_audit_log_to_the_batch_and_only_reads_it(app, world: SettlementWorld):
     a_month(world)
     batch = create(world)
     approve(world, batch.id)
@@ -180,7 +180,7 @@ def test_an_admin_follows_the_audit_log_to_the_batch_and_only_reads_it(app, worl
     assert stranger.get(f"/finance/afrekeningen/{batch.id}").status_code == 404
 
 
-def test_every_finance_page_calls_a_redemption_a_payment(app, world: World):
+def test_every_finance_page_calls_a_redemption_a_payment(app, world: SettlementWorld):
     """One word, as at the till, on the pass page and in the merchant's payouts: "betaling"; the bank
     transfer to a merchant is an "uitbetaling"."""
     a_month(world)

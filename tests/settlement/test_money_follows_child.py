@@ -21,7 +21,7 @@ from pasdienst.wallet import tokens
 from pasdienst.wallet.models import ChildPass, Voucher
 from pasdienst.wallet.services import block_pass, close_year, reissue_pass
 
-from .conftest import TODAY, World, approve, at, balance, create, payable
+from .conftest import TODAY, SettlementWorld, approve, at, balance, create, payable
 
 pytestmark = pytest.mark.money
 
@@ -35,7 +35,7 @@ def on(day: date, hour: int = 12) -> datetime:
     return datetime.combine(day, time(hour), AMSTERDAM)
 
 
-def reissue(world: World, times: int, *, child: str = "T-1") -> None:
+def reissue(world: SettlementWorld, times: int, *, child: str = "T-1") -> None:
     """Reissue the child's pass; ``world.redeem`` takes the new one from then on."""
     for _ in range(times):
         with world.db.transaction() as s:
@@ -46,7 +46,7 @@ def reissue(world: World, times: int, *, child: str = "T-1") -> None:
             )
 
 
-def current_pass(world: World, s, child: str = "T-1") -> ChildPass:
+def current_pass(world: SettlementWorld, s, child: str = "T-1") -> ChildPass:
     """The child's newest generation, following the chain from the first."""
     found = s.get(Voucher, world.passes[child][1][SPORT]).child_pass
     while (newer := s.execute(select(ChildPass).where(ChildPass.replaces_id == found.id)).scalar_one_or_none()) is not None:
@@ -54,7 +54,7 @@ def current_pass(world: World, s, child: str = "T-1") -> ChildPass:
     return found
 
 
-def sport_balance(world: World, child: str = "T-1") -> int:
+def sport_balance(world: SettlementWorld, child: str = "T-1") -> int:
     """The sport budget on the child's current pass."""
     with world.db.read() as s:
         child_pass = current_pass(world, s, child)
@@ -64,7 +64,7 @@ def sport_balance(world: World, child: str = "T-1") -> int:
         return ledger.balance(s, voucher.account_id)
 
 
-def money_on_old_passes(world: World) -> int:
+def money_on_old_passes(world: SettlementWorld) -> int:
     """Cents on the vouchers of every pass that is not the child's current one."""
     with world.db.read() as s:
         return sum(
@@ -75,17 +75,17 @@ def money_on_old_passes(world: World) -> int:
         )
 
 
-def void(world: World, redemption_id: int, *, today: date = TODAY, now: datetime | None = None) -> Redemption:
+def void(world: SettlementWorld, redemption_id: int, *, today: date = TODAY, now: datetime | None = None) -> Redemption:
     with world.db.transaction() as s:
         return redemptions.void(s, world.till("sport"), redemption_id, today=today, now=now)
 
 
-def correct(world: World, redemption_id: int, *, when: datetime) -> None:
+def correct(world: SettlementWorld, redemption_id: int, *, when: datetime) -> None:
     with world.db.transaction() as s:
         settlement_corrections.correct_redemption(s, world.actor(world.finance), redemption_id, reason="dubbel afgerekend", now=when)
 
 
-def settled(world: World, cents: int, when: datetime) -> int:
+def settled(world: SettlementWorld, cents: int, when: datetime) -> int:
     """A redemption at the sports club, in an approved batch."""
     made = world.redeem("sport", cents, when)
     batch = create(world, until=when.date() + timedelta(days=1), today=when.date() + timedelta(days=1))
@@ -93,7 +93,7 @@ def settled(world: World, cents: int, when: datetime) -> int:
     return made
 
 
-def kinds(world: World, *names: str) -> dict[str, int]:
+def kinds(world: SettlementWorld, *names: str) -> dict[str, int]:
     with world.db.read() as s:
         return {
             name: len(s.execute(select(Transfer.id).where(Transfer.kind == name, Transfer.reverses_id.is_(None))).all())

@@ -18,7 +18,7 @@ from pasdienst.settlement.errors import FourEyes, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementReturn
 from pasdienst.settlement.sepa import parse_summary
 
-from .conftest import World, a_month, approve, at, balance, create, export, lines, pay, payable
+from .conftest import SettlementWorld, a_month, approve, at, balance, create, export, lines, pay, payable
 from tests.text import spaced
 from tests.factories import login_as, make_user
 
@@ -29,7 +29,7 @@ CLEARING = books.clearing_key("testdorp")
 BANK = books.bank_key("testdorp")
 
 
-def record(world: World, batch_id: int, merchant: str | None, *, by=None, reason: str = "rekening opgeheven") -> int:
+def record(world: SettlementWorld, batch_id: int, merchant: str | None, *, by=None, reason: str = "rekening opgeheven") -> int:
     merchant_id = world.merchants[merchant] if merchant else None
     with world.db.transaction() as s:
         return returns.request_return(
@@ -37,22 +37,22 @@ def record(world: World, batch_id: int, merchant: str | None, *, by=None, reason
         ).id
 
 
-def confirm(world: World, return_id: int, *, by=None) -> returns.ReturnResult:
+def confirm(world: SettlementWorld, return_id: int, *, by=None) -> returns.ReturnResult:
     with world.db.transaction() as s:
         return returns.confirm_return(s, world.actor(by or world.finance2), return_id, now=at(16, 14))
 
 
-def claimed_by(world: World, batch_id: int) -> int:
+def claimed_by(world: SettlementWorld, batch_id: int) -> int:
     with world.db.read() as s:
         return s.execute(select(func.count()).select_from(SettlementItem).where(SettlementItem.batch_id == batch_id)).scalar_one()
 
 
-def statement(world: World, batch_id: int, merchant: str) -> str:
+def statement(world: SettlementWorld, batch_id: int, merchant: str) -> str:
     with world.db.read() as s:
         return settlement_export.statement_for(s, world.actor(world.finance), batch_id, world.merchants[merchant], stylesheet_url=None).html
 
 
-def events(world: World, action: str) -> list[AuditEvent]:
+def events(world: SettlementWorld, action: str) -> list[AuditEvent]:
     with world.db.read() as s:
         return s.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars().all()
 

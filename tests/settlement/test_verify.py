@@ -7,12 +7,12 @@ from sqlalchemy import text, update
 from pasdienst import books, ledger
 from pasdienst.redeem.models import Redemption
 
-from .conftest import World, a_month, approve, create, export, pay
+from .conftest import SettlementWorld, a_month, approve, create, export, pay
 
 pytestmark = pytest.mark.money
 
 
-def checks(world: World) -> set[str]:
+def checks(world: SettlementWorld) -> set[str]:
     return {problem.split(":")[0] for problem in world.verify()}
 
 

@@ -28,7 +28,7 @@ from pasdienst.settlement import batches
 from pasdienst.settlement.errors import NothingToSettle
 from pasdienst.settlement.models import SettlementBatch
 
-from .conftest import TODAY, World, at, payable
+from .conftest import TODAY, SettlementWorld, at, payable
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
@@ -37,7 +37,7 @@ ROUNDS = 60
 WAIT = 10  # seconds; only reached when something is broken
 
 
-def _void(world: World, redemption_id: int, pids: dict | None = None) -> object:
+def _void(world: SettlementWorld, redemption_id: int, pids: dict | None = None) -> object:
     """Void at the till: the voided redemption, or the refusal."""
     try:
         with world.db.transaction() as s:
@@ -48,7 +48,7 @@ def _void(world: World, redemption_id: int, pids: dict | None = None) -> object:
         return refused
 
 
-def _batch(world: World, actor, pids: dict | None = None) -> object:
+def _batch(world: SettlementWorld, actor, pids: dict | None = None) -> object:
     """A batch up to the 15th: its id, or NothingToSettle."""
     try:
         with world.db.transaction() as s:
@@ -78,14 +78,14 @@ def _run(*work) -> list[object]:
     return results
 
 
-def _where_is(world: World, redemption_id: int) -> tuple[bool, int | None]:
+def _where_is(world: SettlementWorld, redemption_id: int) -> tuple[bool, int | None]:
     """Whether the redemption is voided, and the batch that claimed it."""
     with world.db.read() as s:
         voided = s.execute(select(Redemption.voided_at).where(Redemption.id == redemption_id)).scalar_one() is not None
         return voided, claims.batch_of(s, redemption_id)
 
 
-def _waits_for_advisory_lock(world: World, pid: int) -> bool:
+def _waits_for_advisory_lock(world: SettlementWorld, pid: int) -> bool:
     with world.db.read() as s:
         return s.execute(
             text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND locktype = 'advisory' AND NOT granted"),
