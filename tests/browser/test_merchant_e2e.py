@@ -26,7 +26,7 @@ from pasdienst.wallet import qr
 from pasdienst.wallet.models import PassImage, Voucher
 from pasdienst.wallet.services import resolve_pass
 from pasdienst.web.app import create_app
-from tests.factories import TODAY, issue_world, MadeUser, make_merchant, make_user
+from tests.factories import TODAY, MadeUser, World, issued_world, make_user
 from tests.redeem.test_wrong_codes import unknown_typed_code
 
 from .helpers import PHONE, phone_page, qr_video, screenshot
@@ -38,8 +38,10 @@ SPORT_BUDGET = 15_000  # cents: the scheme's sport_culture budget
 FIXED_TIME = datetime(2027, 3, 15, 13, 5, tzinfo=timezone.utc)
 
 
-@dataclass
-class World:
+@dataclass(kw_only=True)
+class LiveWorld(World):
+    """``issued_world`` behind the live server, with Sanne's pass and a sports club's merchant user."""
+
     base: str
     payload: str  # the QR payload of Sanne's pass
     code: str  # her typed code
@@ -56,26 +58,28 @@ def live_app(settings, db):
 
 
 @pytest.fixture
-def world(db: Database, live_server, receipt_numbers) -> World:
+def world(db: Database, live_server, receipt_numbers) -> LiveWorld:
     from pasdienst.web.extensions import get_settings
 
     settings = get_settings(live_server.app)
-    rows, vouchers = issue_world(db, settings)
+    issued = issued_world(db, settings, sport=("Sportclub De Sprint", ("sport_culture",)))
     # The rendering phase that follows issuing (``pasdienst passes issue`` runs it too).
     qr.render_missing(db, settings, workers=1)
-    merchant_id = make_merchant(db, "testdorp", name="Sportclub De Sprint", categories=("sport_culture",))
-    user = make_user(db, "merchant", municipality="testdorp", merchant_id=merchant_id)
-    sanne = rows["T-1"]
+    user = make_user(db, "merchant", municipality="testdorp", merchant_id=issued.merchants["sport"])
+    sanne = issued.rows["T-1"]
     with db.read() as s:
         pass_id = resolve_pass(s, sanne.url, settings=settings, today=TODAY).id
-        voucher_id = vouchers[pass_id][("budget", "sport_culture")]
+        voucher_id = issued.vouchers[pass_id][("budget", "sport_culture")]
         account_id = s.get(Voucher, voucher_id).account_id
-    return World(live_server.url, sanne.url, sanne.code, pass_id, voucher_id, account_id, user)
+    return LiveWorld(
+        **vars(issued), base=live_server.url, payload=sanne.url, code=sanne.code, pass_id=pass_id,
+        sport_voucher=voucher_id, sport_account=account_id, merchant=user,
+    )
 
 
 # -- helpers -----------------------------------------------------------------------
 
-def stored_qr_png(db: Database, world: World) -> bytes:
+def stored_qr_png(db: Database, world: LiveWorld) -> bytes:
     """The pass's QR image as the holder's page serves it (and as it is stored)."""
     token = world.payload.rsplit("/", 1)[1]
     with urllib.request.urlopen(f"{world.base}/p/{token}/qr.png") as response:  # our own live server
@@ -85,7 +89,7 @@ def stored_qr_png(db: Database, world: World) -> bytes:
     return served
 
 
-def log_in(page: Page, world: World) -> None:
+def log_in(page: Page, world: LiveWorld) -> None:
     """Open the till as a cashier would: sent to /login, then back to /merchant."""
     page.goto(f"{world.base}/merchant")
     expect(page.get_by_role("heading", name="Inloggen")).to_be_visible()
@@ -131,7 +135,7 @@ def ledger_is_sound(db: Database) -> None:
     assert report.ok, [str(p) for p in report.problems]
 
 
-def charge_12_50_and_void_it(page: Page, db: Database, world: World, *, screenshots: bool) -> None:
+def charge_12_50_and_void_it(page: Page, db: Database, world: LiveWorld, *, screenshots: bool) -> None:
     """From the confirm screen: pay 12,50, check the receipt, void it from today's list."""
     sport_budget(page).get_by_label("Bedrag in euro").fill("12,50")
     if screenshots:
