@@ -154,7 +154,7 @@ def password() -> ResponseReturnValue:
     return redirect(target or _home(actor.role))
 
 
-# The audit log page, /admin/auditlog, with its filters: pasdienst.admin.views.
+# The audit log page, /admin/auditlog, with its filters: pasdienst.admin.views.audit_log.
 
 
 @api.route("/me")

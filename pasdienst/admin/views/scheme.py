@@ -1,0 +1,99 @@
+"""The scheme (regeling): load a file, download one, the example."""
+from __future__ import annotations
+
+from flask import Response, flash, redirect, request
+from flask.typing import ResponseReturnValue
+
+from ...access.web import current_actor, requires
+from ...errors import NotFound, PasdienstError, ValidationFailed
+from ...wallet.errors import SchemeInvalid
+from ...wallet.schemes import example_scheme, scheme_toml, schemes_of
+from ...wallet.services import load_scheme
+from ...web import dutch
+from ...web.writes import write
+from ..scope import staff
+from ._common import (
+    MAX_UPLOAD_BYTES,
+    _db,
+    _form,
+    _page,
+    _today,
+    _year_and_outcome,
+    bp,
+)
+
+
+@bp.get("/admin/regeling")
+@requires("admin", "caseworker")
+def scheme() -> ResponseReturnValue:
+    with _db().read() as session:
+        schemes = schemes_of(session, staff(current_actor()))
+    return _page("admin/scheme.html", schemes=schemes, text="", error=None, problems=[], active="scheme")
+
+
+@bp.post("/admin/regeling")
+@requires("admin")
+def scheme_load() -> ResponseReturnValue:
+    actor = current_actor()
+    upload = request.files.get("file")
+    text = _form("text")
+    error: str | None = None
+    if upload is not None and upload.filename:
+        try:
+            text = upload.read(MAX_UPLOAD_BYTES + 1).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text, error = "", "Het bestand is geen UTF-8-tekst."
+    if not error and not text.strip():
+        error = "Kies een regelingbestand (.toml) of plak de tekst ervan."
+    problems: list[str] = []
+    if not error:
+        try:
+            year, outcome = write(lambda session: _year_and_outcome(load_scheme(session, text, actor=actor)))
+        except SchemeInvalid as exc:
+            error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
+            problems = [dutch.scheme_problem(problem) for problem in exc.found]
+        except ValidationFailed as exc:
+            error = dutch.refusal(exc)
+        except PasdienstError as exc:
+            if exc.status in (401, 403, 404):
+                raise
+            error = dutch.refusal(exc)
+        else:
+            flash({"created": f"De regeling voor {year} is geladen.", "updated": f"De regeling voor {year} is bijgewerkt.",
+                   "unchanged": f"De regeling voor {year} was al zo; er is niets veranderd."}[outcome], "success")
+            return redirect("/admin/regeling")
+    with _db().read() as session:
+        schemes = schemes_of(session, staff(actor))
+    return _page("admin/scheme.html", 422, schemes=schemes, text=text, error=error, problems=problems, active="scheme")
+
+
+@bp.get("/admin/regeling/<int:year>.toml")
+@requires("admin", "caseworker")
+def scheme_file(year: int) -> ResponseReturnValue:
+    """The scheme as it is loaded, as a file to keep, edit and load again."""
+    actor = current_actor()
+    with _db().read() as session:
+        scheme = next((s for s in schemes_of(session, staff(actor)) if s.year == year), None)
+        if scheme is None:
+            raise NotFound(f"there is no scheme for {year}", refusal="scheme_not_found", year=year)
+        text = scheme_toml(scheme, actor.municipality_code or "")
+    return _toml_download(text, f"regeling-{actor.municipality_code}-{year}.toml")
+
+
+@bp.get("/admin/regeling/voorbeeld.toml")
+@requires("admin", "caseworker")
+def scheme_example() -> ResponseReturnValue:
+    """The commented example for the first year without a scheme (from this year on)."""
+    actor = current_actor()
+    with _db().read() as session:
+        years = {s.year for s in schemes_of(session, staff(actor))}
+    year = _today().year
+    while year in years:
+        year += 1
+    return _toml_download(example_scheme(actor.municipality_code or "", year), f"regeling-voorbeeld-{year}.toml")
+
+
+def _toml_download(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="application/toml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
