@@ -8,6 +8,7 @@ from .access import models as _access  # noqa: F401 - registers its tables
 from .wallet import models as _wallet  # noqa: F401 - registers its tables
 from .settlement import models as _settlement  # noqa: F401 - registers its tables
 from .admin import models as _admin  # noqa: F401 - registers its tables
+from .foureyes import models as _foureyes  # noqa: F401 - registers its tables
 from .reports import models as _reports  # noqa: F401 - registers its tables
 from .jobs import models as _jobs  # noqa: F401 - registers its tables
 from .reminders import models as _reminders  # noqa: F401 - registers its tables

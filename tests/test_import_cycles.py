@@ -90,3 +90,14 @@ def test_no_module_of_pasdienst_imports_itself_through_others():
 
 def test_the_checker_finds_a_cycle_when_there_is_one():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_services_the_back_office_calls_do_not_import_it():
+    """``admin`` shows and decides; what it calls (four eyes included) sits below it."""
+    modules = _modules()
+    leaning = {
+        name: sorted(other for other in _imports(name, path, modules) if other.startswith("pasdienst.admin"))
+        for name, path in modules.items()
+        if name.startswith(("pasdienst.access", "pasdienst.merchants", "pasdienst.foureyes"))
+    }
+    assert {name: others for name, others in leaning.items() if others} == {}

@@ -20,6 +20,6 @@ accounts are two people), ``audit`` (writing and reading the log), both below
 every other service; ``passwords``; ``logins`` (a login's session and the
 actor of a request); ``accounts`` (creating, logging in, new passwords,
 blocking); ``tokens`` (API tokens); ``users`` (the admin's management of the
-municipality's logins, with ``admin.requests`` for four eyes); ``web`` and
+municipality's logins, with ``foureyes.requests`` for four eyes); ``web`` and
 ``views`` for Flask.
 """

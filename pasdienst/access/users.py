@@ -2,7 +2,7 @@
 the list, a new staff login, blocking and unblocking, a new one-time password.
 
 An admin or finance account, and a new password for one, take effect once a
-second admin confirms (``admin.requests``); a case worker's or a merchant's
+second admin confirms (``foureyes.requests``); a case worker's or a merchant's
 at once. Refusals carry their code; the pages say them in Dutch.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..admin import requests
 from ..errors import Conflict, NotFound, ValidationFailed
+from ..foureyes import requests
 from ..redeem.models import Merchant
 from .accounts import create_user, reset_password, set_user_active
 from .models import STAFF_ROLES, User

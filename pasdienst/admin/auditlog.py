@@ -29,7 +29,8 @@ from ..municipalities.models import Municipality
 from ..redeem.models import Merchant, Redemption
 from ..settlement.models import SettlementBatch
 from ..wallet.models import Child, ChildPass, Scheme, format_pass_number
-from .models import CaseworkerCap, FourEyesRequest
+from ..foureyes.models import FourEyesRequest
+from .models import CaseworkerCap
 
 _PASS_NUMBER = re.compile(r"^KP-[0-9]{4}-([0-9]{1,18})$")
 _ROW_ID = re.compile(r"^[0-9]{1,18}$")

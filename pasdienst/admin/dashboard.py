@@ -16,7 +16,7 @@ from ..municipalities.services import BudgetFigures, budget_figures
 from ..redeem.models import Merchant
 from ..reports.usage import Reach, reach
 from ..wallet.models import Child
-from . import requests
+from ..foureyes import requests
 from .caps import CapStatus, cap_status
 from .scope import ADMIN, CASEWORKER, municipality_of
 

@@ -12,7 +12,7 @@ from ..banking import InvalidIBAN
 from ..errors import ValidationFailed
 from ..web.api import problems
 from ..web.validators import CONTROL, LINE, LINES, WHITESPACE, Pattern
-from ..admin.requests import add_merchant_for_approval
+from ..foureyes.requests import add_merchant_for_approval
 from ..db import Database
 from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant
 from ..web.extensions import get_db

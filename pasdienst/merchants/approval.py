@@ -1,7 +1,7 @@
 """Approving and suspending a merchant from the back office.
 
 Approval makes a merchant a payee, so it takes four eyes: an admin asks
-(``admin.requests.request_merchant_approval``) and another confirms on
+(``foureyes.requests.request_merchant_approval``) and another confirms on
 ``/admin/verzoeken``. Suspending stops it taking passes at once, with one
 admin: stopping payments never needs a second pair of eyes.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..access.policy import Actor, ensure_role
-from ..admin import requests
-from ..admin.models import FourEyesRequest
 from ..errors import ValidationFailed
+from ..foureyes import requests
+from ..foureyes.models import FourEyesRequest
 from ..redeem.models import Merchant
 from .records import merchant_for, set_merchant_status
 

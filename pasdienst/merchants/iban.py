@@ -5,7 +5,7 @@ old IBAN; ``IbanChangeRequest`` keeps the old one beside the new so the
 confirming admin sees what changes. "Another admin" means another person:
 ``access.policy.same_hands`` refuses the requester and their lineage
 (docs/SECURITY.md, "Four eyes"). The pending changes are shown with the other
-four-eyes requests (``admin.requests.pending_iban_changes``).
+four-eyes requests (``foureyes.requests.pending_iban_changes``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_role, same_hands
-from ..admin.errors import SecondAdminRequired
+from ..foureyes.errors import SecondAdminRequired
 from ..banking import normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed

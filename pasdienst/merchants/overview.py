@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..access.models import User
 from ..access.policy import Actor, ensure_role
-from ..admin.models import MERCHANT_APPROVE, REQUEST_PENDING, FourEyesRequest
+from ..foureyes.models import MERCHANT_APPROVE, REQUEST_PENDING, FourEyesRequest
 from ..errors import NotFound
 from ..redeem.models import CATEGORIES, Merchant
 from .models import IBAN_PENDING, IbanChangeRequest

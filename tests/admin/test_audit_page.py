@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 import pasdienst
 from pasdienst.access.models import AUDIT_ACTIONS, AuditEvent
-from pasdienst.admin.models import REQUEST_KINDS
+from pasdienst.foureyes.models import REQUEST_KINDS
 from pasdienst.labels import AUDIT_ACTION_TITLES
 from pasdienst.settlement.models import BATCH_STATUSES
 from pasdienst.wallet.models import Child, ChildPass

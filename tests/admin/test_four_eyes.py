@@ -18,9 +18,9 @@ from pasdienst.access.errors import Unauthenticated
 from pasdienst.access.models import User
 from pasdienst.access.accounts import actor_for_email, authenticate
 from pasdienst.access.policy import same_hands
-from pasdienst.admin import requests
-from pasdienst.admin.errors import SecondAdminRequired
-from pasdienst.admin.models import FourEyesRequest
+from pasdienst.foureyes import requests
+from pasdienst.foureyes.errors import SecondAdminRequired
+from pasdienst.foureyes.models import FourEyesRequest
 from pasdienst.errors import Conflict
 from pasdienst.merchants import iban as iban_changes
 from pasdienst.merchants.models import IbanChangeRequest

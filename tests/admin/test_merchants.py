@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from pasdienst.admin.models import FourEyesRequest
+from pasdienst.foureyes.models import FourEyesRequest
 from pasdienst.merchants.models import IbanChangeRequest
 from pasdienst.redeem.models import Merchant
 from tests.factories import OTHER_MUNICIPALITY, login_as, make_merchant, make_user

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pasdienst.access.accounts import create_user
-from pasdienst.admin.models import FourEyesRequest
+from pasdienst.foureyes.models import FourEyesRequest
 from pasdienst.redeem.models import Merchant, Redemption
 from tests.factories import (
     TEST_PASSWORD,

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from pasdienst.access.accounts import actor_for_email
-from pasdienst.admin import requests
+from pasdienst.foureyes import requests
 from pasdienst.clock import AMSTERDAM
 from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.services import start_job

@@ -40,7 +40,7 @@ from pasdienst.access import accounts, logins, passwords
 from pasdienst.access.models import User
 from pasdienst.access.logins import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
-from pasdienst.admin import requests
+from pasdienst.foureyes import requests
 from pasdienst.cooperations import runs as cooperation_runs
 from pasdienst.cooperations import services as cooperations
 from pasdienst.errors import PasdienstError

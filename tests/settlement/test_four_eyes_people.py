@@ -13,7 +13,7 @@ import pytest
 from pasdienst.access.models import User
 from pasdienst.access.accounts import actor_for_email
 from pasdienst.access.logins import session_version
-from pasdienst.admin import requests
+from pasdienst.foureyes import requests
 from pasdienst.settlement import returns
 from pasdienst.settlement.errors import FourEyes
 from pasdienst.settlement.models import SettlementBatch

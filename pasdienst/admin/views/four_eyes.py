@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from ... import labels
 from ...access.web import current_actor, requires
 from ...web.writes import change
-from .. import requests
+from ...foureyes import requests
 from ._common import (
     _db,
     _page,

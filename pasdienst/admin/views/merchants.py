@@ -18,7 +18,7 @@ from ...redeem.models import CATEGORIES
 from ...web import dutch
 from ...web.security import private
 from ...web.writes import change, refused, write
-from .. import requests
+from ...foureyes import requests
 from ._common import (
     STATUS_TITLES,
     _db,

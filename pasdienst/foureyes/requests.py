@@ -11,7 +11,7 @@ confirmation on, and the requester becomes the account's sponsor.
 The operator's command line stays outside this (``pasdienst user add`` and
 ``pasdienst merchant add`` bootstrap a municipality directly).
 
-Like the rest of ``pasdienst.admin`` these services take the acting admin,
+Like the back office's services these take the acting admin,
 check role and municipality, flush without committing, record their audit
 events, and speak Dutch.
 """
