@@ -60,7 +60,9 @@ from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.plugins import load_verify_checks
 from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem.models import Merchant, Redemption
-from pasdienst.settlement import batches, export
+from pasdienst.settlement import batches
+from pasdienst.settlement.export import build_export, record_export
+from pasdienst.settlement.payment_file import PaymentFile
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 
@@ -187,13 +189,13 @@ def run(name: str, db: Database, args: argparse.Namespace, out: Path) -> dict[st
             actor = actor_for_email(s, "financien2@bench.example", roles=("finance",))
             assert batches.approve_batch(s, actor, batch_id).changed
 
-    def export(batch_id: int) -> export.Export:
+    def export(batch_id: int) -> PaymentFile:
         with db.read() as s:
-            files = export.build_export(s, CLI_ACTOR, batch_id, today=TODAY)
+            files = build_export(s, CLI_ACTOR, batch_id, today=TODAY)
         write_atomically(out / f"{name}.xml", files.sepa)
         write_atomically(out / f"{name}.csv", files.csv)
         with db.transaction() as s:
-            export.record_export(s, CLI_ACTOR, files)
+            record_export(s, CLI_ACTOR, files)
         return files
 
     figures: dict[str, float] = {}

@@ -56,7 +56,8 @@ from ..municipalities.models import Municipality
 from ..settlement.batches import follow_cooperation_run, returned_lines
 from ..settlement.errors import NothingToSettle, WrongState
 from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementLine
-from ..settlement.sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001, parse_summary
+from ..settlement.payment_file import PaymentFile, build_payment_file
+from ..settlement.sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001
 from ..settlement.statements import csv_euros
 from .models import (
     ACTIVE,
@@ -304,22 +305,6 @@ def _batch_ids(session: Session, run_id: int) -> list[int]:
     )
 
 
-@dataclass(frozen=True)
-class RunExport:
-    """The files of one run, built and checked, not yet written."""
-
-    run_id: int
-    sepa: bytes
-    csv: bytes
-    execution_date: date
-    schema: str
-    debtor_name: str
-    debtor_iban: str
-    debtor_bic: str | None
-    nb_of_txs: int
-    ctrl_sum_cents: int
-
-
 #: The allocation CSV: every payment of the file, split over the members' batches that owe it.
 ALLOCATION_HEADER = (
     "end_to_end_id", "merchant_id", "merchant_name", "iban", "payment_eur", "municipality", "batch_id", "count",
@@ -329,7 +314,7 @@ ALLOCATION_HEADER = (
 
 def build_run_export(
     session: Session, actor: Actor, run_id: int, *, schema: str = DEFAULT_SCHEMA, today: date
-) -> RunExport:
+) -> PaymentFile:
     """The run's payment file (from the cooperation's account) and its
     allocation CSV. A run exported before is built again from the values
     stored at its first export, byte for byte the same."""
@@ -342,13 +327,9 @@ def build_run_export(
         execution_date = max(today, run.created_at.astimezone(AMSTERDAM).date())
         debtor = (cooperation.name, cooperation.iban, cooperation.bic)
     payments = _payments_of(session, run.id)
-    xml = build_pain001(_order(cooperation, run, payments, execution_date=execution_date, debtor=debtor), schema=schema)
-    summary = parse_summary(xml)
-    if summary["nb_of_txs"] != len(payments) or summary["ctrl_sum_cents"] != run.total_cents:
-        raise RuntimeError(f"the payment file of run {run.id} does not add up to the run")
-    return RunExport(
-        run.id, xml, _allocation_csv(session, run.id, payments), execution_date, schema, debtor[0], debtor[1] or "",
-        debtor[2], summary["nb_of_txs"], summary["ctrl_sum_cents"],
+    return build_payment_file(
+        _order(cooperation, run, payments, execution_date=execution_date, debtor=debtor),
+        _allocation_csv(session, run.id, payments), schema=schema, total_cents=run.total_cents,
     )
 
 
@@ -438,9 +419,9 @@ class RunStep:
     changed: bool
 
 
-def record_run_export(session: Session, actor: Actor, export: RunExport, *, now: datetime | None = None) -> RunStep:
+def record_run_export(session: Session, actor: Actor, export: PaymentFile, *, now: datetime | None = None) -> RunStep:
     """Mark the run and its batches exported after its files were written (first export only)."""
-    run, cooperation = _run(session, actor, export.run_id, lock=True, system=True)
+    run, cooperation = _run(session, actor, export.id, lock=True, system=True)
     if run.status != RUN_REMITTED:
         return RunStep(run, False)
     now = now or now_utc()

@@ -43,40 +43,16 @@ from .models import (
     SettlementReturnedLine,
 )
 from .queries import batch_lines
-from .sepa import (
-    DEFAULT_SCHEMA,
-    Payment,
-    PaymentOrder,
-    SepaExportError,
-    build_pain001,
-    parse_summary,
-    remittance_for,
-)
+from .payment_file import PaymentFile, build_payment_file
+from .sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, remittance_for
 from .statements import BatchLine, StatementLine, lines_csv, render_statement
 
 
 # -- export ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Export:
-    """The files of one batch, built and checked, not yet written."""
-
-    batch_id: int
-    sepa: bytes
-    csv: bytes
-    #: Values fixed at the first export (and stored then).
-    execution_date: date
-    schema: str
-    debtor_name: str
-    debtor_iban: str
-    debtor_bic: str | None
-    nb_of_txs: int
-    ctrl_sum_cents: int
-
-
 def build_export(
     session: Session, actor: Actor, batch_id: int, *, schema: str = DEFAULT_SCHEMA, today: date
-) -> Export:
+) -> PaymentFile:
     """The payment file and the lines CSV of an approved (or later) batch.
 
     A batch exported before is built again from the values stored at its
@@ -137,14 +113,6 @@ def build_export(
             for line in lines
         ),
     )
-    try:
-        xml = build_pain001(order, schema=schema)
-    except SepaExportError as exc:
-        raise SepaExportError(exc.message, refusal="batch_export_sepa", batch=batch.id, errors=exc.details.get("errors"),
-                              reasons=exc.details.get("reasons") or [("sepa.other", {})]) from None
-    summary = parse_summary(xml)
-    if summary["nb_of_txs"] != len(lines) or summary["ctrl_sum_cents"] != sum(line.total_cents for line in lines):
-        raise RuntimeError(f"the payment file of batch {batch.id} does not add up to the batch")
     csv = lines_csv(
         (
             BatchLine(line.merchant_id, line.creditor_name or "", line.creditor_iban or "", line.count, line.total_cents, line.end_to_end_id or "")
@@ -153,15 +121,16 @@ def build_export(
         period_from=period[0],
         period_until=period[1],
     )
-    return Export(
-        batch.id, xml, csv, execution_date, schema, debtor[0], debtor[1], debtor[2],
-        summary["nb_of_txs"], summary["ctrl_sum_cents"],
-    )
+    try:
+        return build_payment_file(order, csv, schema=schema, total_cents=sum(line.total_cents for line in lines))
+    except SepaExportError as exc:
+        raise SepaExportError(exc.message, refusal="batch_export_sepa", batch=batch.id, errors=exc.details.get("errors"),
+                              reasons=exc.details.get("reasons") or [("sepa.other", {})]) from None
 
 
-def record_export(session: Session, actor: Actor, export: Export, *, now: datetime | None = None) -> StepResult:
+def record_export(session: Session, actor: Actor, export: PaymentFile, *, now: datetime | None = None) -> StepResult:
     """Mark the batch exported after its files were written (first export only)."""
-    batch = batch_for(session, actor, export.batch_id, lock=True, roles=("finance", "system"))
+    batch = batch_for(session, actor, export.id, lock=True, roles=("finance", "system"))
     if batch.status in (EXPORTED, PAID):
         return StepResult(batch, False)
     refuse_if_cooperation_pays(session, batch, "export")

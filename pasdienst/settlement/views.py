@@ -24,9 +24,10 @@ from ..clock import today as clock_today
 from ..errors import NotFound
 from ..labels import euros
 from . import batches, queries, returns
-from .export import Export, build_export, lines_csv_of, record_export, statement_for
+from .export import build_export, lines_csv_of, record_export, statement_for
 from .errors import FourEyes
 from .models import APPROVED, CANCELLED, DRAFT, EXPORTED, PAID, SettlementBatch
+from .payment_file import PaymentFile
 from .schemas import CreateBatchForm
 from .statements import STYLESHEET_URL
 from ..web.extensions import get_db, get_settings
@@ -230,11 +231,11 @@ def _of_batch(result: returns.ReturnResult, batch_id: int) -> returns.ReturnResu
     return result
 
 
-def _sepa_download(export: Export) -> Response:
+def _sepa_download(export: PaymentFile) -> Response:
     return Response(
         export.sepa,
         mimetype="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="afrekening-B{export.batch_id}-sepa.xml"'},
+        headers={"Content-Disposition": f'attachment; filename="afrekening-B{export.id}-sepa.xml"'},
     )
 
 

@@ -17,6 +17,7 @@ from pasdienst.settlement import returns
 from pasdienst.settlement import batches, corrections as settlement_corrections, export as settlement_export
 from pasdienst.settlement.errors import NothingToSettle, WrongState
 from pasdienst.settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch
+from pasdienst.settlement.payment_file import PaymentFile
 from pasdienst.settlement.sepa import parse_summary
 from tests.cooperations.conftest import TODAY, at, form_region
 
@@ -48,7 +49,7 @@ def make_run(region) -> int:
         return runs.create_run(s, lead(region), "regio", now=at(14)).id
 
 
-def export_run(region, run_id: int) -> runs.RunExport:
+def export_run(region, run_id: int) -> PaymentFile:
     with region.db.read() as s:
         files = runs.build_run_export(s, lead(region), run_id, schema=region.settings.sepa_schema, today=TODAY)
     with region.db.transaction() as s:

@@ -21,6 +21,7 @@ from pasdienst.ledger import verify
 from pasdienst.redeem import redemptions
 from pasdienst.settlement import batches, export as settlement_export
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine, SettlementTransition
+from pasdienst.settlement.payment_file import PaymentFile
 from pasdienst.wallet.services import resolve_pass
 from tests.factories import TODAY, MadeUser, World, issued_world, make_user
 
@@ -107,7 +108,7 @@ def approve(world: SettlementWorld, batch_id: int, *, by=None) -> batches.StepRe
         return batches.approve_batch(s, world.actor(by or world.finance2), batch_id)
 
 
-def export(world: SettlementWorld, batch_id: int, *, today: date = TODAY) -> settlement_export.Export:
+def export(world: SettlementWorld, batch_id: int, *, today: date = TODAY) -> PaymentFile:
     with world.db.read() as s:
         files = settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
     with world.db.transaction() as s:

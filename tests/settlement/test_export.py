@@ -11,6 +11,7 @@ from pasdienst.municipalities.models import Municipality
 from pasdienst.settlement import export as settlement_export
 from pasdienst.settlement.errors import WrongState
 from pasdienst.settlement.models import SettlementBatch
+from pasdienst.settlement.payment_file import PaymentFile
 from pasdienst.settlement.sepa import SepaExportError, parse_summary, validate_pain001
 
 from .conftest import TODAY, SettlementWorld, a_month, approve, create, export
@@ -25,7 +26,7 @@ def approved(world: SettlementWorld) -> SettlementBatch:
     return approve(world, batch.id).batch
 
 
-def build(world: SettlementWorld, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> settlement_export.Export:
+def build(world: SettlementWorld, batch_id: int, *, today: date = TODAY, schema: str = "pain.001.001.09") -> PaymentFile:
     with world.db.read() as s:
         return settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=schema, today=today)
 
