@@ -59,7 +59,8 @@ from pasdienst.ledger import verify
 from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.plugins import load_verify_checks
 from pasdienst.merchants.records import add_merchant
-from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.merchants.models import Merchant
+from pasdienst.redeem.models import Redemption
 from pasdienst.settlement import batches
 from pasdienst.settlement.export import build_export, record_export
 from pasdienst.settlement.payment_file import PaymentFile

@@ -56,7 +56,7 @@ from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import add_municipality, topup_budget
 from pasdienst.merchants.records import add_merchant
 from pasdienst.redeem import redemptions
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.wallet import tokens
 from pasdienst.wallet.models import Child, ChildPass, Voucher
 from pasdienst.wallet.sample import sample_scheme

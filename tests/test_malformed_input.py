@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from pasdienst.access.models import AuditEvent, User
 from pasdienst.admin.models import CaseworkerCap
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.wallet.models import Child, Scheme
 from pasdienst.web.inputguard import MAX_JSON_DEPTH, json_problem

@@ -18,7 +18,7 @@ from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .audit import record_audit
 from .errors import Forbidden, Unauthenticated, WeakPassword
 from .logins import end_all_sessions

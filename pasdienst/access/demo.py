@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..municipalities.services import get_municipality
 from ..merchants.records import add_merchant
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .models import User
 from .accounts import create_user
 from .passwords import hash_password

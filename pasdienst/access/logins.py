@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import now_utc
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .models import LoginSession, User
 from .policy import Actor
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..clock import now_utc
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .accounts import get_user
 from .audit import record_audit
 from .logins import merchant_may_log_in

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..foureyes import requests
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .accounts import create_user, reset_password, set_user_active
 from .models import STAFF_ROLES, User
 from .policy import Actor, ensure_role

@@ -163,7 +163,7 @@ def password() -> ResponseReturnValue:
 @problems(api, {401: ACCESS_PROBLEMS[401]}, access=False)
 def me() -> dict[str, Any]:
     """Who is calling: e-mail, role, municipality, merchant (and a CSRF token for session callers)."""
-    from ..redeem.models import Merchant
+    from ..merchants.models import Merchant
 
     actor = current_actor()
     merchant_name = None

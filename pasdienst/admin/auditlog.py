@@ -26,7 +26,8 @@ from ..access.policy import Actor, ensure_role
 from ..jobs.models import Job
 from ..merchants.models import IbanChangeRequest
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..settlement.models import SettlementBatch
 from ..wallet.models import Child, ChildPass, Scheme, format_pass_number
 from ..foureyes.models import FourEyesRequest

@@ -13,7 +13,7 @@ from ..access.policy import Actor
 from ..ledger import Transfer
 from ..merchants.models import IBAN_PENDING, IbanChangeRequest
 from ..municipalities.services import BudgetFigures, budget_figures
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from ..reports.usage import Reach, reach
 from ..wallet.models import Child
 from ..foureyes import requests

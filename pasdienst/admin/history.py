@@ -17,7 +17,8 @@ from ..access.models import AuditEvent, User
 from ..access.policy import Actor
 from ..config import Settings
 from ..ledger import Account
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..wallet import labels, tokens
 from ..wallet.models import ACTIVE, BLOCKED, EXPIRED, PUNCHCARD, Child, ChildPass, Voucher
 from .models import CaseworkerAward

@@ -11,7 +11,7 @@ from ..merchants.records import (
     rename_merchant,
     set_merchant_status,
 )
-from ..redeem.models import MERCHANT_STATUSES
+from ..merchants.models import MERCHANT_STATUSES
 from .base import Context, main, pass_ctx
 
 

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, aliased
 from .. import books
 from ..ledger import Account, Posting, Problem, Transfer, register_check
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementReturnedLine
 from ..wallet.models import ChildPass, Voucher
 from .models import (

@@ -27,7 +27,8 @@ from ..config import Settings
 from ..municipalities.models import Municipality
 from ..municipalities.services import add_municipality, get_municipality, topup_budget
 from ..money import format_euros
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..redeem.redemptions import redeem, scan
 from ..wallet import tokens
 from ..wallet.demo import render_missing_qr

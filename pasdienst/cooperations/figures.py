@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from ..access.policy import Actor, ensure_role
 from ..errors import NotFound
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from ..settlement.errors import WrongState
 from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementLine, SettlementReturnedLine
 from .models import ACTIVE, PAYOUT_COOPERATION, Cooperation, CooperationRemittance, CooperationRun

@@ -35,7 +35,7 @@ from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .models import (
     ACTIVE,
     INVITED,

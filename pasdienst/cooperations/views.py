@@ -21,7 +21,7 @@ from ..db import Database
 from ..errors import NotFound
 from ..labels import PAYOUT_TITLES
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from ..web.extensions import get_db
 from ..web.writes import change
 from . import finance_views, services

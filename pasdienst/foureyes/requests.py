@@ -34,7 +34,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.services import get_municipality
 from ..merchants.models import IbanChangeRequest
 from ..merchants.records import add_merchant, merchant_snapshot, set_merchant_status
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from .errors import SecondAdminRequired
 from .models import (
     MERCHANT_APPROVE,

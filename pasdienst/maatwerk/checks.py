@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .. import books
 from ..ledger import Account, Posting, Problem, Transfer, register_check
 from ..municipalities.models import Municipality
-from ..redeem.models import VoucherBinding
+from ..merchants.models import VoucherBinding
 from ..wallet.models import BUDGET, Voucher
 from .models import Award, Fund
 

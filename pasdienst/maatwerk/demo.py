@@ -21,7 +21,7 @@ from ..access.models import User
 from ..access.accounts import actor_for_email, create_user
 from ..config import Settings
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant
+from ..merchants.models import Merchant
 from ..wallet.models import ACTIVE, Child, ChildPass
 from . import funds, services
 from .models import FundMember, Team

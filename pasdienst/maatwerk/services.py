@@ -39,7 +39,7 @@ from ..errors import Conflict, NotFound, ValidationFailed
 from ..ledger import Account
 from ..money import InvalidAmount, parse_euros, positive_cents
 from ..municipalities.models import Municipality
-from ..redeem.models import CATEGORIES, Merchant, VoucherBinding
+from ..merchants.models import CATEGORIES, Merchant, VoucherBinding
 from ..wallet.issuing import add_voucher
 from ..wallet.lifecycle import find_pass
 from ..wallet.models import ACTIVE, EXPIRED, REPLACED, Child, ChildPass, Voucher

@@ -22,7 +22,7 @@ from ..clock import AMSTERDAM
 from ..clock import today as clock_today
 from ..db import Database
 from ..errors import PasdienstError, ValidationFailed
-from ..redeem.models import CATEGORIES, Merchant
+from ..merchants.models import CATEGORIES, Merchant
 from ..reports import maatwerk as figures
 from ..reports.usage import counted
 from ..web import parsing

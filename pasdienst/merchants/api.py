@@ -14,8 +14,8 @@ from ..web.api import problems
 from ..web.validators import CONTROL, LINE, LINES, WHITESPACE, Pattern
 from ..foureyes.requests import add_merchant_for_approval
 from ..db import Database
-from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant
 from ..web.extensions import get_db
+from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 from .records import list_merchants, sees_payee
 
 api = Blueprint("merchants_api", __name__, url_prefix="/api/v1", description="Merchants (providers)")

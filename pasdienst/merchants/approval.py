@@ -13,7 +13,7 @@ from ..access.policy import Actor, ensure_role
 from ..errors import ValidationFailed
 from ..foureyes import requests
 from ..foureyes.models import FourEyesRequest
-from ..redeem.models import Merchant
+from .models import Merchant
 from .records import merchant_for, set_merchant_status
 
 

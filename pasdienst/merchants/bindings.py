@@ -15,8 +15,8 @@ from ..access.audit import record_audit
 from ..access.policy import Actor, ensure_municipality, ensure_role
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant, VoucherBinding
 from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
+from .models import Merchant, VoucherBinding
 from .records import get_merchant, merchant_municipality_code
 
 

@@ -20,8 +20,7 @@ from ..foureyes.errors import SecondAdminRequired
 from ..banking import normalise_iban
 from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
-from ..redeem.models import Merchant
-from .models import IBAN_CANCELLED, IBAN_CONFIRMED, IBAN_PENDING, IbanChangeRequest
+from .models import IBAN_CANCELLED, IBAN_CONFIRMED, IBAN_PENDING, IbanChangeRequest, Merchant
 from .records import merchant_for, merchant_snapshot
 
 

@@ -14,8 +14,7 @@ from ..access.models import User
 from ..access.policy import Actor, ensure_role
 from ..foureyes.models import MERCHANT_APPROVE, REQUEST_PENDING, FourEyesRequest
 from ..errors import NotFound
-from ..redeem.models import CATEGORIES, Merchant
-from .models import IBAN_PENDING, IbanChangeRequest
+from .models import CATEGORIES, IBAN_PENDING, IbanChangeRequest, Merchant
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..cooperations.models import CooperationPayable
 from ..redeem import redemptions
-from ..redeem.models import Merchant, VoucherBinding
+from .models import Merchant, VoucherBinding
 
 
 @dataclass(frozen=True)

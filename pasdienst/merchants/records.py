@@ -24,7 +24,7 @@ from ..clock import now_utc
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
-from ..redeem.models import CATEGORIES, MERCHANT_STATUSES, Merchant
+from .models import CATEGORIES, MERCHANT_STATUSES, Merchant
 
 # ASCII digits only: \d also takes other scripts' digits, and $ a trailing newline.
 _KVK = re.compile(r"[0-9]{8}")

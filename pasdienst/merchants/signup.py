@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..access.policy import Actor
 from ..errors import Conflict, ValidationFailed
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant
+from .models import Merchant
 from .records import add_merchant
 
 #: The audit log's name for a merchant's own application at /merchant/signup.

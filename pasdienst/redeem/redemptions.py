@@ -57,7 +57,8 @@ from .errors import (
     VoidWindowClosed,
 )
 from . import tillsql
-from .models import Merchant, Redemption, Refusal, VoucherBinding
+from ..merchants.models import Merchant, VoucherBinding
+from .models import Redemption, Refusal
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ..web.validators import CONTROL, MAX_ID, NO_NUL, Pattern
-from .models import CATEGORIES
+from ..merchants.models import CATEGORIES
 
 # A redemption above this is a typo (an extra zero), not a purchase.
 MAX_AMOUNT_CENTS = 1_000_000

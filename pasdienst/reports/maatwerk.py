@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from ..access.models import User
 from ..maatwerk.models import Award, Fund, Team, award_number
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..wallet.models import Child, Voucher
 
 TEAM = "team"

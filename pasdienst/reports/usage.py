@@ -119,7 +119,8 @@ from ..errors import ValidationFailed
 from ..ledger import Account, Posting, Transfer
 from ..money import format_euros
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..settlement.models import SettlementCorrection
 from ..wallet.models import CATEGORIES, Child, ChildPass, Scheme, Voucher
 from . import maatwerk as maatwerk_figures

@@ -65,7 +65,8 @@ from ..cooperations.services import paying_cooperation
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from .claims import lock_municipality
 from .errors import FourEyes, NothingToSettle, WrongState
 from .models import (

@@ -20,7 +20,8 @@ from ..clock import day_bounds_utc, now_utc
 from ..errors import NotFound, ValidationFailed
 from ..labels import euros
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..wallet.lifecycle import follow_child
 from .claims import batch_of, lock_municipality
 from .batches import ensure_finance, local_date, payable_accounts

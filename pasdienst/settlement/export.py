@@ -24,7 +24,8 @@ from ..clock import now_utc
 from ..csvsafe import write_atomically
 from ..errors import NotFound
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from ..wallet.models import Voucher
 from .batches import READERS, StepResult, batch_for, local_date, record_transition, refuse_if_cooperation_pays, returned_lines
 from .errors import WrongState

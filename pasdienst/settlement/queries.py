@@ -15,7 +15,8 @@ from ..banking import InvalidIBAN, normalise_iban
 from ..clock import day_bounds_utc
 from ..errors import NotFound
 from ..municipalities.services import get_municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from .batches import READERS, batch_for, local_date, returned_lines
 from .models import (
     SETTLED_STATUSES,

@@ -38,7 +38,8 @@ from ..access.policy import Actor, same_hands
 from ..clock import now_utc
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.models import Municipality
-from ..redeem.models import Merchant, Redemption
+from ..redeem.models import Redemption
+from ..merchants.models import Merchant
 from .claims import lock_municipality
 from .errors import FourEyes, WrongState
 from .models import (

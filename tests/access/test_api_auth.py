@@ -10,7 +10,7 @@ from sqlalchemy import select
 from pasdienst.access.models import ApiToken
 from pasdienst.access.accounts import set_user_active
 from pasdienst.access.tokens import revoke_token
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 
 from tests.factories import api_headers, bearer, login_as, make_token, make_user
 

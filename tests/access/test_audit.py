@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from pasdienst.access.models import AuditEvent
 from pasdienst.access.audit import record_audit, scrub
 from pasdienst.merchants.records import add_merchant
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 
 from tests.factories import login_as, make_merchant, make_municipality, make_user
 

@@ -9,7 +9,7 @@ from pasdienst.cooperations.demo import NEIGHBOUR_STAFF
 from pasdienst.access.models import User
 from pasdienst.access.accounts import authenticate
 from pasdienst.demo import load_demo
-from pasdienst.redeem.models import CATEGORIES, Merchant
+from pasdienst.merchants.models import CATEGORIES, Merchant
 
 
 def test_the_demo_has_a_merchant_per_category_and_fixed_logins_and_loads_twice(db, settings):

@@ -24,7 +24,7 @@ from pasdienst.foureyes.models import FourEyesRequest
 from pasdienst.errors import Conflict
 from pasdienst.merchants import iban as iban_changes
 from pasdienst.merchants.models import IbanChangeRequest
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.web import dutch
 from tests.factories import (
     TEST_PASSWORD,

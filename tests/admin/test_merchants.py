@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from pasdienst.foureyes.models import FourEyesRequest
 from pasdienst.merchants.models import IbanChangeRequest
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from tests.factories import OTHER_MUNICIPALITY, login_as, make_merchant, make_user
 
 from .conftest import audit_count, flashes, last_event, post

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from pasdienst.access.accounts import create_user
 from pasdienst.foureyes.models import FourEyesRequest
-from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.redeem.models import Redemption
+from pasdienst.merchants.models import Merchant
 from tests.factories import (
     TEST_PASSWORD,
     bearer,

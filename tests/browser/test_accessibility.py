@@ -23,7 +23,7 @@ from pasdienst.clock import AMSTERDAM
 from pasdienst.cooperations import services as cooperations
 from pasdienst.jobs.services import start_job
 from pasdienst.municipalities.models import Municipality
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.reminders import optout
 from pasdienst.wallet import qr
 from pasdienst.wallet.models import ChildPass

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.settlement.sepa import parse_summary, validate_pain001
 from pasdienst.web.app import create_app
 from tests.factories import TEST_PASSWORD, make_user

@@ -26,7 +26,7 @@ from pasdienst.ledger import verify
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import topup_budget
 from pasdienst.redeem import redemptions
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.wallet.models import Voucher
 from pasdienst.wallet.sample import sample_scheme
 from pasdienst.wallet.services import export_rows, import_children, issue_passes, load_scheme, resolve_pass

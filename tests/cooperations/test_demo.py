@@ -13,7 +13,8 @@ from pasdienst.cooperations.demo import CODE, NEIGHBOUR, PAID_CENTS, SHARED
 from pasdienst.demo import load_demo
 from pasdienst.ledger import verify
 from pasdienst.municipalities.models import Municipality
-from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.redeem.models import Redemption
+from pasdienst.merchants.models import Merchant
 from pasdienst.reminders.models import SENT, ReminderChild, ReminderSend
 from pasdienst.reports.usage import usage_report
 from tests.reminders.conftest import smtp_sink  # noqa: F401 - the fixture: a real SMTP sink

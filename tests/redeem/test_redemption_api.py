@@ -214,7 +214,7 @@ def test_a_budget_takes_an_amount_not_strips(db, till):
 
 def test_a_bound_voucher_is_taken_only_by_the_merchants_it_is_bound_to(db, till):
     from pasdienst.municipalities.services import get_municipality
-    from pasdienst.redeem.models import VoucherBinding
+    from pasdienst.merchants.models import VoucherBinding
 
 
     card = till.vouchers[("punchcard", "sport_culture")]

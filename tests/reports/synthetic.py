@@ -40,7 +40,8 @@ from pasdienst import books
 from pasdienst.clock import AMSTERDAM
 from pasdienst.db import UTCDateTime
 from pasdienst.ledger import Account, Posting, Transfer
-from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.redeem.models import Redemption
+from pasdienst.merchants.models import Merchant
 from pasdienst.wallet.models import PUNCHCARD, ChildPass, Voucher
 
 #: Relative number of payments per month, January first.

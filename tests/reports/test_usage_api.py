@@ -8,7 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select, update
 
-from pasdienst.redeem.models import Merchant, Redemption
+from pasdienst.redeem.models import Redemption
+from pasdienst.merchants.models import Merchant
 from pasdienst.reports.usage import PUBLICATION_NOTE, AgeBandRow, CategoryRow, Money, MonthRow, UsageReport
 from tests.factories import OTHER_MUNICIPALITY, api_headers, bearer, login_as, make_token, make_user
 

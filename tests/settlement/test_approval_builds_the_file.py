@@ -9,7 +9,7 @@ from sqlalchemy import update
 from pasdienst import books, ledger
 from pasdienst.municipalities.models import Municipality
 from pasdienst.merchants.records import rename_merchant
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.settlement import batches
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import SepaExportError, parse_summary

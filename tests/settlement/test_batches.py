@@ -14,7 +14,7 @@ from pasdienst.access.models import AuditEvent
 from pasdienst.errors import NotFound, ValidationFailed
 from pasdienst.redeem import redemptions
 from pasdienst.redeem.errors import VoidWindowClosed
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.settlement import batches, queries
 from pasdienst.settlement.errors import FourEyes, NothingToSettle, WrongState
 from pasdienst.settlement.models import SettlementBatch, SettlementItem, SettlementLine

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.settlement.models import SettlementBatch
 from pasdienst.settlement.sepa import parse_summary, validate_pain001
 from pasdienst.web.app import create_app

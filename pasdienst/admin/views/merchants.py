@@ -14,7 +14,7 @@ from ...merchants.approval import change_status
 from ...merchants.logins import create_merchant_login
 from ...merchants.overview import merchants_overview
 from ...merchants.records import rename_merchant, set_listing
-from ...redeem.models import CATEGORIES
+from ...merchants.models import CATEGORIES
 from ...web import dutch
 from ...web.security import private
 from ...web.writes import change, refused, write

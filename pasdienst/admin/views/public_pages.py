@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ...errors import PasdienstError
 from ...merchants.signup import signup_merchant
 from ...municipalities.models import Municipality
-from ...redeem.models import CATEGORIES
+from ...merchants.models import CATEGORIES
 from ...web import dutch
 from ...web.extensions import limiter
 from ...web.writes import write

@@ -15,7 +15,7 @@ from pasdienst.merchants.records import (
     merchant_accepts_category,
     set_merchant_status,
 )
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from tests.factories import api_headers, login_as, make_merchant, make_municipality
 
 

@@ -10,10 +10,10 @@ from pasdienst.access.errors import Forbidden
 from pasdienst.access.models import AuditEvent
 from pasdienst.access.policy import Actor
 from pasdienst.merchants.bindings import bind_voucher_code
-from pasdienst.redeem.models import VoucherBinding
+from pasdienst.merchants.models import VoucherBinding
 from tests.factories import make_merchant
 
-from .conftest import merchant_client
+from tests.redeem.conftest import merchant_client
 
 
 def bindings_and_audit(db) -> tuple[list[tuple[str, int]], int]:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from pasdienst.errors import Conflict
 from pasdienst.merchants.records import MerchantNameRefused, clean_merchant_name, rename_merchant
-from pasdienst.redeem.models import Merchant
+from pasdienst.merchants.models import Merchant
 from pasdienst.web.dutch import refusal
 from tests.factories import OTHER_MUNICIPALITY, api_headers, login_as, make_merchant, make_municipality
 from tests.admin.conftest import last_event, post
