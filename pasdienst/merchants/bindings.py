@@ -12,12 +12,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..access.audit import record_audit
-from ..access.policy import Actor, ensure_municipality, ensure_role
+from ..access.policy import Actor
 from ..errors import NotFound, ValidationFailed
 from ..municipalities.services import get_municipality
 from ..wallet.models import BUDGET, Scheme, SchemeItem, Voucher
 from .models import Merchant, VoucherBinding
-from .records import get_merchant, merchant_municipality_code
+from .records import merchant_for, merchant_municipality_code
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,7 @@ def _voucher_code_kind(session: Session, municipality_id: int, code: str) -> tup
 def _binding_target(
     session: Session, merchant_id: int, voucher_code: str, actor: Actor | None
 ) -> tuple[Merchant, str, str, str, str]:
-    merchant = get_merchant(session, merchant_id)
-    if actor is not None:
-        ensure_role(actor, "admin", "system")
-        ensure_municipality(actor, merchant.municipality_id)
+    merchant = merchant_for(session, merchant_id, actor)
     code = (voucher_code or "").strip().lower()
     if not code:
         raise ValidationFailed("give the code of a punch card or cheque, e.g. zwemmen")
@@ -104,7 +101,8 @@ def bind_voucher_code(
     Raises ``NotFound`` (merchant; no punch card or cheque with that code in
     the merchant's municipality), ``ValidationFailed`` (no code; the merchant
     does not take the code's category) and ``Forbidden`` when ``actor`` is not
-    an admin of that municipality. ``actor`` None is the command line.
+    an admin; another municipality's merchant is ``NotFound`` for its admin,
+    as everywhere. ``actor`` None is the command line.
     """
     merchant, municipality_code, code, kind, category = _binding_target(session, merchant_id, voucher_code, actor)
     if category not in merchant.category_set:

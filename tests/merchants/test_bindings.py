@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from pasdienst.access.errors import Forbidden
 from pasdienst.access.models import AuditEvent
 from pasdienst.access.policy import Actor
-from pasdienst.merchants.bindings import bind_voucher_code
+from pasdienst.errors import NotFound
+from pasdienst.merchants.bindings import bind_voucher_code, unbind_voucher_code
 from pasdienst.merchants.models import VoucherBinding
 from tests.factories import make_merchant
-
 from tests.redeem.conftest import merchant_client
 
 
@@ -130,11 +130,30 @@ def test_a_bad_binding_is_refused_with_a_one_line_reason_and_changes_nothing(db,
         assert bindings_and_audit(db) == before, args
 
 
-def test_only_an_admin_of_the_merchants_municipality_may_bind(db, till):
-    others = Actor(user_id=None, email="beheer@elders.example", role="admin", municipality_id=999, municipality_code="elders")
+OTHERS = Actor(user_id=None, email="beheer@elders.example", role="admin", municipality_id=999, municipality_code="elders")
+
+
+def test_only_an_admin_may_bind(db, till):
     merchant = Actor(user_id=None, email="kassa@testdorp.example", role="merchant", municipality_id=None,
                      municipality_code=None, merchant_id=till.merchant_id)
-    for actor in (others, merchant):
-        with pytest.raises(Forbidden), db.transaction() as s:
-            bind_voucher_code(s, till.merchant_id, "zwemmen", actor=actor)
+    with pytest.raises(Forbidden), db.transaction() as s:
+        bind_voucher_code(s, till.merchant_id, "zwemmen", actor=merchant)
     assert bindings_and_audit(db) == ([], 0)
+
+
+def test_another_municipalitys_admin_finds_no_merchant_to_bind(db, till):
+    """As for the merchant's record (CONTRACT: ``not_found``, "or not visible to you"): its existence stays private."""
+    with pytest.raises(NotFound) as refused, db.transaction() as s:
+        bind_voucher_code(s, till.merchant_id, "zwemmen", actor=OTHERS)
+    assert (refused.type, refused.value.code, refused.value.refusal) == (NotFound, "not_found", "merchant_not_found")
+    assert bindings_and_audit(db) == ([], 0)
+
+
+def test_another_municipalitys_admin_finds_no_merchant_to_unbind(db, till, cli):
+    pool = make_merchant(db, "testdorp", name="Zwembad De Welle", categories=("sport_culture",))
+    cli("merchant", "bind", str(pool), "zwemmen")
+    before = bindings_and_audit(db)
+    with pytest.raises(NotFound) as refused, db.transaction() as s:
+        unbind_voucher_code(s, pool, "zwemmen", actor=OTHERS)
+    assert (refused.type, refused.value.code, refused.value.refusal) == (NotFound, "not_found", "merchant_not_found")
+    assert bindings_and_audit(db) == before == ([("zwemmen", pool)], 1)
