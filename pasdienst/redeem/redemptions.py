@@ -503,12 +503,6 @@ def _pass_changed(exc: Exception) -> bool:
     return getattr(exc, "sqlstate", None) == "23502" and getattr(diag, "column_name", None) == "receipt_no"
 
 
-def _refuse_changed_pass(session: Session, pass_id: int, today: date) -> None:
-    """Raise the pass's refusal as it reads now (committed: a fresh look)."""
-    with Session(session.get_bind()) as fresh:
-        _check_pass_now(fresh, pass_id, today)
-
-
 def _debited(conn: Any, debit: Any) -> None:
     """The debit is sent (on PostgreSQL its result may still be on the way).
     Nothing to do: the seam where tests hold a till that has debited
