@@ -110,6 +110,15 @@ MAATWERK_REASON_TITLES = {
     "other": "Overig",
 }
 
+#: Why a maatwerk award is withdrawn (``maatwerk.models.WITHDRAW_REASONS``), as the withdraw form offers them.
+MAATWERK_WITHDRAW_REASON_TITLES = {
+    "mistake": "Vergissing bij het toekennen",
+    "not_needed": "Niet meer nodig (gestopt of afgezegd)",
+    "moved": "Kind verhuisd",
+    "duplicate": "Dubbel toegekend",
+    "other": "Overig",
+}
+
 #: The columns of the children CSV (CONTRACT.md) as the import's Dutch reasons name them: what
 #: it is, and the column's name in the file beside it.
 CHILD_COLUMN_TITLES = {
@@ -281,7 +290,7 @@ AUDIT_FIELD_TITLES = {
     "place": "plaats", "offer": "aanbod", "website": "website",
     "phone": "telefoonnummer", "desk": "balie (adres)", "hours": "openingstijden",
     "team": "team", "fund": "fonds", "award": "toekenning", "category": "categorie", "budget_cents": "jaarbudget",
-    "returned_cents": "terug", "child": "kind",
+    "returned_cents": "terug", "child": "kind", "withdraw_reason": "reden intrekken",
 }
 
 #: Who pays a cooperation's merchants (``cooperations.models.PAYOUTS``).
@@ -349,6 +358,8 @@ def audit_value(value: object, key: str = "") -> str:
         return REISSUE_REASON_TITLES[str(value)]
     if key == "reason" and value in MAATWERK_REASON_TITLES:
         return MAATWERK_REASON_TITLES[str(value)].lower()
+    if key == "withdraw_reason" and value in MAATWERK_WITHDRAW_REASON_TITLES:
+        return MAATWERK_WITHDRAW_REASON_TITLES[str(value)].lower()
     if key == "category" and isinstance(value, str):
         return category_title(value)
     if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
@@ -383,6 +394,7 @@ GLOBALS: dict[str, object] = {
     "category_titles": CATEGORY_TITLES,
     "role_titles": ROLE_TITLES,
     "maatwerk_reason_titles": MAATWERK_REASON_TITLES,
+    "maatwerk_withdraw_reason_titles": MAATWERK_WITHDRAW_REASON_TITLES,
     "basis_titles": BASIS_TITLES,
     "voucher_kind_titles": VOUCHER_KIND_TITLES,
 }

@@ -22,6 +22,9 @@ from ..db import Base
 #: Why an award is made (``Award.reason``); ``other`` needs a note. Dutch names in ``labels.MAATWERK_REASON_TITLES``.
 REASONS: tuple[str, ...] = ("membership", "equipment", "school_trip", "lessons", "other")
 OTHER = "other"
+#: Why an award is withdrawn (``Award.withdraw_reason``); ``other`` needs a note, as above. Dutch names in
+#: ``labels.MAATWERK_WITHDRAW_REASON_TITLES``.
+WITHDRAW_REASONS: tuple[str, ...] = ("mistake", "not_needed", "moved", "duplicate", OTHER)
 
 
 class Team(Base):
@@ -102,7 +105,8 @@ class Award(Base):
     """A specific amount for a specific purpose, on one child's pass, by a team or a fund.
 
     Withdrawing it moves what is left unspent back to where it came from and
-    keeps the row (``withdrawn_at``, ``returned_cents``): nothing is deleted.
+    keeps the row (``withdrawn_at``, ``returned_cents``, and why: ``withdraw_reason``,
+    ``withdraw_note``): nothing is deleted.
     """
 
     __tablename__ = "maatwerk_award"
@@ -116,6 +120,12 @@ class Award(Base):
             "(withdrawn_at IS NULL AND returned_cents IS NULL) OR "
             "(withdrawn_at IS NOT NULL AND returned_cents >= 0 AND returned_cents <= amount_cents)",
             name="withdrawn_returns",
+        ),
+        # NULL for the awards withdrawn before a reason was asked (migration 0025); the service always sets one.
+        CheckConstraint(
+            "withdraw_reason IS NULL OR (withdrawn_at IS NOT NULL AND "
+            "withdraw_reason IN ('mistake', 'not_needed', 'moved', 'duplicate', 'other'))",
+            name="withdraw_reason_known",
         ),
         Index("ix_maatwerk_award_team_id_year", "team_id", "year"),
         Index("ix_maatwerk_award_fund_id_year", "fund_id", "year"),
@@ -147,6 +157,9 @@ class Award(Base):
     withdrawn_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("access_user.id"))
     #: What went back on withdrawal: the unspent rest (what was spent stays spent).
     returned_cents: Mapped[int | None] = mapped_column(BigInteger)
+    #: Why it was withdrawn (``WITHDRAW_REASONS``) and the withdrawer's note (required with ``other``).
+    withdraw_reason: Mapped[str | None] = mapped_column(String(16))
+    withdraw_note: Mapped[str | None] = mapped_column(String(300))
 
     @property
     def number(self) -> str:

@@ -44,7 +44,7 @@ from ..wallet.issuing import add_voucher
 from ..wallet.lifecycle import find_pass
 from ..wallet.models import ACTIVE, EXPIRED, REPLACED, Child, ChildPass, Voucher
 from .errors import BudgetShort
-from .models import OTHER, REASONS, Award, Fund, FundMember, Team, TeamBudget, TeamMember, award_number, voucher_code
+from .models import OTHER, REASONS, WITHDRAW_REASONS, Award, Fund, FundMember, Team, TeamBudget, TeamMember, award_number, voucher_code
 
 ADMIN = "admin"
 CASEWORKER = "caseworker"
@@ -516,16 +516,36 @@ def live_voucher(session: Session, voucher_id: int) -> tuple[Voucher, str]:
         voucher = successor
 
 
-def withdraw_award(session: Session, actor: Actor, award_id: int, *, today: date) -> Award:
-    """Withdraw an award: what is still unspent goes back where it came from; what was spent stays spent.
+def _withdraw_reason(reason: str, note: str) -> tuple[str, str | None]:
+    """Why an award is withdrawn, checked as an award's own reason is: a code from the list, ``other`` with a note."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("say why the award is withdrawn", refusal="maatwerk_withdraw_reason_missing")
+    if reason not in WITHDRAW_REASONS:
+        raise ValidationFailed(f"{reason[:40]!r} is not a reason to withdraw", refusal="maatwerk_withdraw_reason_unknown")
+    cleaned = " ".join(str(note or "").split()) or None
+    if reason == OTHER and not cleaned:
+        raise ValidationFailed("the reason 'other' needs a note", refusal="maatwerk_withdraw_note_required")
+    if cleaned is not None and len(cleaned) > MAX_NOTE:
+        raise ValidationFailed(f"a note has at most {MAX_NOTE} characters", refusal="maatwerk_note_too_long",
+                               limit=MAX_NOTE)
+    return reason, cleaned
 
-    The award keeps its row (``withdrawn_at``, ``returned_cents``) and the
-    ledger gets new transfers: nothing is deleted. Its voucher stops being
-    valid (``valid_until`` yesterday), so money a void gives back to it later
-    cannot be spent again: year end returns it. Raises ``NotFound`` and
+
+def withdraw_award(session: Session, actor: Actor, award_id: int, *, reason: str, note: str = "", today: date) -> Award:
+    """Withdraw an award, saying why (``reason`` from ``WITHDRAW_REASONS``; ``other`` needs a ``note``):
+    what is still unspent goes back where it came from; what was spent stays spent.
+
+    The award keeps its row (``withdrawn_at``, ``returned_cents``, the reason
+    and note) and the ledger gets new transfers: nothing is deleted. Its
+    voucher stops being valid (``valid_until`` yesterday), so money a void
+    gives back to it later cannot be spent again: year end returns it. Raises
+    ``ValidationFailed`` (no reason, an unknown one, ``other`` without a
+    note, a note too long; nothing is locked or moved), ``NotFound`` and
     ``Forbidden`` (not the award's team or fund) and ``Conflict`` (withdrawn already).
     """
     ensure_role(actor, ADMIN, CASEWORKER, FUND)
+    reason, cleaned_note = _withdraw_reason(reason, note)
     award = _own_award(session, actor, award_id)
     if not may_withdraw(session, actor, award):
         raise Forbidden(f"award {award.number} is not yours to withdraw", refusal="maatwerk_not_yours")
@@ -557,9 +577,11 @@ def withdraw_award(session: Session, actor: Actor, award_id: int, *, today: date
     else:
         balance = 0
     award.withdrawn_at, award.withdrawn_by_user_id, award.returned_cents = now_utc(), actor.user_id, balance
+    award.withdraw_reason, award.withdraw_note = reason, cleaned_note
     voucher.valid_until = min(voucher.valid_until, today - timedelta(days=1))
     session.flush()
     record_audit(session, actor, "maatwerk.withdraw", "maatwerk_award", award.id,
                  before={"award": award.number, "amount_cents": award.amount_cents},
-                 after={"award": award.number, "returned_cents": balance, "status": "withdrawn"})
+                 after={"award": award.number, "returned_cents": balance, "status": "withdrawn",
+                        "withdraw_reason": reason, "note": cleaned_note})
     return award

@@ -29,7 +29,7 @@ from ..web import parsing
 from ..web.security import private
 from ..web.writes import change, refused, write
 from . import funds, services
-from .models import REASONS, Team, TeamMember
+from .models import REASONS, WITHDRAW_REASONS, Team, TeamMember
 
 bp = Blueprint("maatwerk", __name__)
 
@@ -89,7 +89,7 @@ def _merchants(session: Session, municipality_id: int) -> list[Merchant]:
 def _page(template: str, **context: Any) -> str:
     return render_template(
         template, actor=current_actor(), amsterdam=AMSTERDAM, categories=CATEGORIES, reasons=REASONS,
-        new_key=uuid.uuid4().hex, **context,
+        withdraw_reasons=WITHDRAW_REASONS, new_key=uuid.uuid4().hex, **context,
     )
 
 
@@ -191,7 +191,9 @@ def _award(by: str, page: str) -> ResponseReturnValue:
 def _withdraw(award_id: int, page: str) -> ResponseReturnValue:
     actor = current_actor()
     today = _today()
-    return change(lambda s: services.withdraw_award(s, actor, award_id, today=today), success=_withdrawn, target=page)
+    reason, note = _form("reason"), _form("note")
+    return change(lambda s: services.withdraw_award(s, actor, award_id, reason=reason, note=note, today=today),
+                  success=_withdrawn, target=page)
 
 
 def _withdrawn(award: Any) -> str:

@@ -61,6 +61,8 @@ class AwardLine:
     spent_cents: int
     withdrawn_at: datetime | None
     returned_cents: int | None
+    withdraw_reason: str | None
+    withdraw_note: str | None
 
     @property
     def number(self) -> str:
@@ -107,7 +109,7 @@ def award_lines(
         AwardLine(
             a.id, a.created_at, email, TEAM if a.team_id else FUND, team or fund or "", a.team_id, a.fund_id,
             a.child_id, ref, first_name, a.category, merchant, a.reason, a.note, a.amount_cents,
-            spent.get(a.voucher_code, 0), a.withdrawn_at, a.returned_cents,
+            spent.get(a.voucher_code, 0), a.withdrawn_at, a.returned_cents, a.withdraw_reason, a.withdraw_note,
         )
         for a, email, team, fund, ref, first_name, merchant in session.execute(query)
     ]

@@ -56,9 +56,10 @@ class Maatwerk:
         with self.db.transaction() as s:
             return services.award_by_fund(s, self.actor(by or self.fund_user), self.request(amount, **kw), today=TODAY)
 
-    def withdraw(self, award_id: int, by: MadeUser, *, today: date = TODAY) -> Award:
+    def withdraw(self, award_id: int, by: MadeUser, *, today: date = TODAY, reason: str = "not_needed",
+                 note: str = "") -> Award:
         with self.db.transaction() as s:
-            return services.withdraw_award(s, self.actor(by), award_id, today=today)
+            return services.withdraw_award(s, self.actor(by), award_id, reason=reason, note=note, today=today)
 
     def spend(self, award_id: int, cents: int, merchant: str = "sport", day: int = 16) -> int:
         """A redemption of ``cents`` from the award's voucher at ``merchant``'s till."""

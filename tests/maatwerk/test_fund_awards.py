@@ -77,8 +77,8 @@ def test_the_club_is_paid_for_a_fund_award_by_the_ordinary_settlement(maat, worl
 def test_withdrawing_a_fund_award_returns_the_rest_to_the_fund(maat):
     done = maat.fund_award("90,00")
     maat.spend(done.award.id, 2500)
-    withdrawn = maat.withdraw(done.award.id, maat.fund_user)
-    assert withdrawn.returned_cents == 6500
+    withdrawn = maat.withdraw(done.award.id, maat.fund_user, reason="moved")
+    assert withdrawn.returned_cents == 6500 and withdrawn.withdraw_reason == "moved"
     assert maat.fund_balance() == 50000 - 2500
     with maat.db.read() as s:
         assert services.used_cents(s, year=2027, fund_id=maat.fund) == 2500

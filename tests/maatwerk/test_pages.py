@@ -70,7 +70,22 @@ def test_a_caseworker_awards_through_the_form_and_reads_a_refusal_in_dutch(app, 
     with db.read() as s:
         award_id = s.execute(select(Award.id)).scalar_one()
     page = _post(client, f"/admin/maatwerk/toekenningen/{award_id}/intrekken", {}, page="/admin/maatwerk")
+    assert "Kies waarom u deze toekenning intrekt. Er is niets ingetrokken." in page
+    page = _post(client, f"/admin/maatwerk/toekenningen/{award_id}/intrekken", {"reason": "other"}, page="/admin/maatwerk")
+    assert "Schrijf bij 'Overig' in een paar woorden waarom u de toekenning intrekt." in page
+    page = _post(client, f"/admin/maatwerk/toekenningen/{award_id}/intrekken",
+                 {"reason": "moved", "note": "verhuisd naar Anderdorp"}, page="/admin/maatwerk")
     assert "is ingetrokken; €\xa0225,00 die nog niet was besteed, ging terug." in page
+    assert "<dt>Reden intrekken</dt><dd>Kind verhuisd: verhuisd naar Anderdorp</dd>" in page
+
+
+def test_the_audit_log_says_why_an_award_was_withdrawn(app, maat):
+    done = maat.team_award("40,00")
+    maat.withdraw(done.award.id, maat.caseworker, reason="duplicate")
+    client = app.test_client()
+    login_as(client, maat.world.admin)
+    log = html.unescape(client.get("/admin/auditlog").get_data(as_text=True))
+    assert "<dt>reden intrekken</dt><dd>dubbel toegekend</dd>" in log
 
 
 def test_a_fund_user_lands_on_the_funds_page_and_awards_from_it(app, maat, world):

@@ -127,6 +127,39 @@ def test_withdrawing_returns_only_the_unspent_rest_to_the_fund(maat):
     assert again.value.refusal == "maatwerk_withdrawn_already"
 
 
+def test_a_withdrawal_keeps_why_on_the_award_and_in_the_audit_log(maat):
+    done = maat.team_award("225,00")
+    withdrawn = maat.withdraw(done.award.id, maat.caseworker, reason="other", note="  dubbel   ingevoerd ")
+    assert (withdrawn.withdraw_reason, withdrawn.withdraw_note) == ("other", "dubbel ingevoerd")
+    with maat.db.read() as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.action == "maatwerk.withdraw")).scalar_one()
+        assert event.after["withdraw_reason"] == "other" and event.after["note"] == "dubbel ingevoerd"
+
+
+@pytest.mark.parametrize(("reason", "note", "refusal"), [
+    ("", "", "maatwerk_withdraw_reason_missing"),
+    ("   ", "te veel", "maatwerk_withdraw_reason_missing"),
+    ("cash", "", "maatwerk_withdraw_reason_unknown"),
+    ("membership", "", "maatwerk_withdraw_reason_unknown"),  # an award's reason, not a withdrawal's
+    ("other", "  ", "maatwerk_withdraw_note_required"),
+    ("moved", "x" * 301, "maatwerk_note_too_long"),
+])
+def test_a_withdrawal_without_a_usable_reason_is_refused_by_code_and_moves_nothing(maat, reason, note, refusal):
+    done = maat.team_award("225,00")
+    maat.spend(done.award.id, 2500)
+    fund_before = _fund(maat)
+    with pytest.raises(ValidationFailed) as refused:
+        maat.withdraw(done.award.id, maat.caseworker, reason=reason, note=note)
+    assert refused.value.refusal == refusal
+    assert _fund(maat) == fund_before and maat.balance_of(done.award.id) == 20000
+    with maat.db.read() as s:
+        award = s.get(Award, done.award.id)
+        assert (award.withdrawn_at, award.returned_cents, award.withdraw_reason) == (None, None, None)
+        assert s.execute(select(func.count()).select_from(AuditEvent)
+                         .where(AuditEvent.action == "maatwerk.withdraw")).scalar_one() == 0
+        assert verify(s).ok, verify(s).problems
+
+
 def test_only_the_awards_team_or_the_admin_withdraws_it(maat):
     done = maat.team_award("20,00")
     stranger = make_user(maat.db, "caseworker", email="elders@testdorp.example")
