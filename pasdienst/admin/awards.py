@@ -22,7 +22,7 @@ from ..clock import now_utc
 from ..config import Settings
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..municipalities.models import Municipality
-from ..wallet.issuing import SHORT_VALIDITY_DAYS
+from ..wallet.issue_one import SHORT_VALIDITY_DAYS
 from ..wallet.models import Child, ChildPass, Scheme
 from ..wallet.services import issue_for_child, register_child
 from .caps import CapStatus, awards_of, cap_of

@@ -19,7 +19,7 @@ from ..csvsafe import csv_bytes
 from ..db import Database
 from ..errors import PasdienstError
 from ..municipalities.models import Municipality
-from ..wallet.issuing import preview_issue
+from ..wallet.issue_preview import preview_issue
 from ..wallet.letters import count_letters
 from ..wallet.models import Scheme
 from ..wallet.services import EXPORT_COLUMNS, export_rows

@@ -8,6 +8,10 @@ passes, vouchers, their ledger accounts and one ``issue`` transfer per pass
 set-based batches, all in the caller's transaction. A second run only
 issues to children who have no pass for the year yet.
 
+One child's pass by the same rules is ``issue_one``; what a run would do,
+counted without writing, is ``issue_preview``; both plan with this module's
+``plan_run``/``ItemValues`` and write with ``write_passes``.
+
 QR images are not rendered here: that is a separate phase after the money is
 committed (``qr.render_missing``), so that issuing stays fast and a rendering
 problem can never undo an issue.
@@ -34,8 +38,7 @@ from ..municipalities.models import Municipality
 from ..municipalities.services import get_municipality
 from . import codes, keys, tokens
 from .eligibility import Entry, Item, award_for, entry, grants_for
-from ..errors import NotFound, ValidationFailed
-from .errors import BudgetShort, PassStateConflict, ShortValidity
+from .errors import BudgetShort, PassStateConflict
 from .models import ACTIVE, BUDGET, Child, ChildPass, Scheme, SchemeItem, Voucher, format_pass_number
 from .schemes import get_scheme
 
@@ -257,7 +260,7 @@ def issue_passes(
         )
     result = IssueResult(municipality.code, year)
     fund = ledger.get_account(session, books.fund_key(municipality.code))
-    plans = _plan(session, municipality, scheme, settings, fund.id, result, today=today)
+    plans = plan_run(session, municipality, scheme, settings, fund.id, result, today=today)
     needed = sum(v.cents for plan in plans for v in plan.vouchers)
     available = ledger.balance(session, fund.id)
     if needed > available:
@@ -289,88 +292,6 @@ def issue_passes(
     return result
 
 
-#: A pass valid for fewer days than this (``valid_until`` − today) is issued to one child only
-#: when whoever awards it says they know: six weeks of a pass is hardly worth a letter.
-SHORT_VALIDITY_DAYS = 42
-
-
-def issue_for_child(
-    session: Session,
-    municipality_code: str,
-    child: Child,
-    year: int,
-    *,
-    settings: Settings,
-    today: date,
-    accept_short: bool = False,
-    actor: Actor | None = None,
-) -> tuple[ChildPass, int]:
-    """Issue one child its pass for ``year`` from the fund, as an issuing run would: the pass and its total cents.
-
-    The child's award is the run's (an override reason gives the full
-    entitlement). Refused when the year has no scheme (``no_scheme``) or is
-    over, when the pass would be valid for fewer than ``SHORT_VALIDITY_DAYS``
-    days and ``accept_short`` is not given (``ShortValidity``), when the
-    scheme gives the child nothing (``award_nothing_for_age``), and when the
-    fund falls short (``BudgetShort``); nothing is written then. With
-    ``actor`` it is audited as ``pass.issue``.
-    """
-    municipality = get_municipality(session, municipality_code)
-    # The same lock as an issuing run, so the two never race on this child.
-    session.execute(select(Municipality.id).where(Municipality.id == municipality.id).with_for_update())
-    try:
-        scheme = get_scheme(session, municipality.id, year, code=municipality.code)
-    except NotFound:
-        raise NotFound(f"there is no scheme for {year}", refusal="no_scheme", year=year) from None
-    if today > scheme.valid_until:
-        raise PassStateConflict(f"the {year} scheme is over; no passes can be issued for it", refusal="scheme_over", year=year)
-    days_left = (scheme.valid_until - today).days
-    if days_left < SHORT_VALIDITY_DAYS and not accept_short:
-        raise ShortValidity(
-            f"a pass for {year} would be valid for {days_left} days only (until {scheme.valid_until}): confirm it",
-            refusal="short_validity_one_day" if days_left == 1 else "short_validity",
-            year=year, days_left=days_left, valid_until=scheme.valid_until,
-        )
-    income = None if child.override_reason else keys.open_income(settings, child.income_sealed)
-    award = award_for(income, child.override_reason, income_limit=scheme.income_limit, sliding_scale=scheme.sliding_scale)
-    came = entry_of(scheme, child.birth_date, child.created_at, today=today,
-                    first_issue=first_issue_at(session, municipality.id, year))
-    if award is None:
-        raise ValidationFailed(f"the {year} scheme gives this child nothing at its income; no pass was made",
-                               refusal="award_nothing_for_income", year=year)
-    grants = grants_for([_ItemValues.of(item) for item in scheme.items], child.birth_date, came, award, mid_year=scheme.mid_year)
-    if not grants:
-        raise ValidationFailed(f"the {year} scheme gives a child of this age nothing; no pass was made",
-                               refusal="award_nothing_for_age", year=year)
-    fund = ledger.get_account(session, books.fund_key(municipality.code))
-    needed = sum(g.cents for g in grants)
-    available = ledger.balance(session, fund.id)
-    if needed > available:
-        raise BudgetShort(f"the fund holds {available} cents, the pass needs {needed}", needed=needed, available=available)
-    plan = PlannedPass(
-        child_id=child.id, scheme_id=scheme.id, year=year, generation=1,
-        valid_from=scheme.valid_from, valid_until=scheme.valid_until,
-        award_basis=award.basis, award_share=award.share,
-        vouchers=[
-            PlannedVoucher(
-                kind=g.kind, category=g.category, code=g.code, cents=g.cents, strip_value_cents=g.strip_value_cents,
-                valid_until=scheme.valid_until, source_account=fund.id, transfer_kind=books.ISSUE,
-            )
-            for g in grants
-        ],
-    )
-    (pass_id,) = write_passes(session, municipality, [plan], settings=settings)
-    child_pass = session.get(ChildPass, pass_id)
-    assert child_pass is not None
-    if actor is not None:
-        record_audit(
-            session, actor, "pass.issue", "pass", child_pass.pass_number,
-            after={**child_pass.audit_snapshot(), "award_basis": child_pass.award_basis, "total_cents": needed},
-            municipality_id=municipality.id,
-        )
-    return child_pass, needed
-
-
 def first_issue_at(session: Session, municipality_id: int, year: int) -> datetime | None:
     """When the year's first issuing run wrote its passes (None before it):
     children registered after it are newcomers (``eligibility.entry``)."""
@@ -392,10 +313,12 @@ def entry_of(scheme: Scheme, birth_date: date, registered_at: datetime | None, *
     )
 
 
-def _plan(
+def plan_run(
     session: Session, municipality: Municipality, scheme: Scheme, settings: Settings, fund_id: int, result: IssueResult,
     *, today: date,
 ) -> list[PlannedPass]:
+    """A pass for every child of the municipality without one for the scheme's year that the scheme gives
+    anything (the others counted in ``result.not_eligible``): what a run would write, nothing written."""
     has_pass = (
         select(ChildPass.id).where(ChildPass.child_id == Child.id, ChildPass.year == scheme.year).exists()
     )
@@ -406,7 +329,7 @@ def _plan(
     ).all()
     # Read once: a mapped attribute costs more than the rules that read it,
     # a hundred thousand children over.
-    items = [_ItemValues.of(item) for item in scheme.items]
+    items = [ItemValues.of(item) for item in scheme.items]
     scheme_id, year, valid_from, valid_until = scheme.id, scheme.year, scheme.valid_from, scheme.valid_until
     income_limit, sliding_scale, mid_year = scheme.income_limit, scheme.sliding_scale, scheme.mid_year
     first_issue = first_issue_at(session, municipality.id, year)
@@ -439,7 +362,7 @@ def _plan(
 
 
 @dataclass(frozen=True)
-class _ItemValues(Item):
+class ItemValues(Item):
     """A scheme item's values (``eligibility.Item``), off the model."""
 
     kind: str
@@ -452,47 +375,8 @@ class _ItemValues(Item):
     age_max: int
 
     @classmethod
-    def of(cls, item: SchemeItem) -> _ItemValues:
+    def of(cls, item: SchemeItem) -> ItemValues:
         return cls(
             item.kind, item.category, item.code, item.amount_cents, item.strips, item.strip_value_cents,
             item.age_min, item.age_max,
         )
-
-
-@dataclass
-class IssuePreview:
-    """What :func:`issue_passes` would do now, without writing anything."""
-
-    municipality: str
-    year: int
-    passes: int
-    not_eligible: int
-    #: Per voucher kind: how many vouchers and how much money.
-    by_kind: dict[str, tuple[int, int]]
-    needed_cents: int
-    available_cents: int
-    #: The scheme's year is over: nothing can be issued for it.
-    year_over: bool
-
-    @property
-    def shortfall_cents(self) -> int:
-        return max(0, self.needed_cents - self.available_cents)
-
-
-def preview_issue(session: Session, municipality_code: str, year: int, *, settings: Settings, today: date) -> IssuePreview:
-    """Count the passes, vouchers and money an issuing run would take now (a read-only plan)."""
-    municipality = get_municipality(session, municipality_code)
-    scheme = get_scheme(session, municipality.id, year, code=municipality.code)
-    fund = ledger.get_account(session, books.fund_key(municipality.code))
-    result = IssueResult(municipality.code, year)
-    plans = _plan(session, municipality, scheme, settings, fund.id, result, today=today)
-    by_kind: dict[str, tuple[int, int]] = {}
-    for plan in plans:
-        for voucher in plan.vouchers:
-            count, cents = by_kind.get(voucher.kind, (0, 0))
-            by_kind[voucher.kind] = (count + 1, cents + voucher.cents)
-    return IssuePreview(
-        municipality=municipality.code, year=year, passes=len(plans), not_eligible=result.not_eligible,
-        by_kind=by_kind, needed_cents=sum(cents for _, cents in by_kind.values()),
-        available_cents=ledger.balance(session, fund.id), year_over=today > scheme.valid_until,
-    )

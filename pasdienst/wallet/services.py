@@ -31,7 +31,8 @@ from ..municipalities.services import get_municipality
 from . import codes, labels, tokens
 from .children import ImportResult, import_children, register_child
 from .codes import looks_like_typed_code
-from .issuing import IssueResult, issue_for_child, issue_passes
+from .issue_one import issue_for_child
+from .issuing import IssueResult, issue_passes
 from .lifecycle import (
     block_pass,
     check_usable,

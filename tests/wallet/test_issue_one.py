@@ -9,7 +9,7 @@ from pasdienst.access.models import AuditEvent
 from pasdienst.errors import ValidationFailed
 from pasdienst.wallet.children import RowProblem, register_child
 from pasdienst.wallet.errors import BudgetShort
-from pasdienst.wallet.issuing import issue_for_child
+from pasdienst.wallet.issue_one import issue_for_child
 from pasdienst.wallet.models import Child
 
 from .helpers import CODE, FULL_CENTS, HALF_CENTS, TODAY, YEAR, balances, prepared, verified
