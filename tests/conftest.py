@@ -9,6 +9,11 @@ the Alembic migrations, so the tests exercise what production runs.
 * PostgreSQL: one schema per xdist worker, migrated once; each test starts
   from truncated tables. TRUNCATE does not fire the row triggers that make
   the ledger append-only, so this stays possible while DELETE is refused.
+
+Passwords are hashed with argon2id at its cheapest (``cheap_password_hashes``):
+at the service's own parameters every hash and every login costs about 0.2 s
+of a core. ``production_password_hashes`` puts the service's hasher back, for
+the tests of those parameters (tests/access/test_passwords.py).
 """
 from __future__ import annotations
 
@@ -19,11 +24,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from argon2 import PasswordHasher
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from pasdienst import migrate
+from pasdienst.access import passwords
 from pasdienst.config import DEFAULT_TEST_POSTGRES_URL, Settings
 from pasdienst.db import Database
 from pasdienst.plugins import load_verify_checks
@@ -32,6 +39,24 @@ POSTGRES_URL = os.environ.get("PASDIENST_TEST_POSTGRES_URL", DEFAULT_TEST_POSTGR
 TEST_KEY = "test-secret-key-0123456789abcdef"
 #: Database 15: tests flush it, so it must not be one an installation uses.
 REDIS_URL = os.environ.get("PASDIENST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+#: What the service hashes passwords with, kept before ``cheap_password_hashes`` replaces it.
+PRODUCTION_HASHER = passwords._hasher
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    # Still argon2id, so a stored hash looks and verifies as it does in production.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+        yield
+
+
+@pytest.fixture
+def production_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's own argon2id parameters for this test (about 0.2 s a hash)."""
+    monkeypatch.setattr(passwords, "_hasher", PRODUCTION_HASHER)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

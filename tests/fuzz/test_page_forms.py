@@ -32,11 +32,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import update
 
-from pasdienst.access import accounts, logins, passwords
+from pasdienst.access import accounts, logins
 from pasdienst.access.models import User
 from pasdienst.access.logins import session_version
 from pasdienst.access.web import access_rule, is_public_rule, session_id
@@ -59,7 +58,7 @@ from pasdienst.wallet.services import import_children, issue_passes, load_scheme
 from pasdienst.web.extensions import limiter
 from tests.cooperations import conftest as coop
 from tests.cooperations.conftest import form_region
-from tests.factories import OTHER_MUNICIPALITY, TEST_IBANS, TEST_PASSWORD, api_headers, make_municipality, make_user
+from tests.factories import OTHER_MUNICIPALITY, TEST_IBANS, api_headers, make_municipality, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures: passes, merchants, finance users
 
@@ -375,10 +374,6 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
 
     # The limits have tests of their own; here every request must reach its view.
     monkeypatch.setattr(limiter, "enabled", False)
-    # Each password form post verifies a hash: at argon2's defaults that is
-    # most of this test's time. (The login's decoy hash is made first, as always.)
-    passwords._dummy_hash()
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
     for day, merchant, cents in ((2, "sport", 1250), (3, "school", 1999), (9, "sport", 500), (14, "mode", 7500)):
         world.redeem(merchant, cents, sw.at(day))
     # One batch in each state with a form of its own: exported, approved, draft.
@@ -440,9 +435,6 @@ def site(db, world, world_settings, monkeypatch) -> Site:  # noqa: F811 - the se
             actor = accounts.actor_for(s, s.get(User, users[role]))
             award(s, actor, maatwerk.AwardRequest("T-1", "sport_culture", "25,00", "membership",
                                                   merchant_id=world.merchants["sport"]), today=sw.TODAY)
-    with db.transaction() as s:
-        cheap = passwords.hash_password(TEST_PASSWORD)
-        s.execute(update(User).where(User.id.in_(users.values())).values(password_hash=cheap))
     app = create_app(world_settings, db=db)
     app.config.update(TESTING=False)  # a 500 is an answer here, not an exception in the test
     return Site(app, users)
