@@ -9,9 +9,11 @@ empty entry, or a placeholder the sentence cannot fill fails here.
 """
 from __future__ import annotations
 
+import ast
 import os
 import re
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -65,7 +67,9 @@ def test_every_refusal_the_code_raises_has_a_dutch_sentence():
 def test_every_sentence_belongs_to_a_refusal_the_code_raises():
     known = _raised_codes() | _problem_codes() | GENERIC | set(dutch.TILL_CODES)
     # job.<code>: what a job that failed with that code did (nothing), on its page.
-    unused = sorted(code for code in _entries() if code.removeprefix("job.") not in known | JOB_CODES)
+    # notice.<key>: what a page tells after a form post; its own test below holds those to the views.
+    unused = sorted(code for code in _entries()
+                    if not code.startswith("notice.") and code.removeprefix("job.") not in known | JOB_CODES)
     assert not unused, f"no code raises these any more: {unused}"
 
 
@@ -126,3 +130,99 @@ def test_the_catalogue_is_compiled_again_when_the_po_is_newer(tmp_path):
 @pytest.mark.parametrize("code", ["row.missing", "scheme.missing"])
 def test_the_package_catalogue_is_compiled(code):
     assert dutch.say(code, {"column": "x"}) is not None
+
+
+# -- what a page tells after a form post (notices) ----------------------------------------------------------
+
+def _calls(tree: ast.AST, *names: str) -> list[ast.Call]:
+    """Calls of a function named ``names`` (``name(...)`` or ``module.name(...)``)."""
+    return [
+        node for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)) in names
+    ]
+
+
+def _notice_keys(call: ast.Call) -> list[str] | None:
+    """The keys a ``notice(...)`` call can name: a literal, or a choice between literals; None for anything else."""
+    key = call.args[0] if call.args else None
+    options = [key.body, key.orelse] if isinstance(key, ast.IfExp) else [key]
+    if all(isinstance(o, ast.Constant) and isinstance(o.value, str) for o in options):
+        return [o.value for o in options]  # type: ignore[union-attr]
+    return None
+
+
+def _sources() -> dict[Path, ast.AST]:
+    return {path: ast.parse(path.read_text(encoding="utf-8")) for path in SOURCE.rglob("*.py")
+            if "migrations" not in path.parts}
+
+
+def _named_notices() -> dict[str, list[str]]:
+    """Every ``notice("key", ...)`` in the source: key -> where."""
+    named: dict[str, list[str]] = defaultdict(list)
+    for path, tree in _sources().items():
+        for call in _calls(tree, "notice"):
+            for key in _notice_keys(call) or []:
+                named[key].append(f"{path.relative_to(SOURCE)}:{call.lineno}")
+    return named
+
+
+def test_a_notice_is_named_by_a_literal_key():
+    # A key put together at run time could be missing from the catalogue without a test noticing.
+    computed = [f"{path.relative_to(SOURCE)}:{call.lineno}" for path, tree in _sources().items()
+                for call in _calls(tree, "notice") if _notice_keys(call) is None]
+    assert not computed
+
+
+def _own_words(expression: ast.AST) -> list[int]:
+    """Lines where ``expression`` holds words of its own: an f-string, or a string with a space in it
+    (a sentence; a key such as ``"created"`` has none)."""
+    return [node.lineno for node in ast.walk(expression)
+            if isinstance(node, ast.JoinedStr)
+            or (isinstance(node, ast.Constant) and isinstance(node.value, str) and " " in node.value.strip())]
+
+
+def _posts_in_own_words(tree: ast.AST) -> list[int]:
+    """``change(success=...)``, ``flash(...)`` and ``tell(...)`` calls that hold words of their own."""
+    found = []
+    for call in _calls(tree, "change"):
+        found += [line for keyword in call.keywords if keyword.arg == "success" for line in _own_words(keyword.value)]
+    for call in _calls(tree, "flash", "tell"):
+        found += [line for arg in call.args[:1] for line in _own_words(arg)]
+    return sorted(set(found))
+
+
+def test_the_check_for_own_words_finds_them():
+    said = ast.parse('''
+change(work, success=lambda b: f"Afrekening B{b.id} is gemaakt.", target="/")
+change(work, success="Het is gedaan.", target="/")
+flash("Kies een jaar.", "error")
+change(work, success=lambda b: notice("batch_paid", batch=b.id), target="/")
+tell(notice("year_missing"), "error")
+''')
+    assert _posts_in_own_words(said) == [2, 3, 4]
+
+
+def test_no_view_flashes_or_reports_success_in_words_of_its_own():
+    """A form post's message comes from the catalogue: ``change(success=notice(...))``, ``tell(notice(...))``;
+    a ``flash`` or a ``success`` with a sentence (or an f-string) in it is Dutch kept in the view."""
+    found = []
+    for path, tree in _sources().items():
+        found += [f"{path.relative_to(SOURCE)}:{line}" for line in _posts_in_own_words(tree)]
+    assert not found, f"say these through dutch.notice and the catalogue: {found}"
+
+
+def test_every_notice_a_view_names_has_a_sentence_and_every_sentence_is_named():
+    named = set(_named_notices())
+    in_catalogue = {code.removeprefix("notice.") for code in _entries() if code.startswith("notice.")}
+    assert sorted(named - in_catalogue) == [], f"add these to {dutch.catalogue()} as notice.<key>"
+    assert sorted(in_catalogue - named) == [], "no view names these notices any more"
+
+
+def test_a_notice_is_said_with_its_parameters_in_dutch():
+    assert dutch.told(dutch.notice("budget_raised", added_cents=123456)) == "Het budget is opgehoogd met €\xa01.234,56."
+    assert dutch.told(dutch.notice("reminder_planned", title="Start school", send_on=date(2027, 8, 30))) == (
+        "Herinnering ‘Start school’ gepland op 30-08-2027.")
+    assert dutch.told(dutch.notice("merchant_status_set", name="Sportclub", status="suspended")) == "Sportclub is geschorst."
+    assert dutch.told(dutch.notice("batch_created", batch=7, count=1200, total_cents=5000)).startswith(
+        "Afrekening B7 is gemaakt: 1.200 betalingen, €\xa050,00.")

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from pasdienst.errors import Conflict, NotFound
 from pasdienst.municipalities.models import Municipality
 from pasdienst.municipalities.services import add_municipality
+from pasdienst.web.dutch import notice
 from pasdienst.web.writes import change, write
 
 
@@ -72,7 +73,7 @@ def test_a_refusal_is_not_repeated_but_said_in_dutch_on_the_page_it_came_from(ap
         raise Conflict("municipality 'dubbel' already exists")
 
     with app.test_request_context("/admin/contact", method="POST"):
-        response = change(work, success="Opgeslagen.", target="/admin/contact")
+        response = change(work, success=notice("contact_saved"), target="/admin/contact")
         messages = get_flashed_messages(with_categories=True)
     assert len(runs) == 1
     assert response.status_code == 302 and response.location == "/admin/contact"
@@ -84,12 +85,12 @@ def test_the_form_post_says_what_it_did_and_goes_where_the_result_says(app, db):
     with app.test_request_context("/admin/contact", method="POST"):
         response = change(
             lambda session: add_municipality(session, "nieuwdorp", name="Nieuwdorp"),
-            success=lambda m: f"{m.name} is toegevoegd.", target=lambda m: f"/gemeenten/{m.code}", back="/gemeenten",
+            success=lambda m: notice("fund_created", name=m.name), target=lambda m: f"/gemeenten/{m.code}", back="/gemeenten",
             code=303,
         )
         messages = get_flashed_messages(with_categories=True)
     assert response.status_code == 303 and response.location == "/gemeenten/nieuwdorp"
-    assert messages == [("success", "Nieuwdorp is toegevoegd.")]
+    assert messages == [("success", "Fonds Nieuwdorp is toegevoegd.")]  # the catalogue's sentence, filled in
 
 
 def test_not_found_stays_an_error_of_its_own(app, db):
@@ -97,7 +98,7 @@ def test_not_found_stays_an_error_of_its_own(app, db):
         raise NotFound("no such municipality")
 
     with app.test_request_context("/admin/contact", method="POST"), pytest.raises(NotFound):
-        change(work, success="Opgeslagen.", target="/admin/contact")
+        change(work, success=notice("contact_saved"), target="/admin/contact")
 
 
 def test_a_refusal_the_page_must_say_is_said_even_when_its_status_is_not_allowed(app, db):
@@ -108,7 +109,7 @@ def test_a_refusal_the_page_must_say_is_said_even_when_its_status_is_not_allowed
         raise Mine("not yours to approve")
 
     with app.test_request_context("/admin/contact", method="POST"):
-        response = change(work, success="Opgeslagen.", target="/admin/contact", said=(Mine,))
+        response = change(work, success=notice("contact_saved"), target="/admin/contact", said=(Mine,))
         messages = get_flashed_messages(with_categories=True)
     assert response.status_code == 302 and messages[0][0] == "error"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint as ApiBlueprint
@@ -16,7 +16,8 @@ from ..web import dutch
 from ..web.api import ACCESS_PROBLEMS, problems
 from ..db import Database
 from ..web.extensions import get_db, limiter
-from ..web.writes import write
+from ..web.dutch import notice
+from ..web.writes import tell, write
 from .errors import Unauthenticated, WeakPassword
 from .models import ROLES, User
 from .schemas import AuditEventSchema, AuditQuerySchema, MeSchema
@@ -109,7 +110,7 @@ def logout() -> ResponseReturnValue:
     write(lambda db_session: end_session(db_session, user_id, session_key))
     logout_user()
     session.clear()
-    flash("U bent uitgelogd.", "success")
+    tell(notice("logged_out"))
     response = redirect("/login")
     # What the pages kept in the browser goes too: an unresolved payment on
     # the till (with its pass code) must not outlive its login.
@@ -150,7 +151,7 @@ def password() -> ResponseReturnValue:
         return render_template("access/password.html", next=target or "", forced=forced, error=error), 422
     # The new password ended every session, this one too: start it again.
     _start_session(user, actor, session_key)
-    flash("Uw wachtwoord is gewijzigd.", "success")
+    tell(notice("password_changed"))
     return redirect(target or _home(actor.role))
 
 

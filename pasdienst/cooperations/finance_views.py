@@ -14,17 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from ..access.web import current_actor, requires
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..labels import PAYOUT_TITLES, euros
+from ..labels import PAYOUT_TITLES
 from ..web import parsing
 from ..web.extensions import get_db, get_settings
-from ..web.writes import change
+from ..web.dutch import Notice, notice
+from ..web.writes import change, tell
 from . import figures, runs
 from .models import RUN_EXPORTED, RUN_PAID, RUN_REMITTED
 
@@ -44,7 +45,7 @@ def _run_url(run_id: int) -> str:
 
 
 def _act(
-    work: Callable[[Session], T], success: Callable[[T], str], back: str, *, to: Callable[[T], str] | None = None,
+    work: Callable[[Session], T], success: Callable[[T], Notice], back: str, *, to: Callable[[T], str] | None = None,
 ) -> ResponseReturnValue:
     return change(work, success=success, target=to or back, back=back, code=303)
 
@@ -73,9 +74,8 @@ def create() -> ResponseReturnValue:
         lambda s: runs.create_run(
             s, actor, figures.own_cooperation(s, actor, as_lead=True).code, now=clock_now(settings.today), schema=settings.sepa_schema,
         ),
-        lambda run: f"Betaalrun R{run.id} is gemaakt: {run.count} {'betaling' if run.count == 1 else 'betalingen'}, "
-        f"{euros(run.total_cents)}. Het aandeel van elk lid staat nu op de rekening van het samenwerkingsverband; "
-        "maak het betaalbestand voor de bank.",
+        lambda run: notice("run_created_one" if run.count == 1 else "run_created", run=run.id, count=run.count,
+                           total_cents=run.total_cents),
         PAGE, to=lambda run: _run_url(run.id),
     )
 
@@ -111,8 +111,7 @@ def export(run_id: int) -> ResponseReturnValue:
 
     return change(
         work,
-        success=f"Het betaalbestand van betaalrun R{run_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
-        "meld de run als betaald zodra de bank de uitbetalingen heeft uitgevoerd.",
+        success=notice("run_exported", run=run_id),
         target=_run_url(run_id) + "#volgende-stap", back=_run_url(run_id), code=303,
     )
 
@@ -126,7 +125,7 @@ def sepa_file(run_id: int) -> ResponseReturnValue:
     with get_db(current_app).read() as session:
         view = runs.run_view(session, actor, run_id)
         if view.exported_at is None:
-            flash("Er is nog geen betaalbestand van deze betaalrun.", "error")
+            tell(notice("run_no_file"), "error")
             return redirect(_run_url(run_id))
         files = runs.build_run_export(session, actor, run_id, schema=settings.sepa_schema, today=clock_today(settings.today))
     return Response(
@@ -154,8 +153,7 @@ def paid(run_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return _act(
         lambda s: runs.mark_run_paid(s, actor, run_id, now=clock_now(settings.today)),
-        lambda step: f"Betaalrun R{run_id} is als betaald gemeld; de afrekeningen van de leden erin zijn betaald."
-        if step.changed else "Dat was al gebeurd; er is niets veranderd.",
+        lambda step: notice("run_paid", run=run_id) if step.changed else notice("already_done"),
         _run_url(run_id),
     )
 

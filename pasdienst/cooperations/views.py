@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +23,8 @@ from ..labels import PAYOUT_TITLES
 from ..municipalities.models import Municipality
 from ..merchants.models import Merchant
 from ..web.extensions import get_db
-from ..web.writes import change
+from ..web.dutch import Notice, notice
+from ..web.writes import change, tell
 from . import finance_views, services
 from .models import ACTIVE, CooperationMerchant
 
@@ -41,7 +42,7 @@ def _form(name: str) -> str:
     return (request.form.get(name) or "").strip()
 
 
-def _change(work: Callable[[Session], T], success: Callable[[T], str]) -> ResponseReturnValue:
+def _change(work: Callable[[Session], T], success: Callable[[T], Notice]) -> ResponseReturnValue:
     return change(work, success=success, target=PAGE)
 
 
@@ -87,27 +88,24 @@ def membership() -> ResponseReturnValue:
     if action == "join":
         return _change(
             lambda s: services.join_cooperation(s, actor, code),
-            lambda joined: "Uw gemeente is lid van het samenwerkingsverband. De aanbieders ervan nemen vanaf nu de passen van uw gemeente aan."
-            if joined.changed else "Uw gemeente was al lid.",
+            lambda joined: notice("cooperation_joined" if joined.changed else "cooperation_already_member"),
         )
     if action == "leave":
         return _change(
             lambda s: services.leave_cooperation(s, actor, code),
-            lambda left: f"Uw gemeente hoort niet meer bij {left.name}. Wat al besteed is, rekent u zelf af zoals altijd.",
+            lambda left: notice("cooperation_left", name=left.name),
         )
     if action == "invite":
-        def invite(session: Session) -> str:
+        def invite(session: Session) -> Notice:
             found = services.membership(session, actor.municipality_id or 0)
             if found is None:
                 raise NotFound("this municipality is not in a cooperation")
             member = services.invite_member(session, found[0].code, _form("municipality"), actor=actor)
             name = session.get_one(Municipality, member.municipality_id).name
-            if member.status == ACTIVE:
-                return f"{name} is al lid."
-            return f"{name} is uitgenodigd. Het wordt lid zodra een beheerder van {name} toetreedt."
+            return notice("cooperation_member_already" if member.status == ACTIVE else "cooperation_invited", name=name)
 
         return _change(invite, lambda message: message)
-    flash("Kies wat u wilt doen: toetreden, uitnodigen of het samenwerkingsverband verlaten.", "error")
+    tell(notice("cooperation_action_missing"), "error")
     return redirect(PAGE)
 
 
@@ -120,16 +118,16 @@ def merchant(merchant_id: int) -> ResponseReturnValue:
     if action == "admit":
         return _change(
             lambda s: services.admit_merchant(s, actor, merchant_id),
-            lambda done: f"{done.merchant.name} neemt nu de passen van alle leden aan."
-            if done.changed else f"{done.merchant.name} was al toegelaten.",
+            lambda done: notice("cooperation_merchant_admitted" if done.changed else "cooperation_merchant_already_admitted",
+                                name=done.merchant.name),
         )
     if action == "withdraw":
         return _change(
             lambda s: services.withdraw_merchant(s, actor, merchant_id),
-            lambda done: f"{done.merchant.name} neemt alleen nog de passen van uw gemeente aan."
-            if done.changed else f"{done.merchant.name} was niet toegelaten.",
+            lambda done: notice("cooperation_merchant_withdrawn" if done.changed else "cooperation_merchant_not_admitted",
+                                name=done.merchant.name),
         )
-    flash("Kies toelaten of terugtrekken.", "error")
+    tell(notice("cooperation_merchant_action_missing"), "error")
     return redirect(PAGE)
 
 

@@ -26,7 +26,8 @@ from ..wallet.services import EXPORT_COLUMNS, export_rows
 from ..wallet.yearend import preview_year_end
 from ..web import dutch, parsing
 from ..web.extensions import get_db, get_settings
-from ..web.writes import refused, write
+from ..web.dutch import Notice, notice
+from ..web.writes import refused, tell, write
 from . import services
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
 from .queue import JobQueue, Progress
@@ -78,9 +79,10 @@ def jobs() -> ResponseReturnValue:
 
 
 class _Said(Exception):
-    """A job not started, for a reason the page says in ``text`` on ``back``; nothing was written."""
+    """A job not started, for a reason the page says (``text``, from the catalogue) on ``back``; nothing was written."""
 
-    def __init__(self, text: str, back: str) -> None:
+    def __init__(self, said: Notice | str, back: str) -> None:
+        text = dutch.told(said) if isinstance(said, Notice) else said
         super().__init__(text)
         self.text, self.back = text, back
 
@@ -152,7 +154,7 @@ def job_file(job_id: int) -> ResponseReturnValue:
         found = services.get_job(session, current_actor(), job_id)
         data = found.file_data
     if found.state != DONE or data is None:
-        flash("Deze taak heeft geen bestand (meer).", "error")
+        tell(notice("job_no_file"), "error")
         return redirect(f"/admin/taken/{job_id}")
     response = Response(data, mimetype=found.file_mime or "application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{found.file_name}"'
@@ -195,13 +197,13 @@ def issue_start() -> ResponseReturnValue:
     actor = current_actor()
     raw = (request.form.get("year") or "").strip()
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
-        flash("Kies een jaar.", "error")
+        tell(notice("year_missing"), "error")
         return redirect("/admin/passen-uitgeven")
 
     def work(session: Session) -> int:
         municipality = _municipality(session, actor.municipality_id)
         if int(raw) not in _scheme_years(session, municipality.id):
-            raise _Said(f"Er is geen regeling voor {raw} geladen.", "/admin/passen-uitgeven")
+            raise _Said(notice("scheme_missing_for_year", year=raw), "/admin/passen-uitgeven")
         return services.start_job(session, actor, municipality, "issue_passes", {"year": int(raw)}).id
 
     return _start(work, back="/admin/passen-uitgeven")
@@ -234,8 +236,8 @@ def _letters_page(year: str = "") -> str:
     return f"/admin/brieven?jaar={year}" if year else "/admin/brieven"
 
 
-def _letters_refused(text: str, year: str = "") -> ResponseReturnValue:
-    flash(text, "error")
+def _letters_refused(said: Notice, year: str = "") -> ResponseReturnValue:
+    tell(said, "error")
     return redirect(_letters_page(year))
 
 
@@ -246,25 +248,24 @@ def letters_start() -> ResponseReturnValue:
     raw = (request.form.get("year") or "").strip()
     which = request.form.get("welke") or ""
     if not (raw.isascii() and raw.isdigit() and len(raw) == 4):
-        return _letters_refused("Kies een jaar.")
+        return _letters_refused(notice("year_missing"))
     if which not in ("alle", "nieuw"):
-        return _letters_refused("Kies welke brieven u wilt maken.", raw)
+        return _letters_refused(notice("letters_which_missing"), raw)
     year = int(raw)
 
     def work(session: Session) -> int:
         municipality = _municipality(session, actor.municipality_id)
         if year not in _scheme_years(session, municipality.id):
-            raise _Said(f"Er is geen regeling voor {raw} geladen.", _letters_page())
+            raise _Said(notice("scheme_missing_for_year", year=raw), _letters_page())
         after = None
         if which == "nieuw":
             last = services.last_letters(session, municipality.id, year)
             if last is None:
-                raise _Said(f"Er zijn voor {raw} nog geen brieven gemaakt; maak eerst alle brieven.", _letters_page(raw))
+                raise _Said(notice("letters_none_yet", year=raw), _letters_page(raw))
             after = services.printed_through(last)
         if not count_letters(session, municipality.id, year, after_pass_id=after):
-            nothing = (f"Er zijn sinds de vorige afdruk geen nieuwe of vervangen passen voor {raw}." if which == "nieuw"
-                       else f"Er zijn voor {raw} geen actieve passen. Geef eerst passen uit.")
-            raise _Said(nothing, _letters_page(raw))
+            raise _Said(notice("letters_nothing_new" if which == "nieuw" else "letters_no_passes", year=raw),
+                        _letters_page(raw))
         return services.start_job(session, actor, municipality, "letters", {"year": year, "after_pass_id": after}).id
 
     return _start(work, back=_letters_page(raw))
@@ -314,18 +315,18 @@ def year_end_start() -> ResponseReturnValue:
     raw = (request.form.get("year") or "").strip()
     year = parsing.whole_number(raw, low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     if year is None:
-        flash("Kies een jaar.", "error")
+        tell(notice("year_missing"), "error")
         return redirect(YEAR_END)
     back = f"{YEAR_END}?jaar={year}"
     if (request.form.get("confirm") or "").strip() != str(year):
-        flash(f"Typ het jaartal {year} in het vak om te bevestigen dat u het jaar wilt afsluiten.", "error")
+        tell(notice("year_end_not_confirmed", year=year), "error")
         return redirect(back)
     today = clock_today(_settings().today)
 
     def work(session: Session) -> int:
         municipality = _municipality(session, actor.municipality_id)
         if year not in _scheme_years(session, municipality.id):
-            raise _Said(f"Er is geen regeling voor {year} geladen.", YEAR_END)
+            raise _Said(notice("scheme_missing_for_year", year=year), YEAR_END)
         # Refused here already, in Dutch, rather than as a failed job; the
         # job decides again under the lock (two starts close it once).
         refusal = preview_year_end(session, municipality.code, year, today=today).refusal

@@ -27,6 +27,7 @@ from ..reports import maatwerk as figures
 from ..reports.usage import counted
 from ..web import parsing
 from ..web.security import private
+from ..web.dutch import Notice, notice
 from ..web.writes import change, refused, write
 from . import funds, services
 from .models import REASONS, WITHDRAW_REASONS, Team, TeamMember
@@ -73,10 +74,13 @@ def _award_request() -> services.AwardRequest:
     )
 
 
-def _awarded(done: services.Awarded) -> str:
-    where = f" bij {done.merchant_name}" if done.merchant_name else ""
-    return (f"{labels.euros(done.award.amount_cents)} voor {labels.category_title(done.award.category).lower()}{where} "
-            f"toegekend aan {done.first_name} ({done.child_ref}), op pas {done.pass_number} ({done.award.number}).")
+def _awarded(done: services.Awarded) -> Notice:
+    given = {"amount_cents": done.award.amount_cents, "kind": labels.category_title(done.award.category).lower(),
+             "first_name": done.first_name, "child_ref": done.child_ref, "number": done.pass_number,
+             "award": done.award.number}
+    if done.merchant_name:
+        return notice("maatwerk_awarded_at", merchant=done.merchant_name, **given)
+    return notice("maatwerk_awarded", **given)
 
 
 def _merchants(session: Session, municipality_id: int) -> list[Merchant]:
@@ -143,7 +147,7 @@ def overview() -> ResponseReturnValue:
 def team_create() -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: services.create_team(s, actor, _form("name")),
-                  success=lambda team: f"Team {team.name} is gemaakt.", target="/admin/maatwerk")
+                  success=lambda team: notice("team_created", name=team.name), target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/leden")
@@ -158,7 +162,7 @@ def team_member_add(team_id: int) -> ResponseReturnValue:
         services.add_team_member(session, actor, team_id, user_id)
         return session.execute(select(User.email).where(User.id == user_id)).scalar_one()
 
-    return change(work, success=lambda email: f"{email} hoort nu bij dit team.", target="/admin/maatwerk")
+    return change(work, success=lambda email: notice("team_member_added", email=email), target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/leden/<int:user_id>/weg")
@@ -166,7 +170,7 @@ def team_member_add(team_id: int) -> ResponseReturnValue:
 def team_member_remove(team_id: int, user_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: services.remove_team_member(s, actor, team_id, user_id),
-                  success=lambda _: "De consulent hoort niet meer bij dit team.", target="/admin/maatwerk")
+                  success=lambda _: notice("team_member_removed"), target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/teams/<int:team_id>/budget")
@@ -176,7 +180,7 @@ def team_budget(team_id: int) -> ResponseReturnValue:
     year = _year()
     return change(
         lambda s: services.set_team_budget(s, actor, team_id, year, _form("budget")),
-        success=lambda b: f"Het budget voor {b.year} is {labels.euros(b.budget_cents)}.",
+        success=lambda b: notice("team_budget_set", year=b.year, budget_cents=b.budget_cents),
         target=f"/admin/maatwerk?year={year}",
     )
 
@@ -196,9 +200,8 @@ def _withdraw(award_id: int, page: str) -> ResponseReturnValue:
                   success=_withdrawn, target=page)
 
 
-def _withdrawn(award: Any) -> str:
-    return (f"Toekenning {award.number} is ingetrokken; {labels.euros(award.returned_cents or 0)} die nog niet "
-            "was besteed, ging terug.")
+def _withdrawn(award: Any) -> Notice:
+    return notice("maatwerk_withdrawn", award=award.number, returned_cents=award.returned_cents or 0)
 
 
 @bp.post("/admin/maatwerk/toekennen")
@@ -218,7 +221,7 @@ def team_withdraw(award_id: int) -> ResponseReturnValue:
 def fund_create() -> ResponseReturnValue:
     actor = current_actor()
     return change(lambda s: funds.create_fund(s, actor, _form("name")),
-                  success=lambda fund: f"Fonds {fund.name} is toegevoegd.", target="/admin/maatwerk")
+                  success=lambda fund: notice("fund_created", name=fund.name), target="/admin/maatwerk")
 
 
 @bp.post("/admin/maatwerk/fondsen/<int:fund_id>/storting")
@@ -228,7 +231,7 @@ def fund_topup(fund_id: int) -> ResponseReturnValue:
     return change(
         lambda s: funds.topup_fund(s, actor, fund_id, _form("amount"), reference=_form("reference"),
                                    idempotency_key=_form("key")[:64] or None),
-        success=lambda posted: f"Storting van {labels.euros(posted.amount)} geboekt.", target="/admin/maatwerk",
+        success=lambda posted: notice("fund_topped_up", amount_cents=posted.amount), target="/admin/maatwerk",
     )
 
 

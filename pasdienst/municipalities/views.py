@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ..access.web import current_actor, requires
@@ -18,7 +18,8 @@ from ..db import Database
 from ..fields import FieldRefused
 from ..web import dutch
 from ..web.extensions import get_db
-from ..web.writes import write
+from ..web.dutch import notice
+from ..web.writes import tell, write
 from .models import DESK_LIMIT, HOURS_LIMIT
 from .services import get_municipality, set_contact
 
@@ -61,7 +62,7 @@ def contact_save() -> ResponseReturnValue:
         write(lambda session: set_contact(session, actor.municipality_code or "", actor=actor, **values))
     except FieldRefused as exc:
         return _page(422, values=values, error={"field": exc.field, "message": dutch.refusal(exc)})
-    flash("De contactgegevens zijn opgeslagen. Gezinnen zien ze op de pagina van hun pas en in de brieven.", "success")
+    tell(notice("contact_saved"))
     return redirect(PAGE)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ..access.web import current_actor, requires
@@ -28,7 +28,8 @@ from ..reports.nonusers import MAX_UNDER_CENTS, Criteria
 from ..web import parsing
 from ..web.extensions import csrf, get_db, get_settings
 from ..web.security import private
-from ..web.writes import change, refused, write
+from ..web.dutch import notice
+from ..web.writes import change, refused, tell, write
 from . import mail, optout, runs
 
 bp = Blueprint("reminders", __name__)
@@ -120,15 +121,15 @@ def plan() -> ResponseReturnValue:
     year = parsing.whole_number(_form("year"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     send_on = parsing.day(_form("send_on"))
     if year is None:
-        flash("Kies een jaar.", "error")
+        tell(notice("year_missing"), "error")
         return _back()
     if send_on is None:
-        flash("Vul de dag in waarop de herinnering verstuurd wordt, als 2027-08-30.", "error")
+        tell(notice("reminder_day_missing"), "error")
         return _back(year)
     return change(
         lambda session: runs.plan_moment(session, actor, year=year, send_on=send_on, title=_form("title"),
                                          under_cents=_under(_form("under")), today=today),
-        success=lambda moment: f"Herinnering ‘{moment.title}’ gepland op {send_on.strftime('%d-%m-%Y')}.",
+        success=lambda moment: notice("reminder_planned", title=moment.title, send_on=send_on),
         target=_page_of(year),
     )
 
@@ -141,10 +142,10 @@ def send_now() -> ResponseReturnValue:
     today = clock_today(settings.today)
     year = parsing.whole_number(_form("year"), low=parsing.YEAR_MIN, high=parsing.YEAR_MAX)
     if year is None:
-        flash("Kies een jaar.", "error")
+        tell(notice("year_missing"), "error")
         return _back()
     if mail.target(settings) is None:
-        flash("Er is geen mailserver ingesteld (PASDIENST_SMTP_URL); er kan niets verstuurd worden.", "error")
+        tell(notice("mail_server_missing"), "error")
         return _back(year)
     try:
         job_id = write(lambda session: runs.start_now(session, actor, year=year, title=_form("title") or "Herinnering",
@@ -160,7 +161,7 @@ def send_now() -> ResponseReturnValue:
 @requires("admin")
 def cancel(moment_id: int) -> ResponseReturnValue:
     return change(lambda session: runs.cancel_moment(session, current_actor(), moment_id),
-                  success=lambda moment: f"Herinnering ‘{moment.title}’ geschrapt.",
+                  success=lambda moment: notice("reminder_cancelled", title=moment.title),
                   target=lambda moment: _page_of(moment.year), back=_page_of())
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,6 @@ from ..access.web import current_actor, requires
 from ..clock import now as clock_now
 from ..clock import today as clock_today
 from ..errors import NotFound
-from ..labels import euros
 from . import batches, queries, returns
 from .export import build_export, lines_csv_of, record_export, statement_for
 from .errors import FourEyes
@@ -31,7 +30,8 @@ from .payment_file import PaymentFile
 from .schemas import CreateBatchForm
 from .statements import STYLESHEET_URL
 from ..web.extensions import get_db, get_settings
-from ..web.writes import change
+from ..web.dutch import Notice, notice
+from ..web.writes import change, tell
 
 pages = Blueprint("settlement_pages", __name__)
 
@@ -94,7 +94,7 @@ def create() -> ResponseReturnValue:
     assert actor.municipality_code is not None
     form = CreateBatchForm().load_form(request.form)
     if form is None:
-        flash("Kies de datum tot wanneer de betalingen meegaan (bijvoorbeeld de eerste van deze maand).", "error")
+        tell(notice("batch_until_missing"), "error")
         return redirect(url_for("settlement_pages.index"))
     today = clock_today(settings.today)
 
@@ -105,8 +105,8 @@ def create() -> ResponseReturnValue:
 
     return change(
         work,
-        success=lambda batch: f"Afrekening B{batch.id} is gemaakt: {batch.count} {'betaling' if batch.count == 1 else 'betalingen'}, "
-        f"{euros(batch.total_cents)}. Laat een collega hem goedkeuren.",
+        success=lambda batch: notice("batch_created_one" if batch.count == 1 else "batch_created", batch=batch.id,
+                                     count=batch.count, total_cents=batch.total_cents),
         target=lambda batch: _batch_url(batch.id), back=url_for("settlement_pages.index"),
     )
 
@@ -135,12 +135,12 @@ def batch_page(batch_id: int) -> str:
     )
 
 
-def _step(batch_id: int, work: Callable[..., Any], success: str, **options: object) -> ResponseReturnValue:
+def _step(batch_id: int, work: Callable[..., Any], success: Notice, **options: object) -> ResponseReturnValue:
     settings = get_settings(current_app)
     actor = current_actor()
     return change(
         lambda session: work(session, actor, batch_id, now=clock_now(settings.today), **options),
-        success=lambda result: success if result.changed else "Dat was al gebeurd; er is niets veranderd.",
+        success=lambda result: success if result.changed else notice("already_done"),
         target=_batch_url(batch_id), said=(FourEyes,),
     )
 
@@ -150,7 +150,7 @@ def _step(batch_id: int, work: Callable[..., Any], success: str, **options: obje
 def approve(batch_id: int) -> ResponseReturnValue:
     return _step(
         batch_id, batches.approve_batch,
-        f"Afrekening B{batch_id} is goedgekeurd. Maak nu het betaalbestand voor de bank.",
+        notice("batch_approved", batch=batch_id),
         schema=_parts()[1].sepa_schema,
     )
 
@@ -160,20 +160,20 @@ def approve(batch_id: int) -> ResponseReturnValue:
 def cancel(batch_id: int) -> ResponseReturnValue:
     return _step(
         batch_id, batches.cancel_batch,
-        f"Afrekening B{batch_id} is geannuleerd. De betalingen gaan mee in de volgende afrekening.",
+        notice("batch_cancelled", batch=batch_id),
     )
 
 
 @pages.post("/finance/afrekeningen/<int:batch_id>/betaald")
 @requires("finance")
 def paid(batch_id: int) -> ResponseReturnValue:
-    return _step(batch_id, batches.mark_paid, f"Afrekening B{batch_id} is als betaald gemeld.")
+    return _step(batch_id, batches.mark_paid, notice("batch_paid", batch=batch_id))
 
 
 # -- payments the bank returned (four eyes) ------------------------------------------------
 
 def _return_step(
-    batch_id: int, work: Callable[[Session, Actor, datetime], T], success: Callable[[T], str],
+    batch_id: int, work: Callable[[Session, Actor, datetime], T], success: Callable[[T], Notice],
 ) -> ResponseReturnValue:
     settings = get_settings(current_app)
     actor = current_actor()
@@ -188,14 +188,13 @@ def return_request(batch_id: int) -> ResponseReturnValue:
     merchant_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
     # Only an explicit choice returns every payment of the batch.
     if raw != "alle" and merchant_id is None:
-        flash("Kies de aanbieder van wie de uitbetaling terugkwam, of alle uitbetalingen.", "error")
+        tell(notice("return_merchant_missing"), "error")
         return redirect(_batch_url(batch_id))
     reason = request.form.get("reason") or ""
     return _return_step(
         batch_id,
         lambda s, actor, now: returns.request_return(s, actor, batch_id, merchant_id=merchant_id, reason=reason, now=now),
-        lambda entry: f"De terugboeking is vastgelegd (T{entry.id}). Een andere medewerker van financiën moet haar "
-        "bevestigen; pas dan gaat het geld terug naar de aanbieder.",
+        lambda entry: notice("return_requested", return_id=entry.id),
     )
 
 
@@ -206,9 +205,8 @@ def return_confirm(batch_id: int, return_id: int) -> ResponseReturnValue:
         batch_id,
         lambda s, actor, now: _of_batch(returns.confirm_return(s, actor, return_id, now=now), batch_id),
         lambda result: (
-            f"Terugboeking T{return_id} is bevestigd: {euros(result.entry.amount_cents)} staat weer bij de aanbieder "
-            "en gaat mee in de volgende afrekening."
-            if result.changed else "Dat was al gebeurd; er is niets veranderd."
+            notice("return_confirmed", return_id=return_id, amount_cents=result.entry.amount_cents)
+            if result.changed else notice("already_done")
         ),
     )
 
@@ -219,7 +217,7 @@ def return_withdraw(batch_id: int, return_id: int) -> ResponseReturnValue:
     return _return_step(
         batch_id,
         lambda s, actor, now: _of_batch(returns.withdraw_return(s, actor, return_id, now=now), batch_id),
-        lambda result: f"Terugboeking T{return_id} is ingetrokken; er is niets verschoven.",
+        lambda result: notice("return_withdrawn", return_id=return_id),
     )
 
 
@@ -257,8 +255,7 @@ def export(batch_id: int) -> ResponseReturnValue:
 
     return change(
         work,
-        success=f"Het betaalbestand van afrekening B{batch_id} is gemaakt. Download het hieronder en lever het aan bij de bank; "
-        "meld de afrekening als betaald zodra de bank de uitbetalingen heeft uitgevoerd.",
+        success=notice("batch_exported", batch=batch_id),
         target=_batch_url(batch_id) + "#volgende-stap", back=_batch_url(batch_id), code=303,
     )
 
@@ -272,7 +269,7 @@ def sepa_file(batch_id: int) -> ResponseReturnValue:
     with db.read() as session:
         batch = queries.get_batch(session, actor, batch_id)
         if batch.status not in (EXPORTED, PAID):
-            flash("Er is nog geen betaalbestand van deze afrekening.", "error")
+            tell(notice("batch_no_file"), "error")
             return redirect(_batch_url(batch_id))
         files = build_export(session, actor, batch_id, schema=settings.sepa_schema, today=clock_today(settings.today))
     return _sepa_download(files)

@@ -12,6 +12,12 @@ code and whose ``msgstr`` names its parameters (``%(pass)s``); amounts
 way (``labels.py``) first. The import's row problems and the scheme file's
 problems (codes of their own) are said here too.
 
+What a page tells after a form post went well is said the same way: a view
+names a :class:`Notice`, a key and its parameters (``notice("budget_raised",
+added_cents=cents)``), and :func:`told` looks up ``notice.<key>`` in the same
+catalogue and writes its parameters the Dutch way. No view holds a Dutch
+sentence of its own (``tests/test_dutch.py`` reads the views for it).
+
 The catalogue is read with Babel and the locale ``nl`` named explicitly, so
 a job, a test or a page reads the same sentences (Flask-Babel's ``gettext``
 would silently answer the code itself outside a request). Flask-Babel serves
@@ -28,6 +34,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -119,6 +126,8 @@ def _dutch_value(name: str, value: object) -> object:
         return "ja" if value else "nee"
     if name.endswith("_cents") and isinstance(value, int):
         return labels.euros(value)
+    if name == "count" and isinstance(value, int):
+        return labels.number(value)
     if isinstance(value, datetime):
         return labels.moment(value)
     if isinstance(value, date):
@@ -152,6 +161,26 @@ def refusal(exc: PasdienstError) -> str:
         if found is not None:
             return found
     raise LookupError(f"the nl catalogue has no sentence for {PasdienstError.code!r}")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a page tells after a form post: the key of its sentence (``notice.<key>`` in the catalogue)
+    and the parameters to fill in, each written the Dutch way as a refusal's are."""
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+def notice(key: str, **params: object) -> Notice:
+    """``notice("budget_raised", added_cents=500)``: the catalogue's ``notice.budget_raised`` with its parameters."""
+    return Notice(key, params)
+
+
+def told(message: Notice) -> str:
+    """The Dutch sentence of ``message``; a key the catalogue lacks is a bug (``tests/test_dutch.py``), not a 500
+    the person caused, so it raises ``LookupError`` like an unknown refusal."""
+    return _sentence(f"notice.{message.key}", message.params)
 
 
 #: The refusals the till (``/merchant``) says by the API's problem code; ``pass_replaced`` for a

@@ -10,8 +10,8 @@ returns, once the transaction committed. A refusal (``PasdienstError``) is
 never repeated: it is the answer.
 
 ``change`` is the back office's form post built on it (POST-redirect-GET):
-run the unit, flash what it did or, for a refused input, why not in Dutch
-(``dutch.refusal``), and redirect. "Not found" and "not allowed" (401, 403,
+run the unit, flash what it did (a ``dutch.Notice``, said from the catalogue)
+or, for a refused input, why not in Dutch (``dutch.refusal``), and redirect. "Not found" and "not allowed" (401, 403,
 404) stay errors of their own, so another municipality's records are not
 even confirmed to exist.
 """
@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from ..errors import PasdienstError
 from . import dutch
+from .dutch import Notice
 from .extensions import get_db
 
 T = TypeVar("T")
@@ -43,7 +44,7 @@ def write(work: Callable[[Session], T]) -> T:
 def change(
     work: Callable[[Session], T],
     *,
-    success: str | Callable[[T], str],
+    success: Notice | Callable[[T], Notice],
     target: str | Callable[[T], str],
     back: str | None = None,
     code: int = 302,
@@ -65,7 +66,8 @@ def change(
 
     def unit(session: Session) -> tuple[str, str]:
         result = work(session)
-        return (success(result) if callable(success) else success), (target(result) if callable(target) else target)
+        said = success(result) if callable(success) else success
+        return dutch.told(said), (target(result) if callable(target) else target)
 
     try:
         message, where = write(unit)
@@ -73,6 +75,11 @@ def change(
         return refused(exc, back, said=said)
     flash(message, "success")
     return redirect(where, code=code)
+
+
+def tell(message: Notice, category: str = "success") -> None:
+    """Flash ``message`` in Dutch (``category``: ``success``, or ``error`` for a form the view itself sends back)."""
+    flash(dutch.told(message), category)
 
 
 def refused(exc: PasdienstError, back: str, *, said: tuple[type[PasdienstError], ...] = ()) -> Response:

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from ... import fields
 from ...access.web import current_actor, requires
-from ...labels import euros
 from ...municipalities.services import set_budget_threshold, topup_budget
+from ...web.dutch import notice
 from ...web.writes import change
 from ..dashboard import budget_overview
 from ._common import (
@@ -44,7 +44,7 @@ def budget_topup() -> ResponseReturnValue:
 
     return change(
         work,
-        success=lambda cents: f"Het budget is opgehoogd met {euros(cents)}.",
+        success=lambda cents: notice("budget_raised", added_cents=cents),
         target="/admin/budget",
     )
 
@@ -56,6 +56,6 @@ def budget_threshold() -> ResponseReturnValue:
     return change(
         lambda s: set_budget_threshold(s, actor.municipality_code or "", fields.euros(_form("threshold"), field="threshold",
                                                                                      positive=False), actor=actor),
-        success=lambda cents: f"De waarschuwingsgrens is nu {euros(cents)}." if cents else "De waarschuwing staat uit.",
+        success=lambda cents: notice("budget_threshold_set", threshold_cents=cents) if cents else notice("budget_threshold_off"),
         target="/admin/budget",
     )

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from ...access.web import current_actor, requires
 from ...errors import ValidationFailed
 from ...web import parsing
+from ...web.dutch import notice
 from ...web.writes import change
 from .. import caps
 from ._common import (
@@ -52,6 +53,6 @@ def caseworker_cap() -> ResponseReturnValue:
     year = _year_arg(_today().year)
     return change(
         lambda s: caps.set_caseworker_cap(s, actor, year, _form("max_passes")),
-        success=lambda cap: f"Elke consulent mag in {cap.year} hoogstens {cap.max_passes} passen toekennen.",
+        success=lambda cap: notice("caseworker_cap_set", year=cap.year, max_passes=cap.max_passes),
         target=f"/admin/consulenten?year={year}",
     )

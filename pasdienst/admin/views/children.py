@@ -4,21 +4,21 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import flash, redirect, request
+from flask import redirect, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from ...access.web import current_actor, requires
 from ...config import Settings
 from ...errors import PasdienstError, ValidationFailed
-from ...labels import euros
 from ...wallet import qr
 from ...wallet.errors import ShortValidity
 from ...wallet.models import REISSUE_REASONS, ChildPass
 from ...wallet.services import block_pass, reissue_pass
 from ...web import dutch, parsing
 from ...web.validators import MAX_BIG_ID
-from ...web.writes import change, write
+from ...web.dutch import notice
+from ...web.writes import change, tell, write
 from .. import awards, browse, caps, history
 from ._common import (
     _db,
@@ -152,7 +152,7 @@ def block(pass_id: int) -> ResponseReturnValue:
     target = _child_target(pass_id)
     return change(
         lambda s: block_pass(s, str(pass_id), reason=_form("reason"), actor=actor),
-        success=lambda p: f"Pas {p.pass_number} is geblokkeerd. De QR-code en de code werken niet meer.",
+        success=lambda p: notice("pass_blocked", number=p.pass_number),
         target=target,
     )
 
@@ -184,9 +184,7 @@ def reissue(pass_id: int) -> ResponseReturnValue:
         # Another municipality's pass is "not found" before anything else is said about the form.
         preview = history.reissue_preview(session, actor, pass_id, today=_today())
     if request.form.get("confirm") != "1":
-        return _reissue_page(preview, 422, values=values, error=(
-            "Vink aan dat u begrijpt dat de oude QR-code en brief niet meer werken en dat u een nieuwe brief afdrukt."
-        ))
+        return _reissue_page(preview, 422, values=values, error=dutch.told(notice("reissue_not_confirmed")))
     try:
         new_id, number = write(lambda session: _id_and_number(reissue_pass(
             session, str(pass_id), settings=settings, today=_today(), actor=actor, reason=values["reason"],
@@ -198,8 +196,7 @@ def reissue(pass_id: int) -> ResponseReturnValue:
         return _reissue_page(preview, exc.status, values=values, error=dutch.refusal(exc))
     # After the commit, as the command line does: a rendering problem never undoes a reissue.
     qr.render_missing(_db(), settings, pass_ids=[new_id])
-    flash(f"Vervangende pas {number} gemaakt met het tegoed dat over was. De oude QR-code en brief werken niet meer: "
-          "druk de nieuwe brief af en geef hem aan de ouders.", "success")
+    tell(notice("pass_reissued", number=number))
     return redirect(f"/admin/kinderen/{preview.child_id}")
 
 
@@ -287,8 +284,11 @@ def award(child_id: int) -> ResponseReturnValue:
 def _awarded(done: awards.Registration, settings: Settings) -> ResponseReturnValue:
     # After the commit: a rendering problem never undoes the award.
     qr.render_missing(_db(), settings, pass_ids=[done.pass_id])
-    left = f" U kunt dit jaar nog {done.cap.left} keer toekennen." if done.cap is not None else ""
-    if done.cap is not None and done.cap.year != _today().year:
-        left = f" U kunt voor {done.cap.year} nog {done.cap.left} keer toekennen."
-    flash(f"Pas {done.pass_number} is gemaakt ({euros(done.total_cents)}). Druk de brief af.{left}", "success")
+    made = {"number": done.pass_number, "total_cents": done.total_cents}
+    if done.cap is None:
+        tell(notice("pass_awarded", **made))
+    elif done.cap.year == _today().year:
+        tell(notice("pass_awarded_cap", left=done.cap.left, **made))
+    else:
+        tell(notice("pass_awarded_cap_year", left=done.cap.left, year=done.cap.year, **made))
     return redirect(f"/admin/kinderen/{done.child_id}")

@@ -1,12 +1,13 @@
 """The four-eyes requests waiting for a second admin."""
 from __future__ import annotations
 
-from flask import flash, redirect, request
+from flask import redirect, request
 from flask.typing import ResponseReturnValue
 
 from ... import labels
 from ...access.web import current_actor, requires
-from ...web.writes import change
+from ...web.dutch import Notice, notice
+from ...web.writes import change, tell
 from ...foureyes import requests
 from ._common import (
     _db,
@@ -31,7 +32,7 @@ def request_confirm(request_id: int) -> ResponseReturnValue:
     actor = current_actor()
     if request.form.get("checked") != "1":
         # The confirmation step: the admin states they checked what they confirm.
-        flash("Vink eerst aan dat u het verzoek hebt gecontroleerd.", "error")
+        tell(notice("request_not_checked"), "error")
         return redirect("/admin/verzoeken")
     return change(
         lambda s: _confirmed(requests.confirm_request(s, actor, request_id)),
@@ -40,17 +41,16 @@ def request_confirm(request_id: int) -> ResponseReturnValue:
     )
 
 
-def _confirmed(outcome: requests.Outcome) -> str:
+def _confirmed(outcome: requests.Outcome) -> Notice:
     """What now holds after a confirmation, for the flash message."""
     if outcome.request.kind == requests.USER_CREATE and outcome.user is not None:
-        return (f"Het account {outcome.user.email} ({labels.ROLE_TITLES.get(outcome.user.role, outcome.user.role).lower()}) "
-                "bestaat nu; het eenmalige wachtwoord van de aanvrager werkt vanaf nu.")
+        role = labels.ROLE_TITLES.get(outcome.user.role, outcome.user.role).lower()
+        return notice("request_account_created", email=outcome.user.email, role_name=role)
     if outcome.request.kind == requests.USER_PASSWORD_RESET and outcome.user is not None:
-        return (f"Het nieuwe wachtwoord van {outcome.user.email} werkt nu; het oude niet meer "
-                "en open sessies zijn beëindigd.")
+        return notice("request_password_reset", email=outcome.user.email)
     if outcome.merchant is not None:
-        return f"{outcome.merchant.name} is goedgekeurd: zij kan inloggen en wordt betaald op {outcome.merchant.iban}."
-    return "Het verzoek is bevestigd."
+        return notice("request_merchant_approved", name=outcome.merchant.name, iban=outcome.merchant.iban)
+    return notice("request_confirmed")
 
 
 @bp.post("/admin/verzoeken/<int:request_id>/afwijzen")
@@ -59,7 +59,6 @@ def request_reject(request_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(
         lambda s: requests.reject_request(s, actor, request_id),
-        success=lambda r: "Het verzoek is ingetrokken; er is niets veranderd." if r.status == "cancelled"
-        else "Het verzoek is afgewezen; er is niets veranderd.",
+        success=lambda r: notice("request_cancelled" if r.status == "cancelled" else "request_rejected"),
         target="/admin/verzoeken",
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, request
+from flask import redirect, request
 from flask.typing import ResponseReturnValue
 
 from ...access.web import current_actor, requires
@@ -17,10 +17,10 @@ from ...merchants.records import rename_merchant, set_listing
 from ...merchants.models import CATEGORIES
 from ...web import dutch
 from ...web.security import private
-from ...web.writes import change, refused, write
+from ...web.dutch import notice
+from ...web.writes import change, refused, tell, write
 from ...foureyes import requests
 from ._common import (
-    STATUS_TITLES,
     _db,
     _email_and_password,
     _form,
@@ -70,8 +70,7 @@ def merchant_add() -> ResponseReturnValue:
         if exc.status in (401, 403, 404):
             raise
         return _merchants_page(422, values=values, error=dutch.refusal(exc))
-    flash(f"{name} is toegevoegd. Een andere beheerder moet de goedkeuring bevestigen (vier ogen); "
-          "tot dan kan zij niet inloggen en wordt er niet aan haar betaald.", "success")
+    tell(notice("merchant_added", name=name))
     return redirect("/admin/aanbieders")
 
 
@@ -83,8 +82,8 @@ def merchant_status(merchant_id: int) -> ResponseReturnValue:
     return change(
         lambda s: change_status(s, actor, merchant_id, status),
         success=lambda done: (
-            f"De goedkeuring van {done[0].name} is aangevraagd. Een andere beheerder moet haar bevestigen (vier ogen)."
-            if done[1] is not None else f"{done[0].name} is {STATUS_TITLES.get(done[0].status, done[0].status)}."
+            notice("merchant_approval_requested", name=done[0].name) if done[1] is not None
+            else notice("merchant_status_set", name=done[0].name, status=done[0].status)
         ),
         target="/admin/aanbieders",
     )
@@ -96,7 +95,7 @@ def merchant_rename(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(
         lambda s: rename_merchant(s, merchant_id, _form("name"), actor=actor),
-        success=lambda m: f"De aanbieder heet nu {m.name}. Een afrekening die al is goedgekeurd houdt de oude naam.",
+        success=lambda m: notice("merchant_renamed", name=m.name),
         target="/admin/aanbieders",
     )
 
@@ -112,7 +111,7 @@ def merchant_listing(merchant_id: int) -> ResponseReturnValue:
     except FieldRefused as exc:
         error = {"merchant_id": merchant_id, "message": dutch.refusal(exc), "typed": values}
         return _merchants_page(422, listing_error=error)
-    flash(f"De vermelding van {name} op de pas is opgeslagen.", "success")
+    tell(notice("merchant_listing_saved", name=name))
     return redirect("/admin/aanbieders")
 
 
@@ -122,7 +121,7 @@ def merchant_iban(merchant_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(
         lambda s: iban_changes.request_change(s, actor, merchant_id, _form("iban"), _form("bic") or None),
-        success="De IBAN-wijziging is aangevraagd. Een andere beheerder moet haar bevestigen; tot dan betalen we naar het oude IBAN.",
+        success=notice("iban_change_requested"),
         target="/admin/aanbieders",
     )
 
@@ -133,7 +132,7 @@ def iban_confirm(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(
         lambda s: iban_changes.confirm_change(s, actor, change_id),
-        success=lambda m: f"Het nieuwe IBAN van {m.name} geldt vanaf de volgende afrekening.",
+        success=lambda m: notice("iban_change_confirmed", name=m.name),
         target=_back_to("/admin/aanbieders"),
     )
 
@@ -144,7 +143,7 @@ def iban_cancel(change_id: int) -> ResponseReturnValue:
     actor = current_actor()
     return change(
         lambda s: iban_changes.cancel_change(s, actor, change_id),
-        success="De IBAN-wijziging is ingetrokken; het oude IBAN blijft.",
+        success=notice("iban_change_cancelled"),
         target=_back_to("/admin/aanbieders"),
     )
 

@@ -1,7 +1,7 @@
 """The scheme (regeling): load a file, download one, the example."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, request
+from flask import Response, redirect, request
 from flask.typing import ResponseReturnValue
 
 from ...access.web import current_actor, requires
@@ -10,7 +10,8 @@ from ...wallet.errors import SchemeInvalid
 from ...wallet.schemes import example_scheme, scheme_toml, schemes_of
 from ...wallet.services import load_scheme
 from ...web import dutch
-from ...web.writes import write
+from ...web.dutch import notice
+from ...web.writes import tell, write
 from ..scope import staff
 from ._common import (
     MAX_UPLOAD_BYTES,
@@ -50,7 +51,7 @@ def scheme_load() -> ResponseReturnValue:
         try:
             year, outcome = write(lambda session: _year_and_outcome(load_scheme(session, text, actor=actor)))
         except SchemeInvalid as exc:
-            error = "De regeling is niet geladen. Dit klopt niet in het bestand:"
+            error = dutch.told(notice("scheme_not_loaded"))
             problems = [dutch.scheme_problem(problem) for problem in exc.found]
         except ValidationFailed as exc:
             error = dutch.refusal(exc)
@@ -59,8 +60,8 @@ def scheme_load() -> ResponseReturnValue:
                 raise
             error = dutch.refusal(exc)
         else:
-            flash({"created": f"De regeling voor {year} is geladen.", "updated": f"De regeling voor {year} is bijgewerkt.",
-                   "unchanged": f"De regeling voor {year} was al zo; er is niets veranderd."}[outcome], "success")
+            tell({"created": notice("scheme_loaded", year=year), "updated": notice("scheme_updated", year=year),
+                  "unchanged": notice("scheme_unchanged", year=year)}[outcome])
             return redirect("/admin/regeling")
     with _db().read() as session:
         schemes = schemes_of(session, staff(actor))

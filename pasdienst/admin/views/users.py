@@ -7,6 +7,7 @@ from ...access.users import ASSIGNABLE_ROLES, add_staff_user, new_one_time_passw
 from ...access.web import current_actor, requires
 from ...errors import PasdienstError
 from ...web.security import private
+from ...web.dutch import notice
 from ...web.writes import change, refused, write
 from ._common import (
     _db,
@@ -44,7 +45,7 @@ def user_access(user_id: int) -> ResponseReturnValue:
     active = _form("active") == "1"
     return change(
         lambda s: set_user_access(s, actor, user_id, active),
-        success=lambda u: f"{u.email} kan weer inloggen." if u.active else f"{u.email} is geblokkeerd en is direct uitgelogd.",
+        success=lambda u: notice("user_unblocked" if u.active else "user_blocked", email=u.email),
         target="/admin/gebruikers",
     )
 
