@@ -67,9 +67,10 @@ def test_every_refusal_the_code_raises_has_a_dutch_sentence():
 def test_every_sentence_belongs_to_a_refusal_the_code_raises():
     known = _raised_codes() | _problem_codes() | GENERIC | set(dutch.TILL_CODES)
     # job.<code>: what a job that failed with that code did (nothing), on its page.
-    # notice.<key>: what a page tells after a form post; its own test below holds those to the views.
+    # notice.<key> (what a page tells after a form post) and report.<key> (the usage report's words):
+    # their own tests below hold those to the code.
     unused = sorted(code for code in _entries()
-                    if not code.startswith("notice.") and code.removeprefix("job.") not in known | JOB_CODES)
+                    if not code.startswith(("notice.", "report.")) and code.removeprefix("job.") not in known | JOB_CODES)
     assert not unused, f"no code raises these any more: {unused}"
 
 
@@ -226,3 +227,25 @@ def test_a_notice_is_said_with_its_parameters_in_dutch():
     assert dutch.told(dutch.notice("merchant_status_set", name="Sportclub", status="suspended")) == "Sportclub is geschorst."
     assert dutch.told(dutch.notice("batch_created", batch=7, count=1200, total_cents=5000)).startswith(
         "Afrekening B7 is gemaakt: 1.200 betalingen, €\xa050,00.")
+
+
+# -- the usage report's note and chart captions -------------------------------------------------------------
+
+def test_every_report_sentence_is_named_in_the_code_and_every_name_has_one():
+    named = set()
+    for path in SOURCE.rglob("*.py"):
+        named.update(re.findall(r'"(report\.[a-z_]+)"', path.read_text(encoding="utf-8")))
+    in_catalogue = {code for code in _entries() if code.startswith("report.")}
+    assert sorted(named - in_catalogue) == [] and sorted(in_catalogue - named) == []
+
+
+def test_the_publication_says_what_it_hides_besides_counts_under_five():
+    # A part is hidden when its rest is small, and a second group where groups add up: the reader is told both.
+    from pasdienst.reports import views
+    from pasdienst.reports.usage import publication_note
+
+    assert "als het totaal min dat deel minder dan vijf is" in publication_note()
+    caption = views._hidden(True, adds_up=True)
+    assert "minder dan vijf ervan gebruikten de pas, of juist minder dan vijf niet" in caption
+    assert "ook een tweede groep verborgen" in caption
+    assert views._hidden(False, adds_up=True) == ""

@@ -82,7 +82,7 @@ Small cells
 What is published outside the municipality is the publication version,
 ``UsageReport.published()`` (``/admin/gebruik/publicatie``,
 ``…/usage/publication`` and its CSV, each marked as such with
-``PUBLICATION_NOTE``). There every count of *children* below five, zero
+``publication_note()``, the catalogue's ``report.publication_note``). There every count of *children* below five, zero
 included, is the string ``"<5"``: ``eligible_children``,
 ``children_with_redemption``, ``children_awarded`` (top level, categories,
 age bands, months, merchants). A share computed from a hidden count is
@@ -112,7 +112,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Row, SQLColumnExpression, case, distinct, exists, func, literal, select
 from sqlalchemy.orm import Session
 
-from .. import books
+from .. import books, catalogue
 from ..clock import AMSTERDAM, now_utc
 from ..db.grouping import group_by_each, set_local
 from ..errors import ValidationFailed
@@ -148,15 +148,12 @@ YEAR_MIN, YEAR_MAX = 2000, 2100
 
 Count = int | str  # a count of children, or SUPPRESSED
 
-#: Travels with every publication version (page, JSON, CSV), so that a reader
-#: outside the municipality knows why some figures read "<5".
-PUBLICATION_NOTE = (
-    f'Publicatieversie: aantallen van minder dan vijf kinderen staan als "{SUPPRESSED}", net als de '
-    "percentages die erop rusten, zodat geen kind te herkennen is. Een deel staat ook als "
-    f'"{SUPPRESSED}" als het totaal min dat deel minder dan vijf is. Tellen de leeftijdsgroepen of wijken op '
-    "tot het totaal, dan is soms ook een tweede groep verborgen. Bedragen en aantallen betalingen worden "
-    "altijd getoond."
-)
+
+def publication_note() -> str:
+    """Travels with every publication version (page, JSON, CSV), so that a reader outside the municipality
+    knows why some figures read "<5": small counts, parts whose rest is small, and a second group hidden
+    where groups add up to their total. In Dutch, from the catalogue."""
+    return catalogue.sentence("report.publication_note", {"suppressed": SUPPRESSED})
 
 
 @dataclass(frozen=True)
@@ -371,7 +368,7 @@ class UsageReport:
         return {
             "municipality": self.municipality,
             "year": self.year,
-            "publication": {"min_children": MIN_CHILDREN, "note": PUBLICATION_NOTE},
+            "publication": {"min_children": MIN_CHILDREN, "note": publication_note()},
             "eligible_children": _count(self.eligible_children, total_hidden),
             "children_with_redemption": _count(self.children_with_redemption, used_hidden),
             "usage_share": SUPPRESSED if share_hidden else self.usage_share,
@@ -1014,4 +1011,4 @@ def publication_table(published: dict[str, Any], table: str) -> tuple[list[str],
     """One table of the publication version for CSV, the note that explains the
     hidden cells as its first line: the file says what it is wherever it goes."""
     header, rows = usage_table(published, table)
-    return [PUBLICATION_NOTE], [[*header], *rows]
+    return [publication_note()], [[*header], *rows]

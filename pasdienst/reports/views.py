@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from markupsafe import Markup
 
 from .. import labels as dutch
+from ..catalogue import sentence
 
 from ..access.web import current_actor, requires
 from ..clock import today as clock_today
@@ -28,11 +29,11 @@ from .outreach import REMINDER_WEEKS, UNKNOWN_DISTRICT
 from .nonusers import CSV_COLUMNS, MAX_UNDER_CENTS, Criteria, csv_rows, export_non_users, non_users
 from .usage import (
     CSV_TABLES,
-    PUBLICATION_NOTE,
     SUPPRESSED,
     USAGE_BANDS,
     YEAR_MAX,
     YEAR_MIN,
+    publication_note,
     report_years,
     usage_report,
     usage_table,
@@ -126,7 +127,7 @@ def _week_axis(weeks: list[dict[str, Any]]) -> list[str]:
     return labels
 
 
-def _reach_charts(p: dict[str, Any], hidden_note: str) -> dict[str, Markup]:
+def _reach_charts(p: dict[str, Any], *, publication: bool) -> dict[str, Markup]:
     weeks = p.get("by_week", [])
     spans, axis = _week_spans(weeks), _week_axis(weeks)
     # A hidden running total (publication) draws at the last value shown, so the line never drops.
@@ -141,33 +142,29 @@ def _reach_charts(p: dict[str, Any], hidden_note: str) -> dict[str, Markup]:
     return {
         "week": charts.line_chart(
             "chart-week",
-            "Betalingen per week",
-            "Lijndiagram: het aantal betalingen met de pas per week (maandag tot en met zondag, Nederlandse tijd). "
-            "Gemarkeerd: de weken rond de start van het schooljaar en december, de verwachte pieken.",
+            sentence("report.week_title"),
+            sentence("report.week_caption"),
             [(f"week van {week_title(w['starts'])}", w["redemptions"]) for w in weeks],
             value_text=lambda v: count_text(int(v)), spans=spans, axis_labels=axis,
         ),
         "reached": charts.line_chart(
             "chart-reached",
-            "Bereik door het jaar",
-            "Lijndiagram: per week het deel van de kinderen met een pas dat er tot en met die week minstens één "
-            "keer mee betaalde." + hidden_note,
+            sentence("report.reached_title"),
+            sentence("report.reached_caption") + (sentence("report.hidden_reached") if publication else ""),
             reached,
             value_text=lambda v: f"{v:.0f} %", spans=spans, axis_labels=axis, maximum=100, whole=False,
         ),
         "district": charts.bar_chart(
             "chart-district",
-            "Gebruik per postcodegebied",
-            "Staafdiagram: per postcodegebied (de vier cijfers van de postcode) het deel van de kinderen met een "
-            "pas dat er minstens één keer mee betaalde, met hulplijnen bij 25, 50 en 75 %." + hidden_note,
+            sentence("report.district_title"),
+            sentence("report.district_caption") + _hidden(publication, adds_up=True),
             _share_bars(districts, district_title, "district"),
             maximum=100, ticks=_BAND_TICKS,
         ),
         "reminders": charts.bar_chart(
             "chart-reminders",
-            "Gebruik na een herinnering",
-            "Staafdiagram: per herinnering het deel van de gemailde huishoudens dat de pas daarna binnen de "
-            "gekozen weken gebruikte." + hidden_note,
+            sentence("report.reminders_title"),
+            sentence("report.reminders_caption") + _hidden(publication),
             [charts.Bar(r["title"], None if isinstance(r["share_used"], str) or r["share_used"] is None
                         else r["share_used"] * 100, percent_text(r["share_used"])) for r in reminders],
             maximum=100, ticks=_BAND_TICKS,
@@ -175,9 +172,17 @@ def _reach_charts(p: dict[str, Any], hidden_note: str) -> dict[str, Markup]:
     }
 
 
+def _hidden(publication: bool, *, adds_up: bool = False) -> str:
+    """What a share chart of the publication version adds to its caption: why a group reads "<5" (a small group,
+    or a small part or rest of it), and, for groups that add up to the total, that a second one may be hidden."""
+    if not publication:
+        return ""
+    said = sentence("report.hidden_share", {"suppressed": SUPPRESSED})
+    return said + sentence("report.hidden_second") if adds_up else said
+
+
 def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, Markup]:
     """The page's charts, from the report's figures or its publication version."""
-    hidden_note = f' Een groep van minder dan vijf kinderen staat er als "{SUPPRESSED}" zonder staaf.' if publication else ""
     months = p["by_month"]
     index = {m["month"][5:]: i for i, m in enumerate(months)}
     spans = []
@@ -194,38 +199,33 @@ def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, M
     m = p["money"]
     money_rows.insert(0, ("Totaal", (m["spent_cents"], m["expired_cents"], m["outstanding_cents"]), _whole_euros(m["awarded_cents"])))
     merchants = p["by_merchant"][:TOP_MERCHANTS]
-    return {**_reach_charts(p, hidden_note), **{
+    return {**_reach_charts(p, publication=publication), **{
         "category": charts.bar_chart(
             "chart-category",
-            "Gebruik per categorie",
-            "Staafdiagram: per categorie het deel van de kinderen met zo'n tegoed dat er minstens één keer mee "
-            "betaalde, met hulplijnen bij 25, 50 en 75 %." + hidden_note,
+            sentence("report.category_title"),
+            sentence("report.category_caption") + _hidden(publication),
             _share_bars(p["by_category"], category_title, "category"),
             maximum=100, ticks=_BAND_TICKS,
         ),
         "age": charts.bar_chart(
             "chart-age",
-            "Gebruik per leeftijd",
-            "Staafdiagram: per leeftijdsgroep (leeftijd op de eerste dag van de regeling) het deel van de "
-            "kinderen met een pas dat er minstens één keer mee betaalde." + hidden_note,
+            sentence("report.age_title"),
+            sentence("report.age_caption") + _hidden(publication, adds_up=True),
             _share_bars(p["by_age_band"], lambda b: AGE_BAND_TITLES.get(b, b), "band"),
             maximum=100, ticks=_BAND_TICKS,
         ),
         "month": charts.line_chart(
             "chart-month",
-            "Betalingen per maand",
-            "Lijndiagram: het aantal betalingen met de pas per maand (Nederlandse tijd). "
-            "Gemarkeerd: de start van het schooljaar en december, de verwachte pieken.",
+            sentence("report.month_title"),
+            sentence("report.month_caption"),
             [(month_title(x["month"], short=True), x["redemptions"]) for x in months],
             value_text=lambda v: count_text(int(v)),
             spans=spans,
         ),
         "money": charts.stacked_bar_chart(
             "chart-money",
-            "Geld: toegekend, besteed, vervallen",
-            "Gestapeld staafdiagram: per categorie en in totaal het toegekende bedrag, verdeeld in besteed, "
-            "vervallen (aan het eind van het jaar terug naar het fonds) en nog te besteden. "
-            "Achter elke staaf het toegekende bedrag.",
+            sentence("report.money_title"),
+            sentence("report.money_caption"),
             money_rows,
             [charts.Segment("Besteed", charts.SERIES[0]), charts.Segment("Vervallen", charts.SERIES[2]),
              charts.Segment("Nog te besteden", charts.SERIES[1])],
@@ -233,8 +233,8 @@ def usage_charts(p: dict[str, Any], *, publication: bool = False) -> dict[str, M
         ),
         "merchant": charts.bar_chart(
             "chart-merchant",
-            "Besteding per aanbieder",
-            f"Staafdiagram: de {len(merchants)} aanbieders waar het meeste geld is besteed, en hoeveel.",
+            sentence("report.merchant_title"),
+            sentence("report.merchant_caption", {"count": dutch.number(len(merchants))}),
             [charts.Bar(x["name"], x["spent_cents"], _whole_euros(x["spent_cents"])) for x in merchants],
             label_width=200,
         ),
@@ -266,7 +266,7 @@ def _usage_page(*, publication: bool) -> str:
         active="usage",
         r=shown,
         publication=publication,
-        publication_note=PUBLICATION_NOTE,
+        publication_note=publication_note(),
         csv_path="/admin/gebruik/publicatie.csv" if publication else "/admin/gebruik.csv",
         municipality_name=report.municipality_name,
         reference_date=report.reference_date,
@@ -327,7 +327,7 @@ def _usage_csv(*, publication: bool) -> Response:
     if publication:
         # The note that explains the hidden cells is the file's first line, wherever it goes.
         rows = [[*header], *rows]
-        header = [PUBLICATION_NOTE]
+        header = [publication_note()]
     kind = "gebruik-publicatie" if publication else "gebruik"
     return Response(csv_bytes(header, rows), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{kind}-{code}-{year}-{CSV_FILE_NAMES[table]}.csv"',

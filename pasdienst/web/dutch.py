@@ -18,95 +18,32 @@ added_cents=cents)``), and :func:`told` looks up ``notice.<key>`` in the same
 catalogue and writes its parameters the Dutch way. No view holds a Dutch
 sentence of its own (``tests/test_dutch.py`` reads the views for it).
 
-The catalogue is read with Babel and the locale ``nl`` named explicitly, so
-a job, a test or a page reads the same sentences (Flask-Babel's ``gettext``
-would silently answer the code itself outside a request). Flask-Babel serves
-the pages' side (``nl``, Europe/Amsterdam, ``_()`` in templates) from the same
-compiled catalogue. That is ``messages.mo``, compiled when the project is
-installed (``scripts/lib/python.sh``) and again on first use when it is missing
-or older than the ``.po`` (into the temporary directory when the package
-cannot be written to), so an edit of the ``.po`` is never silently ignored.
+The catalogue is read with Babel and the locale ``nl`` named explicitly
+(``catalogue.py``, which also compiles it), so a job, a test, a service or a
+page reads the same sentences (Flask-Babel's ``gettext`` would silently
+answer the code itself outside a request). Flask-Babel serves the pages' side
+(``nl``, Europe/Amsterdam, ``_()`` in templates) from the same compiled
+catalogue.
 """
 from __future__ import annotations
 
-import functools
-import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
 from flask import Flask
 from flask_babel import Babel
 
 from .. import labels
+from ..catalogue import LOCALE, sentence
+# Where the catalogue is and how it is compiled live in ``catalogue.py``, below the services that read it too.
+from ..catalogue import TRANSLATIONS as TRANSLATIONS
+from ..catalogue import catalogue as catalogue
+from ..catalogue import compile_catalogue as compile_catalogue
+from ..catalogue import compiled as compiled
 from ..errors import PasdienstError
 from ..wallet.children import RowProblem
 from ..wallet.schemes import SchemeProblem
-
-log = logging.getLogger(__name__)
-
-#: The catalogues shipped with the package (``<dir>/nl/LC_MESSAGES/messages.po``).
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-LOCALE = "nl"
-DOMAIN = "messages"
-
-
-def catalogue(directory: Path = TRANSLATIONS, locale: str = LOCALE) -> Path:
-    """The ``.po`` file of ``locale``."""
-    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-def compile_catalogue(source: Path = TRANSLATIONS, target: Path | None = None) -> Path:
-    """Write ``messages.mo`` beside each ``messages.po`` under ``target`` (default: ``source``)
-    when it is missing or older; returns the directory that holds the compiled catalogues.
-
-    Written to a temporary file and renamed, so workers starting together never read half a
-    file. Fuzzy entries are not compiled (gettext's rule); ``tests/test_dutch.py`` refuses them.
-    """
-    target = target or source
-    for po in sorted(source.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo = target / po.relative_to(source).with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        mo.parent.mkdir(parents=True, exist_ok=True)
-        with po.open("rb") as file:
-            messages = read_po(file, locale=po.parent.parent.name, domain=DOMAIN)
-        handle, temporary = tempfile.mkstemp(dir=mo.parent, prefix=".messages-", suffix=".mo")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                write_mo(out, messages)
-            os.replace(temporary, mo)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return target
-
-
-@functools.cache
-def compiled() -> Path:
-    """The directory of the compiled catalogues, compiling them first when needed."""
-    try:
-        return compile_catalogue()
-    except OSError:
-        # An installation nobody may write to (a read-only site-packages).
-        fallback = Path(tempfile.gettempdir()) / f"pasdienst-translations-{os.getuid()}"
-        log.warning("cannot write the compiled catalogue beside %s; compiling it into %s", TRANSLATIONS, fallback)
-        return compile_catalogue(TRANSLATIONS, fallback)
-
-
-@functools.cache
-def _translations() -> Translations:
-    found = Translations.load(str(compiled()), [LOCALE], DOMAIN)
-    if not isinstance(found, Translations):
-        raise RuntimeError(f"no compiled {LOCALE} catalogue in {compiled()}")
-    return found
-
 
 def init_app(app: Flask) -> None:
     """Flask-Babel for the pages: Dutch as the only locale, Amsterdam's time, the compiled catalogue."""
@@ -226,8 +163,5 @@ def scheme_problem(problem: SchemeProblem) -> str:
 
 
 def _sentence(code: str, params: Mapping[str, object], *, as_written: bool = False) -> str:
-    text = _translations().gettext(code)
-    if text == code:
-        raise LookupError(f"the nl catalogue has no sentence for {code!r}")
     values = params if as_written else {name: _dutch_value(name, value) for name, value in params.items()}
-    return text % values if "%" in text else text
+    return sentence(code, values)

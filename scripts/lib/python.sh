@@ -35,7 +35,7 @@ ensure_venv() {  # ensure_venv [extras]
     .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
     touch "$stamp"
   fi
-  # The Dutch catalogue (pasdienst/web/dutch.py): compiled here, and by the app when a .po is newer.
+  # The Dutch catalogue (pasdienst/catalogue.py): compiled here, and by the app when a .po is newer.
   local po
   for po in pasdienst/translations/*/LC_MESSAGES/messages.po; do
     if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then

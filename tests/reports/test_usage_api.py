@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from pasdienst.redeem.models import Redemption
 from pasdienst.merchants.models import Merchant
-from pasdienst.reports.usage import PUBLICATION_NOTE, AgeBandRow, CategoryRow, Money, MonthRow, UsageReport
+from pasdienst.reports.usage import publication_note, AgeBandRow, CategoryRow, Money, MonthRow, UsageReport
 from tests.factories import OTHER_MUNICIPALITY, api_headers, bearer, login_as, make_token, make_user
 
 from .world import CLOTHES_SHOP, CODE, SPORTS_CLUB, build_world
@@ -107,7 +107,7 @@ def test_the_publication_version_hides_every_count_under_five_and_says_so(world,
     response = client.get(PUBLICATION, query_string={"year": 2027}, headers=admin_headers(db))
     assert response.status_code == 200, response.get_json()
     body = contract_keys(response.get_json())
-    assert body.pop("publication") == {"min_children": 5, "note": PUBLICATION_NOTE}
+    assert body.pop("publication") == {"min_children": 5, "note": publication_note()}
     assert body == {
         "municipality": CODE,
         "year": 2027,
@@ -186,7 +186,7 @@ def test_each_csv_table_holds_the_exact_figures_in_euros(world, client, db):
 @pytest.mark.money
 def test_each_publication_csv_table_starts_with_the_note_and_hides_small_cells(world, client, db):
     headers = admin_headers(db)
-    note = '"' + PUBLICATION_NOTE.replace('"', '""') + '"'
+    note = '"' + publication_note().replace('"', '""') + '"'
 
     def table(name: str) -> list[str]:
         return csv_table(client, headers, PUBLICATION_CSV, name, kind="gebruik-publicatie")
@@ -309,7 +309,7 @@ def test_the_pages_csv_downloads_have_dutch_headers_and_the_apis_figures(world, 
 def test_the_publication_pages_csv_starts_with_the_note_in_dutch(world, client):
     login_as(client, "admin")
     lines = _page_csv(client, "/admin/gebruik/publicatie.csv", "summary")
-    assert lines[0] == '"' + PUBLICATION_NOTE.replace('"', '""') + '"'
+    assert lines[0] == '"' + publication_note().replace('"', '""') + '"'
     assert lines[1] == "Kengetal;Waarde" and "Kinderen die de pas gebruikten;<5" in lines
 
 
