@@ -39,6 +39,7 @@ from .usage import (
     usage_table,
 )
 from ..web.extensions import get_db, get_settings
+from ..web.dutch import notice, told
 from ..web.writes import write
 
 pages = Blueprint("reports_pages", __name__)
@@ -373,19 +374,19 @@ def _reach_criteria(this_year: int, today: Any) -> tuple[Criteria, dict[str, str
     error = None
     year = parsing.whole_number(typed["jaar"], low=YEAR_MIN, high=YEAR_MAX) if typed["jaar"] else this_year
     if year is None:
-        error, year = f"Kies een jaar van {YEAR_MIN} tot en met {YEAR_MAX}.", this_year
+        error, year = told(notice("reach_year_range", low=YEAR_MIN, high=YEAR_MAX)), this_year
     until = parsing.day(typed["tot"]) if typed["tot"] else today
     if until is None:
-        error, until = "Vul een datum in als 31-08-2027 (jjjj-mm-dd).", today
+        error, until = told(notice("reach_day_invalid")), today
     under = None
     if typed["onder"]:
         try:
             under = parse_euros(typed["onder"])
         except ValidationFailed:
-            error = "Vul een bedrag in euro's in, zoals 10,00, of laat het leeg."
+            error = told(notice("reach_amount_invalid"))
         else:
             if not 0 < under <= MAX_UNDER_CENTS:
-                error, under = "Vul een bedrag van meer dan € 0,00 in, of laat het leeg.", None
+                error, under = told(notice("reach_amount_range")), None
     return Criteria(year, until, under), typed, error
 
 
