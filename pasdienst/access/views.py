@@ -91,7 +91,7 @@ def login() -> ResponseReturnValue:
     try:
         user, actor, must_change, session_key = write(work)
     except Unauthenticated:
-        error = "Dit e-mailadres en wachtwoord horen niet bij elkaar, of het account is geblokkeerd."
+        error = dutch.told(notice("login_failed"))
         return render_template("access/login.html", next=target or "", email=email, error=error)
     _start_session(user, actor, session_key)
     if must_change:
@@ -132,7 +132,7 @@ def password() -> ResponseReturnValue:
     repeat = request.form.get("repeat_password") or ""
     error = None
     if new != repeat:
-        error = "De twee nieuwe wachtwoorden zijn niet gelijk."
+        error = dutch.told(notice("passwords_differ"))
     else:
         user_id = actor.user_id
         assert user_id is not None

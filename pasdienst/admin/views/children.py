@@ -67,17 +67,17 @@ def _child_filters() -> tuple[browse.ChildFilters, dict[str, str], dict[str, str
             return None
         value = parsing.whole_number(raw[name], low=0, high=AGE_MAX)
         if value is None:
-            errors[name] = f"Vul een leeftijd in van 0 tot en met {AGE_MAX} jaar, in cijfers."
+            errors[name] = dutch.told(notice("children_age_invalid", oldest=AGE_MAX))
         return value
 
     age_min, age_max = age("leeftijd_van"), age("leeftijd_tot")
     if age_min is not None and age_max is not None and age_min > age_max:
-        errors["leeftijd_tot"] = "De leeftijd ‘tot en met’ is lager dan ‘van’."
+        errors["leeftijd_tot"] = dutch.told(notice("children_age_order"))
     age_on = parsing.day(raw["peildatum"]) if raw["peildatum"] else None
     if raw["peildatum"] and age_on is None:
-        errors["peildatum"] = f"Vul de peildatum in als JJJJ-MM-DD, tussen {parsing.YEAR_MIN} en {parsing.YEAR_MAX}."
+        errors["peildatum"] = dutch.told(notice("children_reference_day_invalid", low=parsing.YEAR_MIN, high=parsing.YEAR_MAX))
     if len(" ".join(raw["q"].split())) > browse.MAX_QUERY:
-        errors["q"] = f"Zoek op hoogstens {browse.MAX_QUERY} tekens."
+        errors["q"] = dutch.told(notice("children_query_too_long", most=browse.MAX_QUERY))
     filters = browse.ChildFilters(
         query=raw["q"],
         pass_status=_PASS_VALUES.get(raw["pas"]),

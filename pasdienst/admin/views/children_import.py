@@ -14,6 +14,7 @@ from ...errors import ValidationFailed
 from ...wallet.children import rejected_rows
 from ...wallet.services import import_children
 from ...web import dutch
+from ...web.dutch import notice
 from ...web.writes import write
 from ._common import (
     MAX_UPLOAD_BYTES,
@@ -44,7 +45,7 @@ def import_upload() -> ResponseReturnValue:
     dry_run = request.form.get("dry_run") == "1"
     max_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
     if upload is None or not upload.filename:
-        return _page("admin/import.html", 422, result=None, error="Kies eerst een CSV-bestand.", active="import", max_mb=max_mb)
+        return _page("admin/import.html", 422, result=None, error=dutch.told(notice("import_file_missing")), active="import", max_mb=max_mb)
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     settings = _settings()
     try:
@@ -72,8 +73,8 @@ def _too_large(_exc: Exception) -> ResponseReturnValue:
     # Flask refuses a body over MAX_CONTENT_LENGTH before any view (or login check) runs: a
     # plain page then, in Dutch, that says what to do.
     max_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
-    message = f"Het bestand is groter dan {max_mb} MB. Splits het in kleinere bestanden en importeer ze een voor een."
-    return render_template("error.html", status=413, title="Bestand te groot", detail=message), 413
+    return render_template("error.html", status=413, title=dutch.told(notice("upload_too_large_title")),
+                           detail=dutch.told(notice("upload_too_large", max_mb=max_mb))), 413
 
 
 @bp.post("/admin/import/afgewezen.csv")

@@ -43,9 +43,9 @@ def scheme_load() -> ResponseReturnValue:
         try:
             text = upload.read(MAX_UPLOAD_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError:
-            text, error = "", "Het bestand is geen UTF-8-tekst."
+            text, error = "", dutch.told(notice("scheme_not_utf8"))
     if not error and not text.strip():
-        error = "Kies een regelingbestand (.toml) of plak de tekst ervan."
+        error = dutch.told(notice("scheme_file_missing"))
     problems: list[str] = []
     if not error:
         try:
