@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import labels
 from ..access.web import current_actor, requires
 from ..clock import AMSTERDAM, today as clock_today
 from ..config import Settings
@@ -107,20 +108,17 @@ def _start(work: Callable[[Session], int], *, back: str) -> ResponseReturnValue:
     return redirect(f"/admin/taken/{job_id}")
 
 
-def _number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
 def status_text(state: str, progress: Progress | None) -> str:
     """One Dutch line on how far a job is, for the page and its progress poller."""
     if state == QUEUED:
-        return "De taak wacht op de verwerker."
+        return dutch.told(notice("job_queued"))
     if state != RUNNING:
         return STATE_TITLES[state].capitalize() + "."
-    step = f"{STEP_TITLES.get(progress.step, 'Bezig')}: " if progress and progress.step else ""
+    step = STEP_TITLES.get(progress.step) if progress and progress.step else None
     if progress and progress.total:
-        return f"{step}{_number(progress.done)} van {_number(progress.total)}"
-    return f"{step}bezig…" if step else "Bezig…"
+        counted = {"done": labels.number(progress.done), "total": labels.number(progress.total)}
+        return dutch.told(notice("job_step_counted", step=step, **counted) if step else notice("job_counted", **counted))
+    return dutch.told(notice("job_step_busy", step=step) if step else notice("job_busy"))
 
 
 def _job_and_progress(job_id: int) -> tuple[Job, Progress | None]:
