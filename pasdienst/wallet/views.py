@@ -36,6 +36,7 @@ from .services import PassView, pass_view
 from ..web.assets import asset_url
 from ..web.extensions import get_db, get_settings
 from ..web.security import private
+from ..web.dutch import notice, told
 from ..web.writes import write
 
 #: The address is the secret: no-store, no-referrer, noindex on every answer.
@@ -57,21 +58,16 @@ def _unavailable(
     whom to call there (``contact``) when the link names a real pass (a forged
     or unknown one tells nothing)."""
     if isinstance(exc, PassBlocked) and exc.reason == "replaced":
-        title = "Deze pas is vervangen"
-        text = ("Er is een nieuwe pas gemaakt, met het tegoed dat nog over was. Daarvoor heeft u een nieuwe brief "
-                "gekregen, of die komt binnenkort. Gebruik de QR-code of de code uit de nieuwe brief: deze pas werkt niet meer.")
+        title, text = notice("holder_replaced_title"), notice("holder_replaced")
     elif isinstance(exc, PassBlocked):
-        title = "Deze pas is geblokkeerd"
-        text = ("Deze pas werkt niet meer, bijvoorbeeld omdat hij kwijt is. U krijgt een nieuwe pas met het tegoed "
-                "dat nog over is. Heeft u al een nieuwe pas gekregen? Gebruik dan die.")
+        title, text = notice("holder_blocked_title"), notice("holder_blocked")
     elif isinstance(exc, PassExpired):
-        title = "Deze pas is verlopen"
-        text = "De geldigheid van deze pas is voorbij. Het tegoed kan niet meer worden gebruikt."
+        title, text = notice("holder_expired_title"), notice("holder_expired")
     else:
-        title = "Deze pas is niet bekend"
-        text = "Controleer of u de hele link of QR-code heeft gebruikt. Heeft u een nieuwe pas gekregen? Gebruik dan die."
+        title, text = notice("holder_unknown_title"), notice("holder_unknown")
     page = render_template(
-        "wallet/unavailable.html", title=title, text=text, municipality_name=municipality_name, contact=contact,
+        "wallet/unavailable.html", title=told(title), text=told(text), municipality_name=municipality_name,
+        contact=contact,
     )
     return page, exc.status
 
