@@ -11,9 +11,9 @@ never repeated: it is the answer.
 
 ``change`` is the back office's form post built on it (POST-redirect-GET):
 run the unit, flash what it did (a ``dutch.Notice``, said from the catalogue)
-or, for a refused input, why not in Dutch (``dutch.refusal``), and redirect. "Not found" and "not allowed" (401, 403,
-404) stay errors of their own, so another municipality's records are not
-even confirmed to exist.
+or, for a refused input, why not in Dutch (``dutch.refusal``), and redirect.
+"Not found" and "not allowed" (401, 403, 404) stay errors of their own, so
+another municipality's records are not even confirmed to exist.
 """
 from __future__ import annotations
 
