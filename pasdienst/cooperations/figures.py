@@ -34,7 +34,8 @@ from ..errors import NotFound
 from ..municipalities.models import Municipality
 from ..merchants.models import Merchant
 from ..settlement.errors import WrongState
-from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementLine, SettlementReturnedLine
+from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch
+from ..settlement.queries import paying_lines
 from .models import ACTIVE, PAYOUT_COOPERATION, Cooperation, CooperationRemittance, CooperationRun
 from .services import CooperationView, describe, membership
 
@@ -159,17 +160,14 @@ def finance_overview(session: Session, actor: Actor, year: int) -> FinanceOvervi
         ).all()
     )
     # What each batch pays, per municipality of the merchant: lines the bank returned are not paid by it.
-    per_batch: dict[int, dict[str, int]] = defaultdict(dict)
-    if batches:
-        for batch_id, home_id, cents in session.execute(
-            select(SettlementLine.batch_id, Merchant.municipality_id, func.sum(SettlementLine.total_cents))
-            .join(Merchant, Merchant.id == SettlementLine.merchant_id)
-            .outerjoin(SettlementReturnedLine, SettlementReturnedLine.line_id == SettlementLine.id)
-            .where(SettlementLine.batch_id.in_([b.id for b, _ in batches]), SettlementReturnedLine.line_id.is_(None))
-            .group_by(SettlementLine.batch_id, Merchant.municipality_id)
-        ):
-            home = ids.get(home_id) or _code(session, home_id)
-            per_batch[batch_id][home] = int(cents or 0)
+    per_batch: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    lines = paying_lines(session, [b.id for b, _ in batches])
+    homes = dict(session.execute(
+        select(Merchant.id, Merchant.municipality_id).where(Merchant.id.in_(sorted({line.merchant_id for line in lines})))
+    ).all()) if lines else {}
+    for line in lines:
+        home_id = homes[line.merchant_id]
+        per_batch[line.batch_id][ids.get(home_id) or _code(session, home_id)] += line.total_cents
     own_code = actor.municipality_code or ""
     rows: list[MemberBatch] = []
     flows: dict[tuple[str, str], int] = defaultdict(int)

@@ -53,10 +53,11 @@ from ..csvsafe import csv_bytes
 from ..db import hold_lock
 from ..errors import NotFound
 from ..municipalities.models import Municipality
-from ..settlement.batches import follow_cooperation_run, returned_lines
+from ..settlement.batches import follow_cooperation_run
 from ..settlement.errors import NothingToSettle, WrongState
-from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch, SettlementLine
+from ..settlement.models import APPROVED, EXPORTED, PAID, SettlementBatch
 from ..settlement.payment_file import PaymentFile, build_payment_file
+from ..settlement.queries import paying_lines
 from ..settlement.sepa import DEFAULT_SCHEMA, Payment, PaymentOrder, SepaExportError, build_pain001
 from ..settlement.statements import csv_euros
 from .models import (
@@ -111,19 +112,14 @@ class _Share:
 
 def _shares(session: Session, batches: list[SettlementBatch]) -> list[_Share]:
     """The approved lines of ``batches`` that the bank did not return."""
+    member = {batch.id: batch.municipality_id for batch in batches}
     shares = []
-    for batch in batches:
-        returned = returned_lines(session, batch.id)
-        for line in session.execute(
-            select(SettlementLine).where(SettlementLine.batch_id == batch.id).order_by(SettlementLine.merchant_id)
-        ).scalars():
-            if line.merchant_id in returned:
-                continue
-            assert line.creditor_iban is not None and line.creditor_name is not None
-            shares.append(
-                _Share(batch.id, batch.municipality_id, line.merchant_id, line.count, line.total_cents,
-                       line.creditor_name, line.creditor_iban, line.creditor_bic)
-            )
+    for line in paying_lines(session, list(member)):
+        assert line.creditor_iban is not None and line.creditor_name is not None
+        shares.append(
+            _Share(line.batch_id, member[line.batch_id], line.merchant_id, line.count, line.total_cents,
+                   line.creditor_name, line.creditor_iban, line.creditor_bic)
+        )
     return shares
 
 
@@ -336,23 +332,19 @@ def build_run_export(
 def allocation(session: Session, run_id: int) -> list[tuple[int, str, int, int, int, tuple]]:
     """Every line the run pays: (merchant id, member code, batch id, count,
     cents, (creditor IBAN, BIC, name)), in merchant and batch order."""
-    rows = session.execute(
-        select(SettlementLine, Municipality.code)
-        .join(CooperationRemittance, CooperationRemittance.batch_id == SettlementLine.batch_id)
-        .join(Municipality, Municipality.id == CooperationRemittance.municipality_id)
-        .where(CooperationRemittance.run_id == run_id)
-        .order_by(SettlementLine.merchant_id, SettlementLine.batch_id)
-    ).all()
-    returned = {
-        (batch_id, merchant_id)
-        for batch_id in {line.batch_id for line, _ in rows}
-        for merchant_id in returned_lines(session, batch_id)
+    member: dict[int, str] = {
+        batch_id: code
+        for batch_id, code in session.execute(
+            select(CooperationRemittance.batch_id, Municipality.code)
+            .join(Municipality, Municipality.id == CooperationRemittance.municipality_id)
+            .where(CooperationRemittance.run_id == run_id)
+        )
     }
+    lines = sorted(paying_lines(session, list(member)), key=lambda line: (line.merchant_id, line.batch_id))
     return [
-        (line.merchant_id, code, line.batch_id, line.count, line.total_cents,
+        (line.merchant_id, member[line.batch_id], line.batch_id, line.count, line.total_cents,
          (line.creditor_iban, line.creditor_bic, line.creditor_name))
-        for line, code in rows
-        if (line.batch_id, line.merchant_id) not in returned
+        for line in lines
     ]
 
 

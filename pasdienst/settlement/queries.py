@@ -3,6 +3,7 @@ pages and the command line, what is waiting to be settled, and a merchant's
 payouts."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -79,6 +80,24 @@ def batch_lines(session: Session, actor: Actor, batch_id: int) -> list[LineView]
             )
         )
     return views
+
+
+def paying_lines(session: Session, batch_ids: Collection[int]) -> list[SettlementLine]:
+    """What the batches pay the merchants: their lines the bank did not return, in batch and merchant order.
+
+    A returned line's redemptions wait for a later batch, so its batch does
+    not pay them. No access check: for the caller that found the batches.
+    """
+    if not batch_ids:
+        return []
+    return list(
+        session.execute(
+            select(SettlementLine)
+            .outerjoin(SettlementReturnedLine, SettlementReturnedLine.line_id == SettlementLine.id)
+            .where(SettlementLine.batch_id.in_(list(batch_ids)), SettlementReturnedLine.line_id.is_(None))
+            .order_by(SettlementLine.batch_id, SettlementLine.merchant_id)
+        ).scalars()
+    )
 
 
 def get_batch(session: Session, actor: Actor, batch_id: int) -> SettlementBatch:
