@@ -25,9 +25,6 @@ from .requestlog import loggable_path
 TYPED_CODE_SCOPE = "typed_code"
 #: A full disk does not clear in seconds; the till retries its payment with the same key.
 STORAGE_FULL_RETRY_AFTER = "60"
-STORAGE_FULL_NL = (
-    "De server kan op dit moment niets opslaan, want de opslag is vol. Probeer het over een paar minuten opnieuw."
-)
 
 _HTTP_CODES = {
     400: "validation_error",
@@ -140,8 +137,8 @@ def register(app: Flask) -> None:
         # A cookie-authenticated call without a valid CSRF token: authenticated, not allowed.
         if wants_problem_json():
             return problem(403, "forbidden", f"CSRF check failed ({exc.description}); send the X-CSRFToken header")
-        detail = "Het formulier is verlopen of onvolledig. Laad de pagina opnieuw en probeer het nog eens."
-        return render_template("error.html", status=400, title="Formulier verlopen", detail=detail), 400
+        return render_template("error.html", status=400, title=dutch.told(dutch.notice("form_expired_title")),
+                               detail=dutch.told(dutch.notice("form_expired"))), 400
 
     # A full disk is an outage, not a bug: 503 with a clear message (and an
     # ERROR line for the operator), never a 500. Anything else goes on as an
@@ -156,7 +153,7 @@ def register(app: Flask) -> None:
             response = problem(503, "storage_full", "the server's storage is full: nothing can be saved now; retry later")
             response.headers.update(headers)
             return response
-        page = render_template("error.html", status=503, title=_DUTCH_TITLES[503], detail=STORAGE_FULL_NL)
+        page = render_template("error.html", status=503, title=_DUTCH_TITLES[503], detail=dutch.told(dutch.notice("storage_full_page")))
         return page, 503, headers
 
     def _maybe_storage_full(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:

@@ -26,6 +26,7 @@ from flask import Flask, Response, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import MultiDict
 
+from . import dutch
 from .errors import problem, wants_problem_json
 
 MAX_JSON_DEPTH = 32
@@ -37,7 +38,6 @@ _LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_JSON_DIGITS + 1))
 #: ``\u0000`` that is an escape of its own (not the text ``\\u0000``).
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
-_DUTCH = "Een van de velden bevat een teken dat hier niet kan staan. Controleer wat u hebt ingevuld en probeer het opnieuw."
 
 
 class Malformed(Exception):
@@ -154,5 +154,6 @@ def init_app(app: Flask) -> None:
         except Malformed as exc:
             if wants_problem_json():
                 return problem(422, "validation_error", "the request is not valid: see errors", errors={exc.field: [exc.message]})
-            return render_template("error.html", status=400, title="Ongeldige invoer", detail=_DUTCH), 400
+            return render_template("error.html", status=400, title=dutch.told(dutch.notice("input_invalid_title")),
+                                   detail=dutch.told(dutch.notice("input_invalid"))), 400
         return None
