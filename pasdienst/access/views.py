@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..web import dutch
 from ..web.api import ACCESS_PROBLEMS, problems
 from ..db import Database
+from ..merchants.models import Merchant
 from ..web.extensions import get_db, limiter
 from ..web.dutch import notice
 from ..web.writes import tell, write
@@ -164,8 +165,6 @@ def password() -> ResponseReturnValue:
 @problems(api, {401: ACCESS_PROBLEMS[401]}, access=False)
 def me() -> dict[str, Any]:
     """Who is calling: e-mail, role, municipality, merchant (and a CSRF token for session callers)."""
-    from ..merchants.models import Merchant
-
     actor = current_actor()
     merchant_name = None
     must_change = False
