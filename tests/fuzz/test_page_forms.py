@@ -61,6 +61,7 @@ from tests.cooperations.conftest import form_region
 from tests.factories import OTHER_MUNICIPALITY, TEST_IBANS, api_headers, make_municipality, make_user
 from tests.settlement import conftest as sw
 from tests.settlement.conftest import world, world_settings  # noqa: F401 - fixtures: passes, merchants, finance users
+from tests.text import visible_text
 
 pytestmark = [pytest.mark.money, pytest.mark.slow]
 
@@ -130,33 +131,6 @@ class Form:
 
     def key(self) -> tuple[str, str, tuple[str, ...]]:
         return (self.method, self.endpoint, tuple(sorted({*self.fields, *self.files})))
-
-
-class _Text(HTMLParser):
-    """A page's visible text (no scripts, styles or attribute values)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style", "template"):
-            self._hidden += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "template") and self._hidden:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    return " ".join(" ".join(parser.parts).split())
 
 
 class Raised:
