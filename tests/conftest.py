@@ -17,10 +17,13 @@ the tests of those parameters (tests/access/test_passwords.py).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -207,15 +210,26 @@ class Cli:
 
 @pytest.fixture
 def redis_url() -> Iterator[str]:
-    """The test Redis, emptied before and after the test (shared rate limits)."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    """The test Redis, emptied before and after the test (shared rate limits).
+
+    One test at a time has it: the xdist workers (and any other test run on
+    this machine) share the one database, and a test that flushed it or counted
+    its keys while another used it would fail at random. The lock is a file
+    beside the system's temporary files, so every process sees the same one.
+    """
+    where = urlsplit(REDIS_URL)
+    lock_path = Path(tempfile.gettempdir()) / f"pasdienst-test-redis-{where.port or 6379}{where.path.replace('/', '-')}.lock"
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        try:
+            client.ping()
+        except redis.ConnectionError as exc:  # pragma: no cover - environment problem
+            pytest.fail(f"Redis at {REDIS_URL} is not reachable ({exc}); ./scripts/test starts it", pytrace=False)
+        client.flushdb()
+        yield REDIS_URL
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture
