@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pasdienst.jobs.models import DONE
 from pasdienst.access.accounts import actor_for_email
+from pasdienst.clock import local_date
 from pasdienst.jobs.queue import JobQueue
 from pasdienst.jobs.services import run_job
 from pasdienst.reminders.models import ReminderSend
@@ -76,7 +77,9 @@ def test_how_many_reminded_families_used_the_pass_within_four_weeks(db, settings
     assert run_job(db, run_settings, JobQueue(run_settings), job_id, today=date(2027, 11, 1)) == DONE
     with db.read() as s:
         sent_at = min(s.scalars(select(ReminderSend.at)))
-    assert sent_at.date() == date(2027, 11, 1)  # the run's day (PASDIENST_TODAY), the clock's time
+    # The run's day (PASDIENST_TODAY) in Amsterdam, at the clock's time: just after
+    # midnight there it is still 31 October in UTC, which sent_at is kept in.
+    assert local_date(sent_at) == date(2027, 11, 1)
 
     def pay(ref: str, when: datetime, cents: int, key: str) -> None:
         families.redeem(ref, CLOTHES_SHOP, "cheque", "clothing", when, cents, key)

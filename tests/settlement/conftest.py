@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from pasdienst import books, ledger
 from pasdienst.clock import AMSTERDAM
+from pasdienst.clock import now as clock_now
 from pasdienst.config import Settings
 from pasdienst.db import Database
 from pasdienst.ledger import verify
@@ -98,27 +99,33 @@ def world(db: Database, world_settings: Settings) -> SettlementWorld:
     )
 
 
+# Each step happens on the day the test names (TODAY unless it says otherwise),
+# at the machine's time of day, as the pages do with PASDIENST_TODAY: left to
+# the real clock, a batch approved "today" would be approved on the day the
+# suite runs, and its payment date would follow the calendar, not the test.
+
 def create(world: SettlementWorld, *, by=None, until: date = UNTIL, today: date | None = None) -> SettlementBatch:
     with world.db.transaction() as s:
-        return batches.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until)
+        return batches.create_batch(s, world.actor(by or world.finance), "testdorp", until=until, today=today or until,
+                                    now=clock_now(today or until))
 
 
-def approve(world: SettlementWorld, batch_id: int, *, by=None) -> batches.StepResult:
+def approve(world: SettlementWorld, batch_id: int, *, by=None, today: date = TODAY) -> batches.StepResult:
     with world.db.transaction() as s:
-        return batches.approve_batch(s, world.actor(by or world.finance2), batch_id)
+        return batches.approve_batch(s, world.actor(by or world.finance2), batch_id, now=clock_now(today))
 
 
 def export(world: SettlementWorld, batch_id: int, *, today: date = TODAY) -> PaymentFile:
     with world.db.read() as s:
         files = settlement_export.build_export(s, world.actor(world.finance), batch_id, schema=world.settings.sepa_schema, today=today)
     with world.db.transaction() as s:
-        settlement_export.record_export(s, world.actor(world.finance), files)
+        settlement_export.record_export(s, world.actor(world.finance), files, now=clock_now(today))
     return files
 
 
-def pay(world: SettlementWorld, batch_id: int) -> batches.StepResult:
+def pay(world: SettlementWorld, batch_id: int, *, today: date = TODAY) -> batches.StepResult:
     with world.db.transaction() as s:
-        return batches.mark_paid(s, world.actor(world.finance), batch_id)
+        return batches.mark_paid(s, world.actor(world.finance), batch_id, now=clock_now(today))
 
 
 def lines(world: SettlementWorld, batch_id: int) -> dict[int, tuple[int, int]]:
