@@ -71,6 +71,13 @@ def production_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(passwords, "_hasher", PRODUCTION_HASHER)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The slow tests (fuzzing, faults, whole years in the browser) start first, so
+    # that with worksteal the short ones fill in around them and no long one is
+    # left running alone at the end while the other worker has nothing to do.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     explicit = any("backend" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
     if "backend" in metafunc.fixturenames and not explicit:

@@ -111,6 +111,7 @@ def make_machine(db):
     return LedgerMachine
 
 
+@pytest.mark.slow
 def test_random_ledger_operations_keep_every_invariant(db):
     machine = make_machine(db)
     machine.TestCase.settings = settings(
