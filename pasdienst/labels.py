@@ -299,6 +299,40 @@ PAYOUT_TITLES = {
     "cooperation": "het samenwerkingsverband betaalt uit één rekening",
 }
 
+#: Where a cooperation's payment run stands (``cooperations.models.RUN_STATUSES``).
+RUN_STATUS_TITLES = {
+    "remitted": "Aandelen overgemaakt, betaalbestand nog maken",
+    "exported": "Betaalbestand gemaakt",
+    "paid": "Betaald",
+}
+
+#: Background jobs (``jobs.kinds``): what each does, where it stands, the step its progress bar counts,
+#: and the plural a job's summary uses for each kind of voucher.
+JOB_KIND_TITLES = {
+    "issue_passes": "Passen uitgeven", "letters": "Brieven", "year_end": "Jaarafsluiting", "reminders": "Herinneringen",
+}
+JOB_STATE_TITLES = {"queued": "wacht op de verwerker", "running": "bezig", "done": "klaar", "failed": "mislukt"}
+JOB_STEP_TITLES = {
+    "issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken",
+    "year_end": "Tegoeden terug naar het fonds", "mail": "E-mails versturen",
+}
+VOUCHER_KIND_PLURALS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
+
+#: The title of an error page, by HTTP status; what went wrong is the catalogue's sentence below it.
+ERROR_PAGE_TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet ingelogd",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Niet toegestaan",
+    409: "Niet gelukt",
+    413: "Bestand te groot",
+    422: "Controleer de invoer",
+    429: "Te veel pogingen",
+    500: "Er ging iets mis",
+    503: "Tijdelijk niet beschikbaar",
+}
+
 
 #: The usage report's CSV columns (``reports.usage.usage_table``) as the page downloads name them. The
 #: API's CSV keeps the machine names, which integrations read.

@@ -85,3 +85,10 @@ def test_a_private_page_is_no_store_no_referrer_noindex_whenever_its_hooks_were_
     plain = client.get("/probe/kaart").headers
     assert plain["Cache-Control"] == "max-age=60" and plain["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert "X-Robots-Tag" not in plain
+
+
+def test_a_page_asked_the_wrong_way_says_so_in_dutch(client):
+    response = client.get("/logout", headers={"Accept": "text/html"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 405
+    assert "Niet toegestaan" in page and "Method Not Allowed" not in page

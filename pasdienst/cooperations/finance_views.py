@@ -21,23 +21,17 @@ from sqlalchemy.orm import Session
 from ..access.web import current_actor, requires
 from ..clock import now as clock_now
 from ..clock import today as clock_today
-from ..labels import PAYOUT_TITLES
+from ..labels import PAYOUT_TITLES, RUN_STATUS_TITLES
 from ..web import parsing
 from ..web.extensions import get_db, get_settings
 from ..web.dutch import Notice, notice
 from ..web.writes import change, tell
 from . import figures, runs
-from .models import RUN_EXPORTED, RUN_PAID, RUN_REMITTED
 
 bp = Blueprint("cooperation_finance", __name__)
 
 T = TypeVar("T")
 PAGE = "/finance/samenwerking"
-RUN_STATUS_TITLES = {
-    RUN_REMITTED: "Aandelen overgemaakt, betaalbestand nog maken",
-    RUN_EXPORTED: "Betaalbestand gemaakt",
-    RUN_PAID: "Betaald",
-}
 
 
 def _run_url(run_id: int) -> str:

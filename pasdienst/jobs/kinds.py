@@ -18,7 +18,7 @@ from ..wallet.letters import count_letters, letters_for, newest_pass_id, write_p
 from ..wallet.yearend import close_year
 from .context import JobContext, JobKind
 
-#: Progress steps, as the job page names them (see ``views.STEP_TITLES``).
+#: Progress steps, as the job page names them (see ``labels.JOB_STEP_TITLES``).
 STEP_ISSUE = "issue"
 STEP_QR = "qr"
 STEP_LETTERS = "letters"

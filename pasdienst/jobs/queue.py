@@ -47,7 +47,7 @@ class Progress:
     total: int
     #: Unix time of the worker's last sign of life for this job.
     beat: float
-    #: Which step of the job the count belongs to (a key of ``views.STEP_TITLES``).
+    #: Which step of the job the count belongs to (a key of ``labels.JOB_STEP_TITLES``).
     step: str = ""
 
     @property

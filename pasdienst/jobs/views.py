@@ -30,21 +30,12 @@ from ..web.extensions import get_db, get_settings
 from ..web.dutch import Notice, notice
 from ..web.writes import refused, tell, write
 from . import services
-from .models import DONE, FAILED, QUEUED, RUNNING, Job
+from .models import DONE, QUEUED, RUNNING, Job
 from .queue import JobQueue, Progress
 
 bp = Blueprint("jobs", __name__)
 QUEUE_EXTENSION = "pasdienst.jobs"
 
-KIND_TITLES = {
-    "issue_passes": "Passen uitgeven", "letters": "Brieven", "year_end": "Jaarafsluiting", "reminders": "Herinneringen",
-}
-STATE_TITLES = {QUEUED: "wacht op de verwerker", RUNNING: "bezig", DONE: "klaar", FAILED: "mislukt"}
-STEP_TITLES = {
-    "issue": "Passen uitgeven", "qr": "QR-codes maken", "letters": "Brieven maken",
-    "year_end": "Tegoeden terug naar het fonds", "mail": "E-mails versturen",
-}
-KIND_WORDS = {"budget": "tegoeden", "punchcard": "strippenkaarten", "cheque": "cheques"}
 
 
 def _db() -> Database:
@@ -65,8 +56,9 @@ def job_queue(app: Flask) -> JobQueue:
 
 def _page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     return render_template(
-        template, actor=current_actor(), amsterdam=AMSTERDAM, kind_titles=KIND_TITLES,
-        state_titles=STATE_TITLES, step_titles=STEP_TITLES, failure_text=dutch.job_failure, kind_words=KIND_WORDS,
+        template, actor=current_actor(), amsterdam=AMSTERDAM, kind_titles=labels.JOB_KIND_TITLES,
+        state_titles=labels.JOB_STATE_TITLES, step_titles=labels.JOB_STEP_TITLES, failure_text=dutch.job_failure,
+        kind_words=labels.VOUCHER_KIND_PLURALS,
         **context,
     ), status
 
@@ -113,8 +105,8 @@ def status_text(state: str, progress: Progress | None) -> str:
     if state == QUEUED:
         return dutch.told(notice("job_queued"))
     if state != RUNNING:
-        return STATE_TITLES[state].capitalize() + "."
-    step = STEP_TITLES.get(progress.step) if progress and progress.step else None
+        return labels.JOB_STATE_TITLES[state].capitalize() + "."
+    step = labels.JOB_STEP_TITLES.get(progress.step) if progress and progress.step else None
     if progress and progress.total:
         counted = {"done": labels.number(progress.done), "total": labels.number(progress.total)}
         return dutch.told(notice("job_step_counted", step=step, **counted) if step else notice("job_counted", **counted))

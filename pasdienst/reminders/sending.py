@@ -37,7 +37,7 @@ from .optout import all_opted_out, email_hash, opt_out_url
 
 #: Addresses claimed, written and recorded together.
 CHUNK = 200
-#: The progress bar's step (``jobs.views.STEP_TITLES``).
+#: The progress bar's step (``jobs.labels.JOB_STEP_TITLES``).
 STEP_MAIL = "mail"
 
 

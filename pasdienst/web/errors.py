@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..db import DRIVER_ERRORS, is_disk_full
 from ..errors import PasdienstError
+from ..labels import ERROR_PAGE_TITLES
 from . import dutch
 from .extensions import limiter
 from .requestlog import loggable_path
@@ -36,19 +37,6 @@ _HTTP_CODES = {
     413: "payload_too_large",
     422: "validation_error",
     429: "rate_limited",
-}
-
-_DUTCH_TITLES = {
-    400: "Ongeldig verzoek",
-    401: "Niet ingelogd",
-    403: "Geen toegang",
-    404: "Niet gevonden",
-    409: "Niet gelukt",
-    413: "Bestand te groot",
-    422: "Controleer de invoer",
-    429: "Te veel pogingen",
-    500: "Er ging iets mis",
-    503: "Tijdelijk niet beschikbaar",
 }
 
 
@@ -100,7 +88,7 @@ def register(app: Flask) -> None:
             response.headers.update(headers)
             return response
         detail = dutch.refusal(exc)
-        page = render_template("error.html", status=exc.status, title=_DUTCH_TITLES.get(exc.status, "Niet gelukt"), detail=detail)
+        page = render_template("error.html", status=exc.status, title=ERROR_PAGE_TITLES.get(exc.status, "Niet gelukt"), detail=detail)
         return page, exc.status, headers
 
     @app.errorhandler(HTTPException)
@@ -129,7 +117,7 @@ def register(app: Flask) -> None:
                 response.headers["Retry-After"] = _retry_after(exc)
             return response
         detail = "Te veel pogingen. Wacht een minuut en probeer het dan opnieuw." if status == 429 else exc.description
-        page = render_template("error.html", status=status, title=_DUTCH_TITLES.get(status, exc.name), detail=detail)
+        page = render_template("error.html", status=status, title=ERROR_PAGE_TITLES.get(status, exc.name), detail=detail)
         return page, status, ({"Retry-After": _retry_after(exc)} if status == 429 else {})
 
     @app.errorhandler(CSRFError)
@@ -153,7 +141,7 @@ def register(app: Flask) -> None:
             response = problem(503, "storage_full", "the server's storage is full: nothing can be saved now; retry later")
             response.headers.update(headers)
             return response
-        page = render_template("error.html", status=503, title=_DUTCH_TITLES[503], detail=dutch.told(dutch.notice("storage_full_page")))
+        page = render_template("error.html", status=503, title=ERROR_PAGE_TITLES[503], detail=dutch.told(dutch.notice("storage_full_page")))
         return page, 503, headers
 
     def _maybe_storage_full(exc: Exception) -> Response | tuple[str, int, dict[str, str]]:
