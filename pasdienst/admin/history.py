@@ -107,15 +107,6 @@ class ChildDetail:
     awarded_by: str | None = None
 
 
-_BASIS_NL = {"full": "volledig", "sliding": "glijdende schaal", "override": "besluit consulent"}
-_ACTION_NL = {
-    "pass.block": "Pas geblokkeerd",
-    "pass.reissue": "Vervangende pas gemaakt",
-    "pass.issue": "Pas uitgegeven",
-    "child.register": "Kind aangemeld",
-}
-
-
 def child_history(session: Session, actor: Actor, child_id: int, *, settings: Settings | None = None) -> ChildDetail:
     """A child with its passes, vouchers (with balances), redemptions (with merchant names) and history."""
     staff(actor)
@@ -206,7 +197,7 @@ def _history(
             reissues[event.entity_id] = event
     for p in passes:
         if p.generation == 1:
-            lines.append(HistoryLine(p.created_at, f"Pas {p.pass_number} uitgegeven ({_BASIS_NL.get(p.award_basis, p.award_basis)})",
+            lines.append(HistoryLine(p.created_at, f"Pas {p.pass_number} uitgegeven ({dutch.BASIS_TITLES.get(p.award_basis, p.award_basis)})",
                                      _audited_by(audited, "pass.issue", p)))
         else:
             reissue = reissues.get(p.pass_number)
@@ -221,7 +212,7 @@ def _history(
             lines.append(HistoryLine(p.expired_at, f"Pas {p.pass_number} verlopen"))
     for event in events:
         if event.entity_type == "child":
-            lines.append(HistoryLine(event.at, _ACTION_NL.get(event.action, event.action), event.actor_email))
+            lines.append(HistoryLine(event.at, dutch.audit_action(event.action), event.actor_email))
     for r in redemptions:
         amount = f"{r.strips} strip(pen)" if r.strips else labels.euros(r.amount_cents)
         lines.append(HistoryLine(r.at, f"Betaald bij {r.merchant_name}: {amount} ({r.voucher_title}, bon {r.receipt_no})"))

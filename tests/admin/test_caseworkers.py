@@ -297,3 +297,13 @@ def test_an_award_from_the_childs_page_is_refused_as_on_the_form(app, client, db
     other = app.test_client()
     login_as(other, "caseworker", municipality=OTHER_MUNICIPALITY)
     assert post(other, f"{page}/toekennen", {"override_reason": "huisbezoek", "year": "2028"}).status_code == 404
+
+
+def test_the_childs_history_names_the_registration_and_the_award_basis_as_the_audit_log_does(app, client, db, world):
+    _set_cap(app, db, "1")
+    caseworker = login_as(client, "caseworker")
+    response = post(client, "/admin/kinderen/aanmelden", VISIT, token_from="/admin/kinderen/aanmelden")
+    assert response.status_code == 302
+    history = visible_text(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Kind aangemeld door consulent" in history and caseworker.email in history
+    assert "uitgegeven (besluit consulent)" in history
